@@ -1,0 +1,1 @@
+"""bnviz: the engine behind the app (no Streamlit outside bnviz/ui/)."""

@@ -1,0 +1,267 @@
+"""Settings: frozen dataclasses with defaults, bounds and choices; validation; URL round-trip."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+# ---------------------------------------------------------------------------- field metadata
+
+
+def setting(default: Any, *, lo: float | None = None, hi: float | None = None, log: bool = False):
+    """A dataclass field with bounds (inclusive) and whether a log scale suits it."""
+    return field(default=default, metadata={"lo": lo, "hi": hi, "log": log})
+
+
+class ConfigError(ValueError):
+    """A setting outside its allowed values; the message names the field and the range."""
+
+    def __init__(self, name: str, value: Any, allowed: str):
+        super().__init__(f"{name} must be {allowed}, got {value!r}")
+        self.name, self.value, self.allowed = name, value, allowed
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """What one setting accepts: its type, choices, bounds and default."""
+
+    name: str
+    kind: type  # int, float, str or bool
+    default: Any
+    choices: tuple | None
+    lo: float | None
+    hi: float | None
+    log: bool
+    optional: bool  # None allowed (e.g. BN momentum None = cumulative average)
+
+    def allowed(self) -> str:
+        """Human-readable allowed values, for error messages."""
+        if self.choices:
+            return "one of " + ", ".join(map(str, self.choices))
+        if self.kind is bool:
+            return "true or false"
+        text = f"a {self.kind.__name__} between {self.lo} and {self.hi}"
+        return text + (" or none" if self.optional else "")
+
+
+def _unwrap(hint: Any) -> tuple[Any, bool]:
+    """`X | None` -> (X, True); anything else -> (hint, False)."""
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        return args[0], len(args) < len(typing.get_args(hint))
+    return hint, False
+
+
+def specs(cls: type) -> dict[str, FieldSpec]:
+    """FieldSpec of every field of a settings dataclass, in declaration order."""
+    hints = typing.get_type_hints(cls)
+    out = {}
+    for f in dataclasses.fields(cls):
+        hint, optional = _unwrap(hints[f.name])
+        choices = typing.get_args(hint) if typing.get_origin(hint) is Literal else None
+        kind = type(choices[0]) if choices else hint
+        meta = f.metadata
+        out[f.name] = FieldSpec(
+            f.name, kind, f.default, choices, meta.get("lo"), meta.get("hi"), meta.get("log", False),
+            optional,
+        )  # fmt: skip
+    return out
+
+
+def check_value(spec: FieldSpec, value: Any) -> Any:
+    """`value` coerced to the field's type, or ConfigError."""
+    if value is None:
+        if spec.optional:
+            return None
+        raise ConfigError(spec.name, value, spec.allowed())
+    if spec.kind is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(spec.name, value, spec.allowed())
+    if spec.choices is not None:
+        if value in spec.choices:
+            return value
+        raise ConfigError(spec.name, value, spec.allowed())
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(spec.name, value, spec.allowed())
+    if spec.kind is int and float(value) != int(value):
+        raise ConfigError(spec.name, value, spec.allowed())
+    value = spec.kind(value)
+    if not math.isfinite(value) or not spec.lo <= value <= spec.hi:
+        raise ConfigError(spec.name, value, spec.allowed())
+    return value
+
+
+def validate(cfg: Any) -> None:
+    """Raise ConfigError for the first field of `cfg` outside its allowed values."""
+    for name, spec in specs(type(cfg)).items():
+        coerced = check_value(spec, getattr(cfg, name))
+        if coerced != getattr(cfg, name) or type(coerced) is not type(getattr(cfg, name)):
+            object.__setattr__(cfg, name, coerced)  # 3 -> 3.0 for float fields
+
+
+class Validated:
+    """Mixin: a settings dataclass that validates itself when built."""
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    def replace(self, **changes: Any):
+        """A copy with `changes` (validated)."""
+        return dataclasses.replace(self, **changes)
+
+
+# ---------------------------------------------------------------------------- the training run
+
+Dataset = Literal["spirals", "moons", "circles", "xor", "gaussians", "digits"]
+Activation = Literal[
+    "sigmoid", "tanh", "relu", "leaky_relu", "prelu", "elu", "gelu", "silu", "maxout"
+]
+Init = Literal["xavier", "he", "small", "large", "zeros", "orthogonal"]
+Optimizer = Literal["sgd", "momentum", "adam"]
+
+
+@dataclass(frozen=True)
+class RunConfig(Validated):
+    """Everything that determines a training run; the same config gives the same run."""
+
+    dataset: Dataset = "spirals"  # 2-D so the decision boundary can be drawn
+    n_samples: int = setting(1000, lo=50, hi=5000)  # 2-D sets only; digits has 1797
+    noise: float = setting(0.1, lo=0.0, hi=1.0)
+    test_fraction: float = setting(0.25, lo=0.1, hi=0.5)
+    standardize: bool = True  # inputs; the standardization lesson shows why
+    depth: int = setting(3, lo=1, hi=10)  # hidden layers; quota: 10
+    width: int = setting(64, lo=2, hi=512)  # units per hidden layer; quota: 512
+    activation: Activation = "tanh"  # saturates, so BN's effect is visible
+    leaky_slope: float = setting(0.01, lo=0.0, hi=1.0)
+    elu_alpha: float = setting(1.0, lo=0.01, hi=10.0)
+    maxout_k: int = setting(2, lo=2, hi=5)
+    norm: Literal["none", "batchnorm"] = "none"
+    bn_placement: Literal["before", "after"] = "before"  # before the nonlinearity, as in the paper
+    bn_momentum: float | None = setting(0.1, lo=0.001, hi=1.0)  # PyTorch's; None = cumulative
+    init: Init = "xavier"
+    optimizer: Optimizer = "momentum"
+    lr: float = setting(0.05, lo=1e-5, hi=10.0, log=True)
+    momentum: float = setting(0.9, lo=0.0, hi=0.999)
+    batch_size: int = setting(64, lo=1, hi=1024)
+    steps: int = setting(2000, lo=1, hi=100_000)  # quota: 100k
+    seed: int = setting(0, lo=0, hi=2**31 - 1)
+    log_every: int = setting(10, lo=1, hi=1000)  # telemetry sampling: every k steps (~2 % cost)
+    eval_every: int = setting(50, lo=1, hi=5000)  # full train/test evaluation
+
+    @property
+    def batchnorm(self) -> bool:
+        """True when the network has BatchNorm layers."""
+        return self.norm == "batchnorm"
+
+    def canonical(self) -> RunConfig:
+        """The same run with settings that cannot matter reset to defaults (for sharing)."""
+        d = RunConfig()
+        changes: dict[str, Any] = {}
+        if not self.batchnorm:
+            changes.update(bn_placement=d.bn_placement, bn_momentum=d.bn_momentum)
+        if self.optimizer != "momentum":
+            changes["momentum"] = d.momentum
+        if self.activation != "leaky_relu":
+            changes["leaky_slope"] = d.leaky_slope
+        if self.activation not in ("elu", "prelu"):
+            changes["elu_alpha"] = d.elu_alpha
+        if self.activation != "maxout":
+            changes["maxout_k"] = d.maxout_k
+        if self.dataset == "digits":
+            changes.update(n_samples=d.n_samples, noise=d.noise)
+        return dataclasses.replace(self, **changes)
+
+    def key(self) -> str:
+        """A short stable id of the canonical config (the run's identity)."""
+        blob = json.dumps(dataclasses.asdict(self.canonical()), sort_keys=True)
+        return hashlib.sha1(blob.encode()).hexdigest()[:16]
+
+    def problems(self) -> list[tuple[str, dict]]:
+        """(i18n key, format args) for settings that are valid alone but cannot train."""
+        out = []
+        if self.batchnorm and self.batch_size == 1:
+            out.append(("errors.bn_batch1", {}))
+        return out
+
+
+# ---------------------------------------------------------------------------- URL round-trip
+
+
+def format_value(value: Any) -> str:
+    """One setting as URL text: 0.05 -> '0.05', True -> 'true', None -> 'none'."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def parse_value(spec: FieldSpec, text: str) -> Any:
+    """URL text -> a checked value, or ConfigError."""
+    raw = text.strip()
+    if raw.lower() == "none" and spec.optional:
+        return None
+    if spec.kind is bool:
+        if raw.lower() in ("true", "1", "yes", "on"):
+            return True
+        if raw.lower() in ("false", "0", "no", "off"):
+            return False
+        raise ConfigError(spec.name, text, spec.allowed())
+    if spec.kind in (int, float):
+        try:
+            number = float(raw)
+        except ValueError:
+            raise ConfigError(spec.name, text, spec.allowed()) from None
+        return check_value(
+            spec, int(number) if spec.kind is int and number.is_integer() else number
+        )
+    return check_value(spec, raw)
+
+
+def to_query(cfg: Any) -> dict[str, str]:
+    """Only the settings that differ from their defaults, as URL text."""
+    out = {}
+    for name, spec in specs(type(cfg)).items():
+        value = getattr(cfg, name)
+        if value != spec.default:
+            out[name] = format_value(value)
+    return out
+
+
+@dataclass(frozen=True)
+class Note:
+    """A URL value that was not used: the field, the text, and what was used instead."""
+
+    name: str
+    text: str
+    default: Any
+    reason: str
+
+
+def from_query(cls: type, params: Mapping[str, Any], base: Any = None) -> tuple[Any, list[Note]]:
+    """Settings from URL params; a bad value falls back to `base` (or the default) with a Note.
+
+    Keys that are not fields (lang, hide, page-level keys) are ignored here.
+    """
+    base = base if base is not None else cls()
+    values, notes = {}, []
+    for name, spec in specs(cls).items():
+        if name not in params:
+            continue
+        text = params[name]
+        text = text[-1] if isinstance(text, list | tuple) and text else text
+        try:
+            values[name] = parse_value(spec, str(text))
+        except ConfigError as err:
+            notes.append(Note(name, str(text), getattr(base, name), str(err)))
+    return dataclasses.replace(base, **values), notes

@@ -1,0 +1,48 @@
+"""One look for every figure: colors, fonts and a base layout."""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Colors: no-BN in warm orange, BN in blue everywhere, so a class learns them once.
+COLORS = {
+    "plain": "#E4572E",
+    "bn": "#2E86AB",
+    "raw": "#E4572E",
+    "std": "#2E86AB",
+    "grid": "#E5E5E5",
+    "guide": "#888888",
+    "accent": "#76B041",
+}
+PALETTE = ["#2E86AB", "#E4572E", "#76B041", "#F3A712", "#7D5BA6", "#17BEBB", "#A23B72", "#3B1F2B"]
+FONT = dict(family="Inter, 'Noto Sans SC', 'PingFang SC', sans-serif", size=13)
+
+
+def base_layout(title: str | None = None, *, height: int = 360, **extra: object) -> dict:
+    """A plotly layout dict shared by all figures (pass it to go.Figure(layout=...))."""
+    layout: dict = dict(
+        template="plotly_white",
+        font=FONT,
+        height=height,
+        margin=dict(l=55, r=20, t=45 if title else 20, b=45),
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+        hovermode="closest",
+    )
+    if title:
+        layout["title"] = dict(text=title, x=0.01, font=dict(size=15))
+    layout.update(extra)
+    return layout
+
+
+def f32(values: object) -> np.ndarray:
+    """float32 copy for compact chart JSON."""
+    return np.asarray(values, dtype=np.float32)
+
+
+def downsample(x: np.ndarray, *ys: np.ndarray, limit: int = 1000) -> tuple[np.ndarray, ...]:
+    """Strided thinning to at most `limit` points, keeping the last point."""
+    n = len(x)
+    if n <= limit:
+        return (x, *ys)
+    idx = np.unique(np.append(np.linspace(0, n - 1, limit).astype(int), n - 1))
+    return (x[idx], *(y[idx] for y in ys))

@@ -1,0 +1,53 @@
+"""Translated strings: t(key, lang) over assets/i18n/{lang}/*.toml."""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from pathlib import Path
+
+LANGS = ("en", "zh")
+DEFAULT_LANG = "en"
+I18N_DIR = Path(__file__).resolve().parent.parent / "assets" / "i18n"
+
+
+def _flatten(table: dict, prefix: str = "") -> dict[str, str]:
+    """Nested TOML tables -> {"a.b.c": "text"}."""
+    out: dict[str, str] = {}
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flatten(value, name + "."))
+        else:
+            out[name] = str(value)
+    return out
+
+
+@functools.cache
+def strings(lang: str) -> dict[str, str]:
+    """All strings of one language; each file's name is its keys' first part."""
+    merged: dict[str, str] = {}
+    for path in sorted((I18N_DIR / lang).glob("*.toml")):
+        with path.open("rb") as fh:
+            merged.update(_flatten(tomllib.load(fh), path.stem + "."))
+    return merged
+
+
+def normalize_lang(lang: str | None) -> str:
+    """'zh-CN', 'zh_TW', 'zh' -> 'zh'; anything else we lack -> 'en'."""
+    if not lang:
+        return DEFAULT_LANG
+    base = lang.replace("_", "-").split("-")[0].lower()
+    return base if base in LANGS else DEFAULT_LANG
+
+
+def t(key: str, lang: str = DEFAULT_LANG, **fmt: object) -> str:
+    """The text of `key` in `lang`, formatted with `fmt`; a missing key raises KeyError."""
+    text = strings(normalize_lang(lang))[key]
+    return text.format(**fmt) if fmt else text
+
+
+def lesson_text(name: str, lang: str) -> str:
+    """The prose of a lesson page from assets/lessons/{lang}/{name}.md."""
+    path = I18N_DIR.parent / "lessons" / normalize_lang(lang) / f"{name}.md"
+    return path.read_text(encoding="utf-8")

@@ -1,0 +1,128 @@
+"""MLP builder: activation, BatchNorm on/off and placement, init scheme, bias."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from bnviz.config import RunConfig
+
+SATURATION = 0.99  # |output| within 1 % of a bound (tanh ±1, sigmoid 0/1) counts as saturated
+SATURATING = ("sigmoid", "tanh")
+RELU_LIKE = ("relu", "leaky_relu", "prelu", "elu", "gelu", "silu", "maxout")
+
+
+class Maxout(nn.Module):
+    """max over k pieces: (B, width*k) -> (B, width)."""
+
+    def __init__(self, k: int):
+        super().__init__()
+        self.k = k
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.view(x.shape[0], -1, self.k).amax(-1)
+
+
+ACTIVATIONS: dict[str, Callable[[RunConfig], nn.Module]] = {
+    "sigmoid": lambda c: nn.Sigmoid(),
+    "tanh": lambda c: nn.Tanh(),
+    "relu": lambda c: nn.ReLU(),
+    "leaky_relu": lambda c: nn.LeakyReLU(c.leaky_slope),
+    "prelu": lambda c: nn.PReLU(init=0.25),
+    "elu": lambda c: nn.ELU(c.elu_alpha),
+    "gelu": lambda c: nn.GELU(),
+    "silu": lambda c: nn.SiLU(),
+    "maxout": lambda c: Maxout(c.maxout_k),
+}
+
+
+def saturated_fraction(out: torch.Tensor, activation: str) -> float:
+    """Share of outputs in the flat tails of sigmoid/tanh (NaN for other activations)."""
+    if activation == "tanh":
+        return (out.abs() > SATURATION).float().mean().item()
+    if activation == "sigmoid":
+        return ((2 * out - 1).abs() > SATURATION).float().mean().item()
+    return math.nan
+
+
+def init_weight_(weight: torch.Tensor, scheme: str, gen: torch.Generator) -> torch.Tensor:
+    """Fill a (fan_out, fan_in) weight in place: the schemes of CS231n lecture 6."""
+    fan_in = weight.shape[1]
+    with torch.no_grad():
+        if scheme == "zeros":
+            return weight.zero_()
+        if scheme == "orthogonal":
+            return nn.init.orthogonal_(weight, generator=gen)
+        scale = {
+            "small": 0.01,
+            "large": 1.0,
+            "xavier": 1.0 / math.sqrt(fan_in),
+            "he": 1.0 / math.sqrt(fan_in / 2.0),
+        }[scheme]
+        return weight.normal_(0.0, scale, generator=gen)
+
+
+class Block(nn.Module):
+    """One hidden layer: Linear -> [BN] -> activation -> [BN], the order set by placement."""
+
+    def __init__(self, fan_in: int, cfg: RunConfig):
+        super().__init__()
+        pieces = cfg.maxout_k if cfg.activation == "maxout" else 1
+        bn_before = cfg.batchnorm and cfg.bn_placement == "before"
+        # BN right after the Linear subtracts the mean, so a bias would be undone: drop it.
+        self.linear = nn.Linear(fan_in, cfg.width * pieces, bias=not bn_before)
+        self.act = ACTIVATIONS[cfg.activation](cfg)
+        self.norm_before = (
+            nn.BatchNorm1d(cfg.width * pieces, momentum=cfg.bn_momentum) if bn_before else None
+        )
+        self.norm_after = (
+            nn.BatchNorm1d(cfg.width, momentum=cfg.bn_momentum)
+            if cfg.batchnorm and cfg.bn_placement == "after"
+            else None
+        )
+
+    @property
+    def norm(self) -> nn.BatchNorm1d | None:
+        """This block's BN layer, wherever it sits."""
+        return self.norm_before if self.norm_before is not None else self.norm_after
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = self.linear(x)
+        if self.norm_before is not None:
+            z = self.norm_before(z)
+        a = self.act(z)  # hooks on `act` see the pre-activation z and the output a
+        return self.norm_after(a) if self.norm_after is not None else a
+
+
+class MLP(nn.Module):
+    """depth hidden Blocks and a Linear head producing class logits."""
+
+    def __init__(self, n_in: int, n_out: int, cfg: RunConfig):
+        super().__init__()
+        widths = [n_in] + [cfg.width] * cfg.depth
+        self.blocks = nn.ModuleList(Block(w, cfg) for w in widths[:-1])
+        self.head = nn.Linear(widths[-1], n_out)
+        self.activation = cfg.activation
+
+    def linears(self) -> list[nn.Linear]:
+        """Every Linear layer, input to output."""
+        return [b.linear for b in self.blocks] + [self.head]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for block in self.blocks:
+            x = block(x)
+        return self.head(x)
+
+
+def build_mlp(cfg: RunConfig, n_in: int = 2, n_out: int = 2) -> MLP:
+    """The network of a run; BN and no-BN variants with one seed get identical Linear weights."""
+    model = MLP(n_in, n_out, cfg)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    for linear in model.linears():  # same order and shapes with or without BN
+        init_weight_(linear.weight, cfg.init, gen)
+        if linear.bias is not None:
+            nn.init.zeros_(linear.bias)
+    return model
