@@ -67,11 +67,9 @@ def specs(cls: type) -> dict[str, FieldSpec]:
         hint, optional = _unwrap(hints[f.name])
         choices = typing.get_args(hint) if typing.get_origin(hint) is Literal else None
         kind = type(choices[0]) if choices else hint
-        meta = f.metadata
-        out[f.name] = FieldSpec(
-            f.name, kind, f.default, choices, meta.get("lo"), meta.get("hi"), meta.get("log", False),
-            optional,
-        )  # fmt: skip
+        m = f.metadata
+        lo, hi, log = m.get("lo"), m.get("hi"), m.get("log", False)
+        out[f.name] = FieldSpec(f.name, kind, f.default, choices, lo, hi, log, optional)
     return out
 
 

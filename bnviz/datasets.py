@@ -101,7 +101,7 @@ def _digits() -> tuple[np.ndarray, np.ndarray]:
 def split(x: np.ndarray, y: np.ndarray, test_fraction: float, rng: np.random.Generator):
     """A seeded shuffle and split into train and test."""
     order = rng.permutation(len(x))
-    n_test = max(1, int(round(len(x) * test_fraction)))
+    n_test = max(1, round(len(x) * test_fraction))
     test, train = order[:n_test], order[n_test:]
     return x[train], y[train], x[test], y[test]
 

@@ -79,7 +79,7 @@ class Stepper:
             return fn(*args)
         except Diverged as div:
             self.state, self.diverged_at = "diverged", int(div.args[0])
-        except Exception as exc:  # noqa: BLE001 - kept on the run and shown on the page
+        except Exception as exc:  # kept on the run and shown on the page, never kills a worker
             self.state = "error"
             self.error = f"{type(exc).__name__}: {exc}"
             traceback.print_exc()
