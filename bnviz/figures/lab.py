@@ -1,0 +1,341 @@
+"""BatchNorm lab figures: pure builders from run snapshots to plotly figures."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import plotly.graph_objects as go
+
+from bnviz.figures.theme import COLORS, PALETTE, base_layout, downsample, f32
+from bnviz.i18n import t
+from bnviz.stepper import Snapshot
+from bnviz.telemetry import HIST_BINS, HIST_RANGE, Q15, Q50, Q85
+
+Window = tuple[int, int] | None
+RUNS = ("plain", "bn")
+# TensorBoard's bands: (0,100), (6.7,93.3), (15.9,84.1), (30.9,69.1) as QUANTILES index pairs
+BANDS = ((0, 10), (1, 9), (3, 7), (4, 6))
+
+
+def _label(name: str, lang: str) -> str:
+    return t(f"lab.run.{name}", lang)
+
+
+def _has(history: Mapping[str, np.ndarray]) -> bool:
+    """True when a history has at least one row."""
+    return len(history.get("step", ())) > 0
+
+
+def _window(steps: np.ndarray, window: Window) -> np.ndarray:
+    """Boolean mask of the steps inside the chosen window."""
+    if window is None:
+        return np.ones(len(steps), bool)
+    return (steps >= window[0]) & (steps <= window[1])
+
+
+def _domains(n: int, gap: float = 0.06) -> list[list[float]]:
+    """n equal side-by-side axis domains (manual subplots: 10x cheaper than make_subplots)."""
+    width = (1 - gap * (n - 1)) / n
+    return [[i * (width + gap), i * (width + gap) + width] for i in range(n)]
+
+
+def _empty(lang: str, height: int = 300) -> go.Figure:
+    return go.Figure(layout=base_layout(t("lab.fig.no_data", lang), height=height))
+
+
+# ---------------------------------------------------------------------------- loss and accuracy
+
+
+def loss_figure(snaps: Mapping[str, Snapshot], *, lang: str, window: Window = None) -> go.Figure:
+    """Mini-batch loss (thin) and train/test loss (eval, bold/dashed), both runs on one axis."""
+    traces = []
+    for name, snap in snaps.items():
+        if not _has(snap.losses) or not _has(snap.evals):
+            continue
+        color = COLORS[name]
+        s, v = snap.losses["step"], snap.losses["loss"]
+        m = _window(s, window)
+        x, y = downsample(s[m], v[m])
+        traces.append(
+            go.Scatter(
+                x=x,
+                y=f32(y),
+                name=_label(name, lang) + " · " + t("lab.fig.batch", lang),
+                line=dict(color=color, width=1),
+                opacity=0.35,
+            )
+        )
+        e = snap.evals
+        me = _window(e["step"], window)
+        for col, dash in (("train_loss", "solid"), ("test_loss", "dash")):
+            traces.append(
+                go.Scatter(
+                    x=e["step"][me],
+                    y=f32(e[col][me]),
+                    name=f"{_label(name, lang)} · {t('lab.fig.' + col, lang)}",
+                    line=dict(color=color, width=2.5, dash=dash),
+                )
+            )
+    layout = base_layout(
+        t("lab.fig.loss", lang),
+        xaxis=dict(title=t("lab.fig.step", lang)),
+        yaxis=dict(title=t("lab.fig.loss_axis", lang), type="log"),
+    )
+    return go.Figure(traces, layout)
+
+
+def accuracy_figure(
+    snaps: Mapping[str, Snapshot], *, lang: str, window: Window = None
+) -> go.Figure:
+    """Train and test accuracy of both runs."""
+    traces = []
+    for name, snap in snaps.items():
+        e = snap.evals
+        if not _has(e):
+            continue
+        m = _window(e["step"], window)
+        for col, dash in (("train_acc", "solid"), ("test_acc", "dash")):
+            traces.append(
+                go.Scatter(
+                    x=e["step"][m],
+                    y=f32(e[col][m]),
+                    name=f"{_label(name, lang)} · {t('lab.fig.' + col, lang)}",
+                    line=dict(color=COLORS[name], width=2.5, dash=dash),
+                )
+            )
+    layout = base_layout(
+        t("lab.fig.accuracy", lang),
+        xaxis=dict(title=t("lab.fig.step", lang)),
+        yaxis=dict(title=t("lab.fig.accuracy_axis", lang), range=[0, 1.02]),
+    )
+    return go.Figure(traces, layout)
+
+
+# ---------------------------------------------------------------------------- distributions
+
+
+def _band_traces(
+    x: np.ndarray, q: np.ndarray, color: str, axis: str, show_legend: bool, lang: str
+) -> list:
+    """Shaded 9-quantile bands (TensorBoard) and the 15/50/85 % lines (Ioffe & Szegedy Fig. 1)."""
+    traces = []
+    for i, (lo, hi) in enumerate(BANDS):
+        xs = np.concatenate([x, x[::-1]])
+        ys = np.concatenate([q[:, hi], q[::-1, lo]])
+        traces.append(
+            go.Scatter(
+                x=xs,
+                y=f32(ys),
+                fill="toself",
+                fillcolor=color,
+                opacity=0.12 + 0.06 * i,
+                line=dict(width=0),
+                hoverinfo="skip",
+                showlegend=False,
+                xaxis="x" + axis,
+                yaxis="y" + axis,
+            )
+        )
+    for idx, name, dash in ((Q15, "p15", "dot"), (Q50, "p50", "solid"), (Q85, "p85", "dot")):
+        traces.append(
+            go.Scatter(
+                x=x,
+                y=f32(q[:, idx]),
+                name=t(f"lab.fig.{name}", lang),
+                line=dict(color="#222", width=1.8, dash=dash),
+                legendgroup=name,
+                showlegend=show_legend,
+                xaxis="x" + axis,
+                yaxis="y" + axis,
+            )
+        )
+    return traces
+
+
+def percentile_figure(
+    snaps: Mapping[str, Snapshot],
+    layer: int,
+    *,
+    lang: str,
+    which: str = "pre",
+    window: Window = None,
+) -> go.Figure:
+    """One layer's pre-activation percentiles over time: no-BN and BN side by side, same y-axis."""
+    traces, layout_axes, lo, hi = [], {}, np.inf, -np.inf
+    for i, ((name, snap), dom) in enumerate(zip(snaps.items(), _domains(len(snaps)), strict=True)):
+        tel = snap.telemetry
+        if not _has(tel) or layer >= tel[which + "_q"].shape[1]:
+            continue
+        m = _window(tel["step"], window)
+        x, q = tel["step"][m], tel[which + "_q"][m, layer]
+        if len(x):
+            lo, hi = min(lo, np.nanmin(q[:, 1])), max(hi, np.nanmax(q[:, 9]))
+        axis = "" if i == 0 else str(i + 1)
+        traces += _band_traces(x, q, COLORS[name], axis, i == 0, lang)
+        layout_axes[f"xaxis{axis}"] = dict(
+            domain=dom, title=f"{_label(name, lang)} — {t('lab.fig.step', lang)}"
+        )
+        layout_axes[f"yaxis{axis}"] = dict(anchor=f"x{axis}", matches="y" if i else None)
+    if not traces:
+        return _empty(lang)
+    title = t(f"lab.fig.percentiles_{which}", lang, layer=layer + 1)
+    layout = base_layout(title, height=340, **layout_axes)
+    if np.isfinite(lo) and np.isfinite(hi) and hi > lo:
+        pad = 0.05 * (hi - lo)
+        layout["yaxis"]["range"] = [lo - pad, hi + pad]
+    return go.Figure(traces, layout)
+
+
+def histogram_figure(
+    snaps: Mapping[str, Snapshot], *, lang: str, window: Window = None
+) -> go.Figure:
+    """Histogram over time of every layer's pre-activations: rows = layers, columns = runs."""
+    if not all(_has(s.telemetry) for s in snaps.values()):
+        return _empty(lang)
+    first = next(iter(snaps.values())).telemetry
+    layers = first["pre_hist"].shape[1]
+    centers = f32(np.linspace(-HIST_RANGE, HIST_RANGE, HIST_BINS + 1)[:-1] + HIST_RANGE / HIST_BINS)
+    rows = [[1 - (r + 1) / layers + 0.02, 1 - r / layers - 0.02] for r in range(layers)]
+    traces, axes, k = [], {}, 0
+    for c, ((name, snap), dom) in enumerate(zip(snaps.items(), _domains(len(snaps)), strict=True)):
+        tel = snap.telemetry
+        m = _window(tel["step"], window)
+        for r in range(layers):
+            k += 1
+            ax = "" if k == 1 else str(k)
+            z = np.sqrt(tel["pre_hist"][m, r].T)  # sqrt: thin tails stay visible
+            traces.append(
+                go.Heatmap(
+                    x=tel["step"][m],
+                    y=centers,
+                    z=f32(z),
+                    colorscale="Blues" if name == "bn" else "Oranges",
+                    showscale=False,
+                    xaxis="x" + ax,
+                    yaxis="y" + ax,
+                    hovertemplate="step %{x}<br>z≈%{y:.2f}<extra></extra>",
+                )
+            )
+            axes[f"xaxis{ax}"] = dict(
+                domain=dom,
+                anchor="y" + ax,
+                showticklabels=r == layers - 1,
+                title=_label(name, lang) if r == layers - 1 else None,
+            )
+            axes[f"yaxis{ax}"] = dict(
+                domain=rows[r],
+                anchor="x" + ax,
+                title=dict(text=t("lab.fig.layer_n", lang, layer=r + 1), font=dict(size=11))
+                if c == 0
+                else None,
+                tickfont=dict(size=9),
+            )
+    layout = base_layout(t("lab.fig.histograms", lang), height=max(300, 110 * layers + 80), **axes)
+    return go.Figure(traces, layout)
+
+
+# ---------------------------------------------------------------------------- per-layer health
+
+
+def per_layer_figure(
+    snaps: Mapping[str, Snapshot],
+    column: str,
+    *,
+    lang: str,
+    window: Window = None,
+    log_y: bool = False,
+    guide: float | None = None,
+) -> go.Figure:
+    """A per-layer statistic over time (saturation, dead, gradients): one panel per run."""
+    traces, axes = [], {}
+    for i, ((name, snap), dom) in enumerate(zip(snaps.items(), _domains(len(snaps)), strict=True)):
+        tel = snap.telemetry
+        if not _has(tel):
+            continue
+        m = _window(tel["step"], window)
+        ax = "" if i == 0 else str(i + 1)
+        values = tel[column][m]
+        for layer in range(values.shape[1]):
+            x, y = downsample(tel["step"][m], values[:, layer])
+            traces.append(
+                go.Scatter(
+                    x=x,
+                    y=f32(y),
+                    name=t("lab.fig.layer_n", lang, layer=layer + 1),
+                    legendgroup=str(layer),
+                    showlegend=i == 0,
+                    line=dict(color=PALETTE[layer % len(PALETTE)], width=1.8),
+                    xaxis="x" + ax,
+                    yaxis="y" + ax,
+                )
+            )
+        if guide is not None and len(tel["step"][m]):
+            traces.append(
+                go.Scatter(
+                    x=[tel["step"][m][0], tel["step"][m][-1]],
+                    y=[guide, guide],
+                    mode="lines",
+                    name=t("lab.fig.guide", lang),
+                    line=dict(color=COLORS["guide"], dash="dash"),
+                    showlegend=i == 0,
+                    xaxis="x" + ax,
+                    yaxis="y" + ax,
+                )
+            )
+        axes[f"xaxis{ax}"] = dict(domain=dom, title=_label(name, lang))
+        axes[f"yaxis{ax}"] = dict(
+            anchor="x" + ax, type="log" if log_y else None, matches="y" if i else None
+        )
+    if not traces:
+        return _empty(lang)
+    return go.Figure(traces, base_layout(t(f"lab.fig.{column}", lang), height=320, **axes))
+
+
+def boundary_figure(
+    snaps: Mapping[str, Snapshot], x: np.ndarray, y: np.ndarray, *, lang: str
+) -> go.Figure:
+    """Decision boundary (P(class 1)) of each run with the test points on top."""
+    traces, axes = [], {}
+    for i, ((name, snap), dom) in enumerate(zip(snaps.items(), _domains(len(snaps)), strict=True)):
+        b = snap.boundary
+        if b is None:
+            continue
+        ax = "" if i == 0 else str(i + 1)
+        traces.append(
+            go.Heatmap(
+                x=f32(b["x"]),
+                y=f32(b["y"]),
+                z=f32(b["p"]),
+                zmin=0,
+                zmax=1,
+                colorscale="RdBu",
+                showscale=False,
+                opacity=0.75,
+                xaxis="x" + ax,
+                yaxis="y" + ax,
+                hoverinfo="skip",
+            )
+        )
+        traces.append(
+            go.Scatter(
+                x=f32(x[:, 0]),
+                y=f32(x[:, 1]),
+                mode="markers",
+                marker=dict(
+                    color=y,
+                    colorscale=[[0, "#B2182B"], [1, "#2166AC"]],
+                    size=5,
+                    line=dict(width=0.5, color="white"),
+                ),
+                showlegend=False,
+                xaxis="x" + ax,
+                yaxis="y" + ax,
+                hoverinfo="skip",
+            )
+        )
+        axes[f"xaxis{ax}"] = dict(domain=dom, title=_label(name, lang), showgrid=False)
+        axes[f"yaxis{ax}"] = dict(anchor="x" + ax, scaleanchor="x" + ax, showgrid=False)
+    if not traces:
+        return _empty(lang)
+    return go.Figure(traces, base_layout(t("lab.fig.boundary", lang), height=380, **axes))

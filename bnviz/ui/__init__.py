@@ -1,0 +1,1 @@
+"""The only Streamlit code outside pages/: URL sync, controls, live panels."""

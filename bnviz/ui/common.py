@@ -1,0 +1,141 @@
+"""What every page shares: the scheduler, the session, the language, URL sync, the share link."""
+
+from __future__ import annotations
+
+import gc
+import os
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Any
+
+import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from bnviz.config import Note, from_query, to_query
+from bnviz.i18n import LANGS, normalize_lang, t
+from bnviz.runner import Scheduler
+
+RESERVED = ("lang", "hide", "view")  # URL keys that are not settings
+
+
+@st.cache_resource(show_spinner=False)
+def scheduler() -> Scheduler:
+    """The one process-wide scheduler (its worker processes start warming up at once)."""
+    sched = Scheduler(backend=os.environ.get("BNVIZ_BACKEND", "process"))
+    gc.freeze()  # heavy imports are done: keep them out of every later collection
+    return sched
+
+
+def session_id() -> str:
+    """This browser tab's server session."""
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else "no-session"
+
+
+def _release(token: str) -> None:
+    scheduler().release(token)  # quick bookkeeping only: this runs on the event loop
+
+
+@st.cache_resource(scope="session", on_release=_release, show_spinner=False)
+def _session_token(sid: str) -> str:
+    return sid
+
+
+def browser_lang() -> str:
+    """The language of the browser (st.context.locale), 'en' when unknown."""
+    try:
+        return normalize_lang(st.context.locale)
+    except Exception:  # no browser (AppTest, bare mode)
+        return "en"
+
+
+@dataclass
+class PageContext:
+    """A page's language, its URL parameters, the controls hidden by the URL, and notes."""
+
+    name: str
+    lang: str
+    params: dict[str, str]
+    hidden: set[str]
+    notes: list[Note] = field(default_factory=list)
+    query: dict[str, str] = field(default_factory=dict)  # what this run writes back
+
+    def tr(self, key: str, **fmt: object) -> str:
+        """t(key) in the page's language."""
+        return t(key, self.lang, **fmt)
+
+    def settings(self, cls: type, base: Any = None, prefix: str = "") -> Any:
+        """Settings of cls from the URL (keys optionally prefixed); bad values noted."""
+        params = {k[len(prefix) :]: v for k, v in self.params.items() if k.startswith(prefix)}
+        cfg, notes = from_query(cls, params, base)
+        self.notes.extend(notes)
+        return cfg
+
+    def remember(self, cfg: Any, base: Any = None, prefix: str = "") -> None:
+        """Put the non-default settings of cfg (relative to base) into the URL."""
+        reference = to_query(base) if base is not None else {}
+        for key, value in to_query(cfg).items():
+            if reference.get(key) != value:
+                self.query[prefix + key] = value
+        if base is not None:  # a value back at the class default but off the page's base
+            for key in reference:
+                if getattr(cfg, key) != getattr(base, key) and key not in to_query(cfg):
+                    self.query[prefix + key] = str(getattr(cfg, key))
+
+
+def current_lang() -> str:
+    """The session's language: chosen by the switch, else the URL's, else the browser's."""
+    if "lang" not in st.session_state:
+        url_lang = st.query_params.get("lang")
+        st.session_state["lang"] = normalize_lang(url_lang) if url_lang else browser_lang()
+    return st.session_state["lang"]
+
+
+def language_switch() -> str:
+    """The 中文 / English switch in the sidebar (hidden with hide=lang); returns the language."""
+    lang = current_lang()
+    if "lang" in (st.query_params.get("hide") or "").split(","):
+        return lang
+    labels = {"en": "English", "zh": "中文"}
+    chosen = st.sidebar.segmented_control(
+        t("app.language", lang),
+        LANGS,
+        format_func=labels.get,
+        default=lang,
+        key="lang_switch",
+        required=True,
+    )
+    if chosen and chosen != lang:
+        st.session_state["lang"] = chosen
+        st.rerun()
+    return lang
+
+
+def begin(name: str) -> PageContext:
+    """Start a page: language, URL parameters; register the session for cleanup."""
+    _session_token(session_id())
+    params = {k: st.query_params.get(k) for k in st.query_params}
+    hidden = {h.strip() for h in (params.get("hide") or "").split(",") if h.strip()}
+    return PageContext(name, current_lang(), params, hidden)
+
+
+def show_notes(ctx: PageContext) -> None:
+    """Say which URL values were not usable and what was used instead."""
+    for note in ctx.notes:
+        st.info(ctx.tr("app.url_note", name=note.name, text=note.text, default=note.default))
+
+
+def finish(ctx: PageContext) -> None:
+    """Write the page's settings to the URL and show the share link."""
+    query = dict(ctx.query)
+    if ctx.lang != browser_lang():
+        query["lang"] = ctx.lang
+    if ctx.hidden:
+        query["hide"] = ",".join(sorted(ctx.hidden))
+    if {k: st.query_params.get(k) for k in st.query_params} != query:
+        st.query_params.from_dict(query)
+    base = st.context.url or ""
+    link = base + ("?" + urllib.parse.urlencode(query) if query else "")
+    with st.sidebar:
+        st.caption(ctx.tr("app.share_link"))
+        st.code(link or "?" + urllib.parse.urlencode(query), language=None, wrap_lines=True)

@@ -1,0 +1,117 @@
+"""Widgets drawn from a settings dataclass's specs; presets that set them."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from bnviz.config import FieldSpec, specs
+from bnviz.i18n import strings
+from bnviz.ui.common import PageContext
+
+
+def widget_key(ctx: PageContext, name: str) -> str:
+    """Session-state key of a setting's widget on this page."""
+    return f"{ctx.name}.{name}"
+
+
+def option_label(ctx: PageContext, name: str, value: Any) -> str:
+    """Translated label of a choice: options.<field>.<value>, then options.<value>, then value."""
+    table = strings(ctx.lang)
+    for key in (f"options.{name}.{value}", f"options.{value}"):
+        if key in table:
+            return table[key]
+    return str(value)
+
+
+def log_grid(spec: FieldSpec, value: float) -> list[float]:
+    """1-2-5 steps across a log-scaled range, plus the current value."""
+    lo, hi = math.floor(math.log10(spec.lo)), math.ceil(math.log10(spec.hi))
+    grid = {m * 10.0**e for e in range(lo, hi + 1) for m in (1, 2, 5)}
+    grid = {float(f"{v:.6g}") for v in grid if spec.lo <= v <= spec.hi} | {value}
+    return sorted(grid)
+
+
+def _fmt_number(v: float) -> str:
+    return f"{v:g}"
+
+
+def draw(ctx: PageContext, spec: FieldSpec, value: Any, label: str, help: str | None) -> Any:
+    """One widget for one setting; returns the chosen value."""
+    key = widget_key(ctx, spec.name)
+    if key not in st.session_state:
+        st.session_state[key] = value
+    if spec.kind is bool:
+        return st.toggle(label, key=key, help=help)
+    if spec.choices:
+        fmt = lambda v: option_label(ctx, spec.name, v)  # noqa: E731
+        return st.selectbox(label, spec.choices, format_func=fmt, key=key, help=help)
+    if spec.optional and st.session_state[key] is None:
+        st.session_state[key] = spec.default if spec.default is not None else spec.lo
+    if spec.log:
+        options = log_grid(spec, st.session_state[key])
+        return st.select_slider(label, options, format_func=_fmt_number, key=key, help=help)
+    if spec.kind is int:
+        return st.number_input(label, int(spec.lo), int(spec.hi), step=1, key=key, help=help)
+    step = float(np.round((spec.hi - spec.lo) / 100, 6)) or 0.01
+    return st.number_input(label, float(spec.lo), float(spec.hi), step=step, key=key, help=help)
+
+
+def settings_form(ctx: PageContext, cfg: Any, fields: Sequence[str], *, prefix: str = "") -> Any:
+    """Widgets for `fields` of cfg (hidden ones skipped); the settings they now say."""
+    all_specs = specs(type(cfg))
+    table = strings(ctx.lang)
+    values = {}
+    for name in fields:
+        if name in ctx.hidden:
+            continue
+        label = table.get(f"fields.{name}", name)
+        help_text = table.get(f"help.{name}")
+        values[name] = draw(ctx, all_specs[name], getattr(cfg, name), label, help_text)
+    return dataclasses.replace(cfg, **values)
+
+
+def seed_url_values(ctx: PageContext, cfg: Any, fields: Sequence[str]) -> None:
+    """On a page's first run, its widgets start from the URL's settings."""
+    flag = f"{ctx.name}.__seeded"
+    if st.session_state.get(flag):
+        return
+    st.session_state[flag] = True
+    for name in fields:
+        st.session_state[widget_key(ctx, name)] = getattr(cfg, name)
+
+
+def apply_preset(ctx: PageContext, values: dict[str, Any]) -> Callable[[], None]:
+    """An on_click callback setting widgets to a preset's values."""
+
+    def callback() -> None:
+        for name, value in values.items():
+            st.session_state[widget_key(ctx, name)] = value
+
+    return callback
+
+
+def current(ctx: PageContext, name: str, cfg: Any) -> Any:
+    """A setting's value as its widget holds it now (cfg's value before the widget exists)."""
+    return st.session_state.get(widget_key(ctx, name), getattr(cfg, name))
+
+
+def presets(ctx: PageContext, items: dict[str, dict[str, Any]], defaults: dict[str, Any]) -> None:
+    """'Try this' buttons (i18n <page>.preset.<name> and <name>_what); the rest back to defaults."""
+    if "presets" in ctx.hidden:
+        return
+    st.markdown(f"**{ctx.tr('app.presets')}**")
+    cols = st.columns(len(items))
+    for col, (name, values) in zip(cols, items.items(), strict=True):
+        col.button(
+            ctx.tr(f"{ctx.name}.preset.{name}"),
+            help=ctx.tr(f"{ctx.name}.preset.{name}_what"),
+            on_click=apply_preset(ctx, {**defaults, **values}),
+            key=f"{ctx.name}.preset_btn.{name}",
+            use_container_width=True,
+        )

@@ -1,0 +1,32 @@
+"""Home: what bnviz is, the lessons that exist, how to use it in class."""
+
+from pathlib import Path
+
+import streamlit as st
+
+from bnviz.ui import common
+
+ctx = common.begin("home")
+st.title(ctx.tr("home.title"))
+st.write(ctx.tr("home.tagline"))
+
+st.subheader(ctx.tr("home.lessons"))
+for path in sorted(Path(__file__).parent.glob("[0-9][0-9]_*.py")):
+    name = path.stem[3:]
+    if name != "home":
+        st.page_link(str(path), label=ctx.tr(f"nav.{name}"), icon="➡️")
+        st.caption(ctx.tr(f"home.about_{name}"))
+
+st.subheader(ctx.tr("home.how"))
+st.markdown(ctx.tr("home.how_text"))
+counts = common.scheduler().stats()
+st.caption(
+    ctx.tr(
+        "home.server",
+        running=counts.get("running", 0),
+        queued=counts.get("queued", 0),
+        paused=counts.get("paused", 0),
+        ended=sum(counts.get(s, 0) for s in ("finished", "diverged", "error", "stopped")),
+    )
+)
+common.finish(ctx)

@@ -1,0 +1,46 @@
+"""Helpers for page tests: read plotly figures out of AppTest elements."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+
+import numpy as np
+
+
+def decode(value):
+    """A plotly JSON array (plain list or typed {'dtype', 'bdata'}) as a numpy array."""
+    if isinstance(value, dict) and "bdata" in value:
+        arr = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        return arr.reshape(value["shape"]) if "shape" in value else arr
+    return np.asarray(value)
+
+
+def figures(at) -> list[dict]:
+    """Every plotly figure on the page as a dict."""
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def trace_lengths(fig: dict, axis: str = "x") -> list[int]:
+    """Number of points per trace."""
+    return [len(decode(tr[axis])) if axis in tr else 0 for tr in fig["data"]]
+
+
+def rerun_until(at, predicate, timeout: float = 60.0, every: float = 0.5):
+    """Rerun the page until predicate(at) holds (fragments are not auto-rerun by AppTest)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        at.run()
+        if predicate(at):
+            return at
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(every)
+
+
+def click(at, label: str):
+    """Click the button with this label and rerun."""
+    buttons = [b for b in at.button if b.label == label]
+    assert buttons, f"no button {label!r}; have {[b.label for b in at.button]}"
+    return buttons[0].click().run()

@@ -1,0 +1,88 @@
+"""Settings: validation names the field and range; URL round-trip; fuzzed query strings."""
+
+import dataclasses
+import urllib.parse
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bnviz.config import ConfigError, RunConfig, from_query, specs, to_query
+
+
+def test_defaults_are_valid_and_round_trip_to_an_empty_query():
+    cfg = RunConfig()
+    assert to_query(cfg) == {}
+    assert from_query(RunConfig, {}) == (cfg, [])
+
+
+@pytest.mark.parametrize(
+    "changes, field, words",
+    [
+        ({"depth": 11}, "depth", "between 1 and 10"),
+        ({"width": 0}, "width", "between 2 and 512"),
+        ({"lr": -1.0}, "lr", "between"),
+        ({"activation": "swish"}, "activation", "one of sigmoid"),
+        ({"steps": 2.5}, "steps", "int"),
+        ({"lr": float("nan")}, "lr", "between"),
+        ({"standardize": "yes"}, "standardize", "true or false"),
+    ],
+)
+def test_invalid_values_name_field_and_allowed_range(changes, field, words):
+    with pytest.raises(ConfigError) as err:
+        RunConfig(**changes)
+    assert err.value.name == field
+    assert field in str(err.value) and words in str(err.value)
+
+
+def test_round_trip_of_non_default_values():
+    cfg = RunConfig(depth=7, lr=0.0123, activation="elu", standardize=False, bn_momentum=None)
+    query = to_query(cfg)
+    assert query == {
+        "depth": "7", "lr": "0.0123", "activation": "elu", "standardize": "false",
+        "bn_momentum": "none",
+    }  # fmt: skip
+    back, notes = from_query(RunConfig, urllib.parse.parse_qs(urllib.parse.urlencode(query)))
+    assert back == cfg and notes == []
+
+
+def test_bad_url_values_fall_back_to_defaults_with_a_note():
+    cfg, notes = from_query(RunConfig, {"depth": "99", "lr": "abc", "width": "32", "zzz": "1"})
+    assert cfg == RunConfig(width=32)
+    assert {n.name for n in notes} == {"depth", "lr"}
+    assert all(n.default == getattr(RunConfig(), n.name) for n in notes)
+
+
+def test_canonical_key_ignores_settings_that_cannot_matter():
+    a = RunConfig(norm="none", bn_momentum=0.5)
+    b = RunConfig(norm="none", bn_momentum=0.2)
+    assert a.key() == b.key()
+    assert RunConfig(norm="batchnorm", bn_momentum=0.5).key() != RunConfig(norm="batchnorm").key()
+    assert RunConfig(seed=1).key() != RunConfig(seed=2).key()
+
+
+def test_bn_with_batch_size_one_is_a_named_problem():
+    assert RunConfig(norm="batchnorm", batch_size=1).problems() == [("errors.bn_batch1", {})]
+    assert RunConfig(norm="none", batch_size=1).problems() == []
+
+
+names = st.sampled_from([f.name for f in dataclasses.fields(RunConfig)] + ["lang", "hide", "x"])
+texts = st.one_of(
+    st.text(max_size=12), st.integers(-10**9, 10**9).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr), st.sampled_from(["none", "true", ""]),
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(names, texts, max_size=8))
+def test_any_query_string_gives_a_valid_config(params):
+    cfg, notes = from_query(RunConfig, params)
+    RunConfig(**dataclasses.asdict(cfg))  # still valid
+    for note in notes:
+        assert note.name in params
+    for name, spec in specs(RunConfig).items():
+        if name not in params or name in {n.name for n in notes}:
+            continue
+        assert getattr(cfg, name) is None or not isinstance(getattr(cfg, name), str) or (
+            getattr(cfg, name) in spec.choices
+        )

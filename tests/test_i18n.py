@@ -1,0 +1,90 @@
+"""Both languages have the same keys, and every key the code uses exists."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from bnviz.config import RunConfig, specs
+from bnviz.i18n import LANGS, lesson_text, normalize_lang, strings, t
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_en_and_zh_have_the_same_keys():
+    en, zh = set(strings("en")), set(strings("zh"))
+    assert len(en) > 100
+    assert en - zh == set(), "missing in zh"
+    assert zh - en == set(), "missing in en"
+
+
+def test_placeholders_match_between_languages():
+    import string
+
+    fmt = string.Formatter()
+    for key, text in strings("en").items():
+        names_en = {f for _, f, _, _ in fmt.parse(text) if f}
+        names_zh = {f for _, f, _, _ in fmt.parse(strings("zh")[key]) if f}
+        assert names_en == names_zh, key
+
+
+def used_keys() -> tuple[set[str], set[str]]:
+    """Literal keys and f-string key prefixes passed to t(...) or .tr(...) in the code."""
+    literal, prefixes = set(), set()
+    files = [ROOT / "app.py", *(ROOT / "pages").glob("*.py"), *(ROOT / "bnviz").rglob("*.py")]
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call) or not node.args:
+                continue
+            f = node.func
+            name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+            if name not in ("t", "tr"):
+                continue
+            arg = node.args[0]
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                literal.add(arg.value)
+            elif isinstance(arg, ast.JoinedStr) and isinstance(arg.values[0], ast.Constant):
+                prefixes.add(arg.values[0].value)
+    return literal, prefixes
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_key_used_in_code_exists(lang):
+    table = strings(lang)
+    literal, prefixes = used_keys()
+    assert len(literal) > 30
+    assert sorted(k for k in literal if k not in table) == []
+    assert sorted(p for p in prefixes if not any(k.startswith(p) for k in table)) == []
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_setting_and_choice_has_a_label(lang):
+    table = strings(lang)
+    for name, spec in specs(RunConfig).items():
+        assert f"fields.{name}" in table
+        for choice in spec.choices or ():
+            assert f"options.{choice}" in table or f"options.{name}.{choice}" in table
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_page_has_a_title_and_run_states_are_named(lang):
+    for path in (ROOT / "pages").glob("[0-9][0-9]_*.py"):
+        assert t(f"nav.{path.stem[3:]}", lang)
+    for state in ("queued", "running", "paused", "finished", "diverged", "error", "stopped"):
+        assert t(f"run.state.{state}", lang)
+
+
+def test_missing_key_raises_and_locales_normalize():
+    with pytest.raises(KeyError):
+        t("no.such.key", "en")
+    assert normalize_lang("zh-CN") == "zh" and normalize_lang("zh_TW") == "zh"
+    assert normalize_lang("fr-FR") == "en" and normalize_lang(None) == "en"
+    assert t("run.status", "en", label="A", state="s", step=1, steps=2, rate=3.0).startswith("A")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_lesson_prose_exists_for_every_lesson_page(lang):
+    for path in (ROOT / "pages").glob("[0-9][0-9]_*.py"):
+        name = path.stem[3:]
+        if name != "home":
+            assert len(lesson_text(name, lang)) > 200

@@ -1,0 +1,77 @@
+"""Networks: init formulas, BN placement and bias, identical weights with and without BN."""
+
+import math
+
+import pytest
+import torch
+
+from bnviz.config import RunConfig
+from bnviz.datasets import TWO_D, make_dataset
+from bnviz.nets import ACTIVATIONS, build_mlp, init_weight_
+
+
+@pytest.mark.parametrize(
+    "scheme, expected",
+    [("small", 0.01), ("large", 1.0), ("xavier", 1 / math.sqrt(400)), ("he", math.sqrt(2 / 400))],
+)
+def test_init_std_matches_formula(scheme, expected):
+    w = torch.empty(300, 400)
+    init_weight_(w, scheme, torch.Generator().manual_seed(0))
+    assert w.std().item() == pytest.approx(expected, rel=0.02)
+    assert abs(w.mean().item()) < 0.02 * expected * 10
+
+
+def test_orthogonal_and_zeros():
+    w = torch.empty(64, 64)
+    init_weight_(w, "orthogonal", torch.Generator().manual_seed(0))
+    assert torch.allclose(w @ w.T, torch.eye(64), atol=1e-5)
+    init_weight_(w, "zeros", torch.Generator())
+    assert w.abs().sum().item() == 0
+
+
+def test_bn_and_plain_variants_share_linear_weights():
+    cfg = RunConfig(depth=4, width=32, seed=3)
+    plain = build_mlp(cfg.replace(norm="none"), 2, 2)
+    bn = build_mlp(cfg.replace(norm="batchnorm"), 2, 2)
+    for a, b in zip(plain.linears(), bn.linears(), strict=True):
+        assert torch.equal(a.weight, b.weight)
+    other = build_mlp(cfg.replace(seed=4), 2, 2)
+    assert not torch.equal(plain.linears()[0].weight, other.linears()[0].weight)
+
+
+def test_bias_dropped_only_where_bn_follows_the_linear():
+    before = build_mlp(RunConfig(norm="batchnorm", bn_placement="before"), 2, 2)
+    after = build_mlp(RunConfig(norm="batchnorm", bn_placement="after"), 2, 2)
+    plain = build_mlp(RunConfig(), 2, 2)
+    assert all(b.linear.bias is None and b.norm_before is not None for b in before.blocks)
+    assert all(b.linear.bias is not None and b.norm_after is not None for b in after.blocks)
+    assert all(b.linear.bias is not None and b.norm is None for b in plain.blocks)
+    assert before.head.bias is not None
+
+
+def test_bn_momentum_none_is_the_cumulative_average():
+    model = build_mlp(RunConfig(norm="batchnorm", bn_momentum=None), 2, 2)
+    assert model.blocks[0].norm.momentum is None
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("norm", ["none", "batchnorm"])
+def test_every_activation_builds_and_runs(activation, norm):
+    cfg = RunConfig(activation=activation, norm=norm, depth=2, width=8, maxout_k=3)
+    model = build_mlp(cfg, 5, 3)
+    out = model(torch.randn(16, 5))
+    assert out.shape == (16, 3) and torch.isfinite(out).all()
+    if activation == "maxout":
+        assert model.blocks[0].linear.out_features == 8 * 3
+
+
+@pytest.mark.parametrize("name", [*TWO_D, "digits"])
+def test_datasets_are_seeded_split_and_standardized(name):
+    cfg = RunConfig(dataset=name, n_samples=400, seed=5)
+    a, b = make_dataset(cfg), make_dataset(cfg)
+    assert (a.x_train == b.x_train).all() and (a.y_test == b.y_test).all()
+    assert len(a.x_test) == pytest.approx(0.25 * (len(a.x_train) + len(a.x_test)), abs=1)
+    assert abs(a.x_train.mean(0)).max() < 1e-4
+    assert set(a.y_train.tolist()) == set(range(a.n_classes))
+    c = make_dataset(cfg.replace(seed=6))
+    assert not (a.x_train[:5] == c.x_train[:5]).all()

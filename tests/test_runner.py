@@ -1,0 +1,171 @@
+"""The scheduler: sharing, quotas, controls, divergence, errors, idling, shutdown, memory."""
+
+import multiprocessing
+import threading
+import time
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from bnviz.config import RunConfig
+from bnviz.runner import Busy, Quotas, Scheduler, train_sync
+from bnviz.stepper import Stepper
+from bnviz.train import Trainer
+
+SMALL = RunConfig(depth=2, width=16, n_samples=200, steps=300, eval_every=50)
+
+
+def wait_for(predicate, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def sched():
+    s = Scheduler(workers=2, backend="thread", warm=False, snapshot_s=0.05)
+    yield s
+    s.shutdown()
+
+
+def test_same_config_is_one_shared_run(sched):
+    runs = [sched.start(SMALL, f"student{i}", "a") for i in range(30)]
+    assert len({id(r) for r in runs}) == 1
+    assert sched.start(SMALL.replace(seed=9), "student0", "b") is not runs[0]
+    wait_for(lambda: sched.poll(runs[0].run_id).done)
+    snap = sched.poll(runs[0].run_id)
+    assert snap.state == "finished"
+    ref = train_sync(SMALL)
+    assert np.array_equal(snap.losses["loss"], ref.losses["loss"])  # deterministic in a worker
+    assert sched.start(SMALL, "late", "a") is runs[0]  # a late-comer gets the finished run
+
+
+def test_quotas_refuse_or_queue(sched):
+    sched.quotas = Quotas(max_running=1, max_per_session=2, max_runs=3)
+    slow = SMALL.replace(steps=100_000)
+    a = sched.start(slow, "s1", "a")
+    b = sched.start(slow.replace(seed=1), "s1", "b")
+    assert sched.poll(b.run_id).state == "queued" and sched.poll(b.run_id).queue_position == 1
+    with pytest.raises(Busy) as err:
+        sched.start(slow.replace(seed=2), "s1", "c")
+    assert err.value.reason == "errors.session_quota"
+    sched.start(slow.replace(seed=3), "s2", "a")
+    with pytest.raises(Busy) as err:
+        sched.start(slow.replace(seed=4), "s3", "a")
+    assert err.value.reason == "errors.server_busy"
+    sched.control(a.run_id, "stop")
+    wait_for(lambda: sched.poll(b.run_id).state == "running")
+
+
+def test_pause_resume_step_stop(sched):
+    run = sched.start(SMALL.replace(steps=100_000), "s", "a")
+    wait_for(lambda: sched.poll(run.run_id).step > 20)
+    sched.control(run.run_id, "pause")
+    wait_for(lambda: sched.poll(run.run_id).state == "paused")
+    time.sleep(0.2)
+    frozen = sched.poll(run.run_id).step
+    time.sleep(0.3)
+    assert sched.poll(run.run_id).step == frozen
+    sched.control(run.run_id, "step", 1)
+    wait_for(lambda: sched.poll(run.run_id).step == frozen + 1)
+    assert sched.poll(run.run_id).state == "paused"
+    sched.control(run.run_id, "resume")
+    wait_for(lambda: sched.poll(run.run_id).step > frozen + 10)
+    sched.control(run.run_id, "stop")
+    wait_for(lambda: sched.poll(run.run_id).state == "stopped")
+
+
+def test_learning_rate_change_unshares_the_run(sched):
+    cfg = SMALL.replace(steps=100_000)
+    run = sched.start(cfg, "s", "a")
+    sched.control(run.run_id, "lr", 0.5)
+    wait_for(lambda: sched.poll(run.run_id).lr == 0.5)
+    assert sched.start(cfg, "other", "a") is not run
+
+
+def test_divergence_is_reported_with_its_step(sched):
+    cfg = RunConfig(activation="relu", init="large", lr=10.0, optimizer="sgd", depth=6, steps=500)
+    run = sched.start(cfg, "s", "a")
+    wait_for(lambda: sched.poll(run.run_id).done)
+    snap = sched.poll(run.run_id)
+    assert snap.state == "diverged" and snap.diverged_at >= 1
+
+
+def test_an_exception_stays_on_its_run_and_the_worker_lives(monkeypatch):
+    original = Trainer.step
+
+    def flaky(self):
+        if self.cfg.seed == 666 and self.step_count == 5:
+            raise RuntimeError("boom")
+        return original(self)
+
+    monkeypatch.setattr(Trainer, "step", flaky)
+    s = Scheduler(workers=1, backend="thread", warm=False, snapshot_s=0.05)
+    try:
+        bad = s.start(SMALL.replace(seed=666), "s", "a")
+        good = s.start(SMALL, "s", "b")
+        wait_for(lambda: s.poll(bad.run_id).done and s.poll(good.run_id).done)
+        assert s.poll(bad.run_id).state == "error" and "boom" in s.poll(bad.run_id).error
+        assert s.poll(good.run_id).state == "finished"
+    finally:
+        s.shutdown()
+
+
+def test_closed_tab_and_idle_runs_are_paused_then_dropped():
+    q = Quotas(idle_pause_s=0.3, idle_drop_s=2.0)
+    s = Scheduler(workers=1, backend="thread", warm=False, quotas=q, snapshot_s=0.05)
+    try:
+        cfg = SMALL.replace(steps=100_000)
+        run = s.start(cfg, "tab", "a")
+        wait_for(lambda: s.poll(run.run_id).state == "running")
+        s.release("tab")  # the tab closed
+        wait_for(lambda: s.runs[run.run_id].snapshot.state == "paused", 5)
+        run2 = s.start(cfg.replace(seed=5), "tab2", "a")
+        wait_for(lambda: s.runs[run2.run_id].snapshot.state == "running")
+        wait_for(lambda: s.runs[run2.run_id].snapshot.state == "paused", 5)  # nobody polls
+        assert s.poll(run2.run_id) is not None  # polling again resumes it
+        wait_for(lambda: s.runs[run2.run_id].snapshot.state == "running", 5)
+        wait_for(lambda: run.run_id not in s.runs, 6)  # left alone: dropped
+    finally:
+        s.shutdown()
+
+
+def test_shutdown_leaves_no_thread():
+    s = Scheduler(workers=2, backend="thread", warm=False)
+    s.start(SMALL.replace(steps=100_000), "s", "a")
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    s.shutdown()
+    assert time.monotonic() - t0 < 5
+    assert [t.name for t in threading.enumerate() if t.name.startswith("bnviz")] == []
+
+
+def test_worker_processes_train_and_shut_down():
+    s = Scheduler(workers=2, backend="process", warm=False)
+    try:
+        runs = [s.start(SMALL.replace(seed=i), "s", str(i)) for i in range(2)]
+        wait_for(lambda: all(s.poll(r.run_id).done for r in runs), 120)
+        snap = s.poll(runs[1].run_id)
+        assert snap.state == "finished"
+        assert np.array_equal(snap.losses["loss"], train_sync(SMALL.replace(seed=1)).losses["loss"])
+        assert len(multiprocessing.active_children()) == 2
+    finally:
+        s.shutdown()
+    assert multiprocessing.active_children() == []
+
+
+def test_memory_stays_flat_over_a_long_run():
+    stepper = Stepper("long", RunConfig(depth=2, width=8, n_samples=100, steps=10_000, log_every=1))
+    stepper.advance(max_steps=2_500)
+    tracemalloc.start()
+    stepper.snapshot()
+    base = tracemalloc.take_snapshot()
+    stepper.advance(max_steps=6_000)
+    grown = tracemalloc.take_snapshot().compare_to(base, "filename")
+    tracemalloc.stop()
+    growth = sum(stat.size_diff for stat in grown)
+    assert growth < 1_000_000, f"grew by {growth} bytes"
+    tel = stepper.snapshot().telemetry
+    assert tel["step"][-1] > 8_000 and len(tel["step"]) <= 512

@@ -1,0 +1,91 @@
+"""Telemetry against torch as the oracle; bounded ring buffers."""
+
+import numpy as np
+import pytest
+import torch
+
+from bnviz.config import RunConfig
+from bnviz.telemetry import BN_UNITS, QUANTILES, History, histogram, quantiles
+from bnviz.train import Trainer
+
+
+def test_history_thins_instead_of_growing():
+    h = History(8, {"v": (2,)})
+    before = h.nbytes
+    step = 0
+    for _ in range(1000):
+        if h.wants(step, 1):
+            h.append(step, {"v": [step, -step]})
+        step += 1
+    view = h.view()
+    assert h.nbytes == before and h.n <= 8
+    assert view["step"][0] == 0 and view["step"][-1] > 1000 - 2 * 128  # still spans the whole run (stride 128 now)
+    assert (np.diff(view["step"]) > 0).all()
+    assert (view["v"][:, 0] == view["step"]).all()
+    with pytest.raises(ValueError):
+        view["v"][0, 0] = 1  # snapshots are read-only
+
+
+def test_quantiles_match_torch_nearest_rank():
+    x = torch.randn(3000, generator=torch.Generator().manual_seed(0))
+    ours = quantiles(x)
+    ref = torch.quantile(x, torch.tensor(QUANTILES) / 100, interpolation="nearest")
+    assert torch.allclose(ours, ref, atol=1e-2)
+    assert ours[0] == x.min() and ours[-1] == x.max()
+
+
+def test_histogram_counts_everything_in_range_and_clamps_outliers():
+    x = torch.tensor([-100.0, -1.0, 0.0, 0.5, 100.0])
+    h = histogram(x)
+    assert h.sum().item() == pytest.approx(1.0)
+    assert h[0] > 0 and h[-1] > 0
+
+
+def test_bn_running_stats_equal_torch_buffers_and_the_ema_of_batch_stats():
+    m = 0.2
+    cfg = RunConfig(norm="batchnorm", bn_momentum=m, log_every=1, depth=2, width=16, steps=30)
+    tr = Trainer(cfg)
+    for _ in range(30):
+        tr.step()
+    tel = tr.telemetry.history.view()
+    norm = tr.model.blocks[0].norm
+    # after the last step, the recorded running mean is torch's buffer
+    assert np.allclose(tel["bn_rm"][-1, 0], norm.running_mean[:BN_UNITS].numpy(), atol=1e-6)
+    assert np.allclose(tel["bn_rv"][-1, 0], norm.running_var[:BN_UNITS].numpy(), atol=1e-6)
+    # and it is the EMA of the recorded batch means (torch uses the unbiased batch variance)
+    rm, rv, b = np.zeros(BN_UNITS), np.ones(BN_UNITS), tr.batch_size
+    for bm, bv in zip(tel["bn_bm"][:, 0], tel["bn_bv"][:, 0], strict=True):
+        rm = (1 - m) * rm + m * bm
+        rv = (1 - m) * rv + m * bv * b / (b - 1)
+    assert np.allclose(rm, tel["bn_rm"][-1, 0], atol=1e-5)
+    assert np.allclose(rv, tel["bn_rv"][-1, 0], atol=1e-5)
+
+
+def test_layer_statistics_match_a_direct_forward_pass():
+    cfg = RunConfig(activation="tanh", log_every=1, depth=3, width=32, init="large")
+    tr = Trainer(cfg)
+    torch.manual_seed(0)
+    state = torch.get_rng_state()
+    tr.step()
+    tel = tr.telemetry.history.view()
+    # replay the first batch through a fresh model: same weights, same data order
+    fresh = Trainer(cfg)
+    xb, _ = fresh.next_batch()
+    z = fresh.model.blocks[0].linear(xb)
+    a = torch.tanh(z)
+    assert tel["pre_mean"][0, 0] == pytest.approx(z.mean().item(), abs=1e-5)
+    assert tel["pre_std"][0, 0] == pytest.approx(z.std().item(), rel=1e-4)
+    assert tel["saturated"][0, 0] == pytest.approx((a.abs() > 0.99).float().mean().item())
+    assert np.isnan(tel["dead"][0]).all()  # tanh has no dead units
+    torch.set_rng_state(state)
+
+
+def test_dead_units_and_update_ratio_are_recorded_for_relu():
+    cfg = RunConfig(activation="relu", init="he", log_every=1, depth=2, width=16)
+    tr = Trainer(cfg)
+    for _ in range(5):
+        tr.step()
+    tel = tr.telemetry.history.view()
+    assert ((tel["dead"] >= 0) & (tel["dead"] <= 1)).all()
+    assert np.isfinite(tel["update_ratio"]).all() and (tel["update_ratio"] < 0).all()
+    assert (tel["grad_norm"] > 0).all()
