@@ -5,12 +5,13 @@ from pathlib import Path
 import streamlit as st
 
 from bnviz.i18n import t
-from bnviz.ui.common import language_switch, scheduler
+from bnviz.ui.common import ensure_router, language_switch, scheduler
 
 HERE = Path(__file__).resolve().parent
 ICONS = {"home": "🏠", "batchnorm_lab": "🧪", "standardization": "📐", "running_stats": "📈"}
 ICONS |= {"initialization": "🎲", "activations": "〰️"}
 
+ensure_router()
 st.set_page_config(
     page_title="bnviz", page_icon=str(HERE / "assets" / "favicon.png"), layout="wide"
 )

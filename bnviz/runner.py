@@ -7,13 +7,16 @@ one process cannot use a second core (bench/scaling.py measures both backends).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import dataclasses
 import itertools
 import multiprocessing as mp
 import os
 import queue
+import sys
 import threading
 import time
+import types
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -66,6 +69,22 @@ class Run:
     def open(self) -> bool:
         """Still holds a place (not ended)."""
         return self.state not in TERMINAL
+
+
+@contextlib.contextmanager
+def _plain_main():
+    """Hide the __main__ module while spawning, so workers never re-run it.
+
+    Streamlit runs app.py as __main__; a spawned child would import it again (and start a
+    scheduler of its own). Workers only need bnviz, which they import by name.
+    """
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
 
 
 class Scheduler:
@@ -121,8 +140,9 @@ class Scheduler:
             )
             for i, box in enumerate(self.inboxes)
         ]
-        for w in self.workers:
-            w.start()
+        with _plain_main() if self.backend == "process" else contextlib.nullcontext():
+            for w in self.workers:
+                w.start()
 
     def _send(self, run: Run, *msg: object) -> None:
         if run.worker is not None:

@@ -14,7 +14,7 @@ st.subheader(ctx.tr("home.lessons"))
 for path in sorted(Path(__file__).parent.glob("[0-9][0-9]_*.py")):
     name = path.stem[3:]
     if name != "home":
-        st.page_link(str(path), label=ctx.tr(f"nav.{name}"), icon="➡️")
+        st.page_link(f"pages/{path.name}", label=ctx.tr(f"nav.{name}"), icon="➡️")
         st.caption(ctx.tr(f"home.about_{name}"))
 
 st.subheader(ctx.tr("home.how"))

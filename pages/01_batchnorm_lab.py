@@ -40,11 +40,11 @@ live.live_lr(ctx, cfg, runs)
 
 # ---- what to look at
 view_default = ctx.params.get("view") if ctx.params.get("view") in VIEWS else "loss"
-c1, c2, c3 = st.columns([3, 1, 2])
-view = c1.segmented_control(
+view = st.segmented_control(
     ctx.tr("lab.view"), VIEWS, default=view_default, required=True,
     format_func=lambda v: ctx.tr(f"lab.views.{v}"), key="lab.view",
 )  # fmt: skip
+c2, c3 = st.columns([1, 3])
 layer = c2.selectbox(
     ctx.tr("lab.layer"), range(cfg.depth), index=cfg.depth - 1,
     format_func=lambda i: ctx.tr("lab.fig.layer_n", layer=i + 1), key=f"lab.layer.{cfg.depth}",

@@ -83,6 +83,8 @@ def test_any_query_string_gives_a_valid_config(params):
     for name, spec in specs(RunConfig).items():
         if name not in params or name in {n.name for n in notes}:
             continue
-        assert getattr(cfg, name) is None or not isinstance(getattr(cfg, name), str) or (
-            getattr(cfg, name) in spec.choices
+        assert (
+            getattr(cfg, name) is None
+            or not isinstance(getattr(cfg, name), str)
+            or (getattr(cfg, name) in spec.choices)
         )

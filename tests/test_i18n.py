@@ -37,7 +37,9 @@ def used_keys() -> tuple[set[str], set[str]]:
             if not isinstance(node, ast.Call) or not node.args:
                 continue
             f = node.func
-            name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+            name = (
+                f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+            )
             if name not in ("t", "tr"):
                 continue
             arg = node.args[0]

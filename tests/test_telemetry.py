@@ -12,14 +12,14 @@ from bnviz.train import Trainer
 def test_history_thins_instead_of_growing():
     h = History(8, {"v": (2,)})
     before = h.nbytes
-    step = 0
-    for _ in range(1000):
+    for step in range(1000):
         if h.wants(step, 1):
             h.append(step, {"v": [step, -step]})
-        step += 1
     view = h.view()
     assert h.nbytes == before and h.n <= 8
-    assert view["step"][0] == 0 and view["step"][-1] > 1000 - 2 * 128  # still spans the whole run (stride 128 now)
+    assert (
+        view["step"][0] == 0 and view["step"][-1] > 1000 - 2 * 128
+    )  # still spans the whole run (stride 128 now)
     assert (np.diff(view["step"]) > 0).all()
     assert (view["v"][:, 0] == view["step"]).all()
     with pytest.raises(ValueError):

@@ -23,9 +23,9 @@ def base_layout(title: str | None = None, *, height: int = 360, **extra: object)
     layout: dict = dict(
         template="plotly_white",
         font=FONT,
-        height=height,
-        margin=dict(l=55, r=20, t=45 if title else 20, b=45),
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+        height=height + 40,  # room for the legend below the plot
+        margin=dict(l=55, r=20, t=45 if title else 20, b=40),
+        legend=dict(orientation="h", yanchor="top", y=-0.2, x=0, font=dict(size=11)),
         hovermode="closest",
     )
     if title:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from bnviz.config import Note, from_query, to_query
@@ -111,8 +112,20 @@ def language_switch() -> str:
     return lang
 
 
+def ensure_router() -> None:
+    """Go through app.py's router even when a server's very first request names a page.
+
+    Streamlit 1.67 runs a pages/ file directly (its old multipage mode, without app.py) until
+    some session has called st.navigation; a student's shared link is often that first request.
+    """
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def begin(name: str) -> PageContext:
     """Start a page: language, URL parameters; register the session for cleanup."""
+    ensure_router()
     _session_token(session_id())
     params = {k: st.query_params.get(k) for k in st.query_params}
     hidden = {h.strip() for h in (params.get("hide") or "").split(",") if h.strip()}

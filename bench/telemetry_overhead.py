@@ -1,0 +1,59 @@
+"""Cost of telemetry: a bare torch loop vs the runner's Stepper at default sampling.
+
+    python bench/telemetry_overhead.py [steps]
+
+Both are timed alternately in one process (5 rounds, median); the Stepper also takes a
+snapshot every 0.4 s as a worker does. Target: overhead ≤ 3 %.
+"""
+
+import sys
+import time
+
+import torch
+from _common import median
+
+from bnviz.config import RunConfig
+from bnviz.stepper import Stepper
+from bnviz.train import bare_loop
+
+torch.set_num_threads(1)
+
+
+def through_runner(cfg: RunConfig, steps: int) -> float:
+    stepper = Stepper("bench", cfg, steps)
+    start = last = time.perf_counter()
+    while stepper.state == "running":
+        stepper.advance(budget_s=0.05)
+        if time.perf_counter() - last > 0.4:
+            stepper.snapshot()
+            last = time.perf_counter()
+    return steps / (time.perf_counter() - start)
+
+
+def bare(cfg: RunConfig, steps: int) -> float:
+    start = time.perf_counter()
+    bare_loop(cfg, steps)
+    return steps / (time.perf_counter() - start)
+
+
+def main() -> None:
+    steps = int(sys.argv[1]) if len(sys.argv) > 1 else 3000
+    for name, cfg in {
+        "2-D, 3x64 tanh, SGD+momentum": RunConfig(steps=steps),
+        "2-D, 3x64 tanh, BN": RunConfig(steps=steps, norm="batchnorm"),
+        "digits, 3x100 sigmoid, BN": RunConfig(
+            dataset="digits", width=100, activation="sigmoid", norm="batchnorm", steps=steps
+        ),
+    }.items():
+        bare(cfg, 200), through_runner(cfg, 200)  # warm up
+        b, r = [], []
+        for _ in range(5):
+            b.append(bare(cfg, steps))
+            r.append(through_runner(cfg, steps))
+        mb, mr = median(b), median(r)
+        print(f"{name:34s} bare {mb:7.0f} steps/s | runner {mr:7.0f} steps/s | "
+              f"ratio {mr / mb:.3f} (overhead {100 * (1 - mr / mb):+.1f} %)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

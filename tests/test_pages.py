@@ -1,0 +1,103 @@
+"""Every page runs without an exception (AppTest); the lab trains live and obeys its buttons."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from bnviz.lessons.batchnorm_lab import DEFAULT, PRESETS
+from tests.helpers import click, figures, rerun_until, trace_lengths
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = sorted(p.name for p in (ROOT / "pages").glob("[0-9][0-9]_*.py"))
+TIMEOUT = 60
+
+
+def page(name: str, **params) -> AppTest:
+    """Open a page through the router, as a browser would, with URL parameters."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.run()
+    at.switch_page(f"pages/{name}")
+    for key, value in params.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def test_app_router_shows_home_in_both_languages():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert "bnviz" in at.title[0].value
+    switch = at.get("button_group")[0]
+    assert switch.options == ["English", "中文"]
+    at.session_state["lang"] = "zh"
+    at.run()
+    assert not at.exception and "看神经网络" in at.title[0].value
+
+
+@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_page_runs(name, lang):
+    at = page(name, lang=lang)
+    assert not at.exception, at.exception
+    assert at.title
+
+
+def test_bad_url_values_fall_back_with_a_note():
+    at = page("01_batchnorm_lab.py", depth="99", lr="fast", width="32")
+    assert not at.exception
+    notes = " ".join(i.value for i in at.info)
+    assert "depth" in notes and "lr" in notes
+    assert at.session_state["lab.width"] == 32  # a good value is kept
+
+
+def test_hide_removes_controls():
+    at = page("01_batchnorm_lab.py", hide="lr,depth,presets")
+    labels = {w.label for w in at.select_slider} | {w.label for w in at.number_input}
+    assert "Learning rate" not in labels and "Hidden layers" not in labels
+    assert not [b for b in at.button if b.label.startswith("Ioffe")]
+
+
+def test_bn_with_batch_one_explains_and_cannot_start():
+    at = page("01_batchnorm_lab.py", batch_size="1")
+    assert not at.exception
+    assert any("batch size 1" in w.value for w in at.warning)
+    start = next(b for b in at.button if b.label == "▶ Start")
+    assert start.disabled
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_every_preset_sets_its_values_and_draws(preset):
+    at = page("01_batchnorm_lab.py")
+    label = at.button(key=f"lab.preset_btn.{preset}").label
+    click(at, label)
+    assert not at.exception
+    for name, value in PRESETS[preset].items():
+        assert at.session_state[f"lab.{name}"] == value
+    query = dict(at.query_params)
+    for name, value in PRESETS[preset].items():  # the URL says it: a shared link reproduces it
+        assert query.get(name, str(getattr(DEFAULT, name))) == str(value)
+    click(at, "▶ Start")
+    rerun_until(at, lambda a: figures(a) and max(trace_lengths(figures(a)[0]), default=0) > 0)
+    assert not at.exception
+    click(at, "↺ Reset")  # leave nothing running for the next test
+    click(at, "⏸ Pause")
+
+
+def test_lab_trains_live_pauses_and_every_view_draws():
+    at = page("01_batchnorm_lab.py", steps="400", seed="11")
+    click(at, "▶ Start")
+    rerun_until(
+        at, lambda a: len(figures(a)) == 2 and max(trace_lengths(figures(a)[0]), default=0) >= 3
+    )
+    first = max(trace_lengths(figures(at)[0]), default=0)
+    rerun_until(
+        at, lambda a: max(trace_lengths(figures(a)[0]), default=0) > first
+    )  # the loss chart grows
+    for view in ("percentiles", "histograms", "health", "gradients", "boundary"):
+        at.get("button_group")[0].set_value(view).run()
+        assert not at.exception
+        figs = figures(at)
+        assert figs and all(fig["data"] for fig in figs), view
+    rerun_until(at, lambda a: all("finished" in p.proto.text for p in a.get("progress")))
+    assert at.query_params["view"] == "boundary" and at.query_params["steps"] == "400"
+    assert "view=boundary" in at.code[-1].value  # the share link
