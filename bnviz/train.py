@@ -95,6 +95,7 @@ class Trainer:
         value = loss.item()
         if not math.isfinite(value):
             self.telemetry.active = False
+            self.telemetry.close()
             raise Diverged(s + 1)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()

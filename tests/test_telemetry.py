@@ -27,17 +27,22 @@ def test_history_thins_instead_of_growing():
 
 
 def test_quantiles_match_torch_nearest_rank():
-    x = torch.randn(3000, generator=torch.Generator().manual_seed(0))
-    ours = quantiles(x)
-    ref = torch.quantile(x, torch.tensor(QUANTILES) / 100, interpolation="nearest")
-    assert torch.allclose(ours, ref, atol=1e-2)
-    assert ours[0] == x.min() and ours[-1] == x.max()
+    gen = torch.Generator().manual_seed(0)
+    levels = torch.tensor(QUANTILES) / 100
+    x = torch.randn(2000, generator=gen)  # below the subsample size: exact
+    ref = torch.quantile(x, levels, interpolation="nearest")
+    assert np.allclose(quantiles(x.numpy()), ref.numpy(), atol=1e-6)
+    big = torch.randn(4, 20_000, generator=gen)  # subsampled, one row per layer
+    ours = quantiles(big.numpy())
+    for row, mine in zip(big, ours, strict=True):
+        assert np.allclose(mine[1:-1], torch.quantile(row, levels[1:-1]).numpy(), atol=0.15)
 
 
 def test_histogram_counts_everything_in_range_and_clamps_outliers():
-    x = torch.tensor([-100.0, -1.0, 0.0, 0.5, 100.0])
+    x = np.array([-100.0, -1.0, 0.0, 0.5, 100.0], np.float32)
     h = histogram(x)
-    assert h.sum().item() == pytest.approx(1.0)
+    ref = torch.histc(torch.from_numpy(x).clamp(-6, 6), 40, -6, 6).numpy() / 5
+    assert np.allclose(h, ref) and h.sum() == pytest.approx(1.0)
     assert h[0] > 0 and h[-1] > 0
 
 

@@ -20,8 +20,9 @@ FONT = dict(family="Inter, 'Noto Sans SC', 'PingFang SC', sans-serif", size=13)
 
 def base_layout(title: str | None = None, *, height: int = 360, **extra: object) -> dict:
     """A plotly layout dict shared by all figures (pass it to go.Figure(layout=...))."""
+    # No template: "plotly_white" costs 15-30 ms per figure (measured); Streamlit's own chart
+    # theme styles the figure in the browser.
     layout: dict = dict(
-        template="plotly_white",
         font=FONT,
         height=height + 40,  # room for the legend below the plot
         margin=dict(l=55, r=20, t=45 if title else 20, b=40),
