@@ -21,9 +21,9 @@ def widget_key(ctx: PageContext, name: str) -> str:
 
 
 def option_label(ctx: PageContext, name: str, value: Any) -> str:
-    """Translated label of a choice: options.<field>.<value>, then options.<value>, then value."""
+    """Label of a choice: <page>.option.<value>, options.<field>.<value>, options.<value>."""
     table = strings(ctx.lang)
-    for key in (f"options.{name}.{value}", f"options.{value}"):
+    for key in (f"{ctx.name}.option.{value}", f"options.{name}.{value}", f"options.{value}"):
         if key in table:
             return table[key]
     return str(value)
@@ -62,16 +62,19 @@ def draw(ctx: PageContext, spec: FieldSpec, value: Any, label: str, help: str | 
     return st.number_input(label, float(spec.lo), float(spec.hi), step=step, key=key, help=help)
 
 
-def settings_form(ctx: PageContext, cfg: Any, fields: Sequence[str], *, prefix: str = "") -> Any:
-    """Widgets for `fields` of cfg (hidden ones skipped); the settings they now say."""
+def settings_form(ctx: PageContext, cfg: Any, fields: Sequence[str]) -> Any:
+    """Widgets for `fields` of cfg (hidden ones skipped); the settings they now say.
+
+    Labels: <page>.field.<name> (then fields.<name>); help: <page>.help.<name> (then help.<name>).
+    """
     all_specs = specs(type(cfg))
     table = strings(ctx.lang)
     values = {}
     for name in fields:
         if name in ctx.hidden:
             continue
-        label = table.get(f"fields.{name}", name)
-        help_text = table.get(f"help.{name}")
+        label = table.get(f"{ctx.name}.field.{name}") or table.get(f"fields.{name}", name)
+        help_text = table.get(f"{ctx.name}.help.{name}") or table.get(f"help.{name}")
         values[name] = draw(ctx, all_specs[name], getattr(cfg, name), label, help_text)
     return dataclasses.replace(cfg, **values)
 

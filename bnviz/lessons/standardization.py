@@ -1,0 +1,221 @@
+"""Input standardization: loss contours and descent paths of a 2-weight model (seeds 001, 002).
+
+With raw features x2 is ~scale times x1, so the loss is a long thin ellipse in (w1, w2):
+the largest stable learning rate is set by the steep direction and the flat one crawls.
+Standardized features make the ellipse round. Everything here is pure numpy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from bnviz.config import Validated, setting
+from bnviz.lessons.two_weights import (
+    Grid,
+    Problem,
+    contour_grid,
+    iterate,
+    loss_at,
+    make_data,
+    problem,
+    standardized,
+)
+
+__all__ = [  # the lesson's API; the math lives in two_weights
+    "PRESETS", "Descent", "Grid", "Problem", "StandardizationConfig", "Sweep", "contour_grid",
+    "descent", "loss_at", "lr_limit", "lr_sweep", "make_data", "preset_config", "preset_values",
+    "problem", "standardized",
+]  # fmt: skip
+
+Optimizer = Literal["gd", "momentum", "adam"]
+Model = Literal["linear", "logistic"]
+
+CONVERGED = 0.01  # converged: loss - min <= 1 % of the start's loss - min
+DIVERGED = 1e6  # diverged: loss > 1e6 x the start's loss (or not finite)
+
+
+@dataclass(frozen=True)
+class StandardizationConfig(Validated):
+    """Settings of the input-standardization page; both panels share all but the learning rate."""
+
+    scale: float = setting(100.0, lo=1.0, hi=1000.0, log=True)  # x2 ≈ 100·x1, as in seed 001
+    lr: float = setting(1.96e-4, lo=1e-7, hi=10.0, log=True)  # raw: 0.98 × 2/λmax ≈ 0.98 × 2/100²
+    lr_std: float = setting(0.5, lo=1e-7, hi=10.0, log=True)  # standardized: a straight path
+    same_lr: bool = False  # True: both panels use lr (standardized then crawls at the raw's lr)
+    steps: int = setting(200, lo=1, hi=2000)  # enough to see the raw panel still crawling
+    optimizer: Optimizer = "gd"  # plain GD shows the zig-zag; momentum/Adam are the cures
+    beta: float = setting(0.9, lo=0.0, hi=0.999)  # momentum (Adam's β1): the usual 0.9 (seed 002)
+    w1_0: float = setting(-2.0, lo=-10.0, hi=10.0)  # start: far along the long axis...
+    w2_0: float = setting(0.0, lo=-10.0, hi=10.0)  # ...with w2 = 0 the same model on both panels
+    noise: float = setting(0.1, lo=0.0, hi=2.0)  # target noise std (logistic: label-flip rate)
+    n: int = setting(200, lo=20, hi=5000)  # samples: enough for a stable Hessian, cheap loss
+    seed: int = setting(0, lo=0, hi=2**31 - 1)
+    model: Model = "linear"  # linear: exact quadratic bowl; logistic: the same story, curved
+
+    def lr_for(self, standardize: bool) -> float:
+        """The learning rate of one panel."""
+        return self.lr_std if standardize and not self.same_lr else self.lr
+
+    def descent_args(self, standardize: bool) -> dict:
+        """Keyword arguments of descent() for one panel."""
+        return dict(
+            scale=self.scale, standardize=standardize, lr=self.lr_for(standardize),
+            steps=self.steps, optimizer=self.optimizer, beta=self.beta,
+            start=(self.w1_0, self.w2_0), noise=self.noise, n=self.n, seed=self.seed,
+            model=self.model,
+        )  # fmt: skip
+
+
+# ---------------------------------------------------------------------------- descent
+
+
+def _first(mask: np.ndarray) -> list[int | None]:
+    """Per column of a (steps + 1, L) mask: the first row that is True, or None."""
+    return [int(np.argmax(col)) if col.any() else None for col in mask.T]
+
+
+def _outcome(losses: np.ndarray, loss_star: float) -> tuple[list, list]:
+    """Per column of losses (steps + 1, L): (steps to converge, step of divergence) or None."""
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(losses) | (losses > DIVERGED * np.abs(losses[0]))
+        good = losses - loss_star <= CONVERGED * (losses[0] - loss_star)
+    div = _first(bad)
+    end = np.array([len(losses) if d is None else d for d in div])
+    return _first(good & (np.arange(len(losses))[:, None] < end)), div
+
+
+@dataclass(frozen=True)
+class Descent:
+    """One panel: the descent path on one problem and what limits it."""
+
+    path: np.ndarray  # (steps + 1, 2) weights; nan after divergence
+    losses: np.ndarray  # (steps + 1,) nan after divergence
+    hessian: np.ndarray  # (2, 2) linear: XᵀX/n exactly; logistic: at the optimum
+    eigenvalues: np.ndarray  # (2,) ascending
+    kappa: float  # condition number λmax / λmin
+    lambda_max: float
+    lr_max_stable: float  # 2/λmax: GD's limit (momentum's is 2(1+β)/λmax; logistic: near w*)
+    w_star: np.ndarray  # (2,) the optimum
+    loss_star: float
+    steps_to_converge: int | None  # first step with loss - min <= 1 % of the start's
+    diverged: bool
+    diverged_at: int | None  # first step with a non-finite loss or > 1e6 × the start's
+    problem: Problem = dataclasses.field(repr=False)
+    lr: float = 0.0
+    optimizer: str = "gd"
+    standardize: bool = False
+
+
+def _spectrum(H: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """(ascending eigenvalues, κ, 2/λmax) of a symmetric 2x2 Hessian."""
+    lam = np.linalg.eigvalsh(H)
+    return lam, float(lam[1] / lam[0]), float(2 / lam[1])
+
+
+def descent(
+    scale: float = 100.0, standardize: bool = False, lr: float = 1.96e-4, steps: int = 200,
+    optimizer: str = "gd", beta: float = 0.9, start=None, noise: float = 0.1, n: int = 200,
+    seed: int = 0, model: str = "linear",
+) -> Descent:  # fmt: skip
+    """Run one optimizer from `start` (default (-2, 0)) on the raw or standardized problem.
+
+    lr_max_stable is 2/λmax of the Hessian: exact for GD on the linear (quadratic) loss; for the
+    logistic loss the Hessian at the optimum is used, so it is the limit near the minimum.
+    """
+    p = problem(scale, standardize, noise, n, seed, model)
+    start = (-2.0, 0.0) if start is None else start
+    path = iterate(p, start, [lr], steps, optimizer, beta)[:, 0]
+    with np.errstate(all="ignore"):
+        losses = loss_at(p, path)
+    (conv,), (div,) = _outcome(losses[:, None], p.loss_star)
+    if div is not None:
+        path[div + 1 :], losses[div + 1 :] = np.nan, np.nan
+    lam, kappa, lr_max = _spectrum(p.hessian)
+    return Descent(
+        path, losses, p.hessian, lam, kappa, float(lam[1]), lr_max, p.w_star, p.loss_star,
+        conv, div is not None, div, p, lr, optimizer, standardize,
+    )  # fmt: skip
+
+
+# ---------------------------------------------------------------------------- learning-rate sweep
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """Steps to converge against the learning rate, for one problem."""
+
+    lrs: np.ndarray  # (L,)
+    steps_to_converge: np.ndarray  # (L,) float; nan when diverged or not within `steps`
+    diverged: np.ndarray  # (L,) bool
+    steps: int
+    lr_max_stable: float  # 2/λmax of this problem
+    standardize: bool
+
+
+def lr_sweep(
+    scale: float = 100.0, lrs=None, standardize: bool = False, optimizer: str = "gd",
+    steps: int = 2000, beta: float = 0.9, start=None, noise: float = 0.1, n: int = 200,
+    seed: int = 0, model: str = "linear",
+) -> Sweep:  # fmt: skip
+    """Steps to converge for each learning rate (default: 40 from 1e-3 to 1.5 x 2/λmax)."""
+    p = problem(scale, standardize, noise, n, seed, model)
+    _, _, lr_max = _spectrum(p.hessian)
+    lrs = np.geomspace(1e-3, 1.5, 40) * lr_max if lrs is None else np.asarray(lrs, float)
+    start = (-2.0, 0.0) if start is None else start
+    paths = iterate(p, start, lrs, steps, optimizer, beta)  # (steps + 1, L, 2)
+    with np.errstate(all="ignore"):
+        losses = loss_at(p, paths) if p.model == "linear" else _chunked_loss(p, paths)
+    conv, div = _outcome(losses, p.loss_star)
+    conv = np.array([np.nan if c is None else c for c in conv], dtype=float)
+    diverged = np.array([d is not None for d in div])
+    return Sweep(lrs, conv, diverged, steps, lr_max, standardize)
+
+
+def _chunked_loss(p: Problem, paths: np.ndarray) -> np.ndarray:
+    """Logistic loss along many paths without a (steps, L, n) array at once."""
+    return np.concatenate([loss_at(p, c) for c in np.array_split(paths, 1 + len(paths) // 200)])
+
+
+# ---------------------------------------------------------------------------- presets
+
+# Learning rates are given as a multiple of the raw problem's 2/λmax, which depends on the data.
+PRESETS: dict[str, dict] = {
+    # just below the limit: raw zig-zags across the valley and crawls along it; standardized
+    # goes straight to the minimum in a handful of steps
+    "zigzag": dict(scale=100.0, lr_factor=0.99, lr_std=0.5, steps=1000, optimizer="gd"),
+    # 5 % above the limit: the steep direction grows by |1 - lr·λmax| > 1 each step
+    "diverge": dict(scale=100.0, lr_factor=1.05, lr_std=0.5, steps=200, optimizer="gd"),
+    # momentum at the same rate: the zig-zag dies faster and the flat direction speeds up ~10x
+    # (on the round bowl momentum has nothing to damp: it overshoots a little)
+    "momentum": dict(scale=100.0, lr_factor=0.99, lr_std=0.02, steps=2000, optimizer="momentum",
+                     beta=0.9),
+    # equal scales: standardizing changes nothing, both panels are the same
+    "same": dict(scale=1.0, lr=0.5, lr_std=0.5, same_lr=True, steps=200, optimizer="gd"),
+}  # fmt: skip
+
+
+def lr_limit(cfg: StandardizationConfig, standardize: bool = False) -> float:
+    """2/λmax of one panel's problem for these settings (the raw one by default)."""
+    p = problem(cfg.scale, standardize, cfg.noise, cfg.n, cfg.seed, cfg.model)
+    return _spectrum(p.hessian)[2]
+
+
+def preset_values(name: str, base: StandardizationConfig | None = None) -> dict:
+    """The settings a preset sets, with its learning rate computed from the data."""
+    base = base or StandardizationConfig()
+    values = dict(PRESETS[name])
+    factor = values.pop("lr_factor", None)
+    if factor is not None:
+        limit = lr_limit(dataclasses.replace(base, **values))
+        values["lr"] = float(f"{factor * limit:.3g}")  # 3 digits: a readable share link
+    return values
+
+
+def preset_config(name: str, base: StandardizationConfig | None = None) -> StandardizationConfig:
+    """The config of a preset (other settings from base)."""
+    base = base or StandardizationConfig()
+    return base.replace(**preset_values(name, base))
