@@ -169,7 +169,7 @@ class RunConfig(Validated):
             changes["momentum"] = d.momentum
         if self.activation != "leaky_relu":
             changes["leaky_slope"] = d.leaky_slope
-        if self.activation not in ("elu", "prelu"):
+        if self.activation != "elu":
             changes["elu_alpha"] = d.elu_alpha
         if self.activation != "maxout":
             changes["maxout_k"] = d.maxout_k

@@ -1,0 +1,160 @@
+"""Weight initialization figures: std per layer, per-layer histograms, the mean/std table."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from bnviz.figures.theme import COLORS, PALETTE, base_layout, f32
+from bnviz.i18n import t
+from bnviz.lessons.initialization import GradStats, LayerStats
+
+COLUMNS = 5  # histogram panels per row: 10 layers fill two rows
+PANEL_HEIGHT = 150
+
+
+def _tr(key: str, lang: str, **fmt: object) -> str:
+    return t(f"initialization.{key}", lang, **fmt)
+
+
+def _domains(n: int, gap: float) -> list[list[float]]:
+    """n equal axis domains in [0, 1], first to last (manual subplots: 10x cheaper)."""
+    size = (1 - gap * (n - 1)) / n
+    return [[i * (size + gap), i * (size + gap) + size] for i in range(n)]
+
+
+# ---------------------------------------------------------------------------- std per layer
+
+
+def std_figure(curves: Mapping[str, np.ndarray], *, lang: str, bn: bool = False) -> go.Figure:
+    """Std of every layer's outputs (layer 0 = the input X), one line per init, log y."""
+    traces = []
+    for i, (init, stds) in enumerate(curves.items()):
+        stds = np.asarray(stds, dtype=np.float64)
+        name = _tr(f"init.{init}", lang)
+        if not (stds[1:] > 0).any():
+            name += " · " + _tr("fig.zero_std", lang)  # a std of 0 has no place on a log axis
+        traces.append(
+            go.Scatter(
+                x=np.arange(len(stds)),
+                y=f32(np.where(stds > 0, stds, np.nan)),
+                name=name,
+                mode="lines+markers",
+                line=dict(color=PALETTE[i % len(PALETTE)], width=2),
+                hovertemplate="%{x}: σ = %{y:.3g}<extra>" + name + "</extra>",
+            )
+        )
+    title = _tr("fig.std_title_bn" if bn else "fig.std_title", lang)
+    layout = base_layout(
+        title,
+        xaxis=dict(title=_tr("fig.layer", lang), dtick=1),
+        yaxis=dict(title=_tr("fig.std", lang), type="log", exponentformat="power"),
+    )
+    return go.Figure(data=traces, layout=layout)
+
+
+# ---------------------------------------------------------------------------- histograms
+
+
+def _panel_label(record: LayerStats | GradStats, lang: str) -> str:
+    text = _tr("fig.panel", lang, layer=record.layer, std=f"{record.std:.2g}")
+    saturated = getattr(record, "saturated", math.nan)
+    if not math.isnan(saturated):
+        text += " · " + _tr("fig.panel_saturated", lang, share=f"{saturated:.0%}")
+    return text
+
+
+def _bar(record: LayerStats | GradStats, axis: str, color: str) -> go.Bar:
+    """One layer's histogram as the share of values per bin."""
+    centers = (record.edges[:-1] + record.edges[1:]) / 2
+    share = record.hist / max(int(record.hist.sum()), 1)
+    return go.Bar(
+        x=f32(centers),
+        y=f32(share),
+        width=float(record.edges[1] - record.edges[0]),
+        xaxis=f"x{axis}",
+        yaxis=f"y{axis}",
+        marker=dict(color=color, line=dict(width=0)),
+        showlegend=False,
+        hovertemplate="%{x:.3g}: %{y:.1%}<extra>" + str(record.layer) + "</extra>",
+    )
+
+
+def _axes(i: int, cols: int, rows: int, edges: np.ndarray) -> tuple[dict, dict]:
+    """x and y axis of panel i (row-major, row 0 on top); every x axis shows the same bins."""
+    row, col = divmod(i, cols)
+    axis = "" if i == 0 else str(i + 1)
+    xaxis = dict(
+        domain=_domains(cols, 0.025)[col],
+        anchor=f"y{axis}",
+        range=[float(edges[0]), float(edges[-1])],
+        showticklabels=row == rows - 1,
+        nticks=4,
+    )
+    if i:
+        xaxis["matches"] = "x"  # zooming one panel zooms them all
+    yaxis = dict(domain=_domains(rows, 0.12)[::-1][row], anchor=f"x{axis}", showticklabels=False)
+    return xaxis, yaxis
+
+
+def _note(text: str, axis: str) -> dict:
+    """A panel's title, centered above it."""
+    return dict(
+        text=text, x=0.5, y=1.0, xref=f"x{axis} domain", yref=f"y{axis} domain",
+        yanchor="bottom", showarrow=False, font=dict(size=11),
+    )  # fmt: skip
+
+
+def histogram_grid(
+    records: Sequence[LayerStats | GradStats], *, lang: str, bn: bool = False
+) -> go.Figure:
+    """One small panel per layer on the same bins: collapse to 0 or pile-up at ±1 at a glance."""
+    grads = bool(records) and isinstance(records[0], GradStats)
+    title = _tr("fig.grad_hist_title" if grads else "fig.act_hist_title", lang)
+    if not records:
+        return go.Figure(layout=base_layout(title))
+    cols = min(len(records), COLUMNS)
+    rows = math.ceil(len(records) / cols)
+    layout = base_layout(title, height=PANEL_HEIGHT * rows + 90, bargap=0)
+    traces, notes = [], []
+    for i, record in enumerate(records):
+        axis = "" if i == 0 else str(i + 1)
+        traces.append(_bar(record, axis, COLORS["bn" if bn else "plain"]))
+        layout[f"xaxis{axis}"], layout[f"yaxis{axis}"] = _axes(i, cols, rows, records[0].edges)
+        notes.append(_note(_panel_label(record, lang), axis))
+    axis_title = _tr("fig.grad_value" if grads else "fig.act_value", lang)
+    notes.append(dict(text=axis_title, x=0.5, y=-0.12, xref="paper", yref="paper", showarrow=False))
+    layout["annotations"] = notes
+    return go.Figure(data=traces, layout=layout)
+
+
+# ---------------------------------------------------------------------------- the table
+
+
+def _number(value: float) -> float | None:
+    """NaN (not applicable) as None, so a table shows an empty cell."""
+    return None if math.isnan(value) else float(value)
+
+
+def table_rows(
+    records: Sequence[LayerStats | GradStats], *, lang: str, input_record: LayerStats | None = None
+) -> list[dict[str, object]]:
+    """The mean/std table as rows of {translated column: value}, ready for st.dataframe."""
+    rows = []
+    for r in ([input_record] if input_record is not None else []) + list(records):
+        layer = _tr("table.input", lang) if r.layer == 0 else str(r.layer)
+        row = {
+            _tr("table.layer", lang): layer,
+            _tr("table.mean", lang): float(r.mean),
+            _tr("table.std", lang): float(r.std),
+        }
+        if isinstance(r, GradStats):
+            row[_tr("table.weight_grad_std", lang)] = float(r.weight_std)
+        else:
+            row[_tr("table.saturated", lang)] = _number(r.saturated)
+            row[_tr("table.distinct", lang)] = int(r.distinct)
+        rows.append(row)
+    return rows

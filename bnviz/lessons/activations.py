@@ -1,0 +1,232 @@
+"""Activation functions: f and f′ by autograd, flat regions, cost, and the zig-zag of sigmoid.
+
+Every function here runs the modules of `nets.ACTIVATIONS`, so the lesson shows exactly what
+the training pages train with. Parameters are RunConfig's fields (leaky_slope, elu_alpha,
+maxout_k) plus prelu_alpha (nets starts PReLU's learnable slope at 0.25).
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from bnviz.config import Activation, RunConfig, Validated, setting
+from bnviz.nets import ACTIVATIONS, Maxout
+
+NAMES = tuple(ACTIVATIONS)  # sigmoid, tanh, relu, leaky_relu, prelu, elu, gelu, silu, maxout
+FLAT = 0.01  # |f′| below this "kills the gradient": the saturated regions
+PROBES = (-10.0, 0.0, 10.0)  # the notes' three questions: what happens at x = -10, 0, 10?
+CENTERED = 0.05  # |E f(z)|, z ~ N(0, 1), below this counts as zero-centered
+MAXOUT_SPAN = 2.0  # the 1-D maxout's pieces touch softplus at k points in [-2, 2]
+
+
+@dataclass(frozen=True)
+class ActivationSettings(Validated):
+    """The controls of the activations page."""
+
+    activation: Activation = "sigmoid"  # the notes start with sigmoid's three problems
+    leaky_slope: float = setting(0.01, lo=0.0, hi=1.0)  # the notes' max(0.01x, x)
+    elu_alpha: float = setting(1.0, lo=0.01, hi=10.0)
+    prelu_alpha: float = setting(0.25, lo=0.0, hi=1.0)  # PReLU's slope before any training
+    maxout_k: int = setting(2, lo=2, hi=5)
+    lr: float = setting(2.5, lo=0.1, hi=10.0, log=True)  # zig-zag: clear at 2.5, diverges at 5
+    steps: int = setting(150, lo=10, hi=1000)
+    seed: int = setting(0, lo=0, hi=2**31 - 1)
+
+
+PRESETS: dict[str, dict] = {
+    "sigmoid_kills": {"activation": "sigmoid"},  # f′(±10) ≈ 0: the three questions
+    "leaky_never_dies": {"activation": "leaky_relu", "leaky_slope": 0.1},  # the notes' 0.1x
+    "maxout_pieces": {"activation": "maxout", "maxout_k": 4},
+    "zigzag": {"activation": "sigmoid", "lr": 2.5, "steps": 150},
+}
+ADVICE = ("use_relu", "try_leaky", "try_tanh", "no_sigmoid")  # i18n activations.advice.<key>
+
+
+@dataclass(frozen=True, eq=False)
+class Curve:
+    """f and f′ of one activation on a grid x (float64 arrays)."""
+
+    name: str
+    x: np.ndarray
+    f: np.ndarray
+    df: np.ndarray
+
+
+# ---------------------------------------------------------------------------- f and f′
+
+
+def maxout_pieces(k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Slopes and intercepts of the 1-D maxout's k lines: softplus' tangents on [-2, 2].
+
+    A real maxout unit takes the max of k learned linear functions w_j·x + b_j; with one input
+    that is a convex piecewise-linear curve. Fixed tangents make k visible: more pieces follow
+    softplus more closely, and f′ is a staircase from sigmoid(-2) ≈ 0.12 up, never 0.
+    """
+    at = torch.linspace(-MAXOUT_SPAN, MAXOUT_SPAN, k, dtype=torch.float64)
+    slopes = torch.sigmoid(at)  # softplus' derivative
+    return slopes, F.softplus(at) - slopes * at
+
+
+def _apply(name: str, x: torch.Tensor, params: dict) -> torch.Tensor:
+    """nets.ACTIVATIONS[name] with the given parameters, elementwise on x (float64)."""
+    params = dict(params)
+    alpha = params.pop("prelu_alpha", None)
+    cfg = RunConfig().replace(**params)
+    if name == "maxout":
+        slopes, intercepts = maxout_pieces(cfg.maxout_k)
+        pieces = x.reshape(-1, 1) * slopes + intercepts  # (N, k)
+        return Maxout(cfg.maxout_k)(pieces).reshape(x.shape)
+    module = ACTIVATIONS[name](cfg).double()
+    if name == "prelu" and alpha is not None:
+        with torch.no_grad():
+            module.weight.fill_(alpha)
+    return module(x)
+
+
+def curve(name: str, x, **params) -> Curve:
+    """f(x) and f′(x), the derivative by torch autograd through the nets module."""
+    with torch.inference_mode(False), torch.enable_grad():
+        xt = torch.tensor(np.asarray(x, dtype=np.float64), requires_grad=True)
+        y = _apply(name, xt, params)
+        (dy,) = torch.autograd.grad(y.sum(), xt)  # elementwise f: the sum's gradient is f′
+    return Curve(name, xt.detach().numpy(), y.detach().numpy(), dy.numpy())
+
+
+def flat_intervals(x: np.ndarray, df: np.ndarray) -> list[tuple[float, float]]:
+    """[(x_start, x_end)] of the runs where |f′| < FLAT."""
+    flat = np.concatenate([[False], np.abs(df) < FLAT, [False]])
+    edges = np.flatnonzero(np.diff(flat.astype(np.int8)))  # run starts, then ends + 1
+    return [(float(x[a]), float(x[b - 1])) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+def saturated_regions(name: str, x, **params) -> list[tuple[float, float]]:
+    """Intervals of x where |f′(x)| < 0.01: there the unit passes almost no gradient back."""
+    c = curve(name, x, **params)
+    return flat_intervals(c.x, c.df)
+
+
+def local_gradients(name: str, **params) -> dict[float, float]:
+    """f′ at x = -10, 0 and 10 (the notes' three questions)."""
+    c = curve(name, PROBES, **params)
+    return {x: float(d) for x, d in zip(PROBES, c.df, strict=True)}
+
+
+def zero_centered(name: str, n: int = 100_000, seed: int = 0, **params) -> float:
+    """Mean of f(z) for z ~ N(0, 1), measured; |mean| < CENTERED counts as zero-centered."""
+    z = torch.randn(n, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    with torch.inference_mode():
+        return float(_apply(name, z, params).mean())
+
+
+@functools.lru_cache(maxsize=64)
+def cost_per_element(name: str, n: int = 1_000_000, repeats: int = 5) -> float:
+    """Measured forward time in ns per element: the fastest of `repeats` runs (float32).
+
+    The fastest, not the median: other load on the server only ever adds time.
+
+    Maxout is timed on an (n, 2) input: the max over 2 pieces; computing the pieces is the
+    layer's matmul (twice the weights), not counted here.
+    """
+    cfg, gen = RunConfig(), torch.Generator().manual_seed(0)
+    module = ACTIVATIONS[name](cfg)
+    shape = (n, cfg.maxout_k) if name == "maxout" else (n,)
+    x = torch.randn(shape, generator=gen)
+    times = []
+    with torch.inference_mode():
+        module(x)  # warm-up: first call allocates
+        for _ in range(repeats):
+            start = time.perf_counter()
+            module(x)
+            times.append(time.perf_counter() - start)
+    return min(times) / n * 1e9
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One activation in numbers: the three local gradients, mean output, flat parts, cost."""
+
+    name: str
+    local: tuple[float, float, float]  # f′ at x = -10, 0, 10
+    mean: float  # E f(z), z ~ N(0, 1)
+    flat: tuple[tuple[float, float], ...]  # where |f′| < 0.01 on the grid
+    cost_ns: float  # measured, per element
+
+    @property
+    def zero_centered(self) -> bool:
+        """|mean| below CENTERED."""
+        return abs(self.mean) < CENTERED
+
+
+def summary(name: str, x=None, **params) -> Summary:
+    """Everything the comparison table says about one activation (grid x default: ±12)."""
+    grid = np.linspace(-12.0, 12.0, 2401) if x is None else x
+    return Summary(
+        name,
+        tuple(local_gradients(name, **params).values()),
+        zero_centered(name, **params),
+        tuple(saturated_regions(name, grid, **params)),
+        cost_per_element(name),
+    )
+
+
+# ---------------------------------------------------------------------------- the zig-zag
+
+
+@dataclass(frozen=True, eq=False)
+class ZigZag:
+    """SGD path of a 2-weight linear neuron y = w·x fitted to y* = w*·x, one example a step."""
+
+    positive_inputs: bool
+    path: np.ndarray  # (steps + 1, 2) weights; path[0] = w0
+    grads: np.ndarray  # (steps, 2) the gradient used at each step
+    target: np.ndarray  # (2,) w*
+    same_sign: float  # share of steps whose gradient lies in quadrant I or III
+    steps_to_target: int | None  # steps after which |w - w*| stays < tol; None: never
+
+
+def neuron_gradient(w, x, target) -> np.ndarray:
+    """dL/dw of L = ½(w·x - w*·x)² for one example: (w·x - w*·x)·x, so sign(x) decides."""
+    x = np.asarray(x, dtype=np.float64)
+    return float(np.dot(w, x) - np.dot(target, x)) * x
+
+
+def _arrival(path: np.ndarray, target: np.ndarray, tol: float) -> int | None:
+    """First step after which the path stays within tol of the target."""
+    dist = np.linalg.norm(path - target, axis=1)
+    outside = np.flatnonzero(~(dist < tol))  # NaN (diverged) counts as outside
+    if len(outside) == 0:
+        return 0
+    last = int(outside[-1])
+    return None if last == len(path) - 1 else last + 1
+
+
+def zigzag(
+    steps: int = 150,
+    lr: float = 2.5,
+    positive_inputs: bool = True,
+    seed: int = 0,
+    target=(1.0, -1.0),
+    tol: float = 0.1,
+) -> ZigZag:
+    """Fit w from (0, 0) to w* with inputs sigmoid(z) (all positive) or sigmoid(z) - 0.5.
+
+    Both cases see the same z ~ N(0, 1), so only the inputs' mean differs: with positive
+    inputs every step moves both weights the same way (quadrant I or III), so reaching
+    (1, -1) takes a zig-zag, and a learning rate the centered inputs take in stride overshoots.
+    """
+    z = torch.randn(steps, 2, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    xs = torch.sigmoid(z).numpy() - (0.0 if positive_inputs else 0.5)
+    target = np.asarray(target, dtype=np.float64)
+    path, grads = np.zeros((steps + 1, 2)), np.zeros((steps, 2))
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging path is a result
+        for i, x in enumerate(xs):
+            grads[i] = neuron_gradient(path[i], x, target)
+            path[i + 1] = path[i] - lr * grads[i]
+    same = float(np.mean(grads[:, 0] * grads[:, 1] > 0))
+    return ZigZag(positive_inputs, path, grads, target, same, _arrival(path, target, tol))
