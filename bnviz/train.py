@@ -12,9 +12,12 @@ from torch.nn import functional as F
 from bnviz.config import RunConfig
 from bnviz.datasets import TWO_D, Dataset, make_dataset
 from bnviz.nets import MLP, RELU_LIKE, build_mlp
-from bnviz.telemetry import History, Telemetry
+from bnviz.telemetry import BN_UNITS, History, Telemetry
 
 EVAL_COLUMNS = ("train_loss", "train_acc", "test_loss", "test_acc")
+# The same network with batch statistics (train mode, mini-batches of the training batch size):
+# the gap to the columns above is what running statistics change at test time.
+BATCH_COLUMNS = ("batch_train_loss", "batch_train_acc", "batch_test_loss", "batch_test_acc")
 
 
 class Diverged(ArithmeticError):
@@ -65,7 +68,12 @@ class Trainer:
         self.telemetry = Telemetry(self.model, capacity)
         self.losses = History(4 * capacity, {"loss": ()})
         layers = len(self.model.blocks)
-        self.evals = History(capacity, {**{k: () for k in EVAL_COLUMNS}, "dead": (layers,)})
+        cols: dict[str, tuple[int, ...]] = {k: () for k in EVAL_COLUMNS} | {"dead": (layers,)}
+        self.norms = [b.norm for b in self.model.blocks if b.norm is not None]
+        if self.norms:
+            cols |= {k: () for k in BATCH_COLUMNS}
+            cols |= {"bn_pm": (len(self.norms), BN_UNITS), "bn_pv": (len(self.norms), BN_UNITS)}
+        self.evals = History(capacity, cols)
 
     def next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The next mini-batch of a seeded reshuffle per epoch; a short last batch is skipped."""
@@ -128,7 +136,55 @@ class Trainer:
         out["dead"] = np.array(
             [(z.amax(0) <= 0).float().mean().item() if relu_like else np.nan for z in pres]
         )
+        if self.norms:
+            out |= self.batch_mode_metrics() | self.population_stats()
         return out
+
+    def _keep_bn_buffers(self):
+        """Copies of every BN buffer, to put back after a train-mode pass that must not count."""
+        return [{k: v.clone() for k, v in n.named_buffers()} for n in self.norms]
+
+    def _restore_bn_buffers(self, saved) -> None:
+        for norm, buffers in zip(self.norms, saved, strict=True):
+            for k, v in buffers.items():
+                getattr(norm, k).copy_(v)
+
+    def batch_mode_metrics(self) -> dict[str, float]:
+        """Loss/accuracy with batch statistics (mini-batches of batch_size), buffers untouched."""
+        saved = self._keep_bn_buffers()
+        out = {}
+        try:
+            for name, x, y in (("train", self.x, self.y), ("test", self.x_test, self.y_test)):
+                size = max(2, self.batch_size)  # one value per batch has no variance
+                chunks = [(x[i : i + size], y[i : i + size]) for i in range(0, len(x), size)]
+                chunks = [c for c in chunks if len(c[0]) > 1]
+                logits = torch.cat([self.model(cx) for cx, _ in chunks])
+                ys = torch.cat([cy for _, cy in chunks])
+                out[f"batch_{name}_loss"] = F.cross_entropy(logits, ys).item()
+                out[f"batch_{name}_acc"] = (logits.argmax(1) == ys).float().mean().item()
+        finally:
+            self._restore_bn_buffers(saved)
+        return out
+
+    def population_stats(self) -> dict[str, np.ndarray]:
+        """Mean and (biased) variance of each BN layer's input over the whole training set.
+
+        The network runs in train mode on the full set, so every BN normalizes with the
+        population statistics of the layers below it: the values running_mean/var estimate.
+        """
+        saved = self._keep_bn_buffers()
+        captured: list[torch.Tensor] = []
+        hooks = [n.register_forward_hook(lambda m, i, o: captured.append(i[0])) for n in self.norms]
+        try:
+            self.model(self.x)
+        finally:
+            for h in hooks:
+                h.remove()
+            self._restore_bn_buffers(saved)
+        return {
+            "bn_pm": np.stack([z[:, :BN_UNITS].mean(0).numpy() for z in captured]),
+            "bn_pv": np.stack([z[:, :BN_UNITS].var(0, unbiased=False).numpy() for z in captured]),
+        }
 
     def record_eval(self) -> None:
         """Evaluate now and append to the eval history."""
