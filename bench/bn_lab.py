@@ -1,0 +1,100 @@
+"""The BatchNorm lab's pair through the scheduler vs two bare torch loops; memory of a pair.
+
+    python bench/bn_lab.py [seconds] [long_steps]
+
+1. Throughput: the pair (no BN + BN, default lab settings) trains in the worker processes
+   while a simulated page polls both snapshots twice a second; the baseline trains the same
+   two models one after the other in bare torch loops in this process. Alternated 3 times.
+   Target: ratio ≥ 1.5.
+2. Memory: the pair runs `long_steps` (default 100k) steps; the workers' RSS is read at 10 %
+   and at the end. Target: flat.
+"""
+
+import sys
+import time
+
+import torch
+from _common import Poller, median, rss_mb
+
+from bnviz.lessons.batchnorm_lab import DEFAULT, pair
+from bnviz.runner import Quotas, Scheduler
+from bnviz.train import bare_loop
+
+torch.set_num_threads(1)
+
+
+def bare_pair(seconds: float) -> float:
+    """Steps/s of the two models trained one after the other for `seconds` in total."""
+    steps, start = 0, time.perf_counter()
+    configs = list(pair(DEFAULT).values())
+    while time.perf_counter() - start < seconds:
+        for cfg in configs:
+            bare_loop(cfg, 200)
+            steps += 200
+    return steps / (time.perf_counter() - start)
+
+
+def runner_pair(sched: Scheduler, seconds: float, seed: int) -> float:
+    configs = pair(DEFAULT.replace(steps=100_000, seed=seed))
+    runs = [sched.start(cfg, "bench", name) for name, cfg in configs.items()]
+    poller = Poller(sched, [r.run_id for r in runs])
+    poller.start()
+    time.sleep(1.5)
+    s0 = sum(sched.poll(r.run_id).step for r in runs)
+    time.sleep(seconds)
+    s1 = sum(sched.poll(r.run_id).step for r in runs)
+    poller.stop.set()
+    for r in runs:
+        sched.control(r.run_id, "stop")
+    time.sleep(0.5)
+    return (s1 - s0) / seconds
+
+
+def memory(sched: Scheduler, steps: int) -> None:
+    configs = pair(DEFAULT.replace(steps=steps, seed=999))
+    runs = [sched.start(cfg, "bench-mem", name) for name, cfg in configs.items()]
+    poller = Poller(sched, [r.run_id for r in runs])
+    poller.start()
+    pids = [w.pid for w in sched.workers]
+    marks = {}
+    while True:
+        snaps = [sched.poll(r.run_id) for r in runs]
+        done = min(s.step for s in snaps)
+        for frac in (0.1, 0.5, 1.0):
+            if frac not in marks and (done >= frac * steps or all(s.done for s in snaps)):
+                marks[frac] = sum(rss_mb(p) for p in pids)
+                print(f"  after {done:>7d} steps: workers' RSS {marks[frac]:.1f} MB")
+        if all(s.done for s in snaps):
+            break
+        time.sleep(1.0)
+    poller.stop.set()
+    rows = len(snaps[1].telemetry["step"]), len(snaps[1].losses["step"])
+    print(
+        f"memory: {marks[0.1]:.1f} MB at 10 % -> {marks[1.0]:.1f} MB at the end "
+        f"(ratio {marks[1.0] / marks[0.1]:.3f}); rows kept: {rows[0]} telemetry, {rows[1]} loss"
+    )
+
+
+def main() -> None:
+    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 8.0
+    long_steps = int(sys.argv[2]) if len(sys.argv) > 2 else 100_000
+    sched = Scheduler(workers=2, backend="process", quotas=Quotas(idle_pause_s=1e9))
+    time.sleep(8)  # workers import torch and warm up
+    bare_pair(1.0)
+    bares, runners = [], []
+    for i in range(3):
+        bares.append(bare_pair(seconds))
+        runners.append(runner_pair(sched, seconds, seed=i))
+        print(
+            f"round {i}: bare pair {bares[-1]:.0f} steps/s, runner pair {runners[-1]:.0f} steps/s"
+        )
+    b, r = median(bares), median(runners)
+    print(
+        f"throughput: bare pair {b:.0f} steps/s | runner pair {r:.0f} steps/s | ratio {r / b:.2f}"
+    )
+    memory(sched, long_steps)
+    sched.shutdown()
+
+
+if __name__ == "__main__":
+    main()
