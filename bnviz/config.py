@@ -87,7 +87,7 @@ def check_value(spec: FieldSpec, value: Any) -> Any:
         if value in spec.choices:
             return value
         raise ConfigError(spec.name, value, spec.allowed())
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise ConfigError(spec.name, value, spec.allowed())
     if spec.kind is int and float(value) != int(value):
         raise ConfigError(spec.name, value, spec.allowed())

@@ -123,9 +123,11 @@ def dead_units(pre: np.ndarray, activation: str) -> float:
     return float((pre.max(0) <= 0).mean())
 
 
-def layer_columns(layers: int, bn_layers: int, linears: int) -> dict[str, tuple[int, ...]]:
+def layer_columns(
+    layers: int, bn_layers: int, linears: int, bn_units: int = BN_UNITS
+) -> dict[str, tuple[int, ...]]:
     """Column shapes of the telemetry history."""
-    q, u = len(QUANTILES), BN_UNITS
+    q, u = len(QUANTILES), bn_units
     cols = {
         "pre_q": (layers, q), "pre_mean": (layers,), "pre_std": (layers,),
         "pre_hist": (layers, HIST_BINS), "out_q": (layers, q), "out_mean": (layers,),
@@ -147,7 +149,9 @@ class Telemetry:
         self.model = model
         self.norms = [b.norm for b in model.blocks if b.norm is not None]
         self.linears = model.linears()
-        cols = layer_columns(len(model.blocks), len(self.norms), len(self.linears))
+        # BN statistics of the first units only (fewer when a layer is narrower)
+        self.bn_units = min([BN_UNITS] + [n.num_features for n in self.norms])
+        cols = layer_columns(len(model.blocks), len(self.norms), len(self.linears), self.bn_units)
         self.history = History(capacity, cols)
         self.active = False
         self._row: dict[str, object] = {}
@@ -181,7 +185,7 @@ class Telemetry:
         self._acts = []
 
     def _on_norm(self, module: nn.BatchNorm1d, inputs: tuple, output: torch.Tensor) -> None:
-        x = inputs[0].detach().numpy()[:, :BN_UNITS]
+        x = inputs[0].detach().numpy()[:, : self.bn_units]
         row = self._row
         row.setdefault("bn_bm", []).append(x.mean(0))
         row.setdefault("bn_bv", []).append(x.var(0))  # biased: what the batch is normalized by
@@ -219,7 +223,8 @@ class Telemetry:
         self._row["update_ratio"] = ratios
         self._reduce_layers()
         for norm in self.norms:
-            self._row.setdefault("bn_rm", []).append(norm.running_mean[:BN_UNITS].numpy().copy())
-            self._row.setdefault("bn_rv", []).append(norm.running_var[:BN_UNITS].numpy().copy())
+            u = self.bn_units
+            self._row.setdefault("bn_rm", []).append(norm.running_mean[:u].numpy().copy())
+            self._row.setdefault("bn_rv", []).append(norm.running_var[:u].numpy().copy())
         self.history.append(step, {k: np.asarray(v, np.float32) for k, v in self._row.items()})
         self._row = {}

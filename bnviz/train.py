@@ -12,7 +12,7 @@ from torch.nn import functional as F
 from bnviz.config import RunConfig
 from bnviz.datasets import TWO_D, Dataset, make_dataset
 from bnviz.nets import MLP, RELU_LIKE, build_mlp
-from bnviz.telemetry import BN_UNITS, History, Telemetry
+from bnviz.telemetry import History, Telemetry
 
 EVAL_COLUMNS = ("train_loss", "train_acc", "test_loss", "test_acc")
 # The same network with batch statistics (train mode, mini-batches of the training batch size):
@@ -72,7 +72,8 @@ class Trainer:
         self.norms = [b.norm for b in self.model.blocks if b.norm is not None]
         if self.norms:
             cols |= {k: () for k in BATCH_COLUMNS}
-            cols |= {"bn_pm": (len(self.norms), BN_UNITS), "bn_pv": (len(self.norms), BN_UNITS)}
+            units = (len(self.norms), self.telemetry.bn_units)
+            cols |= {"bn_pm": units, "bn_pv": units}
         self.evals = History(capacity, cols)
 
     def next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -181,9 +182,10 @@ class Trainer:
             for h in hooks:
                 h.remove()
             self._restore_bn_buffers(saved)
+        u = self.telemetry.bn_units
         return {
-            "bn_pm": np.stack([z[:, :BN_UNITS].mean(0).numpy() for z in captured]),
-            "bn_pv": np.stack([z[:, :BN_UNITS].var(0, unbiased=False).numpy() for z in captured]),
+            "bn_pm": np.stack([z[:, :u].mean(0).numpy() for z in captured]),
+            "bn_pv": np.stack([z[:, :u].var(0, unbiased=False).numpy() for z in captured]),
         }
 
     def record_eval(self) -> None:

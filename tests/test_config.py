@@ -88,3 +88,39 @@ def test_any_query_string_gives_a_valid_config(params):
             or not isinstance(getattr(cfg, name), str)
             or (getattr(cfg, name) in spec.choices)
         )
+
+
+run_settings = st.fixed_dictionaries(
+    {
+        "dataset": st.sampled_from(["spirals", "moons", "circles", "xor", "gaussians", "digits"]),
+        "n_samples": st.integers(50, 200),
+        "noise": st.floats(0, 1),
+        "depth": st.integers(1, 4),
+        "width": st.integers(2, 24),
+        "activation": st.sampled_from(specs(RunConfig)["activation"].choices),
+        "norm": st.sampled_from(["none", "batchnorm"]),
+        "bn_placement": st.sampled_from(["before", "after"]),
+        "bn_momentum": st.one_of(st.none(), st.floats(0.001, 1.0)),
+        "init": st.sampled_from(specs(RunConfig)["init"].choices),
+        "optimizer": st.sampled_from(["sgd", "momentum", "adam"]),
+        "lr": st.floats(1e-5, 10.0),
+        "batch_size": st.integers(1, 1024),
+        "log_every": st.integers(1, 5),
+        "eval_every": st.integers(1, 5),
+        "seed": st.integers(0, 2**31 - 1),
+    }
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(run_settings)
+def test_any_valid_settings_train_or_say_why(values):
+    from bnviz.runner import train_sync
+
+    cfg = RunConfig(**values, steps=4)
+    snap = train_sync(cfg)
+    if cfg.problems():
+        assert snap.state == "error" and cfg.problems()[0][0] in snap.error
+    else:
+        assert snap.state in ("finished", "diverged"), snap.error
+        assert snap.state == "diverged" or snap.step == 4
