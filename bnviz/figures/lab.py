@@ -256,13 +256,16 @@ def per_layer_figure(
         m = _window(tel["step"], window)
         ax = "" if i == 0 else str(i + 1)
         values = tel[column][m]
-        for layer in range(values.shape[1]):
+        n = values.shape[1]
+        head = column in ("grad_norm", "update_ratio")  # one more Linear: the output layer
+        for layer in range(n):
             x, y = downsample(tel["step"][m], values[:, layer])
+            label = t("lab.fig.output_layer", lang) if head and layer == n - 1 else None
             traces.append(
                 go.Scatter(
                     x=x,
                     y=f32(y),
-                    name=t("lab.fig.layer_n", lang, layer=layer + 1),
+                    name=label or t("lab.fig.layer_n", lang, layer=layer + 1),
                     legendgroup=str(layer),
                     showlegend=i == 0,
                     line=dict(color=PALETTE[layer % len(PALETTE)], width=1.8),

@@ -1,0 +1,74 @@
+"""Lab figure builders: built from real snapshots, asserted on data and layout (not pixels)."""
+
+import numpy as np
+import pytest
+
+from bnviz.config import RunConfig
+from bnviz.figures import lab as figs
+from bnviz.lessons.batchnorm_lab import pair
+from bnviz.runner import train_sync
+from bnviz.stepper import Snapshot
+from bnviz.telemetry import Q15, Q50, Q85
+
+
+@pytest.fixture(scope="module")
+def snaps():
+    cfg = RunConfig(dataset="moons", depth=3, width=16, steps=300, log_every=10, eval_every=50)
+    return {name: train_sync(c) for name, c in pair(cfg).items()}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_loss_and_accuracy_have_both_runs(snaps, lang):
+    fig = figs.loss_figure(snaps, lang=lang)
+    assert len(fig.data) == 6  # batch, train, test for each run
+    assert fig.layout.yaxis.type == "log"
+    acc = figs.accuracy_figure(snaps, lang=lang)
+    assert len(acc.data) == 4 and max(acc.data[0].y) <= 1
+
+
+def test_percentiles_side_by_side_share_the_y_axis(snaps):
+    fig = figs.percentile_figure(snaps, 2, lang="en")
+    lines = [tr for tr in fig.data if tr.fill is None]
+    assert len(lines) == 6  # 15/50/85 for each run
+    plain = snaps["plain"].telemetry["pre_q"][:, 2]
+    np.testing.assert_allclose(lines[0].y, plain[:, Q15], rtol=1e-6)
+    np.testing.assert_allclose(lines[1].y, plain[:, Q50], rtol=1e-6)
+    np.testing.assert_allclose(lines[2].y, plain[:, Q85], rtol=1e-6)
+    assert fig.layout.yaxis2.matches == "y"
+    assert fig.layout.xaxis.domain[1] < fig.layout.xaxis2.domain[0]
+
+
+def test_window_limits_the_steps_drawn(snaps):
+    fig = figs.percentile_figure(snaps, 0, lang="en", window=(100, 200))
+    xs = np.concatenate([np.asarray(tr.x) for tr in fig.data if tr.fill is None])
+    assert xs.min() >= 100 and xs.max() <= 200
+
+
+def test_histogram_grid_has_a_heatmap_per_layer_and_run(snaps):
+    fig = figs.histogram_figure(snaps, lang="en")
+    heat = [tr for tr in fig.data if tr.type == "heatmap"]
+    assert len(heat) == 2 * 3
+    assert np.asarray(heat[0].z).shape == (40, len(snaps["plain"].telemetry["step"]))
+
+
+def test_health_gradients_and_boundary(snaps):
+    dead = figs.per_layer_figure(snaps, "dead", lang="en")
+    assert len(dead.data) == 6
+    ratio = figs.per_layer_figure(snaps, "update_ratio", lang="en", guide=-3.0)
+    assert ratio.data[-1].y == (-3.0, -3.0)
+    assert ratio.data[3].name == "output layer"
+    x = np.zeros((5, 2), np.float32)
+    b = figs.boundary_figure(snaps, x, np.zeros(5, int), lang="en")
+    assert len([tr for tr in b.data if tr.type == "heatmap"]) == 2
+
+
+def test_empty_snapshots_give_a_waiting_figure_not_an_error():
+    empty = {n: Snapshot(n, RunConfig(), "queued") for n in ("plain", "bn")}
+    for fig in (
+        figs.loss_figure(empty, lang="en"),
+        figs.percentile_figure(empty, 0, lang="zh"),
+        figs.histogram_figure(empty, lang="en"),
+        figs.per_layer_figure(empty, "saturated", lang="en"),
+        figs.boundary_figure(empty, np.zeros((1, 2)), np.zeros(1), lang="en"),
+    ):
+        assert fig.layout.height > 0
