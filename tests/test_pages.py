@@ -101,3 +101,33 @@ def test_lab_trains_live_pauses_and_every_view_draws():
     rerun_until(at, lambda a: all("finished" in p.proto.text for p in a.get("progress")))
     assert at.query_params["view"] == "boundary" and at.query_params["steps"] == "400"
     assert "view=boundary" in at.code[-1].value  # the share link
+
+
+def _extremes():
+    from bnviz.config import RunConfig, specs
+
+    cases = []
+    for name, spec in specs(RunConfig).items():
+        if spec.choices:
+            cases += [{name: str(c)} for c in spec.choices]
+        elif spec.kind is not bool:
+            cases += [{name: str(spec.lo)}, {name: str(spec.hi)}]
+    return cases
+
+
+def test_every_control_at_its_extremes_renders():
+    at = page("01_batchnorm_lab.py")
+    for params in _extremes():
+        at.query_params.clear()
+        for key, value in params.items():
+            at.query_params[key] = value
+        at.session_state["lab.__seeded"] = False  # re-read the URL like a fresh visit
+        at.run()
+        assert not at.exception, params
+
+
+def test_a_diverging_run_says_so_on_the_page():
+    at = page("01_batchnorm_lab.py", activation="relu", init="large", lr="10.0", depth="6")
+    click(at, "▶ Start")
+    rerun_until(at, lambda a: any("diverged at step" in w.value for w in a.warning))
+    assert not at.exception

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import streamlit as st
+from streamlit.runtime import Runtime
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
@@ -115,12 +116,15 @@ def language_switch() -> str:
 def ensure_router() -> None:
     """Go through app.py's router even when a server's very first request names a page.
 
-    Streamlit 1.67 runs a pages/ file directly (its old multipage mode, without app.py) until
-    some session has called st.navigation; a student's shared link is often that first request.
+    Streamlit 1.67 runs pages/ files in its old multipage mode (without app.py's router) until
+    some session has called st.navigation, and a student's shared link is often that first
+    request; the first widget event of that session is then lost. Rerun once, in the router.
+    AppTest resets that mode before every run, so there a rerun would swallow every click.
     """
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
-        st.rerun()
+        if not type(Runtime._instance).__module__.startswith("unittest.mock"):  # not AppTest
+            st.rerun()
 
 
 def begin(name: str) -> PageContext:
