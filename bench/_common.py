@@ -45,3 +45,22 @@ class Poller(threading.Thread):
                     float(snap.telemetry["pre_q"][-1:].sum())
             self.latencies.append(time.perf_counter() - t0)
             self.polls += 1
+
+
+def polled_rate(sched, runs, seconds: float, settle: float = 2.0) -> tuple[float, float]:
+    """Total steps/s of `runs` over `seconds` while a Poller watches them; then stop them.
+
+    Returns (steps/s, slowest poll in ms).
+    """
+    poller = Poller(sched, [r.run_id for r in runs])
+    poller.start()
+    time.sleep(settle)  # let them get going
+    s0 = sum(sched.poll(r.run_id).step for r in runs)
+    time.sleep(seconds)
+    s1 = sum(sched.poll(r.run_id).step for r in runs)
+    poller.stop.set()
+    for r in runs:
+        sched.control(r.run_id, "stop")
+    time.sleep(0.5)
+    worst = max(poller.latencies) * 1000 if poller.latencies else float("nan")
+    return (s1 - s0) / seconds, worst

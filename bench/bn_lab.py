@@ -14,7 +14,7 @@ import sys
 import time
 
 import torch
-from _common import Poller, median, rss_mb
+from _common import Poller, median, polled_rate, rss_mb
 
 from bnviz.lessons.batchnorm_lab import DEFAULT, pair
 from bnviz.runner import Quotas, Scheduler
@@ -37,17 +37,7 @@ def bare_pair(seconds: float) -> float:
 def runner_pair(sched: Scheduler, seconds: float, seed: int) -> float:
     configs = pair(DEFAULT.replace(steps=100_000, seed=seed))
     runs = [sched.start(cfg, "bench", name) for name, cfg in configs.items()]
-    poller = Poller(sched, [r.run_id for r in runs])
-    poller.start()
-    time.sleep(1.5)
-    s0 = sum(sched.poll(r.run_id).step for r in runs)
-    time.sleep(seconds)
-    s1 = sum(sched.poll(r.run_id).step for r in runs)
-    poller.stop.set()
-    for r in runs:
-        sched.control(r.run_id, "stop")
-    time.sleep(0.5)
-    return (s1 - s0) / seconds
+    return polled_rate(sched, runs, seconds, settle=1.5)[0]
 
 
 def memory(sched: Scheduler, steps: int) -> None:

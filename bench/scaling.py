@@ -8,7 +8,7 @@ A simulated page polls the snapshots twice a second. Target (process workers): â
 import sys
 import time
 
-from _common import Poller
+from _common import polled_rate
 
 from bnviz.config import RunConfig
 from bnviz.runner import Scheduler
@@ -20,18 +20,7 @@ def total_rate(sched: Scheduler, n_runs: int, seconds: float) -> tuple[float, fl
     runs = [
         sched.start(CFG.replace(seed=100 + i + 10 * n_runs), "bench", str(i)) for i in range(n_runs)
     ]
-    poller = Poller(sched, [r.run_id for r in runs])
-    poller.start()
-    time.sleep(2.0)  # let them get going
-    s0 = sum(sched.poll(r.run_id).step for r in runs)
-    time.sleep(seconds)
-    s1 = sum(sched.poll(r.run_id).step for r in runs)
-    poller.stop.set()
-    for r in runs:
-        sched.control(r.run_id, "stop")
-    time.sleep(0.5)
-    worst = max(poller.latencies) * 1000 if poller.latencies else float("nan")
-    return (s1 - s0) / seconds, worst
+    return polled_rate(sched, runs, seconds)
 
 
 def main() -> None:
