@@ -145,8 +145,9 @@ def loss_figure(
 # ---------------------------------------------------------------------------- learning-rate sweep
 
 
-def _sweep_traces(s: Sweep, lang: str, top: float) -> list[go.Scatter]:
-    """Converged points, those that did not converge (o) or diverged (x) at the top, 2/λmax."""
+def _sweep_traces(s: Sweep, lang: str, top: float, used: float | None) -> list[go.Scatter]:
+    """Converged points, those that did not converge (o) or diverged (x) at the top, 2/λmax,
+    and (dotted) the learning rate the panel uses."""
     panel = _panel(s.standardize)
     name, color = _tr(f"panel.{panel}", lang), COLORS[panel]
     late = ~np.isfinite(s.steps_to_converge) & ~s.diverged
@@ -158,7 +159,7 @@ def _sweep_traces(s: Sweep, lang: str, top: float) -> list[go.Scatter]:
         )
     ]  # fmt: skip
     for mask, symbol, key in ((late, "circle-open", "not_within"), (s.diverged, "x", "diverged")):
-        text = _tr(f"fig.{key}", lang, steps=s.steps)
+        text = _tr(f"fig.{key}", lang, steps=f"{s.steps:,}")
         out.append(
             go.Scatter(
                 x=f32(s.lrs[mask]), y=f32(np.full(mask.sum(), top)), mode="markers",
@@ -175,10 +176,19 @@ def _sweep_traces(s: Sweep, lang: str, top: float) -> list[go.Scatter]:
             hovertemplate=f"{limit} = %{{x:.3g}}<extra></extra>",
         )
     )  # fmt: skip
+    if used is not None:
+        text = _tr("fig.used", lang, panel=name)
+        out.append(
+            go.Scatter(
+                x=f32([used] * 2), y=f32([0.8, top]), mode="lines", name=text, showlegend=False,
+                line=dict(color=color, width=1.5, dash="dot"),
+                hovertemplate=f"{text} = %{{x:.3g}}<extra></extra>",
+            )
+        )  # fmt: skip
     return out
 
 
-def _key_traces(steps: int, lang: str) -> list[go.Scatter]:
+def _key_traces(steps: int, lang: str, used: bool) -> list[go.Scatter]:
     """Legend-only entries explaining the symbols, once for both problems."""
     gray = COLORS["guide"]
     keys = [
@@ -186,14 +196,22 @@ def _key_traces(steps: int, lang: str) -> list[go.Scatter]:
         ("fig.diverged", dict(mode="markers", marker=dict(symbol="x", color=gray))),
         ("fig.limit_key", dict(mode="lines", line=dict(color=gray, dash="dash"))),
     ]
-    return [go.Scatter(x=[None], y=[None], name=_tr(k, lang, steps=steps), **kw) for k, kw in keys]
+    if used:
+        keys.append(("fig.used_key", dict(mode="lines", line=dict(color=gray, dash="dot"))))
+    text = {k: _tr(k, lang, steps=f"{steps:,}") for k, _ in keys}
+    return [go.Scatter(x=[None], y=[None], name=text[k], **kw) for k, kw in keys]
 
 
-def sweep_figure(raw: Sweep, std: Sweep, *, lang: str, height: int = 380) -> go.Figure:
-    """Steps to reach 1 % against the learning rate (log x), both problems, 2/λmax dashed."""
+def sweep_figure(
+    raw: Sweep, std: Sweep, *, lang: str, used: tuple[float, float] | None = None,
+    height: int = 380,
+) -> go.Figure:  # fmt: skip
+    """Steps to reach 1 % against the learning rate (log x), both problems, 2/λmax dashed;
+    used: the (raw, standardized) learning rates of the panels, drawn dotted."""
     top = float(max(raw.steps, std.steps)) * 1.3
-    data = [*_sweep_traces(raw, lang, top), *_sweep_traces(std, lang, top)]
-    data += _key_traces(max(raw.steps, std.steps), lang)
+    raw_used, std_used = used or (None, None)
+    data = [*_sweep_traces(raw, lang, top, raw_used), *_sweep_traces(std, lang, top, std_used)]
+    data += _key_traces(max(raw.steps, std.steps), lang, used is not None)
     layout = base_layout(
         _tr("fig.sweep_title", lang), height=height, legend=BOTTOM_LEGEND,
         xaxis=dict(title=_tr("fig.lr", lang), type="log", exponentformat="power"),

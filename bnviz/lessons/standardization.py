@@ -34,6 +34,14 @@ __all__ = [  # the lesson's API; the math lives in two_weights
 Optimizer = Literal["gd", "momentum", "adam"]
 Model = Literal["linear", "logistic"]
 
+# The sweep runs every learning rate for a fixed budget of its own: linear GD/momentum paths
+# cost log2(steps) matrix products, so they get the most (both panels ~0.25 s); step-by-step
+# loops get what keeps both panels' sweeps near 0.5 s (Adam, linear) and 0.5-1.3 s (logistic),
+# measured on a busy 2-core box.
+SWEEP_STEPS = {"exact": 20_000, "adam": 5_000, "logistic": 1_000}
+SWEEP_POINTS = {"exact": 40, "adam": 30, "logistic": 20}
+ADAM_LRS = (1e-4, 1.0)  # Adam's step is ~lr in weight units whatever the curvature: one range
+
 CONVERGED = 0.01  # converged: loss - min <= 1 % of the start's loss - min
 DIVERGED = 1e6  # diverged: loss > 1e6 x the start's loss (or not finite)
 
@@ -46,7 +54,7 @@ class StandardizationConfig(Validated):
     lr: float = setting(1.96e-4, lo=1e-7, hi=10.0, log=True)  # raw: 0.98 × 2/λmax ≈ 0.98 × 2/100²
     lr_std: float = setting(0.5, lo=1e-7, hi=10.0, log=True)  # standardized: a straight path
     same_lr: bool = False  # True: both panels use lr (standardized then crawls at the raw's lr)
-    steps: int = setting(200, lo=1, hi=2000)  # enough to see the raw panel still crawling
+    steps: int = setting(200, lo=1, hi=20_000)  # 200: the raw panel still crawls; it needs ~1e4
     optimizer: Optimizer = "gd"  # plain GD shows the zig-zag; momentum/Adam are the cures
     beta: float = setting(0.9, lo=0.0, hi=0.999)  # momentum (Adam's β1): the usual 0.9 (seed 002)
     w1_0: float = setting(-2.0, lo=-10.0, hi=10.0)  # start: far along the long axis...
@@ -65,6 +73,19 @@ class StandardizationConfig(Validated):
         return dict(
             scale=self.scale, standardize=standardize, lr=self.lr_for(standardize),
             steps=self.steps, optimizer=self.optimizer, beta=self.beta,
+            start=(self.w1_0, self.w2_0), noise=self.noise, n=self.n, seed=self.seed,
+            model=self.model,
+        )  # fmt: skip
+
+    def sweep_args(self, standardize: bool) -> dict:
+        """Keyword arguments of lr_sweep() for one panel: its own step budget, not `steps`."""
+        exact = self.model == "linear" and self.optimizer != "adam"
+        kind = "exact" if exact else "adam" if self.model == "linear" else "logistic"
+        points = SWEEP_POINTS[kind]
+        lrs = np.geomspace(*ADAM_LRS, points).tolist() if self.optimizer == "adam" else None
+        return dict(
+            scale=self.scale, lrs=lrs, points=points, standardize=standardize,
+            optimizer=self.optimizer, steps=SWEEP_STEPS[kind], beta=self.beta,
             start=(self.w1_0, self.w2_0), noise=self.noise, n=self.n, seed=self.seed,
             model=self.model,
         )  # fmt: skip
@@ -108,6 +129,11 @@ class Descent:
     lr: float = 0.0
     optimizer: str = "gd"
     standardize: bool = False
+
+    @property
+    def lr_ratio(self) -> float:
+        """The learning rate as a multiple of 2/λmax (GD diverges above 1)."""
+        return self.lr / self.lr_max_stable
 
 
 def _spectrum(H: np.ndarray) -> tuple[np.ndarray, float, float]:
@@ -159,12 +185,12 @@ class Sweep:
 def lr_sweep(
     scale: float = 100.0, lrs=None, standardize: bool = False, optimizer: str = "gd",
     steps: int = 2000, beta: float = 0.9, start=None, noise: float = 0.1, n: int = 200,
-    seed: int = 0, model: str = "linear",
+    seed: int = 0, model: str = "linear", points: int = 40,
 ) -> Sweep:  # fmt: skip
-    """Steps to converge for each learning rate (default: 40 from 1e-3 to 1.5 x 2/λmax)."""
+    """Steps to converge for each learning rate (default: `points` from 1e-3 to 1.5 x 2/λmax)."""
     p = problem(scale, standardize, noise, n, seed, model)
     _, _, lr_max = _spectrum(p.hessian)
-    lrs = np.geomspace(1e-3, 1.5, 40) * lr_max if lrs is None else np.asarray(lrs, float)
+    lrs = np.geomspace(1e-3, 1.5, points) * lr_max if lrs is None else np.asarray(lrs, float)
     start = (-2.0, 0.0) if start is None else start
     paths = iterate(p, start, lrs, steps, optimizer, beta)  # (steps + 1, L, 2)
     with np.errstate(all="ignore"):
@@ -184,9 +210,9 @@ def _chunked_loss(p: Problem, paths: np.ndarray) -> np.ndarray:
 
 # Learning rates are given as a multiple of the raw problem's 2/λmax, which depends on the data.
 PRESETS: dict[str, dict] = {
-    # just below the limit: raw zig-zags across the valley and crawls along it; standardized
-    # goes straight to the minimum in a handful of steps
-    "zigzag": dict(scale=100.0, lr_factor=0.99, lr_std=0.5, steps=1000, optimizer="gd"),
+    # just below the limit: raw zig-zags across the valley and crawls along it (~10,000 steps,
+    # κ ≈ 1e4); standardized goes straight to the minimum in a handful of steps
+    "zigzag": dict(scale=100.0, lr_factor=0.99, lr_std=0.5, steps=12_000, optimizer="gd"),
     # 5 % above the limit: the steep direction grows by |1 - lr·λmax| > 1 each step
     "diverge": dict(scale=100.0, lr_factor=1.05, lr_std=0.5, steps=200, optimizer="gd"),
     # momentum at the same rate: the zig-zag dies faster and the flat direction speeds up ~10x

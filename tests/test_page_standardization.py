@@ -1,0 +1,191 @@
+"""Input standardization page: read-outs equal the engine, presets show their claims (AppTest);
+one real-browser screenshot."""
+
+import re
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from bnviz.i18n import strings
+from bnviz.lessons import standardization as S
+from tests.helpers import click, decode, figures, trace_lengths
+from tests.test_browser import SHOTS, browser, no_exception, open_page, server  # noqa: F401
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT = S.StandardizationConfig()
+SPECTRUM = ("kappa", "lambda_max", "lr_max_stable", "lr")  # the metrics of a panel, in order
+
+
+def page(lang: str = "en", **params) -> AppTest:
+    """Open the page through the router, as a browser would, with URL parameters."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.session_state["lang"] = lang  # as the language switch does
+    at.switch_page("pages/02_standardization.py")
+    for key, value in params.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def readouts(at) -> list[dict]:
+    """Per panel (raw, standardized): the metrics as numbers, and the outcome's color and text."""
+    values = [float(m.value.replace(",", "")) for m in at.metric]
+    outcomes = [m for md in at.markdown if (m := re.search(r"### :(\w+)\[(.*)\]", md.value))]
+    assert len(values) == 2 * len(SPECTRUM) and len(outcomes) == 2
+    return [
+        {**dict(zip(SPECTRUM, values[i * 4 : i * 4 + 4], strict=True)), "color": o[1], "text": o[2]}
+        for i, o in enumerate(outcomes)
+    ]
+
+
+def z_shape(z) -> tuple[int, ...]:
+    """Shape of a heatmap's z (helpers.decode cannot reshape by plotly's "200, 200" string)."""
+    if isinstance(z, dict) and isinstance(z.get("shape"), str):
+        shape = tuple(int(n) for n in z["shape"].split(","))
+        assert decode({k: v for k, v in z.items() if k != "shape"}).size == shape[0] * shape[1]
+        return shape
+    return decode(z).shape
+
+
+def engine(cfg: S.StandardizationConfig) -> list[S.Descent]:
+    """The engine's two panels for cfg."""
+    return [S.descent(**cfg.descent_args(standardize)) for standardize in (False, True)]
+
+
+def assert_readouts_match(at, cfg: S.StandardizationConfig) -> list[dict]:
+    """Every metric equals the engine's number (to the 3 significant digits shown)."""
+    shown = readouts(at)
+    for panel, d in zip(shown, engine(cfg), strict=True):
+        for name in SPECTRUM:
+            assert panel[name] == pytest.approx(getattr(d, name), rel=5e-3), name
+        if d.diverged:
+            assert panel["color"] == "red" and f"step {d.diverged_at:,}" in panel["text"]
+        elif d.steps_to_converge is None:
+            assert panel["color"] == "orange" and f"{cfg.steps:,}" in panel["text"]
+        else:
+            assert panel["color"] == "green" and panel["text"] == f"{d.steps_to_converge:,} steps"
+    return shown
+
+
+def steps_of(panel: dict) -> int:
+    """The number in a 'N steps' outcome."""
+    return int(panel["text"].split()[0].replace(",", ""))
+
+
+# ---------------------------------------------------------------------------- the page
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_page_draws_four_charts_with_data(lang):
+    at = page(lang=lang)
+    assert not at.exception, at.exception
+    assert at.title[0].value == strings(lang)["nav.standardization"]
+    figs = figures(at)
+    assert len(figs) == 4  # two contour panels, loss per step, learning-rate sweep
+    for fig in figs[:2]:
+        assert z_shape(fig["data"][0]["z"]) == (200, 200)
+        assert trace_lengths(fig)[1] == DEFAULT.steps + 1  # the whole path
+    assert min(trace_lengths(figs[2])[:2]) == DEFAULT.steps + 1
+    assert max(trace_lengths(figs[3])) == 40  # one point per learning rate
+    texts = strings(lang)
+    assert [t["title"]["text"] for t in (f["layout"] for f in figs[:2])] == [
+        texts["standardization.panel.raw"],
+        texts["standardization.panel.std"],
+    ]
+
+
+def test_readouts_equal_the_engine_and_each_panel_uses_its_own_rate():
+    at = page()
+    raw, std = assert_readouts_match(at, DEFAULT)
+    assert raw["lr"] == pytest.approx(DEFAULT.lr) and std["lr"] == pytest.approx(DEFAULT.lr_std)
+    assert raw["kappa"] > 5000 and std["kappa"] < 1.5  # κ ≈ scale² against ≈ 1
+    assert at.metric[3].delta == "0.98 × 2/λmax"  # the raw rate against the raw limit
+    at.toggle(key="standardization.same_lr").set_value(True).run()
+    assert not at.exception
+    assert not [w for w in at.select_slider if w.key == "standardization.lr_std"]  # unused: gone
+    _, std = assert_readouts_match(at, DEFAULT.replace(same_lr=True))
+    assert std["lr"] == pytest.approx(DEFAULT.lr)
+    assert at.query_params["same_lr"] == "true"
+
+
+def test_scrubber_draws_the_path_up_to_a_step():
+    at = page(steps="50")
+    at.slider(key="standardization.upto.50").set_value(7).run()
+    figs = figures(at)
+    assert [trace_lengths(f)[1] for f in figs[:2]] == [8, 8]  # steps 0..7 on both panels
+    assert trace_lengths(figs[2])[0] == 8
+
+
+def test_bad_url_value_falls_back_with_a_note():
+    at = page(scale="abc", seed="3")
+    assert not at.exception
+    notes = " ".join(i.value for i in at.info)
+    assert "scale" in notes and "abc" in notes
+    assert at.session_state["standardization.scale"] == DEFAULT.scale
+    assert_readouts_match(at, DEFAULT.replace(seed=3))  # the good value is kept
+
+
+def test_logistic_model_renders_with_its_note():
+    at = page(model="logistic", steps="300", optimizer="adam", lr="0.01")
+    assert not at.exception, at.exception
+    figs = figures(at)
+    assert len(figs) == 4 and z_shape(figs[0]["data"][0]["z"]) == (80, 80)
+    cfg = DEFAULT.replace(model="logistic", steps=300, optimizer="adam", lr=0.01)
+    assert_readouts_match(at, cfg)
+    captions = " ".join(c.value for c in at.caption)
+    assert "Logistic regression" in captions and "Adam" in captions
+
+
+def test_hide_removes_controls():
+    at = page(hide="lr,presets")
+    assert not at.exception
+    assert "standardization.lr" not in {w.key for w in at.select_slider}
+    assert not [b for b in at.button if b.key and "preset_btn" in b.key]
+
+
+# ---------------------------------------------------------------------------- presets
+
+
+@pytest.mark.parametrize("name", list(S.PRESETS))
+def test_preset_sets_its_values_and_shows_its_claim(name):
+    at = page()
+    click(at, strings("en")[f"standardization.preset.{name}"])
+    assert not at.exception, at.exception
+    values = S.preset_values(name)
+    for field, value in values.items():
+        assert at.session_state[f"standardization.{field}"] == value, field
+    cfg = DEFAULT.replace(**values)
+    raw, std = assert_readouts_match(at, cfg)
+    assert dict(at.query_params).get("lr") == str(values["lr"])  # a shared link reproduces it
+    if name == "zigzag":  # raw zig-zags for ~10,000 steps; standardized takes a handful
+        assert raw["color"] == "green" and std["color"] == "green"
+        assert steps_of(raw) >= 10 * steps_of(std)
+    elif name == "diverge":
+        assert "diverged at step" in raw["text"] and std["color"] == "green"
+    elif name == "momentum":  # converges within the steps, where plain GD does not
+        gd = S.descent(**cfg.replace(optimizer="gd").descent_args(False))
+        assert raw["color"] == "green" and gd.steps_to_converge is None
+    else:  # same scale: standardizing changes nothing
+        assert raw == std
+
+
+# ---------------------------------------------------------------------------- real browser
+
+
+@pytest.mark.browser
+def test_standardization_page_in_the_browser(browser, server):  # noqa: F811
+    page_ = open_page(browser, server + "/standardization")
+    page_.set_viewport_size({"width": 1400, "height": 2600})  # all four charts on screen
+    page_.wait_for_function(
+        "() => document.querySelectorAll('.js-plotly-plot .contourlayer path').length > 0"
+        " && document.querySelectorAll('.js-plotly-plot').length >= 4",
+        timeout=60_000,
+    )
+    no_exception(page_)
+    assert page_.locator(".js-plotly-plot").count() >= 4
+    kappa = f"{S.descent(**DEFAULT.descent_args(False)).kappa:,.0f}"  # the raw κ read-out
+    assert page_.get_by_text(kappa, exact=True).count() == 1
+    SHOTS.mkdir(exist_ok=True)
+    page_.screenshot(path=str(SHOTS / "standardization.png"), full_page=True)
+    page_.close()
