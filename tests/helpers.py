@@ -13,7 +13,10 @@ def decode(value):
     """A plotly JSON array (plain list or typed {'dtype', 'bdata'}) as a numpy array."""
     if isinstance(value, dict) and "bdata" in value:
         arr = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
-        return arr.reshape(value["shape"]) if "shape" in value else arr
+        shape = value.get("shape")
+        if isinstance(shape, str):  # plotly writes "200, 200"
+            shape = [int(n) for n in shape.split(",")]
+        return arr.reshape(shape) if shape is not None else arr
     return np.asarray(value)
 
 

@@ -40,11 +40,7 @@ def readouts(at) -> list[dict]:
 
 
 def z_shape(z) -> tuple[int, ...]:
-    """Shape of a heatmap's z (helpers.decode cannot reshape by plotly's "200, 200" string)."""
-    if isinstance(z, dict) and isinstance(z.get("shape"), str):
-        shape = tuple(int(n) for n in z["shape"].split(","))
-        assert decode({k: v for k, v in z.items() if k != "shape"}).size == shape[0] * shape[1]
-        return shape
+    """Shape of a heatmap's z."""
     return decode(z).shape
 
 

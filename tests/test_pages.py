@@ -16,6 +16,8 @@ TIMEOUT = 60
 def page(name: str, **params) -> AppTest:
     """Open a page through the router, as a browser would, with URL parameters."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    if "lang" in params:  # the language is fixed on a session's first run
+        at.session_state["lang"] = params["lang"]
     at.run()
     at.switch_page(f"pages/{name}")
     for key, value in params.items():
@@ -40,6 +42,8 @@ def test_every_page_runs(name, lang):
     at = page(name, lang=lang)
     assert not at.exception, at.exception
     assert at.title
+    cjk = any("\u4e00" <= ch <= "\u9fff" for ch in at.title[0].value)
+    assert cjk == (lang == "zh")  # the page really is in the asked language
 
 
 def test_bad_url_values_fall_back_with_a_note():

@@ -7,7 +7,6 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
 import streamlit as st
 
 from bnviz.config import FieldSpec, specs
@@ -58,7 +57,7 @@ def draw(ctx: PageContext, spec: FieldSpec, value: Any, label: str, help: str | 
         return st.select_slider(label, options, format_func=_fmt_number, key=key, help=help)
     if spec.kind is int:
         return st.number_input(label, int(spec.lo), int(spec.hi), step=1, key=key, help=help)
-    step = float(np.round((spec.hi - spec.lo) / 100, 6)) or 0.01
+    step = 10.0 ** math.floor(math.log10((spec.hi - spec.lo) / 100))  # a tidy 0.01, 0.1, 1 …
     return st.number_input(label, float(spec.lo), float(spec.hi), step=step, key=key, help=help)
 
 
