@@ -1,5 +1,7 @@
 """BatchNorm lab: two identical networks, one with BN, trained side by side in the background."""
 
+from functools import partial
+
 import streamlit as st
 
 from bnviz.datasets import TWO_D, make_dataset
@@ -57,34 +59,37 @@ if view != "loss":
 labels = {"plain": ctx.tr("lab.run.plain"), "bn": ctx.tr("lab.run.bn")}
 
 
+def figure(snaps, kind: str, build):
+    """A chart of the snapshots, shared by every tab showing the same view."""
+    return live.cached_figure(snaps, kind, layer, window, ctx.lang, cfg.key(), build=build)
+
+
 def draw(snaps):
     """The charts of the chosen view, from the runs' snapshots."""
-    lang = ctx.lang
+    kw = dict(lang=ctx.lang, window=window)
     if view == "loss":
         a, b = st.columns(2)
-        a.plotly_chart(figs.loss_figure(snaps, lang=lang, window=window), key="lab.loss")
-        b.plotly_chart(figs.accuracy_figure(snaps, lang=lang, window=window), key="lab.acc")
+        a.plotly_chart(figure(snaps, "loss", partial(figs.loss_figure, snaps, **kw)))
+        b.plotly_chart(figure(snaps, "acc", partial(figs.accuracy_figure, snaps, **kw)))
     elif view == "percentiles":
-        fig = figs.percentile_figure(snaps, layer, lang=lang, window=window)
-        st.plotly_chart(fig, key="lab.pct")
+        st.plotly_chart(figure(snaps, "pct", partial(figs.percentile_figure, snaps, layer, **kw)))
         st.caption(ctx.tr("lab.percentiles_what"))
     elif view == "histograms":
-        st.plotly_chart(figs.histogram_figure(snaps, lang=lang, window=window), key="lab.hist")
+        st.plotly_chart(figure(snaps, "hist", partial(figs.histogram_figure, snaps, **kw)))
     elif view == "health":
         column = "saturated" if cfg.activation in ("sigmoid", "tanh") else "dead"
-        fig = figs.per_layer_figure(snaps, column, lang=lang, window=window)
-        st.plotly_chart(fig, key="lab.health")
+        st.plotly_chart(figure(snaps, column, partial(figs.per_layer_figure, snaps, column, **kw)))
         st.caption(ctx.tr(f"lab.{column}_what"))
     elif view == "gradients":
-        fig = figs.per_layer_figure(snaps, "grad_norm", lang=lang, window=window, log_y=True)
-        st.plotly_chart(fig, key="lab.grad")
-        fig = figs.per_layer_figure(snaps, "update_ratio", lang=lang, window=window, guide=-3.0)
-        st.plotly_chart(fig, key="lab.ratio")
+        grad = partial(figs.per_layer_figure, snaps, "grad_norm", log_y=True, **kw)
+        ratio = partial(figs.per_layer_figure, snaps, "update_ratio", guide=-3.0, **kw)
+        st.plotly_chart(figure(snaps, "grad", grad))
+        st.plotly_chart(figure(snaps, "ratio", ratio))
         st.caption(ctx.tr("lab.ratio_what"))
     elif cfg.dataset in TWO_D:
         data = make_dataset(cfg)
-        fig = figs.boundary_figure(snaps, data.x_test, data.y_test, lang=lang)
-        st.plotly_chart(fig, key="lab.boundary")
+        build = partial(figs.boundary_figure, snaps, data.x_test, data.y_test, lang=ctx.lang)
+        st.plotly_chart(figure(snaps, "boundary", build))
     else:
         st.info(ctx.tr("lab.no_boundary"))
 
