@@ -1,0 +1,216 @@
+"""Running-statistics figures: batch vs running vs population statistics, train vs eval mode."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import plotly.graph_objects as go
+
+from bnviz.figures.theme import COLORS, PALETTE, base_layout, downsample, f32
+from bnviz.i18n import t
+from bnviz.lessons.running_stats import BatchNoise, ModeSeries, UnitSeries
+
+RUN_COLORS = {"main": COLORS["bn"], "compare": PALETTE[4]}  # blue, purple
+DOTS = "#9A9A9A"  # batch statistics: grey, so the lines stand out
+POPULATION = "#222222"  # the quantity the running statistics estimate
+
+
+def _tr(key: str, lang: str, **fmt: object) -> str:
+    return t(f"running_stats.fig.{key}", lang, **fmt)
+
+
+def momentum_label(momentum: float | None, lang: str) -> str:
+    """'m = 0.1', or the cumulative average for momentum=None."""
+    if momentum is None:
+        return _tr("cumulative", lang)
+    return _tr("momentum", lang, m=f"{momentum:g}")
+
+
+def _domains(n: int, gap: float = 0.08) -> list[list[float]]:
+    """n equal side-by-side axis domains (manual subplots: 10x cheaper than make_subplots)."""
+    width = (1 - gap * (n - 1)) / n
+    return [[i * (width + gap), i * (width + gap) + width] for i in range(n)]
+
+
+def _log_axis(*values: np.ndarray) -> dict:
+    """A log axis labelled 1-2-5 (or 1-3 over a wide range) across the data.
+
+    Plotly's own minor labels ("2", "5" between powers of ten) read as values.
+    """
+    v = np.concatenate([np.ravel(a) for a in values]).astype(np.float64)
+    v = v[np.isfinite(v) & (v > 0)]
+    if not len(v):
+        return dict(type="log")
+    lo, hi = v.min(), v.max()
+    digits = (1, 2, 5) if hi / lo < 100 else (1, 3)
+    powers = range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
+    ticks = [m * 10.0**e for e in powers for m in digits if lo / 2 <= m * 10.0**e <= hi * 2]
+    return dict(type="log", tickvals=ticks, ticktext=[f"{tick:g}" for tick in ticks])
+
+
+def _empty(lang: str, title: str, height: int = 320) -> go.Figure:
+    return go.Figure(layout=base_layout(title + " · " + _tr("no_data", lang), height=height))
+
+
+def _range(dots: list[np.ndarray], lines: list[np.ndarray]) -> list[float] | None:
+    """A y-range that shows every line and all but the wildest 2 % of the dots on each side."""
+    parts = [np.nanpercentile(d, [2, 98]) for d in dots if np.isfinite(d).any()]
+    parts += [np.array([np.nanmin(v), np.nanmax(v)]) for v in lines if np.isfinite(v).any()]
+    if not parts:
+        return None
+    lo, hi = min(p[0] for p in parts), max(p[1] for p in parts)
+    pad = 0.06 * (hi - lo) if hi > lo else 0.5
+    return [float(lo - pad), float(hi + pad)]
+
+
+# ---------------------------------------------------------------------------- one unit over time
+
+
+def _dots(x, y, name: str, meta: str, symbol: str = "circle", size: float = 5):
+    x, y = downsample(x, y)
+    return go.Scatter(
+        x=x.astype(np.int32), y=f32(y), name=name, meta=meta, mode="markers", opacity=0.6,
+        marker=dict(color=DOTS, size=size, symbol=symbol), hovertemplate="%{y:.4f}",
+    )  # fmt: skip
+
+
+def _line(x, y, name: str, meta: str, color: str, width: float, dash: str = "solid"):
+    x, y = downsample(x, y)
+    return go.Scatter(
+        x=x.astype(np.int32), y=f32(y), name=name, meta=meta, mode="lines",
+        line=dict(color=color, width=width, dash=dash), hovertemplate="%{y:.4f}",
+    )  # fmt: skip
+
+
+def stats_figure(
+    series: Mapping[str, UnitSeries], which: str, *, lang: str, layer: int, unit: int
+) -> go.Figure:
+    """which='mean' or 'var': batch statistic per step (dots), torch's running buffer of each
+    run (lines) and the population statistic of the current network (black line)."""
+    title = _tr(f"{which}_title", lang, layer=layer + 1, unit=unit + 1)
+    main = series.get("main")
+    if main is None:
+        return _empty(lang, title)
+    batch = main.batch_mean if which == "mean" else main.batch_var
+    traces = [_dots(main.step, batch, _tr(f"batch_{which}", lang), f"batch_{which}")]
+    dots = [batch]
+    if which == "var":
+        unbiased = main.batch_var_unbiased
+        label = _tr("batch_var_unbiased", lang)
+        traces.append(_dots(main.step, unbiased, label, "batch_var_unbiased", "x-thin", 6))
+        traces[-1].marker.line = dict(color=DOTS, width=1)
+        dots.append(unbiased)
+    pop = main.pop_mean if which == "mean" else main.pop_var
+    lines, under, over = [pop], [], []
+    for name, s in series.items():  # the main run's line above the dots, the other below
+        running = s.running_mean if which == "mean" else s.running_var
+        label = _tr(f"running_{which}", lang, label=momentum_label(s.momentum, lang))
+        width = 2.6 if name == "main" else 1.8
+        (over if name == "main" else under).append(
+            _line(s.step, running, label, name, RUN_COLORS[name], width)
+        )
+        lines.append(running)
+    target = _line(main.eval_step, pop, _tr(f"pop_{which}", lang), "pop", POPULATION, 2.2, "dash")
+    traces = under + traces + over + [target]
+    order = ["batch_mean", "batch_var", "batch_var_unbiased", "pop", "main", "compare"]
+    for trace in traces:  # legend in reading order, whatever the drawing order
+        trace.legendrank = 1 + order.index(trace.meta)
+    yaxis = dict(title=_tr(f"{which}_axis", lang), range=_range(dots, lines))
+    layout = base_layout(
+        title, height=330, xaxis=dict(title=_tr("step", lang)), yaxis=yaxis,
+        legend=dict(orientation="h", yanchor="top", y=-0.22, x=0, font=dict(size=11)),
+    )  # fmt: skip
+    return go.Figure(traces, layout)
+
+
+# ---------------------------------------------------------------------------- train vs eval mode
+
+
+def _mode_lines(modes: Mapping[str, ModeSeries], metric: str, lang: str) -> list[tuple]:
+    """(step, values, label, color, dash): train mode once (training is the same for every
+    momentum), then eval mode for each run."""
+    main = modes["main"]
+    out = [(main.step, getattr(main, f"batch_{metric}"), _tr("batch_mode", lang),
+            COLORS["accent"], "dash")]  # fmt: skip
+    for name, m in modes.items():
+        label = _tr("eval_mode", lang, label=momentum_label(m.momentum, lang))
+        out.append((m.step, getattr(m, f"running_{metric}"), label, RUN_COLORS[name], "solid"))
+    return out
+
+
+def mode_figure(modes: Mapping[str, ModeSeries], *, lang: str) -> go.Figure:
+    """Accuracy and loss of the same network with batch statistics and with running ones."""
+    title, main = _tr("mode_title", lang), modes.get("main")
+    if main is None:
+        return _empty(lang, title)
+    traces, axes = [], {}
+    for i, (metric, dom) in enumerate(zip(("acc", "loss"), _domains(2, 0.14), strict=True)):
+        axis, ys = "" if i == 0 else "2", []
+        for step, y, label, color, dash in _mode_lines(modes, metric, lang):
+            x, y = downsample(step[step > 0], y[step > 0])  # log steps: the early part shows
+            ys.append(y)
+            traces.append(
+                go.Scatter(
+                    x=x.astype(np.int32), y=f32(y), name=label, mode="lines",
+                    line=dict(color=color, width=2.2, dash=dash), legendgroup=label,
+                    showlegend=i == 0, xaxis="x" + axis, yaxis="y" + axis,
+                )
+            )  # fmt: skip
+        axes[f"xaxis{axis}"] = _log_axis(main.step) | dict(
+            domain=dom, title=_tr("step_log", lang), anchor="y" + axis
+        )
+        y_axis = dict(title=_tr(f"{metric}_axis", lang), anchor="x" + axis)
+        y_axis |= dict(range=[0, 1.02]) if metric == "acc" else _log_axis(*ys)
+        axes[f"yaxis{axis}"] = y_axis
+    return go.Figure(traces, base_layout(title, height=320, **axes))
+
+
+# ---------------------------------------------------------------------------- batch noise
+
+
+def noise_figure(
+    noise: BatchNoise, unit: int, *, lang: str, layer: int = 0, batch_size: int | None = None
+) -> go.Figure:
+    """Spread across batches of the batch mean (÷σ) and batch variance (÷σ²) against the batch
+    size, log-log, one line per BN layer, with the 1/√B law of independent draws."""
+    sizes = noise.sizes.astype(np.float32)
+    sigma2 = noise.pop_var[:, unit]  # (L,)
+    panels = (
+        ("mean", noise.mean_std[:, :, unit] / np.sqrt(sigma2), 1 / np.sqrt(sizes)),
+        ("var", noise.var_std[:, :, unit] / sigma2, noise.pred_var_std[:, 0, unit] / sigma2[0]),
+    )
+    traces, axes = [], {}
+    for i, ((which, rel, guide), dom) in enumerate(zip(panels, _domains(2, 0.14), strict=True)):
+        axis = "" if i == 0 else "2"
+        on = dict(xaxis="x" + axis, yaxis="y" + axis, showlegend=i == 0)
+        for k in range(rel.shape[1]):
+            label = _tr("layer_n", lang, layer=k + 1)
+            traces.append(
+                go.Scatter(
+                    x=sizes, y=f32(rel[:, k]), name=label, mode="lines+markers",
+                    line=dict(color=PALETTE[k % len(PALETTE)], width=3 if k == layer else 1.5),
+                    marker=dict(size=8 if k == layer else 5), legendgroup=label, **on,
+                )
+            )  # fmt: skip
+        traces.append(
+            go.Scatter(
+                x=sizes, y=f32(guide), name=_tr(f"guide_{which}", lang), mode="lines",
+                line=dict(color=POPULATION, width=1.5, dash="dash"), **on | dict(showlegend=True),
+            )
+        )  # fmt: skip
+        axes[f"xaxis{axis}"] = dict(
+            domain=dom, type="log", title=_tr("batch_size", lang), anchor="y" + axis,
+            tickvals=sizes.tolist(), ticktext=[str(int(s)) for s in sizes],
+        )  # fmt: skip
+        axes[f"yaxis{axis}"] = _log_axis(rel, guide) | dict(
+            title=_tr(f"noise_{which}_axis", lang), anchor="x" + axis
+        )
+    layout = base_layout(_tr("noise_title", lang, unit=unit + 1), height=340, **axes)
+    if batch_size is not None and batch_size >= 2:
+        layout["shapes"] = [
+            dict(type="line", x0=batch_size, x1=batch_size, y0=0, y1=1, xref=x, yref=f"{y} domain",
+                 line=dict(color=COLORS["guide"], width=1, dash="dot"))
+            for x, y in (("x", "y"), ("x2", "y2"))
+        ]  # fmt: skip
+    return go.Figure(traces, layout)

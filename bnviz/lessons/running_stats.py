@@ -1,0 +1,292 @@
+"""Running statistics: what BatchNorm's running_mean/running_var track, and batch-size effects.
+
+The live part is an ordinary run (log_every=1) read through `unit_series` and `mode_series`;
+`batch_noise` and `batch_of_one` are static experiments computed here with torch.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+import numpy as np
+import torch
+from torch import nn
+from torch.func import vmap
+
+from bnviz.config import RunConfig, Validated, setting
+from bnviz.datasets import make_dataset
+from bnviz.nets import build_mlp
+from bnviz.stepper import Snapshot
+
+# A small BN net whose statistics move: moons without input standardization (centered inputs
+# would pin layer 1's population mean at exactly 0), ReLU so layer 2's mean drifts while it
+# learns, every step recorded (~1 ms each on this net) and an evaluation every 10 steps.
+DEFAULT = RunConfig(
+    dataset="moons", standardize=False, depth=3, width=32, activation="relu", norm="batchnorm",
+    optimizer="momentum", lr=0.1, batch_size=32, steps=1000, log_every=1, eval_every=10,
+)  # fmt: skip
+MOMENTA = (0.01, 0.03, 0.1, 0.3, 0.9)  # the momentum slider's stops
+Compare = Literal["off", "0.01", "0.03", "0.1", "0.3", "0.9", "cumulative"]
+COMPARES = get_args(Compare)
+SIZES = (2, 4, 8, 16, 32, 64, 128, 256)  # batch sizes of the batch-noise experiment
+NOISE_BATCHES = 400  # batches per size: the spread is then known to about ±4 %
+
+
+@dataclass(frozen=True)
+class View(Validated):
+    """Page settings outside the run: a second momentum to compare, and the unit to look at."""
+
+    compare: Compare = "0.9"  # a second run, identical but for momentum (training is the same)
+    layer: int = setting(2, lo=1, hi=10)  # 1-based; layer 2's mean moves most on the default
+    unit: int = setting(1, lo=1, hi=8)  # 1-based; telemetry keeps the first 8 units
+
+
+# Each preset shows one claim of the notes; tests/test_running_stats.py checks them.
+PRESETS: dict[str, dict] = {
+    "default": dict(bn_momentum=0.1, compare="0.9"),  # PyTorch's default against a large one
+    "tiny": dict(bn_momentum=0.01, compare="0.1"),  # lags ~100 steps: eval mode poor early
+    "batch2": dict(batch_size=2, lr=0.01, compare="0.01"),  # very noisy batch statistics
+    "cumulative": dict(bn_momentum=None, compare="0.1"),  # the plain average of every batch
+}
+RUN_FIELDS = ("bn_momentum", "batch_size", "lr", "steps", "seed")  # the page's run controls
+
+
+def compare_momentum(compare: str) -> float | None:
+    """The momentum of a View.compare choice ('cumulative' -> None)."""
+    return None if compare == "cumulative" else float(compare)
+
+
+def eval_every(batch_size: int) -> int:
+    """Evaluation cadence: batch-mode evaluation runs n/B forwards, so small B evaluates less."""
+    return max(10, math.ceil(160 / max(batch_size, 1)))  # B=2: every 80 steps, B>=16: 10
+
+
+def run_configs(cfg: RunConfig, view: View) -> dict[str, RunConfig]:
+    """The page's runs: 'main' and, unless off or equal, 'compare' with the other momentum."""
+    main = cfg.replace(norm="batchnorm", log_every=1, eval_every=eval_every(cfg.batch_size))
+    out = {"main": main}
+    if view.compare != "off":
+        other = compare_momentum(view.compare)
+        if other != main.bn_momentum:
+            out["compare"] = main.replace(bn_momentum=other)
+    return out
+
+
+def widget_values(values: dict) -> dict:
+    """Settings -> the page's widget values: bn_momentum becomes a slider value and a toggle."""
+    out = dict(values)
+    if "bn_momentum" in out:
+        m = out.pop("bn_momentum")
+        out["bn_m"] = DEFAULT.bn_momentum if m is None else m
+        out["bn_cumulative"] = m is None
+    return out
+
+
+# ---------------------------------------------------------------------------- series of a run
+
+
+@dataclass(frozen=True)
+class UnitSeries:
+    """One BN unit over a run: per-step batch and running statistics, population per eval."""
+
+    momentum: float | None
+    step: np.ndarray  # (T,) telemetry steps
+    batch_mean: np.ndarray  # (T,)
+    batch_var: np.ndarray  # (T,) biased (÷B): what the batch is normalized by
+    batch_var_unbiased: np.ndarray  # (T,) ÷(B−1): what running_var averages
+    running_mean: np.ndarray  # (T,) torch's buffer after the step
+    running_var: np.ndarray  # (T,)
+    eval_step: np.ndarray  # (E,)
+    pop_mean: np.ndarray  # (E,) over the whole training set, the network of that step
+    pop_var: np.ndarray  # (E,) biased
+
+
+@functools.lru_cache(maxsize=64)
+def train_size(cfg: RunConfig) -> int:
+    """Examples in the training set of cfg."""
+    return len(make_dataset(cfg).x_train)
+
+
+def unit_series(snap: Snapshot, layer: int, unit: int) -> UnitSeries | None:
+    """The series of BN layer `layer`, unit `unit` (0-based) of a run; None before any data."""
+    tel, ev = snap.telemetry, snap.evals
+    if "bn_bm" not in tel or not len(tel["step"]) or not len(ev.get("step", ())):
+        return None
+    if layer >= tel["bn_bm"].shape[1] or unit >= tel["bn_bm"].shape[2]:
+        return None
+    b = min(snap.config.batch_size, train_size(snap.config))
+    bv = tel["bn_bv"][:, layer, unit]
+    return UnitSeries(
+        snap.config.bn_momentum, tel["step"], tel["bn_bm"][:, layer, unit], bv,
+        bv * np.float32(b / (b - 1)) if b > 1 else np.full_like(bv, np.nan),
+        tel["bn_rm"][:, layer, unit], tel["bn_rv"][:, layer, unit],
+        ev["step"], ev["bn_pm"][:, layer, unit], ev["bn_pv"][:, layer, unit],
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ModeSeries:
+    """One network evaluated both ways: eval mode (running statistics), train mode (batch)."""
+
+    momentum: float | None
+    step: np.ndarray  # (E,)
+    running_acc: np.ndarray  # (E,) eval mode: what a deployed model does
+    batch_acc: np.ndarray  # (E,) train mode, mini-batches of the training batch size
+    running_loss: np.ndarray  # (E,)
+    batch_loss: np.ndarray  # (E,)
+
+
+def mode_series(snap: Snapshot, split: str = "test") -> ModeSeries | None:
+    """Loss and accuracy on `split` ('train' or 'test') with running and with batch stats."""
+    ev = snap.evals
+    if not len(ev.get("step", ())) or f"batch_{split}_acc" not in ev:
+        return None
+    return ModeSeries(
+        snap.config.bn_momentum, ev["step"], ev[f"{split}_acc"], ev[f"batch_{split}_acc"],
+        ev[f"{split}_loss"], ev[f"batch_{split}_loss"],
+    )  # fmt: skip
+
+
+# ---------------------------------------------------------------------------- batch noise
+
+
+@dataclass(frozen=True)
+class BatchNoise:
+    """Spread across random batches of each BN input unit's batch mean and batch variance."""
+
+    sizes: np.ndarray  # (S,) batch sizes
+    mean_std: np.ndarray  # (S, L, U) std across batches of the batch mean
+    var_std: np.ndarray  # (S, L, U) std across batches of the (biased) batch variance
+    pop_mean: np.ndarray  # (L, U) over the training set
+    pop_var: np.ndarray  # (L, U) biased
+    pred_mean_std: np.ndarray  # (S, L, U) σ/√B
+    pred_var_std: np.ndarray  # (S, L, U) of the biased variance of B independent draws
+
+
+def _bn_inputs(model: nn.Module, units: int):
+    """A function x -> (each BN layer's input, first `units` columns), pure enough for vmap."""
+    norms = [b.norm for b in model.blocks if b.norm is not None]
+
+    def inputs(x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        seen: list[torch.Tensor] = []
+        hooks = [n.register_forward_hook(lambda m, i, o: seen.append(i[0])) for n in norms]
+        try:
+            model(x)
+        finally:
+            for h in hooks:
+                h.remove()
+        return tuple(z[..., :units] for z in seen)
+
+    return inputs
+
+
+def _predicted_var_std(z: torch.Tensor, sizes: np.ndarray) -> np.ndarray:
+    """Std of the biased variance of B i.i.d. draws: ((B−1)/B)·√(μ4/B − σ⁴(B−3)/(B(B−1)))."""
+    c = z - z.mean(0)
+    mu4, var = (c**4).mean(0).numpy(), (c**2).mean(0).numpy()
+    b = sizes.astype(np.float64)[:, None, None]
+    unbiased = mu4 / b - var**2 * (b - 3) / (b * (b - 1))
+    return (b - 1) / b * np.sqrt(np.maximum(unbiased, 0))
+
+
+def batch_noise(
+    cfg: RunConfig, sizes: tuple[int, ...] = SIZES, batches: int = NOISE_BATCHES
+) -> BatchNoise:
+    """The network of cfg at its seeded init, in train mode, on `batches` random mini-batches
+    per size (examples drawn independently from the training set): how much the statistics
+    that BN normalizes by move from batch to batch. The spread of the mean is σ/√B."""
+    d = RunConfig()  # settings that only matter for training do not change the network at init
+    network = cfg.replace(
+        norm="batchnorm", bn_momentum=d.bn_momentum, optimizer=d.optimizer, lr=d.lr,
+        momentum=d.momentum, batch_size=d.batch_size, steps=d.steps, log_every=d.log_every,
+        eval_every=d.eval_every,
+    ).canonical()  # fmt: skip
+    return _batch_noise(network, tuple(sizes), batches)
+
+
+@functools.lru_cache(maxsize=16)
+def _batch_noise(cfg: RunConfig, sizes: tuple[int, ...], batches: int) -> BatchNoise:
+    data = make_dataset(cfg)
+    x = torch.from_numpy(data.x_train)
+    model = build_mlp(cfg, data.n_features, data.n_classes).train()
+    for norm in (b.norm for b in model.blocks):
+        norm.track_running_stats = False  # batch statistics only, no buffer writes (vmap-safe)
+    units = min(8, cfg.width)
+    inputs = _bn_inputs(model, units)
+    gen = torch.Generator().manual_seed(cfg.seed + 2)
+    mean_std, var_std = [], []
+    with torch.no_grad():
+        population = torch.stack(inputs(x))  # (L, N, U): BN with whole-set statistics
+        for size in sizes:
+            idx = torch.randint(len(x), (batches, size), generator=gen)
+            z = torch.stack(vmap(inputs)(x[idx]))  # (L, K, B, U), each batch normalized alone
+            mean_std.append(z.mean(2).std(1).numpy())
+            var_std.append(z.var(2, unbiased=False).std(1).numpy())
+    pop = population.transpose(0, 1)  # (N, L, U)
+    sizes_arr = np.asarray(sizes)
+    pop_var = pop.var(0, unbiased=False).numpy()
+    return BatchNoise(
+        sizes_arr, np.stack(mean_std), np.stack(var_std), pop.mean(0).numpy(), pop_var,
+        np.sqrt(pop_var)[None] / np.sqrt(sizes_arr)[:, None, None],
+        _predicted_var_std(pop, sizes_arr),
+    )  # fmt: skip
+
+
+# ---------------------------------------------------------------------------- batch size 1
+
+
+@dataclass(frozen=True)
+class BatchOfOne:
+    """What torch does with a batch of one example: train-mode BN, eval-mode BN, LN, GN."""
+
+    x: np.ndarray  # (C,) the example
+    train_error: str  # PyTorch's message for BatchNorm1d in train mode
+    batch_mean: np.ndarray  # (C,) = x: the mean of one value is that value
+    batch_var: np.ndarray  # (C,) = 0: so (x − mean)/√(0 + ε) = 0 for every input
+    unbiased_var: np.ndarray  # (C,) NaN: 0/0, what running_var would have averaged
+    would_be: np.ndarray  # (C,) zeros: the normalized output if it were allowed
+    running_mean: np.ndarray  # (C,) after training on batches of 32
+    running_var: np.ndarray  # (C,)
+    eval_output: np.ndarray  # (C,) eval mode: (x − running_mean)/√(running_var + ε)
+    layer_norm: np.ndarray  # (C,) normalized over the C features of this one example
+    group_norm: np.ndarray  # (C,) over groups of 2 features of this one example
+
+    def rows(self) -> list[tuple[str, list[float | None]]]:
+        """(field, values) for a table, every field but the error; None where undefined."""
+        fields = [f for f in self.__dataclass_fields__ if f != "train_error"]
+        return [(f, [None if np.isnan(v) else float(v) for v in getattr(self, f)]) for f in fields]
+
+
+@functools.cache
+def batch_of_one(seed: int = 0) -> BatchOfOne:
+    """Really run BatchNorm1d, LayerNorm and GroupNorm on a batch of one example."""
+    gen = torch.Generator().manual_seed(seed)
+    center, scale = torch.tensor([2.0, -1.0, 0.5, 3.0]), torch.tensor([1.0, 2.0, 0.5, 1.5])
+    x = torch.tensor([[2.5, 0.0, 0.2, 4.0]])  # (1, C): one example
+    bn = nn.BatchNorm1d(4)
+    with torch.no_grad():
+        for _ in range(200):  # training: batches of 32, the running statistics settle
+            bn(center + scale * torch.randn(32, 4, generator=gen))
+        try:
+            bn(x)
+            error = ""
+        except ValueError as exc:  # "Expected more than 1 value per channel when training"
+            error = str(exc)
+        bn.eval()
+        eval_out = bn(x)
+        ln = nn.LayerNorm(4, elementwise_affine=False)(x)
+        gn = nn.GroupNorm(2, 4, affine=False)(x)
+        mean, var = x.mean(0), x.var(0, unbiased=False)
+        with warnings.catch_warnings():  # torch warns that B − 1 = 0 degrees of freedom
+            warnings.simplefilter("ignore")
+            unbiased = x.var(0)  # Σ(x − μ)²/(B − 1) = 0/0 = NaN
+        would_be = (x - mean) / torch.sqrt(var + bn.eps)
+    return BatchOfOne(
+        x[0].numpy(), error, mean.numpy(), var.numpy(), unbiased.numpy(), would_be[0].numpy(),
+        bn.running_mean.numpy().copy(), bn.running_var.numpy().copy(), eval_out[0].numpy(),
+        ln[0].numpy(), gn[0].numpy(),
+    )  # fmt: skip

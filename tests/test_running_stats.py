@@ -1,0 +1,343 @@
+"""Running statistics: torch is the oracle for every number the page plots; the page, live."""
+
+from __future__ import annotations
+
+import copy
+import functools
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+from torch.nn import functional as F
+
+from bnviz.config import RunConfig
+from bnviz.datasets import make_dataset
+from bnviz.figures import running_stats as figs
+from bnviz.lessons import running_stats as rs
+from bnviz.nets import build_mlp
+from bnviz.runner import train_sync
+from bnviz.stepper import Snapshot
+from bnviz.train import Trainer, make_optimizer
+from tests.helpers import click, decode, figures, rerun_until
+from tests.test_browser import SHOTS, browser, no_exception, open_page, server  # noqa: F401
+
+ROOT = Path(__file__).resolve().parent.parent
+CFG = rs.DEFAULT.replace(steps=60, eval_every=20)  # every step recorded: 60 rows < 512
+
+
+@functools.cache
+def run(momentum: float | None, steps: int = 300, batch_size: int = 32, lr: float = 0.1):
+    """A finished run of the page's network (cached: several claims read the same run)."""
+    cfg = rs.DEFAULT.replace(bn_momentum=momentum, steps=steps, batch_size=batch_size, lr=lr)
+    main = rs.run_configs(cfg, rs.View(compare="off"))["main"]
+    return train_sync(main.replace(eval_every=max(20, main.eval_every)))
+
+
+# ---------------------------------------------------------------------------- oracle: torch
+
+
+def replay(cfg: RunConfig, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """The same training written out by hand, reading torch's buffers after every step.
+
+    Returns running_mean and running_var, (steps, BN layers, 8 units).
+    """
+    data = make_dataset(cfg)
+    x, y = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
+    model = build_mlp(cfg, data.n_features, data.n_classes)
+    opt = make_optimizer(cfg, model.parameters())
+    order = torch.Generator().manual_seed(cfg.seed + 1)  # the run's data order
+    norms = [b.norm for b in model.blocks]
+    perm, pos, rm, rv = torch.empty(0, dtype=torch.long), len(x), [], []
+    for _ in range(steps):
+        if pos + cfg.batch_size > len(perm):  # a new epoch; a short last batch is skipped
+            perm, pos = torch.randperm(len(x), generator=order), 0
+        idx = perm[pos : pos + cfg.batch_size]
+        pos += cfg.batch_size
+        loss = F.cross_entropy(model(x[idx]), y[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        rm.append([n.running_mean[:8].numpy().copy() for n in norms])
+        rv.append([n.running_var[:8].numpy().copy() for n in norms])
+    return np.array(rm), np.array(rv)
+
+
+def ema(values: np.ndarray, momentum: float | None, start: float) -> np.ndarray:
+    """new = (1 − m)·old + m·value along axis 0; momentum None: m = 1/t."""
+    out, old = np.empty(values.shape), np.full(values.shape[1:], start)
+    for t, v in enumerate(values.astype(np.float64)):
+        m = 1.0 / (t + 1) if momentum is None else momentum
+        old = (1 - m) * old + m * v
+        out[t] = old
+    return out
+
+
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_plotted_running_stats_are_torchs_buffers_after_every_step(momentum):
+    cfg = CFG.replace(bn_momentum=momentum)
+    snap = train_sync(cfg)
+    rm, rv = replay(cfg, cfg.steps)
+    tel = snap.telemetry
+    assert np.array_equal(tel["step"], np.arange(cfg.steps))
+    np.testing.assert_allclose(tel["bn_rm"], rm, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(tel["bn_rv"], rv, rtol=0, atol=1e-6)
+    # ... through the page's helper, for every layer and unit, and into the figure
+    for layer in range(cfg.depth):
+        for unit in range(8):
+            s = rs.unit_series(snap, layer, unit)
+            np.testing.assert_allclose(s.running_mean, rm[:, layer, unit], atol=1e-6, rtol=0)
+            np.testing.assert_allclose(s.running_var, rv[:, layer, unit], atol=1e-6, rtol=0)
+    fig = figs.stats_figure({"main": s}, "var", lang="en", layer=layer, unit=unit)
+    line = next(tr for tr in fig.to_plotly_json()["data"] if tr["meta"] == "main")
+    np.testing.assert_allclose(decode(line["y"]), rv[:, layer, unit], atol=1e-6, rtol=0)
+    # the formula next to the chart: (1 − m)·old + m·batch, the variance unbiased (×B/(B − 1))
+    unbiased = tel["bn_bv"] * 32 / 31
+    np.testing.assert_allclose(tel["bn_rm"], ema(tel["bn_bm"], momentum, 0.0), atol=2e-6)
+    np.testing.assert_allclose(tel["bn_rv"], ema(unbiased, momentum, 1.0), rtol=2e-6, atol=2e-6)
+    np.testing.assert_allclose(s.batch_var_unbiased, unbiased[:, layer, unit], rtol=1e-6)
+    if momentum is None:  # the cumulative average is the plain mean of the batch statistics
+        np.testing.assert_allclose(s.running_mean[-1], s.batch_mean.mean(), atol=1e-6)
+        np.testing.assert_allclose(s.running_var[-1], s.batch_var_unbiased.mean(), rtol=1e-6)
+
+
+def bn_inputs_by_hand(model, x: torch.Tensor) -> list[torch.Tensor]:
+    """Each BN layer's input over the whole set, normalizing with whole-set statistics by hand."""
+    out, h = [], x
+    for block in model.blocks:
+        z = block.linear(h)
+        out.append(z)
+        norm = block.norm
+        z = (z - z.mean(0)) / torch.sqrt(z.var(0, unbiased=False) + norm.eps)
+        h = block.act(z * norm.weight + norm.bias)
+    return out
+
+
+def test_population_statistics_equal_a_direct_computation():
+    tr = Trainer(CFG)
+    for _ in range(25):
+        tr.step()
+    buffers = [n.running_mean.clone() for n in tr.norms] + [n.running_var.clone() for n in tr.norms]
+    tr.record_eval()
+    after = [n.running_mean for n in tr.norms] + [n.running_var for n in tr.norms]
+    assert all(torch.equal(a, b) for a, b in zip(buffers, after, strict=True))  # untouched
+    snap = Snapshot(
+        "t", CFG, "paused", evals=tr.evals.view(), telemetry=tr.telemetry.history.view()
+    )
+    with torch.no_grad():
+        direct = bn_inputs_by_hand(copy.deepcopy(tr.model), tr.x)
+    for layer, z in enumerate(direct):
+        s = rs.unit_series(snap, layer, 5)
+        assert s.eval_step[-1] == 25
+        np.testing.assert_allclose(s.pop_mean[-1], z[:, 5].mean().item(), atol=1e-5)
+        np.testing.assert_allclose(s.pop_var[-1], z[:, 5].var(unbiased=False).item(), rtol=1e-5)
+    assert abs(direct[0][:, :8].mean(0)).max() > 0.1  # raw inputs: the means are not pinned at 0
+
+
+def test_momentum_changes_nothing_but_the_running_statistics():
+    a, b = run(0.1), run(0.01)
+    assert np.array_equal(a.losses["loss"], b.losses["loss"])
+    assert np.array_equal(a.telemetry["bn_bm"], b.telemetry["bn_bm"])
+    assert np.array_equal(a.evals["batch_test_acc"], b.evals["batch_test_acc"])
+    assert not np.array_equal(a.telemetry["bn_rm"], b.telemetry["bn_rm"])
+
+
+# ---------------------------------------------------------------------------- the presets' claims
+
+
+def test_presets_are_the_runs_their_claims_are_checked_on():
+    assert rs.PRESETS["tiny"]["bn_momentum"] == 0.01 and rs.PRESETS["default"]["bn_momentum"] == 0.1
+    assert rs.PRESETS["cumulative"]["bn_momentum"] is None
+    assert rs.PRESETS["batch2"]["batch_size"] == 2 and rs.DEFAULT.batch_size == 32
+
+
+def test_tiny_momentum_eval_mode_lags_early_and_catches_up():
+    modes = {m: rs.mode_series(run(m)) for m in (0.01, 0.1)}
+    m = modes[0.01]
+    gap = np.abs(m.batch_acc - m.running_acc)
+    loss_gap = m.running_loss - m.batch_loss
+    early, late = (m.step > 0) & (m.step <= 100), m.step >= 200
+    assert gap[early].mean() > 0.03 and gap[early].mean() > 3 * gap[late].mean()
+    assert loss_gap[early].mean() > 0.1 > abs(loss_gap[late].mean())
+    other = modes[0.1]  # the default momentum catches up much sooner
+    assert (other.running_loss - other.batch_loss)[early].mean() < loss_gap[early].mean() / 3
+    s = rs.unit_series(run(0.01), 1, 0)  # the running mean starts at 0 and trails far behind
+    assert abs(s.running_mean[np.searchsorted(s.step, 40)] - s.pop_mean[2]) > 0.15
+
+
+def test_batch_size_two_scatters_the_batch_statistics_and_misleads_deeper_layers():
+    two = run(0.1, batch_size=2, lr=rs.PRESETS["batch2"]["lr"])
+    noisy, calm = rs.unit_series(two, 0, 0), rs.unit_series(run(0.1), 0, 0)
+    assert np.std(np.diff(noisy.batch_mean)) > 3 * np.std(np.diff(calm.batch_mean))
+    np.testing.assert_allclose(noisy.batch_var_unbiased, 2 * noisy.batch_var, rtol=1e-6)
+
+    def var_ratio(snap, layer):  # running_var / population variance over the second half
+        s = [rs.unit_series(snap, layer, u) for u in range(8)]
+        late = s[0].eval_step >= 150
+        rv = [np.interp(x.eval_step[late], x.step, x.running_var).mean() for x in s]
+        return np.mean(rv) / np.mean([x.pop_var[late].mean() for x in s])
+
+    assert var_ratio(two, 1) > 1.4 and var_ratio(two, 2) > 1.4  # layer 1's BN outputs only ±1
+    assert 0.7 < var_ratio(two, 0) < 1.2
+    assert abs(var_ratio(run(0.1), 1) - 1) < 0.1  # batch 32: running_var ≈ population
+
+
+def test_cumulative_average_keeps_stale_statistics():
+    errors = {}
+    for m in (None, 0.1):
+        s = rs.unit_series(run(m), 1, 0)
+        late = s.eval_step >= 150
+        running = np.interp(s.eval_step[late], s.step, s.running_mean)
+        errors[m] = np.abs(running - s.pop_mean[late]).mean()
+    assert errors[None] > 2 * errors[0.1], errors
+
+
+# ---------------------------------------------------------------------------- static experiments
+
+
+def test_batch_noise_follows_sigma_over_root_b():
+    noise = rs.batch_noise(rs.DEFAULT)
+    ratio = noise.mean_std[:, 0] / noise.pred_mean_std[:, 0]  # first BN layer, all 8 units
+    assert np.abs(ratio - 1).max() < 0.15, ratio
+    assert (np.diff(noise.mean_std[:, 0], axis=0) < 0).all()  # shrinks with every doubling
+    assert (np.diff(noise.var_std[:, 0], axis=0) < 0).all()
+    np.testing.assert_allclose(noise.var_std[:, 0], noise.pred_var_std[:, 0], rtol=0.2)
+    assert rs.batch_noise(rs.DEFAULT.replace(lr=1.0, batch_size=2)) is noise  # same network
+
+
+def test_batch_noise_batches_are_real_batchnorm_forwards():
+    """The vmapped capture equals the model's BN inputs batch by batch, in train mode."""
+    cfg = rs.DEFAULT
+    noise = rs.batch_noise(cfg, sizes=(4,), batches=30)
+    data = make_dataset(cfg)
+    x = torch.from_numpy(data.x_train)
+    model = build_mlp(cfg, data.n_features, data.n_classes).train()
+    idx = torch.randint(len(x), (30, 4), generator=torch.Generator().manual_seed(cfg.seed + 2))
+    seen: list[torch.Tensor] = []
+    hooks = [b.norm.register_forward_hook(lambda m, i, o: seen.append(i[0])) for b in model.blocks]
+    with torch.no_grad():
+        for k in range(30):
+            model(x[idx[k]])
+    for h in hooks:
+        h.remove()
+    z = torch.stack(seen).reshape(30, cfg.depth, 4, -1)[..., :8]  # (K, L, B, U)
+    np.testing.assert_allclose(noise.mean_std[0], z.mean(2).std(0).numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_batch_of_one_really_runs_torch():
+    one = rs.batch_of_one()
+    assert "Expected more than 1 value per channel when training" in one.train_error
+    assert (
+        np.all(one.batch_var == 0)
+        and np.all(one.would_be == 0)
+        and np.isnan(one.unbiased_var).all()
+    )
+    expected = (one.x - one.running_mean) / np.sqrt(one.running_var + 1e-5)
+    np.testing.assert_allclose(one.eval_output, expected, rtol=1e-5)
+    assert abs(one.running_mean - [2.0, -1.0, 0.5, 3.0]).max() < 0.3  # trained on 200 batches
+    np.testing.assert_allclose([one.layer_norm.mean(), one.layer_norm.var()], [0, 1], atol=1e-3)
+    np.testing.assert_allclose(np.abs(one.group_norm), 1, atol=1e-3)  # 2 values per group: ±1
+    assert one.rows()[3] == ("unbiased_var", [None] * 4)
+
+
+# ---------------------------------------------------------------------------- the page (AppTest)
+
+
+def page(**params) -> AppTest:
+    """The page through the router, as a browser opens it, with URL parameters."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("pages/05_running_stats.py")
+    for key, value in params.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def test_page_explains_in_both_languages_and_every_preset_sets_its_link():
+    at = page()
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert "1 − m" in text and "\\mu_B" in text and "decay = 1 − m" in text
+    assert "Expected more than 1 value per channel" in at.code[0].value
+    assert at.table and len(figures(at)) == 1  # the batch-noise chart; live charts after Start
+    for name, values in rs.PRESETS.items():
+        click(at, at.button(key=f"running_stats.preset_btn.{name}").label)
+        assert not at.exception
+        momentum = values.get("bn_momentum", rs.DEFAULT.bn_momentum)
+        assert at.session_state["running_stats.bn_cumulative"] == (momentum is None)
+        query = dict(at.query_params)  # the share link reproduces the preset
+        assert query.get("bn_momentum", "0.1") == ("none" if momentum is None else str(momentum))
+        for field in ("batch_size", "lr", "compare"):
+            expected = values.get(field, getattr(rs.DEFAULT, field, rs.View().compare))
+            assert at.session_state[f"running_stats.{field}"] == expected, (name, field)
+            assert query.get(field, str(expected)) == str(expected), (name, field)
+    at.session_state["lang"] = "zh"
+    at.run()
+    assert not at.exception and at.title[0].value == "滑动统计量"
+    assert "衰减 = 1 − m" in " ".join(m.value for m in at.markdown)
+
+
+def test_batch_size_one_explains_and_never_raises():
+    at = page(batch_size="1")
+    assert not at.exception
+    assert any("batch size 1" in w.value for w in at.warning)
+    assert next(b for b in at.button if b.label == "▶ Start").disabled
+    assert any("variance is **0**" in m.value for m in at.markdown)
+
+
+def curves(at) -> dict[str, int]:
+    """Points in the mean chart's batch-mean, running-mean and population traces."""
+    figs_ = [f for f in figures(at) if "mean of the BN input" in str(f["layout"].get("title"))]
+    if not figs_:
+        return {}
+    return {tr["meta"]: len(decode(tr["y"])) for tr in figs_[0]["data"]}
+
+
+def test_page_trains_live_and_obeys_its_buttons():
+    at = page(steps="2000", seed="3")
+    click(at, "▶ Start")
+    rerun_until(at, lambda a: min(curves(a).values(), default=0) >= 2)
+    first = curves(at)
+    assert {"batch_mean", "main", "compare", "pop"} <= set(first)
+    rerun_until(at, lambda a: all(curves(a)[k] > first[k] for k in ("batch_mean", "main", "pop")))
+    assert len(figures(at)) == 4 and not at.exception  # mean, variance, train/eval, noise
+    click(at, "⏸ Pause")
+    assert not at.exception
+    click(at, "↺ Reset")
+    click(at, "⏸ Pause")
+
+
+# ---------------------------------------------------------------------------- a real browser
+
+CURVES_JS = """() => {
+  const g = [...document.querySelectorAll('.js-plotly-plot')]
+    .find(p => ((p.layout.title || {}).text || '').includes('mean of the BN input'));
+  if (!g) return {};
+  const last = start => {  // the last step a trace reaches (typed or plain arrays)
+    const t = g.data.find(t => (t.name || '').startsWith(start));
+    const x = t ? (t.x._inputArray || t.x) : [];
+    return x.length ? Number(x[x.length - 1]) : -1;
+  };
+  return {batch_mean: last('batch mean'), main: last('running_mean, m = 0.1'),
+          pop: last('population mean')};
+}"""
+GROWN = "n => { const c = (%s)(); return c.main > n && c.batch_mean > n && c.pop > n; }"
+
+
+@pytest.mark.browser
+def test_browser_starts_a_run_and_the_three_curves_grow(browser, server):  # noqa: F811
+    page_ = open_page(browser, server + "/running_stats?steps=5000&seed=4")
+    page_.set_viewport_size({"width": 1400, "height": 2800})
+    no_exception(page_)
+    page_.get_by_role("button", name="▶ Start").click()
+    page_.wait_for_function(GROWN % CURVES_JS, arg=10, timeout=60_000)
+    first = page_.evaluate(CURVES_JS)
+    page_.wait_for_function(GROWN % CURVES_JS, arg=max(first.values()), timeout=30_000)
+    later = page_.evaluate(CURVES_JS)  # every curve reaches a later step: they grow
+    assert all(later[k] > first[k] for k in ("batch_mean", "main", "pop")), (first, later)
+    no_exception(page_)
+    SHOTS.mkdir(exist_ok=True)
+    page_.screenshot(path=str(SHOTS / "running_stats.png"), full_page=True)
+    page_.get_by_role("button", name="⏸ Pause").click()
+    page_.close()
