@@ -21,3 +21,6 @@ torch.set_num_threads(1)
 def root() -> Path:
     """The repository's top folder."""
     return ROOT
+
+
+from tests.browser_support import browser, server  # noqa: E402, F401  (session-wide fixtures)

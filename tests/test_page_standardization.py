@@ -9,8 +9,8 @@ from streamlit.testing.v1 import AppTest
 
 from bnviz.i18n import strings
 from bnviz.lessons import standardization as S
+from tests.browser_support import SHOTS, no_exception, open_page
 from tests.helpers import click, decode, figures, trace_lengths
-from tests.test_browser import SHOTS, browser, no_exception, open_page, server  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = S.StandardizationConfig()
@@ -170,7 +170,7 @@ def test_preset_sets_its_values_and_shows_its_claim(name):
 
 
 @pytest.mark.browser
-def test_standardization_page_in_the_browser(browser, server):  # noqa: F811
+def test_standardization_page_in_the_browser(browser, server):
     page_ = open_page(browser, server + "/standardization")
     page_.set_viewport_size({"width": 1400, "height": 2600})  # all four charts on screen
     page_.wait_for_function(

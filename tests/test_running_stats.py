@@ -20,8 +20,8 @@ from bnviz.nets import build_mlp
 from bnviz.runner import train_sync
 from bnviz.stepper import Snapshot
 from bnviz.train import Trainer, make_optimizer
+from tests.browser_support import SHOTS, no_exception, open_page
 from tests.helpers import click, decode, figures, rerun_until
-from tests.test_browser import SHOTS, browser, no_exception, open_page, server  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 CFG = rs.DEFAULT.replace(steps=60, eval_every=20)  # every step recorded: 60 rows < 512
@@ -326,7 +326,7 @@ GROWN = "n => { const c = (%s)(); return c.main > n && c.batch_mean > n && c.pop
 
 
 @pytest.mark.browser
-def test_browser_starts_a_run_and_the_three_curves_grow(browser, server):  # noqa: F811
+def test_browser_starts_a_run_and_the_three_curves_grow(browser, server):
     page_ = open_page(browser, server + "/running_stats?steps=5000&seed=4")
     page_.set_viewport_size({"width": 1400, "height": 2800})
     no_exception(page_)

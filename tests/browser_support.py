@@ -1,0 +1,123 @@
+"""Real headless Chromium against one real `streamlit run app.py` per test session.
+
+These tests need Debian's /usr/bin/chromium and the playwright package. They skip only when
+BNVIZ_ALLOW_NO_BROWSER=1 is set; CI does not set it, so there they must run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = ROOT / "shots"
+ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]  # fmt: skip
+
+
+def _browser_missing() -> str | None:
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed"
+    if not shutil.which(CHROMIUM):
+        return f"{CHROMIUM} is missing (apt-get install -y chromium)"
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server():
+    """`streamlit run app.py` on a free port; stopped with SIGTERM at the end (must not hang)."""
+    missing = _browser_missing()
+    if missing:
+        if os.environ.get("BNVIZ_ALLOW_NO_BROWSER") == "1":
+            pytest.skip(missing)
+        pytest.fail(missing + " — set BNVIZ_ALLOW_NO_BROWSER=1 to skip browser tests locally")
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "BNVIZ_BACKEND"}  # real worker processes
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":
+                break
+        except OSError:
+            pass
+        assert proc.poll() is None, proc.stdout.read().decode()
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.3)
+    yield url
+    workers = _children(proc.pid)
+    assert workers, "the server should have started its worker processes"
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail("the server did not stop within 20 s of SIGTERM")
+    deadline = time.monotonic() + 5
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()], "workers outlived it"
+
+
+def _children(pid: int) -> list[int]:
+    """Pids whose parent is `pid` (Linux /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+@pytest.fixture(scope="session")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def open_page(browser, url: str, locale: str = "en-US"):
+    page = browser.new_page(locale=locale, viewport={"width": 1400, "height": 1000})
+    page.goto(url)
+    settle(page)
+    return page
+
+
+def settle(page, timeout: float = 60_000):
+    page.wait_for_selector('[data-test-connection-state="CONNECTED"]', timeout=timeout)
+    page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=timeout)
+
+
+def no_exception(page):
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert "Traceback" not in page.content()
