@@ -175,7 +175,10 @@ class Trainer:
         """
         saved = self._keep_bn_buffers()
         captured: list[torch.Tensor] = []
-        hooks = [n.register_forward_hook(lambda m, i, o: captured.append(i[0])) for n in self.norms]
+        hooks = [
+            n.register_forward_hook(lambda m, i, o: captured.append(i[0].detach()))
+            for n in self.norms
+        ]
         try:
             self.model(self.x)
         finally:
