@@ -133,13 +133,16 @@ def test_closed_tab_and_idle_runs_are_paused_then_dropped():
 
 
 def test_shutdown_leaves_no_thread():
+    before = set(threading.enumerate())
     s = Scheduler(workers=2, backend="thread", warm=False)
     s.start(SMALL.replace(steps=100_000), "s", "a")
     time.sleep(0.3)
+    mine = set(threading.enumerate()) - before
+    assert len([t for t in mine if t.name.startswith("bnviz")]) == 4  # 2 workers, collector, reaper
     t0 = time.monotonic()
     s.shutdown()
     assert time.monotonic() - t0 < 5
-    assert [t.name for t in threading.enumerate() if t.name.startswith("bnviz")] == []
+    assert [t.name for t in mine if t.is_alive()] == []
 
 
 def test_worker_processes_train_and_shut_down():
