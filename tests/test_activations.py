@@ -205,3 +205,100 @@ def test_summary_rows(lang):
     assert sigmoid[t("activations.table.centered", lang)] == no
     assert leaky[t("activations.table.saturates", lang)] == no
     assert leaky[t("activations.table.cost", lang)] > 0
+
+
+# ---------------------------------------------------------------------------- dead ReLUs
+
+
+def _dead_after(activation: str, which: str, steps: int = 300) -> np.ndarray:
+    """evals["dead"] (T, layers) of one run of the lesson's pair, trained in this thread."""
+    from bnviz.runner import train_sync
+
+    snap = train_sync(act.dead_relu_pair(activation)[which], steps)
+    assert snap.state == "finished"
+    return snap.evals["dead"]
+
+
+def test_a_large_learning_rate_kills_relus_and_the_remedies_survive():
+    small, large = _dead_after("relu", "small"), _dead_after("relu", "large")
+    assert small[0] == pytest.approx(large[0])  # the same network at step 0
+    # Measured (seed 0, 300 steps): 0.12 -> 0.12 at 0.001, 0.13 -> 0.32 at 0.03 (mean of layers).
+    assert large[-1].mean() > large[0].mean() + 0.12  # it grows during training...
+    assert large[-1].mean() > small[-1].mean() + 0.12  # ...and only with the large rate
+    assert large[-1].max() > 0.45  # one layer loses about half its units
+    leaky, elu = _dead_after("leaky_relu", "large"), _dead_after("elu", "large")
+    # Silent Leaky ReLU units still get 0.1x the gradient: far fewer stay silent (0.16).
+    assert leaky[-1].mean() < 0.6 * large[-1].mean()
+    assert elu.max(axis=1).max() < 0.1 and elu[-1].mean() < 0.05  # ELU: (almost) none
+
+
+def test_dead_pair_configs():
+    pair = act.dead_relu_pair("elu", small_lr=0.002, large_lr=0.05, seed=3)
+    assert set(pair) == {"small", "large"}
+    assert (pair["small"].lr, pair["large"].lr) == (0.002, 0.05)
+    assert all(c.activation == "elu" and c.seed == 3 and c.eval_every == 20 for c in pair.values())
+    assert pair["small"].replace(lr=0.05) == pair["large"]  # only the rate differs
+    assert act.DEAD_LRS[0] < act.DEAD_LRS[1]
+
+
+def test_settings_params_and_presets():
+    cfg = act.ActivationSettings(activation="elu", elu_alpha=2.0)
+    assert cfg.params() == {"elu_alpha": 2.0} and cfg.params("relu") == {}
+    assert cfg.params("maxout") == {"maxout_k": 2}
+    for values in act.PRESETS.values():
+        act.ActivationSettings(**values)
+    back, notes = from_query(act.ActivationSettings, {"dead_activation": "tanh"})
+    assert back.dead_activation == "relu" and [n.name for n in notes] == ["dead_activation"]
+
+
+# ---------------------------------------------------------------------------- new figures
+
+
+def _snap(lr: float, dead: np.ndarray, acc: float = 0.9):
+    from bnviz.config import RunConfig
+    from bnviz.stepper import Snapshot
+
+    cfg = RunConfig(lr=lr, depth=dead.shape[1], steps=100, activation="relu")
+    steps = np.arange(len(dead)) * 20
+    evals = {"step": steps, "dead": dead, "test_acc": np.full(len(dead), acc)}
+    return Snapshot("r", cfg, "running", evals=evals)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_dead_figure_has_a_panel_per_rate_small_first(lang):
+    small = _snap(0.001, np.full((4, 3), 0.1))
+    large = _snap(0.03, np.linspace(0.1, 0.6, 12).reshape(4, 3), acc=0.5)
+    chart = fig.dead_figure({"large": large, "small": small}, lang=lang)
+    assert len(chart.data) == 6  # 3 layers x 2 runs
+    assert [tr.xaxis for tr in chart.data] == ["x"] * 3 + ["x2"] * 3
+    assert np.asarray(chart.data[5].y, dtype=float)[-1] == pytest.approx(0.6, rel=1e-6)
+    assert list(chart.layout.yaxis.range) == [0, 1] == list(chart.layout.yaxis2.range)
+    titles = [a.text for a in chart.layout.annotations]
+    assert "0.001" in titles[0] and "0.03" in titles[1] and "50%" in titles[1]
+    assert [tr.showlegend for tr in chart.data] == [True] * 3 + [False] * 3
+    assert t("activations.name.relu", lang) in chart.layout.title.text
+    empty = fig.dead_figure({"small": _snap(0.001, np.zeros((0, 3)))}, lang=lang)
+    assert len(empty.data) == 3 and all(len(tr.x) == 0 for tr in empty.data)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_advice_cites_the_measured_evidence(lang):
+    summaries = {n: act.summary(n) for n in ("sigmoid", "tanh", "relu", "leaky_relu", "elu")}
+    rows = fig.advice_rows(summaries, lang=lang)
+    assert [rule for rule, _ in rows] == [t(f"activations.advice.{k}", lang) for k in act.ADVICE]
+    no_sigmoid = dict(zip(act.ADVICE, rows, strict=True))["no_sigmoid"][1]
+    assert "4.5e-05" in no_sigmoid and "0.5" in no_sigmoid
+
+
+def test_regions_text():
+    assert fig.regions_text([(-12.0, -4.59), (4.59, 12.0)]) == "x ≤ −4.59, x ≥ 4.59"
+    assert fig.regions_text([(-0.77, -0.73)]) == "−0.77 ≤ x ≤ −0.73"
+    assert fig.regions_text([]) == ""
+
+
+def test_probe_labels_sit_beside_their_points():
+    c = act.curve("sigmoid", np.linspace(-12, 12, 241))
+    chart = fig.curve_figure(c, lang="en", probes=act.local_gradients("sigmoid"), legend=False)
+    # f′(-10) ≈ 0 at the bottom: label above; f′(0) = 0.25 at the top: below; f′(10): above.
+    assert list(chart.data[2].textposition) == ["top right", "bottom right", "top left"]
+    assert chart.layout.showlegend is False

@@ -231,3 +231,20 @@ def test_figures_have_data_in_both_languages(lang):
     assert len(rows) == 11 and rows[0][t("initialization.table.layer", lang)] == t(
         "initialization.table.input", lang
     )
+
+
+def test_compare_charts_share_one_axis_and_one_color_per_init():
+    off = init.std_curves(("zeros", "small", "he"), depth=3, width=40, n=80)
+    on = init.std_curves(("he", "small"), depth=3, width=40, n=80, batchnorm=True)
+    lo, hi = fig.shared_log_range(off, on)
+    smallest = min(v for c in (*off.values(), *on.values()) for v in c if v > 0)
+    assert lo < math.log10(smallest) and hi > math.log10(max(max(c) for c in off.values()))
+    assert fig.shared_log_range({"zeros": np.zeros(4)}) is None
+    a = fig.std_figure(off, lang="en", y_range=(lo, hi), highlight="small")
+    b = fig.std_figure(on, lang="en", bn=True, y_range=(lo, hi))
+    assert list(a.layout.yaxis.range) == list(b.layout.yaxis.range) == [lo, hi]
+    colors_a = {tr.name: tr.line.color for tr in a.data}
+    colors_b = {tr.name: tr.line.color for tr in b.data}
+    assert [n for n in colors_b if colors_b[n] != colors_a[n]] == []  # one color per init
+    assert len(set(colors_a.values())) == 3
+    assert a.data[1].line.width > a.data[2].line.width  # the chosen init stands out

@@ -1,4 +1,4 @@
-"""Activation function figures: f and f′ with flat regions, cost per element, the zig-zag."""
+"""Activation function figures: f and f′ with flat regions, cost, the zig-zag, dead ReLUs."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import plotly.graph_objects as go
 
 from bnviz.figures.theme import COLORS, PALETTE, base_layout, f32
 from bnviz.i18n import t
-from bnviz.lessons.activations import Curve, Summary, ZigZag
+from bnviz.lessons.activations import ADVICE, Curve, Summary, ZigZag
+from bnviz.stepper import Snapshot
 
 SHADE = "rgba(136, 136, 136, 0.18)"  # flat regions
 QUADRANT = "rgba(118, 176, 65, 0.14)"  # quadrants I and III: where positive inputs can step
@@ -44,18 +45,28 @@ def _flat_shapes(regions: Sequence[tuple[float, float]], lang: str) -> list[dict
     ]
 
 
-def _probe_trace(c: Curve, probes: Mapping[float, float], lang: str) -> go.Scatter:
-    """The notes' three questions as marked points on f′, labelled with their value."""
-    xs = list(probes)
+def _probe_trace(probes: Mapping[float, float], df_range: Sequence[float], lang: str) -> go.Scatter:
+    """The notes' three questions as marked points on f′, labelled with their value.
+
+    Labels go toward the middle (right of the left points, left of the last) and away from
+    the nearer edge of the f′ axis, so none runs off the plot or along the curve.
+    """
+    xs = sorted(probes)
     ys = [probes[x] for x in xs]
+    middle = (df_range[0] + df_range[1]) / 2
+    sides = [
+        ("bottom" if y > middle else "top") + (" left" if i == len(xs) - 1 else " right")
+        for i, y in enumerate(ys)
+    ]
     return go.Scatter(
         x=f32(xs),
         y=f32(ys),
         yaxis="y2",
         mode="markers+text",
         name=_tr("fig.probes", lang),
-        text=[f"f′({x:g}) = {y:.2g}" for x, y in zip(xs, ys, strict=True)],
-        textposition="top center",
+        text=[f"f′({x:g}) = {y:.2g}".replace("-", "−") for x, y in zip(xs, ys, strict=True)],
+        textposition=sides,
+        textfont=dict(size=11),
         marker=dict(size=10, color=COLORS["accent"], symbol="diamond"),
     )
 
@@ -77,8 +88,13 @@ def curve_figure(
     lang: str,
     regions: Sequence[tuple[float, float]] = (),
     probes: Mapping[float, float] | None = None,
+    height: int = 360,
+    legend: bool = True,
 ) -> go.Figure:
-    """f (left axis) and f′ (right axis), flat regions shaded, f′ at -10, 0, 10 marked."""
+    """f (left axis) and f′ (right axis), flat regions shaded, f′ at -10, 0, 10 marked.
+
+    A gallery draws many small ones: a lower `height` and `legend=False`.
+    """
     name = _tr(f"name.{c.name}", lang)
     traces = [
         go.Scatter(x=f32(c.x), y=f32(c.f), name="f(x)", line=dict(color=PALETTE[0], width=2.5)),
@@ -90,11 +106,13 @@ def curve_figure(
             line=dict(color=PALETTE[1], width=2, dash="dash"),
         ),
     ]
-    if probes:
-        traces.append(_probe_trace(c, probes, lang))
     f_range, df_range = _zero_aligned(c.f, c.df)
+    if probes:
+        traces.append(_probe_trace(probes, df_range, lang))
     layout = base_layout(
         _tr("fig.curve_title", lang, name=name),
+        height=height,
+        showlegend=legend,
         xaxis=dict(title="x", zeroline=True),
         yaxis=dict(title="f(x)", zeroline=True, range=f_range),
         yaxis2=dict(
@@ -109,6 +127,23 @@ def curve_figure(
         shapes=_flat_shapes(regions, lang),
     )
     return go.Figure(data=traces, layout=layout)
+
+
+def regions_text(
+    regions: Sequence[tuple[float, float]], lo: float = -12.0, hi: float = 12.0
+) -> str:
+    """Flat intervals in words: "x ≤ −4.59, x ≥ 4.59" (open-ended at the grid's ends lo, hi)."""
+    parts = []
+    for a, b in regions:
+        if a <= lo and b >= hi:
+            parts.append("x ∈ ℝ")
+        elif a <= lo:
+            parts.append(f"x ≤ {b:.3g}".replace("-", "−"))
+        elif b >= hi:
+            parts.append(f"x ≥ {a:.3g}".replace("-", "−"))
+        else:
+            parts.append(f"{a:.3g} ≤ x ≤ {b:.3g}".replace("-", "−"))
+    return ", ".join(parts)
 
 
 def cost_figure(costs: Mapping[str, float], *, lang: str) -> go.Figure:
@@ -238,3 +273,107 @@ def zigzag_figure(runs: Sequence[ZigZag], *, lang: str) -> go.Figure:
         shapes=shapes,
     )
     return go.Figure(data=traces, layout=layout)
+
+
+# ---------------------------------------------------------------------------- dead ReLUs
+
+
+def _dead_title(snap: Snapshot, lang: str) -> str:
+    """A run's panel title: its learning rate, and its test accuracy once evaluated."""
+    text = _tr("fig.dead_panel", lang, lr=f"{snap.config.lr:g}")
+    acc = snap.evals.get("test_acc", ())
+    if len(acc):
+        text += " · " + _tr("fig.dead_acc", lang, acc=f"{acc[-1]:.0%}")
+    return text
+
+
+def _dead_traces(snap: Snapshot, panel: int, lang: str) -> list[go.Scatter]:
+    """One line per layer: the share of its units never active, at each evaluation."""
+    ax = "" if panel == 0 else str(panel + 1)
+    steps = snap.evals.get("step", np.zeros(0))
+    dead = snap.evals.get("dead", np.zeros((0, snap.config.depth)))  # (T, layers)
+    return [
+        go.Scatter(
+            x=steps,
+            y=f32(dead[:, layer]),
+            name=_tr("fig.dead_layer", lang, layer=layer + 1),
+            legendgroup=str(layer),
+            showlegend=panel == 0,
+            line=dict(color=PALETTE[layer % len(PALETTE)], width=2),
+            xaxis="x" + ax,
+            yaxis="y" + ax,
+            hovertemplate="%{x}: %{y:.0%}<extra>" + str(layer + 1) + "</extra>",
+        )
+        for layer in range(dead.shape[1])
+    ]
+
+
+def _dead_axes(snap: Snapshot, panel: int, domain: list[float], lang: str) -> dict:
+    """The panel's x axis (all planned steps), y axis (0-100 %) and its title above it."""
+    ax = "" if panel == 0 else str(panel + 1)
+    title = _tr("fig.dead_share", lang) if panel == 0 else None
+    return {
+        f"xaxis{ax}": dict(
+            domain=domain, anchor="y" + ax, title=_tr("fig.step", lang),
+            range=[0, snap.config.steps],
+        ),
+        f"yaxis{ax}": dict(anchor="x" + ax, range=[0, 1], tickformat=".0%", title=title),
+        "note": dict(
+            text=_dead_title(snap, lang), x=sum(domain) / 2, y=1.0, xref="paper", yref="paper",
+            xanchor="center", yanchor="bottom", yshift=10, showarrow=False, font=dict(size=12),
+        ),
+    }  # fmt: skip
+
+
+def dead_figure(snaps: Mapping[str, Snapshot], *, lang: str) -> go.Figure:
+    """Share of units never active on the whole training set, per layer over steps; a panel per run.
+
+    Reads `evals["dead"]` (T, layers), measured every `eval_every` steps. Panels are ordered by
+    learning rate (small first) and share the y axis 0-100 %, so the two can be compared.
+    """
+    ordered = sorted(snaps.values(), key=lambda s: s.config.lr)
+    gap = 0.08
+    size = (1 - gap * (len(ordered) - 1)) / max(len(ordered), 1)
+    traces, axes, notes = [], {}, []
+    for i, snap in enumerate(ordered):
+        traces += _dead_traces(snap, i, lang)
+        panel = _dead_axes(snap, i, [i * (size + gap), i * (size + gap) + size], lang)
+        notes.append(panel.pop("note"))
+        axes.update(panel)
+    name = _tr(f"name.{ordered[0].config.activation}", lang) if ordered else ""
+    layout = base_layout(
+        _tr("fig.dead_title", lang, name=name), height=380, annotations=notes, **axes
+    )
+    layout["margin"] = dict(l=60, r=20, t=75, b=40)
+    return go.Figure(data=traces, layout=layout)
+
+
+# ---------------------------------------------------------------------------- the advice
+
+
+def advice_rows(summaries: Mapping[str, Summary], *, lang: str) -> list[tuple[str, str]]:
+    """The notes' four rules, each with the measured evidence from this page: (rule, why)."""
+    s = summaries
+
+    def d(name: str, i: int) -> str:  # f′ at -10 (0), 0 (1) or 10 (2)
+        return f"{s[name].local[i]:.2g}"
+
+    values = {
+        "use_relu": dict(
+            relu_ns=f"{s['relu'].cost_ns:.2g}",
+            sig_ns=f"{s['sigmoid'].cost_ns:.2g}",
+            sig_d=d("sigmoid", 2),
+        ),
+        "try_leaky": dict(
+            leaky=d("leaky_relu", 0),
+            elu=d("elu", 0),
+            elu_mean=f"{s['elu'].mean:.2g}",
+            relu_mean=f"{s['relu'].mean:.2g}",
+        ),
+        "try_tanh": dict(tanh_mean=f"{s['tanh'].mean:.2g}", tanh_d=d("tanh", 2)),
+        "no_sigmoid": dict(sig_d=d("sigmoid", 2), sig_mean=f"{s['sigmoid'].mean:.2g}"),
+    }
+    return [
+        (_tr(f"advice.{key}", lang), _tr(f"advice.{key}_why", lang, **values[key]))
+        for key in ADVICE
+    ]

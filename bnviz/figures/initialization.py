@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 
 from bnviz.figures.theme import COLORS, PALETTE, base_layout, f32
 from bnviz.i18n import t
-from bnviz.lessons.initialization import GradStats, LayerStats
+from bnviz.lessons.initialization import INITS, GradStats, LayerStats
 
 COLUMNS = 5  # histogram panels per row: 10 layers fill two rows
 PANEL_HEIGHT = 150
@@ -29,8 +29,34 @@ def _domains(n: int, gap: float) -> list[list[float]]:
 # ---------------------------------------------------------------------------- std per layer
 
 
-def std_figure(curves: Mapping[str, np.ndarray], *, lang: str, bn: bool = False) -> go.Figure:
-    """Std of every layer's outputs (layer 0 = the input X), one line per init, log y."""
+def _color(init: str, i: int) -> str:
+    """One color per init on every chart, whichever inits a chart shows."""
+    return PALETTE[(INITS.index(init) if init in INITS else i) % len(PALETTE)]
+
+
+def shared_log_range(*curves: Mapping[str, np.ndarray]) -> list[float] | None:
+    """A log10 y range covering every positive std of several charts, so they compare by eye."""
+    values = np.concatenate([np.asarray(c, dtype=np.float64) for d in curves for c in d.values()])
+    values = values[np.isfinite(values) & (values > 0)]
+    if not len(values):
+        return None
+    lo, hi = np.log10(values.min()), np.log10(values.max())
+    pad = max(0.1 * (hi - lo), 0.2)
+    return [float(lo - pad), float(hi + pad)]
+
+
+def std_figure(
+    curves: Mapping[str, np.ndarray],
+    *,
+    lang: str,
+    bn: bool = False,
+    y_range: Sequence[float] | None = None,
+    highlight: str | None = None,
+) -> go.Figure:
+    """Std of every layer's outputs (layer 0 = the input X), one line per init, log y.
+
+    y_range: log10 bounds (see shared_log_range); highlight: the init drawn bold.
+    """
     traces = []
     for i, (init, stds) in enumerate(curves.items()):
         stds = np.asarray(stds, dtype=np.float64)
@@ -43,7 +69,7 @@ def std_figure(curves: Mapping[str, np.ndarray], *, lang: str, bn: bool = False)
                 y=f32(np.where(stds > 0, stds, np.nan)),
                 name=name,
                 mode="lines+markers",
-                line=dict(color=PALETTE[i % len(PALETTE)], width=2),
+                line=dict(color=_color(init, i), width=4 if init == highlight else 2),
                 hovertemplate="%{x}: σ = %{y:.3g}<extra>" + name + "</extra>",
             )
         )
@@ -53,6 +79,9 @@ def std_figure(curves: Mapping[str, np.ndarray], *, lang: str, bn: bool = False)
         xaxis=dict(title=_tr("fig.layer", lang), dtick=1),
         yaxis=dict(title=_tr("fig.std", lang), type="log", exponentformat="power"),
     )
+    layout["legend"] = dict(layout["legend"], y=-0.36)  # clear of the x axis title
+    if y_range is not None:
+        layout["yaxis"]["range"] = list(y_range)
     return go.Figure(data=traces, layout=layout)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import time
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
@@ -23,6 +24,7 @@ FLAT = 0.01  # |f′| below this "kills the gradient": the saturated regions
 PROBES = (-10.0, 0.0, 10.0)  # the notes' three questions: what happens at x = -10, 0, 10?
 CENTERED = 0.05  # |E f(z)|, z ~ N(0, 1), below this counts as zero-centered
 MAXOUT_SPAN = 2.0  # the 1-D maxout's pieces touch softplus at k points in [-2, 2]
+DeadActivation = Literal["relu", "leaky_relu", "elu"]  # the dead-units demo: ReLU or a remedy
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,20 @@ class ActivationSettings(Validated):
     lr: float = setting(2.5, lo=0.1, hi=10.0, log=True)  # zig-zag: clear at 2.5, diverges at 5
     steps: int = setting(150, lo=10, hi=1000)
     seed: int = setting(0, lo=0, hi=2**31 - 1)
+    dead_activation: DeadActivation = "relu"  # the two trained networks of the dead-units demo
+
+    def params(self, name: str | None = None) -> dict:
+        """The parameter `curve(name, x, **params)` takes from these settings ({} if none)."""
+        field = PARAMETER.get(name or self.activation)
+        return {field: getattr(self, field)} if field else {}
+
+
+PARAMETER = {  # the one setting each parametrized activation has
+    "leaky_relu": "leaky_slope",
+    "elu": "elu_alpha",
+    "prelu": "prelu_alpha",
+    "maxout": "maxout_k",
+}
 
 
 PRESETS: dict[str, dict] = {
@@ -44,6 +60,8 @@ PRESETS: dict[str, dict] = {
     "leaky_never_dies": {"activation": "leaky_relu", "leaky_slope": 0.1},  # the notes' 0.1x
     "maxout_pieces": {"activation": "maxout", "maxout_k": 4},
     "zigzag": {"activation": "sigmoid", "lr": 2.5, "steps": 150},
+    "dead_relu": {"dead_activation": "relu"},  # 0.03 kills 40-60 % of the deep units for good
+    "dead_remedy": {"dead_activation": "elu"},  # the same rates: (almost) nothing dies
 }
 ADVICE = ("use_relu", "try_leaky", "try_tanh", "no_sigmoid")  # i18n activations.advice.<key>
 
@@ -125,10 +143,14 @@ def zero_centered(name: str, n: int = 100_000, seed: int = 0, **params) -> float
 
 
 @functools.lru_cache(maxsize=64)
-def cost_per_element(name: str, n: int = 1_000_000, repeats: int = 5) -> float:
+def cost_per_element(name: str, n: int = 16_384, repeats: int = 200) -> float:
     """Measured forward time in ns per element: the fastest of `repeats` runs (float32).
 
-    The fastest, not the median: other load on the server only ever adds time.
+    The fastest, not the median: other load on the server only ever adds time. n stays below
+    torch's intra-op grain (32768 elements, maxout's (n, 2) included), so every run is
+    single-threaded: with 10⁶ elements torch splits the work over threads, and on a loaded
+    2-core server the minimum of 5 runs varied 20x (ReLU "slower" than sigmoid); this way
+    it varies by ~20 % (measured: ReLU 0.3, sigmoid 1.0-1.3, tanh 2.3 ns).
 
     Maxout is timed on an (n, 2) input: the max over 2 pieces; computing the pieces is the
     layer's matmul (twice the weights), not counted here.
@@ -163,9 +185,14 @@ class Summary:
         return abs(self.mean) < CENTERED
 
 
+def default_grid() -> np.ndarray:
+    """x from -12 to 12, 0.01 apart: wide enough for the probes at ±10."""
+    return np.linspace(-12.0, 12.0, 2401)
+
+
 def summary(name: str, x=None, **params) -> Summary:
     """Everything the comparison table says about one activation (grid x default: ±12)."""
-    grid = np.linspace(-12.0, 12.0, 2401) if x is None else x
+    grid = default_grid() if x is None else x
     return Summary(
         name,
         tuple(local_gradients(name, **params).values()),
@@ -230,3 +257,34 @@ def zigzag(
             path[i + 1] = path[i] - lr * grads[i]
     same = float(np.mean(grads[:, 0] * grads[:, 1] > 0))
     return ZigZag(positive_inputs, path, grads, target, same, _arrival(path, target, tol))
+
+
+# ---------------------------------------------------------------------------- dead ReLUs
+
+# Adam's default rate, and 30x that. Measured on moons, seeds 0-2, layers 2-4, after 1000
+# steps: ReLU keeps 10-19 % of its units silent at 0.001 (about as many as at the start: with
+# 2-D inputs and zero biases ~15 % never fire from step 0) but 40-59 % at 0.03, within the
+# first few hundred steps, and for good. Leaky ReLU (0.1x) stays at 10-20 % and ELU at 2-3 %.
+# Plain SGD kills ReLUs only at rates on the edge of divergence, where ELU diverges.
+DEAD_LRS = (0.001, 0.03)
+DEAD_LEAKY_SLOPE = 0.1  # the notes' max(0.1x, x); at 0.01 a silent unit revives 10x slower
+
+
+def dead_relu_pair(
+    activation: str = "relu",
+    small_lr: float = DEAD_LRS[0],
+    large_lr: float = DEAD_LRS[1],
+    seed: int = 0,
+    steps: int = 1000,
+) -> dict[str, RunConfig]:
+    """{"small": cfg, "large": cfg}: one He-initialized 4 x 64 MLP on moons, two Adam rates.
+
+    Both runs evaluate every 20 steps, so `evals["dead"]` (units whose pre-activation is
+    never positive on the whole training set, per layer) draws a smooth curve.
+    """
+    base = RunConfig(
+        dataset="moons", depth=4, width=64, activation=activation, init="he",
+        optimizer="adam", steps=steps, seed=seed, eval_every=20,
+        leaky_slope=DEAD_LEAKY_SLOPE,
+    )  # fmt: skip
+    return {"small": base.replace(lr=small_lr), "large": base.replace(lr=large_lr)}
