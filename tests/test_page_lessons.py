@@ -1,0 +1,220 @@
+"""The weight-initialization and activation-function pages: AppTest, every preset, a browser."""
+
+from __future__ import annotations
+
+import pytest
+
+from bnviz.i18n import t
+from bnviz.lessons import activations as A
+from bnviz.lessons import initialization as I
+from tests.browser_support import SHOTS, no_exception, open_page
+from tests.helpers import click, decode, figures, rerun_until, trace_lengths
+from tests.test_pages import page
+
+INIT, ACT = "03_initialization.py", "04_activations.py"
+
+
+def drawn(at) -> list[dict]:
+    """The page's figures; each must have at least one trace with points."""
+    figs = figures(at)
+    assert figs, "no figure on the page"
+    for fig in figs:
+        assert max(trace_lengths(fig), default=0) > 0, fig["layout"].get("title")
+    return figs
+
+
+def column(at, key: str, lang: str = "en") -> list:
+    """One column of the page's first table, by its i18n key."""
+    return list(at.dataframe[0].value[t(key, lang)])
+
+
+def preset_button(at, page_name: str, preset: str) -> str:
+    return at.button(key=f"{page_name}.preset_btn.{preset}").label
+
+
+# ---------------------------------------------------------------------------- both pages
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("name", [INIT, ACT])
+def test_page_runs_and_draws_in_both_languages(name, lang):
+    at = page(name, lang=lang)
+    assert not at.exception, at.exception
+    assert at.title[0].value == t(f"nav.{name[3:-3]}", lang)
+    drawn(at)
+    link = at.code[-1].value  # the share link says the language unless it is the browser's
+    assert ("lang=zh" in link) if lang == "zh" else ("lang=" not in link)
+
+
+# ---------------------------------------------------------------------------- initialization
+
+
+def test_init_cs231n_preset_shows_the_engines_table():
+    at = page(INIT, init="he", activation="relu")
+    click(at, preset_button(at, "initialization", "cs231n_small"))
+    assert not at.exception
+    expected = [s.std for s in I.layer_stats(**I.PRESETS["cs231n_small"])]
+    shown = column(at, "initialization.table.std")
+    assert shown[0] == pytest.approx(I.input_stats().std)  # the input row first
+    assert shown[1:] == pytest.approx(expected, rel=1e-6)
+    assert shown[1:4] == pytest.approx([0.213, 0.0477, 0.0106], rel=0.01)  # the notes' table
+    assert at.query_params.get("init") is None  # back at the defaults: a clean share link
+
+
+def test_init_every_preset_sets_its_values_and_draws():
+    at = page(INIT)
+    for preset, values in I.PRESETS.items():
+        click(at, preset_button(at, "initialization", preset))
+        assert not at.exception, preset
+        for name, value in values.items():
+            assert at.session_state[f"initialization.{name}"] == value, (preset, name)
+        drawn(at)
+        shown = column(at, "initialization.table.std")[1:]
+        assert shown == pytest.approx([s.std for s in I.layer_stats(**values)], rel=1e-6)
+
+
+def test_init_batchnorm_toggle_changes_the_table():
+    at = page(INIT, init="large")
+    before = column(at, "initialization.table.saturated")[1:]
+    at.toggle(key="initialization.batchnorm").set_value(True).run()
+    assert not at.exception
+    after = column(at, "initialization.table.saturated")[1:]
+    assert min(before) > 0.9 and max(after) < 0.05  # BN un-saturates the large init
+    bn = I.layer_stats(init="large", batchnorm=True)
+    assert column(at, "initialization.table.std")[1:] == pytest.approx([s.std for s in bn])
+    assert at.query_params["batchnorm"] == "true"
+
+
+def test_init_bad_url_values_fall_back_with_a_note():
+    at = page(INIT, depth="99", init="random", width="100")
+    assert not at.exception
+    notes = " ".join(i.value for i in at.info)
+    assert "depth" in notes and "init" in notes
+    assert at.session_state["initialization.depth"] == 10
+    assert at.session_state["initialization.width"] == 100  # a good value is kept
+    assert len(at.dataframe[0].value) == 11
+
+
+def test_init_zeros_say_the_symmetry_is_never_broken():
+    at = page(INIT, init="zeros", depth="4", width="50", n="100")
+    assert not at.exception
+    assert any("1, 1, 1, 1" in w.value for w in at.warning)
+    assert column(at, "initialization.table.distinct")[1:] == [1, 1, 1, 1]
+
+
+def test_init_gradient_and_compare_views():
+    at = page(INIT, view="gradients", depth="5", width="100", n="200")
+    assert not at.exception and len(drawn(at)) == 1
+    grads = [g.std for g in I.gradient_stats(depth=5, width=100, n=200)]
+    assert column(at, "initialization.table.std") == pytest.approx(grads, rel=1e-6)
+    at.get("button_group")[0].set_value("compare").run()
+    off, on = drawn(at)
+    assert off["layout"]["yaxis"]["range"] == on["layout"]["yaxis"]["range"]
+    assert len(off["data"]) == len(I.INITS)
+    at.multiselect(key="initialization.compare").set_value(["small", "he"]).run()
+    assert all(len(f["data"]) == 2 for f in drawn(at))
+    assert at.query_params["compare"] == "small,he" and at.query_params["view"] == "compare"
+
+
+# ---------------------------------------------------------------------------- activations
+
+
+def test_act_every_preset_sets_its_values_and_view():
+    at = page(ACT)
+    for preset, values in A.PRESETS.items():
+        click(at, preset_button(at, "activations", preset))
+        assert not at.exception, preset
+        for name, value in values.items():
+            assert at.session_state[f"activations.{name}"] == value, (preset, name)
+        view = at.session_state["activations.view"]
+        assert view == {"zigzag": "zigzag", "dead_relu": "dead", "dead_remedy": "dead"}.get(
+            preset, "function"
+        )
+        if view != "dead":  # dead: nothing drawn before Start
+            drawn(at)
+
+
+def test_act_function_view_answers_the_three_questions():
+    at = page(ACT, activation="leaky_relu", leaky_slope="0.1")
+    assert not at.exception
+    assert at.session_state["activations.leaky_slope"] == 0.1
+    text = " ".join(m.value for m in at.markdown)
+    assert "f′ = 0.1" in text and "f′ = 1" in text
+    (curve,) = drawn(at)
+    probes = curve["data"][2]  # f′ at -10, 0, 10
+    assert decode(probes["y"]) == pytest.approx([0.1, 0.1, 1.0], rel=1e-6)
+
+
+def test_act_gallery_and_zigzag_views():
+    at = page(ACT, view="gallery")
+    assert not at.exception
+    figs = drawn(at)
+    assert len(figs) == len(A.NAMES) + 1  # nine curves and the cost chart
+    names = column(at, "activations.table.name")
+    assert names == [t(f"activations.name.{n}", "en") for n in A.NAMES]
+    sigmoid = at.dataframe[0].value.iloc[0]
+    assert sigmoid[t("activations.table.d_zero", "en")] == pytest.approx(0.25)
+    at.get("button_group")[0].set_value("zigzag").run()
+    assert not at.exception and len(drawn(at)) == 1
+
+
+def test_act_bad_url_value_falls_back_with_a_note():
+    at = page(ACT, activation="swish", dead_activation="tanh", view="nope")
+    assert not at.exception
+    notes = " ".join(i.value for i in at.info)
+    assert "activation" in notes and "dead_activation" in notes
+    assert at.session_state["activations.activation"] == "sigmoid"
+    assert at.session_state["activations.view"] == "function"
+
+
+def test_act_dead_relu_panel_trains_live():
+    at = page(ACT, view="dead")
+    assert not at.exception and not figures(at)  # "press Start"
+    click(at, "▶ Start")
+    rerun_until(at, lambda a: figures(a) and min(trace_lengths(figures(a)[0])) >= 3)
+    assert not at.exception
+    fig = figures(at)[0]
+    assert len(fig["data"]) == 8  # 4 layers x 2 learning rates
+    titles = [a["text"] for a in fig["layout"]["annotations"]]
+    assert "0.001" in titles[0] and "0.03" in titles[1]
+    assert len(at.get("progress")) == 2
+    click(at, "↺ Reset")  # leave nothing running for the next test
+    click(at, "⏸ Pause")
+    assert not at.exception
+
+
+# ---------------------------------------------------------------------------- real browser
+
+
+def _charts(page, n: int) -> None:
+    """Wait until n plotly charts have drawn at least one trace each."""
+    page.wait_for_function(
+        f"() => [...document.querySelectorAll('.js-plotly-plot')]"
+        f".filter(p => p.querySelector('.trace')).length >= {n}",
+        timeout=60_000,
+    )
+
+
+@pytest.mark.browser
+def test_browser_initialization_page(browser, server):
+    page = open_page(browser, server + "/initialization")
+    _charts(page, 2)  # the histogram grid and the std chart
+    no_exception(page)
+    assert page.locator('[data-testid="stDataFrame"]').count() == 1
+    page.set_viewport_size({"width": 1400, "height": 2800})  # full_page does not scroll
+    page.wait_for_timeout(500)
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "initialization.png"), full_page=True)
+    page.close()
+
+
+@pytest.mark.browser
+def test_browser_activations_page(browser, server):
+    page = open_page(browser, server + "/activations?view=gallery", locale="zh-CN")
+    _charts(page, len(A.NAMES) + 1)
+    no_exception(page)
+    page.set_viewport_size({"width": 1400, "height": 2800})
+    page.wait_for_timeout(500)
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "activations.png"), full_page=True)
+    page.close()
