@@ -11,9 +11,10 @@ from torch.nn import functional as F
 
 from bnviz.config import RunConfig
 from bnviz.datasets import TWO_D, Dataset, make_dataset
-from bnviz.nets import MLP, RELU_LIKE, build_mlp
+from bnviz.nets import MLP, RELU_LIKE, Maxout, build_mlp
 from bnviz.telemetry import History, Telemetry
 
+FLAT_GRADIENT = 0.01  # |f′| below this passes (almost) no gradient: the lessons' "killed"
 EVAL_COLUMNS = ("train_loss", "train_acc", "test_loss", "test_acc")
 # The same network with batch statistics (train mode, mini-batches of the training batch size):
 # the gap to the columns above is what running statistics change at test time.
@@ -46,6 +47,22 @@ def pre_activations(model: MLP, x: torch.Tensor) -> tuple[torch.Tensor, list[tor
     return model.head(x), pres
 
 
+def no_gradient_share(act: torch.nn.Module, z: torch.Tensor) -> float:
+    """Share of units whose local gradient |f′(z)| < FLAT_GRADIENT on every row of z.
+
+    Such a unit passes (almost) no gradient back on any example: for ReLU it is the same as
+    "never positive" (dead for good); Leaky ReLU never counts here, ELU only far below zero.
+    f′ is autograd's, taken outside inference mode on a copy (nothing reaches the model's
+    .grad). NaN for Maxout, whose output mixes k inputs per unit.
+    """
+    if isinstance(act, Maxout):
+        return math.nan
+    with torch.inference_mode(False), torch.enable_grad():
+        z = z.clone().requires_grad_(True)
+        (slope,) = torch.autograd.grad(act(z).sum(), z)
+    return (slope.abs().amax(0) < FLAT_GRADIENT).float().mean().item()
+
+
 class Trainer:
     """A model, its optimizer, its data order and its histories: step() advances by one."""
 
@@ -68,7 +85,8 @@ class Trainer:
         self.telemetry = Telemetry(self.model, capacity)
         self.losses = History(4 * capacity, {"loss": ()})
         layers = len(self.model.blocks)
-        cols: dict[str, tuple[int, ...]] = {k: () for k in EVAL_COLUMNS} | {"dead": (layers,)}
+        cols: dict[str, tuple[int, ...]] = {k: () for k in EVAL_COLUMNS}
+        cols |= {"dead": (layers,), "no_grad": (layers,)}
         self.norms = [b.norm for b in self.model.blocks if b.norm is not None]
         if self.norms:
             cols |= {k: () for k in BATCH_COLUMNS}
@@ -136,6 +154,9 @@ class Trainer:
         relu_like = self.cfg.activation in RELU_LIKE
         out["dead"] = np.array(
             [(z.amax(0) <= 0).float().mean().item() if relu_like else np.nan for z in pres]
+        )
+        out["no_grad"] = np.array(
+            [no_gradient_share(b.act, z) for b, z in zip(self.model.blocks, pres, strict=True)]
         )
         if self.norms:
             out |= self.batch_mode_metrics() | self.population_stats()

@@ -210,13 +210,18 @@ def test_summary_rows(lang):
 # ---------------------------------------------------------------------------- dead ReLUs
 
 
-def _dead_after(activation: str, which: str, steps: int = 300) -> np.ndarray:
-    """evals["dead"] (T, layers) of one run of the lesson's pair, trained in this thread."""
+def _dead_after(activation: str, which: str, steps: int = 300, column: str = "no_grad"):
+    """evals[column] (T, layers) of one run of the lesson's pair, trained in this thread.
+
+    "no_grad": units with |f′| < 0.01 on every training example (dead); "dead": units whose
+    input is never positive (silent)."""
     from bnviz.runner import train_sync
 
     snap = train_sync(act.dead_relu_pair(activation)[which], steps)
     assert snap.state == "finished"
-    return snap.evals["dead"]
+    if activation == "relu":  # for ReLU the two measures are the same thing
+        np.testing.assert_array_equal(snap.evals["no_grad"], snap.evals["dead"])
+    return snap.evals[column]
 
 
 def test_a_large_learning_rate_kills_relus_and_the_remedies_survive():
@@ -227,9 +232,30 @@ def test_a_large_learning_rate_kills_relus_and_the_remedies_survive():
     assert large[-1].mean() > small[-1].mean() + 0.12  # ...and only with the large rate
     assert large[-1].max() > 0.45  # one layer loses about half its units
     leaky, elu = _dead_after("leaky_relu", "large"), _dead_after("elu", "large")
-    # Silent Leaky ReLU units still get 0.1x the gradient: far fewer stay silent (0.16).
-    assert leaky[-1].mean() < 0.6 * large[-1].mean()
-    assert elu.max(axis=1).max() < 0.1 and elu[-1].mean() < 0.05  # ELU: (almost) none
+    assert not leaky.any()  # f′ = 0.1 for x < 0: no Leaky ReLU unit ever loses its gradient
+    assert elu.max() < 0.05  # ELU's α·eˣ drops below 0.01 only far below zero: (almost) none
+    # Yet silent units exist: Leaky ReLU units whose input is never positive (0.16 at the end),
+    # fewer than ReLU's dead ones, since they still learn and can come back.
+    silent = _dead_after("leaky_relu", "large", column="dead")
+    assert 0 < silent[-1].mean() < 0.6 * large[-1].mean()
+
+
+def test_no_gradient_share_matches_autograd_by_hand():
+    import torch
+
+    from bnviz.nets import Maxout
+    from bnviz.train import no_gradient_share
+
+    z = torch.tensor([[-1.0, 2.0, -8.0, 0.0], [-3.0, -1.0, -9.0, 0.0]])
+    assert no_gradient_share(torch.nn.ReLU(), z) == 0.75  # columns 0, 2, and 3: f′(0) = 0
+    assert no_gradient_share(torch.nn.ReLU(), z[:, :3]) == pytest.approx(2 / 3)
+    assert no_gradient_share(torch.nn.LeakyReLU(0.1), z) == 0.0
+    assert no_gradient_share(torch.nn.ELU(), z) == 0.25  # e^-8 < 0.01 < e^-3
+    prelu = torch.nn.PReLU(init=0.25)
+    with torch.inference_mode():  # as in evaluate(); nothing reaches the parameter's .grad
+        assert no_gradient_share(prelu, z) == 0.0
+    assert prelu.weight.grad is None
+    assert np.isnan(no_gradient_share(Maxout(2), z))
 
 
 def test_dead_pair_configs():
@@ -254,13 +280,13 @@ def test_settings_params_and_presets():
 # ---------------------------------------------------------------------------- new figures
 
 
-def _snap(lr: float, dead: np.ndarray, acc: float = 0.9):
+def _snap(lr: float, dead: np.ndarray, acc: float = 0.9, activation: str = "relu"):
     from bnviz.config import RunConfig
     from bnviz.stepper import Snapshot
 
-    cfg = RunConfig(lr=lr, depth=dead.shape[1], steps=100, activation="relu")
+    cfg = RunConfig(lr=lr, depth=dead.shape[1], steps=100, activation=activation)
     steps = np.arange(len(dead)) * 20
-    evals = {"step": steps, "dead": dead, "test_acc": np.full(len(dead), acc)}
+    evals = {"step": steps, "no_grad": dead, "dead": dead, "test_acc": np.full(len(dead), acc)}
     return Snapshot("r", cfg, "running", evals=evals)
 
 
@@ -279,6 +305,21 @@ def test_dead_figure_has_a_panel_per_rate_small_first(lang):
     assert t("activations.name.relu", lang) in chart.layout.title.text
     empty = fig.dead_figure({"small": _snap(0.001, np.zeros((0, 3)))}, lang=lang)
     assert len(empty.data) == 3 and all(len(tr.x) == 0 for tr in empty.data)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_dead_figure_of_a_remedy_adds_the_silent_units_dotted(lang):
+    silent = np.full((4, 2), 0.3)
+    snap = _snap(0.03, np.zeros((4, 2)), activation="leaky_relu")
+    snap.evals["dead"] = silent
+    chart = fig.dead_figure({"large": snap}, lang=lang)
+    solid = [tr for tr in chart.data if tr.line.dash is None]
+    dotted = [tr for tr in chart.data if tr.line.dash == "dot"]
+    assert len(solid) == len(dotted) == 2
+    assert all(np.asarray(tr.y, dtype=float).max() == 0 for tr in solid)
+    assert all(np.asarray(tr.y, dtype=float)[-1] == pytest.approx(0.3) for tr in dotted)
+    assert [tr.showlegend for tr in dotted] == [True, False]  # one legend entry explains them
+    assert dotted[0].name == t("activations.fig.dead_asleep", lang)
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

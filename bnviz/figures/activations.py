@@ -288,24 +288,40 @@ def _dead_title(snap: Snapshot, lang: str) -> str:
 
 
 def _dead_traces(snap: Snapshot, panel: int, lang: str) -> list[go.Scatter]:
-    """One line per layer: the share of its units never active, at each evaluation."""
+    """Per layer: the share of dead units (no gradient on any example), solid, at each
+    evaluation; for the remedies also the share never positive (dotted), which ReLU's equals."""
     ax = "" if panel == 0 else str(panel + 1)
     steps = snap.evals.get("step", np.zeros(0))
-    dead = snap.evals.get("dead", np.zeros((0, snap.config.depth)))  # (T, layers)
-    return [
-        go.Scatter(
-            x=steps,
-            y=f32(dead[:, layer]),
-            name=_tr("fig.dead_layer", lang, layer=layer + 1),
-            legendgroup=str(layer),
-            showlegend=panel == 0,
-            line=dict(color=PALETTE[layer % len(PALETTE)], width=2),
-            xaxis="x" + ax,
-            yaxis="y" + ax,
-            hovertemplate="%{x}: %{y:.0%}<extra>" + str(layer + 1) + "</extra>",
+    empty = np.zeros((0, snap.config.depth))
+    dead = snap.evals.get("no_grad", empty)  # (T, layers)
+    silent = snap.evals.get("dead", empty)
+    asleep = snap.config.activation != "relu"
+    traces = []
+    for layer in range(dead.shape[1]):
+        color = PALETTE[layer % len(PALETTE)]
+        common = dict(x=steps, legendgroup=str(layer), xaxis="x" + ax, yaxis="y" + ax)
+        traces.append(
+            go.Scatter(
+                y=f32(dead[:, layer]),
+                name=_tr("fig.dead_layer", lang, layer=layer + 1),
+                showlegend=panel == 0,
+                line=dict(color=color, width=2),
+                hovertemplate="%{x}: %{y:.0%}<extra>" + str(layer + 1) + "</extra>",
+                **common,
+            )
         )
-        for layer in range(dead.shape[1])
-    ]
+        if asleep:
+            traces.append(
+                go.Scatter(
+                    y=f32(silent[:, layer]),
+                    name=_tr("fig.dead_asleep", lang),
+                    showlegend=panel == 0 and layer == 0,
+                    line=dict(color=color, width=1.5, dash="dot"),
+                    hovertemplate="%{x}: %{y:.0%}<extra>" + str(layer + 1) + " ·</extra>",
+                    **common,
+                )
+            )
+    return traces
 
 
 def _dead_axes(snap: Snapshot, panel: int, domain: list[float], lang: str) -> dict:
@@ -326,10 +342,11 @@ def _dead_axes(snap: Snapshot, panel: int, domain: list[float], lang: str) -> di
 
 
 def dead_figure(snaps: Mapping[str, Snapshot], *, lang: str) -> go.Figure:
-    """Share of units never active on the whole training set, per layer over steps; a panel per run.
+    """Share of dead units on the whole training set, per layer over steps; a panel per run.
 
-    Reads `evals["dead"]` (T, layers), measured every `eval_every` steps. Panels are ordered by
-    learning rate (small first) and share the y axis 0-100 %, so the two can be compared.
+    Reads `evals["no_grad"]` and `evals["dead"]` (T, layers), measured every `eval_every`
+    steps. Panels are ordered by learning rate (small first) and share the y axis 0-100 %, so
+    the two can be compared.
     """
     ordered = sorted(snaps.values(), key=lambda s: s.config.lr)
     gap = 0.08
