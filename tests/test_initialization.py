@@ -231,6 +231,10 @@ def test_figures_have_data_in_both_languages(lang):
     assert len(rows) == 11 and rows[0][t("initialization.table.layer", lang)] == t(
         "initialization.table.input", lang
     )
+    saturated = t("initialization.table.saturated", lang)
+    assert rows[0][saturated] is None and rows[1][saturated] == pytest.approx(stats[0].saturated)
+    relu = fig.table_rows(init.layer_stats(depth=2, width=40, n=80, activation="relu"), lang=lang)
+    assert all(saturated not in row for row in relu)  # no column of blanks for ReLU
 
 
 def test_compare_charts_share_one_axis_and_one_color_per_init():

@@ -173,6 +173,7 @@ def table_rows(
 ) -> list[dict[str, object]]:
     """The mean/std table as rows of {translated column: value}, ready for st.dataframe."""
     rows = []
+    saturating = any(not math.isnan(getattr(r, "saturated", math.nan)) for r in records)
     for r in ([input_record] if input_record is not None else []) + list(records):
         layer = _tr("table.input", lang) if r.layer == 0 else str(r.layer)
         row = {
@@ -183,7 +184,8 @@ def table_rows(
         if isinstance(r, GradStats):
             row[_tr("table.weight_grad_std", lang)] = float(r.weight_std)
         else:
-            row[_tr("table.saturated", lang)] = _number(r.saturated)
+            if saturating:  # ReLU and friends have no saturated share: no column of blanks
+                row[_tr("table.saturated", lang)] = _number(r.saturated)
             row[_tr("table.distinct", lang)] = int(r.distinct)
         rows.append(row)
     return rows
