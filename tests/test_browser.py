@@ -31,7 +31,7 @@ def progress_steps(page) -> list[int]:
 def test_lab_start_grows_pause_and_reset(browser, server):
     page = open_page(browser, server + "/batchnorm_lab?steps=20000&seed=21")
     no_exception(page)
-    page.get_by_role("button", name="▶ Start").click()
+    page.get_by_role("button", name="Start", exact=True).click()
     page.wait_for_function(
         "() => document.querySelectorAll('.js-plotly-plot .scatterlayer .trace').length >= 4",
         timeout=60_000,
@@ -44,13 +44,13 @@ def test_lab_start_grows_pause_and_reset(browser, server):
     no_exception(page)
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / "lab.png"), full_page=True)
-    page.get_by_role("button", name="⏸ Pause").click()
+    page.get_by_role("button", name="Pause", exact=True).click()
     page.wait_for_selector("text=paused", timeout=30_000)
     page.wait_for_timeout(1200)
     paused = progress_steps(page)
     page.wait_for_timeout(1200)
     assert progress_steps(page) == paused
-    page.get_by_role("button", name="↺ Reset").click()
+    page.get_by_role("button", name="Reset", exact=True).click()
     page.wait_for_function(
         "() => [...document.querySelectorAll('[data-testid=stProgress]')]"
         ".some(e => /step \\d+ \\//.test(e.innerText))",
@@ -58,6 +58,6 @@ def test_lab_start_grows_pause_and_reset(browser, server):
     )
     page.wait_for_timeout(800)
     assert min(progress_steps(page)) < min(paused)  # back near step 0
-    page.get_by_role("button", name="⏸ Pause").click()
+    page.get_by_role("button", name="Pause", exact=True).click()
     no_exception(page)
     page.close()

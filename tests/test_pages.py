@@ -65,7 +65,7 @@ def test_bn_with_batch_one_explains_and_cannot_start():
     at = page("01_batchnorm_lab.py", batch_size="1")
     assert not at.exception
     assert any("batch size 1" in w.value for w in at.warning)
-    start = next(b for b in at.button if b.label == "▶ Start")
+    start = next(b for b in at.button if b.label == "Start")
     assert start.disabled
 
 
@@ -80,16 +80,16 @@ def test_every_preset_sets_its_values_and_draws(preset):
     query = dict(at.query_params)
     for name, value in PRESETS[preset].items():  # the URL says it: a shared link reproduces it
         assert query.get(name, str(getattr(DEFAULT, name))) == str(value)
-    click(at, "▶ Start")
+    click(at, "Start")
     rerun_until(at, lambda a: figures(a) and max(trace_lengths(figures(a)[0]), default=0) > 0)
     assert not at.exception
-    click(at, "↺ Reset")  # leave nothing running for the next test
-    click(at, "⏸ Pause")
+    click(at, "Reset")  # leave nothing running for the next test
+    click(at, "Pause")
 
 
 def test_lab_trains_live_pauses_and_every_view_draws():
     at = page("01_batchnorm_lab.py", steps="400", seed="11")
-    click(at, "▶ Start")
+    click(at, "Start")
     rerun_until(
         at, lambda a: len(figures(a)) == 2 and max(trace_lengths(figures(a)[0]), default=0) >= 3
     )
@@ -132,6 +132,6 @@ def test_every_control_at_its_extremes_renders():
 
 def test_a_diverging_run_says_so_on_the_page():
     at = page("01_batchnorm_lab.py", activation="relu", init="large", lr="10.0", depth="6")
-    click(at, "▶ Start")
+    click(at, "Start")
     rerun_until(at, lambda a: any("diverged at step" in w.value for w in a.warning))
     assert not at.exception

@@ -81,22 +81,31 @@ def controls(ctx: PageContext, configs: dict[str, RunConfig], runs: dict[str, Ru
     cols = st.columns(5)
     if cols[0].button(
         ctx.tr("run.start"),
+        icon=":material/play_arrow:",
         type="primary",
         disabled=blocked or started,
         use_container_width=True,
     ):
         _start(ctx, configs)
         st.rerun()
-    if cols[1].button(ctx.tr("run.pause"), disabled=not running, use_container_width=True):
+    if cols[1].button(
+        ctx.tr("run.pause"), icon=":material/pause:", disabled=not running, use_container_width=True
+    ):
         for r in runs.values():
             sched.control(r.run_id, "pause")
         st.rerun()
-    if cols[2].button(ctx.tr("run.resume"), disabled=not paused, use_container_width=True):
+    if cols[2].button(
+        ctx.tr("run.resume"),
+        icon=":material/resume:",
+        disabled=not paused,
+        use_container_width=True,
+    ):
         for r in runs.values():
             sched.control(r.run_id, "resume")
         st.rerun()
     if cols[3].button(
         ctx.tr("run.step"),
+        icon=":material/skip_next:",
         disabled=not paused,
         use_container_width=True,
         help=ctx.tr("run.step_help"),
@@ -104,7 +113,12 @@ def controls(ctx: PageContext, configs: dict[str, RunConfig], runs: dict[str, Ru
         for r in runs.values():
             sched.control(r.run_id, "step", 1)
         st.rerun()
-    if cols[4].button(ctx.tr("run.reset"), disabled=blocked or not snaps, use_container_width=True):
+    if cols[4].button(
+        ctx.tr("run.reset"),
+        icon=":material/restart_alt:",
+        disabled=blocked or not snaps,
+        use_container_width=True,
+    ):
         _start(ctx, configs, reset=True)
         st.rerun()
     busy = st.session_state.pop(f"{ctx.name}.busy", None)
@@ -138,7 +152,7 @@ def status(ctx: PageContext, label: str, snap: Snapshot) -> None:
     if snap.state == "queued" and snap.queue_position:
         state = ctx.tr("run.queued_at", position=snap.queue_position)
     text = ctx.tr(
-        "run.status",
+        "run.status" if snap.state == "running" else "run.status_idle",
         label=label,
         state=state,
         step=snap.step,
