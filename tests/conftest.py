@@ -23,4 +23,19 @@ def root() -> Path:
     return ROOT
 
 
+@pytest.fixture(autouse=True)
+def _close_the_tab():
+    """After each test, the AppTest "tab" closes, as a browser tab would: it lets go of its runs.
+
+    Every AppTest shares one session id, so without this a test's runs would count against the
+    next test's per-tab quota (4 open runs) and its Start would be refused as busy.
+    """
+    yield
+    common = sys.modules.get("bnviz.ui.common")
+    if common is not None:
+        sched = common.scheduler()
+        for session in {session for session, _ in list(sched.slots)}:  # only test sessions here
+            sched.release(session)
+
+
 from tests.browser_support import browser, server  # noqa: E402, F401  (session-wide fixtures)

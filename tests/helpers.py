@@ -38,7 +38,9 @@ def rerun_until(at, predicate, timeout: float = 60.0, every: float = 0.5):
         if predicate(at):
             return at
         if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
+            seen = [getattr(p, "text", None) or p.value for p in at.get("progress")]
+            seen += [e.value for e in (*at.error, *at.warning, *at.exception)]
+            raise AssertionError(f"condition not reached in time; the page shows {seen}")
         time.sleep(every)
 
 
