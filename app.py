@@ -8,8 +8,14 @@ from bnviz.i18n import t
 from bnviz.ui.common import ensure_router, language_switch, scheduler
 
 HERE = Path(__file__).resolve().parent
-ICONS = {"home": "🏠", "batchnorm_lab": "🧪", "standardization": "📐", "running_stats": "📈"}
-ICONS |= {"initialization": "🎲", "activations": "〰️"}
+ICONS = {  # Material Symbols ship with Streamlit: no emoji font needed on the projector's machine
+    "home": ":material/home:",
+    "batchnorm_lab": ":material/science:",
+    "standardization": ":material/straighten:",
+    "initialization": ":material/casino:",
+    "activations": ":material/show_chart:",
+    "running_stats": ":material/monitoring:",
+}
 
 ensure_router()
 st.set_page_config(
