@@ -131,7 +131,7 @@ class Stepper:
         return Snapshot(
             self.run_id, self.cfg, self.state, self.step, self.steps, tr.lr, self._rate,
             self.diverged_at, self.error, None, tr.losses.view(), tr.evals.view(),
-            tr.telemetry.history.view(), self._boundary, time.time(),
+            tr.telemetry.view(), self._boundary, time.time(),
         )  # fmt: skip
 
     def _boundary_resolution(self) -> int:

@@ -15,6 +15,8 @@ QUANTILES = (0.0, 6.7, 15.0, 15.9, 30.9, 50.0, 69.1, 84.1, 85.0, 93.3, 100.0)
 Q15, Q50, Q85 = 2, 5, 8  # indices of the paper's bands in QUANTILES
 HIST_BINS = 40
 HIST_RANGE = 6.0  # pre-activation histogram covers [-6, 6]; outliers land in the end bins
+PENDING_CAPTURES = 32  # captures reduced together (a snapshot reduces whatever is pending)
+PENDING_BYTES = 8 << 20  # ... or sooner, when their layers' tensors would hold this much
 SUBSAMPLE = 2048  # quantiles of big layers from a strided subsample (±1 percentile)
 BN_UNITS = 8  # running/batch statistics kept for the first units of every BN layer
 
@@ -96,6 +98,35 @@ def quantiles(values: np.ndarray) -> np.ndarray:
     return picked if values.ndim > 1 else picked[0]
 
 
+def row_summary(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(mean, std with ddof=1, sorted strided subsample) of each row of a (k, n) array.
+
+    Mean and std use every value; the sorted subsample (at most SUBSAMPLE per row, as in
+    quantiles()) gives the quantiles.
+    """
+    n = rows.shape[1]
+    mean = rows.mean(axis=1)
+    centered = rows - mean[:, None]
+    var = np.einsum("ij,ij->i", centered, centered) / max(n - 1, 1)
+    if n > SUBSAMPLE:
+        rows = rows[:, :: math.ceil(n / SUBSAMPLE)]
+    return mean, np.sqrt(var), np.sort(rows, axis=1)
+
+
+def picked_quantiles(ordered: np.ndarray) -> np.ndarray:
+    """QUANTILES of each row of sorted rows (nearest rank, as quantiles())."""
+    return ordered[:, np.rint(_QT * (ordered.shape[1] - 1)).astype(np.int64)]
+
+
+def saturation_rows(outs: np.ndarray, activation: str) -> np.ndarray:
+    """saturation() of each row of (k, n) outputs in one call (NaN if the activation can't)."""
+    if activation == "tanh":
+        return (np.abs(outs) > SATURATION).mean(axis=1)
+    if activation == "sigmoid":
+        return (np.abs(2 * outs - 1) > SATURATION).mean(axis=1)
+    return np.full(len(outs), math.nan)
+
+
 def histogram(values: np.ndarray) -> np.ndarray:
     """Share of values per row in HIST_BINS equal bins on ±HIST_RANGE (ends clamped)."""
     rows = np.atleast_2d(values)
@@ -158,6 +189,8 @@ class Telemetry:
         self._acts: list[tuple[np.ndarray, np.ndarray]] = []
         self._before: list[torch.Tensor] = []
         self._handles: list = []
+        self._pending: list[tuple[int, dict, list]] = []  # (step, row, layer views) to reduce
+        self._pending_bytes = 0
 
     def close(self) -> None:
         """Remove the hooks."""
@@ -169,20 +202,58 @@ class Telemetry:
         # keep views only; everything is reduced at once in after_step
         self._acts.append((inputs[0].detach().numpy(), output.detach().numpy()))
 
-    def _reduce_layers(self) -> None:
-        """All layers' pre-activation and output statistics in a few vectorized numpy calls."""
-        pres = [p.reshape(-1) for p, _ in self._acts]
-        outs = [o.reshape(-1) for _, o in self._acts]
-        act, row = self.model.activation, self._row
-        for prefix, arrays in (("pre", pres), ("out", outs)):
-            stacked = _stack(arrays)
-            row[prefix + "_mean"] = stacked.mean(1)
-            row[prefix + "_std"] = stacked.std(1, ddof=1)
-            row[prefix + "_q"] = quantiles(stacked)
-        row["pre_hist"] = histogram(_stack(pres))
-        row["saturated"] = [saturation(o, act) for o in outs]
-        row["dead"] = [dead_units(p, act) for p, _ in self._acts]
-        self._acts = []
+    def flush(self) -> None:
+        """Reduce the pending captures and append their rows to the history, in step order.
+
+        Captures are reduced in batches because per-call overhead, not arithmetic, dominates
+        on these small arrays: every statistic of every layer of every pending capture takes
+        one numpy call. Pre and out share one stack, one mean, one variance and one sort when
+        they are the same size (all but maxout, whose pre-activation is k times wider).
+        Quantiles use the sorted strided subsample (every value up to SUBSAMPLE per layer, as
+        quantiles()); means, stds, histograms and saturated shares use every value.
+        """
+        if not self._pending:
+            return
+        pending, self._pending, self._pending_bytes = self._pending, [], 0
+        acts = [a for _, _, layer_acts in pending for a in layer_acts]  # capture-major
+        pres = [p.reshape(-1) for p, _ in acts]
+        outs = [o.reshape(-1) for _, o in acts]
+        k = len(acts)
+        if pres[0].size == outs[0].size:
+            full = _stack(pres + outs)
+            mean, std, ordered = row_summary(full)
+            pre_full, out_full, pre_sorted, out_sorted = (
+                full[:k],
+                full[k:],
+                ordered[:k],
+                ordered[k:],
+            )
+        else:
+            pre_full, out_full = _stack(pres), _stack(outs)
+            (m0, s0, pre_sorted), (m1, s1, out_sorted) = map(row_summary, (pre_full, out_full))
+            mean, std = np.concatenate([m0, m1]), np.concatenate([s0, s1])
+        act = self.model.activation
+        cols = {
+            "pre_mean": mean[:k], "out_mean": mean[k:], "pre_std": std[:k], "out_std": std[k:],
+            "pre_q": picked_quantiles(pre_sorted), "out_q": picked_quantiles(out_sorted),
+            "pre_hist": histogram(pre_full), "saturated": saturation_rows(out_full, act),
+        }  # fmt: skip
+        if act not in RELU_LIKE:
+            cols["dead"] = np.full(k, np.nan)
+        elif len({p.shape for p, _ in acts}) == 1:  # one max over the batch for every layer
+            cols["dead"] = (np.stack([p for p, _ in acts]).max(axis=1) <= 0).mean(axis=1)
+        else:
+            cols["dead"] = np.array([dead_units(p, act) for p, _ in acts])
+        layers = len(pending[0][2])
+        for i, (step, row, _) in enumerate(pending):
+            part = slice(i * layers, (i + 1) * layers)
+            row.update({name: values[part] for name, values in cols.items()})
+            self.history.append(step, {n: np.asarray(v, np.float32) for n, v in row.items()})
+
+    def view(self) -> dict[str, np.ndarray]:
+        """The history with every capture so far (pending ones reduced first)."""
+        self.flush()
+        return self.history.view()
 
     def _on_norm(self, module: nn.BatchNorm1d, inputs: tuple, output: torch.Tensor) -> None:
         x = inputs[0].detach().numpy()[:, : self.bn_units]
@@ -205,9 +276,13 @@ class Telemetry:
         """Gradient norms, and a copy of the weights to measure this step's update."""
         self.active = False
         self.close()
+        weights = [lin.weight.detach() for lin in self.linears]
         grads = [lin.weight.grad for lin in self.linears]
-        self._row["grad_norm"] = [float(g.norm()) if g is not None else math.nan for g in grads]
-        self._before = [lin.weight.detach().numpy().copy() for lin in self.linears]
+        if all(g is not None for g in grads):
+            self._row["grad_norm"] = torch.stack(torch._foreach_norm(grads)).numpy()
+        else:
+            self._row["grad_norm"] = [float(g.norm()) if g is not None else math.nan for g in grads]
+        self._before = [w.clone() for w in weights]
 
     def after_step(self, step: int) -> None:
         """log10 of update size / weight size per Linear (the 1e-3 guide line), then store.
@@ -215,16 +290,19 @@ class Telemetry:
         Sizes are RMS (norm/√n): for zero-mean weights and updates that is the std of
         Karpathy's ratio, at a tenth of the cost.
         """
-        ratios = []
-        for lin, w0 in zip(self.linears, self._before, strict=True):
-            scale = float(np.linalg.norm(w0))
-            change = float(np.linalg.norm(lin.weight.detach().numpy() - w0))
-            ratios.append(math.log10(change / scale) if scale > 0 and change > 0 else math.nan)
-        self._row["update_ratio"] = ratios
-        self._reduce_layers()
+        after = [lin.weight.detach() for lin in self.linears]
+        change = torch.stack(torch._foreach_norm(torch._foreach_sub(after, self._before)))
+        scale = torch.stack(torch._foreach_norm(self._before))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratios = np.log10(change.numpy() / scale.numpy())
+        self._row["update_ratio"] = np.where(np.isfinite(ratios), ratios, np.nan)
         for norm in self.norms:
             u = self.bn_units
             self._row.setdefault("bn_rm", []).append(norm.running_mean[:u].numpy().copy())
             self._row.setdefault("bn_rv", []).append(norm.running_var[:u].numpy().copy())
-        self.history.append(step, {k: np.asarray(v, np.float32) for k, v in self._row.items()})
-        self._row = {}
+        # The layers' views keep this step's tensors alive until flush() reduces them.
+        self._pending.append((step, self._row, self._acts))
+        self._pending_bytes += sum(p.nbytes + o.nbytes for p, o in self._acts)
+        self._row, self._acts = {}, []
+        if len(self._pending) >= PENDING_CAPTURES or self._pending_bytes > PENDING_BYTES:
+            self.flush()

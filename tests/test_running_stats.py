@@ -122,9 +122,7 @@ def test_population_statistics_equal_a_direct_computation():
     tr.record_eval()
     after = [n.running_mean for n in tr.norms] + [n.running_var for n in tr.norms]
     assert all(torch.equal(a, b) for a, b in zip(buffers, after, strict=True))  # untouched
-    snap = Snapshot(
-        "t", CFG, "paused", evals=tr.evals.view(), telemetry=tr.telemetry.history.view()
-    )
+    snap = Snapshot("t", CFG, "paused", evals=tr.evals.view(), telemetry=tr.telemetry.view())
     with torch.no_grad():
         direct = bn_inputs_by_hand(copy.deepcopy(tr.model), tr.x)
     for layer, z in enumerate(direct):

@@ -52,7 +52,7 @@ def test_bn_running_stats_equal_torch_buffers_and_the_ema_of_batch_stats():
     tr = Trainer(cfg)
     for _ in range(30):
         tr.step()
-    tel = tr.telemetry.history.view()
+    tel = tr.telemetry.view()
     norm = tr.model.blocks[0].norm
     # after the last step, the recorded running mean is torch's buffer
     assert np.allclose(tel["bn_rm"][-1, 0], norm.running_mean[:BN_UNITS].numpy(), atol=1e-6)
@@ -72,7 +72,7 @@ def test_layer_statistics_match_a_direct_forward_pass():
     torch.manual_seed(0)
     state = torch.get_rng_state()
     tr.step()
-    tel = tr.telemetry.history.view()
+    tel = tr.telemetry.view()
     # replay the first batch through a fresh model: same weights, same data order
     fresh = Trainer(cfg)
     xb, _ = fresh.next_batch()
@@ -90,7 +90,28 @@ def test_dead_units_and_update_ratio_are_recorded_for_relu():
     tr = Trainer(cfg)
     for _ in range(5):
         tr.step()
-    tel = tr.telemetry.history.view()
+    tel = tr.telemetry.view()
     assert ((tel["dead"] >= 0) & (tel["dead"] <= 1)).all()
     assert np.isfinite(tel["update_ratio"]).all() and (tel["update_ratio"] < 0).all()
     assert (tel["grad_norm"] > 0).all()
+
+
+@pytest.mark.parametrize("activation", ["tanh", "maxout"])
+def test_captures_reduced_in_batches_equal_captures_reduced_one_by_one(activation):
+    from bnviz.telemetry import PENDING_CAPTURES
+
+    cfg = RunConfig(activation=activation, log_every=1, depth=3, width=16, norm="batchnorm")
+    one_by_one, batched = Trainer(cfg), Trainer(cfg)
+    for _ in range(PENDING_CAPTURES - 1):
+        one_by_one.step()
+        one_by_one.telemetry.flush()
+        batched.step()
+    assert batched.telemetry.history.n == 0  # all still pending...
+    batched.step()
+    assert batched.telemetry.history.n == PENDING_CAPTURES  # ...until the batch is full
+    batched.step()
+    one_by_one.step(), one_by_one.step()
+    a, b = one_by_one.telemetry.view(), batched.telemetry.view()  # view() reduces the rest
+    assert len(b["step"]) == PENDING_CAPTURES + 1 and list(a) == list(b)
+    for name in a:
+        np.testing.assert_allclose(a[name], b[name], rtol=1e-6, equal_nan=True, err_msg=name)
