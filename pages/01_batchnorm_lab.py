@@ -41,7 +41,7 @@ live.controls(ctx, configs, runs)
 live.live_lr(ctx, cfg, runs)
 
 # ---- what to look at
-view_default = ctx.params.get("view") if ctx.params.get("view") in VIEWS else "loss"
+view_default = controls.url_choice(ctx, "view", VIEWS)
 view = st.segmented_control(
     ctx.tr("lab.view"), VIEWS, default=view_default, required=True,
     format_func=lambda v: ctx.tr(f"lab.views.{v}"), key="lab.view",

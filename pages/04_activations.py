@@ -156,8 +156,7 @@ with st.expander(ctx.tr("app.explanation"), expanded=False):
 # ---- what to look at
 view_key = controls.widget_key(ctx, "view")
 if view_key not in st.session_state:
-    url_view = ctx.params.get("view")
-    st.session_state[view_key] = url_view if url_view in VIEWS else VIEWS[0]
+    st.session_state[view_key] = controls.url_choice(ctx, "view", VIEWS)
 view = st.segmented_control(
     ctx.tr("activations.view_label"), VIEWS, required=True, key=view_key,
     format_func=lambda v: ctx.tr(f"activations.view.{v}"),

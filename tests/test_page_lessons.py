@@ -218,3 +218,17 @@ def test_browser_activations_page(browser, server):
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / "activations.png"), full_page=True)
     page.close()
+
+
+@pytest.mark.parametrize(
+    ("script", "key", "good"),
+    [("01_batchnorm_lab.py", "lab.view", "loss"), (INIT, "initialization.view", "activations"),
+     (ACT, "activations.view", "function")],
+)  # fmt: skip
+def test_a_bad_view_in_the_link_falls_back_with_a_note(script, key, good):
+    at = page(script, view="nope")
+    assert not at.exception
+    assert at.session_state[key] == good
+    notes = " ".join(i.value for i in at.info)
+    assert "nope" in notes and "view" in notes
+    assert "view" not in at.query_params  # the link now says the default

@@ -19,6 +19,18 @@ def widget_key(ctx: PageContext, name: str) -> str:
     return f"{ctx.name}.{name}"
 
 
+def url_choice(ctx: PageContext, name: str, choices: Sequence[str]) -> str:
+    """The URL's value of a page choice such as `view`, if it is one of `choices`.
+
+    A value that is not falls back to the first choice, and the page says so (as for settings).
+    """
+    value = ctx.params.get(name)
+    if value is None or value in choices:
+        return value if value is not None else choices[0]
+    st.info(ctx.tr("app.url_note", name=name, text=value, default=choices[0]))
+    return choices[0]
+
+
 def option_label(ctx: PageContext, name: str, value: Any) -> str:
     """Label of a choice: <page>.option.<value>, options.<field>.<value>, options.<value>."""
     table = strings(ctx.lang)
