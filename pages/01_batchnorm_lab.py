@@ -41,11 +41,7 @@ live.controls(ctx, configs, runs)
 live.live_lr(ctx, cfg, runs)
 
 # ---- what to look at
-view_default = controls.url_choice(ctx, "view", VIEWS)
-view = st.segmented_control(
-    ctx.tr("lab.view"), VIEWS, default=view_default, required=True,
-    format_func=lambda v: ctx.tr(f"lab.views.{v}"), key="lab.view",
-)  # fmt: skip
+view = controls.view_choice(ctx, VIEWS, ctx.tr("lab.view"), lambda v: ctx.tr(f"lab.views.{v}"))
 c2, c3 = st.columns([1, 3])
 layer = c2.selectbox(
     ctx.tr("lab.layer"), range(cfg.depth), index=cfg.depth - 1,
@@ -54,8 +50,6 @@ layer = c2.selectbox(
 window = c3.slider(
     ctx.tr("run.window"), 0, cfg.steps, (0, cfg.steps), key=f"lab.window.{cfg.steps}"
 )
-if view != "loss":
-    ctx.query["view"] = view
 labels = {"plain": ctx.tr("lab.run.plain"), "bn": ctx.tr("lab.run.bn")}
 
 

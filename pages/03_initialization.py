@@ -96,15 +96,9 @@ with st.expander(ctx.tr("app.explanation"), expanded=False):
     st.markdown(lesson_text("initialization", ctx.lang))
 
 # ---- what to look at
-view_key = controls.widget_key(ctx, "view")
-if view_key not in st.session_state:
-    st.session_state[view_key] = controls.url_choice(ctx, "view", VIEWS)
-view = st.segmented_control(
-    ctx.tr("initialization.view_label"), VIEWS, required=True, key=view_key,
-    format_func=lambda v: ctx.tr(f"initialization.view_{v}"),
-)  # fmt: skip
-if view != VIEWS[0]:
-    ctx.query["view"] = view
+view = controls.view_choice(
+    ctx, VIEWS, ctx.tr("initialization.view_label"), lambda v: ctx.tr(f"initialization.view_{v}")
+)
 if cfg.batchnorm:
     st.info(ctx.tr("initialization.bn_note"))
 

@@ -154,15 +154,9 @@ with st.expander(ctx.tr("app.explanation"), expanded=False):
     st.markdown(lesson_text("activations", ctx.lang))
 
 # ---- what to look at
-view_key = controls.widget_key(ctx, "view")
-if view_key not in st.session_state:
-    st.session_state[view_key] = controls.url_choice(ctx, "view", VIEWS)
-view = st.segmented_control(
-    ctx.tr("activations.view_label"), VIEWS, required=True, key=view_key,
-    format_func=lambda v: ctx.tr(f"activations.view.{v}"),
-)  # fmt: skip
-if view != VIEWS[0]:
-    ctx.query["view"] = view
+view = controls.view_choice(
+    ctx, VIEWS, ctx.tr("activations.view_label"), lambda v: ctx.tr(f"activations.view.{v}")
+)
 
 if view == "function":
     show_function()

@@ -31,6 +31,22 @@ def url_choice(ctx: PageContext, name: str, choices: Sequence[str]) -> str:
     return choices[0]
 
 
+def view_choice(
+    ctx: PageContext, views: Sequence[str], label: str, format_func: Callable[[str], str]
+) -> str:
+    """The page's "Show" control: a segmented choice of views, kept in the link as `view=`.
+
+    Its session key is `<page>.view`, so a preset may set it; the first view is the default.
+    """
+    key = widget_key(ctx, "view")
+    if key not in st.session_state:
+        st.session_state[key] = url_choice(ctx, "view", views)
+    view = st.segmented_control(label, views, required=True, key=key, format_func=format_func)
+    if view != views[0]:
+        ctx.query["view"] = view
+    return view
+
+
 def option_label(ctx: PageContext, name: str, value: Any) -> str:
     """Label of a choice: <page>.option.<value>, options.<field>.<value>, options.<value>."""
     table = strings(ctx.lang)
