@@ -88,7 +88,7 @@ def test_every_preset_sets_its_values_and_draws(preset):
 
 
 def test_lab_trains_live_pauses_and_every_view_draws():
-    at = page("01_batchnorm_lab.py", steps="400", seed="11")
+    at = page("01_batchnorm_lab.py", steps="3000", seed="11")  # long enough to see it grow
     click(at, "Start")
     rerun_until(
         at, lambda a: len(figures(a)) == 2 and max(trace_lengths(figures(a)[0]), default=0) >= 3
@@ -103,7 +103,7 @@ def test_lab_trains_live_pauses_and_every_view_draws():
         figs = figures(at)
         assert figs and all(fig["data"] for fig in figs), view
     rerun_until(at, lambda a: all("finished" in p.proto.text for p in a.get("progress")))
-    assert at.query_params["view"] == "boundary" and at.query_params["steps"] == "400"
+    assert at.query_params["view"] == "boundary" and at.query_params["steps"] == "3000"
     assert "view=boundary" in at.code[-1].value  # the share link
 
 
