@@ -90,36 +90,33 @@ def _stack(arrays: list[np.ndarray]) -> np.ndarray:
 
 def quantiles(values: np.ndarray) -> np.ndarray:
     """The QUANTILES of each row (or of a 1-D array), from a sorted strided subsample."""
-    rows = np.atleast_2d(values)
-    if rows.shape[1] > SUBSAMPLE:
-        rows = rows[:, :: math.ceil(rows.shape[1] / SUBSAMPLE)]
-    ordered = np.sort(rows, axis=1)
-    picked = ordered[:, np.rint(_QT * (ordered.shape[1] - 1)).astype(np.int64)]
+    picked = picked_quantiles(sorted_subsample(np.atleast_2d(values)))
     return picked if values.ndim > 1 else picked[0]
 
 
-def row_summary(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(mean, std with ddof=1, sorted strided subsample) of each row of a (k, n) array.
+def sorted_subsample(rows: np.ndarray) -> np.ndarray:
+    """Each row of (k, n) sorted, strided down to at most SUBSAMPLE values (±1 percentile)."""
+    if rows.shape[1] > SUBSAMPLE:
+        rows = rows[:, :: math.ceil(rows.shape[1] / SUBSAMPLE)]
+    return np.sort(rows, axis=1)
 
-    Mean and std use every value; the sorted subsample (at most SUBSAMPLE per row, as in
-    quantiles()) gives the quantiles.
-    """
+
+def row_summary(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(mean, std with ddof=1, sorted_subsample) of each row of a (k, n) array."""
     n = rows.shape[1]
     mean = rows.mean(axis=1)
     centered = rows - mean[:, None]
     var = np.einsum("ij,ij->i", centered, centered) / max(n - 1, 1)
-    if n > SUBSAMPLE:
-        rows = rows[:, :: math.ceil(n / SUBSAMPLE)]
-    return mean, np.sqrt(var), np.sort(rows, axis=1)
+    return mean, np.sqrt(var), sorted_subsample(rows)
 
 
 def picked_quantiles(ordered: np.ndarray) -> np.ndarray:
-    """QUANTILES of each row of sorted rows (nearest rank, as quantiles())."""
+    """QUANTILES of each row of sorted rows (nearest rank)."""
     return ordered[:, np.rint(_QT * (ordered.shape[1] - 1)).astype(np.int64)]
 
 
 def saturation_rows(outs: np.ndarray, activation: str) -> np.ndarray:
-    """saturation() of each row of (k, n) outputs in one call (NaN if the activation can't)."""
+    """Share of saturated outputs per row of (k, n) (sigmoid/tanh tails; NaN for others)."""
     if activation == "tanh":
         return (np.abs(outs) > SATURATION).mean(axis=1)
     if activation == "sigmoid":
@@ -136,15 +133,6 @@ def histogram(values: np.ndarray) -> np.ndarray:
     counts = np.bincount(idx.reshape(-1), minlength=len(rows) * HIST_BINS).reshape(len(rows), -1)
     shares = counts / max(rows.shape[1], 1)
     return shares if values.ndim > 1 else shares[0]
-
-
-def saturation(out: np.ndarray, activation: str) -> float:
-    """Share of saturated outputs (sigmoid/tanh), NaN otherwise."""
-    if activation == "tanh":
-        return float((np.abs(out) > SATURATION).mean())
-    if activation == "sigmoid":
-        return float((np.abs(2 * out - 1) > SATURATION).mean())
-    return math.nan
 
 
 def dead_units(pre: np.ndarray, activation: str) -> float:
