@@ -53,7 +53,8 @@ def no_gradient_share(act: torch.nn.Module, z: torch.Tensor) -> float:
     Such a unit passes (almost) no gradient back on any example: for ReLU it is the same as
     "never positive" (dead for good); Leaky ReLU never counts here, ELU only far below zero.
     f′ is autograd's, taken outside inference mode on a copy (nothing reaches the model's
-    .grad). NaN for Maxout, whose output mixes k inputs per unit.
+    .grad). NaN for Maxout, whose output mixes k inputs per unit. Evaluations record it for
+    the ReLU family only (NaN otherwise), like "dead".
     """
     if isinstance(act, Maxout):
         return math.nan
@@ -155,8 +156,11 @@ class Trainer:
         out["dead"] = np.array(
             [(z.amax(0) <= 0).float().mean().item() if relu_like else np.nan for z in pres]
         )
-        out["no_grad"] = np.array(
-            [no_gradient_share(b.act, z) for b, z in zip(self.model.blocks, pres, strict=True)]
+        out["no_grad"] = np.array(  # the dead-units lesson; one autograd pass per layer
+            [
+                no_gradient_share(b.act, z) if relu_like else np.nan
+                for b, z in zip(self.model.blocks, pres, strict=True)
+            ]
         )
         if self.norms:
             out |= self.batch_mode_metrics() | self.population_stats()

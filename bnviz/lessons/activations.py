@@ -18,9 +18,10 @@ import torch.nn.functional as F
 
 from bnviz.config import Activation, RunConfig, Validated, setting
 from bnviz.nets import ACTIVATIONS, Maxout
+from bnviz.train import FLAT_GRADIENT
 
 NAMES = tuple(ACTIVATIONS)  # sigmoid, tanh, relu, leaky_relu, prelu, elu, gelu, silu, maxout
-FLAT = 0.01  # |f′| below this "kills the gradient": the saturated regions
+FLAT = FLAT_GRADIENT  # |f′| below this "kills the gradient": the saturated regions
 PROBES = (-10.0, 0.0, 10.0)  # the notes' three questions: what happens at x = -10, 0, 10?
 CENTERED = 0.05  # |E f(z)|, z ~ N(0, 1), below this counts as zero-centered
 MAXOUT_SPAN = 2.0  # the 1-D maxout's pieces touch softplus at k points in [-2, 2]
