@@ -24,9 +24,9 @@ def url_choice(ctx: PageContext, name: str, choices: Sequence[str]) -> str:
 
     A value that is not falls back to the first choice, and the page says so (as for settings).
     """
-    value = ctx.params.get(name)
-    if value is None or value in choices:
-        return value if value is not None else choices[0]
+    value = ctx.params.get(name, choices[0])
+    if value in choices:
+        return value
     st.info(ctx.tr("app.url_note", name=name, text=value, default=choices[0]))
     return choices[0]
 
