@@ -38,4 +38,4 @@ def lesson_pages() -> list:
     return out
 
 
-st.navigation(lesson_pages()).run()
+st.navigation(lesson_pages(), position="top").run()

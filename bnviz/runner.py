@@ -36,6 +36,7 @@ class Quotas:
     keep_finished: int = 64  # snapshots of ended runs kept for late-comers (LRU)
     idle_pause_s: float = 20.0  # a running run nobody polled for this long is paused
     idle_drop_s: float = 600.0  # an open run nobody polled for this long is dropped
+    orphan_drop_s: float = 120.0  # sooner for a run no tab watches (settings changed, tab closed)
 
 
 class Busy(RuntimeError):
@@ -59,6 +60,7 @@ class Run:
     last_poll: float = field(default_factory=time.monotonic)
     shared: bool = True  # False once someone changed its learning rate by hand
     auto_paused: bool = False
+    pace: float | None = None  # steps/s cap sent to the worker with the start
 
     @property
     def state(self) -> str:
@@ -202,6 +204,8 @@ class Scheduler:
                         loads[r.worker] += 1
                 run.worker = loads.index(min(loads))
                 self._send(run, "start", run.cfg, run.steps)
+                if run.pace:
+                    self._send(run, "pace", run.pace)
             run.snapshot = dataclasses.replace(run.snapshot, state="running", queue_position=None)
 
     def _enqueue(self, run: Run) -> None:
@@ -230,6 +234,8 @@ class Scheduler:
             mine = [r for r in self.runs.values() if session in r.sessions and r.open]
             if len(mine) >= self.quotas.max_per_session:
                 raise Busy("errors.session_quota", limit=self.quotas.max_per_session)
+            if sum(1 for r in self.runs.values() if r.open) >= self.quotas.max_runs:
+                self._drop_orphans()
             if sum(1 for r in self.runs.values() if r.open) >= self.quotas.max_runs:
                 raise Busy("errors.server_busy")
             run_id = f"{cfg.key()}-{next(self._ids)}"
@@ -277,6 +283,8 @@ class Scheduler:
             if run is None or not run.open:
                 return
             run.auto_paused = False
+            if action == "pace":
+                run.pace = value
             if action == "lr":
                 run.shared = False  # a hand-steered run is no longer the config's run
                 if self.shared.get(run.cfg.key()) == run_id:
@@ -310,6 +318,20 @@ class Scheduler:
                 if run is not None:
                     self._detach(run, session)
 
+    def _drop_after(self, run: Run) -> float:
+        """Seconds without a poll before an open run is dropped (sooner when no tab has it)."""
+        return self.quotas.orphan_drop_s if not run.sessions else self.quotas.idle_drop_s
+
+    def _drop(self, run: Run) -> None:
+        self._send(run, "drop")
+        self._forget(run.run_id)
+
+    def _drop_orphans(self) -> None:
+        """Make room: drop the open runs no tab watches any more (settings changed, tab closed)."""
+        for run in sorted(self.runs.values(), key=lambda r: r.last_poll):
+            if run.open and not run.sessions:
+                self._drop(run)
+
     def _reap(self) -> None:
         """Pause runs nobody polls; drop open runs left alone for long."""
         while not self._closed.wait(1.0):
@@ -320,9 +342,8 @@ class Scheduler:
                     if run.state == "running" and idle > self.quotas.idle_pause_s:
                         self._send(run, "pause")
                         run.auto_paused = True
-                    elif run.open and idle > self.quotas.idle_drop_s:
-                        self._send(run, "drop")
-                        self._forget(run.run_id)
+                    elif run.open and idle > self._drop_after(run):
+                        self._drop(run)
 
     def stats(self) -> dict[str, int]:
         """Counts of runs by state (for the home page and tests)."""

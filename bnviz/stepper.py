@@ -19,6 +19,7 @@ from bnviz.train import Diverged, Trainer
 
 TERMINAL = ("finished", "diverged", "error", "stopped")
 BOUNDARY_EVERY_S = 1.0  # the decision-boundary grid is the costliest part of a snapshot
+PACE_WAIT_S = 0.01  # every running run waits for its pace: sleep this long, not spin
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class Snapshot:
     telemetry: Mapping[str, np.ndarray] = field(default_factory=dict)  # step, per-layer stats
     boundary: Mapping[str, np.ndarray] | None = None  # x, y, p (2-D datasets)
     taken_at: float = 0.0
+    pace: float | None = None  # steps/s cap (classroom pace), None = as fast as possible
 
     @property
     def done(self) -> bool:
@@ -66,6 +68,8 @@ class Stepper:
         self._rate_mark = (time.monotonic(), 0)
         self._boundary: Mapping | None = None
         self._boundary_at = -math.inf
+        self.pace: float | None = None
+        self._pace_mark = (time.monotonic(), 0)
         self._guard(self._build)
 
     def _build(self) -> None:
@@ -90,14 +94,30 @@ class Stepper:
         """Completed steps."""
         return self.trainer.step_count if self.trainer else 0
 
+    def set_pace(self, steps_per_s: float | None) -> None:
+        """Cap the speed (a demo a class can watch) or lift the cap (None)."""
+        self.pace = steps_per_s
+        self.resync()
+
+    def resync(self) -> None:
+        """Start the pace clock now: time spent paused or queued does not bank steps."""
+        self._pace_mark = (time.monotonic(), self.step)
+
+    def _paced(self) -> int | None:
+        """Steps the pace allows now (None: no cap)."""
+        if not self.pace:
+            return None
+        t0, s0 = self._pace_mark
+        return max(0, int((time.monotonic() - t0) * self.pace) - (self.step - s0))
+
     def advance(self, budget_s: float = math.inf, max_steps: int | None = None) -> int:
-        """Train for up to budget_s seconds (or max_steps); returns the steps taken."""
+        """Train for up to budget_s seconds (or max_steps, or what the pace allows); steps taken."""
         if self.trainer is None or self.state in TERMINAL:
             return 0
         start, taken = time.perf_counter(), 0
-        limit = (
-            self.steps - self.step if max_steps is None else min(max_steps, self.steps - self.step)
-        )
+        limit = self.steps - self.step
+        for cap in (max_steps, self._paced() if max_steps is None else None):
+            limit = limit if cap is None else min(limit, cap)
         while taken < limit and self.state not in TERMINAL:
             self._guard(self.trainer.step)
             taken += 1
@@ -131,7 +151,7 @@ class Stepper:
         return Snapshot(
             self.run_id, self.cfg, self.state, self.step, self.steps, tr.lr, self._rate,
             self.diverged_at, self.error, None, tr.losses.view(), tr.evals.view(),
-            tr.telemetry.view(), self._boundary, time.time(),
+            tr.telemetry.view(), self._boundary, time.time(), self.pace,
         )  # fmt: skip
 
     def _boundary_resolution(self) -> int:
@@ -184,6 +204,9 @@ class Worker:
             run.state = "paused"
         elif verb == "resume" and run.state == "paused":
             run.state = "running"
+            run.resync()
+        elif verb == "pace":
+            run.set_pace(args[0] if args else None)  # None: full speed
         elif verb == "stop":
             run.state = "stopped"
         elif verb == "lr":
@@ -213,27 +236,35 @@ class Worker:
         if run.state in TERMINAL:
             self.forget(run_id)
 
-    def tick(self) -> None:
-        """Advance the next running run by one slice; send snapshots that are due."""
+    def tick(self) -> int:
+        """Advance the next running run that may step by one slice; send snapshots that are due.
+
+        Returns the steps taken (0 when every running run waits for its pace).
+        """
+        taken = 0
         for _ in range(len(self.order)):
             run_id = self.order[0]
             self.order.rotate(-1)  # the next run moves to the front: round-robin
             if self.runs[run_id].state == "running":
-                self.runs[run_id].advance(self.slice_s)
-                break
+                taken = self.runs[run_id].advance(self.slice_s)
+                if taken:
+                    break
         now = time.monotonic()
         for rid in list(self.order):
             run = self.runs[rid]
             due = now - self.sent_at.get(rid, 0.0) >= self.snapshot_s
             if run.state in TERMINAL or (run.state == "running" and due):
                 self.send(rid)
+        return taken
 
     def loop(self) -> None:
         """Serve commands and train until told to shut down."""
+        idle = True
         while True:
             busy = any(r.state == "running" for r in self.runs.values())
+            wait = 0.5 if not busy else PACE_WAIT_S if idle else None
             try:
-                msg = self.inbox.get_nowait() if busy else self.inbox.get(timeout=0.5)
+                msg = self.inbox.get(timeout=wait) if wait else self.inbox.get_nowait()
             except queue.Empty:
                 msg = None
             while msg is not None:
@@ -243,7 +274,7 @@ class Worker:
                     msg = self.inbox.get_nowait()
                 except queue.Empty:
                     msg = None
-            self.tick()
+            idle = self.tick() == 0
 
 
 def worker_main(inbox, outbox, slice_s: float, snapshot_s: float, warm: bool) -> None:

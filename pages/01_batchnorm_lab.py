@@ -6,56 +6,50 @@ import streamlit as st
 
 from bnviz.datasets import TWO_D, make_dataset
 from bnviz.figures import lab as figs
-from bnviz.i18n import lesson_text
 from bnviz.lessons.batchnorm_lab import DEFAULT, PRESETS, pair
-from bnviz.ui import common, controls, live
+from bnviz.ui import controls, live, page
 
 VIEWS = ("loss", "percentiles", "histograms", "health", "gradients", "boundary")
-FIELDS = ["dataset", "depth", "width", "activation", "init", "optimizer", "lr", "batch_size"]
-FIELDS += ["steps", "bn_placement", "bn_momentum", "seed"]
+MAIN = ["activation", "init", "lr", "depth"]
+MORE = ["dataset", "width", "optimizer", "batch_size", "steps", "bn_placement", "bn_momentum"]
+MORE += ["seed"]
 EXTRA = {"leaky_relu": "leaky_slope", "elu": "elu_alpha", "maxout": "maxout_k"}
 
-ctx = common.begin("lab")
-st.title(ctx.tr("nav.batchnorm_lab"))
-st.caption(ctx.tr("lab.intro"))
+ctx = page.begin("lab", "nav.batchnorm_lab")
 cfg = ctx.settings(type(DEFAULT), DEFAULT)
-common.show_notes(ctx)
-
-# ---- controls
+page.show_notes(ctx)
 optional = ["momentum", *EXTRA.values()]
-controls.seed_url_values(ctx, cfg, FIELDS + optional)
-fields = list(FIELDS)
-fields += [f for a, f in EXTRA.items() if controls.current(ctx, "activation", cfg) == a]
-fields += ["momentum"] if controls.current(ctx, "optimizer", cfg) == "momentum" else []
-with st.expander(ctx.tr("lab.settings"), expanded=True):
-    cols = st.columns(4)
-    for i, name in enumerate(fields):
-        with cols[i % 4]:
-            cfg = controls.settings_form(ctx, cfg, [name])
+controls.seed_url_values(ctx, cfg, MAIN + MORE + optional)
+more = [*MORE, *(f for a, f in EXTRA.items() if controls.current(ctx, "activation", cfg) == a)]
+more += ["momentum"] if controls.current(ctx, "optimizer", cfg) == "momentum" else []
+cfg = page.settings(ctx, cfg, MAIN, more)
 ctx.remember(cfg, DEFAULT)
-controls.presets(ctx, PRESETS, {f: getattr(DEFAULT, f) for f in FIELDS + optional})
+active = page.presets(ctx, PRESETS, {f: getattr(DEFAULT, f) for f in MAIN + MORE + optional})
 
 configs = pair(cfg)
 runs = live.attached(ctx, configs)
 live.controls(ctx, configs, runs)
-live.live_lr(ctx, cfg, runs)
+live.sidebar(ctx, cfg, runs, lr=True)
+page.look_for(ctx, active)
 
 # ---- what to look at
-view = controls.view_choice(ctx, VIEWS, ctx.tr("lab.view"), lambda v: ctx.tr(f"lab.views.{v}"))
-c2, c3 = st.columns([1, 3])
+c1, c2 = st.columns([5, 1], vertical_alignment="bottom")
+with c1:
+    view = controls.view_choice(ctx, VIEWS, ctx.tr("lab.view"), lambda v: ctx.tr(f"lab.views.{v}"))
 layer = c2.selectbox(
-    ctx.tr("lab.layer"), range(cfg.depth), index=cfg.depth - 1,
+    ctx.tr("lab.layer"), range(cfg.depth), index=cfg.depth - 1, label_visibility="collapsed",
     format_func=lambda i: ctx.tr("lab.fig.layer_n", layer=i + 1), key=f"lab.layer.{cfg.depth}",
 )  # fmt: skip
-window = c3.slider(
-    ctx.tr("run.window"), 0, cfg.steps, (0, cfg.steps), key=f"lab.window.{cfg.steps}"
-)
+with st.sidebar:
+    window = st.slider(
+        ctx.tr("run.window"), 0, cfg.steps, (0, cfg.steps), key=f"lab.window.{cfg.steps}"
+    )
 labels = {"plain": ctx.tr("lab.run.plain"), "bn": ctx.tr("lab.run.bn")}
 
 
 def figure(snaps, kind: str, build):
     """A chart of the snapshots, shared by every tab showing the same view."""
-    return live.cached_figure(snaps, kind, layer, window, ctx.lang, cfg.key(), build=build)
+    return live.cached_figure(snaps, kind, layer, window, ctx.lang, build=build)
 
 
 def draw(snaps):
@@ -77,8 +71,9 @@ def draw(snaps):
     elif view == "gradients":
         grad = partial(figs.per_layer_figure, snaps, "grad_norm", log_y=True, **kw)
         ratio = partial(figs.per_layer_figure, snaps, "update_ratio", guide=-3.0, **kw)
-        st.plotly_chart(figure(snaps, "grad", grad))
-        st.plotly_chart(figure(snaps, "ratio", ratio))
+        a, b = st.columns(2)
+        a.plotly_chart(figure(snaps, "grad", grad))
+        b.plotly_chart(figure(snaps, "ratio", ratio))
         st.caption(ctx.tr("lab.ratio_what"))
     elif cfg.dataset in TWO_D:
         data = make_dataset(cfg)
@@ -89,7 +84,5 @@ def draw(snaps):
 
 
 live.live_panel(ctx, runs, labels, draw)
-
-with st.expander(ctx.tr("app.explanation"), expanded=False):
-    st.markdown(lesson_text("batchnorm_lab", ctx.lang))
-common.finish(ctx)
+page.explanation(ctx, "batchnorm_lab")
+page.finish(ctx)

@@ -49,3 +49,27 @@ def click(at, label: str):
     buttons = [b for b in at.button if b.label == label]
     assert buttons, f"no button {label!r}; have {[b.label for b in at.button]}"
     return buttons[0].click().run()
+
+
+def choose_preset(at, page_key: str, preset: str):
+    """Click a preset's pill (what a teacher does) and rerun."""
+    return at.button_group(key=f"{page_key}.preset").set_value(preset).run()
+
+
+def full_speed(at, page_key: str):
+    """Turn classroom pace off (one click in the sidebar), so a test needn't wait 30 s a run."""
+    return at.toggle(key=f"{page_key}.pace").set_value(False).run()
+
+
+def shown_runs(page_key: str) -> dict:
+    """The runs the page's tab watches right now, by slot name ("plain", "bn", …)."""
+    from bnviz.ui.common import scheduler
+
+    sched = scheduler()
+    with sched._lock:
+        slots = dict(sched.slots)
+        return {
+            slot.split(".", 1)[1]: sched.runs[run_id]
+            for (_, slot), run_id in slots.items()
+            if slot.startswith(page_key + ".") and run_id in sched.runs
+        }

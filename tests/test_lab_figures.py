@@ -5,6 +5,7 @@ import pytest
 
 from bnviz.config import RunConfig
 from bnviz.figures import lab as figs
+from bnviz.i18n import t
 from bnviz.lessons.batchnorm_lab import pair
 from bnviz.runner import train_sync
 from bnviz.stepper import Snapshot
@@ -20,10 +21,15 @@ def snaps():
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_loss_and_accuracy_have_both_runs(snaps, lang):
     fig = figs.loss_figure(snaps, lang=lang)
-    assert len(fig.data) == 6  # batch, train, test for each run
+    data = [tr for tr in fig.data if tr.x[0] is not None]
+    assert len(data) == 6  # batch, train, test for each run
     assert fig.layout.yaxis.type == "log"
     acc = figs.accuracy_figure(snaps, lang=lang)
-    assert len(acc.data) == 4 and max(acc.data[0].y) <= 1
+    assert len([tr for tr in acc.data if tr.x[0] is not None]) == 4 and max(acc.data[0].y) <= 1
+    # one legend row: each run once by its color, then each line style once
+    legend = [tr.name for tr in fig.data if tr.showlegend is not False]
+    runs = [t(f"lab.run.{n}", lang) for n in ("plain", "bn")]
+    assert legend[:2] == runs and len(legend) == 5
 
 
 def test_percentiles_side_by_side_share_the_y_axis(snaps):

@@ -5,8 +5,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from bnviz.lessons.batchnorm_lab import DEFAULT, PRESETS
-from tests.helpers import click, figures, rerun_until, trace_lengths
+from tests.helpers import (
+    figures,
+    full_speed,
+    rerun_until,
+    trace_lengths,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = sorted(p.name for p in (ROOT / "pages").glob("[0-9][0-9]_*.py"))
@@ -58,7 +62,8 @@ def test_hide_removes_controls():
     at = page("01_batchnorm_lab.py", hide="lr,depth,presets")
     labels = {w.label for w in at.select_slider} | {w.label for w in at.number_input}
     assert "Learning rate" not in labels and "Hidden layers" not in labels
-    assert not [b for b in at.button if b.label.startswith("Ioffe")]
+    assert not [g for g in at.get("button_group") if g.proto.id.endswith("lab.preset")]
+    assert not [s for s in at.select_slider if s.label.startswith("Learning rate now")]
 
 
 def test_bn_with_batch_one_explains_and_cannot_start():
@@ -69,27 +74,9 @@ def test_bn_with_batch_one_explains_and_cannot_start():
     assert start.disabled
 
 
-@pytest.mark.parametrize("preset", sorted(PRESETS))
-def test_every_preset_sets_its_values_and_draws(preset):
-    at = page("01_batchnorm_lab.py")
-    label = at.button(key=f"lab.preset_btn.{preset}").label
-    click(at, label)
-    assert not at.exception
-    for name, value in PRESETS[preset].items():
-        assert at.session_state[f"lab.{name}"] == value
-    query = dict(at.query_params)
-    for name, value in PRESETS[preset].items():  # the URL says it: a shared link reproduces it
-        assert query.get(name, str(getattr(DEFAULT, name))) == str(value)
-    click(at, "Start")
-    rerun_until(at, lambda a: figures(a) and max(trace_lengths(figures(a)[0]), default=0) > 0)
-    assert not at.exception
-    click(at, "Reset")  # leave nothing running for the next test
-    click(at, "Pause")
-
-
 def test_lab_trains_live_pauses_and_every_view_draws():
-    at = page("01_batchnorm_lab.py", steps="3000", seed="11")  # long enough to see it grow
-    click(at, "Start")
+    at = page("01_batchnorm_lab.py", steps="3000", seed="11")  # starts on its own, classroom pace
+    assert next(b for b in at.button if b.label == "Start").disabled  # already training
     rerun_until(
         at, lambda a: len(figures(a)) == 2 and max(trace_lengths(figures(a)[0]), default=0) >= 3
     )
@@ -98,10 +85,11 @@ def test_lab_trains_live_pauses_and_every_view_draws():
         at, lambda a: max(trace_lengths(figures(a)[0]), default=0) > first
     )  # the loss chart grows
     for view in ("percentiles", "histograms", "health", "gradients", "boundary"):
-        at.get("button_group")[0].set_value(view).run()
+        at.button_group(key="lab.view").set_value(view).run()
         assert not at.exception
         figs = figures(at)
         assert figs and all(fig["data"] for fig in figs), view
+    full_speed(at, "lab")
     rerun_until(at, lambda a: all("finished" in p.proto.text for p in a.get("progress")))
     assert at.query_params["view"] == "boundary" and at.query_params["steps"] == "3000"
     assert "view=boundary" in at.code[-1].value  # the share link
@@ -132,6 +120,5 @@ def test_every_control_at_its_extremes_renders():
 
 def test_a_diverging_run_says_so_on_the_page():
     at = page("01_batchnorm_lab.py", activation="relu", init="large", lr="10.0", depth="6")
-    click(at, "Start")
     rerun_until(at, lambda a: any("diverged at step" in w.value for w in a.warning))
     assert not at.exception

@@ -66,7 +66,7 @@ def _probe_trace(probes: Mapping[float, float], df_range: Sequence[float], lang:
         name=_tr("fig.probes", lang),
         text=[f"f′({x:g}) = {y:.2g}".replace("-", "−") for x, y in zip(xs, ys, strict=True)],
         textposition=sides,
-        textfont=dict(size=11),
+        textfont=dict(size=14),
         marker=dict(size=10, color=COLORS["accent"], symbol="diamond"),
     )
 
@@ -336,7 +336,7 @@ def _dead_axes(snap: Snapshot, panel: int, domain: list[float], lang: str) -> di
         f"yaxis{ax}": dict(anchor="x" + ax, range=[0, 1], tickformat=".0%", title=title),
         "note": dict(
             text=_dead_title(snap, lang), x=sum(domain) / 2, y=1.0, xref="paper", yref="paper",
-            xanchor="center", yanchor="bottom", yshift=10, showarrow=False, font=dict(size=12),
+            xanchor="center", yanchor="bottom", yshift=10, showarrow=False, font=dict(size=14),
         ),
     }  # fmt: skip
 

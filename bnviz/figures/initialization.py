@@ -133,7 +133,7 @@ def _note(text: str, axis: str) -> dict:
     """A panel's title, centered above it."""
     return dict(
         text=text, x=0.5, y=1.0, xref=f"x{axis} domain", yref=f"y{axis} domain",
-        yanchor="bottom", showarrow=False, font=dict(size=11),
+        yanchor="bottom", showarrow=False, font=dict(size=14),
     )  # fmt: skip
 
 

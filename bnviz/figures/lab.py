@@ -40,6 +40,27 @@ def _domains(n: int, gap: float = 0.06) -> list[list[float]]:
     return [[i * (width + gap), i * (width + gap) + width] for i in range(n)]
 
 
+def _style_legend(traces: list, styles: tuple[tuple[str, str, float], ...], lang: str) -> list:
+    """One short legend row: a color per run, then a line style per series (grey).
+
+    Six "run · series" entries wrapped to three rows below the fold at 1280x720.
+    """
+    seen = set()
+    for tr in traces:
+        run = tr.legendgroup
+        tr.showlegend = run not in seen and tr.line.dash in (None, "solid") and tr.opacity is None
+        tr.name = _label(run, lang) if tr.showlegend else tr.name
+        seen |= {run} if tr.showlegend else set()
+    for key, dash, width in styles:
+        traces.append(
+            go.Scatter(
+                x=[None], y=[None], name=t(f"lab.fig.{key}", lang), mode="lines",
+                line=dict(color=COLORS["guide"], dash=dash, width=width), hoverinfo="skip",
+            )
+        )  # fmt: skip
+    return traces
+
+
 def _empty(lang: str, height: int = 300) -> go.Figure:
     return go.Figure(layout=base_layout(t("lab.fig.no_data", lang), height=height))
 
@@ -64,6 +85,7 @@ def loss_figure(snaps: Mapping[str, Snapshot], *, lang: str, window: Window = No
                 name=_label(name, lang) + " · " + t("lab.fig.batch", lang),
                 line=dict(color=color, width=1),
                 opacity=0.35,
+                legendgroup=name,
             )
         )
         e = snap.evals
@@ -75,8 +97,11 @@ def loss_figure(snaps: Mapping[str, Snapshot], *, lang: str, window: Window = No
                     y=f32(e[col][me]),
                     name=f"{_label(name, lang)} · {t('lab.fig.' + col, lang)}",
                     line=dict(color=color, width=2.5, dash=dash),
+                    legendgroup=name,
                 )
             )
+    styles = (("train_loss", "solid", 2.5), ("test_loss", "dash", 2.5), ("batch", "solid", 1))
+    traces = _style_legend(traces, styles, lang)
     layout = base_layout(
         t("lab.fig.loss", lang),
         xaxis=dict(title=t("lab.fig.step", lang)),
@@ -102,8 +127,10 @@ def accuracy_figure(
                     y=f32(e[col][m]),
                     name=f"{_label(name, lang)} · {t('lab.fig.' + col, lang)}",
                     line=dict(color=COLORS[name], width=2.5, dash=dash),
+                    legendgroup=name,
                 )
             )
+    traces = _style_legend(traces, (("train_acc", "solid", 2.5), ("test_acc", "dash", 2.5)), lang)
     layout = base_layout(
         t("lab.fig.accuracy", lang),
         xaxis=dict(title=t("lab.fig.step", lang)),
@@ -226,10 +253,10 @@ def histogram_figure(
             axes[f"yaxis{ax}"] = dict(
                 domain=rows[r],
                 anchor="x" + ax,
-                title=dict(text=t("lab.fig.layer_n", lang, layer=r + 1), font=dict(size=11))
+                title=dict(text=t("lab.fig.layer_n", lang, layer=r + 1), font=dict(size=14))
                 if c == 0
                 else None,
-                tickfont=dict(size=9),
+                tickfont=dict(size=14),
             )
     layout = base_layout(t("lab.fig.histograms", lang), height=max(300, 110 * layers + 80), **axes)
     return go.Figure(traces, layout)

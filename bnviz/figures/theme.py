@@ -15,10 +15,12 @@ COLORS = {
     "accent": "#76B041",
 }
 PALETTE = ["#2E86AB", "#E4572E", "#76B041", "#F3A712", "#7D5BA6", "#17BEBB", "#A23B72", "#3B1F2B"]
-FONT = dict(family="Inter, 'Noto Sans SC', 'PingFang SC', sans-serif", size=13)
+# Projector legibility: no chart text under 14 px (axis ticks, legends, hover), titles 16 px.
+FONT = dict(family="Inter, 'Noto Sans SC', 'PingFang SC', sans-serif", size=14)
+HERO_HEIGHT = 300  # a page's main chart: with the header, presets and sentence it fits 1280x720
 
 
-def base_layout(title: str | None = None, *, height: int = 360, **extra: object) -> dict:
+def base_layout(title: str | None = None, *, height: int = HERO_HEIGHT, **extra: object) -> dict:
     """A plotly layout dict shared by all figures (pass it to go.Figure(layout=...))."""
     # No template: "plotly_white" costs 15-30 ms per figure (measured); Streamlit's own chart
     # theme styles the figure in the browser.
@@ -26,11 +28,11 @@ def base_layout(title: str | None = None, *, height: int = 360, **extra: object)
         font=FONT,
         height=height + 40,  # room for the legend below the plot
         margin=dict(l=55, r=20, t=45 if title else 20, b=40),
-        legend=dict(orientation="h", yanchor="top", y=-0.2, x=0, font=dict(size=11)),
+        legend=dict(orientation="h", yanchor="top", y=-0.2, x=0, font=dict(size=14)),
         hovermode="closest",
     )
     if title:
-        layout["title"] = dict(text=title, x=0.01, font=dict(size=15))
+        layout["title"] = dict(text=title, x=0.01, font=dict(size=16))
     layout.update(extra)
     return layout
 

@@ -70,3 +70,35 @@ def percentile_drift(snap: Snapshot, layer: int = -1, skip: float = 0.1) -> floa
 def mean_saturation(snap: Snapshot, last: int = 5) -> np.ndarray:
     """Saturated share per layer over the last `last` telemetry samples."""
     return np.nanmean(snap.telemetry["saturated"][-last:], axis=0)
+
+
+def _bad_init_claim(plain: Snapshot, bn: Snapshot, collapsed: bool) -> bool:
+    """Only BN learns; without it the last layer collapses to 0 (small) or saturates (large)."""
+    learns = bn.evals["test_acc"][-1] > 0.9 and plain.evals["test_acc"][-1] < 0.75
+    if collapsed:
+        q = plain.telemetry["pre_q"][-1, -1]
+        return learns and q[-1] - q[0] < 1e-3
+    return learns and mean_saturation(plain).mean() > 0.7 > 0.1 > mean_saturation(bn).mean()
+
+
+def _sooner(bn: Snapshot, plain: Snapshot, target: float) -> bool:
+    a, b = steps_to_accuracy(bn, target), steps_to_accuracy(plain, target)
+    return a is not None and (b is None or a < b)
+
+
+# What each preset's sentence claims, as a test on the pair's final snapshots (plain, bn).
+CLAIMS = {
+    "ioffe": lambda plain, bn: (
+        _sooner(bn, plain, 0.9) and percentile_drift(plain) > 2 * percentile_drift(bn)
+    ),
+    "large_lr": lambda plain, bn: (
+        (plain.state == "diverged" or final_loss(plain) > 10 * final_loss(bn))
+        and bn.state == "finished"
+        and bn.evals["test_acc"][-1] > 0.95
+    ),
+    "small_init": lambda plain, bn: _bad_init_claim(plain, bn, collapsed=True),
+    "large_init": lambda plain, bn: _bad_init_claim(plain, bn, collapsed=False),
+    "deep_sigmoid": lambda plain, bn: (
+        mean_saturation(plain)[1:].mean() > 0.15 and mean_saturation(bn).max() < 0.05
+    ),
+}

@@ -61,6 +61,7 @@ class PageContext:
     hidden: set[str]
     notes: list[Note] = field(default_factory=list)
     query: dict[str, str] = field(default_factory=dict)  # what this run writes back
+    head: Any = None  # the title row's free space (run controls go there)
 
     def tr(self, key: str, **fmt: object) -> str:
         """t(key) in the page's language."""

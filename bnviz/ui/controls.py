@@ -41,7 +41,9 @@ def view_choice(
     key = widget_key(ctx, "view")
     if key not in st.session_state:
         st.session_state[key] = url_choice(ctx, "view", views)
-    view = st.segmented_control(label, views, required=True, key=key, format_func=format_func)
+    view = st.segmented_control(
+        label, views, required=True, key=key, format_func=format_func, label_visibility="collapsed"
+    )
     if view != views[0]:
         ctx.query["view"] = view
     return view

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -50,100 +51,142 @@ def problems(ctx: PageContext, configs: dict[str, RunConfig]) -> bool:
     return bool(found)
 
 
-def attached(ctx: PageContext, configs: dict[str, RunConfig]) -> dict[str, Run | None]:
-    """The runs this tab watches for these configs (shared runs included), or None."""
+CLASS_SECONDS = 30.0  # classroom pace: a run lasts about this long, so a class can watch it
+MIN_PACE = 10.0  # steps/s: never slower than this, whatever the run's length
+
+
+def pace_for(steps: int, classroom: bool) -> float | None:
+    """The steps/s cap of a run of `steps` steps (None: as fast as the server can)."""
+    return max(MIN_PACE, steps / CLASS_SECONDS) if classroom else None
+
+
+def classroom_pace(ctx: PageContext) -> bool:
+    """True when this page trains at classroom pace (the default; a sidebar toggle)."""
+    key = f"{ctx.name}.pace"
+    return bool(st.session_state.get(key, True))
+
+
+def attached(
+    ctx: PageContext, configs: dict[str, RunConfig], autostart: bool = True
+) -> dict[str, Run | None]:
+    """The runs this tab watches for these configs (shared runs included).
+
+    With autostart, missing runs are started at once (shared by config, so a class opening
+    the same page costs one training), unless the settings cannot train.
+    """
     sched, sid = scheduler(), session_id()
-    return {n: sched.find(cfg, sid, f"{ctx.name}.{n}") for n, cfg in configs.items()}
+    runs = {n: sched.find(cfg, sid, f"{ctx.name}.{n}") for n, cfg in configs.items()}
+    blocked = any(cfg.problems() for cfg in configs.values())
+    if autostart and not blocked and any(r is None for r in runs.values()):
+        _start(ctx, configs)
+        runs = {n: sched.find(cfg, sid, f"{ctx.name}.{n}") for n, cfg in configs.items()}
+    return runs
 
 
 def _start(ctx: PageContext, configs: dict[str, RunConfig], reset: bool = False) -> None:
     sched, sid = scheduler(), session_id()
+    classroom = classroom_pace(ctx)
     try:
         for name, cfg in configs.items():
             slot = f"{ctx.name}.{name}"
             run = sched.find(cfg, sid, slot)
             if reset and run is not None:
-                sched.reset(run.run_id, sid, slot)
+                run = sched.reset(run.run_id, sid, slot)
             elif run is None:
-                sched.start(cfg, sid, slot)
+                run = sched.start(cfg, sid, slot)
+            else:
+                continue
+            if run is not None and run.open:
+                sched.control(run.run_id, "pace", pace_for(run.steps, classroom))
     except Busy as busy:
         st.session_state[f"{ctx.name}.busy"] = ctx.tr(busy.reason, **busy.values)
 
 
+def _act(runs: dict[str, Run | None], action: str, value: float | None = None) -> None:
+    for r in runs.values():
+        if r is not None:
+            scheduler().control(r.run_id, action, value)
+
+
 def controls(ctx: PageContext, configs: dict[str, RunConfig], runs: dict[str, Run | None]) -> None:
-    """A stable row of buttons acting on every run of the page at once."""
-    sched = scheduler()
+    """One compact row of buttons acting on every run of the page at once."""
     snaps = [r.snapshot for r in runs.values() if r is not None]
     started = len(snaps) == len(runs)
     running = any(s.state in ACTIVE for s in snaps)
     paused = any(s.state == "paused" for s in snaps)
     blocked = problems(ctx, configs)
-    cols = st.columns(5)
-    if cols[0].button(
-        ctx.tr("run.start"),
-        icon=":material/play_arrow:",
-        type="primary",
-        disabled=blocked or started,
-        use_container_width=True,
+    buttons = [  # (label key, icon, disabled, what it does)
+        ("start", "play_arrow", blocked or started, lambda: _start(ctx, configs)),
+        ("pause", "pause", not running, lambda: _act(runs, "pause")),
+        ("resume", "resume", not paused, lambda: _act(runs, "resume")),
+        ("step", "skip_next", not paused, lambda: _act(runs, "step", 1)),
+        ("reset", "restart_alt", blocked or not snaps, lambda: _start(ctx, configs, reset=True)),
+    ]
+    with (
+        ctx.head or st.container(),
+        st.container(horizontal=True, horizontal_alignment="right", key=f"{ctx.name}.run_controls"),
     ):
-        _start(ctx, configs)
-        st.rerun()
-    if cols[1].button(
-        ctx.tr("run.pause"), icon=":material/pause:", disabled=not running, use_container_width=True
-    ):
-        for r in runs.values():
-            sched.control(r.run_id, "pause")
-        st.rerun()
-    if cols[2].button(
-        ctx.tr("run.resume"),
-        icon=":material/resume:",
-        disabled=not paused,
-        use_container_width=True,
-    ):
-        for r in runs.values():
-            sched.control(r.run_id, "resume")
-        st.rerun()
-    if cols[3].button(
-        ctx.tr("run.step"),
-        icon=":material/skip_next:",
-        disabled=not paused,
-        use_container_width=True,
-        help=ctx.tr("run.step_help"),
-    ):
-        for r in runs.values():
-            sched.control(r.run_id, "step", 1)
-        st.rerun()
-    if cols[4].button(
-        ctx.tr("run.reset"),
-        icon=":material/restart_alt:",
-        disabled=blocked or not snaps,
-        use_container_width=True,
-    ):
-        _start(ctx, configs, reset=True)
-        st.rerun()
+        for name, icon, disabled, act in buttons:
+            if st.button(
+                ctx.tr(f"run.{name}"),
+                icon=f":material/{icon}:",
+                type="primary" if name == "start" else "secondary",
+                disabled=disabled,
+                help=ctx.tr("run.step_help") if name == "step" else None,
+                key=f"{ctx.name}.run.{name}",
+            ):
+                act()
+                st.rerun()
     busy = st.session_state.pop(f"{ctx.name}.busy", None)
     if busy:
         st.error(busy)
 
 
+def pace_toggle(ctx: PageContext, runs: dict[str, Run | None]) -> None:
+    """Classroom pace (a run lasts ~30 s) or full speed, for this page's runs (sidebar)."""
+    key = f"{ctx.name}.pace"
+    st.session_state.setdefault(key, True)
+
+    def send() -> None:
+        for r in runs.values():
+            if r is not None:
+                scheduler().control(r.run_id, "pace", pace_for(r.steps, st.session_state[key]))
+
+    st.toggle(
+        ctx.tr("run.pace", seconds=f"{CLASS_SECONDS:.0f}"),
+        key=key,
+        on_change=send,
+        help=ctx.tr("run.pace_help"),
+    )
+
+
 def live_lr(ctx: PageContext, cfg: RunConfig, runs: dict[str, Run | None]) -> None:
-    """Change the learning rate of the running runs ("babysitting")."""
+    """Change the learning rate of the running runs ("babysitting").
+
+    The slider is keyed by the runs it steers, so a new pair (a preset, a changed setting) gets
+    a fresh slider at that pair's rate; only a user's move of the slider sends a new rate.
+    """
     from bnviz.config import specs
 
     live = [r for r in runs.values() if r is not None and r.snapshot.state in ("running", "paused")]
-    current = live[0].snapshot.lr if live and live[0].snapshot.lr == live[0].snapshot.lr else cfg.lr
-    grid = log_grid(specs(RunConfig)["lr"], float(f"{current:.6g}"))
-    new = st.select_slider(
+    rate = live[0].snapshot.lr if live else math.nan
+    current = float(f"{rate if rate == rate else cfg.lr:.6g}")  # NaN before the first snapshot
+    ids = tuple(r.run_id for r in live)
+    key = f"{ctx.name}.live_lr." + ("-".join(ids) or "idle")
+
+    def send() -> None:
+        for run_id in ids:
+            scheduler().control(run_id, "lr", st.session_state[key])
+
+    st.select_slider(
         ctx.tr("run.live_lr"),
-        grid,
-        value=float(f"{current:.6g}"),
+        log_grid(specs(RunConfig)["lr"], current),
+        value=current,
         disabled=not live,
         help=ctx.tr("run.live_lr_help"),
-        key=f"{ctx.name}.live_lr",
+        key=key,
+        on_change=send,
     )
-    if live and abs(new - current) > 1e-12:
-        for r in live:
-            scheduler().control(r.run_id, "lr", new)
 
 
 def status(ctx: PageContext, label: str, snap: Snapshot) -> None:
@@ -166,13 +209,21 @@ def status(ctx: PageContext, label: str, snap: Snapshot) -> None:
         st.error(ctx.tr("run.error", label=label, error=snap.error or ""))
 
 
+def has_points(snaps: dict[str, Snapshot]) -> bool:
+    """True once any run has recorded a training loss (something to draw)."""
+    return any(len(s.losses.get("step", ())) for s in snaps.values())
+
+
 def live_panel(
     ctx: PageContext,
     runs: dict[str, Run | None],
     labels: dict[str, str],
     draw: Callable[[dict[str, Snapshot]], None],
 ) -> None:
-    """Poll the runs twice a second while any is active and redraw; stop polling when done."""
+    """Poll the runs twice a second while any is active and redraw; stop polling when done.
+
+    Until a new pair has points, the last pair's charts stay on screen, greyed.
+    """
     sched = scheduler()
     ids = {n: r.run_id for n, r in runs.items() if r is not None}
     if not ids:
@@ -180,9 +231,8 @@ def live_panel(
         return
     first = {n: sched.poll(i) for n, i in ids.items()}
     active = any(s is not None and s.state in ACTIVE for s in first.values())
-    frozen = st.toggle(
-        ctx.tr("run.freeze"), key=f"{ctx.name}.freeze", help=ctx.tr("run.freeze_help")
-    )
+    frozen = bool(st.session_state.get(f"{ctx.name}.freeze", False))
+    last_key = f"{ctx.name}.last_snaps"
 
     @st.fragment(run_every=POLL_S if active and not frozen else None)
     def panel() -> None:
@@ -190,10 +240,35 @@ def live_panel(
         if any(s is None for s in snaps.values()):  # dropped after a long idle time
             st.info(ctx.tr("run.dropped"))
             return
-        for name, snap in snaps.items():
-            status(ctx, labels[name], snap)
-        draw(snaps)
+        for col, (name, snap) in zip(st.columns(len(snaps)), snaps.items(), strict=True):
+            with col:
+                status(ctx, labels[name], snap)
+        stale = st.session_state.get(last_key)
+        if has_points(snaps) or stale is None:
+            draw(snaps)
+            st.session_state[last_key] = snaps
+        else:
+            with st.container(key="stale"):
+                try:
+                    draw(stale)
+                except (IndexError, KeyError, ValueError):  # the old pair had another shape
+                    st.session_state.pop(last_key, None)
         if active and not frozen and not any(s.state in ACTIVE for s in snaps.values()):
             st.rerun()  # the runs ended: a full rerun stops the timer
 
     panel()
+
+
+def freeze_toggle(ctx: PageContext) -> None:
+    """Pause the live redraw to zoom and hover (training goes on); sidebar."""
+    st.toggle(ctx.tr("run.freeze"), key=f"{ctx.name}.freeze", help=ctx.tr("run.freeze_help"))
+
+
+def sidebar(ctx: PageContext, cfg: RunConfig, runs: dict[str, Run | None], lr: bool = False):
+    """The run's live settings in the sidebar: pace, pause redraw, and (lab) the live rate."""
+    with st.sidebar:
+        st.markdown(f"**{ctx.tr('run.while_training')}**")
+        pace_toggle(ctx, runs)
+        freeze_toggle(ctx)
+        if lr and "lr" not in ctx.hidden:
+            live_lr(ctx, cfg, runs)

@@ -1,0 +1,102 @@
+"""The skeleton every lesson page shares: one screen, figure first.
+
+Title, then the presets ("Try this") as pills, then the page's main figure with its "look for"
+sentence. Settings live in the sidebar: the few that matter for the lesson, the rest under
+"More settings". Prose goes in expanders below the figure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from bnviz.i18n import lesson_text
+from bnviz.ui import common, controls
+from bnviz.ui.common import PageContext
+
+STYLE = Path(__file__).resolve().parents[2] / "assets" / "style.css"
+
+
+def begin(name: str, title_key: str) -> PageContext:
+    """Start a lesson page: language, URL parameters, the house style, the title row.
+
+    The title row has room on its right (`ctx.head`) for the page's run controls.
+    """
+    ctx = common.begin(name)
+    st.html(STYLE)  # style-only HTML takes no room on the page
+    title, ctx.head = st.columns([2, 5], vertical_alignment="center")
+    title.title(ctx.tr(title_key))
+    return ctx
+
+
+def show_notes(ctx: PageContext) -> None:
+    """Say which URL values were not usable and what was used instead."""
+    common.show_notes(ctx)
+
+
+def settings(ctx: PageContext, cfg: Any, main: Sequence[str], more: Sequence[str] = ()) -> Any:
+    """The page's settings in the sidebar: `main` always visible, `more` under an expander."""
+    controls.seed_url_values(ctx, cfg, [*main, *more])
+    with st.sidebar:
+        st.markdown(f"**{ctx.tr('app.settings')}**")
+        cfg = controls.settings_form(ctx, cfg, main)
+        if [f for f in more if f not in ctx.hidden]:
+            with st.expander(ctx.tr("app.more_settings")):
+                cfg = controls.settings_form(ctx, cfg, more)
+    return cfg
+
+
+def _matches(ctx: PageContext, values: dict[str, Any]) -> bool:
+    state = st.session_state
+    return all(state.get(controls.widget_key(ctx, k), v) == v for k, v in values.items())
+
+
+def presets(ctx: PageContext, items: dict[str, dict], defaults: dict[str, Any]) -> str | None:
+    """'Try this' pills: a click sets the page's settings to a preset (the rest to defaults).
+
+    Returns the preset the settings match now (its pill is shown selected), or None.
+    """
+    full = {name: {**defaults, **values} for name, values in items.items()}
+    active = next((name for name, values in full.items() if _matches(ctx, values)), None)
+    if "presets" in ctx.hidden:
+        return active
+    key = f"{ctx.name}.preset"
+    st.session_state[key] = active  # follows the settings: a changed setting deselects it
+
+    def apply() -> None:
+        chosen = st.session_state[key]
+        if chosen is not None:
+            controls.apply_preset(ctx, full[chosen])()
+
+    with st.container(horizontal=True, vertical_alignment="center", key=f"{ctx.name}.presets"):
+        st.markdown(f"**{ctx.tr('app.presets')}**", width="content")
+        st.pills(
+            ctx.tr("app.presets"),
+            list(items),
+            format_func=lambda name: ctx.tr(f"{ctx.name}.preset.{name}"),
+            key=key,
+            on_change=apply,
+            label_visibility="collapsed",
+        )
+    return active
+
+
+def look_for(ctx: PageContext, active: str | None, **fmt: object) -> None:
+    """The one sentence that says what to look for: the preset's, or the page's own."""
+    text = ctx.tr(f"{ctx.name}.preset.{active}_what" if active else f"{ctx.name}.look_for", **fmt)
+    with st.container(key="look_for"):
+        st.info(text, icon=":material/visibility:")
+
+
+def explanation(ctx: PageContext, lesson: str) -> None:
+    """The lesson's prose, folded away below the figures."""
+    with st.expander(ctx.tr("app.explanation"), expanded=False):
+        st.markdown(lesson_text(lesson, ctx.lang))
+
+
+def finish(ctx: PageContext) -> None:
+    """Write the settings to the URL and show the share link."""
+    common.finish(ctx)

@@ -1,0 +1,52 @@
+"""Every preset, end to end through its page: click it, let the run the page starts finish,
+then check that run's settings, that it is still shared, and the claim of its sentence.
+
+"Test what the class sees": a preset test that only checked session state once let every lab
+preset run at the wrong learning rate in the browser while all tests passed.
+"""
+
+import dataclasses
+
+import pytest
+
+from bnviz.config import RunConfig, from_query
+from bnviz.i18n import t
+from bnviz.lessons import batchnorm_lab as lab
+from bnviz.ui.common import scheduler
+from tests.helpers import choose_preset, full_speed, rerun_until, shown_runs
+from tests.test_pages import page
+
+LAB = "01_batchnorm_lab.py"
+
+
+def finished(names):
+    """A predicate: the page's runs in these slots have all ended."""
+
+    def check(at) -> bool:
+        runs = shown_runs("lab")
+        return set(names) <= set(runs) and all(runs[n].snapshot.done for n in names)
+
+    return check
+
+
+@pytest.mark.parametrize("preset", sorted(lab.PRESETS))
+def test_lab_preset_runs_its_settings_shared_and_shows_its_claim(preset):
+    at = page(LAB)
+    full_speed(at, "lab")  # one click in the sidebar (the class default is classroom pace)
+    choose_preset(at, "lab", preset)  # one click: the pair starts
+    assert not at.exception
+    rerun_until(at, finished(("plain", "bn")), timeout=240)
+    at.run()  # the rerun after the end: the page and its link settle
+    runs = shown_runs("lab")
+    expected = lab.preset(preset)
+    link = from_query(RunConfig, dict(at.query_params), lab.DEFAULT)[0]  # the share link's run
+    for name, run in runs.items():
+        want = expected.replace(norm=run.cfg.norm)
+        assert run.cfg == want, (name, dataclasses.asdict(run.cfg))  # every setting, lr included
+        assert link.replace(norm=run.cfg.norm) == run.cfg
+        assert run.snapshot.lr == pytest.approx(expected.lr)  # never steered away
+        assert run.shared and scheduler().shared.get(run.cfg.key()) == run.run_id
+    assert {n: r.cfg.norm for n, r in runs.items()} == {"plain": "none", "bn": "batchnorm"}
+    plain, bn = runs["plain"].snapshot, runs["bn"].snapshot
+    assert lab.CLAIMS[preset](plain, bn), preset
+    assert t(f"lab.preset.{preset}_what") in [i.value for i in at.info]  # its sentence shows
