@@ -5,7 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 from bnviz.i18n import t
-from bnviz.ui.common import ensure_router, language_switch, scheduler
+from bnviz.ui.common import language_switch, routed, scheduler
 
 HERE = Path(__file__).resolve().parent
 ICONS = {  # Material Symbols ship with Streamlit: no emoji font needed on the projector's machine
@@ -17,7 +17,6 @@ ICONS = {  # Material Symbols ship with Streamlit: no emoji font needed on the p
     "running_stats": ":material/monitoring:",
 }
 
-ensure_router()
 st.set_page_config(
     page_title="bnviz", page_icon=str(HERE / "assets" / "favicon.png"), layout="wide"
 )
@@ -38,4 +37,6 @@ def lesson_pages() -> list:
     return out
 
 
-st.navigation(lesson_pages(), position="top").run()
+page = st.navigation(lesson_pages(), position="top")
+with routed():
+    page.run()

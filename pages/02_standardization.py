@@ -3,18 +3,14 @@
 import streamlit as st
 
 from bnviz.figures import standardization as figs
-from bnviz.i18n import lesson_text
+from bnviz.figures.theme import HERO_HEIGHT
 from bnviz.lessons import standardization as S
-from bnviz.ui import common, controls
+from bnviz.ui import common, controls, page
 
 DEFAULT = S.StandardizationConfig()
-COLUMNS = [  # the settings form, column by column
-    ["scale", "optimizer", "beta"],
-    ["lr", "lr_std", "same_lr"],
-    ["steps", "w1_0", "w2_0"],
-    ["model", "noise", "n", "seed"],
-]
-FIELDS = [name for column in COLUMNS for name in column]
+MAIN = ["scale", "optimizer", "lr", "lr_std", "steps"]
+MORE = ["beta", "same_lr", "w1_0", "w2_0", "model", "noise", "n", "seed"]
+FIELDS = MAIN + MORE
 RESOLUTION = {"linear": 200, "logistic": 80}  # logistic grids are brute force over the samples
 
 
@@ -57,9 +53,10 @@ def readouts(ctx: common.PageContext, d: S.Descent, steps: int) -> None:
     """κ, λmax, 2/λmax; the learning rate used (and its multiple of 2/λmax); steps to 1 %."""
     r = "standardization.readout."
     spectrum = {"kappa": d.kappa, "lambda_max": d.lambda_max, "lr_max": d.lr_max_stable}
-    for col, (key, value) in zip(st.columns(3), spectrum.items(), strict=True):
+    cols = [*st.columns(2), *st.columns(2)]  # two a row: no label or number cut at 1280 px
+    for col, (key, value) in zip(cols, spectrum.items(), strict=False):
         col.metric(ctx.tr(r + key), number(value), help=ctx.tr(r + key + "_help"))
-    a, b = st.columns([1, 2])
+    a, b = cols[3], st.container()
     ratio = ctx.tr(r + "lr_ratio", ratio=f"{d.lr_ratio:.3g}")
     a.metric(
         ctx.tr(r + "lr_used"), number(d.lr), delta=ratio, delta_color="off", delta_arrow="off",
@@ -72,50 +69,47 @@ def readouts(ctx: common.PageContext, d: S.Descent, steps: int) -> None:
     )  # fmt: skip
 
 
-ctx = common.begin("standardization")
-st.title(ctx.tr("nav.standardization"))
-st.caption(ctx.tr("standardization.intro"))
+ctx = page.begin("standardization", "nav.standardization")
 cfg = ctx.settings(S.StandardizationConfig, DEFAULT)
-common.show_notes(ctx)
+page.show_notes(ctx)
 
-# ---- controls
+# ---- controls: what matters in view, the rest under "more"
 controls.seed_url_values(ctx, cfg, FIELDS)
 skip = {"lr_std"} if controls.current(ctx, "same_lr", cfg) else set()
 skip |= {"beta"} if controls.current(ctx, "optimizer", cfg) == "gd" else set()
-with st.expander(ctx.tr("standardization.settings"), expanded=True):
-    for col, names in zip(st.columns(len(COLUMNS)), COLUMNS, strict=True):
-        with col:
-            cfg = controls.settings_form(ctx, cfg, [n for n in names if n not in skip])
+cfg = page.settings(
+    ctx, cfg, [n for n in MAIN if n not in skip], [n for n in MORE if n not in skip]
+)
 ctx.remember(cfg, DEFAULT)
 presets = {name: S.preset_values(name) for name in S.PRESETS}
-controls.presets(ctx, presets, {f: getattr(DEFAULT, f) for f in FIELDS})
+active = page.presets(ctx, presets, {f: getattr(DEFAULT, f) for f in FIELDS})
+with ctx.head:
+    upto = st.slider(
+        ctx.tr("standardization.field.upto"), 0, cfg.steps, cfg.steps,
+        help=ctx.tr("standardization.help.upto"), key=f"standardization.upto.{cfg.steps}",
+    )  # fmt: skip
+with st.sidebar:
+    equal_aspect = st.toggle(
+        ctx.tr("standardization.field.equal_aspect"),
+        help=ctx.tr("standardization.help.equal_aspect"),
+        key="standardization.view.equal_aspect",
+    )  # fmt: skip
+page.look_for(ctx, active)
 
-with st.expander(ctx.tr("app.explanation"), expanded=False):
-    st.markdown(lesson_text("standardization", ctx.lang))
-
-# ---- results
-scrub, aspect = st.columns([2, 1], vertical_alignment="bottom")
-upto = scrub.slider(
-    ctx.tr("standardization.field.upto"), 0, cfg.steps, cfg.steps,
-    help=ctx.tr("standardization.help.upto"), key=f"standardization.upto.{cfg.steps}",
-)  # fmt: skip
-equal_aspect = aspect.toggle(
-    ctx.tr("standardization.field.equal_aspect"), help=ctx.tr("standardization.help.equal_aspect"),
-    key="standardization.view.equal_aspect",
-)  # fmt: skip
+# ---- results: the two contour panels first
 with st.spinner(ctx.tr("standardization.computing")):
     raw, std = run(cfg.descent_args(False)), run(cfg.descent_args(True))
     grid_raw = grid(cfg.descent_args(False), equal_aspect)
     grid_std = grid(cfg.descent_args(True), equal_aspect)
     sweep_raw, sweep_std = sweeps(cfg.sweep_args(False), cfg.sweep_args(True))
 
-for col, d, contours in zip(st.columns(2), (raw, std), (grid_raw, grid_std), strict=True):
-    panel = "std" if d.standardize else "raw"
+panels = list(zip(st.columns(2), (raw, std), (grid_raw, grid_std), strict=True))
+for col, d, contours in panels:
+    fig = figs.contour_figure(d, contours, lang=ctx.lang, upto=upto, height=HERO_HEIGHT)
+    col.plotly_chart(fig, key=f"standardization.contour.{'std' if d.standardize else 'raw'}")
+for col, d, _ in panels:
     with col:
-        st.markdown(f"#### {ctx.tr(f'standardization.panel.{panel}')}")
         readouts(ctx, d, cfg.steps)
-        fig = figs.contour_figure(d, contours, lang=ctx.lang, upto=upto)
-        st.plotly_chart(fig, key=f"standardization.contour.{panel}")
 
 notes = ["same_panels_note", "same_lr_note" if cfg.same_lr else "own_lr_note"]
 notes += ["logistic_note"] if cfg.model == "logistic" else []
@@ -129,4 +123,5 @@ right.plotly_chart(
     figs.sweep_figure(sweep_raw, sweep_std, lang=ctx.lang, used=used), key="standardization.sweep"
 )
 right.caption(ctx.tr("standardization.sweep_note", steps=f"{sweep_raw.steps:,}"))
-common.finish(ctx)
+page.explanation(ctx, "standardization")
+page.finish(ctx)

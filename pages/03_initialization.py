@@ -5,13 +5,12 @@ import dataclasses
 import streamlit as st
 
 from bnviz.figures import initialization as figs
-from bnviz.i18n import lesson_text
 from bnviz.lessons import initialization as I
-from bnviz.ui import common, controls
+from bnviz.ui import controls, page
 
 DEFAULT = I.InitSettings()
-COLUMNS = [["activation", "init", "batchnorm"], ["depth", "width"], ["n", "seed"]]
-FIELDS = [name for column in COLUMNS for name in column]
+MAIN = ["activation", "init", "batchnorm"]
+MORE = ["depth", "width", "n", "seed"]
 VIEWS = ("activations", "gradients", "compare")
 SATURATING = ("tanh", "sigmoid")
 
@@ -77,36 +76,26 @@ def symmetry_note(records: list) -> None:
         st.caption(ctx.tr("initialization.symmetry_broken", width=cfg.width))
 
 
-ctx = common.begin("initialization")
-st.title(ctx.tr("nav.initialization"))
-st.caption(ctx.tr("initialization.intro"))
+ctx = page.begin("initialization", "nav.initialization")
 cfg = ctx.settings(I.InitSettings, DEFAULT)
-common.show_notes(ctx)
-
-# ---- controls
-controls.seed_url_values(ctx, cfg, FIELDS)
-with st.expander(ctx.tr("initialization.settings"), expanded=True):
-    for col, names in zip(st.columns(len(COLUMNS)), COLUMNS, strict=True):
-        with col:
-            cfg = controls.settings_form(ctx, cfg, names)
+page.show_notes(ctx)
+cfg = page.settings(ctx, cfg, MAIN, MORE)
 ctx.remember(cfg, DEFAULT)
-controls.presets(ctx, I.PRESETS, {f: getattr(DEFAULT, f) for f in FIELDS})
-
-with st.expander(ctx.tr("app.explanation"), expanded=False):
-    st.markdown(lesson_text("initialization", ctx.lang))
-
-# ---- what to look at
-view = controls.view_choice(
-    ctx, VIEWS, ctx.tr("initialization.view_label"), lambda v: ctx.tr(f"initialization.view_{v}")
-)
+active = page.presets(ctx, I.PRESETS, {f: getattr(DEFAULT, f) for f in MAIN + MORE})
+with ctx.head:
+    view = controls.view_choice(
+        ctx, VIEWS, ctx.tr("initialization.view_label"),
+        lambda v: ctx.tr(f"initialization.view_{v}"),
+    )  # fmt: skip
+page.look_for(ctx, active, view)
 if cfg.batchnorm:
-    st.info(ctx.tr("initialization.bn_note"))
+    st.caption(ctx.tr("initialization.bn_note"))
 
 if view == "activations":
     with st.spinner(ctx.tr("initialization.computing")):
         x_stats, layers = activations(cfg)
-    symmetry_note(layers)
     st.plotly_chart(figs.histogram_grid(layers, lang=ctx.lang, bn=cfg.batchnorm), key="init.hist")
+    symmetry_note(layers)
     if cfg.activation in SATURATING:
         st.caption(ctx.tr("initialization.saturated_note"))
     left, right = st.columns([1, 1])
@@ -125,8 +114,8 @@ if view == "activations":
 elif view == "gradients":
     with st.spinner(ctx.tr("initialization.computing")):
         grads = gradients(cfg)
-    st.caption(ctx.tr("initialization.gradient_note"))
     st.plotly_chart(figs.histogram_grid(grads, lang=ctx.lang, bn=cfg.batchnorm), key="init.ghist")
+    st.caption(ctx.tr("initialization.gradient_note"))
     st.markdown(f"**{ctx.tr('initialization.table.grad_title')}**")
     table(figs.table_rows(grads, lang=ctx.lang), "init.gtable")
     if "compare" in ctx.params:  # not shown here: keep it in the link
@@ -137,11 +126,12 @@ else:
     with st.spinner(ctx.tr("initialization.computing")):
         off, on = curves(cfg, inits, False), curves(cfg, inits, True)
     y_range = figs.shared_log_range(off, on)
-    st.caption(ctx.tr("initialization.compare_note"))
     for col, data, bn in zip(st.columns(2), (off, on), (False, True), strict=True):
         fig = figs.std_figure(data, lang=ctx.lang, bn=bn, y_range=y_range, highlight=cfg.init)
         col.plotly_chart(fig, key=f"init.compare.{bn}")
+    st.caption(ctx.tr("initialization.compare_note"))
     if "zeros" in inits:
         st.caption(ctx.tr("initialization.zero_std_note"))
 
-common.finish(ctx)
+page.explanation(ctx, "initialization")
+page.finish(ctx)

@@ -3,9 +3,8 @@
 import streamlit as st
 
 from bnviz.figures import activations as figs
-from bnviz.i18n import lesson_text
 from bnviz.lessons import activations as A
-from bnviz.ui import common, controls, live
+from bnviz.ui import controls, live, page
 
 DEFAULT = A.ActivationSettings()
 FIELDS = ["activation", *A.PARAMETER.values(), "seed", "lr", "steps", "dead_activation"]
@@ -94,77 +93,57 @@ def show_gallery() -> None:
         advice(summaries)
 
 
-def show_zigzag() -> A.ActivationSettings:
+def show_zigzag() -> None:
     """Why zero-centered outputs matter: one neuron's two weights, positive vs centered inputs."""
-    st.markdown(f"#### {ctx.tr('activations.zigzag_title')}")
-    st.caption(ctx.tr("activations.zigzag_note"))
-    a, b, _ = st.columns([1, 1, 2])
-    with a:
-        settings = controls.settings_form(ctx, cfg, ["lr"])
-    with b:
-        settings = controls.settings_form(ctx, settings, ["steps"])
-    runs = zigzags(settings.lr, settings.steps, settings.seed)
+    runs = zigzags(cfg.lr, cfg.steps, cfg.seed)
     st.plotly_chart(figs.zigzag_figure(runs, lang=ctx.lang), key="act.zigzag")
+    st.caption(ctx.tr("activations.zigzag_note"))
     st.caption(ctx.tr("activations.zigzag_lr_note"))
-    return settings
 
 
-def show_dead() -> A.ActivationSettings:
+def show_dead() -> None:
     """A ReLU-family MLP trained in the background at a small and a large learning rate."""
-    st.markdown(f"#### {ctx.tr('activations.dead.title')}")
-    st.caption(ctx.tr("activations.dead.intro"))
-    with st.columns(3)[0]:
-        settings = controls.settings_form(ctx, cfg, ["dead_activation"])
-    configs = A.dead_relu_pair(settings.dead_activation, seed=settings.seed)
+    configs = A.dead_relu_pair(cfg.dead_activation, seed=cfg.seed)
     runs = live.attached(ctx, configs)
     live.controls(ctx, configs, runs)
+    live.sidebar(ctx, configs["small"], runs)
     labels = {k: ctx.tr(f"activations.dead.{k}", lr=f"{c.lr:g}") for k, c in configs.items()}
 
     def draw(snaps: dict) -> None:
         st.plotly_chart(figs.dead_figure(snaps, lang=ctx.lang), key="act.dead")
 
     live.live_panel(ctx, runs, labels, draw)
-    st.caption(ctx.tr("activations.dead.what"))
+    st.caption(ctx.tr("activations.dead.intro") + " " + ctx.tr("activations.dead.what"))
     st.markdown(ctx.tr("activations.dead.advice"))
-    return settings
 
 
-ctx = common.begin("activations")
-st.title(ctx.tr("nav.activations"))
-st.caption(ctx.tr("activations.intro"))
+ctx = page.begin("activations", "nav.activations")
 cfg = ctx.settings(A.ActivationSettings, DEFAULT)
-common.show_notes(ctx)
+page.show_notes(ctx)
 
-# ---- controls: the function and its parameter; the views draw their own
+# ---- settings: each view shows the few it uses (one activation picker at a time)
 controls.seed_url_values(ctx, cfg, FIELDS)
-with st.expander(ctx.tr("activations.settings"), expanded=True):
-    left, middle, right = st.columns(3)
-    with left:
-        cfg = controls.settings_form(ctx, cfg, ["activation"])
-    with middle:
-        cfg = controls.settings_form(ctx, cfg, list(cfg.params()))
-    with right:
-        cfg = controls.settings_form(ctx, cfg, ["seed"])
-drawn = {"activation", "seed", *cfg.params()}
-cfg = cfg.replace(**{f: controls.current(ctx, f, cfg) for f in FIELDS if f not in drawn})
+shown = st.session_state.get(controls.widget_key(ctx, "view"), ctx.params.get("view", VIEWS[0]))
+params = [A.PARAMETER[a] for a in [controls.current(ctx, "activation", cfg)] if a in A.PARAMETER]
+main = {"function": ["activation", *params], "gallery": [], "zigzag": ["lr", "steps"]}
+cfg = page.settings(ctx, cfg, main.get(shown, ["dead_activation"]), ["seed"])
+cfg = cfg.replace(**{f: controls.current(ctx, f, cfg) for f in FIELDS})
 presets = {name: {**v, "view": PRESET_VIEWS.get(name, "function")} for name, v in A.PRESETS.items()}
-controls.presets(ctx, presets, {f: getattr(DEFAULT, f) for f in FIELDS})
-
-with st.expander(ctx.tr("app.explanation"), expanded=False):
-    st.markdown(lesson_text("activations", ctx.lang))
-
-# ---- what to look at
-view = controls.view_choice(
-    ctx, VIEWS, ctx.tr("activations.view_label"), lambda v: ctx.tr(f"activations.view.{v}")
-)
+active = page.presets(ctx, presets, {f: getattr(DEFAULT, f) for f in FIELDS})
+with ctx.head if shown != "dead" else st.container():
+    view = controls.view_choice(
+        ctx, VIEWS, ctx.tr("activations.view_label"), lambda v: ctx.tr(f"activations.view.{v}")
+    )
+page.look_for(ctx, active, view)
 
 if view == "function":
     show_function()
 elif view == "gallery":
     show_gallery()
 elif view == "zigzag":
-    cfg = show_zigzag()
+    show_zigzag()
 else:
-    cfg = show_dead()
+    show_dead()
 ctx.remember(cfg, DEFAULT)
-common.finish(ctx)
+page.explanation(ctx, "activations")
+page.finish(ctx)

@@ -29,9 +29,8 @@ def progress_steps(page) -> list[int]:
 
 
 def test_lab_start_grows_pause_and_reset(browser, server):
-    page = open_page(browser, server + "/batchnorm_lab?steps=20000&seed=21")
+    page = open_page(browser, server + "/batchnorm_lab?steps=20000&seed=21")  # trains on open
     no_exception(page)
-    page.get_by_role("button", name="Start", exact=True).click()
     page.wait_for_function(
         "() => document.querySelectorAll('.js-plotly-plot .scatterlayer .trace').length >= 4",
         timeout=60_000,

@@ -8,7 +8,7 @@ from bnviz.i18n import t
 from bnviz.lessons import activations as A
 from bnviz.lessons import initialization as I
 from tests.browser_support import SHOTS, no_exception, open_page
-from tests.helpers import click, decode, figures, rerun_until, trace_lengths
+from tests.helpers import choose_preset, click, decode, figures, rerun_until, trace_lengths
 from tests.test_pages import page
 
 INIT, ACT = "03_initialization.py", "04_activations.py"
@@ -26,10 +26,6 @@ def drawn(at) -> list[dict]:
 def column(at, key: str, lang: str = "en") -> list:
     """One column of the page's first table, by its i18n key."""
     return list(at.dataframe[0].value[t(key, lang)])
-
-
-def preset_button(at, page_name: str, preset: str) -> str:
-    return at.button(key=f"{page_name}.preset_btn.{preset}").label
 
 
 # ---------------------------------------------------------------------------- both pages
@@ -51,7 +47,7 @@ def test_page_runs_and_draws_in_both_languages(name, lang):
 
 def test_init_cs231n_preset_shows_the_engines_table():
     at = page(INIT, init="he", activation="relu")
-    click(at, preset_button(at, "initialization", "cs231n_small"))
+    choose_preset(at, "initialization", "cs231n_small")
     assert not at.exception
     expected = [s.std for s in I.layer_stats(**I.PRESETS["cs231n_small"])]
     shown = column(at, "initialization.table.std")
@@ -64,7 +60,7 @@ def test_init_cs231n_preset_shows_the_engines_table():
 def test_init_every_preset_sets_its_values_and_draws():
     at = page(INIT)
     for preset, values in I.PRESETS.items():
-        click(at, preset_button(at, "initialization", preset))
+        choose_preset(at, "initialization", preset)
         assert not at.exception, preset
         for name, value in values.items():
             assert at.session_state[f"initialization.{name}"] == value, (preset, name)
@@ -107,7 +103,7 @@ def test_init_gradient_and_compare_views():
     assert not at.exception and len(drawn(at)) == 1
     grads = [g.std for g in I.gradient_stats(depth=5, width=100, n=200)]
     assert column(at, "initialization.table.std") == pytest.approx(grads, rel=1e-6)
-    at.get("button_group")[0].set_value("compare").run()
+    at.button_group(key="initialization.view").set_value("compare").run()
     off, on = drawn(at)
     assert off["layout"]["yaxis"]["range"] == on["layout"]["yaxis"]["range"]
     assert len(off["data"]) == len(I.INITS)
@@ -122,7 +118,7 @@ def test_init_gradient_and_compare_views():
 def test_act_every_preset_sets_its_values_and_view():
     at = page(ACT)
     for preset, values in A.PRESETS.items():
-        click(at, preset_button(at, "activations", preset))
+        choose_preset(at, "activations", preset)
         assert not at.exception, preset
         for name, value in values.items():
             assert at.session_state[f"activations.{name}"] == value, (preset, name)
@@ -130,8 +126,9 @@ def test_act_every_preset_sets_its_values_and_view():
         assert view == {"zigzag": "zigzag", "dead_relu": "dead", "dead_remedy": "dead"}.get(
             preset, "function"
         )
-        if view != "dead":  # dead: nothing drawn before Start
+        if view != "dead":  # dead: the pair starts on its own and draws after a few steps
             drawn(at)
+        assert t(f"activations.preset.{preset}_what") in [i.value for i in at.info]
 
 
 def test_act_function_view_answers_the_three_questions():
@@ -154,7 +151,7 @@ def test_act_gallery_and_zigzag_views():
     assert names == [t(f"activations.name.{n}", "en") for n in A.NAMES]
     sigmoid = at.dataframe[0].value.iloc[0]
     assert sigmoid[t("activations.table.d_zero", "en")] == pytest.approx(0.25)
-    at.get("button_group")[0].set_value("zigzag").run()
+    at.button_group(key="activations.view").set_value("zigzag").run()
     assert not at.exception and len(drawn(at)) == 1
 
 
@@ -168,9 +165,9 @@ def test_act_bad_url_value_falls_back_with_a_note():
 
 
 def test_act_dead_relu_panel_trains_live():
-    at = page(ACT, view="dead")
-    assert not at.exception and not figures(at)  # "press Start"
-    click(at, "Start")
+    at = page(ACT, view="dead")  # the pair starts on its own
+    assert not at.exception
+    assert next(b for b in at.button if b.label == "Start").disabled
     rerun_until(at, lambda a: figures(a) and min(trace_lengths(figures(a)[0])) >= 3)
     assert not at.exception
     fig = figures(at)[0]

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from bnviz.i18n import strings
 from bnviz.lessons import standardization as S
 from tests.browser_support import SHOTS, no_exception, open_page
-from tests.helpers import click, decode, figures, trace_lengths
+from tests.helpers import choose_preset, decode, figures, trace_lengths
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = S.StandardizationConfig()
@@ -137,7 +137,7 @@ def test_hide_removes_controls():
     at = page(hide="lr,presets")
     assert not at.exception
     assert "standardization.lr" not in {w.key for w in at.select_slider}
-    assert not [b for b in at.button if b.key and "preset_btn" in b.key]
+    assert not [g for g in at.get("button_group") if g.proto.id.endswith("standardization.preset")]
 
 
 # ---------------------------------------------------------------------------- presets
@@ -146,7 +146,7 @@ def test_hide_removes_controls():
 @pytest.mark.parametrize("name", list(S.PRESETS))
 def test_preset_sets_its_values_and_shows_its_claim(name):
     at = page()
-    click(at, strings("en")[f"standardization.preset.{name}"])
+    choose_preset(at, "standardization", name)
     assert not at.exception, at.exception
     values = S.preset_values(name)
     for field, value in values.items():

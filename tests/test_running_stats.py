@@ -21,7 +21,7 @@ from bnviz.runner import train_sync
 from bnviz.stepper import Snapshot
 from bnviz.train import Trainer, make_optimizer
 from tests.browser_support import SHOTS, no_exception, open_page
-from tests.helpers import click, decode, figures, rerun_until
+from tests.helpers import choose_preset, click, decode, figures, rerun_until
 
 ROOT = Path(__file__).resolve().parent.parent
 CFG = rs.DEFAULT.replace(steps=60, eval_every=20)  # every step recorded: 60 rows < 512
@@ -257,10 +257,13 @@ def test_page_explains_in_both_languages_and_every_preset_sets_its_link():
     assert not at.exception
     text = " ".join(m.value for m in at.markdown)
     assert "1 − m" in text and "\\mu_B" in text and "decay = 1 − m" in text
-    assert "Expected more than 1 value per channel" in at.code[0].value
-    assert at.table and len(figures(at)) == 1  # the batch-noise chart; live charts after Start
+    at.button_group(key="running_stats.view").set_value("one").run()
+    assert "Expected more than 1 value per channel" in at.code[0].value and at.table
+    at.button_group(key="running_stats.view").set_value("noise").run()
+    assert len(figures(at)) == 1  # the batch-noise chart
+    at.button_group(key="running_stats.view").set_value("live").run()
     for name, values in rs.PRESETS.items():
-        click(at, at.button(key=f"running_stats.preset_btn.{name}").label)
+        choose_preset(at, "running_stats", name)
         assert not at.exception
         momentum = values.get("bn_momentum", rs.DEFAULT.bn_momentum)
         assert at.session_state["running_stats.bn_cumulative"] == (momentum is None)
@@ -280,7 +283,7 @@ def test_batch_size_one_explains_and_never_raises():
     at = page(batch_size="1")
     assert not at.exception
     assert any("batch size 1" in w.value for w in at.warning)
-    assert next(b for b in at.button if b.label == "Start").disabled
+    assert not [b for b in at.button if b.label == "Start"]  # nothing to start: the lesson instead
     assert any("variance is **0**" in m.value for m in at.markdown)
 
 
@@ -293,13 +296,14 @@ def curves(at) -> dict[str, int]:
 
 
 def test_page_trains_live_and_obeys_its_buttons():
-    at = page(steps="2000", seed="3")
-    click(at, "Start")
+    at = page(steps="2000", seed="3")  # the runs start on their own
     rerun_until(at, lambda a: min(curves(a).values(), default=0) >= 2)
     first = curves(at)
     assert {"batch_mean", "main", "compare", "pop"} <= set(first)
     rerun_until(at, lambda a: all(curves(a)[k] > first[k] for k in ("batch_mean", "main", "pop")))
-    assert len(figures(at)) == 4 and not at.exception  # mean, variance, train/eval, noise
+    assert len(figures(at)) == 2 and not at.exception  # mean, variance
+    at.button_group(key="running_stats.view").set_value("modes").run()
+    assert len(figures(at)) == 1 and not at.exception  # train vs eval mode
     click(at, "Pause")
     assert not at.exception
     click(at, "Reset")
@@ -328,7 +332,6 @@ def test_browser_starts_a_run_and_the_three_curves_grow(browser, server):
     page_ = open_page(browser, server + "/running_stats?steps=5000&seed=4")
     page_.set_viewport_size({"width": 1400, "height": 2800})
     no_exception(page_)
-    page_.get_by_role("button", name="Start", exact=True).click()
     page_.wait_for_function(GROWN % CURVES_JS, arg=10, timeout=60_000)
     first = page_.evaluate(CURVES_JS)
     page_.wait_for_function(GROWN % CURVES_JS, arg=max(first.values()), timeout=30_000)

@@ -13,7 +13,7 @@ from bnviz.i18n import t
 from bnviz.lessons.initialization import INITS, GradStats, LayerStats
 
 COLUMNS = 5  # histogram panels per row: 10 layers fill two rows
-PANEL_HEIGHT = 150
+PANEL_HEIGHT = 130  # two rows of panels and their two-line titles fit the first screen
 
 
 def _tr(key: str, lang: str, **fmt: object) -> str:
@@ -92,7 +92,7 @@ def _panel_label(record: LayerStats | GradStats, lang: str) -> str:
     text = _tr("fig.panel", lang, layer=record.layer, std=f"{record.std:.2g}")
     saturated = getattr(record, "saturated", math.nan)
     if not math.isnan(saturated):
-        text += " · " + _tr("fig.panel_saturated", lang, share=f"{saturated:.0%}")
+        text += "<br>" + _tr("fig.panel_saturated", lang, share=f"{saturated:.0%}")
     return text
 
 
@@ -125,7 +125,7 @@ def _axes(i: int, cols: int, rows: int, edges: np.ndarray) -> tuple[dict, dict]:
     )
     if i:
         xaxis["matches"] = "x"  # zooming one panel zooms them all
-    yaxis = dict(domain=_domains(rows, 0.12)[::-1][row], anchor=f"x{axis}", showticklabels=False)
+    yaxis = dict(domain=_domains(rows, 0.2)[::-1][row], anchor=f"x{axis}", showticklabels=False)
     return xaxis, yaxis
 
 
@@ -148,6 +148,7 @@ def histogram_grid(
     cols = min(len(records), COLUMNS)
     rows = math.ceil(len(records) / cols)
     layout = base_layout(title, height=PANEL_HEIGHT * rows + 90, bargap=0)
+    layout["margin"]["t"] = 85  # the figure's title above the first row's two-line titles
     traces, notes = [], []
     for i, record in enumerate(records):
         axis = "" if i == 0 else str(i + 1)

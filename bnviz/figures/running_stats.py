@@ -119,7 +119,6 @@ def stats_figure(
     yaxis = dict(title=_tr(f"{which}_axis", lang), range=_range(dots, lines))
     layout = base_layout(
         title, height=330, xaxis=dict(title=_tr("step", lang)), yaxis=yaxis,
-        legend=dict(orientation="h", yanchor="top", y=-0.22, x=0, font=dict(size=14)),
     )  # fmt: skip
     return go.Figure(traces, layout)
 

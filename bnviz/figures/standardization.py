@@ -13,7 +13,6 @@ LEVELS = 14  # contour lines, evenly spaced in log10(loss - min): ellipses at ev
 DEPTH = 1e-4  # the deepest contour: 1e-4 x the start's loss - min
 MAX_POINTS = 1000  # per trace
 FLOOR = 1e-8  # loss chart: gaps below 1e-8 x the start's are rounding noise, drawn at the floor
-BOTTOM_LEGEND = dict(orientation="h", yanchor="top", y=-0.2, x=0)
 
 
 def _tr(key: str, lang: str, **fmt: object) -> str:
@@ -99,7 +98,6 @@ def contour_figure(
         _tr(f"panel.{_panel(d.standardize)}", lang), height=height,
         xaxis=dict(title=_tr("fig.w1", lang), range=[grid.w1[0], grid.w1[-1]], constrain="domain"),
         yaxis=yaxis,
-        legend=BOTTOM_LEGEND,
     )  # fmt: skip
     return go.Figure(data=[contour, *_path_traces(d, upto, lang)], layout=layout)
 
@@ -137,7 +135,6 @@ def loss_figure(
         _tr("fig.loss_title", lang), height=height,
         xaxis=dict(title=_tr("fig.step", lang)),
         yaxis=dict(title=_tr("fig.gap", lang), type="log", exponentformat="power"),
-        legend=BOTTOM_LEGEND,
     )  # fmt: skip
     return go.Figure(data=data, layout=layout)
 
@@ -213,7 +210,7 @@ def sweep_figure(
     data = [*_sweep_traces(raw, lang, top, raw_used), *_sweep_traces(std, lang, top, std_used)]
     data += _key_traces(max(raw.steps, std.steps), lang, used is not None)
     layout = base_layout(
-        _tr("fig.sweep_title", lang), height=height, legend=BOTTOM_LEGEND,
+        _tr("fig.sweep_title", lang), height=height,
         xaxis=dict(title=_tr("fig.lr", lang), type="log", exponentformat="power"),
         yaxis=dict(
             title=_tr("fig.steps_axis", lang), type="log", range=[-0.1, np.log10(top) + 0.1]

@@ -17,7 +17,14 @@ COLORS = {
 PALETTE = ["#2E86AB", "#E4572E", "#76B041", "#F3A712", "#7D5BA6", "#17BEBB", "#A23B72", "#3B1F2B"]
 # Projector legibility: no chart text under 14 px (axis ticks, legends, hover), titles 16 px.
 FONT = dict(family="Inter, 'Noto Sans SC', 'PingFang SC', sans-serif", size=14)
+LEGEND_GAP_PX = 62  # tick labels and axis title at 14 px sit between the plot and its legend
 HERO_HEIGHT = 300  # a page's main chart: with the header, presets and sentence it fits 1280x720
+
+
+def bottom_legend(height: int, titled: bool = True) -> dict:
+    """A horizontal legend below the x-axis title, never on it (y is a share of the plot)."""
+    plot = max(height - (45 if titled else 20), 100)  # the plot area, ~height less the top margin
+    return dict(orientation="h", yanchor="top", y=-LEGEND_GAP_PX / plot, x=0, font=dict(size=14))
 
 
 def base_layout(title: str | None = None, *, height: int = HERO_HEIGHT, **extra: object) -> dict:
@@ -28,7 +35,7 @@ def base_layout(title: str | None = None, *, height: int = HERO_HEIGHT, **extra:
         font=FONT,
         height=height + 40,  # room for the legend below the plot
         margin=dict(l=55, r=20, t=45 if title else 20, b=40),
-        legend=dict(orientation="h", yanchor="top", y=-0.2, x=0, font=dict(size=14)),
+        legend=bottom_legend(height, title is not None),
         hovermode="closest",
     )
     if title:

@@ -21,6 +21,7 @@ from bnviz.config import RunConfig, Validated, setting
 from bnviz.datasets import make_dataset
 from bnviz.nets import build_mlp
 from bnviz.stepper import Snapshot
+from bnviz.telemetry import BN_UNITS  # noqa: F401  (pages size their unit picker with it)
 
 # A small BN net whose statistics move: moons without input standardization (centered inputs
 # would pin layer 1's population mean at exactly 0), ReLU so layer 2's mean drifts while it

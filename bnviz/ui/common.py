@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
+import threading
 import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
@@ -114,18 +116,34 @@ def language_switch() -> str:
     return lang
 
 
-def ensure_router() -> None:
-    """Go through app.py's router even when a server's very first request names a page.
+_ROUTED = threading.local()  # set while app.py's router runs a page, in that script's thread
 
-    Streamlit 1.67 runs pages/ files in its old multipage mode (without app.py's router) until
-    some session has called st.navigation, and a student's shared link is often that first
-    request; the first widget event of that session is then lost. Rerun once, in the router.
-    AppTest resets that mode before every run, so there a rerun would swallow every click.
+
+@contextlib.contextmanager
+def routed():
+    """app.py runs the chosen page inside this: the page knows it came through the router."""
+    PagesManager.uses_pages_directory = False  # the router runs: pages/ mode is over
+    _ROUTED.active = True
+    try:
+        yield
+    finally:
+        _ROUTED.active = False
+
+
+def ensure_router() -> None:
+    """Go through app.py's router even when a server's first requests name a page.
+
+    Streamlit 1.67 runs pages/ files in its old multipage mode (without app.py's router: no
+    language switch, no navigation) until some session has called st.navigation, and after a
+    restart a class opens shared links all at once: every session that started in that mode
+    (not only the first) reruns once, in the router. AppTest resets that mode before every run
+    and runs pages directly, so there a rerun would swallow every click.
     """
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        if not type(Runtime._instance).__module__.startswith("unittest.mock"):  # not AppTest
-            st.rerun()
+    PagesManager.uses_pages_directory = False
+    if getattr(_ROUTED, "active", False):
+        return
+    if not type(Runtime._instance).__module__.startswith("unittest.mock"):  # not AppTest
+        st.rerun()
 
 
 def begin(name: str) -> PageContext:

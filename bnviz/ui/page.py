@@ -13,7 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from bnviz.i18n import lesson_text
+from bnviz.i18n import lesson_text, strings
 from bnviz.ui import common, controls
 from bnviz.ui.common import PageContext
 
@@ -27,7 +27,7 @@ def begin(name: str, title_key: str) -> PageContext:
     """
     ctx = common.begin(name)
     st.html(STYLE)  # style-only HTML takes no room on the page
-    title, ctx.head = st.columns([2, 5], vertical_alignment="center")
+    title, ctx.head = st.columns([3, 5], vertical_alignment="center")
     title.title(ctx.tr(title_key))
     return ctx
 
@@ -84,9 +84,12 @@ def presets(ctx: PageContext, items: dict[str, dict], defaults: dict[str, Any]) 
     return active
 
 
-def look_for(ctx: PageContext, active: str | None, **fmt: object) -> None:
-    """The one sentence that says what to look for: the preset's, or the page's own."""
-    text = ctx.tr(f"{ctx.name}.preset.{active}_what" if active else f"{ctx.name}.look_for", **fmt)
+def look_for(ctx: PageContext, active: str | None, view: str | None = None) -> None:
+    """The one sentence that says what to look for: the preset's, else the view's or the page's."""
+    table = strings(ctx.lang)
+    keys = [f"{ctx.name}.preset.{active}_what"] if active else []
+    keys += [f"{ctx.name}.look_for.{view}", f"{ctx.name}.look_for.default"]
+    text = next(table[k] for k in keys if k in table)
     with st.container(key="look_for"):
         st.info(text, icon=":material/visibility:")
 
