@@ -28,6 +28,9 @@ class SQLiteStore(RunStore):
         try:
             self._db = self._connect()
         except sqlite3.DatabaseError as exc:
+            # locked, no permission, a directory in the way: not the file's fault, keep it
+            if isinstance(exc, sqlite3.OperationalError) or not self.path.is_file():
+                raise
             self._move_aside(exc)
             self._db = self._connect()
 
