@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import sqlite3
 import threading
 import time
@@ -24,7 +25,7 @@ class SQLiteStore(RunStore):
     def __init__(self, path: str | Path, max_bytes: int, timeout: float = 10.0):
         self.path, self.max_bytes, self.timeout = Path(path), max_bytes, timeout
         self._lock = threading.Lock()  # one connection, shared by the threads of a process
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:
             self._db = self._connect()
         except sqlite3.DatabaseError as exc:
@@ -33,6 +34,8 @@ class SQLiteStore(RunStore):
                 raise
             self._move_aside(exc)
             self._db = self._connect()
+        if self.path.stat().st_mode & 0o077 and self.path.owner() == getpass.getuser():
+            self.path.chmod(0o600)  # pickles are loaded from it: no one else may write them
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(

@@ -1,6 +1,9 @@
 """A run checkpointed at any step and restored in a fresh Stepper ends bit-identical."""
 
 import random
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +13,7 @@ from bnviz.stepper import Stepper
 from bnviz.store import MemoryStore, pack, unpack
 from bnviz.store_sqlite import SQLiteStore
 
+ROOT = Path(__file__).resolve().parent.parent
 STEPS = 120
 SMALL = dict(
     n_samples=200, depth=2, width=12, batch_size=32, steps=STEPS, log_every=7, eval_every=11
@@ -103,3 +107,37 @@ def test_a_checkpoint_of_another_engine_version_is_refused(monkeypatch):
     monkeypatch.setattr("bnviz.stepper.ENGINE_VERSION", "next")
     with pytest.raises(ValueError):
         Stepper.restore(blob)
+
+
+RESUMER = """
+import sys
+sys.path.insert(0, {root!r})
+import torch
+torch.set_num_threads(1)
+from bnviz.stepper import Stepper
+from bnviz.store_sqlite import SQLiteStore
+store = SQLiteStore({path!r}, 1 << 26)
+run = Stepper.restore(store.resume({key!r}))
+while run.state == "running":
+    run.advance(max_steps=50)
+store.put_finished({key!r}, run.snapshot())
+"""
+
+
+def test_a_fresh_process_resumes_from_the_store_bit_identical(tmp_path):
+    """The server restarts: a new interpreter continues a run another one checkpointed."""
+    cfg = RunConfig(**SMALL, norm="batchnorm", optimizer="adam", activation="relu")
+    path = str(tmp_path / "runs.sqlite")
+    store = SQLiteStore(path, 1 << 26)
+    part = Stepper(cfg.key(), cfg)
+    part.advance(max_steps=71)
+    store.checkpoint(cfg.key(), part.checkpoint())
+    script = RESUMER.format(root=str(ROOT), path=path, key=cfg.key())
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
+    done = store.get_finished(cfg.key())
+    whole = run_through(Stepper(cfg.key(), cfg)).snapshot()
+    assert done.state == "finished" and done.step == STEPS
+    for name in ("losses", "evals", "telemetry"):
+        for col in getattr(whole, name):
+            np.testing.assert_array_equal(getattr(whole, name)[col], getattr(done, name)[col])
+    store.close()
