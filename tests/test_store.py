@@ -209,3 +209,15 @@ def test_damaged_pages_are_found_at_open(tmp_path, caplog):
         s = SQLiteStore(path, 1 << 24)
     assert "moved aside" in caplog.text and s.get_finished("k1") is None
     s.close()
+
+
+def test_pack_compresses_small_objects_and_leaves_big_ones():
+    small = {"h": np.full(10_000, np.nan, np.float32)}
+    big = {"w": np.random.default_rng(0).standard_normal(2_000_000).astype(np.float32)}
+    assert len(store_mod.pack(small)) < small["h"].nbytes / 10
+    for obj in (small, big):
+        back = store_mod.unpack(store_mod.pack(obj))
+        assert back.keys() == obj.keys()
+        assert all(np.array_equal(back[k], obj[k], equal_nan=True) for k in obj)
+    with pytest.raises(ValueError):
+        store_mod.unpack(b"xjunk")
