@@ -133,7 +133,11 @@ class Stepper:
         saved = unpack(blob)
         if not isinstance(saved, dict) or saved.get("version") != ENGINE_VERSION:
             raise ValueError("checkpoint from another engine version")
-        stepper = cls(saved["run_id"], RunConfig(**saved["cfg"]), saved["steps"])
+        try:
+            cfg = RunConfig(**saved["cfg"])  # ConfigError (a ValueError) if bounds changed
+        except TypeError as exc:  # a setting that no longer exists
+            raise ValueError(f"checkpoint settings unusable: {exc}") from exc
+        stepper = cls(saved["run_id"], cfg, saved["steps"])
         if stepper.trainer is not None and saved["trainer"] is not None:
             stepper.trainer.load_state_dict(saved["trainer"])
         stepper.state, stepper.error = saved["state"], saved["error"]

@@ -53,13 +53,17 @@ def test_interrupted_run_is_bit_identical(case):
     cfg = RunConfig(**SMALL, **case)
     whole = run_through(Stepper("r", cfg))
     assert whole.state == "finished" and whole.trainer.evals.n > 5
-    k = random.Random(str(case)).randrange(1, STEPS)  # an awkward step: mid-batch, mid-epoch
+    rng = random.Random(str(case))
+    k1 = rng.randrange(1, STEPS - 1)  # awkward steps: mid-epoch, between samples
+    k2 = rng.randrange(k1 + 1, STEPS)
     part = Stepper("r", cfg)
-    part.advance(max_steps=k)
+    part.advance(max_steps=k1)
     part.snapshot()  # a page looked at it (flushes telemetry) before the interruption
     blob = unpack(pack(part.checkpoint()))  # as it crosses a store
     del part
-    resumed = run_through(Stepper.restore(blob))
+    again = Stepper.restore(blob)
+    again.advance(max_steps=k2 - k1)
+    resumed = run_through(Stepper.restore(again.checkpoint()))  # a second interruption
     assert resumed.step == STEPS
     assert_same(whole, resumed)
 
@@ -141,3 +145,10 @@ def test_a_fresh_process_resumes_from_the_store_bit_identical(tmp_path):
         for col in getattr(whole, name):
             np.testing.assert_array_equal(getattr(whole, name)[col], getattr(done, name)[col])
     store.close()
+
+
+def test_a_checkpoint_with_unknown_settings_is_refused():
+    saved = unpack(Stepper("r", RunConfig(**SMALL)).checkpoint())
+    saved["cfg"]["renamed_setting"] = 1
+    with pytest.raises(ValueError):
+        Stepper.restore(pack(saved))
