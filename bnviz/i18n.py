@@ -27,6 +27,7 @@ def _flatten(table: dict, prefix: str = "") -> dict[str, str]:
 def strings(lang: str) -> dict[str, str]:
     """All strings of one language; each file's name is its keys' first part."""
     merged: dict[str, str] = {}
+    lang = normalize_lang(lang)  # never a path from outside the assets (lang comes from URLs)
     for path in sorted((I18N_DIR / lang).glob("*.toml")):
         with path.open("rb") as fh:
             merged.update(_flatten(tomllib.load(fh), path.stem + "."))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import queue
 import time
@@ -15,6 +16,7 @@ import numpy as np
 import torch
 
 from bnviz.config import RunConfig
+from bnviz.store import ENGINE_VERSION, pack, unpack
 from bnviz.train import Diverged, Trainer
 
 TERMINAL = ("finished", "diverged", "error", "stopped")
@@ -133,6 +135,35 @@ class Stepper:
         """Change the learning rate while training."""
         if self.trainer is not None:
             self.trainer.set_lr(lr)
+
+    def checkpoint(self) -> bytes:
+        """The run so far as compressed bytes; Stepper.restore() continues it bit-identically."""
+        return pack(
+            {
+                "version": ENGINE_VERSION, "run_id": self.run_id,
+                "cfg": dataclasses.asdict(self.cfg), "steps": self.steps,
+                "state": self.state, "error": self.error, "diverged_at": self.diverged_at,
+                "trainer": self.trainer.state_dict() if self.trainer else None,
+            }
+        )  # fmt: skip
+
+    @classmethod
+    def restore(cls, blob: bytes) -> Stepper:
+        """The Stepper that wrote `blob`, ready to continue; ValueError if stale."""
+        saved = unpack(blob)
+        if not isinstance(saved, dict) or saved.get("version") != ENGINE_VERSION:
+            raise ValueError("checkpoint from another engine version")
+        try:
+            cfg = RunConfig(**saved["cfg"])  # ConfigError (a ValueError) if bounds changed
+        except TypeError as exc:  # a setting that no longer exists
+            raise ValueError(f"checkpoint settings unusable: {exc}") from exc
+        stepper = cls(saved["run_id"], cfg, saved["steps"])
+        if stepper.trainer is not None and saved["trainer"] is not None:
+            stepper.trainer.load_state_dict(saved["trainer"])
+        stepper.state, stepper.error = saved["state"], saved["error"]
+        stepper.diverged_at = saved["diverged_at"]
+        stepper._rate_mark = (time.monotonic(), stepper.step)
+        return stepper
 
     def snapshot(self) -> Snapshot:
         """An immutable copy of everything a page draws."""

@@ -70,6 +70,18 @@ class History:
             arr.flags.writeable = False
         return out
 
+    def state_dict(self) -> dict:
+        """Copies of the rows and the thinning state (for a checkpoint)."""
+        cols = {k: v.copy() for k, v in self.cols.items()}
+        return {"steps": self.steps.copy(), "cols": cols, "n": self.n, "stride": self.stride}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Put back what state_dict() returned (same capacity and columns)."""
+        self.steps[:] = state["steps"]
+        for k, v in state["cols"].items():
+            self.cols[k][:] = v
+        self.n, self.stride = int(state["n"]), int(state["stride"])
+
     @property
     def nbytes(self) -> int:
         """Bytes held (constant for the life of the buffer)."""
@@ -242,6 +254,15 @@ class Telemetry:
         """The history with every capture so far (pending ones reduced first)."""
         self.flush()
         return self.history.view()
+
+    def state_dict(self) -> dict:
+        """The history with every pending capture reduced (between steps: no hooks, no row)."""
+        self.flush()
+        return self.history.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        """Put back what state_dict() returned."""
+        self.history.load_state_dict(state)
 
     def _on_norm(self, module: nn.BatchNorm1d, inputs: tuple, output: torch.Tensor) -> None:
         x = inputs[0].detach().numpy()[:, : self.bn_units]

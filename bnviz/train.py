@@ -110,6 +110,30 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
 
+    def state_dict(self) -> dict:
+        """Everything step() depends on or appends to (shared tensors: serialize at once)."""
+        return {
+            "model": self.model.state_dict(),  # weights and BN buffers
+            "optimizer": self.optimizer.state_dict(),
+            "order": self.order.get_state(),
+            "perm": self._perm.clone(), "pos": self._pos,
+            "step_count": self.step_count, "lr": self.lr,
+            "losses": self.losses.state_dict(), "evals": self.evals.state_dict(),
+            "telemetry": self.telemetry.state_dict(),
+        }  # fmt: skip
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue exactly where the Trainer that wrote state_dict() stopped."""
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.order.set_state(state["order"])
+        self._perm, self._pos = state["perm"].clone(), int(state["pos"])
+        self.step_count = int(state["step_count"])
+        self.set_lr(float(state["lr"]))
+        self.losses.load_state_dict(state["losses"])
+        self.evals.load_state_dict(state["evals"])
+        self.telemetry.load_state_dict(state["telemetry"])
+
     def step(self) -> float:
         """One optimizer step; records telemetry on sampled steps; raises Diverged on NaN/Inf."""
         s = self.step_count

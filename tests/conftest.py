@@ -39,3 +39,19 @@ def _close_the_tab():
 
 
 from tests.browser_support import browser, server  # noqa: E402, F401  (session-wide fixtures)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print the cases each fuzz test tried (its `fuzz_cases` property), even with -q."""
+    rows = [
+        (report.nodeid, value)
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        if getattr(report, "when", "") == "call"
+        for name, value in getattr(report, "user_properties", ())
+        if name == "fuzz_cases"
+    ]
+    if rows:
+        terminalreporter.write_sep("-", f"fuzz: {sum(v for _, v in rows)} cases tried")
+        for nodeid, value in rows:
+            terminalreporter.write_line(f"{value:6d}  {nodeid}")

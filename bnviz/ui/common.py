@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import re
 import threading
 import urllib.parse
 from dataclasses import dataclass, field
@@ -20,6 +21,16 @@ from bnviz.i18n import LANGS, normalize_lang, t
 from bnviz.runner import Scheduler
 
 RESERVED = ("lang", "hide", "view")  # URL keys that are not settings
+SHOWN_CHARS = 60  # a URL value quoted back in a note is cut here (values may be 10 KB)
+_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation: all of markdown's
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")  # line breaks would start new blocks
+
+
+def plain(text: str, limit: int = SHOWN_CHARS) -> str:
+    """User text for a markdown element: shown literally (no links, HTML, LaTeX), one line, cut."""
+    text = _CONTROL.sub(" ", str(text))
+    text = text if len(text) <= limit else text[:limit] + "…"
+    return _PUNCTUATION.sub(r"\\\1", text)
 
 
 @st.cache_resource(show_spinner=False)
@@ -158,7 +169,8 @@ def begin(name: str) -> PageContext:
 def show_notes(ctx: PageContext) -> None:
     """Say which URL values were not usable and what was used instead."""
     for note in ctx.notes:
-        st.info(ctx.tr("app.url_note", name=note.name, text=note.text, default=note.default))
+        text = plain(note.text)
+        st.info(ctx.tr("app.url_note", name=note.name, text=text, default=note.default))
 
 
 def finish(ctx: PageContext) -> None:

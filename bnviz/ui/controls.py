@@ -11,7 +11,7 @@ import streamlit as st
 
 from bnviz.config import FieldSpec, specs
 from bnviz.i18n import strings
-from bnviz.ui.common import PageContext
+from bnviz.ui.common import PageContext, plain
 
 
 def widget_key(ctx: PageContext, name: str) -> str:
@@ -27,7 +27,7 @@ def url_choice(ctx: PageContext, name: str, choices: Sequence[str]) -> str:
     value = ctx.params.get(name, choices[0])
     if value in choices:
         return value
-    st.info(ctx.tr("app.url_note", name=name, text=value, default=choices[0]))
+    st.info(ctx.tr("app.url_note", name=name, text=plain(value), default=choices[0]))
     return choices[0]
 
 
