@@ -33,14 +33,13 @@ live.sidebar(ctx, cfg, runs, lr=True)
 page.look_for(ctx, active)
 
 # ---- what to look at
-c1, c2 = st.columns([5, 1], vertical_alignment="bottom")
-with c1:
-    view = controls.view_choice(ctx, VIEWS, ctx.tr("lab.view"), lambda v: ctx.tr(f"lab.views.{v}"))
-layer = c2.selectbox(
-    ctx.tr("lab.layer"), range(cfg.depth), index=cfg.depth - 1, label_visibility="collapsed",
-    format_func=lambda i: ctx.tr("lab.fig.layer_n", layer=i + 1), key=f"lab.layer.{cfg.depth}",
-)  # fmt: skip
+view = controls.view_choice(ctx, VIEWS, ctx.tr("lab.view"), lambda v: ctx.tr(f"lab.views.{v}"))
 with st.sidebar:
+    layer = st.selectbox(
+        ctx.tr("lab.layer"), range(cfg.depth), index=cfg.depth - 1,
+        format_func=lambda i: ctx.tr("lab.fig.layer_n", layer=i + 1),
+        key=f"lab.layer.{cfg.depth}", help=ctx.tr("lab.layer_help"),
+    )  # fmt: skip
     window = st.slider(
         ctx.tr("run.window"), 0, cfg.steps, (0, cfg.steps), key=f"lab.window.{cfg.steps}"
     )

@@ -1,0 +1,84 @@
+"""What a projector shows: every page at 1280x720 after a preset, in a real browser.
+
+The page's main chart and its "look for" sentence lie inside the first screen, no text is
+cut, the page does not scroll sideways. Screenshots at 1280x720 and 1920x1080 are written to
+assets/screenshots/ (the README shows the lab's).
+"""
+
+import pytest
+
+from bnviz.i18n import t
+from tests.browser_support import ROOT, no_exception, settle
+
+pytestmark = pytest.mark.browser
+SCREENS = ROOT / "assets" / "screenshots"
+# (url path, preset i18n key or None): the preset a teacher would click first
+PAGES = [
+    ("batchnorm_lab", "lab.preset.large_lr"),
+    ("standardization", "standardization.preset.zigzag"),
+    ("initialization", "initialization.preset.cs231n_small"),
+    ("activations", "activations.preset.sigmoid_kills"),
+    ("running_stats", "running_stats.preset.tiny"),
+]
+
+BOXES = """() => {
+  const box = e => { if (!e) return null; const r = e.getBoundingClientRect();
+    return {top: r.top, bottom: r.bottom, left: r.left, right: r.right}; };
+  const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"], .stPlotlyChart')]
+    .filter(e => e.getBoundingClientRect().height > 50);
+  return {chart: box(charts[0]), look: box(document.querySelector('.st-key-look_for')),
+          scroll: document.documentElement.scrollWidth, width: window.innerWidth};
+}"""
+
+CUT = """() => {  // text elements whose content is wider than their box (ellipsis or clipped)
+  const out = [];
+  const sel = 'button, label, p, h1, h2, h3, [data-testid^="stMetric"]';
+  for (const e of document.querySelectorAll(sel)) {
+    const r = e.getBoundingClientRect();
+    if (!r.width || !e.innerText.trim()) continue;
+    const s = getComputedStyle(e);
+    const clips = s.overflow !== 'visible' || s.textOverflow === 'ellipsis';
+    if (clips && e.scrollWidth > e.clientWidth + 1) out.push(e.innerText.slice(0, 60));
+  }
+  return out;
+}"""
+
+
+def _open(browser, server, path: str, width: int, height: int):
+    page = browser.new_page(locale="en-US", viewport={"width": width, "height": height})
+    page.goto(f"{server}/{path}")
+    settle(page)
+    return page
+
+
+def _charts_drawn(page) -> None:
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.js-plotly-plot')]"
+        ".some(p => p.querySelector('.trace, .contourlayer path, .barlayer .point'))",
+        timeout=90_000,
+    )
+    page.wait_for_timeout(1500)  # the live panel's next redraw settles
+
+
+@pytest.mark.parametrize(("path", "preset"), PAGES, ids=[p for p, _ in PAGES])
+def test_first_screen_at_1280x720_after_a_preset(browser, server, path, preset):
+    page = _open(browser, server, path, 1280, 720)
+    page.get_by_text(t(preset), exact=True).first.click()
+    settle(page)
+    _charts_drawn(page)
+    no_exception(page)
+    page.evaluate("() => window.scrollTo(0, 0)")
+    boxes = page.evaluate(BOXES)
+    assert boxes["look"] and boxes["chart"], boxes
+    for name in ("look", "chart"):
+        b = boxes[name]
+        assert b["top"] >= 0 and b["bottom"] <= 720 and b["right"] <= 1280, (name, b)
+    assert boxes["scroll"] <= boxes["width"], "the page scrolls sideways"
+    assert page.evaluate(CUT) == []
+    SCREENS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENS / f"{path}-1280x720.png"))
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.wait_for_timeout(1500)
+    assert page.evaluate(CUT) == []
+    page.screenshot(path=str(SCREENS / f"{path}-1920x1080.png"))
+    page.close()
