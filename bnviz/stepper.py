@@ -40,6 +40,7 @@ class Snapshot:
     telemetry: Mapping[str, np.ndarray] = field(default_factory=dict)  # step, per-layer stats
     boundary: Mapping[str, np.ndarray] | None = None  # x, y, p (2-D datasets)
     taken_at: float = 0.0
+    first_layer: Mapping[str, np.ndarray] = field(default_factory=dict)  # step, w (T, units, D)
 
     @property
     def done(self) -> bool:
@@ -131,7 +132,7 @@ class Stepper:
         return Snapshot(
             self.run_id, self.cfg, self.state, self.step, self.steps, tr.lr, self._rate,
             self.diverged_at, self.error, None, tr.losses.view(), tr.evals.view(),
-            tr.telemetry.view(), self._boundary, time.time(),
+            tr.telemetry.view(), self._boundary, time.time(), tr.first_layer.view(),
         )  # fmt: skip
 
     def _boundary_resolution(self) -> int:

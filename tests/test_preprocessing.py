@@ -168,6 +168,8 @@ def test_the_mean_image_of_photos_is_nearly_flat():
 
 
 def test_whitening_amplifies_noise_less_with_a_larger_eps():
-    p = D.photo_patches(8)[::4]  # 2120 patches: enough for 192 dimensions
+    """The noise sentence in preprocessing.toml: ~80x at eps 1e-5, ~3x at eps 0.1."""
+    p = D.photo_patches(8)
     gains = [D.noise_gain(p, eps) for eps in (1e-5, 1e-3, 1e-1)]
-    assert gains[0] > gains[1] > gains[2] and gains[0] > 10 * gains[2]
+    assert gains[0] > gains[1] > gains[2]
+    assert 60 < gains[0] < 110 and 2 < gains[2] < 4.5
