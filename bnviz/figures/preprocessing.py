@@ -25,6 +25,11 @@ def cov_text(cov: np.ndarray) -> str:
     return "<br>".join("[" + ", ".join(f"{v:6.2f}" for v in row) + "]" for row in cov)
 
 
+def _axis(letter: str, i: int) -> str:
+    """Plotly's name of subplot i's axis: 'x', 'x2', ..."""
+    return letter if i == 1 else f"{letter}{i}"
+
+
 def mosaic(images: np.ndarray, cols: int, pad: int = 1) -> np.ndarray:
     """Tiles (n, h, w[, 3]) side by side, `cols` per row, NaN (or white) gaps: one array."""
     n, h, w = images.shape[:3]
@@ -54,12 +59,13 @@ def panels_figure(panels: list[Panel], *, lang: str = "en") -> go.Figure:
         )  # fmt: skip
         fig.add_annotation(
             text=_tr("fig.cov", lang) + "<br>" + cov_text(p.cov), showarrow=False,
-            xref=f"x{i} domain", yref=f"y{i} domain", x=0.5, y=-0.18, yanchor="top",
+            xref=f"{_axis('x', i)} domain", yref=f"{_axis('y', i)} domain", x=0.5, y=-0.18,
+            yanchor="top",
             font=dict(family="monospace", size=11),
         )  # fmt: skip
         fig.update_xaxes(zeroline=True, zerolinecolor=COLORS["guide"], row=1, col=i)
         fig.update_yaxes(
-            zeroline=True, zerolinecolor=COLORS["guide"], scaleanchor=f"x{i}", row=1, col=i
+            zeroline=True, zerolinecolor=COLORS["guide"], scaleanchor=_axis("x", i), row=1, col=i
         )
     fig.update_layout(base_layout(height=330, margin=dict(l=30, r=10, t=40, b=95)))
     return fig
@@ -83,7 +89,9 @@ def bowls_figure(problems: dict[str, Problem], *, lang: str = "en") -> go.Figure
                        contours_coloring="lines", colorscale="Blues", name=titles[i - 1]),
             1, i,
         )  # fmt: skip
-        fig.update_yaxes(scaleanchor=f"x{i}", title_text="w₂" if i == 1 else None, row=1, col=i)
+        fig.update_yaxes(
+            scaleanchor=_axis("x", i), title_text="w₂" if i == 1 else None, row=1, col=i
+        )
         fig.update_xaxes(title_text="w₁", row=1, col=i)
     fig.update_layout(base_layout(height=330))
     return fig
