@@ -136,6 +136,7 @@ def test_preprocessed_inputs_train_faster_than_raw(seed):
     assert t["raw"] is None  # raw: not within 300 steps
     assert t["center"] is not None
     assert t["normalize"] <= t["center"] and t["whiten"] <= t["center"]
+    assert t["whiten"] >= t["normalize"]  # the prose: whitening is no faster than normalizing
 
 
 @pytest.mark.parametrize("seed", SEEDS)
