@@ -13,6 +13,7 @@ from bnviz.lessons import babysitting as B
 from bnviz.lessons import preprocessing as P
 from bnviz.lessons import preprocessing_data as D
 from bnviz.runner import train_sync
+from bnviz.stepper import Snapshot
 
 
 @pytest.fixture(scope="module")
@@ -115,3 +116,12 @@ def test_weights_figure_tiles_sixteen_units(snaps):
     assert fig.data[0].z.shape == (17, 71)  # 2 rows x 8 tiles of 8x8, 1-pixel gaps
     assert np.nanmax(np.abs(fig.data[0].z)) == pytest.approx(1)
     assert "step 0" in fig.layout.title.text
+
+
+def test_babysitting_figures_accept_queued_runs():
+    queued = Snapshot("q", B.BASE, "queued")
+    assert len(FB.loss_curves_figure({"good": queued}).data) == 0
+    assert len(FB.accuracy_figure({"good": queued}).data) == 0
+    assert len(FB.first_loss_figure({"small": queued}).data[0].y) == 0
+    assert FB.weights_figure(queued).layout.title.text == t("babysitting.fig.weights_waiting")
+    assert B.ratio_table(queued) == []

@@ -21,8 +21,14 @@ def _tr(key: str, lang: str, **fmt: object) -> str:
     return t(f"babysitting.{key}", lang, **fmt)
 
 
+def _has(history: Mapping[str, np.ndarray]) -> bool:
+    """True once a snapshot's history has at least one row."""
+    return len(history.get("step", ())) > 0
+
+
 def first_loss_figure(snaps: Mapping[str, Snapshot], *, lang: str = "en") -> go.Figure:
     """The measured first loss of each run as bars, against the ln C line."""
+    snaps = {n: s for n, s in snaps.items() if _has(s.losses)}  # queued runs: no bar yet
     names = list(snaps)
     values = [first_loss(s) for s in snaps.values()]
     fig = go.Figure(layout=base_layout(_tr("fig.first_loss_title", lang), height=300))
@@ -40,6 +46,8 @@ def loss_curves_figure(snaps: Mapping[str, Snapshot], *, lang: str = "en") -> go
     """Mini-batch loss per step for each run on one log chart; a diverged run is marked."""
     fig = go.Figure(layout=base_layout(_tr("fig.loss_curves_title", lang), height=340))
     for i, (name, snap) in enumerate(snaps.items()):
+        if not _has(snap.losses):
+            continue
         label = _tr(f"preset.{name}", lang) + f" (lr {snap.config.lr:g})"
         if snap.state == "diverged":
             label += " · " + _tr("fig.diverged_at", lang, step=snap.diverged_at)
@@ -56,6 +64,8 @@ def accuracy_figure(snaps: Mapping[str, Snapshot], *, lang: str = "en") -> go.Fi
     """Training (solid) and validation (dashed) accuracy of each run."""
     fig = go.Figure(layout=base_layout(_tr("fig.gap_title", lang), height=320))
     for i, (name, snap) in enumerate(snaps.items()):
+        if not _has(snap.evals):
+            continue
         color = PALETTE[i % len(PALETTE)]
         for col, dash in (("train_acc", "solid"), ("test_acc", "dash")):
             fig.add_trace(go.Scatter(
@@ -88,6 +98,8 @@ def ratio_table_figure(rows: list[RatioRow], *, lang: str = "en") -> go.Figure:
 
 def weights_figure(snap: Snapshot, index: int = -1, *, lang: str = "en") -> go.Figure:
     """The first layer's units as 8x8 images at one kept moment (each tile on its own scale)."""
+    if not _has(snap.first_layer):
+        return go.Figure(layout=base_layout(_tr("fig.weights_waiting", lang), height=200))
     imgs = weight_images(snap, index)
     span = np.abs(imgs).reshape(len(imgs), -1).max(1)[:, None, None]
     img = mosaic(imgs / np.where(span > 0, span, 1.0), cols=8)

@@ -131,6 +131,8 @@ def diagnose_ratio(log_ratio: float) -> tuple[str, str]:
 
 def ratio_table(snap: Snapshot, last: int = RATIO_LAST) -> list[RatioRow]:
     """The diagnosis of every layer (the Linear layers, head last) from recent samples."""
+    if not len(snap.telemetry.get("step", ())):
+        return []  # nothing recorded yet
     ratios = np.asarray(snap.telemetry["update_ratio"][-last:], dtype=float)  # (last, layers)
     with np.errstate(all="ignore"):
         mean = np.nanmean(np.where(np.isfinite(ratios), ratios, np.nan), axis=0)
