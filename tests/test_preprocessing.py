@@ -171,6 +171,13 @@ def test_the_mean_image_of_photos_is_nearly_flat():
 def test_whitening_amplifies_noise_less_with_a_larger_eps():
     """The noise sentence in preprocessing.toml: ~80x at eps 1e-5, ~3x at eps 0.1."""
     p = D.photo_patches(8)
-    gains = [D.noise_gain(p, eps) for eps in (1e-5, 1e-3, 1e-1)]
+    gains = D.noise_gains(p, (1e-5, 1e-3, 1e-1))
+    whiten = P.fit(p[::8].reshape(-1, 192), "whiten", 1e-3)  # the same, the long way
+    flat = p[::8].reshape(-1, 192)[:64]
+    noise = 0.01 * np.random.default_rng([0, 5]).standard_normal(flat.shape)
+    direct = np.linalg.norm(whiten(flat + noise) - whiten(flat), axis=1).mean()
+    assert D.noise_gains(p[::8], [1e-3])[0] == pytest.approx(
+        direct / np.linalg.norm(noise, axis=1).mean(), rel=1e-9
+    )
     assert gains[0] > gains[1] > gains[2]
     assert 60 < gains[0] < 110 and 2 < gains[2] < 4.5

@@ -44,7 +44,11 @@ class Transform:
 
     def gains(self) -> np.ndarray:
         """Whitening's factor on each principal axis, 1/√(variance + eps): large on quiet axes."""
-        return 1.0 / np.sqrt(self.variances + self.eps)
+        return self.gains_for(self.eps)
+
+    def gains_for(self, eps: float) -> np.ndarray:
+        """Whitening's factor on each principal axis with another eps."""
+        return 1.0 / np.sqrt(self.variances + eps)
 
 
 def fit(x_train: np.ndarray, kind: str, eps: float = 1e-5) -> Transform:
