@@ -47,6 +47,12 @@ def test_bowls_figure_titles_carry_kappa():
     assert len(fig.data) == 3 and all(d.type == "contour" for d in fig.data)
     kappa = P.bowl_shape(probs["original"])[0]
     assert f"κ = {kappa:.1f}" in fig.layout.annotations[0].text
+    paths = {k: P.descend(p) for k, p in probs.items()}
+    fig = FP.bowls_figure(probs, paths, lang="zh")
+    assert [d.type for d in fig.data] == ["contour", "scatter"] * 3
+    steps = paths["original"].steps_to_converge
+    assert fig.data[1].name == t("preprocessing.fig.gd_path", "zh", steps=steps)
+    assert fig.data[0].x[0] <= 0 <= fig.data[0].x[-1]  # the grid covers the start w = 0
 
 
 def test_training_figure_labels_steps_to_target():

@@ -123,6 +123,18 @@ def test_presets_hold(seed):
     assert abs(col["center"] / col["original"] - 1) < 0.02 and col["whiten"] < 1.01
     gains = P.fit(P.cloud(P.preset("collinear").replace(seed=seed)), "whiten").gains()
     assert gains[-1] / gains[0] > 5
+    # gradient descent at each bowl's best fixed rate, from w = 0
+    steps = {n: {k: P.descend(p).steps_to_converge for k, p in b.items()} for n, b in bowl.items()}
+    assert steps["offset_only"]["original"] > 100 and steps["offset_only"]["center"] <= 2
+    assert all(s["whiten"] == 1 for s in steps.values())
+
+
+def test_descend_uses_the_best_fixed_rate_and_one_step_on_a_round_bowl():
+    p = P.contour_problems(P.CloudConfig())["whiten"]
+    path = P.descend(p, steps=3)
+    lam = np.linalg.eigvalsh(p.hessian)
+    assert path.lr == pytest.approx(2 / (lam[0] + lam[1]))
+    np.testing.assert_allclose(path.weights[1], np.linalg.solve(p.hessian, p.b), atol=1e-3)
 
 
 # ---------------------------------------------------------------------------- real data

@@ -8,7 +8,7 @@ from plotly.subplots import make_subplots
 
 from bnviz.figures.theme import COLORS, PALETTE, base_layout, f32
 from bnviz.i18n import t
-from bnviz.lessons.preprocessing import Panel, bowl_shape
+from bnviz.lessons.preprocessing import Panel, Path, bowl_shape
 from bnviz.lessons.preprocessing_data import Comparison, MeanImage
 from bnviz.lessons.two_weights import Problem, contour_grid
 
@@ -71,8 +71,11 @@ def panels_figure(panels: list[Panel], *, lang: str = "en") -> go.Figure:
     return fig
 
 
-def bowls_figure(problems: dict[str, Problem], *, lang: str = "en") -> go.Figure:
-    """Loss contours of the two-weight model on raw, centered and whitened features."""
+def bowls_figure(
+    problems: dict[str, Problem], paths: dict[str, Path] | None = None, *, lang: str = "en"
+) -> go.Figure:
+    """Loss contours of the two-weight model on raw, centered and whitened features, with the
+    gradient-descent path of each when given."""
     names = list(problems)
     titles = []
     for k in names:
@@ -82,13 +85,24 @@ def bowls_figure(problems: dict[str, Problem], *, lang: str = "en") -> go.Figure
     fig = make_subplots(1, len(names), subplot_titles=titles, horizontal_spacing=0.07)
     for i, k in enumerate(names, start=1):
         p = problems[k]
-        g = contour_grid(p, resolution=80, equal_aspect=True, span=_span(p))
+        path = None if paths is None else paths[k].weights
+        span = _span(p) if path is None else None  # None: cover the path
+        g = contour_grid(p, path, resolution=80, equal_aspect=True, span=span)
         gap = np.log10(np.maximum(g.z - np.float32(g.loss_star), 1e-6))
         fig.add_trace(
             go.Contour(x=f32(g.w1), y=f32(g.w2), z=f32(gap), showscale=False, ncontours=14,
                        contours_coloring="lines", colorscale="Blues", name=titles[i - 1]),
             1, i,
         )  # fmt: skip
+        if path is not None:
+            n = paths[k].steps_to_converge
+            label = _tr("fig.gd_path", lang, steps=n if n is not None else "—")
+            fig.add_trace(
+                go.Scatter(x=f32(path[:, 0]), y=f32(path[:, 1]), mode="lines+markers",
+                           name=label, line=dict(color=COLORS["raw"], width=2),
+                           marker=dict(size=3), showlegend=False),
+                1, i,
+            )  # fmt: skip
         fig.update_yaxes(
             scaleanchor=_axis("x", i), title_text="w₂" if i == 1 else None, row=1, col=i
         )

@@ -12,7 +12,7 @@ import numpy as np
 from sklearn.decomposition import PCA
 
 from bnviz.config import Validated, setting
-from bnviz.lessons.two_weights import Problem
+from bnviz.lessons.two_weights import Problem, iterate, loss_at
 
 KINDS = ("center", "normalize", "pca", "whiten")
 PANELS = ("original", *KINDS)  # the lecture figure's panels, left to right
@@ -159,6 +159,26 @@ def bowl_shape(p: Problem) -> tuple[float, float]:
     long_axis = vec[:, 0]  # the flat direction (smallest curvature) is the long axis
     angle = np.degrees(np.arctan2(abs(long_axis[1]), abs(long_axis[0])))
     return float(lam[1] / lam[0]), float(angle)
+
+
+@dataclass(frozen=True)
+class Path:
+    """Gradient descent from w = 0 on one bowl, at its own best fixed rate."""
+
+    weights: np.ndarray  # (steps + 1, 2)
+    lr: float
+    steps_to_converge: int | None  # first step with loss - min <= 1 % of the start's
+
+
+def descend(p: Problem, steps: int = 500) -> Path:
+    """Plain GD from the origin at lr = 2/(λmin + λmax), the best fixed rate on a quadratic
+    (the error shrinks by (κ - 1)/(κ + 1) per step: one step when κ = 1)."""
+    lam = np.linalg.eigvalsh(p.hessian)
+    lr = 2 / (lam[0] + lam[1])
+    path = iterate(p, np.zeros(2), [lr], steps)[:, 0]
+    gap = loss_at(p, path) - p.loss_star
+    hits = np.nonzero(gap <= 0.01 * gap[0])[0]
+    return Path(path, float(lr), int(hits[0]) if len(hits) else None)
 
 
 # ---------------------------------------------------------------------------- presets
