@@ -15,10 +15,10 @@ from bnviz.nets import MLP, RELU_LIKE, Maxout, build_mlp
 from bnviz.telemetry import History, Telemetry
 
 FLAT_GRADIENT = 0.01  # |f′| below this passes (almost) no gradient: the lessons' "killed"
+FIRST_UNITS, FIRST_LAYER_ROWS = 16, 16  # first-layer weights kept: units, and rows over time
 EVAL_COLUMNS = ("train_loss", "train_acc", "test_loss", "test_acc")
 # The same network with batch statistics (train mode, mini-batches of the training batch size):
 # the gap to the columns above is what running statistics change at test time.
-FIRST_UNITS, FIRST_LAYER_ROWS = 16, 16  # first-layer weights kept: units, and rows over time
 BATCH_COLUMNS = ("batch_train_loss", "batch_train_acc", "batch_test_loss", "batch_test_acc")
 
 
