@@ -153,6 +153,8 @@ class RunConfig(Validated):
     seed: int = setting(0, lo=0, hi=2**31 - 1)
     log_every: int = setting(25, lo=1, hi=1000)  # telemetry every k steps: ~1.5 ms each
     eval_every: int = setting(100, lo=1, hi=5000)  # full train/test evaluation: ~1.5 ms each
+    weight_decay: float = setting(0.0, lo=0.0, hi=1.0)  # L2 on every parameter; 0: none
+    train_limit: int | None = setting(None, lo=1, hi=5000)  # first n training examples; None: all
 
     @property
     def batchnorm(self) -> bool:

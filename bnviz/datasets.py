@@ -126,5 +126,7 @@ def make_dataset(cfg: RunConfig) -> Dataset:
     x_tr, y_tr, x_te, y_te = split(np.asarray(x, np.float32), np.asarray(y), cfg.test_fraction, rng)
     if cfg.standardize:
         x_tr, x_te = standardize(x_tr, x_te)
+    if cfg.train_limit is not None:  # a tiny subset to overfit (scaled like the full set)
+        x_tr, y_tr = x_tr[: cfg.train_limit], y_tr[: cfg.train_limit]
     f32 = np.float32
     return Dataset(cfg.dataset, x_tr.astype(f32), y_tr, x_te.astype(f32), y_te, n_classes)

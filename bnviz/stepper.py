@@ -44,6 +44,7 @@ class Snapshot:
     boundary: Mapping[str, np.ndarray] | None = None  # x, y, p (2-D datasets)
     taken_at: float = 0.0
     pace: float | None = None  # steps/s cap (classroom pace), None = as fast as possible
+    first_layer: Mapping[str, np.ndarray] = field(default_factory=dict)  # step, w (T, units, D)
 
     @property
     def done(self) -> bool:
@@ -182,7 +183,7 @@ class Stepper:
         return Snapshot(
             self.run_id, self.cfg, self.state, self.step, self.steps, tr.lr, self._rate,
             self.diverged_at, self.error, None, tr.losses.view(), tr.evals.view(),
-            tr.telemetry.view(), self._boundary, time.time(), self.pace,
+            tr.telemetry.view(), self._boundary, time.time(), self.pace, tr.first_layer.view(),
         )  # fmt: skip
 
     def _boundary_resolution(self) -> int:

@@ -1,0 +1,112 @@
+"""Babysitting figures: first loss vs ln C, loss curves, train/validation, ratios, weights."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import plotly.graph_objects as go
+
+from bnviz.figures.preprocessing import mosaic
+from bnviz.figures.theme import COLORS, PALETTE, base_layout, downsample, f32
+from bnviz.i18n import t
+from bnviz.lessons.babysitting import RatioRow, expected_first_loss, first_loss, weight_images
+from bnviz.stepper import Snapshot
+
+STATUS_COLORS = {"too_high": COLORS["plain"], "ok": COLORS["accent"], "too_low": PALETTE[3],
+                 "none": COLORS["guide"]}  # fmt: skip
+
+
+def _tr(key: str, lang: str, **fmt: object) -> str:
+    return t(f"babysitting.{key}", lang, **fmt)
+
+
+def _has(history: Mapping[str, np.ndarray]) -> bool:
+    """True once a snapshot's history has at least one row."""
+    return len(history.get("step", ())) > 0
+
+
+def first_loss_figure(snaps: Mapping[str, Snapshot], *, lang: str = "en") -> go.Figure:
+    """The measured first loss of each run as bars, against the ln C line."""
+    snaps = {n: s for n, s in snaps.items() if _has(s.losses)}  # queued runs: no bar yet
+    names = list(snaps)
+    values = [first_loss(s) for s in snaps.values()]
+    fig = go.Figure(layout=base_layout(_tr("fig.first_loss_title", lang), height=300))
+    fig.add_trace(go.Bar(x=[_tr(f"preset.{n}", lang) for n in names], y=values,
+                         text=[f"{v:.3f}" for v in values], name=_tr("fig.first_loss", lang),
+                         marker_color=PALETTE[0]))  # fmt: skip
+    ln_c = expected_first_loss()
+    fig.add_hline(y=ln_c, line=dict(color=COLORS["guide"], dash="dash"),
+                  annotation_text=_tr("fig.ln_c", lang, value=ln_c))  # fmt: skip
+    fig.update_yaxes(title_text=_tr("fig.loss", lang), type="log")
+    return fig
+
+
+def loss_curves_figure(snaps: Mapping[str, Snapshot], *, lang: str = "en") -> go.Figure:
+    """Mini-batch loss per step for each run on one log chart; a diverged run is marked."""
+    fig = go.Figure(layout=base_layout(_tr("fig.loss_curves_title", lang), height=340))
+    for i, (name, snap) in enumerate(snaps.items()):
+        if not _has(snap.losses):
+            continue
+        label = _tr(f"preset.{name}", lang) + f" (lr {snap.config.lr:g})"
+        if snap.state == "diverged":
+            label += " · " + _tr("fig.diverged_at", lang, step=snap.diverged_at)
+        steps, loss = downsample(snap.losses["step"], np.asarray(snap.losses["loss"]))
+        color = PALETTE[i % len(PALETTE)]
+        y = f32(np.clip(loss, None, 1e6))  # the blow-up before NaN, capped for the log axis
+        fig.add_trace(go.Scatter(x=steps, y=y, mode="lines", name=label, line=dict(color=color)))
+    fig.update_xaxes(title_text=_tr("fig.step", lang))
+    fig.update_yaxes(title_text=_tr("fig.loss", lang), type="log")
+    return fig
+
+
+def accuracy_figure(snaps: Mapping[str, Snapshot], *, lang: str = "en") -> go.Figure:
+    """Training (solid) and validation (dashed) accuracy of each run."""
+    fig = go.Figure(layout=base_layout(_tr("fig.gap_title", lang), height=320))
+    for i, (name, snap) in enumerate(snaps.items()):
+        if not _has(snap.evals):
+            continue
+        color = PALETTE[i % len(PALETTE)]
+        for col, dash in (("train_acc", "solid"), ("test_acc", "dash")):
+            fig.add_trace(go.Scatter(
+                x=snap.evals["step"], y=f32(snap.evals[col]), mode="lines",
+                name=_tr(f"preset.{name}", lang) + " · " + _tr(f"fig.{col}", lang),
+                line=dict(color=color, dash=dash),
+            ))  # fmt: skip
+    fig.update_xaxes(title_text=_tr("fig.step", lang))
+    fig.update_yaxes(title_text=_tr("fig.accuracy", lang), range=[0, 1.02])
+    return fig
+
+
+def ratio_table_figure(rows: list[RatioRow], *, lang: str = "en") -> go.Figure:
+    """The update/weight diagnosis: layer, ratio, status, recommended change."""
+    last = len(rows) - 1
+    layer = [_tr("fig.head", lang) if r.layer == last else str(r.layer + 1) for r in rows]
+    ratio = [f"{10**r.log_ratio:.1e}" if np.isfinite(r.log_ratio) else "—" for r in rows]
+    status = [_tr(f"status.{r.status}", lang) for r in rows]
+    advice = [_tr(f"advice.{r.advice}", lang) for r in rows]
+    colors = [STATUS_COLORS[r.status] for r in rows]
+    header = [_tr(f"fig.col_{k}", lang) for k in ("layer", "ratio", "status", "advice")]
+    fig = go.Figure(go.Table(
+        header=dict(values=header, align="left"),
+        cells=dict(values=[layer, ratio, status, advice], align="left",
+                   font=dict(color=["black", "black", colors, "black"])),
+    ))  # fmt: skip
+    fig.update_layout(base_layout(_tr("fig.ratio_title", lang), height=60 + 30 * len(rows)))
+    return fig
+
+
+def weights_figure(snap: Snapshot, index: int = -1, *, lang: str = "en") -> go.Figure:
+    """The first layer's units as 8x8 images at one kept moment (each tile on its own scale)."""
+    if not _has(snap.first_layer):
+        return go.Figure(layout=base_layout(_tr("fig.weights_waiting", lang), height=200))
+    imgs = weight_images(snap, index)
+    span = np.abs(imgs).reshape(len(imgs), -1).max(1)[:, None, None]
+    img = mosaic(imgs / np.where(span > 0, span, 1.0), cols=8)
+    step = int(snap.first_layer["step"][index])
+    fig = go.Figure(go.Heatmap(z=f32(img), colorscale="RdBu", zmid=0, zmin=-1, zmax=1,
+                               showscale=False))  # fmt: skip
+    fig.update_layout(base_layout(_tr("fig.weights_title", lang, step=step), height=200))
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False)
+    fig.update_xaxes(showticklabels=False)
+    return fig

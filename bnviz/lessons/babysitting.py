@@ -1,0 +1,159 @@
+"""Babysitting the learning process (seed 003): six checks on live runs, as pure functions.
+
+Each check reads run snapshots (bnviz.stepper.Snapshot); PRESETS are the runs to start, each
+with a claim that tests/test_babysitting.py verifies for seeds 0-4.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from bnviz.config import RunConfig
+from bnviz.stepper import Snapshot
+
+N_CLASSES = 10  # digits
+RATIO_OK = (-4.0, -2.0)  # log10(update/weight): within 10x of Karpathy's 1e-3 is fine
+RATIO_LAST = 5  # telemetry samples averaged for the diagnosis
+
+# Digits, one small network: every check starts from here.
+BASE = RunConfig(
+    dataset="digits", depth=2, width=64, activation="relu", init="he", optimizer="sgd",
+    lr=0.1, momentum=0.9, batch_size=64, steps=600, log_every=10, eval_every=25,
+)  # fmt: skip
+
+# check -> preset name -> (settings on top of BASE, the claim's i18n key under babysitting.claim)
+# Every claim is checked for seeds 0-4 by tests/test_babysitting.py.
+PRESETS: dict[str, dict[str, dict]] = {
+    # 1. the first loss of a 10-class softmax with small weights is ln 10 = 2.303;
+    #    1.0·randn weights give confident wrong guesses: the first loss is > 10x ln 10
+    "init_loss": {
+        "small": dict(init="small", steps=1),
+        "large": dict(init="large", steps=1),
+    },
+    # 2. 20 examples, no regularization: 100 % training accuracy and training loss < 0.01
+    "overfit": {"tiny": dict(train_limit=20, optimizer="adam", lr=0.01, steps=200)},
+    # 3. four learning rates, one chart (plain SGD): too low: the loss is still > 2 after
+    #    400 steps; good: < 0.05; high: a jump, then stuck above 1.5 (dead ReLUs, ~ln 10);
+    #    far too high: NaN/inf within 50 steps
+    "lr": {
+        "too_low": dict(lr=1e-4, steps=400),
+        "good": dict(lr=0.3, steps=400),
+        "high": dict(lr=2.0, steps=400),
+        "far_too_high": dict(lr=10.0, steps=400),
+    },
+    # 4. 100 examples, a wide net: train 100 %, validation < 91 % (gap > 0.1); weight decay
+    #    0.03 raises validation accuracy and narrows the gap on every seed
+    "gap": {
+        "no_decay": dict(train_limit=100, width=256, optimizer="momentum", lr=0.02, steps=600),
+        "decay": dict(
+            train_limit=100, width=256, optimizer="momentum", lr=0.02, steps=600, weight_decay=0.03
+        ),
+    },
+    # 5. update/weight ratio over the first 50 steps: every layer too low at 1e-4, ok at 0.01
+    #    (≈ 1e-3), too high at 1.0
+    "ratio": {
+        "too_low": dict(lr=1e-4, steps=50),
+        "good": dict(lr=0.01, steps=50),
+        "too_high": dict(lr=1.0, steps=50),
+    },
+    # 6. first-layer weights as 8x8 images: roughness ≈ 1 (noise) at init, < 0.8 at the end
+    "weights": {"watch": dict(depth=1, width=16, weight_decay=0.01, lr=0.05, steps=1500)},
+}
+
+
+def config(check: str, name: str, seed: int = 0, base: RunConfig = BASE) -> RunConfig:
+    """The config of one preset run."""
+    return base.replace(**PRESETS[check][name], seed=seed)
+
+
+# ---------------------------------------------------------------------------- 1. initial loss
+
+
+def first_loss(snap: Snapshot) -> float:
+    """The loss of the very first mini-batch."""
+    return float(snap.losses["loss"][0])
+
+
+def expected_first_loss(n_classes: int = N_CLASSES) -> float:
+    """ln C: the loss of a uniform guess among C classes."""
+    return math.log(n_classes)
+
+
+# ---------------------------------------------------------------------------- 2-4. curves
+
+
+def final(snap: Snapshot, column: str) -> float:
+    """The last evaluation's value of a column (NaN if none)."""
+    values = snap.evals.get(column, np.zeros(0))
+    return float(values[-1]) if len(values) else math.nan
+
+
+def smoothed_loss(snap: Snapshot, window: int = 20) -> np.ndarray:
+    """Mini-batch losses averaged over `window` steps (the noisy curve, readable)."""
+    loss = np.asarray(snap.losses["loss"], dtype=float)
+    if len(loss) < window:
+        return loss
+    return np.convolve(loss, np.ones(window) / window, mode="valid")
+
+
+def gap(snap: Snapshot) -> float:
+    """Training minus validation accuracy at the end: large means overfitting."""
+    return final(snap, "train_acc") - final(snap, "test_acc")
+
+
+# ---------------------------------------------------------------------------- 5. update ratio
+
+
+@dataclass(frozen=True)
+class RatioRow:
+    """One layer's line of the diagnosis table."""
+
+    layer: int
+    log_ratio: float  # log10(update size / weight size), mean of the last samples
+    status: str  # "too_high", "ok", "too_low", "none"
+    advice: str  # "lower_lr", "keep", "raise_lr", "check"
+
+
+def diagnose_ratio(log_ratio: float) -> tuple[str, str]:
+    """(status, advice) for one layer's log10 update/weight ratio."""
+    lo, hi = RATIO_OK
+    if math.isnan(log_ratio):  # no finite sample: no update at all (or a diverged run)
+        return "none", "check"
+    if log_ratio > hi:
+        return "too_high", "lower_lr"
+    if log_ratio < lo:
+        return "too_low", "raise_lr"
+    return "ok", "keep"
+
+
+def ratio_table(snap: Snapshot, last: int = RATIO_LAST) -> list[RatioRow]:
+    """The diagnosis of every layer (the Linear layers, head last) from recent samples."""
+    if not len(snap.telemetry.get("step", ())):
+        return []  # nothing recorded yet
+    ratios = np.asarray(snap.telemetry["update_ratio"][-last:], dtype=float)  # (last, layers)
+    with np.errstate(all="ignore"):
+        mean = np.nanmean(np.where(np.isfinite(ratios), ratios, np.nan), axis=0)
+    return [RatioRow(i, float(r), *diagnose_ratio(float(r))) for i, r in enumerate(mean)]
+
+
+# ---------------------------------------------------------------------------- 6. first layer
+
+
+def weight_images(snap: Snapshot, index: int = -1, side: int = 8) -> np.ndarray:
+    """The first layer's units as images at one kept moment: (units, side, side)."""
+    w = np.asarray(snap.first_layer["w"][index])
+    return w.reshape(len(w), side, side)
+
+
+def roughness(images: np.ndarray) -> float:
+    """Mean squared difference of neighbouring pixels / twice the variance (≈1 for noise).
+
+    White noise gives 1; smooth strokes, whose neighbours agree, give much less.
+    """
+    dx = np.diff(images, axis=2) ** 2
+    dy = np.diff(images, axis=1) ** 2
+    var = images.reshape(len(images), -1).var(1).mean()
+    return float((dx.mean() + dy.mean()) / 2 / (2 * var))

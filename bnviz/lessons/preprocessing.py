@@ -1,0 +1,198 @@
+"""Data preprocessing (seed 003): center, normalize, PCA, whiten; fitted on the training split.
+
+Pure numpy + scikit-learn (PCA, bundled digits and photos). The training comparison, PCA as
+dimensionality reduction and the image patches live in bnviz.lessons.preprocessing_data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.decomposition import PCA
+
+from bnviz.config import Validated, setting
+from bnviz.lessons.two_weights import Problem, iterate, loss_at
+
+KINDS = ("center", "normalize", "pca", "whiten")
+PANELS = ("original", *KINDS)  # the lecture figure's panels, left to right
+CONSTANT = 1e-8  # a feature with std below this (a blank digits pixel) is left unscaled
+
+
+@dataclass(frozen=True)
+class Transform:
+    """A preprocessing fitted on training data; call it on any split (training statistics)."""
+
+    kind: str
+    mean: np.ndarray  # (D,) training mean
+    std: np.ndarray  # (D,) training std (population), 1 where constant
+    components: np.ndarray  # (D, D) rows: principal axes, by decreasing variance
+    variances: np.ndarray  # (D,) population variance along each axis, decreasing
+    eps: float
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """x (N, D) -> the transformed (N, D)."""
+        z = np.asarray(x, dtype=np.float64) - self.mean
+        if self.kind == "center":
+            return z
+        if self.kind == "normalize":
+            return z / self.std
+        rotated = z @ self.components.T  # coordinates along the principal axes
+        if self.kind == "pca":
+            return rotated
+        return rotated / np.sqrt(self.variances + self.eps)
+
+    def gains(self) -> np.ndarray:
+        """Whitening's factor on each principal axis, 1/√(variance + eps): large on quiet axes."""
+        return self.gains_for(self.eps)
+
+    def gains_for(self, eps: float) -> np.ndarray:
+        """Whitening's factor on each principal axis with another eps."""
+        return 1.0 / np.sqrt(self.variances + eps)
+
+
+def fit(x_train: np.ndarray, kind: str, eps: float = 1e-5) -> Transform:
+    """The transform of `kind` with the statistics of x_train (N, D)."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    x = np.asarray(x_train, dtype=np.float64)
+    n, d = x.shape
+    std = x.std(0)
+    std = np.where(std > CONSTANT, std, 1.0)
+    components, variances = np.eye(d), x.var(0)
+    if kind in ("pca", "whiten"):
+        pca = PCA(n_components=min(n, d), svd_solver="full").fit(x)
+        components = pca.components_
+        variances = pca.explained_variance_ * (n - 1) / n  # sklearn divides by n - 1
+        if len(variances) < d:  # fewer samples than features: the rest has no variance
+            raise ValueError("PCA needs at least as many samples as features")
+    return Transform(kind, x.mean(0), std, components, variances, float(eps))
+
+
+def preprocess(x: np.ndarray, kind: str, eps: float = 1e-5) -> np.ndarray:
+    """x (N, D) centered / normalized / rotated onto its principal axes / whitened."""
+    return fit(x, kind, eps)(x)
+
+
+def fit_apply(x_train: np.ndarray, x_test: np.ndarray, kind: str, eps: float = 1e-5):
+    """(train transformed, test transformed with the training statistics, the Transform)."""
+    tf = fit(x_train, kind, eps)
+    return tf(x_train), tf(x_test), tf
+
+
+# ---------------------------------------------------------------------------- the 2-D picture
+
+
+@dataclass(frozen=True)
+class CloudConfig(Validated):
+    """Settings of the 2-D picture: a correlated, offset, stretched Gaussian cloud."""
+
+    corr: float = setting(0.8, lo=-0.99, hi=0.99)  # strong enough to tilt the cloud
+    offset_x: float = setting(4.0, lo=-20.0, hi=20.0)  # far from 0: centering has work to do
+    offset_y: float = setting(3.0, lo=-20.0, hi=20.0)
+    scale_x: float = setting(2.0, lo=0.1, hi=10.0, log=True)  # unequal: normalizing has work
+    scale_y: float = setting(0.5, lo=0.1, hi=10.0, log=True)
+    n: int = setting(300, lo=20, hi=5000)
+    eps: float = setting(1e-5, lo=0.0, hi=10.0)  # whitening's floor on a variance
+    seed: int = setting(0, lo=0, hi=2**31 - 1)
+
+
+def cloud(cfg: CloudConfig) -> np.ndarray:
+    """(n, 2) points with the config's correlation, scales and offset."""
+    rng = np.random.default_rng([cfg.seed, 3])
+    sx, sy, r = cfg.scale_x, cfg.scale_y, cfg.corr
+    cov = np.array([[sx * sx, r * sx * sy], [r * sx * sy, sy * sy]])
+    return rng.standard_normal((cfg.n, 2)) @ np.linalg.cholesky(cov).T + [
+        cfg.offset_x,
+        cfg.offset_y,
+    ]
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One panel of the lecture figure: the points and their covariance matrix."""
+
+    kind: str  # one of PANELS
+    points: np.ndarray  # (n, 2)
+    mean: np.ndarray  # (2,)
+    cov: np.ndarray  # (2, 2) population covariance
+
+
+def panels(cfg: CloudConfig) -> list[Panel]:
+    """Original, centered, normalized, PCA and whitened versions of the cloud."""
+    x = cloud(cfg)
+    out = []
+    for kind in PANELS:
+        z = x if kind == "original" else preprocess(x, kind, cfg.eps)
+        out.append(Panel(kind, z, z.mean(0), np.cov(z, rowvar=False, bias=True)))
+    return out
+
+
+# ---------------------------------------------------------------------------- loss contours
+
+
+def linear_problem(X: np.ndarray, y: np.ndarray) -> Problem:
+    """The least-squares problem in two weights (no bias) on features X (n, 2)."""
+    n = len(X)
+    H, b, c = X.T @ X / n, X.T @ y / n, float(y @ y) / (2 * n)
+    w_star = np.linalg.solve(H, b)
+    return Problem(X, y, "linear", H, b, c, w_star, c - 0.5 * float(b @ w_star), np.zeros(2))
+
+
+def contour_problems(cfg: CloudConfig, noise: float = 0.1) -> dict[str, Problem]:
+    """The two-weight model on the raw, centered and whitened cloud (the same targets).
+
+    The targets depend on the centered features, y = x̃·(1, -1) + noise; only the features
+    the model sees change. Its loss is ½ wᵀHw - bᵀw + c with H = XᵀX/n: for raw features
+    H = Σ + μμᵀ, so the offset μ stretches and tilts the bowl along μ; centering leaves Σ.
+    """
+    x = cloud(cfg)
+    rng = np.random.default_rng([cfg.seed, 4])
+    y = (x - x.mean(0)) @ np.array([1.0, -1.0]) + noise * rng.standard_normal(len(x))
+    feats = {"original": x, "center": preprocess(x, "center"), "whiten": preprocess(x, "whiten")}
+    return {k: linear_problem(f, y) for k, f in feats.items()}
+
+
+def bowl_shape(p: Problem) -> tuple[float, float]:
+    """(condition number κ, tilt of the long axis in degrees from the w₁ axis, in [0, 90])."""
+    lam, vec = np.linalg.eigh(p.hessian)
+    long_axis = vec[:, 0]  # the flat direction (smallest curvature) is the long axis
+    angle = np.degrees(np.arctan2(abs(long_axis[1]), abs(long_axis[0])))
+    return float(lam[1] / lam[0]), float(angle)
+
+
+@dataclass(frozen=True)
+class Path:
+    """Gradient descent from w = 0 on one bowl, at its own best fixed rate."""
+
+    weights: np.ndarray  # (steps + 1, 2)
+    lr: float
+    steps_to_converge: int | None  # first step with loss - min <= 1 % of the start's
+
+
+def descend(p: Problem, steps: int = 500) -> Path:
+    """Plain GD from the origin at lr = 2/(λmin + λmax), the best fixed rate on a quadratic
+    (the error shrinks by (κ - 1)/(κ + 1) per step: one step when κ = 1)."""
+    lam = np.linalg.eigvalsh(p.hessian)
+    lr = 2 / (lam[0] + lam[1])
+    path = iterate(p, np.zeros(2), [lr], steps)[:, 0]
+    gap = loss_at(p, path) - p.loss_star
+    hits = np.nonzero(gap <= 0.01 * gap[0])[0]
+    return Path(path, float(lr), int(hits[0]) if len(hits) else None)
+
+
+# ---------------------------------------------------------------------------- presets
+
+PRESETS: dict[str, dict] = {
+    # the lecture figure: every step changes the picture
+    "lecture": dict(corr=0.8, offset_x=4.0, offset_y=3.0, scale_x=2.0, scale_y=0.5),
+    # offset only (no correlation, equal scales): centering alone makes the bowl round
+    "offset_only": dict(corr=0.0, offset_x=8.0, offset_y=8.0, scale_x=1.0, scale_y=1.0),
+    # nearly collinear features: whitening with a tiny eps blows up the quiet direction
+    "collinear": dict(corr=0.99, offset_x=0.0, offset_y=0.0, scale_x=1.0, scale_y=1.0),
+}  # fmt: skip
+
+
+def preset(name: str, base: CloudConfig | None = None) -> CloudConfig:
+    """The config of a preset (other settings from base)."""
+    return (base or CloudConfig()).replace(**PRESETS[name])

@@ -1,0 +1,199 @@
+"""Preprocessing on real data: training speed, PCA on digits, mean image vs per-channel mean.
+
+Digits and photos are scikit-learn's bundled ones; randomness only from seeded generators.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from sklearn.decomposition import PCA
+from torch.nn import functional as F
+
+from bnviz.lessons.preprocessing import fit, fit_apply
+
+INPUTS = ("raw", "center", "normalize", "whiten")  # the training comparison's four inputs
+PATCH = 32  # CIFAR-sized patches of the photos
+EVAL_EVERY = 10  # steps between test-accuracy checks
+# What the page shows (each checked by a test through the functions' defaults or these values):
+PCA_KS = (1, 2, 3, 5, 10, 20, 40, 64)  # accuracy against k: ~4 s on a busy 2-core box
+RECON_KS = (1, 3, 10, 30, 64)  # reconstructions: from a blur to the original
+NOISE_EPS = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1)  # whitening's noise gain: ~80x down to ~3x
+
+
+# ---------------------------------------------------------------------------- digits
+
+
+@functools.cache
+def digits() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's 1797 8x8 digits: pixels (N, 64) in [0, 16] and labels (N,)."""
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    x, y = bunch.data.astype(np.float64), bunch.target.astype(np.int64)
+    x.flags.writeable = y.flags.writeable = False  # cached: shared by every caller
+    return x, y
+
+
+def digits_split(seed: int, test_fraction: float = 0.25):
+    """(x_train, y_train, x_test, y_test): a seeded shuffle of the digits."""
+    x, y = digits()
+    order = np.random.default_rng([seed, 7]).permutation(len(x))
+    n_test = round(len(x) * test_fraction)
+    test, train = order[:n_test], order[n_test:]
+    return x[train], y[train], x[test], y[test]
+
+
+def distorted(x: np.ndarray, offset: float, spread: float, seed: int) -> np.ndarray:
+    """Each pixel j as scale_j·x_j + offset: scales log-uniform over `spread`x (a badly
+    calibrated sensor per pixel), the same for every image."""
+    rng = np.random.default_rng([seed, 11])
+    scale = np.exp(rng.uniform(-0.5, 0.5, x.shape[1]) * np.log(spread))
+    return x * scale + offset
+
+
+def train_mlp(x_tr, y_tr, x_te, y_te, *, steps=300, lr=0.1, hidden=32, batch=64, seed=0):
+    """A 1-hidden-layer tanh net, SGD + momentum 0.9: test accuracy every EVAL_EVERY steps.
+
+    Returns (steps (E,), test accuracy (E,)); NaN accuracy from the step the loss blows up.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    xt, yt = torch.tensor(x_tr, dtype=torch.float32), torch.tensor(y_tr)
+    xe, ye = torch.tensor(x_te, dtype=torch.float32), torch.tensor(y_te)
+    d, c = xt.shape[1], int(yt.max()) + 1
+    w1 = (torch.randn(d, hidden, generator=gen) / d**0.5).requires_grad_()  # Xavier-like
+    w2 = (torch.randn(hidden, c, generator=gen) / hidden**0.5).requires_grad_()
+    b1, b2 = torch.zeros(hidden, requires_grad=True), torch.zeros(c, requires_grad=True)
+    opt = torch.optim.SGD([w1, b1, w2, b2], lr=lr, momentum=0.9)
+    at, acc = [], []
+    for s in range(steps + 1):
+        if s % EVAL_EVERY == 0:
+            with torch.no_grad():
+                logits = torch.tanh(xe @ w1 + b1) @ w2 + b2
+                good = torch.isfinite(logits).all().item()
+                at.append(s)
+                acc.append((logits.argmax(1) == ye).float().mean().item() if good else np.nan)
+        if s == steps:
+            break
+        idx = torch.randint(len(xt), (batch,), generator=gen)
+        loss = F.cross_entropy(torch.tanh(xt[idx] @ w1 + b1) @ w2 + b2, yt[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return np.array(at), np.array(acc)
+
+
+def steps_to(at: np.ndarray, acc: np.ndarray, target: float) -> int | None:
+    """First evaluated step whose accuracy reaches target, or None."""
+    hits = np.nonzero(np.nan_to_num(acc) >= target)[0]
+    return int(at[hits[0]]) if len(hits) else None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Test accuracy over training for each input preprocessing (the same net and seed)."""
+
+    steps: np.ndarray  # (E,)
+    acc: dict[str, np.ndarray]  # input kind -> (E,)
+    to_target: dict[str, int | None]
+    target: float
+
+
+def compare_inputs(
+    seed=0, *, offset=5.0, spread=30.0, steps=300, lr=0.02, target=0.9, eps=1e-2
+) -> Comparison:  # fmt: skip
+    """Distorted digits fed raw, centered, normalized and whitened to the same network."""
+    x_tr, y_tr, x_te, y_te = digits_split(seed)
+    x_tr, x_te = (distorted(x, offset, spread, seed) for x in (x_tr, x_te))
+    acc = {}
+    for kind in INPUTS:
+        a, b = (x_tr, x_te) if kind == "raw" else fit_apply(x_tr, x_te, kind, eps)[:2]
+        at, acc[kind] = train_mlp(a, y_tr, b, y_te, steps=steps, lr=lr, seed=seed)
+    return Comparison(at, acc, {k: steps_to(at, v, target) for k, v in acc.items()}, target)
+
+
+# ---------------------------------------------------------------------------- PCA on digits
+
+
+def explained_variance(x: np.ndarray) -> np.ndarray:
+    """Cumulative share of the variance kept by the first k components, k = 1..D."""
+    return np.cumsum(PCA(svd_solver="full").fit(x).explained_variance_ratio_)
+
+
+def reconstructions(x_train: np.ndarray, images: np.ndarray, ks) -> np.ndarray:
+    """images (M, 64) rebuilt from their first k components: (len(ks), M, 64)."""
+    tf = fit(x_train, "pca")
+    z = (images - tf.mean) @ tf.components.T  # (M, D) coordinates on every axis
+    return np.stack([z[:, :k] @ tf.components[:k] + tf.mean for k in ks])
+
+
+def accuracy_vs_k(ks, seed: int = 0, steps: int = 300, lr: float = 0.05) -> np.ndarray:
+    """Final test accuracy of the small net on the first k (normalized) components."""
+    x_tr, y_tr, x_te, y_te = digits_split(seed)
+    z_tr, z_te, _ = fit_apply(x_tr, x_te, "pca")
+    scale = z_tr[:, :1].std()  # one scale for all components: relative variances stay
+    out = []
+    for k in ks:
+        a, b = z_tr[:, :k] / scale, z_te[:, :k] / scale
+        out.append(train_mlp(a, y_tr, b, y_te, steps=steps, lr=lr, seed=seed)[1][-1])
+    return np.array(out)
+
+
+# ---------------------------------------------------------------------------- photos
+
+
+@functools.cache
+def photo_patches(size: int = PATCH) -> np.ndarray:
+    """Non-overlapping size×size×3 patches of the two bundled photos, in [0, 1]: (N, s, s, 3)."""
+    from sklearn.datasets import load_sample_images
+
+    out = []
+    for img in load_sample_images().images:  # (427, 640, 3) uint8 each
+        h, w = (img.shape[0] // size) * size, (img.shape[1] // size) * size
+        tiles = img[:h, :w].reshape(h // size, size, w // size, size, 3).swapaxes(1, 2)
+        out.append(tiles.reshape(-1, size, size, 3))
+    patches = np.concatenate(out).astype(np.float64) / 255.0
+    patches.flags.writeable = False  # cached: shared by every caller
+    return patches
+
+
+@dataclass(frozen=True)
+class MeanImage:
+    """AlexNet's mean image against VGG's per-channel mean, and how flat the former is."""
+
+    mean_image: np.ndarray  # (s, s, 3)
+    channel_mean: np.ndarray  # (3,)
+    flatness: np.ndarray  # (3,) spread of the mean image over positions / spread of the pixels
+    largest_gap: float  # max |mean image - channel mean| over every position and channel
+
+
+def mean_image(patches: np.ndarray) -> MeanImage:
+    """The two centerings' statistics of patches (N, s, s, 3)."""
+    m = patches.mean(0)
+    c = patches.mean((0, 1, 2))
+    flat = m.std((0, 1)) / patches.std((0, 1, 2))
+    return MeanImage(m, c, flat, float(np.abs(m - c).max()))
+
+
+def centered_patch(patches: np.ndarray, index: int) -> dict[str, np.ndarray]:
+    """One patch as it is, minus the mean image, and minus the per-channel mean."""
+    stats = mean_image(patches)
+    p = patches[index]
+    return {"original": p, "mean_image": p - stats.mean_image, "channel": p - stats.channel_mean}
+
+
+def noise_gains(patches: np.ndarray, eps_values, sigma: float = 0.01, seed: int = 0) -> np.ndarray:
+    """How much whitening enlarges a small pixel noise, |W(x+n) - W(x)| / |n|, for each eps.
+
+    One PCA serves every eps: only the divisor √(variance + eps) changes.
+    """
+    flat = patches.reshape(len(patches), -1)
+    base = fit(flat, "pca")
+    noise = sigma * np.random.default_rng([seed, 5]).standard_normal(flat[:64].shape)
+    change = base(flat[:64] + noise) - base(flat[:64])  # linear: the rotated noise
+    size = np.linalg.norm(noise, axis=1).mean()
+    out = [np.linalg.norm(change * base.gains_for(e), axis=1).mean() / size for e in eps_values]
+    return np.array(out)

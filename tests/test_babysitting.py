@@ -1,0 +1,144 @@
+"""Babysitting: the new settings (weight decay, training subset, first-layer weights) and the
+six checks' preset claims, for seeds 0-4, at engine level."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from bnviz import train as train_module
+from bnviz.config import RunConfig
+from bnviz.datasets import make_dataset
+from bnviz.lessons import babysitting as B
+from bnviz.runner import train_sync
+from bnviz.train import Trainer
+
+SEEDS = range(5)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    torch.set_num_threads(1)
+
+
+def run(check, name, seed):
+    return train_sync(B.config(check, name, seed))
+
+
+# ---------------------------------------------------------------------------- engine settings
+
+
+def old_make_optimizer(cfg, params):
+    """make_optimizer as it was before weight_decay existed (bf43aea)."""
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, fused=True)
+    momentum = cfg.momentum if cfg.optimizer == "momentum" else 0.0
+    return torch.optim.SGD(params, lr=cfg.lr, momentum=momentum)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+def test_default_runs_are_bit_identical_to_before_the_new_settings(optimizer, monkeypatch):
+    cfg = RunConfig(dataset="moons", optimizer=optimizer, lr=0.05, steps=40, norm="batchnorm")
+    new = train_sync(cfg)
+    monkeypatch.setattr(train_module, "make_optimizer", old_make_optimizer)
+    old = train_sync(cfg)
+    assert np.array_equal(new.losses["loss"], old.losses["loss"])
+    assert np.array_equal(new.evals["test_acc"], old.evals["test_acc"])
+
+
+def test_weight_decay_adds_wd_times_w_to_the_gradient():
+    cfg = RunConfig(dataset="moons", optimizer="sgd", lr=0.1, weight_decay=0.3, depth=1)
+    tr = Trainer(cfg)
+    before = [p.detach().clone() for p in tr.model.parameters()]
+    tr.step()
+    grads = [p.grad for p in tr.model.parameters()]
+    for w0, g, w1 in zip(before, grads, tr.model.parameters(), strict=True):
+        torch.testing.assert_close(w1.detach(), w0 - 0.1 * (g + 0.3 * w0))
+
+
+def test_train_limit_keeps_the_first_examples_and_the_whole_test_set():
+    full = make_dataset(RunConfig(dataset="digits"))
+    tiny = make_dataset(RunConfig(dataset="digits", train_limit=20))
+    assert tiny.x_train.shape == (20, 64)
+    np.testing.assert_array_equal(tiny.x_train, full.x_train[:20])
+    np.testing.assert_array_equal(tiny.x_test, full.x_test)
+
+
+def test_first_layer_weights_are_kept_bounded_with_the_newest_last():
+    cfg = RunConfig(dataset="digits", depth=1, width=32, steps=900, eval_every=25)
+    tr = Trainer(cfg)
+    tr.record_eval()
+    for _ in range(cfg.steps):
+        tr.step()
+    tr.record_eval()
+    view = tr.first_layer.view()
+    assert view["w"].shape[1:] == (16, 64) and len(view["step"]) <= 16
+    assert view["step"][0] == 0 and view["step"][-1] == 900
+    assert np.all(np.diff(view["step"]) > 0)
+    np.testing.assert_array_equal(view["w"][-1], tr.model.linears()[0].weight[:16].detach())
+
+
+# ---------------------------------------------------------------------------- the six checks
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_first_loss_is_ln_c_with_small_weights_and_far_above_with_large(seed):
+    small, large = run("init_loss", "small", seed), run("init_loss", "large", seed)
+    assert abs(B.first_loss(small) - math.log(10)) < 0.01
+    assert B.first_loss(large) > 10 * B.expected_first_loss()
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_twenty_examples_are_memorized(seed):
+    snap = run("overfit", "tiny", seed)
+    assert B.final(snap, "train_acc") == 1.0 and B.final(snap, "train_loss") < 0.01
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_four_learning_rates_four_shapes(seed):
+    snaps = {name: run("lr", name, seed) for name in B.PRESETS["lr"]}
+    assert B.smoothed_loss(snaps["too_low"])[-1] > 2.0
+    assert B.final(snaps["good"], "train_loss") < 0.05
+    high = snaps["high"]
+    assert high.state == "finished" and B.final(high, "train_loss") > 1.5
+    far = snaps["far_too_high"]
+    assert far.state == "diverged" and far.diverged_at <= 10
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_weight_decay_narrows_the_train_validation_gap(seed):
+    plain, decay = run("gap", "no_decay", seed), run("gap", "decay", seed)
+    assert B.final(plain, "train_acc") == 1.0 and B.final(plain, "test_acc") < 0.91
+    assert B.gap(plain) > 0.1
+    assert B.final(decay, "test_acc") > B.final(plain, "test_acc")
+    assert B.gap(decay) < B.gap(plain)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_update_ratio_diagnosis_follows_the_learning_rate(seed):
+    for name, status in (("too_low", "too_low"), ("good", "ok"), ("too_high", "too_high")):
+        rows = B.ratio_table(run("ratio", name, seed))
+        assert len(rows) == 3 and {r.status for r in rows} == {status}, name
+
+
+def test_ratio_diagnosis_thresholds():
+    assert B.diagnose_ratio(-1.0) == ("too_high", "lower_lr")
+    assert B.diagnose_ratio(-3.0) == ("ok", "keep")
+    assert B.diagnose_ratio(-5.0) == ("too_low", "raise_lr")
+    assert B.diagnose_ratio(math.nan) == ("none", "check")
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_first_layer_weights_go_from_noise_to_smooth_strokes(seed):
+    snap = run("weights", "watch", seed)
+    start, end = B.weight_images(snap, 0), B.weight_images(snap, -1)
+    assert start.shape == (16, 8, 8)
+    assert 0.85 < B.roughness(start) < 1.15 and B.roughness(end) < 0.8
+
+
+def test_roughness_of_noise_is_one_and_of_a_ramp_is_small():
+    noise = np.random.default_rng(0).standard_normal((200, 8, 8))
+    assert abs(B.roughness(noise) - 1) < 0.05
+    ramp = np.broadcast_to(np.arange(8.0), (1, 8, 8))
+    assert B.roughness(ramp) < 0.2

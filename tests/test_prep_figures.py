@@ -1,0 +1,133 @@
+"""Preprocessing and babysitting figures: traces, texts and axes from the data they are given."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from bnviz.figures import babysitting as FB
+from bnviz.figures import preprocessing as FP
+from bnviz.i18n import LANGS, t
+from bnviz.lessons import babysitting as B
+from bnviz.lessons import preprocessing as P
+from bnviz.lessons import preprocessing_data as D
+from bnviz.runner import train_sync
+from bnviz.stepper import Snapshot
+
+
+@pytest.fixture(scope="module")
+def snaps():
+    """Short runs: the four learning rates and a digits run with first-layer weights."""
+    torch.set_num_threads(1)
+    lr = {n: train_sync(B.config("lr", n).replace(steps=30)) for n in B.PRESETS["lr"]}
+    return lr, train_sync(B.config("weights", "watch").replace(steps=60))
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_panels_figure_shows_each_panels_points_and_covariance(lang):
+    pans = P.panels(P.CloudConfig())
+    fig = FP.panels_figure(pans, lang=lang)
+    assert len(fig.data) == 5
+    np.testing.assert_allclose(fig.data[4].x, pans[4].points[:, 0].astype(np.float32))
+    texts = [a.text for a in fig.layout.annotations]
+    assert any(FP.cov_text(pans[0].cov) in s for s in texts)
+    assert t("preprocessing.panel.whiten", lang) in texts
+
+
+def test_cov_text_and_mosaic():
+    assert FP.cov_text(np.array([[1.0, 0.5], [0.5, 2.0]])) == "[  1.00,   0.50]<br>[  0.50,   2.00]"
+    m = FP.mosaic(np.arange(3 * 4).reshape(3, 2, 2).astype(float), cols=2)
+    assert m.shape == (5, 5) and np.isnan(m[2]).all() and m[3, 0] == 8
+
+
+def test_bowls_figure_titles_carry_kappa():
+    probs = P.contour_problems(P.preset("offset_only"))
+    fig = FP.bowls_figure(probs, lang="en")
+    assert len(fig.data) == 3 and all(d.type == "contour" for d in fig.data)
+    kappa = P.bowl_shape(probs["original"])[0]
+    assert f"κ = {kappa:.1f}" in fig.layout.annotations[0].text
+    paths = {k: P.descend(p) for k, p in probs.items()}
+    fig = FP.bowls_figure(probs, paths, lang="zh")
+    assert [d.type for d in fig.data] == ["contour", "scatter"] * 3
+    steps = paths["original"].steps_to_converge
+    assert fig.data[1].name == t("preprocessing.fig.gd_path", "zh", steps=steps)
+    assert fig.data[0].x[0] <= 0 <= fig.data[0].x[-1]  # the grid covers the start w = 0
+
+
+def test_training_figure_labels_steps_to_target():
+    steps = np.arange(0, 40, 10)
+    acc = {k: np.linspace(0.1, 0.95 if k != "raw" else 0.5, 4) for k in D.INPUTS}
+    cmp = D.Comparison(steps, acc, {k: None if k == "raw" else 30 for k in D.INPUTS}, 0.9)
+    fig = FP.training_figure(cmp, lang="en")
+    assert [d.name.split(" · ")[1] for d in fig.data] == ["not 90 % in time"] + [
+        "90 % at step 30"
+    ] * 3
+    assert fig.layout.shapes[0].y0 == 0.9
+
+
+def test_pca_and_photo_figures():
+    ev = np.linspace(0.1, 1, 64)
+    assert FP.explained_figure(ev).data[0].y[-1] == pytest.approx(1)
+    recs = np.random.default_rng(0).uniform(0, 16, (3, 5, 64))
+    fig = FP.reconstructions_figure(recs, [1, 10, 64])
+    assert fig.data[0].z.shape == (26, 44) and list(fig.layout.yaxis.ticktext)[1] == "k = 10"
+    assert list(FP.accuracy_k_figure([2, 10], np.array([0.6, 0.9])).data[0].y) == [
+        pytest.approx(0.6),
+        pytest.approx(0.9),
+    ]
+    patches = np.random.default_rng(1).uniform(0, 1, (10, 4, 4, 3))
+    fig = FP.mean_image_figure(D.mean_image(patches))
+    assert len(fig.data) == 3 and fig.data[2].z.shape == (4, 4, 3)
+    assert len({tuple(px) for px in fig.data[2].z.reshape(-1, 3)}) == 1  # one flat colour
+    assert len(FP.centered_figure(D.centered_patch(patches, 0)).data) == 3
+    fig = FP.noise_gain_figure(np.array([1e-5, 0.1]), np.array([80.0, 3.0]))
+    assert fig.layout.xaxis.type == "log" and fig.layout.yaxis.type == "log"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_loss_curves_mark_the_diverged_run(snaps, lang):
+    lr, _ = snaps
+    fig = FB.loss_curves_figure(lr, lang=lang)
+    assert len(fig.data) == 4
+    far = lr["far_too_high"]
+    assert t("babysitting.fig.diverged_at", lang, step=far.diverged_at) in fig.data[3].name
+    assert all(np.all(np.asarray(d.y, float)[np.isfinite(d.y)] <= 1e6) for d in fig.data)
+
+
+def test_first_loss_and_accuracy_figures(snaps):
+    lr, _ = snaps
+    fig = FB.first_loss_figure({"too_low": lr["too_low"]})
+    assert fig.data[0].y[0] == pytest.approx(B.first_loss(lr["too_low"]))
+    assert fig.layout.shapes[0].y0 == pytest.approx(math.log(10))
+    fig = FB.accuracy_figure({"good": lr["good"]})
+    assert [d.line.dash for d in fig.data] == ["solid", "dash"]
+
+
+def test_ratio_table_colours_each_status():
+    rows = [B.RatioRow(0, -1.0, "too_high", "lower_lr"), B.RatioRow(1, -3.0, "ok", "keep")]
+    fig = FB.ratio_table_figure(rows, lang="zh")
+    cells = fig.data[0].cells.values
+    assert list(cells[0]) == ["1", t("babysitting.fig.head", "zh")]
+    assert list(cells[1]) == ["1.0e-01", "1.0e-03"]
+    assert list(cells[3]) == [
+        t("babysitting.advice.lower_lr", "zh"),
+        t("babysitting.advice.keep", "zh"),
+    ]
+
+
+def test_weights_figure_tiles_sixteen_units(snaps):
+    _, snap = snaps
+    fig = FB.weights_figure(snap, 0)
+    assert fig.data[0].z.shape == (17, 71)  # 2 rows x 8 tiles of 8x8, 1-pixel gaps
+    assert np.nanmax(np.abs(fig.data[0].z)) == pytest.approx(1)
+    assert "step 0" in fig.layout.title.text
+
+
+def test_babysitting_figures_accept_queued_runs():
+    queued = Snapshot("q", B.BASE, "queued")
+    assert len(FB.loss_curves_figure({"good": queued}).data) == 0
+    assert len(FB.accuracy_figure({"good": queued}).data) == 0
+    assert len(FB.first_loss_figure({"small": queued}).data[0].y) == 0
+    assert FB.weights_figure(queued).layout.title.text == t("babysitting.fig.weights_waiting")
+    assert B.ratio_table(queued) == []
