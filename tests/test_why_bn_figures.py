@@ -1,0 +1,53 @@
+"""Why-BN figure builders, asserted on fig.data / fig.layout (not pixels), in both languages."""
+
+import numpy as np
+import pytest
+
+from bnviz.figures import why_bn as figs
+from bnviz.lessons.why_bn import bn_step, deep_linear_step, safe_lr_curve
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_terms_bars_are_the_terms_with_prediction_and_actual_lines(lang):
+    step = deep_linear_step(20, 1.2, 0.01)
+    fig = figs.terms_figure(step, lang=lang)
+    bars = fig.data[0]
+    np.testing.assert_allclose(bars.y, np.abs(step.terms))
+    assert list(bars.x) == list(range(1, 21))
+    assert fig.layout.yaxis.type == "log"
+    # odd orders lower ŷ (blue), even orders raise it (orange)
+    assert (
+        bars.marker.color[0] == figs.COLORS["bn"] and bars.marker.color[1] == figs.COLORS["plain"]
+    )
+    pred, act = fig.data[1], fig.data[2]
+    assert pred.y[0] == pytest.approx(abs(step.predicted)) and act.y[0] == pytest.approx(
+        38.259, 1e-4
+    )
+
+
+def test_bn_terms_show_only_the_first_order_and_overflow_is_announced():
+    fig = figs.terms_figure(bn_step(20, 1.2, 0.01), lang="en")
+    assert np.isfinite(fig.data[0].y[0]) and np.all(np.isnan(np.asarray(fig.data[0].y[1:], float)))
+    assert fig.data[1].y[0] == pytest.approx(fig.data[2].y[0], rel=1e-12)
+    big = figs.terms_figure(deep_linear_step(50, 3.0, 0.1), lang="en")
+    assert any("float64" in a.text for a in big.layout.annotations)
+    assert len(big.data) == 2  # the actual change is infinite: no line for it
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_change_bars_are_signed_prediction_and_actual(lang):
+    step = deep_linear_step(20, 1.2, 0.01)
+    fig = figs.change_figure(step, lang=lang)
+    np.testing.assert_allclose(fig.data[0].y, [step.predicted, step.actual])
+    assert "0.187" in fig.layout.title.text
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_safe_lr_lines_per_weight_on_log_axis_and_bn_on_top(lang):
+    curve = safe_lr_curve()
+    fig = figs.safe_lr_figure(curve, lang=lang, depth=20)
+    assert len(fig.data) == 4 and fig.layout.yaxis.type == "log"
+    np.testing.assert_allclose(fig.data[2].y[1:], curve.lr[2, 1:], rtol=1e-6)
+    assert np.isnan(fig.data[0].y[0])  # depth 1: no limit, no point
+    assert min(fig.data[3].y) > np.nanmax(curve.lr[np.isfinite(curve.lr)])
+    assert fig.layout.shapes[0].x0 == 20
