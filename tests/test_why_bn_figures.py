@@ -51,3 +51,13 @@ def test_safe_lr_lines_per_weight_on_log_axis_and_bn_on_top(lang):
     assert np.isnan(fig.data[0].y[0])  # depth 1: no limit, no point
     assert min(fig.data[3].y) > np.nanmax(curve.lr[np.isfinite(curve.lr)])
     assert fig.layout.shapes[0].x0 == 20
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_prose_cites_the_three_sources(lang):
+    from bnviz.i18n import lesson_text
+
+    text = lesson_text("why_bn", lang)
+    for needle in ("8.7.1", "Goodfellow", "2016", "Ioffe", "Szegedy", "2015", "Santurkar",
+                   "Tsipras", "Ilyas", "Madry", "2018", "NeurIPS"):  # fmt: skip
+        assert needle in text, needle
