@@ -61,3 +61,52 @@ def test_prose_cites_the_three_sources(lang):
     for needle in ("8.7.1", "Goodfellow", "2016", "Ioffe", "Szegedy", "2015", "Santurkar",
                    "Tsipras", "Ilyas", "Madry", "2018", "NeurIPS"):  # fmt: skip
         assert needle in text, needle
+
+
+# ---------------------------------------------------------------------------- live views
+
+
+@pytest.fixture(scope="module")
+def short_runs():
+    """Short real runs of the live lessons (seconds), the data the page draws."""
+    from bnviz.lessons import why_bn_live as live
+
+    base = live.BASE.replace(steps=40, eval_every=20, log_every=10)
+    return {
+        "trio": live.train_trio(base),
+        "shift": live.covariate_shift(base, steps=30, every=10),
+        "smooth": live.smoothness_pair(base, steps=30, every=10),
+        "gamma": live.gamma_beta(live.GAMMA_BASE.replace(steps=20)),
+        "bias": live.bias_gradient(steps=5),
+    }
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_live_figures_draw_every_run(short_runs, lang):
+    from bnviz.figures import why_bn_live as lf
+
+    trio = lf.trio_figure(short_runs["trio"], lang=lang)
+    assert len(trio.data) == 3 and trio.layout.yaxis.type == "log"
+    np.testing.assert_allclose(trio.data[0].y, short_runs["trio"]["plain"].losses["loss"], 1e-6)
+    shift = lf.shift_figure(short_runs["shift"], "mean_shift", lang=lang)
+    assert [len(tr.x) for tr in shift.data] == [3, 3, 3]
+    np.testing.assert_allclose(shift.data[1].y, short_runs["shift"]["bn"]["mean_shift"], 1e-6)
+    band = lf.smoothness_figure(short_runs["smooth"], "loss", lang=lang)
+    assert len(band.data) == 4 and band.data[1].fill == "tonexty"
+    assert np.all(np.asarray(band.data[0].y) >= np.asarray(band.data[1].y))
+    beta = lf.smoothness_figure(short_runs["smooth"], "beta_eff", lang=lang)
+    np.testing.assert_allclose(beta.data[1].y, short_runs["smooth"]["bn"]["beta_eff"], 1e-6)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_lower_gamma_and_bias_figures(short_runs, lang):
+    from bnviz.figures import why_bn_live as lf
+
+    keys = [("linear", False), ("linear", True), ("tanh", False), ("tanh", True)]
+    rows = {key: {"test_acc": 0.5 + 0.1 * i} for i, key in enumerate(keys)}
+    lower = lf.lower_figure(rows, lang=lang)
+    assert list(lower.data[0].y) == [0.5, 0.7] and list(lower.data[1].y) == [0.6, 0.8]
+    gamma = lf.gamma_beta_figure(short_runs["gamma"], lang=lang)
+    assert len(gamma.data) == 2 and len(gamma.data[0].x) == 3
+    bias = lf.bias_figure(short_runs["bias"], lang=lang)
+    assert bias.layout.yaxis.type == "log" and max(bias.data[1].y) < 1e-12
