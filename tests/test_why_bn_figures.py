@@ -69,6 +69,7 @@ def test_prose_cites_the_three_sources(lang):
 @pytest.fixture(scope="module")
 def short_runs():
     """Short real runs of the live lessons (seconds), the data the page draws."""
+    from bnviz.lessons import why_bn_layers as layers
     from bnviz.lessons import why_bn_live as live
 
     base = live.BASE.replace(steps=40, eval_every=20, log_every=10)
@@ -76,8 +77,8 @@ def short_runs():
         "trio": live.train_trio(base),
         "shift": live.covariate_shift(base, steps=30, every=10),
         "smooth": live.smoothness_pair(base, steps=30, every=10),
-        "gamma": live.gamma_beta(live.GAMMA_BASE.replace(steps=20)),
-        "bias": live.bias_gradient(steps=5),
+        "gamma": layers.gamma_beta(layers.GAMMA_BASE.replace(steps=20)),
+        "bias": layers.bias_gradient(steps=5),
     }
 
 

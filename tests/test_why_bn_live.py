@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from bnviz.config import RunConfig
+from bnviz.lessons import why_bn_layers as layers
 from bnviz.lessons import why_bn_live as live
 from bnviz.lessons.batchnorm_lab import final_loss
 from bnviz.nets import BNNoise, build_mlp
@@ -104,9 +105,9 @@ def test_smoothness_leaves_the_model_untouched_and_is_zero_change_at_a_flat_poin
 
 def test_lower_claim_linear_lower_layers_do_nothing_tanh_ones_do():
     for s in SEEDS:
-        cfg = live.LOWER_BASE.replace(seed=s)
-        lin = [live.lower_layers("linear", f, cfg) for f in (False, True)]
-        tanh = [live.lower_layers("tanh", f, cfg) for f in (False, True)]
+        cfg = layers.LOWER_BASE.replace(seed=s)
+        lin = [layers.lower_layers("linear", f, cfg) for f in (False, True)]
+        tanh = [layers.lower_layers("tanh", f, cfg) for f in (False, True)]
         assert lin[0]["lower_change"] > 0.1 and lin[1]["lower_change"] == 0.0
         assert abs(lin[0]["test_acc"] - lin[1]["test_acc"]) <= 0.03
         assert all(r["test_acc"] < 0.65 for r in lin)
@@ -115,7 +116,7 @@ def test_lower_claim_linear_lower_layers_do_nothing_tanh_ones_do():
 
 def test_gamma_beta_claim_sigmoid_units_leave_the_linear_region():
     for s in SEEDS:
-        r = live.gamma_beta(live.GAMMA_BASE.replace(seed=s))
+        r = layers.gamma_beta(layers.GAMMA_BASE.replace(seed=s))
         assert np.all(r["outside_init"] < 0.05)
         assert np.all(r["outside_trained"] > 0.15) and np.all(r["outside_trained"] < 0.55)
         assert np.all(np.abs(r["gamma"]).mean(1) > 1.2)
@@ -123,6 +124,6 @@ def test_gamma_beta_claim_sigmoid_units_leave_the_linear_region():
 
 def test_bias_claim_bias_before_bn_gets_no_gradient():
     for s in SEEDS:
-        r = live.bias_gradient(seed=s)
+        r = layers.bias_gradient(seed=s)
         assert r["bias_grad"].max() < 1e-12 * r["weight_grad"].min()
         assert r["weight_grad"].min() > 1e-4
