@@ -112,3 +112,11 @@ def bias_gradient(steps: int = 20, seed: int = 0) -> dict[str, np.ndarray]:
         weight.append(first.weight.grad.abs().max().item())
         opt.step()
     return {"bias_grad": np.array(bias), "weight_grad": np.array(weight)}
+
+
+# The views' presets: function name -> keyword arguments; each claim is tested over seeds 0-4.
+LAYER_PRESETS: dict[str, dict] = {
+    "lower": dict(cfg=LOWER_BASE),  # lower_layers("linear"/"tanh", frozen or not)
+    "gamma_beta": dict(cfg=GAMMA_BASE),  # gamma_beta
+    "bias": dict(steps=20),  # bias_gradient
+}
