@@ -111,3 +111,16 @@ def test_lower_gamma_and_bias_figures(short_runs, lang):
     assert len(gamma.data) == 2 and len(gamma.data[0].x) == 3
     bias = lf.bias_figure(short_runs["bias"], lang=lang)
     assert bias.layout.yaxis.type == "log" and max(bias.data[1].y) < 1e-12
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_preset_has_a_label_and_a_claim(lang):
+    from bnviz.i18n import t
+    from bnviz.lessons.why_bn import PRESETS
+    from bnviz.lessons.why_bn_layers import LAYER_PRESETS
+    from bnviz.lessons.why_bn_live import LIVE_PRESETS
+
+    for name in PRESETS:
+        assert t(f"why_bn.preset.{name}", lang) and t(f"why_bn.preset.{name}_claim", lang)
+    for name in [*LIVE_PRESETS, *LAYER_PRESETS]:
+        assert t(f"why_bn.live.claim.{name}", lang)
