@@ -90,6 +90,8 @@ def test_smooth_claim_bn_loss_and_gradient_vary_less_along_the_gradient():
         r = live.smoothness_pair(live.BASE.replace(seed=s), steps=200, every=25)
         for metric in ("loss_range", "grad_change", "beta_eff"):
             assert np.median(r["bn"][metric]) < np.median(r["plain"][metric]) / 2, (s, metric)
+        start = r["bn"]["beta_eff"][0] / r["plain"]["beta_eff"][0]  # at initialization
+        assert 1.5 < start < 5, s
 
 
 def test_smoothness_leaves_the_model_untouched_and_is_zero_change_at_a_flat_point():
