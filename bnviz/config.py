@@ -144,6 +144,7 @@ class RunConfig(Validated):
     norm: Literal["none", "batchnorm"] = "none"
     bn_placement: Literal["before", "after"] = "before"  # before the nonlinearity, as in the paper
     bn_momentum: float | None = setting(0.1, lo=0.001, hi=1.0)  # PyTorch's; None = cumulative
+    bn_noise: float = setting(0.0, lo=0.0, hi=2.0)  # Santurkar 2018: random shift/scale after BN
     init: Init = "xavier"
     optimizer: Optimizer = "momentum"
     lr: float = setting(0.05, lo=1e-5, hi=10.0, log=True)
@@ -166,7 +167,9 @@ class RunConfig(Validated):
         d = RunConfig()
         changes: dict[str, Any] = {}
         if not self.batchnorm:
-            changes.update(bn_placement=d.bn_placement, bn_momentum=d.bn_momentum)
+            changes.update(
+                bn_placement=d.bn_placement, bn_momentum=d.bn_momentum, bn_noise=d.bn_noise
+            )
         if self.optimizer != "momentum":
             changes["momentum"] = d.momentum
         if self.activation != "leaky_relu":

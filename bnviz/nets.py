@@ -65,10 +65,25 @@ def init_weight_(weight: torch.Tensor, scheme: str, gen: torch.Generator) -> tor
         return weight.normal_(0.0, scale, generator=gen)
 
 
+class BNNoise(nn.Module):
+    """Santurkar et al. 2018's injected covariate shift: in training, each forward draws a new
+    shift ~ U(−s, s) and scale ~ exp(U(−s, s)) per unit, applied after BN (identity in eval)."""
+
+    def __init__(self, strength: float, gen: torch.Generator):
+        super().__init__()
+        self.strength, self.gen = strength, gen
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return z
+        u = torch.rand(2, z.shape[1], generator=self.gen) * 2 - 1  # (2, units) in [−1, 1)
+        return z * torch.exp(self.strength * u[0]) + self.strength * u[1]
+
+
 class Block(nn.Module):
     """One hidden layer: Linear -> [BN] -> activation -> [BN], the order set by placement."""
 
-    def __init__(self, fan_in: int, cfg: RunConfig):
+    def __init__(self, fan_in: int, cfg: RunConfig, noise_gen: torch.Generator | None = None):
         super().__init__()
         pieces = cfg.maxout_k if cfg.activation == "maxout" else 1
         bn_before = cfg.batchnorm and cfg.bn_placement == "before"
@@ -83,6 +98,8 @@ class Block(nn.Module):
             if cfg.batchnorm and cfg.bn_placement == "after"
             else None
         )
+        noisy = cfg.batchnorm and cfg.bn_noise > 0 and noise_gen is not None
+        self.noise = BNNoise(cfg.bn_noise, noise_gen) if noisy else None
 
     @property
     def norm(self) -> nn.BatchNorm1d | None:
@@ -93,8 +110,12 @@ class Block(nn.Module):
         z = self.linear(x)
         if self.norm_before is not None:
             z = self.norm_before(z)
+            z = self.noise(z) if self.noise is not None else z
         a = self.act(z)  # hooks on `act` see the pre-activation z and the output a
-        return self.norm_after(a) if self.norm_after is not None else a
+        if self.norm_after is None:
+            return a
+        a = self.norm_after(a)
+        return self.noise(a) if self.noise is not None else a
 
 
 class MLP(nn.Module):
@@ -103,7 +124,9 @@ class MLP(nn.Module):
     def __init__(self, n_in: int, n_out: int, cfg: RunConfig):
         super().__init__()
         widths = [n_in] + [cfg.width] * cfg.depth
-        self.blocks = nn.ModuleList(Block(w, cfg) for w in widths[:-1])
+        # injected BN noise has its own stream, apart from init and data order
+        gen = torch.Generator().manual_seed(cfg.seed + 2) if cfg.bn_noise > 0 else None
+        self.blocks = nn.ModuleList(Block(w, cfg, gen) for w in widths[:-1])
         self.head = nn.Linear(widths[-1], n_out)
         self.activation = cfg.activation
 

@@ -1,0 +1,96 @@
+"""Why-BN figures: order-k terms, predicted vs actual change, safe learning rate vs depth."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+
+from bnviz.figures.theme import COLORS, PALETTE, base_layout, f32
+from bnviz.i18n import t
+from bnviz.lessons.why_bn import BNStep, DeepLinearStep, SafeLrCurve
+
+TINY = 1e-300  # |term| floor on the log axis (exact zeros: the BN step's higher orders)
+
+
+def _tr(key: str, lang: str, **fmt: object) -> str:
+    return t(f"why_bn.{key}", lang, **fmt)
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.3g}" if math.isfinite(v) else ("+∞" if v > 0 else "−∞" if v < 0 else "nan")
+
+
+# ---------------------------------------------------------------------------- view 1
+
+
+def terms_figure(step: DeepLinearStep | BNStep, *, lang: str, height: int = 340) -> go.Figure:
+    """|order-k term| as bars on a log axis (blue lowers ŷ, orange raises it), with the
+    first-order prediction and the actual change as dashed lines."""
+    terms = np.asarray(step.terms, dtype=np.float64)
+    k = np.arange(1, len(terms) + 1)
+    shown = np.isfinite(terms) & (terms != 0)
+    mag = np.where(shown, np.abs(terms), np.nan)
+    colors = [COLORS["bn"] if v < 0 else COLORS["plain"] for v in terms]
+    hover = _tr("fig.hover_term", lang) + "<extra></extra>"
+    fig = go.Figure(
+        go.Bar(x=k, y=mag, marker_color=colors, customdata=terms, hovertemplate=hover,
+               name=_tr("fig.term", lang), showlegend=False),
+        layout=base_layout(_tr("fig.terms_title", lang), height=height),
+    )  # fmt: skip
+    for value, key, color in (
+        (step.predicted, "predicted", COLORS["guide"]),
+        (step.actual, "actual", COLORS["accent"]),
+    ):
+        if math.isfinite(value) and value != 0:
+            fig.add_trace(go.Scatter(
+                x=[0.5, len(terms) + 0.5], y=[abs(value)] * 2, mode="lines",
+                line=dict(color=color, dash="dash", width=2),
+                name=_tr(f"fig.{key}_line", lang, value=_fmt(value)),
+            ))  # fmt: skip
+    fig.update_yaxes(type="log", title_text=_tr("fig.abs_change", lang), exponentformat="power")
+    fig.update_xaxes(title_text=_tr("fig.order", lang), dtick=max(1, len(terms) // 10))
+    if getattr(step, "overflow", False):
+        note = dict(xref="paper", yref="paper", x=0.5, y=1.0, showarrow=False)
+        fig.add_annotation(text=_tr("fig.overflow", lang), font=dict(color=COLORS["plain"]), **note)
+    return fig
+
+
+def change_figure(step: DeepLinearStep | BNStep, *, lang: str, height: int = 260) -> go.Figure:
+    """Two bars: the first-order prediction and the actual change of ŷ (signed)."""
+    values = [step.predicted, step.actual]
+    labels = [_tr("fig.predicted", lang), _tr("fig.actual", lang)]
+    finite = [v if math.isfinite(v) else np.nan for v in values]
+    fig = go.Figure(
+        go.Bar(x=labels, y=finite, marker_color=[COLORS["guide"], COLORS["accent"]],
+               text=[_fmt(v) for v in values], textposition="outside", showlegend=False),
+        layout=base_layout(_tr("fig.change_title", lang, ratio=_fmt(step.ratio)), height=height),
+    )  # fmt: skip
+    fig.update_yaxes(title_text=_tr("fig.change", lang), zeroline=True)
+    return fig
+
+
+def safe_lr_figure(curve: SafeLrCurve, *, lang: str, depth: int | None = None,
+                   height: int = 340) -> go.Figure:  # fmt: skip
+    """Largest safe learning rate against depth, one line per weight (log y); with BN there
+    is no limit, drawn as a band along the top."""
+    fig = go.Figure(layout=base_layout(_tr("fig.safe_title", lang), height=height))
+    finite = curve.lr[np.isfinite(curve.lr)]
+    top = float(np.nanmax(finite)) * 10 if finite.size else 1.0
+    for i, w in enumerate(curve.weights):
+        lr = np.where(np.isfinite(curve.lr[i]), curve.lr[i], np.nan)
+        fig.add_trace(go.Scatter(
+            x=curve.depths, y=f32(lr), mode="lines", name=_tr("fig.weight", lang, w=w),
+            line=dict(color=PALETTE[(i + 1) % len(PALETTE)], width=2),
+            hovertemplate=_tr("fig.hover_safe", lang) + "<extra></extra>",
+        ))  # fmt: skip
+    fig.add_trace(go.Scatter(
+        x=curve.depths, y=np.full(len(curve.depths), top, dtype=np.float32), mode="lines",
+        name=_tr("fig.bn_unlimited", lang), line=dict(color=COLORS["bn"], width=4, dash="dot"),
+    ))  # fmt: skip
+    if depth is not None:
+        fig.add_vline(x=depth, line=dict(color=COLORS["guide"], dash="dash", width=1))
+    fig.update_yaxes(type="log", title_text=_tr("fig.safe_lr", lang), exponentformat="power")
+    fig.update_xaxes(title_text=_tr("fig.depth", lang))
+    return fig

@@ -1,0 +1,110 @@
+"""Why-BN figures of trained networks: Santurkar's three runs, covariate shift, smoothness along
+the path, lower layers, γ/β of a sigmoid network, the bias gradient before BN."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import plotly.graph_objects as go
+
+from bnviz.figures.theme import COLORS, PALETTE, base_layout, downsample, f32
+from bnviz.i18n import t
+from bnviz.stepper import Snapshot
+
+RUN_COLORS = {"plain": COLORS["plain"], "bn": COLORS["bn"], "bn_noise": PALETTE[4]}
+
+
+def _tr(key: str, lang: str, **fmt: object) -> str:
+    return t(f"why_bn.live.{key}", lang, **fmt)
+
+
+def _line(x, y, run: str, lang: str, **extra: object) -> go.Scatter:
+    """One run's line in its color, named after the run."""
+    return go.Scatter(
+        x=f32(x), y=f32(y), mode="lines", name=_tr(f"run.{run}", lang),
+        line=dict(color=RUN_COLORS[run], width=2), **extra,
+    )  # fmt: skip
+
+
+def trio_figure(snaps: Mapping[str, Snapshot], *, lang: str, height: int = 340) -> go.Figure:
+    """Training loss per step (log y) of no BN, BN and BN + noise."""
+    fig = go.Figure(layout=base_layout(_tr("trio_title", lang), height=height))
+    for run, snap in snaps.items():
+        x, y = downsample(snap.losses["step"], snap.losses["loss"])
+        fig.add_trace(_line(x, y, run, lang))
+    fig.update_yaxes(type="log", title_text=_tr("loss", lang), exponentformat="power")
+    fig.update_xaxes(title_text=_tr("step", lang))
+    return fig
+
+
+def shift_figure(result: Mapping[str, Mapping[str, np.ndarray]], metric: str, *, lang: str,
+                 height: int = 300) -> go.Figure:  # fmt: skip
+    """One covariate-shift measure (mean_shift, std_shift, first_layer_effect) per run (log y)."""
+    fig = go.Figure(layout=base_layout(_tr(f"shift.{metric}", lang), height=height))
+    for run, r in result.items():
+        y = np.where(r[metric] > 0, r[metric], np.nan)  # a stalled run: 0 has no log
+        fig.add_trace(_line(r["step"], y, run, lang))
+    fig.update_yaxes(type="log", exponentformat="power")
+    fig.update_xaxes(title_text=_tr("step", lang))
+    return fig
+
+
+def smoothness_figure(result: Mapping[str, Mapping[str, np.ndarray]], metric: str, *,
+                      lang: str, height: int = 300) -> go.Figure:  # fmt: skip
+    """Santurkar Fig. 4: metric "loss" draws the band min..max of L(θ − η·g) per run; other
+    metrics (grad_change, beta_eff) one line per run; log y."""
+    fig = go.Figure(layout=base_layout(_tr(f"smooth.{metric}", lang), height=height))
+    for run, r in result.items():
+        if metric == "loss":
+            top = dict(color=RUN_COLORS[run], width=1)
+            fig.add_trace(go.Scatter(x=f32(r["step"]), y=f32(r["loss_max"]), mode="lines",
+                                     line=top, showlegend=False))  # fmt: skip
+            fig.add_trace(_line(r["step"], r["loss_min"], run, lang, fill="tonexty"))
+        else:
+            fig.add_trace(_line(r["step"], r[metric], run, lang))
+    fig.update_yaxes(type="log", exponentformat="power")
+    fig.update_xaxes(title_text=_tr("step", lang))
+    return fig
+
+
+def lower_figure(rows: Mapping[tuple[str, bool], Mapping[str, float]], *, lang: str,
+                 height: int = 300) -> go.Figure:  # fmt: skip
+    """Test accuracy with lower layers trained vs frozen, for linear and tanh networks."""
+    fig = go.Figure(layout=base_layout(_tr("lower_title", lang), height=height))
+    acts = sorted({a for a, _ in rows})
+    for frozen, color in ((False, COLORS["bn"]), (True, COLORS["guide"])):
+        fig.add_trace(go.Bar(
+            x=[_tr(f"act.{a}", lang) for a in acts],
+            y=[rows[(a, frozen)]["test_acc"] for a in acts],
+            name=_tr("frozen" if frozen else "trained", lang), marker_color=color,
+        ))  # fmt: skip
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(range=[0, 1], title_text=_tr("test_acc", lang))
+    return fig
+
+
+def gamma_beta_figure(result: Mapping[str, np.ndarray], *, lang: str,
+                      height: int = 300) -> go.Figure:  # fmt: skip
+    """Per BN layer: share of pre-activations with |z| > 2 at initialization and trained."""
+    layers = [_tr("layer", lang, n=i + 1) for i in range(len(result["outside_init"]))]
+    fig = go.Figure(layout=base_layout(_tr("gamma_title", lang), height=height))
+    for key, color in (("outside_init", COLORS["guide"]), ("outside_trained", COLORS["bn"])):
+        fig.add_trace(go.Bar(x=layers, y=f32(result[key]), name=_tr(key, lang),
+                             marker_color=color))  # fmt: skip
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(range=[0, 1], tickformat=".0%")
+    return fig
+
+
+def bias_figure(result: Mapping[str, np.ndarray], *, lang: str, height: int = 280) -> go.Figure:
+    """Largest |gradient| of the bias before BN vs of its weights, per step (log y)."""
+    steps = np.arange(1, len(result["bias_grad"]) + 1)
+    fig = go.Figure(layout=base_layout(_tr("bias_title", lang), height=height))
+    for key, color in (("weight_grad", COLORS["bn"]), ("bias_grad", COLORS["plain"])):
+        y = np.maximum(result[key], 1e-30)  # an exact 0 drawn at the floor
+        fig.add_trace(go.Scatter(x=steps, y=y, mode="lines+markers", name=_tr(key, lang),
+                                 line=dict(color=color)))  # fmt: skip
+    fig.update_yaxes(type="log", exponentformat="power")
+    fig.update_xaxes(title_text=_tr("step", lang))
+    return fig

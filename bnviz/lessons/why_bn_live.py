@@ -1,0 +1,207 @@
+"""Why BN helps, on trained networks: covariate shift measured, Santurkar et al. 2018's noise
+injection, and smoothness along the path (metric functions a run can sample). Deterministic
+from the config's seed; lower layers, γ/β and the bias are in bnviz.lessons.why_bn_layers.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from bnviz.config import RunConfig
+from bnviz.runner import train_sync
+from bnviz.stepper import Snapshot
+from bnviz.train import Trainer
+
+# moons, 4 tanh layers, plain SGD at lr 2.0, 300 steps: with BN test accuracy ≥ 0.98 on seeds
+# 0-4, without BN 0.49-0.98 (measured; tests/test_why_bn_live.py).
+BASE = RunConfig(
+    dataset="moons", depth=4, width=32, activation="tanh", optimizer="sgd", lr=2.0,
+    steps=300, log_every=50, eval_every=100,
+)  # fmt: skip
+NOISE = 0.5  # injected shift in (−0.5, 0.5), scale in (e^−0.5, e^0.5), redrawn every step
+ETAS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)  # steps along −g, in units of the run's lr
+PROBE = 256  # examples of the fixed probe batch
+
+
+def pair(cfg: RunConfig) -> dict[str, RunConfig]:
+    """The run without and with BatchNorm."""
+    return {"plain": cfg.replace(norm="none"), "bn": cfg.replace(norm="batchnorm")}
+
+
+def noise_trio(cfg: RunConfig = BASE, noise: float = NOISE) -> dict[str, RunConfig]:
+    """Santurkar's three runs: no BN, BN, and BN with injected noise after every BN layer."""
+    return pair(cfg) | {"bn_noise": cfg.replace(norm="batchnorm", bn_noise=noise)}
+
+
+def train_trio(cfg: RunConfig = BASE, noise: float = NOISE) -> dict[str, Snapshot]:
+    """The three runs trained to the end (tests and the page's static fallback)."""
+    return {name: train_sync(c) for name, c in noise_trio(cfg, noise).items()}
+
+
+# The live views' presets: (function, keyword arguments); each claim is tested over seeds 0-4.
+LIVE_PRESETS: dict[str, dict] = {
+    "noise": dict(cfg=BASE, noise=NOISE),  # train_trio
+    "shift": dict(cfg=BASE, steps=150, every=10),  # covariate_shift
+    "smooth": dict(cfg=BASE, steps=200, every=25),  # smoothness_pair
+}
+
+
+# ---------------------------------------------------------------------------- smoothness
+
+
+def _loss_and_grad(model: nn.Module, x: torch.Tensor, y: torch.Tensor):
+    """Cross-entropy and its gradient (one flat vector) at the model's current weights."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    loss = F.cross_entropy(model(x), y)
+    grads = torch.autograd.grad(loss, params)
+    return loss.item(), torch.cat([g.reshape(-1) for g in grads])
+
+
+def smoothness(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, etas=ETAS, lr: float = 1.0
+) -> dict[str, float]:
+    """Santurkar et al. 2018 Fig. 4 at the current weights θ, on the batch (x, y).
+
+    For η in lr·etas: L(θ − η·g) and ‖∇L(θ) − ∇L(θ − η·g)‖. Returns the loss range along the
+    direction, the largest gradient change, and the effective β-smoothness (largest gradient
+    change per unit of distance moved). The model is left untouched (a copy moves).
+    """
+    probe = copy.deepcopy(model)  # BN buffers and weights of the real model stay as they are
+    params = [p for p in probe.parameters() if p.requires_grad]
+    theta = torch.cat([p.detach().reshape(-1) for p in params])
+    loss0, g0 = _loss_and_grad(probe, x, y)
+    losses, changes, betas = [loss0], [], []
+    for eta in np.asarray(etas) * lr:
+        torch.nn.utils.vector_to_parameters(theta - eta * g0, params)
+        loss, g = _loss_and_grad(probe, x, y)
+        step = eta * g0.norm().item()
+        change = (g - g0).norm().item()
+        losses.append(loss)
+        changes.append(change)
+        betas.append(change / step if step > 0 else 0.0)
+    return {
+        "loss_min": float(min(losses)), "loss_max": float(max(losses)),
+        "loss_range": float(max(losses) - min(losses)), "grad_change": float(max(changes)),
+        "beta_eff": float(max(betas)),
+    }  # fmt: skip
+
+
+def sampled_pair(cfg: RunConfig, metric, steps: int, every: int) -> dict[str, dict]:
+    """Train the pair; every `every` steps call metric(trainer) -> dict of floats; arrays out."""
+    out = {}
+    for name, c in pair(cfg).items():
+        tr = Trainer(c)
+        rows: list[dict[str, float]] = []
+        for s in range(steps):
+            if s % every == 0:
+                rows.append({"step": s} | metric(tr))
+            tr.step()
+        out[name] = {k: np.array([r[k] for r in rows]) for k in rows[0]}
+    return out
+
+
+def probe_batch(tr: Trainer) -> tuple[torch.Tensor, torch.Tensor]:
+    """The fixed probe: the first PROBE training examples."""
+    return tr.x[:PROBE], tr.y[:PROBE]
+
+
+def smoothness_pair(cfg: RunConfig = BASE, steps: int = 300, every: int = 25) -> dict[str, dict]:
+    """smoothness() on the probe batch every `every` steps, without and with BN."""
+    return sampled_pair(
+        cfg, lambda tr: smoothness(tr.model, *probe_batch(tr), lr=tr.lr), steps, every
+    )
+
+
+# ---------------------------------------------------------------------------- covariate shift
+
+
+def _noise_gens(model: nn.Module) -> list[torch.Generator]:
+    """The generators of injected BN noise (one shared stream; empty without noise)."""
+    return list(
+        {id(b.noise.gen): b.noise.gen for b in model.blocks if b.noise is not None}.values()
+    )
+
+
+def _hidden_outputs(tr: Trainer, x: torch.Tensor) -> list[torch.Tensor]:
+    """Every hidden block's output on x in training mode (batch statistics).
+
+    BN buffers and the noise stream are put back, so probing never changes the run; two
+    probes between the same training steps therefore see the same injected noise.
+    """
+    saved = tr._keep_bn_buffers()
+    gens = _noise_gens(tr.model)
+    states = [g.get_state() for g in gens]
+    outs = []
+    try:
+        with torch.no_grad():
+            for block in tr.model.blocks:
+                x = block(x)
+                outs.append(x)
+    finally:
+        tr._restore_bn_buffers(saved)
+        for g, st in zip(gens, states, strict=True):
+            g.set_state(st)
+    return outs
+
+
+def first_layer_effect(tr: Trainer) -> float:
+    """Relative change of the last hidden layer's output on the probe when only the first
+    layer takes this batch's gradient step (the other layers stay as they are)."""
+    x, y = probe_batch(tr)
+    first = list(tr.model.blocks[0].linear.parameters())
+    before = _hidden_outputs(tr, x)[-1]
+    states, buffers = [g.get_state() for g in _noise_gens(tr.model)], tr._keep_bn_buffers()
+    grads = torch.autograd.grad(F.cross_entropy(tr.model(x), y), first)
+    tr._restore_bn_buffers(buffers)
+    for g, st in zip(_noise_gens(tr.model), states, strict=True):
+        g.set_state(st)
+    saved = [p.detach().clone() for p in first]
+    with torch.no_grad():
+        for p, g in zip(first, grads, strict=True):
+            p -= tr.lr * g
+    after = _hidden_outputs(tr, x)[-1]
+    with torch.no_grad():
+        for p, s in zip(first, saved, strict=True):
+            p.copy_(s)
+    return float((after - before).norm() / before.norm().clamp_min(1e-12))
+
+
+def layer_input_stats(tr: Trainer, layer: int = -1) -> dict[str, np.ndarray]:
+    """Per-unit mean and std of the input of hidden block `layer` on the probe batch."""
+    outs = _hidden_outputs(tr, probe_batch(tr)[0])
+    h = outs[layer - 1] if len(outs) > 1 else probe_batch(tr)[0]
+    return {"mean": h.mean(0).numpy(), "std": h.std(0).numpy()}
+
+
+def covariate_shift(
+    cfg: RunConfig = BASE, steps: int = 200, every: int = 10, layer: int = -1,
+    noise: float = NOISE,
+) -> dict[str, dict[str, np.ndarray]]:  # fmt: skip
+    """For each run of noise_trio: per step, how far the input of a deep layer moves (mean
+    over units of |Δmean| and |Δstd| between samples `every` steps apart, divided by `every`),
+    and first_layer_effect at each sample."""
+    out = {}
+    for name, c in noise_trio(cfg, noise).items():
+        tr = Trainer(c)
+        stats, effect, sampled = [], [], []
+        for s in range(steps + 1):
+            if s % every == 0:
+                stats.append(layer_input_stats(tr, layer))
+                effect.append(first_layer_effect(tr))
+                sampled.append(s)
+            if s < steps:
+                tr.step()
+        mean = np.stack([st["mean"] for st in stats])
+        std = np.stack([st["std"] for st in stats])
+        out[name] = {
+            "step": np.array(sampled[1:]),
+            "mean_shift": np.abs(np.diff(mean, axis=0)).mean(1) / every,
+            "std_shift": np.abs(np.diff(std, axis=0)).mean(1) / every,
+            "first_layer_effect": np.array(effect[1:]),
+        }
+    return out

@@ -1,0 +1,131 @@
+"""Why-BN live views: the injected BN noise option, and each claim over seeds 0-4.
+
+The seed sweeps train small nets (150-600 steps); together they take ~2-3 min on a busy box.
+"""
+
+import numpy as np
+import pytest
+import torch
+
+from bnviz.config import RunConfig
+from bnviz.lessons import why_bn_layers as layers
+from bnviz.lessons import why_bn_live as live
+from bnviz.lessons.batchnorm_lab import final_loss
+from bnviz.nets import BNNoise, build_mlp
+
+SEEDS = range(5)
+
+# ---------------------------------------------------------------------------- the noise option
+
+
+def test_bn_noise_is_seeded_time_varying_and_off_in_eval():
+    cfg = RunConfig(depth=2, width=8, norm="batchnorm", bn_noise=0.5, seed=3)
+    x = torch.randn(16, 2, generator=torch.Generator().manual_seed(0))
+    a, b = build_mlp(cfg), build_mlp(cfg)
+    assert isinstance(a.blocks[0].noise, BNNoise)
+    first = a(x)
+    assert torch.equal(first, b(x))  # same seed, same noise
+    assert not torch.allclose(first, a(x))  # redrawn every forward
+    fresh, clean = build_mlp(cfg).eval(), build_mlp(cfg.replace(bn_noise=0.0)).eval()
+    assert torch.equal(fresh(x), clean(x))  # eval: no noise, same weights and buffers
+
+
+def test_bn_noise_is_reset_without_bn_and_absent_when_zero():
+    assert RunConfig(bn_noise=0.7).canonical().bn_noise == 0.0
+    assert RunConfig(norm="batchnorm", bn_noise=0.7).canonical().bn_noise == 0.7
+    assert build_mlp(RunConfig(norm="batchnorm")).blocks[0].noise is None
+
+
+def test_bn_noise_statistics_match_the_stated_ranges():
+    gen = torch.Generator().manual_seed(0)
+    noise = BNNoise(0.5, gen)
+    state = gen.get_state()
+    shift = noise(torch.zeros(4, 1000))  # z = 0: the output is the shift alone
+    gen.set_state(state)
+    scale = noise(torch.ones(4, 1000)) - shift  # the same draw on z = 1
+    assert torch.equal(shift[0], shift[3])  # one draw per unit, shared by the batch
+    assert shift.abs().max() <= 0.5 and shift[0].std() > 0.25
+    assert scale.min() >= np.exp(-0.5) - 1e-6 and scale.max() <= np.exp(0.5) + 1e-6
+    assert scale[0].std() > 0.2
+
+
+# ---------------------------------------------------------------------------- claims
+
+
+@pytest.fixture(scope="module")
+def trios():
+    return [live.train_trio(live.BASE.replace(seed=s), live.NOISE) for s in SEEDS]
+
+
+def test_noise_claim_bn_with_noise_trains_about_as_well_as_bn(trios):
+    for snaps in trios:
+        acc = {k: float(s.evals["test_acc"][-1]) for k, s in snaps.items()}
+        assert acc["bn_noise"] >= 0.98 and abs(acc["bn_noise"] - acc["bn"]) <= 0.02
+        assert acc["plain"] < acc["bn"] and final_loss(snaps["plain"]) > final_loss(snaps["bn"])
+    plain = np.mean([float(t["plain"].evals["test_acc"][-1]) for t in trios])
+    assert plain < 0.9
+
+
+@pytest.fixture(scope="module")
+def shifts():
+    return [live.covariate_shift(live.BASE.replace(seed=s), steps=150, every=10) for s in SEEDS]
+
+
+def test_shift_claim_bn_steadies_the_deep_input_and_noise_unsteadies_it(shifts):
+    for r in shifts:
+        med = {k: {m: float(np.median(v)) for m, v in d.items()} for k, d in r.items()}
+        assert med["bn_noise"]["mean_shift"] > 8 * med["bn"]["mean_shift"]
+        assert med["bn_noise"]["std_shift"] > med["plain"]["std_shift"]
+        assert med["bn"]["first_layer_effect"] < 0.03
+    moving = [r for r in shifts if np.median(r["plain"]["first_layer_effect"]) > 1e-3]
+    assert len(moving) >= 4  # one seed's no-BN net saturates and stops moving at all
+    for r in moving:
+        plain, bn = (np.median(r[k]["first_layer_effect"]) for k in ("plain", "bn"))
+        assert bn * 10 < plain
+        assert np.median(r["bn"]["mean_shift"]) * 5 < np.median(r["plain"]["mean_shift"])
+
+
+def test_smooth_claim_bn_loss_and_gradient_vary_less_along_the_gradient():
+    for s in SEEDS:
+        r = live.smoothness_pair(live.BASE.replace(seed=s), steps=200, every=25)
+        for metric in ("loss_range", "grad_change", "beta_eff"):
+            assert np.median(r["bn"][metric]) < np.median(r["plain"][metric]) / 2, (s, metric)
+        start = r["bn"]["beta_eff"][0] / r["plain"]["beta_eff"][0]  # at initialization
+        assert 1.5 < start < 5, s
+
+
+def test_smoothness_leaves_the_model_untouched_and_is_zero_change_at_a_flat_point():
+    model = build_mlp(RunConfig(depth=2, width=8, norm="batchnorm"))
+    x = torch.randn(32, 2, generator=torch.Generator().manual_seed(1))
+    y = (x[:, 0] > 0).long()
+    before = [t.clone() for t in model.state_dict().values()]
+    out = live.smoothness(model, x, y, lr=0.1)
+    assert all(torch.equal(a, b) for a, b in zip(before, model.state_dict().values(), strict=True))
+    assert out["loss_max"] >= out["loss_min"] and out["beta_eff"] > 0
+    assert set(out) == {"loss_min", "loss_max", "loss_range", "grad_change", "beta_eff"}
+
+
+def test_lower_claim_linear_lower_layers_do_nothing_tanh_ones_do():
+    for s in SEEDS:
+        cfg = layers.LOWER_BASE.replace(seed=s)
+        lin = [layers.lower_layers("linear", f, cfg) for f in (False, True)]
+        tanh = [layers.lower_layers("tanh", f, cfg) for f in (False, True)]
+        assert lin[0]["lower_change"] > 0.1 and lin[1]["lower_change"] == 0.0
+        assert abs(lin[0]["test_acc"] - lin[1]["test_acc"]) <= 0.03
+        assert all(r["test_acc"] < 0.65 for r in lin)
+        assert all(r["test_acc"] > 0.85 for r in tanh)
+
+
+def test_gamma_beta_claim_sigmoid_units_leave_the_linear_region():
+    for s in SEEDS:
+        r = layers.gamma_beta(layers.GAMMA_BASE.replace(seed=s))
+        assert np.all(r["outside_init"] < 0.05)
+        assert np.all(r["outside_trained"] > 0.15) and np.all(r["outside_trained"] < 0.55)
+        assert np.all(np.abs(r["gamma"]).mean(1) > 1.2)
+
+
+def test_bias_claim_bias_before_bn_gets_no_gradient():
+    for s in SEEDS:
+        r = layers.bias_gradient(seed=s)
+        assert r["bias_grad"].max() < 1e-12 * r["weight_grad"].min()
+        assert r["weight_grad"].min() > 1e-4
