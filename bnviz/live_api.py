@@ -34,12 +34,17 @@ def stride(snap: Snapshot, table: str) -> int:
 
 
 def points(snap: Snapshot, table: str, column: str, since: int) -> tuple[list, list]:
-    """(x, y) of one series after step `since`, on a fixed step grid, float32-rounded."""
+    """(x, y) of one series from step `since` on, on a fixed step grid, float32-rounded.
+
+    A snapshot at step count N holds every row recorded before step N: losses and telemetry
+    are stamped with the 0-based step that made them, an evaluation at N runs just before
+    step N+1. So "new since N" is every row stamped N or later.
+    """
     rows = getattr(snap, table)
     steps = rows.get("step")
     if steps is None or column not in rows or len(steps) == 0:
         return [], []
-    keep = steps > since
+    keep = steps >= since
     grid = stride(snap, table) * (1 if table == "losses" else max(1, snap.config.eval_every))
     if grid > 1:  # a fixed grid: increments line up with what the tab already holds
         keep &= (steps % grid == 0) | (steps == snap.steps)
@@ -60,7 +65,7 @@ def traces(snaps: Mapping[str, Snapshot], view: str, since: Mapping[str, int]) -
     out = []
     for name, snap in snaps.items():
         for table, column in SERIES[view]:
-            x, y = points(snap, table, column, since.get(name, -1))
+            x, y = points(snap, table, column, since.get(name, 0))
             out.append({"run": name, "table": table, "column": column, "x": x, "y": y})
     return out
 
@@ -141,7 +146,7 @@ class AnswerCache:
 def answer_key(snaps: Mapping[str, Snapshot], view: str, since, lang: str) -> tuple:
     """What an answer depends on: each run's snapshot identity, the view, since (and lang)."""
     runs = tuple((n, s.run_id, s.taken_at, s.state, s.step) for n, s in snaps.items())
-    since_key = None if since is None else tuple(since.get(n, -1) for n in snaps)
+    since_key = None if since is None else tuple(since.get(n, 0) for n in snaps)
     return (runs, view, since_key, lang if since is None else "")
 
 
