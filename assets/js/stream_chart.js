@@ -49,7 +49,15 @@ function say(live, ans) {
 }
 
 async function ask(live) {
-  const P = await loadPlotly(live.data.plotly);
+  let P;
+  try {
+    P = await loadPlotly(live.data.plotly);
+  } catch (err) {
+    live.interval = Math.min(live.interval * 2, MAX_MS); // the server is busy or restarting
+    say(live, null);
+    live.timer = setTimeout(() => ask(live).catch(() => {}), live.interval);
+    return;
+  }
   const url = live.data.src + (live.since ? "&since=" + live.since.join(",") : "");
   const t0 = performance.now();
   let ans = null;
@@ -97,6 +105,7 @@ function start(root, data) {
   plot.style.height = data.height + "px";
   const note = document.createElement("div");
   note.className = "bnviz-live-note";
+  note.style.cssText = "font-size: 0.8rem; opacity: 0.7; min-height: 1.2em";
   box.append(plot, note);
   root.appendChild(box);
   const live = { src: data.src, data, root: box, plot, note, since: null, stopped: false };
