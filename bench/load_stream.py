@@ -88,15 +88,25 @@ async def open_stream_tab(port: int, query: str) -> Tab:
     return tab
 
 
+async def retried(http: Http, path: str) -> tuple[int, bytes, int]:
+    """GET, reconnecting once if the server closed the connection (as fetch does)."""
+    try:
+        return await http.get(path)
+    except (OSError, asyncio.IncompleteReadError):
+        await http.close()
+        http.reader = http.writer = None
+        return await http.get(path)
+
+
 async def first_paint(tab: Tab, t0: float) -> Tab:
     """plotly.js and each live chart's first answer, as the browser fetches them."""
     session = tab.session
     if not session.srcs:
         raise RuntimeError("the page mounted no live chart (is the loss view streaming?)")
-    status, _, wire = await tab.http.get("/bnviz/plotly.min.js")  # once per browser
+    status, _, wire = await retried(tab.http, "/bnviz/plotly.min.js")  # once per browser
     tab.wire += wire
     for src in session.srcs:
-        status, body, wire = await tab.http.get(src)
+        status, body, wire = await retried(tab.http, src)
         tab.wire += wire
         if status != 200:
             raise RuntimeError(f"first paint {src}: HTTP {status}")
@@ -112,16 +122,11 @@ async def stream(tab: Tab, src: str, until: float) -> None:
     http = tab.conns.setdefault(src, Http(tab.http.port))
     while time.monotonic() < until:
         t0 = time.perf_counter()
-        try:
-            status, body, wire = await http.get(f"{src}&since={tab.since[src]}")
-        except (OSError, asyncio.IncompleteReadError):  # idle keep-alive closed (uvicorn: 5 s)
-            await http.close()
-            http.reader = http.writer = None  # the browser's fetch reconnects: so do we, once
-            try:
-                status, body, wire = await http.get(f"{src}&since={tab.since[src]}")
-            except (OSError, asyncio.IncompleteReadError):
-                tab.errors += 1
-                return
+        try:  # an idle keep-alive is closed by uvicorn after 5 s: reconnect once
+            status, body, wire = await retried(http, f"{src}&since={tab.since[src]}")
+        except (OSError, asyncio.IncompleteReadError):
+            tab.errors += 1
+            return
         ms = (time.perf_counter() - t0) * 1000
         tab.answers.append(ms)
         tab.wire += wire

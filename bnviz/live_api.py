@@ -89,10 +89,12 @@ def first_paint(snaps: Mapping[str, Snapshot], view: str, lang: str) -> dict:
 
 
 def status(snaps: Mapping[str, Snapshot]) -> dict:
-    """Steps, states and whether every run has ended (the client then stops asking)."""
+    """Step, planned steps, state, steps/s of each run; whether all ended (then no more asks)."""
     return {
         "step": {n: s.step for n, s in snaps.items()},
+        "steps": {n: s.steps for n, s in snaps.items()},
         "state": {n: s.state for n, s in snaps.items()},
+        "rate": {n: round(s.steps_per_s, 1) for n, s in snaps.items()},
         "done": all(s.state in TERMINAL for s in snaps.values()),
     }
 

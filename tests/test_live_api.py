@@ -136,3 +136,18 @@ def test_route_answers_first_paint_then_points_from_the_one_scheduler(monkeypatc
     assert sched.polled == ["p1", "b1", "p1", "b1"]  # polling marks the runs as watched
     assert get("runs=plain:gone&view=loss")[0].status_code == 404
     assert get("runs=plain:p1&view=nope")[0].status_code == 400
+
+
+def test_the_lab_mounts_streaming_charts_when_the_routes_are_served(monkeypatch):
+    from bnviz.ui import live_routes
+    from tests.helpers import click, figures, rerun_until
+    from tests.test_pages import page
+
+    monkeypatch.setitem(live_routes.SERVED, "routes", True)
+    at = page("01_batchnorm_lab.py", steps="300", seed="31")
+    click(at, "Start")
+    rerun_until(at, lambda a: len(a.get("bidi_component")) == 2)
+    data = [json.loads(el.proto.json) for el in at.get("bidi_component")]
+    assert [d["src"].split("view=")[1].split("&")[0] for d in data] == ["loss", "accuracy"]
+    assert all("runs=plain:" in d["src"] and ",bn:" in d["src"] for d in data)
+    assert not figures(at)  # no server-side plotly chart on the streamed view

@@ -8,6 +8,7 @@ rerun, no per-tab figure building.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gzip
 import logging
@@ -24,7 +25,7 @@ from bnviz.i18n import LANGS
 PREFIX = "/bnviz"
 PLOTLY_URL = f"{PREFIX}/plotly.min.js"
 LIVE_URL = f"{PREFIX}/live"
-SERVED = {"routes": False}  # True once st.App serves these routes in this process
+SERVED = {"routes": False}  # True while st.App serves these routes (its lifespan runs)
 _STATE: dict = {}
 
 
@@ -101,17 +102,21 @@ async def plotly_js(request: Request) -> Response:
 
 @contextlib.asynccontextmanager
 async def lifespan(_app):
-    """st.App's lifespan: stop the training workers when uvicorn shuts down.
+    """st.App's lifespan: live charts stream while it runs; the workers stop when it ends.
 
     On SIGTERM uvicorn finishes, then re-raises the signal with the default handler, so
     atexit (where the scheduler normally stops its workers) never runs.
     """
-    yield None
-    if multiprocessing.active_children() or "scheduler" in _STATE:
-        _scheduler().shutdown()
+    await asyncio.to_thread(_plotly_bytes)  # compress plotly.js once, off the event loop
+    SERVED["routes"] = True
+    try:
+        yield None
+    finally:
+        SERVED["routes"] = False
+        if multiprocessing.active_children() or "scheduler" in _STATE:
+            _scheduler().shutdown()
 
 
 def routes() -> list[Route]:
-    """The routes to pass to st.App(routes=...); marks streaming as available."""
-    SERVED["routes"] = True
+    """The routes to pass to st.App(routes=..., lifespan=lifespan)."""
     return [Route(LIVE_URL, live, methods=["GET"]), Route(PLOTLY_URL, plotly_js, methods=["GET"])]
