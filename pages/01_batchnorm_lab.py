@@ -65,7 +65,7 @@ def draw(snaps):
     if view == "loss":  # streamed to the browser (issue 13): new points only, zoom kept
         a, b = st.columns(2)
         with a:
-            stream_chart(ctx, snaps, "loss", key="lab.stream.loss")
+            stream_chart(ctx, snaps, "loss", key="lab.stream.loss", labels=labels)
         with b:
             stream_chart(ctx, snaps, "accuracy", key="lab.stream.accuracy")
     elif view == "percentiles":

@@ -31,6 +31,8 @@ def test_loss_chart_streams_points_and_zoom_survives_ten_updates(browser, server
     assert kept == zoom, kept  # ten appends later, the zoom is still the user's
     assert sum(after) > sum(before), (before, after)  # the chart grew by appending
     assert page.locator(".bnviz-live").count() == 2  # loss and accuracy both stream
+    status = page.locator(".bnviz-live-status").first.inner_text()  # from the same answers
+    assert "with BN: training · step " in status and "no BN: " in status, status
     no_exception(page)
     SHOTS.mkdir(exist_ok=True)
     page.locator(PLOT).first.scroll_into_view_if_needed()

@@ -38,8 +38,23 @@ function thin(P, live) {
   return P.react(live.plot, data, live.plot.layout); // same uirevision: zoom survives
 }
 
+function statusLine(d, ans) {
+  // "Without BN: training · step 120 / 1500 · 480 steps/s" for each run (when asked for)
+  return d.names
+    .map((n) =>
+      d.status.template
+        .replace("{label}", d.status.labels[n] || n)
+        .replace("{state}", d.status.states[ans.state[n]] || ans.state[n])
+        .replace("{step}", String(ans.step[n]))
+        .replace("{steps}", String(ans.steps[n]))
+        .replace("{rate}", String(Math.round(ans.rate[n]))),
+    )
+    .join("   ");
+}
+
 function say(live, ans) {
   const d = live.data;
+  if (d.status && ans && ans.step) live.status.textContent = statusLine(d, ans);
   let text = "";
   if (ans && ans.gone) text = d.gone;
   else if (live.interval > BASE_MS && !(ans && ans.done))
@@ -106,9 +121,12 @@ function start(root, data) {
   const note = document.createElement("div");
   note.className = "bnviz-live-note";
   note.style.cssText = "font-size: 0.8rem; opacity: 0.7; min-height: 1.2em";
-  box.append(plot, note);
+  const status = document.createElement("div");
+  status.className = "bnviz-live-status";
+  status.style.cssText = "font-size: 0.85rem";
+  box.append(status, plot, note);
   root.appendChild(box);
-  const live = { src: data.src, data, root: box, plot, note, since: null, stopped: false };
+  const live = { src: data.src, data, root: box, plot, note, status, since: null, stopped: false };
   Object.assign(live, { interval: BASE_MS, updates: 0, born: performance.now() });
   live.stop = () => {
     live.stopped = true;

@@ -21,6 +21,7 @@ from bnviz.ui import live_routes
 from bnviz.ui.common import PageContext
 
 JS = Path(__file__).resolve().parents[2] / "assets" / "js" / "stream_chart.js"
+STATES = ("queued", "running", "paused", "finished", "diverged", "error", "stopped")
 HEIGHT = 400  # px, as figures/theme.py base_layout (360 + legend room)
 
 _component = st.components.v2.component(
@@ -40,8 +41,18 @@ def live_url(snaps: Mapping[str, Snapshot], view: str, lang: str) -> str:
     return f"{live_routes.LIVE_URL}?{query}"
 
 
-def stream_chart(ctx: PageContext, snaps: Mapping[str, Snapshot], view: str, key: str) -> None:
-    """The live chart of `view` ('loss', 'accuracy') for these runs: streamed, or drawn here."""
+def stream_chart(
+    ctx: PageContext,
+    snaps: Mapping[str, Snapshot],
+    view: str,
+    key: str,
+    labels: Mapping[str, str] | None = None,
+) -> None:
+    """The live chart of `view` ('loss', 'accuracy') for these runs: streamed, or drawn here.
+
+    With `labels` (run name -> label) the streamed chart also shows each run's state, step and
+    steps/s above the plot, updated from the same answers, so a live panel need not rerun.
+    """
     if not streaming():
         traces = live_api.traces(snaps, view, {})
         st.plotly_chart(live_figure(traces, view, lang=ctx.lang), key=key)
@@ -54,4 +65,11 @@ def stream_chart(ctx: PageContext, snaps: Mapping[str, Snapshot], view: str, key
         "busy": ctx.tr("run.live_busy", seconds="{seconds}"),
         "gone": ctx.tr("run.live_gone"),
     }
+    if labels:
+        fields = ("label", "state", "step", "steps", "rate")
+        data["status"] = {
+            "template": ctx.tr("run.live_status", **{f: "{" + f + "}" for f in fields}),
+            "labels": dict(labels),
+            "states": {s: ctx.tr(f"run.state.{s}") for s in STATES},
+        }
     _component(key=key, data=data, height="content")
