@@ -49,7 +49,7 @@ function statusLine(d, ans) {
         .replace("{steps}", String(ans.steps[n]))
         .replace("{rate}", String(Math.round(ans.rate[n]))),
     )
-    .join("   ");
+    .join("\n");
 }
 
 function say(live, ans) {
@@ -123,7 +123,7 @@ function start(root, data) {
   note.style.cssText = "font-size: 0.8rem; opacity: 0.7; min-height: 1.2em";
   const status = document.createElement("div");
   status.className = "bnviz-live-status";
-  status.style.cssText = "font-size: 0.85rem";
+  status.style.cssText = "font-size: 0.85rem; white-space: pre-line";
   box.append(status, plot, note);
   root.appendChild(box);
   const live = { src: data.src, data, root: box, plot, note, status, since: null, stopped: false };

@@ -47,5 +47,6 @@ def live_figure(traces: list[dict], view: str, *, lang: str) -> go.Figure:
         xaxis=dict(title=t("lab.fig.step", lang)),
         yaxis=dict(title=t(axes["y"], lang), **axes["yaxis"]),
         uirevision=UIREVISION,
-    )
+        legend=dict(orientation="h", yanchor="top", y=-0.28, x=0, font=dict(size=11)),
+    )  # the legend below the axis title: live figures have no Streamlit theme to place it
     return go.Figure([_trace(tr, lang) for tr in traces], layout)
