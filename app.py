@@ -17,14 +17,8 @@ ICONS = {  # Material Symbols ship with Streamlit: no emoji font needed on the p
     "running_stats": ":material/monitoring:",
 }
 
-st.set_page_config(
-    page_title="bnviz", page_icon=str(HERE / "assets" / "favicon.png"), layout="wide"
-)
-lang = language_switch()
-scheduler()  # start the workers now, so they are warm when a lesson starts training
 
-
-def lesson_pages() -> list:
+def lesson_pages(lang: str) -> list:
     """A st.Page for each pages/NN_<name>.py that exists, titled in the current language."""
     out = []
     for path in sorted((HERE / "pages").glob("[0-9][0-9]_*.py")):
@@ -37,6 +31,24 @@ def lesson_pages() -> list:
     return out
 
 
-page = st.navigation(lesson_pages(), position="top")
-with routed():
-    page.run()
+def main() -> None:
+    """The router Streamlit runs for every tab."""
+    st.set_page_config(
+        page_title="bnviz", page_icon=str(HERE / "assets" / "favicon.png"), layout="wide"
+    )
+    lang = language_switch()
+    scheduler()  # start the workers now, so they are warm when a lesson starts training
+    page = st.navigation(lesson_pages(lang), position="top")
+    with routed():
+        page.run()
+
+
+# ---- live charts (issue 13): `streamlit run app.py` finds this st.App and serves it with
+# uvicorn, which imports this file as the module `app` (adding the live-point routes);
+# Streamlit then runs the same file as `__main__` for every tab.
+if __name__ == "__main__":
+    main()
+else:
+    from bnviz.ui.live_routes import lifespan, routes
+
+    app = st.App(__file__, routes=routes(), lifespan=lifespan)

@@ -1,6 +1,7 @@
 """Classroom load: N browser sessions on the BatchNorm lab, spoken to over Streamlit's websocket.
 
     python bench/load.py [--sessions 30] [--seconds 30]
+    python bench/load.py --stream --sessions 1,30,60 --seconds 30    (bench/load_stream.py)
 
 Starts `python -m streamlit run app.py` on 127.0.0.1 (a free port; SIGTERM at the end) and
 drives it with a small asyncio client that speaks the browser's protocol: `BackMsg.rerun_script`
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import re
 import signal
@@ -210,6 +212,7 @@ class Session:
     skipped: int = 0
     lost: int = 0
     bytes_in: int = 0
+    srcs: list[str] = field(default_factory=list)  # live chart routes (st.components.v2 data)
 
 
 def rerun_msg(s: Session, fragment_id: str = "", triggers: tuple[str, ...] = ()) -> bytes:
@@ -233,6 +236,10 @@ def on_element(s: Session, el) -> None:
         s.buttons[el.button.label] = el.button.id
     elif kind == "progress" and (m := PROGRESS.match(el.progress.text)):
         s.progress.append((m["label"], time.monotonic(), int(m["step"])))
+    elif kind == "bidi_component" and el.bidi_component.json:
+        src = json.loads(el.bidi_component.json).get("src")
+        if src and src not in s.srcs:
+            s.srcs.append(src)
 
 
 def on_message(s: Session, msg: ForwardMsg) -> int | None:
@@ -502,7 +509,12 @@ async def main_async(args: argparse.Namespace) -> None:
                 f"server pid {proc.pid} on 127.0.0.1:{port}, ready in {ready:.1f} s; "
                 f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} before the run"
             )
-            await asyncio.wait_for(bench(args, port, proc), cap)
+            if args.stream:
+                from load_stream import bench_stream
+
+                await asyncio.wait_for(bench_stream(args, port, proc.pid), cap * len(args.stages))
+            else:
+                await asyncio.wait_for(bench(args, port, proc), cap)
         except BaseException:
             log.seek(0)
             print("server log (tail):\n" + "".join(log.readlines()[-30:]))
@@ -514,12 +526,17 @@ async def main_async(args: argparse.Namespace) -> None:
 def main() -> None:
     """Parse the bounded arguments and run."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sessions", type=int, default=30, help="tabs in the load (≤ 200)")
+    parser.add_argument(
+        "--sessions", default="30", help="tabs in the load (≤ 200); with --stream a list: 1,30,60"
+    )
+    parser.add_argument("--stream", action="store_true", help="tabs fetch the live-chart route")
+    parser.add_argument("--fragments", action="store_true", help="--stream tabs also poll")
     parser.add_argument("--seconds", type=float, default=30.0, help="load window (≤ 600)")
     parser.add_argument("--baseline-seconds", type=float, default=10.0)
     parser.add_argument("--query", default="steps=100000", help="the lab URL's query string")
     args = parser.parse_args()
-    args.sessions = max(1, min(args.sessions, 200))
+    args.stages = sorted({max(1, min(int(n), 200)) for n in str(args.sessions).split(",")})
+    args.sessions = args.stages[-1]
     args.seconds = max(2.0, min(args.seconds, 600.0))
     args.baseline_seconds = max(2.0, min(args.baseline_seconds, 120.0))
     asyncio.run(main_async(args))

@@ -8,6 +8,7 @@ from bnviz.datasets import TWO_D, make_dataset
 from bnviz.figures import lab as figs
 from bnviz.lessons.batchnorm_lab import DEFAULT, PRESETS, pair
 from bnviz.ui import controls, live, page
+from bnviz.ui.stream_chart import stream_chart
 
 VIEWS = ("loss", "percentiles", "histograms", "health", "gradients", "boundary")
 MAIN = ["activation", "init", "lr", "depth"]
@@ -54,10 +55,12 @@ def figure(snaps, kind: str, build):
 def draw(snaps):
     """The charts of the chosen view, from the runs' snapshots."""
     kw = dict(lang=ctx.lang, window=window)
-    if view == "loss":
+    if view == "loss":  # streamed to the browser (issue 13): new points only, zoom kept
         a, b = st.columns(2)
-        a.plotly_chart(figure(snaps, "loss", partial(figs.loss_figure, snaps, **kw)))
-        b.plotly_chart(figure(snaps, "acc", partial(figs.accuracy_figure, snaps, **kw)))
+        with a:
+            stream_chart(ctx, snaps, "loss", key="lab.stream.loss", labels=labels)
+        with b:
+            stream_chart(ctx, snaps, "accuracy", key="lab.stream.accuracy")
     elif view == "percentiles":
         st.plotly_chart(figure(snaps, "pct", partial(figs.percentile_figure, snaps, layer, **kw)))
         st.caption(ctx.tr("lab.percentiles_what"))
@@ -82,6 +85,6 @@ def draw(snaps):
         st.info(ctx.tr("lab.no_boundary"))
 
 
-live.live_panel(ctx, runs, labels, draw)
+live.live_panel(ctx, runs, labels, draw, streams=view == "loss")
 page.explanation(ctx, "batchnorm_lab")
 page.finish(ctx)

@@ -3,8 +3,10 @@
 import numpy as np
 import pytest
 
+from bnviz import live_api
 from bnviz.config import RunConfig
 from bnviz.figures import lab as figs
+from bnviz.figures.live import live_figure
 from bnviz.i18n import t
 from bnviz.lessons.batchnorm_lab import pair
 from bnviz.runner import train_sync
@@ -20,12 +22,13 @@ def snaps():
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_loss_and_accuracy_have_both_runs(snaps, lang):
-    fig = figs.loss_figure(snaps, lang=lang)
-    data = [tr for tr in fig.data if tr.x[0] is not None]
+    fig = live_figure(live_api.traces(snaps, "loss", {}), "loss", lang=lang)
+    data = [tr for tr in fig.data if len(tr.x) and tr.x[0] is not None]
     assert len(data) == 6  # batch, train, test for each run
     assert fig.layout.yaxis.type == "log"
-    acc = figs.accuracy_figure(snaps, lang=lang)
-    assert len([tr for tr in acc.data if tr.x[0] is not None]) == 4 and max(acc.data[0].y) <= 1
+    acc = live_figure(live_api.traces(snaps, "accuracy", {}), "accuracy", lang=lang)
+    assert len([tr for tr in acc.data if len(tr.x) and tr.x[0] is not None]) == 4
+    assert max(acc.data[0].y) <= 1
     # one legend row: each run once by its color, then each line style once
     legend = [tr.name for tr in fig.data if tr.showlegend is not False]
     runs = [t(f"lab.run.{n}", lang) for n in ("plain", "bn")]
@@ -71,7 +74,6 @@ def test_health_gradients_and_boundary(snaps):
 def test_empty_snapshots_give_a_waiting_figure_not_an_error():
     empty = {n: Snapshot(n, RunConfig(), "queued") for n in ("plain", "bn")}
     for fig in (
-        figs.loss_figure(empty, lang="en"),
         figs.percentile_figure(empty, 0, lang="zh"),
         figs.histogram_figure(empty, lang="en"),
         figs.per_layer_figure(empty, "saturated", lang="en"),

@@ -14,6 +14,7 @@ from bnviz.runner import Busy, Run
 from bnviz.stepper import Snapshot
 from bnviz.ui.common import PageContext, scheduler, session_id
 from bnviz.ui.controls import log_grid
+from bnviz.ui.stream_chart import streaming
 
 ACTIVE = ("queued", "running")
 POLL_S = 0.5  # twice a second: smooth enough, ~10 ms of server CPU per chart
@@ -219,10 +220,13 @@ def live_panel(
     runs: dict[str, Run | None],
     labels: dict[str, str],
     draw: Callable[[dict[str, Snapshot]], None],
+    streams: bool = False,
 ) -> None:
     """Poll the runs twice a second while any is active and redraw; stop polling when done.
 
-    Until a new pair has points, the last pair's charts stay on screen, greyed.
+    Until a new pair has points, the last pair's charts stay on screen, greyed. A view whose
+    charts stream (`streams`, when the server serves the live routes) is drawn once: its
+    charts fetch their own new points and show the runs' progress, so nothing reruns per tick.
     """
     sched = scheduler()
     ids = {n: r.run_id for n, r in runs.items() if r is not None}
@@ -233,8 +237,9 @@ def live_panel(
     active = any(s is not None and s.state in ACTIVE for s in first.values())
     frozen = bool(st.session_state.get(f"{ctx.name}.freeze", False))
     last_key = f"{ctx.name}.last_snaps"
+    polled = not (streams and streaming())
 
-    @st.fragment(run_every=POLL_S if active and not frozen else None)
+    @st.fragment(run_every=POLL_S if active and not frozen and polled else None)
     def panel() -> None:
         snaps = {n: sched.poll(i) for n, i in ids.items()}
         if any(s is None for s in snaps.values()):  # dropped after a long idle time
@@ -242,7 +247,8 @@ def live_panel(
             return
         for col, (name, snap) in zip(st.columns(len(snaps)), snaps.items(), strict=True):
             with col:
-                status(ctx, labels[name], snap)
+                if polled:
+                    status(ctx, labels[name], snap)
         stale = st.session_state.get(last_key)
         if has_points(snaps) or stale is None:
             draw(snaps)
@@ -253,7 +259,7 @@ def live_panel(
                     draw(stale)
                 except (IndexError, KeyError, ValueError):  # the old pair had another shape
                     st.session_state.pop(last_key, None)
-        if active and not frozen and not any(s.state in ACTIVE for s in snaps.values()):
+        if polled and active and not frozen and not any(s.state in ACTIVE for s in snaps.values()):
             st.rerun()  # the runs ended: a full rerun stops the timer
 
     panel()

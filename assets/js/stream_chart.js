@@ -1,0 +1,154 @@
+// bnviz live chart (st.components.v2): draw the server's figure once, then append only the
+// points new since the last answer. One request in flight at most; slower answers stretch
+// the interval (and the chart says so); the loop ends when every run has ended.
+const BASE_MS = 500; // twice a second, like the old fragment timer
+const MAX_MS = 8000;
+const SLOW_MS = 250; // an answer slower than this doubles the interval
+const IDLE_MS = 2000; // paused or queued runs: ask less often
+const KEEP = 2000; // points per trace before the tab thins its own copy by half
+
+function loadPlotly(url) {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  if (!window.__bnvizPlotly) {
+    window.__bnvizPlotly = new Promise((resolve, reject) => {
+      const tag = document.createElement("script");
+      tag.src = url;
+      tag.onload = () => resolve(window.Plotly);
+      tag.onerror = () => {
+        window.__bnvizPlotly = null;
+        reject(new Error("plotly.js did not load"));
+      };
+      document.head.appendChild(tag);
+    });
+  }
+  return window.__bnvizPlotly;
+}
+
+function thin(P, live) {
+  const data = live.plot.data;
+  if (!data.some((tr) => tr.x.length > KEEP)) return Promise.resolve();
+  for (const tr of data) {
+    if (tr.x.length > KEEP / 2) {
+      const last = tr.x.length - 1;
+      const keep = (_, i) => i % 2 === 0 || i === last;
+      tr.x = Array.from(tr.x).filter(keep);
+      tr.y = Array.from(tr.y).filter(keep);
+    }
+  }
+  return P.react(live.plot, data, live.plot.layout); // same uirevision: zoom survives
+}
+
+function statusLine(d, ans) {
+  // "Without BN: training · step 120 / 1500 · 480 steps/s" for each run (when asked for)
+  return d.names
+    .map((n) =>
+      d.status.template
+        .replace("{label}", d.status.labels[n] || n)
+        .replace("{state}", d.status.states[ans.state[n]] || ans.state[n])
+        .replace("{step}", String(ans.step[n]))
+        .replace("{steps}", String(ans.steps[n]))
+        .replace("{rate}", String(Math.round(ans.rate[n]))),
+    )
+    .join("\n");
+}
+
+function say(live, ans) {
+  const d = live.data;
+  if (d.status && ans && ans.step) live.status.textContent = statusLine(d, ans);
+  let text = "";
+  if (ans && ans.gone) text = d.gone;
+  else if (live.interval > BASE_MS && !(ans && ans.done))
+    text = d.busy.replace("{seconds}", String(Math.round(live.interval / 100) / 10));
+  live.note.textContent = text;
+  live.root.dataset.interval = String(live.interval);
+}
+
+async function ask(live) {
+  let P;
+  try {
+    P = await loadPlotly(live.data.plotly);
+  } catch (err) {
+    live.interval = Math.min(live.interval * 2, MAX_MS); // the server is busy or restarting
+    say(live, null);
+    live.timer = setTimeout(() => ask(live).catch(() => {}), live.interval);
+    return;
+  }
+  const url = live.data.src + (live.since ? "&since=" + live.since.join(",") : "");
+  const t0 = performance.now();
+  let ans = null;
+  let ok = false;
+  try {
+    live.ctrl = new AbortController();
+    const res = await fetch(url, { signal: live.ctrl.signal, cache: "no-store" });
+    ans = await res.json();
+    ok = res.ok || res.status === 404;
+  } catch (err) {
+    if (live.stopped) return;
+  }
+  if (live.stopped) return;
+  const took = performance.now() - t0;
+  if (ans && ans.figure) {
+    await P.newPlot(live.plot, ans.figure.data, ans.figure.layout, {
+      responsive: true,
+      displaylogo: false,
+    });
+    live.root.dataset.painted = String(Math.round(performance.now() - live.born));
+  } else if (ans && ans.index && ans.index.length) {
+    await P.extendTraces(live.plot, { x: ans.x, y: ans.y }, ans.index);
+    await thin(P, live);
+    live.updates += 1;
+    live.root.dataset.updates = String(live.updates);
+  }
+  if (ans && ans.step) live.since = live.data.names.map((n) => ans.step[n]);
+  const slow = !ok || took > SLOW_MS;
+  live.interval = slow ? Math.min(live.interval * 2, MAX_MS) : Math.max(BASE_MS, live.interval / 2);
+  say(live, ans);
+  if (ans && ans.done) {
+    live.root.dataset.ended = "1"; // every run has ended: no more requests
+    return;
+  }
+  const idle = ans && ans.state && Object.values(ans.state).every((s) => s !== "running");
+  const wait = idle ? Math.max(live.interval, IDLE_MS) : live.interval;
+  live.timer = setTimeout(() => ask(live).catch(() => {}), wait);
+}
+
+function start(root, data) {
+  root.replaceChildren();
+  const box = document.createElement("div");
+  box.className = "bnviz-live";
+  const plot = document.createElement("div");
+  plot.style.height = data.height + "px";
+  const note = document.createElement("div");
+  note.className = "bnviz-live-note";
+  note.style.cssText = "font-size: 0.8rem; opacity: 0.7; min-height: 1.2em";
+  const status = document.createElement("div");
+  status.className = "bnviz-live-status";
+  status.style.cssText = "font-size: 0.85rem; white-space: pre-line";
+  box.append(status, plot, note);
+  root.appendChild(box);
+  const live = { src: data.src, data, root: box, plot, note, status, since: null, stopped: false };
+  Object.assign(live, { interval: BASE_MS, updates: 0, born: performance.now() });
+  live.stop = () => {
+    live.stopped = true;
+    clearTimeout(live.timer);
+    if (live.ctrl) live.ctrl.abort();
+  };
+  ask(live).catch(() => {});
+  return live;
+}
+
+export default function (component) {
+  const { data, parentElement } = component;
+  const current = parentElement.__bnvizLive;
+  if (current && current.src === data.src) {
+    current.data = data; // a page rerun: keep the chart, its points and its zoom
+  } else {
+    if (current) current.stop();
+    parentElement.__bnvizLive = start(parentElement, data);
+  }
+  return () => {
+    const live = parentElement.__bnvizLive;
+    if (live) live.stop();
+    delete parentElement.__bnvizLive;
+  };
+}

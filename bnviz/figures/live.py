@@ -1,0 +1,80 @@
+"""Live chart figures: every trace of a view present from the start, so points can be appended."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from bnviz.figures.theme import COLORS, base_layout
+from bnviz.i18n import t
+
+UIREVISION = "live"  # the same value on every redraw: plotly keeps the user's zoom and hover
+AXES = {
+    "loss": dict(title="lab.fig.loss", y="lab.fig.loss_axis", yaxis=dict(type="log")),
+    "accuracy": dict(
+        title="lab.fig.accuracy", y="lab.fig.accuracy_axis", yaxis=dict(range=[0, 1.02])
+    ),
+}
+
+
+def _style_legend(traces: list, styles: tuple[tuple[str, str, float], ...], lang: str) -> list:
+    """One short legend row: a color per run, then a line style per series (grey).
+
+    Six "run · series" entries wrapped to three rows below the fold at 1280x720.
+    """
+    seen = set()
+    for tr in traces:
+        run = tr.legendgroup
+        tr.showlegend = run not in seen and tr.line.dash in (None, "solid") and tr.opacity is None
+        tr.name = t(f"lab.run.{run}", lang) if tr.showlegend else tr.name
+        seen |= {run} if tr.showlegend else set()
+    for key, dash, width in styles:
+        traces.append(
+            go.Scatter(
+                x=[None], y=[None], name=t(f"lab.fig.{key}", lang), mode="lines",
+                line=dict(color=COLORS["guide"], dash=dash, width=width), hoverinfo="skip",
+            )
+        )  # fmt: skip
+    return traces
+
+
+STYLES = {  # the line styles the legend explains once, in grey: (i18n key, dash, width)
+    "loss": (("train_loss", "solid", 2.5), ("test_loss", "dash", 2.5), ("batch", "solid", 1)),
+    "accuracy": (("train_acc", "solid", 2.5), ("test_acc", "dash", 2.5)),
+}
+
+
+def _trace(tr: dict, lang: str) -> go.Scatter:
+    """One series: thin and faint for mini-batch losses, bold (test dashed) for evaluations."""
+    color = COLORS.get(tr["run"], COLORS["guide"])
+    label = t(f"lab.run.{tr['run']}", lang)
+    if tr["table"] == "losses":
+        name, line, opacity = f"{label} · {t('lab.fig.batch', lang)}", dict(width=1), 0.35
+    else:
+        dash = "dash" if tr["column"].startswith("test") else "solid"
+        name, line, opacity = (
+            f"{label} · {t('lab.fig.' + tr['column'], lang)}",
+            dict(width=2.5, dash=dash),
+            1.0,
+        )
+    return go.Scatter(
+        x=tr["x"],
+        y=tr["y"],
+        name=name,
+        mode="lines",
+        line=dict(color=color, **line),
+        opacity=opacity if opacity < 1 else None,
+        legendgroup=tr["run"],
+    )
+
+
+def live_figure(traces: list[dict], view: str, *, lang: str) -> go.Figure:
+    """The chart of a live view from bnviz.live_api.traces() records (empty traces kept)."""
+    axes = AXES[view]
+    layout = base_layout(
+        t(axes["title"], lang),
+        xaxis=dict(title=t("lab.fig.step", lang)),
+        yaxis=dict(title=t(axes["y"], lang), **axes["yaxis"]),
+        uirevision=UIREVISION,
+    )
+    lines = _style_legend([_trace(tr, lang) for tr in traces], STYLES[view], lang)
+    return go.Figure(lines, layout)

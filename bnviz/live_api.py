@@ -1,0 +1,166 @@
+"""Live chart answers: the points of a view new since a step, encoded once for every tab.
+
+A chart in the browser asks "what is new since step N?" twice a second. 60 tabs watching the
+same runs ask the same few questions, so each answer is built and JSON-encoded once per
+snapshot and kept in a small LRU (the route then only copies bytes).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+
+import numpy as np
+
+from bnviz.figures.live import live_figure
+from bnviz.stepper import TERMINAL, Snapshot
+
+MAX_POINTS = 1000  # per trace over the whole run (plotly stays smooth; JSON stays small)
+# view -> the (table, column) series drawn for every run, in trace order
+SERIES: dict[str, tuple[tuple[str, str], ...]] = {
+    "loss": (("losses", "loss"), ("evals", "train_loss"), ("evals", "test_loss")),
+    "accuracy": (("evals", "train_acc"), ("evals", "test_acc")),
+}
+
+
+def stride(snap: Snapshot, table: str) -> int:
+    """Keep every stride-th step of a table so a whole run has ≤ MAX_POINTS points."""
+    every = 1 if table == "losses" else max(1, snap.config.eval_every)
+    return max(1, math.ceil(max(snap.steps, 1) / every / MAX_POINTS))
+
+
+def points(snap: Snapshot, table: str, column: str, since: int) -> tuple[list, list]:
+    """(x, y) of one series from step `since` on, on a fixed step grid, float32-rounded.
+
+    A snapshot at step count N holds every row recorded before step N: losses and telemetry
+    are stamped with the 0-based step that made them, an evaluation at N runs just before
+    step N+1. So "new since N" is every row stamped N or later.
+    """
+    rows = getattr(snap, table)
+    steps = rows.get("step")
+    if steps is None or column not in rows or len(steps) == 0:
+        return [], []
+    keep = steps >= since
+    grid = stride(snap, table) * (1 if table == "losses" else max(1, snap.config.eval_every))
+    if grid > 1:  # a fixed grid: increments line up with what the tab already holds
+        keep &= (steps % grid == 0) | (steps == snap.steps)
+    x, y = steps[keep], rows[column][keep]
+    if len(x) > MAX_POINTS:  # a tab that was away long: strided, the last point kept
+        idx = np.unique(np.append(np.linspace(0, len(x) - 1, MAX_POINTS).astype(int), len(x) - 1))
+        x, y = x[idx], y[idx]
+    return x.tolist(), rounded(y)
+
+
+def rounded(values: np.ndarray) -> list:
+    """float32 precision (6 significant digits) as JSON numbers; NaN and Inf become null."""
+    return [float(f"{v:.6g}") if math.isfinite(v) else None for v in values.tolist()]
+
+
+def traces(snaps: Mapping[str, Snapshot], view: str, since: Mapping[str, int]) -> list[dict]:
+    """One record per trace of the view (runs in order × SERIES[view]) with its new points."""
+    out = []
+    for name, snap in snaps.items():
+        for table, column in SERIES[view]:
+            x, y = points(snap, table, column, since.get(name, 0))
+            out.append({"run": name, "table": table, "column": column, "x": x, "y": y})
+    return out
+
+
+def increment(snaps: Mapping[str, Snapshot], view: str, since: Mapping[str, int]) -> dict:
+    """The answer to "what is new since these steps": only traces that gained points."""
+    found = traces(snaps, view, since)
+    index = [i for i, tr in enumerate(found) if tr["x"]]
+    return {
+        **status(snaps),
+        "index": index,
+        "x": [found[i]["x"] for i in index],
+        "y": [found[i]["y"] for i in index],
+    }
+
+
+def first_paint(snaps: Mapping[str, Snapshot], view: str, lang: str) -> dict:
+    """The whole figure for the current snapshots (a tab's first answer)."""
+    fig = live_figure(traces(snaps, view, {}), view, lang=lang)
+    return {**status(snaps), "figure": fig.to_plotly_json()}
+
+
+def status(snaps: Mapping[str, Snapshot]) -> dict:
+    """Step, planned steps, state, steps/s of each run; whether all ended (then no more asks)."""
+    return {
+        "step": {n: s.step for n, s in snaps.items()},
+        "steps": {n: s.steps for n, s in snaps.items()},
+        "state": {n: s.state for n, s in snaps.items()},
+        "rate": {n: round(s.steps_per_s, 1) for n, s in snaps.items()},
+        "done": all(s.state in TERMINAL for s in snaps.values()),
+    }
+
+
+def encode(answer: dict) -> bytes:
+    """Compact JSON bytes."""
+    return json.dumps(answer, separators=(",", ":"), allow_nan=False).encode()
+
+
+def parse_since(text: str | None, names: list[str]) -> dict[str, int] | None:
+    """'120,118' -> {'plain': 120, 'bn': 118}; None (a first paint) when absent or malformed."""
+    if not text:
+        return None
+    try:
+        values = [int(v) for v in text.split(",")]
+    except ValueError:
+        return None
+    return dict(zip(names, values, strict=False)) if len(values) == len(names) else None
+
+
+# ---------------------------------------------------------------------------- shared answers
+
+
+class AnswerCache:
+    """A bounded LRU of encoded answers (plain and gzip), shared by every tab."""
+
+    def __init__(self, size: int = 512):
+        self.size = size
+        self._items: OrderedDict[tuple, tuple[bytes, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key: tuple, make: Callable[[], bytes]) -> tuple[bytes, bytes]:
+        """(json, gzipped json) for key, made by make() the first time it is asked for."""
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                self.hits += 1
+                return found
+        body = make()
+        value = (body, gzip.compress(body, compresslevel=5, mtime=0))
+        with self._lock:
+            self.misses += 1
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+
+def answer_key(snaps: Mapping[str, Snapshot], view: str, since, lang: str) -> tuple:
+    """What an answer depends on: each run's snapshot identity, the view, since (and lang)."""
+    runs = tuple((n, s.run_id, s.taken_at, s.state, s.step) for n, s in snaps.items())
+    since_key = None if since is None else tuple(since.get(n, 0) for n in snaps)
+    return (runs, view, since_key, lang if since is None else "")
+
+
+CACHE = AnswerCache()
+
+
+def answer(
+    snaps: Mapping[str, Snapshot], view: str, since: Mapping[str, int] | None, lang: str
+) -> tuple[bytes, bytes]:
+    """The encoded answer (json, gzip) for these snapshots, shared through CACHE."""
+    if since is None:
+        make = lambda: encode(first_paint(snaps, view, lang))  # noqa: E731
+    else:
+        make = lambda: encode(increment(snaps, view, since))  # noqa: E731
+    return CACHE.get(answer_key(snaps, view, since, lang), make)

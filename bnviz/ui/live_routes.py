@@ -1,0 +1,122 @@
+"""HTTP routes served next to Streamlit by st.App: live chart points and plotly.js.
+
+`GET /bnviz/live?runs=plain:ID,bn:ID&view=loss&lang=en[&since=120,118]` answers a chart's
+first paint (no `since`: the whole figure) or the points new since those steps. Answers come
+from the process-wide scheduler's snapshots through bnviz.live_api's shared cache: no script
+rerun, no per-tab figure building.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gzip
+import logging
+import multiprocessing
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bnviz import live_api
+from bnviz.i18n import LANGS
+
+PREFIX = "/bnviz"
+PLOTLY_URL = f"{PREFIX}/plotly.min.js"
+LIVE_URL = f"{PREFIX}/live"
+SERVED = {"routes": False}  # True while st.App serves these routes (its lifespan runs)
+_STATE: dict = {}
+
+
+class _NoContextWarning(logging.Filter):
+    """Drop Streamlit's "missing ScriptRunContext" warning: the route has no script run."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "missing ScriptRunContext" not in record.getMessage()
+
+
+def _scheduler():
+    """The page's process-wide scheduler (bnviz.ui.common.scheduler), never a second one."""
+    sched = _STATE.get("scheduler")
+    if sched is None or sched._closed.is_set():
+        from bnviz.ui.common import scheduler
+
+        log = logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context")
+        quiet = _NoContextWarning()
+        log.addFilter(quiet)
+        try:
+            sched = _STATE["scheduler"] = scheduler()
+        finally:
+            log.removeFilter(quiet)
+    return sched
+
+
+def _gzip_ok(request: Request) -> bool:
+    return "gzip" in request.headers.get("accept-encoding", "")
+
+
+def _bytes(request: Request, plain: bytes, packed: bytes, **headers: str) -> Response:
+    """Pre-compressed bytes when the client takes gzip (Streamlit's gzip layer then skips it)."""
+    if _gzip_ok(request):
+        headers["Content-Encoding"] = "gzip"
+        plain = packed
+    return Response(
+        plain, media_type=headers.pop("media_type", "application/json"), headers=headers
+    )
+
+
+async def live(request: Request) -> Response:
+    """A live chart's answer: first paint or the points new since `since`."""
+    q = request.query_params
+    view, lang = q.get("view", ""), q.get("lang", "en")
+    pairs = [p.split(":", 1) for p in q.get("runs", "").split(",") if ":" in p]
+    if view not in live_api.SERIES or lang not in LANGS or not pairs:
+        return JSONResponse({"error": "bad request"}, status_code=400)
+    sched = _scheduler()
+    snaps = {name: sched.poll(run_id) for name, run_id in pairs}  # poll = "still watched"
+    if any(s is None for s in snaps.values()):
+        return JSONResponse({"gone": True, "done": True}, status_code=404)
+    since = live_api.parse_since(q.get("since"), list(snaps))
+    plain, packed = live_api.answer(snaps, view, since, lang)
+    return _bytes(request, plain, packed, **{"Cache-Control": "no-store"})
+
+
+def _plotly_bytes() -> tuple[bytes, bytes]:
+    """plotly.min.js from the installed plotly package, read and compressed once (~4.8 MB)."""
+    if "plotly" not in _STATE:
+        import plotly
+
+        path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+        raw = path.read_bytes()
+        _STATE["plotly"] = (raw, gzip.compress(raw, compresslevel=6, mtime=0))
+    return _STATE["plotly"]
+
+
+async def plotly_js(request: Request) -> Response:
+    """The installed plotly.js (no CDN: classrooms are often offline)."""
+    plain, packed = _plotly_bytes()
+    cache = "public, max-age=86400"
+    return _bytes(request, plain, packed, media_type="text/javascript", **{"Cache-Control": cache})
+
+
+@contextlib.asynccontextmanager
+async def lifespan(_app):
+    """st.App's lifespan: live charts stream while it runs; the workers stop when it ends.
+
+    On SIGTERM uvicorn finishes, then re-raises the signal with the default handler, so
+    atexit (where the scheduler normally stops its workers) never runs.
+    """
+    await asyncio.to_thread(_plotly_bytes)  # compress plotly.js once, off the event loop
+    SERVED["routes"] = True
+    try:
+        yield None
+    finally:
+        SERVED["routes"] = False
+        if multiprocessing.active_children() or "scheduler" in _STATE:
+            _scheduler().shutdown()
+
+
+def routes() -> list[Route]:
+    """The routes to pass to st.App(routes=..., lifespan=lifespan)."""
+    return [Route(LIVE_URL, live, methods=["GET"]), Route(PLOTLY_URL, plotly_js, methods=["GET"])]

@@ -1,0 +1,76 @@
+"""A live chart that streams new points into the browser (st.components.v2 + plotly.js).
+
+The page mounts it once; the browser then asks bnviz/ui/live_routes.py for the points new
+since its last answer and appends them, so the page script does not rerun per tick and zoom
+survives updates. Without those routes (AppTest, a server started without st.App) the same
+figure is drawn server-side with st.plotly_chart.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Mapping
+from pathlib import Path
+
+import streamlit as st
+
+from bnviz import live_api
+from bnviz.figures.live import live_figure
+from bnviz.figures.theme import HERO_HEIGHT
+from bnviz.stepper import Snapshot
+from bnviz.ui import live_routes
+from bnviz.ui.common import PageContext
+
+JS = Path(__file__).resolve().parents[2] / "assets" / "js" / "stream_chart.js"
+STATES = ("queued", "running", "paused", "finished", "diverged", "error", "stopped")
+HEIGHT = HERO_HEIGHT + 40  # px, as figures/theme.py base_layout (plot + legend room)
+
+_component = st.components.v2.component(
+    "bnviz_stream_chart", js=JS.read_text(encoding="utf-8"), isolate_styles=False
+)  # no shadow root: plotly.js puts its hover and mode-bar styles into the document head
+
+
+def streaming() -> bool:
+    """True when this process serves the live routes (st.App), so a browser can stream."""
+    return live_routes.SERVED["routes"]
+
+
+def live_url(snaps: Mapping[str, Snapshot], view: str, lang: str) -> str:
+    """The route a chart asks, e.g. /bnviz/live?runs=plain:ID,bn:ID&view=loss&lang=en."""
+    runs = ",".join(f"{name}:{snap.run_id}" for name, snap in snaps.items())
+    query = urllib.parse.urlencode({"runs": runs, "view": view, "lang": lang}, safe=":,")
+    return f"{live_routes.LIVE_URL}?{query}"
+
+
+def stream_chart(
+    ctx: PageContext,
+    snaps: Mapping[str, Snapshot],
+    view: str,
+    key: str,
+    labels: Mapping[str, str] | None = None,
+) -> None:
+    """The live chart of `view` ('loss', 'accuracy') for these runs: streamed, or drawn here.
+
+    With `labels` (run name -> label) the streamed chart also shows each run's state, step and
+    steps/s above the plot, updated from the same answers, so a live panel need not rerun.
+    """
+    if not streaming():
+        traces = live_api.traces(snaps, view, {})
+        st.plotly_chart(live_figure(traces, view, lang=ctx.lang), key=key)
+        return
+    data = {
+        "src": live_url(snaps, view, ctx.lang),
+        "names": list(snaps),
+        "plotly": live_routes.PLOTLY_URL,
+        "height": HEIGHT,
+        "busy": ctx.tr("run.live_busy", seconds="{seconds}"),
+        "gone": ctx.tr("run.live_gone"),
+    }
+    if labels:
+        fields = ("label", "state", "step", "steps", "rate")
+        data["status"] = {
+            "template": ctx.tr("run.live_status", **{f: "{" + f + "}" for f in fields}),
+            "labels": dict(labels),
+            "states": {s: ctx.tr(f"run.state.{s}") for s in STATES},
+        }
+    _component(key=key, data=data, height="content")

@@ -1,0 +1,41 @@
+"""Real headless Chromium: the lab's loss chart streams new points and keeps the user's zoom."""
+
+import pytest
+
+from tests.browser_support import SHOTS, no_exception, open_page
+
+pytestmark = pytest.mark.browser
+
+PLOT = ".bnviz-live .js-plotly-plot"
+UPDATES = f"() => +(document.querySelector('{PLOT}')?.parentElement.dataset.updates || 0)"
+
+
+def lengths(page) -> list[int]:
+    return page.evaluate(f"() => document.querySelector('{PLOT}').data.map(t => t.x.length)")
+
+
+def test_loss_chart_streams_points_and_zoom_survives_ten_updates(browser, server):
+    page = open_page(browser, server + "/batchnorm_lab?steps=20000&seed=23")
+    no_exception(page)
+    page.get_by_role("button", name="Start", exact=True).click()
+    page.wait_for_function(f"{UPDATES} >= 2", timeout=60_000)  # points arrive by fetch
+    before = lengths(page)
+    zoom = [5, 60]
+    page.evaluate(
+        f"() => Plotly.relayout(document.querySelector('{PLOT}'), {{'xaxis.range': {zoom}}})"
+    )
+    start = page.evaluate(UPDATES)
+    page.wait_for_function(f"{UPDATES} >= {start + 10}", timeout=60_000)
+    after = lengths(page)
+    kept = page.evaluate(f"() => document.querySelector('{PLOT}').layout.xaxis.range")
+    assert kept == zoom, kept  # ten appends later, the zoom is still the user's
+    assert sum(after) > sum(before), (before, after)  # the chart grew by appending
+    assert page.locator(".bnviz-live").count() == 2  # loss and accuracy both stream
+    status = page.locator(".bnviz-live-status").first.inner_text()  # from the same answers
+    assert "with BN: training · step " in status and "no BN: " in status, status
+    no_exception(page)
+    SHOTS.mkdir(exist_ok=True)
+    page.locator(PLOT).first.scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "lab-stream.png"))
+    page.get_by_role("button", name="Pause", exact=True).click()  # leave the workers idle
+    page.close()

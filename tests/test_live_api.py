@@ -1,0 +1,154 @@
+"""Live chart answers: increments add up to the whole figure, stay small, and are shared."""
+
+import gzip
+import json
+
+import numpy as np
+
+from bnviz import live_api
+from bnviz.config import RunConfig
+from bnviz.stepper import Snapshot, Stepper
+
+
+def fake(step: int, steps: int = 5000, state: str = "running", t: float = 1.0) -> Snapshot:
+    """A snapshot at step count `step`: batch losses of steps 0..step-1, evals every 100 before."""
+    s = np.arange(0, step)
+    e = np.arange(0, step, 100)
+    evals = {"step": e, **{c: np.float32(1.0 / (1 + e)) for c in ("train_loss", "test_loss")}}
+    evals.update({c: np.full(len(e), 0.5, np.float32) for c in ("train_acc", "test_acc")})
+    losses = {"step": s, "loss": (1.0 / (1 + s)).astype(np.float32)}
+    cfg = RunConfig(steps=steps, eval_every=100)
+    return Snapshot("r1", cfg, state, step, steps, losses=losses, evals=evals, taken_at=t)
+
+
+def merged(parts: list[list[dict]]) -> list[tuple[list, list]]:
+    """Concatenate per-trace x and y over a first paint and its increments."""
+    out = [([], []) for _ in parts[0]]
+    for part in parts:
+        for i, tr in enumerate(part):
+            out[i][0].extend(tr["x"])
+            out[i][1].extend(tr["y"])
+    return out
+
+
+def test_increments_add_up_to_the_full_traces_of_a_real_run():
+    cfg = RunConfig(steps=400, eval_every=50, n_samples=256, depth=2, width=16)
+    stepper = Stepper("real", cfg)
+    snaps, parts, since = [], [], {}
+    while stepper.state == "running":
+        stepper.advance(max_steps=37)
+        snap = {"plain": stepper.snapshot()}
+        parts.append(live_api.traces(snap, "loss", since))
+        since = {"plain": snap["plain"].step}
+        snaps.append(snap)
+    whole = live_api.traces(snaps[-1], "loss", {})
+    assert merged(parts) == [(tr["x"], tr["y"]) for tr in whole]
+    losses = snaps[-1]["plain"].losses  # the oracle: the run's own history, float32-rounded
+    np.testing.assert_allclose(whole[0]["y"], losses["loss"], rtol=1e-5)
+    assert whole[0]["x"] == losses["step"].tolist()
+
+
+def test_long_runs_stay_under_the_point_budget_and_increments_line_up():
+    first = live_api.traces({"a": fake(3000)}, "loss", {})
+    later = live_api.traces({"a": fake(5000)}, "loss", {"a": 3000})
+    whole = live_api.traces({"a": fake(5000)}, "loss", {})
+    assert all(len(tr["x"]) <= live_api.MAX_POINTS for tr in whole)
+    assert len(whole[0]["x"]) > live_api.MAX_POINTS // 2  # thinned, not starved
+    assert merged([first, later]) == [(tr["x"], tr["y"]) for tr in whole]
+
+
+def test_values_are_float32_rounded_and_nan_is_null():
+    assert live_api.rounded(np.array([1 / 3, np.nan, np.inf], np.float32)) == [0.333333, None, None]
+    body = json.loads(
+        live_api.encode(live_api.increment({"a": fake(300, 300)}, "loss", {"a": 251}))
+    )
+    assert body["index"] == [0] and body["x"][0] == list(range(251, 300))
+    assert body["step"] == {"a": 300} and not body["done"]
+
+
+def test_answers_are_built_once_and_shared():
+    cache = live_api.AnswerCache(size=2)
+    calls = []
+
+    def make():
+        calls.append(1)
+        return b'{"ok":1}'
+
+    a = cache.get(("k",), make)
+    b = cache.get(("k",), make)
+    assert a is b and len(calls) == 1 and gzip.decompress(a[1]) == a[0]
+    cache.get(("k2",), make), cache.get(("k3",), make)
+    cache.get(("k",), make)  # evicted by the bound: made again
+    assert len(calls) == 4 and len(cache._items) == 2
+    snap = {"a": fake(300)}
+    key = live_api.answer_key(snap, "loss", {"a": 10}, "en")
+    assert key == live_api.answer_key(snap, "loss", {"a": 10}, "zh")  # points need no language
+    assert key != live_api.answer_key({"a": fake(300, t=2.0)}, "loss", {"a": 10}, "en")
+
+
+def test_since_parsing_falls_back_to_a_first_paint():
+    names = ["plain", "bn"]
+    assert live_api.parse_since("120,118", names) == {"plain": 120, "bn": 118}
+    assert live_api.parse_since("120", names) is None
+    assert live_api.parse_since("x,1", names) is None
+
+
+class FakeScheduler:
+    _closed = type("E", (), {"is_set": staticmethod(lambda: False)})()
+
+    def __init__(self, snaps):
+        self.snaps, self.polled = snaps, []
+
+    def poll(self, run_id):
+        self.polled.append(run_id)
+        return self.snaps.get(run_id)
+
+
+def get(query: str, gzip_ok: bool = True):
+    """Call the live route as the ASGI server would (no HTTP client package needed)."""
+    import asyncio
+
+    from starlette.requests import Request
+
+    from bnviz.ui import live_routes
+
+    headers = [(b"accept-encoding", b"gzip, br")] if gzip_ok else []
+    scope = {"type": "http", "method": "GET", "path": live_routes.LIVE_URL, "headers": headers}
+    res = asyncio.run(live_routes.live(Request({**scope, "query_string": query.encode()})))
+    raw = gzip.decompress(res.body) if res.headers.get("content-encoding") == "gzip" else res.body
+    return res, json.loads(raw)
+
+
+def test_route_answers_first_paint_then_points_from_the_one_scheduler(monkeypatch):
+    from bnviz.ui import live_routes
+
+    sched = FakeScheduler({"p1": fake(300, state="finished"), "b1": fake(200)})
+    monkeypatch.setitem(live_routes._STATE, "scheduler", sched)
+    query = "runs=plain:p1,bn:b1&view=loss&lang=zh"
+    res, first = get(query)
+    assert res.status_code == 200 and res.headers["content-encoding"] == "gzip"
+    drawn = [tr for tr in first["figure"]["data"] if tr.get("hoverinfo") != "skip"]
+    assert len(drawn) == 2 * len(live_api.SERIES["loss"])  # the rest: grey line-style keys
+    assert first["figure"]["layout"]["uirevision"] == "live"
+    res, more = get(query + "&since=300,150", gzip_ok=False)
+    assert "content-encoding" not in res.headers
+    assert more["index"] == [3] and more["x"][0][0] == 150  # bn's new mini-batch losses only
+    assert more["state"] == {"plain": "finished", "bn": "running"} and not more["done"]
+    assert sched.polled == ["p1", "b1", "p1", "b1"]  # polling marks the runs as watched
+    assert get("runs=plain:gone&view=loss")[0].status_code == 404
+    assert get("runs=plain:p1&view=nope")[0].status_code == 400
+
+
+def test_the_lab_mounts_streaming_charts_when_the_routes_are_served(monkeypatch):
+    from bnviz.ui import live_routes
+    from tests.helpers import click, figures, rerun_until
+    from tests.test_pages import page
+
+    monkeypatch.setitem(live_routes.SERVED, "routes", True)
+    at = page("01_batchnorm_lab.py", steps="300", seed="31")
+    click(at, "Start")
+    rerun_until(at, lambda a: len(a.get("bidi_component")) == 2)
+    data = [json.loads(el.proto.json) for el in at.get("bidi_component")]
+    assert [d["src"].split("view=")[1].split("&")[0] for d in data] == ["loss", "accuracy"]
+    assert all("runs=plain:" in d["src"] and ",bn:" in d["src"] for d in data)
+    assert not figures(at)  # no server-side plotly chart on the streamed view
