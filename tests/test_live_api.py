@@ -141,12 +141,11 @@ def test_route_answers_first_paint_then_points_from_the_one_scheduler(monkeypatc
 
 def test_the_lab_mounts_streaming_charts_when_the_routes_are_served(monkeypatch):
     from bnviz.ui import live_routes
-    from tests.helpers import click, figures, rerun_until
+    from tests.helpers import figures, rerun_until
     from tests.test_pages import page
 
     monkeypatch.setitem(live_routes.SERVED, "routes", True)
-    at = page("01_batchnorm_lab.py", steps="300", seed="31")
-    click(at, "Start")
+    at = page("01_batchnorm_lab.py", steps="300", seed="31")  # the pair starts on its own
     rerun_until(at, lambda a: len(a.get("bidi_component")) == 2)
     data = [json.loads(el.proto.json) for el in at.get("bidi_component")]
     assert [d["src"].split("view=")[1].split("&")[0] for d in data] == ["loss", "accuracy"]

@@ -13,6 +13,7 @@ import contextlib
 import gzip
 import logging
 import multiprocessing
+import threading
 from pathlib import Path
 
 from starlette.requests import Request
@@ -100,6 +101,19 @@ async def plotly_js(request: Request) -> Response:
     return _bytes(request, plain, packed, media_type="text/javascript", **{"Cache-Control": cache})
 
 
+def warm_up() -> None:
+    """At server start, not at the first request: heavy imports, then the worker processes.
+
+    Without it the first tab after a restart waited ~4 s on a blank page for torch and plotly,
+    then its runs waited for the workers to import and warm up too.
+    """
+    import importlib
+
+    for name in ("torch", "plotly.graph_objects", "sklearn.datasets", "bnviz.train"):
+        importlib.import_module(name)
+    _scheduler()
+
+
 @contextlib.asynccontextmanager
 async def lifespan(_app):
     """st.App's lifespan: live charts stream while it runs; the workers stop when it ends.
@@ -109,6 +123,7 @@ async def lifespan(_app):
     """
     await asyncio.to_thread(_plotly_bytes)  # compress plotly.js once, off the event loop
     SERVED["routes"] = True
+    threading.Thread(target=warm_up, name="bnviz-warm-up", daemon=True).start()
     try:
         yield None
     finally:
