@@ -343,3 +343,19 @@ def test_probe_labels_sit_beside_their_points():
     # f′(-10) ≈ 0 at the bottom: label above; f′(0) = 0.25 at the top: below; f′(10): above.
     assert list(chart.data[2].textposition) == ["top right", "bottom right", "top left"]
     assert chart.layout.showlegend is False
+
+
+def test_saturation_is_a_wide_flat_region_not_gelu_and_silus_dip():
+    grid = act.default_grid()
+    for name in ("gelu", "silu"):
+        c = act.curve(name, grid)
+        dip = grid[np.argmin(c.f)]  # f′ = 0 at the minimum: flat for only a few grid points
+        assert abs(c.df[np.argmin(c.f)]) < act.FLAT
+        regions = act.saturated_regions(name, grid)
+        assert len(regions) == 1 and regions[0][0] == -12.0  # the left tail only
+        assert not any(lo <= dip <= hi for lo, hi in regions)
+        assert len(act.flat_intervals(c.x, c.df, min_width=0.0)) == 2  # the dip, unfiltered
+    for name in act.NAMES:
+        assert all(hi - lo >= act.SATURATION_WIDTH for lo, hi in act.saturated_regions(name, grid))
+    for lang in ("en", "zh"):
+        assert "0.5" in t("activations.table.saturates", lang)
