@@ -9,7 +9,7 @@ from bnviz.ui import common, controls
 
 DEFAULT = S.StandardizationConfig()
 COLUMNS = [  # the settings form, column by column
-    ["scale", "optimizer", "beta"],
+    ["scale", "offset", "optimizer", "beta"],
     ["lr", "lr_std", "same_lr"],
     ["steps", "w1_0", "w2_0"],
     ["model", "noise", "n", "seed"],
