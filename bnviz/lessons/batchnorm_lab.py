@@ -8,7 +8,9 @@ from bnviz.config import RunConfig
 from bnviz.stepper import Snapshot
 from bnviz.telemetry import Q15, Q50, Q85
 
-# What the page shows before anyone touches it: a quick, clear BN win on a 2-D set.
+# What the page shows before anyone touches it, on a 2-D set. Measured, seeds 0-4: BN passes
+# 95 % test accuracy sooner (step 100-200 vs 200-500), but ends at a higher training loss
+# (1e-4-5e-3 vs 2e-5-3e-4): a faster start, not a better end.
 DEFAULT = RunConfig(
     dataset="moons", depth=4, width=64, activation="tanh", optimizer="sgd", lr=1.0, steps=1500
 )
@@ -16,6 +18,8 @@ DEFAULT = RunConfig(
 # Each preset reproduces one claim of the notes (seeds 001, 002, 004); tests check every claim.
 PRESETS: dict[str, dict] = {
     # Ioffe & Szegedy 2015 Fig. 1: 3x100 sigmoid, batch 60, SGD (digits instead of MNIST).
+    # Seeds 0-4: BN passes 90 % at step 100, no-BN at 400-500; the last layer's percentiles
+    # drift 0.71-0.77 without BN, 0.30-0.34 with it (γ, β still learn): half, not "pinned".
     "ioffe": dict(dataset="digits", depth=3, width=100, activation="sigmoid", init="xavier",
                   optimizer="sgd", lr=0.5, batch_size=60, steps=3000),
     # A learning rate that no-BN cannot take: it stalls with saturated units; BN trains.
@@ -24,12 +28,15 @@ PRESETS: dict[str, dict] = {
     # 0.01·randn in 6 tanh layers: activations collapse to 0, nothing learns without BN.
     "small_init": dict(dataset="circles", depth=6, width=64, activation="tanh", init="small",
                        optimizer="momentum", lr=0.05, steps=1500),
-    # 1.0·randn: tanh saturates at ±1 without BN.
+    # 1.0·randn: tanh saturates at ±1 without BN (84-96 % of units vs ~1 %, seeds 0-4). No-BN
+    # still reaches 98 % on seeds 1-4, later than BN: the claim is saturation and speed only.
     "large_init": dict(dataset="circles", depth=6, width=64, activation="tanh", init="large",
                        optimizer="momentum", lr=0.05, steps=1500),
-    # 8 sigmoid layers: saturation per layer without BN vs with BN.
-    "deep_sigmoid": dict(dataset="moons", depth=8, width=64, activation="sigmoid", init="large",
-                         optimizer="momentum", lr=0.05, steps=1500),
+    # 10 sigmoid layers, SGD: f′ ≤ 0.25 shrinks the gradient ~4x per layer; without BN the loss
+    # stays at ln 2 for 1500 steps (seeds 0-4). (8 layers with 1.0·randn saturated 25-47 % of
+    # the units but still trained to accuracy 1.0 with a lower loss than BN: no claim there.)
+    "deep_sigmoid": dict(dataset="moons", depth=10, width=64, activation="sigmoid",
+                         init="xavier", optimizer="sgd", lr=0.5, steps=1500),
 }  # fmt: skip
 
 
@@ -70,3 +77,10 @@ def percentile_drift(snap: Snapshot, layer: int = -1, skip: float = 0.1) -> floa
 def mean_saturation(snap: Snapshot, last: int = 5) -> np.ndarray:
     """Saturated share per layer over the last `last` telemetry samples."""
     return np.nanmean(snap.telemetry["saturated"][-last:], axis=0)
+
+
+def gradient_shrink(snap: Snapshot, last: int = 5) -> float:
+    """Per-layer factor by which the weight-gradient norm shrinks from the last hidden layer
+    to the first (geometric mean over the hidden layers; the last `last` telemetry samples)."""
+    norms = np.mean(snap.telemetry["grad_norm"][-last:], axis=0)[:-1]  # hidden layers only
+    return float((norms[-1] / norms[0]) ** (1 / max(len(norms) - 1, 1)))
