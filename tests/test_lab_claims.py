@@ -120,3 +120,18 @@ def test_a_class_opening_one_preset_shares_one_pair():
         assert sum(sched.stats().values()) == 2
     finally:
         sched.shutdown()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_lab_prose_and_sentences_say_what_the_runs_show(lang):
+    import inspect
+
+    from bnviz.i18n import lesson_text, t
+    from bnviz.lessons import batchnorm_lab
+
+    prose = lesson_text("batchnorm_lab", lang)
+    assert "γ = √(σ² + ε)" in prose and "γ = σ " not in prose and "γ = σ、" not in prose
+    assert "the deeper the net, the worse" not in prose and "网络越深越严重" not in prose
+    assert "stay put" not in t("lab.preset.ioffe_what", lang)
+    source = inspect.getsource(batchnorm_lab)
+    assert "clear BN win" not in source and "higher training loss" in source
