@@ -135,3 +135,21 @@ def test_lab_prose_and_sentences_say_what_the_runs_show(lang):
     assert "stay put" not in t("lab.preset.ioffe_what", lang)
     source = inspect.getsource(batchnorm_lab)
     assert "clear BN win" not in source and "higher training loss" in source
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_gamma_beta_undo_the_normalization_and_the_bias_before_bn_never_moves(seed):
+    from bnviz.lessons.batchnorm_lab import bias_before_bn, undo_normalization
+
+    assert undo_normalization(seed) < 1e-6  # identity up to float32 rounding
+    check = bias_before_bn(seed)
+    assert check.weight_grad > 0.1  # the layer does learn...
+    assert check.bias_grad < 1e-6  # ...its bias gets 0 up to float32 rounding (~1e-8)
+    assert check.bias_moved < 1e-8
+
+
+def test_undo_normalization_matches_the_formula():
+    x = torch.randn(64, 8, generator=torch.Generator().manual_seed(0)) * 3.0 + 2.0
+    mu, var = x.mean(0), x.var(0, unbiased=False)
+    y = (x - mu) / torch.sqrt(var + 1e-5) * torch.sqrt(var + 1e-5) + mu  # BN, then γ, β
+    assert float((y - x).abs().max() / x.abs().max()) < 1e-6
