@@ -15,6 +15,7 @@ from bnviz.config import from_query, to_query
 from bnviz.figures import activations as fig
 from bnviz.i18n import strings, t
 from bnviz.lessons import activations as act
+from bnviz.lessons import relu_race as race
 
 X = np.random.default_rng(0).uniform(-6, 6, 400)
 X = X[np.abs(X) > 1e-3]  # away from the kinks at 0, where one-sided derivatives differ
@@ -367,16 +368,16 @@ def test_saturation_is_a_wide_flat_region_not_gelu_and_silus_dip():
 @pytest.fixture(scope="module")
 def small_race():
     """A bounded race (~1 s idle): 2 seeds, one rate, 200 steps, an easier target."""
-    return act.convergence_race(seeds=(0, 1), lrs=(0.3,), target=0.3, max_steps=200)
+    return race.convergence_race(seeds=(0, 1), lrs=(0.3,), target=0.3, max_steps=200)
 
 
 def test_race_tanh_keeps_up_with_relu_and_sigmoid_is_the_slow_one(small_race):
     assert small_race.steps.shape == (3, 2)
     assert not np.isnan(small_race.of("relu")).any() and not np.isnan(small_race.of("tanh")).any()
-    ratios = act.race_ratios(small_race)
+    ratios = race.race_ratios(small_race)
     assert 0.5 <= ratios["tanh"][0] <= ratios["tanh"][1] <= 2.0  # "keeps up": not 6x
     assert ratios["sigmoid"][0] >= 3.0  # never within 200 steps counts as 200
-    assert act.steps_to_loss("relu", 0.3, 0, 0.3, 200) == small_race.of("relu")[0]  # seeded
+    assert race.steps_to_loss("relu", 0.3, 0, 0.3, 200) == small_race.of("relu")[0]  # seeded
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -387,9 +388,9 @@ def test_race_figure_and_caption_report_the_measured_ratio_next_to_the_papers(sm
         np.isnan(small_race.steps), 200, small_race.steps), axis=1))  # fmt: skip
     assert f.data[1].marker.symbol[2] == "circle-open"  # sigmoid missed the target
     text = fig.race_caption(small_race, lang=lang)
-    lo, hi = act.race_ratios(small_race)["tanh"]
+    lo, hi = race.race_ratios(small_race)["tanh"]
     assert f"{lo:.1f}–{hi:.1f}" in text and "6" in text and "CIFAR-10" in text
-    assert str(act.KRIZHEVSKY_SPEEDUP).rstrip("0").rstrip(".") + "×" in t(
+    assert str(race.KRIZHEVSKY_SPEEDUP).rstrip("0").rstrip(".") + "×" in t(
         "activations.race.title", lang
     ) or "6 倍" in t("activations.race.title", lang)
 

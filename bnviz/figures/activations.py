@@ -9,7 +9,8 @@ import plotly.graph_objects as go
 
 from bnviz.figures.theme import COLORS, PALETTE, base_layout, f32
 from bnviz.i18n import t
-from bnviz.lessons.activations import ADVICE, Curve, Race, Summary, ZigZag, race_ratios
+from bnviz.lessons.activations import ADVICE, Curve, Summary, ZigZag
+from bnviz.lessons.relu_race import Race, race_ratios
 from bnviz.stepper import Snapshot
 
 SHADE = "rgba(136, 136, 136, 0.18)"  # flat regions
