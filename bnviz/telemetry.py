@@ -10,7 +10,8 @@ from torch import nn
 
 from bnviz.nets import MLP, RELU_LIKE, SATURATION
 
-# Percentiles of Ioffe & Szegedy Fig. 1 (15/50/85) and TensorBoard's 9 bands (0, ±1σ, ±1.5σ, ±2σ).
+# Percentiles of Ioffe & Szegedy Fig. 1 (15/50/85) and TensorBoard's 9 (min, ±1.5σ, ±1σ, ±0.5σ,
+# median, max: 0/6.7/15.9/30.9/50/69.1/84.1/93.3/100).
 QUANTILES = (0.0, 6.7, 15.0, 15.9, 30.9, 50.0, 69.1, 84.1, 85.0, 93.3, 100.0)
 Q15, Q50, Q85 = 2, 5, 8  # indices of the paper's bands in QUANTILES
 HIST_BINS = 40

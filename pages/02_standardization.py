@@ -8,7 +8,7 @@ from bnviz.lessons import standardization as S
 from bnviz.ui import common, controls, page
 
 DEFAULT = S.StandardizationConfig()
-MAIN = ["scale", "optimizer", "lr", "lr_std", "steps"]
+MAIN = ["scale", "offset", "optimizer", "lr", "lr_std", "steps"]
 MORE = ["beta", "same_lr", "w1_0", "w2_0", "model", "noise", "n", "seed"]
 FIELDS = MAIN + MORE
 RESOLUTION = {"linear": 200, "logistic": 80}  # logistic grids are brute force over the samples

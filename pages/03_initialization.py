@@ -54,7 +54,7 @@ def pick_inits() -> list:
 
 
 def table(rows: list, key: str) -> None:
-    """A per-layer table: 3 significant digits (0.213, 0.0477, 2.38e-07), shares in %."""
+    """A per-layer table: 3 significant digits (0.213, 0.0475, 2.38e-07), shares in %."""
     share = ctx.tr("initialization.table.saturated")
     config = {
         col: st.column_config.NumberColumn(format="percent" if col == share else "%.3g")

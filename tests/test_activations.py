@@ -15,6 +15,7 @@ from bnviz.config import from_query, to_query
 from bnviz.figures import activations as fig
 from bnviz.i18n import strings, t
 from bnviz.lessons import activations as act
+from bnviz.lessons import relu_race as race
 
 X = np.random.default_rng(0).uniform(-6, 6, 400)
 X = X[np.abs(X) > 1e-3]  # away from the kinks at 0, where one-sided derivatives differ
@@ -343,3 +344,71 @@ def test_probe_labels_sit_beside_their_points():
     # f′(-10) ≈ 0 at the bottom: label above; f′(0) = 0.25 at the top: below; f′(10): above.
     assert list(chart.data[2].textposition) == ["top right", "bottom right", "top left"]
     assert chart.layout.showlegend is False
+
+
+def test_saturation_is_a_wide_flat_region_not_gelu_and_silus_dip():
+    grid = act.default_grid()
+    for name in ("gelu", "silu"):
+        c = act.curve(name, grid)
+        dip = grid[np.argmin(c.f)]  # f′ = 0 at the minimum: flat for only a few grid points
+        assert abs(c.df[np.argmin(c.f)]) < act.FLAT
+        regions = act.saturated_regions(name, grid)
+        assert len(regions) == 1 and regions[0][0] == -12.0  # the left tail only
+        assert not any(lo <= dip <= hi for lo, hi in regions)
+        assert len(act.flat_intervals(c.x, c.df, min_width=0.0)) == 2  # the dip, unfiltered
+    for name in act.NAMES:
+        assert all(hi - lo >= act.SATURATION_WIDTH for lo, hi in act.saturated_regions(name, grid))
+    for lang in ("en", "zh"):
+        assert "0.5" in t("activations.table.saturates", lang)
+
+
+# ---------------------------------------------------------------------------- ReLU vs tanh race
+
+
+@pytest.fixture(scope="module")
+def small_race():
+    """A bounded race (~1 s idle): 2 seeds, one rate, 200 steps, an easier target."""
+    return race.convergence_race(seeds=(0, 1), lrs=(0.3,), target=0.3, max_steps=200)
+
+
+def test_race_tanh_keeps_up_with_relu_and_sigmoid_is_the_slow_one(small_race):
+    assert small_race.steps.shape == (3, 2)
+    assert not np.isnan(small_race.of("relu")).any() and not np.isnan(small_race.of("tanh")).any()
+    ratios = race.race_ratios(small_race)
+    assert 0.5 <= ratios["tanh"][0] <= ratios["tanh"][1] <= 2.0  # "keeps up": not 6x
+    assert ratios["sigmoid"][0] >= 3.0  # never within 200 steps counts as 200
+    assert race.steps_to_loss("relu", 0.3, 0, 0.3, 200) == small_race.of("relu")[0]  # seeded
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_race_figure_and_caption_report_the_measured_ratio_next_to_the_papers(small_race, lang):
+    f = fig.race_figure(small_race, lang=lang)
+    assert len(f.data) == 3 and f.data[0].type == "bar"
+    assert list(f.data[0].y) == pytest.approx(np.median(np.where(
+        np.isnan(small_race.steps), 200, small_race.steps), axis=1))  # fmt: skip
+    assert f.data[1].marker.symbol[2] == "circle-open"  # sigmoid missed the target
+    text = fig.race_caption(small_race, lang=lang)
+    lo, hi = race.race_ratios(small_race)["tanh"]
+    assert f"{lo:.1f}–{hi:.1f}" in text and "6" in text and "CIFAR-10" in text
+    assert str(race.KRIZHEVSKY_SPEEDUP).rstrip("0").rstrip(".") + "×" in t(
+        "activations.race.title", lang
+    ) or "6 倍" in t("activations.race.title", lang)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_prose_quotes_the_paper_and_the_measured_race_not_a_bare_6x(lang):
+    from bnviz.i18n import lesson_text
+
+    text = lesson_text("activations", lang)
+    assert "trains much faster in practice" not in text and "实际训练也快得多" not in text
+    assert "Krizhevsky" in text and "1.0–1.2" in text  # measured: convergence_race() defaults
+
+
+def test_a_slightly_positive_bias_barely_helps_dead_relus():
+    """~5 s: two 1000-step Adam runs (the page's large-rate dead-ReLU run, seed 0)."""
+    zero, positive = act.dead_share_with_bias(0.0), act.dead_share_with_bias(0.1)
+    deep = slice(1, None)  # layers 2-4: layer 1 sees the 2-D input and rarely dies
+    assert zero[deep].mean() > 0.25 and positive[deep].mean() > 0.25  # many die either way
+    assert abs(zero[deep].mean() - positive[deep].mean()) < 0.15  # "barely helps"
+    for lang in ("en", "zh"):
+        assert "{shares}" in strings(lang)["activations.dead.positive_bias"]

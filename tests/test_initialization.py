@@ -252,3 +252,60 @@ def test_compare_charts_share_one_axis_and_one_color_per_init():
     assert [n for n in colors_b if colors_b[n] != colors_a[n]] == []  # one color per init
     assert len(set(colors_a.values())) == 3
     assert a.data[1].line.width > a.data[2].line.width  # the chosen init stands out
+
+
+# ---------------------------------------------------------------------------- what the prose says
+
+
+def _paragraph(lang: str, marker: str) -> str:
+    """The paragraph of the lesson prose that starts with `marker`."""
+    from bnviz.i18n import lesson_text
+
+    text = lesson_text("initialization", lang)
+    return next(p for p in text.split("\n\n") if p.startswith(marker))
+
+
+MARKERS = {
+    "small": {"en": "**Too small", "zh": "**太小"},
+    "large": {"en": "**Too large", "zh": "**太大"},
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_large_init_gradients_explode_as_the_prose_and_preset_say(lang):
+    grads = init.gradient_stats(**init.PRESETS["large_tanh"])
+    da = np.array([g.std for g in grads])  # layer 1 .. 10
+    dw = np.array([g.weight_std for g in grads])
+    assert (np.diff(da) < 0).all() and da[0] > 1e4 * da[-1]  # grows toward the input
+    assert (np.diff(dw) < 0).all() and dw[0] > 1e4 * dw[-1]
+    assert np.mean(da[:-1] / da[1:]) == pytest.approx(3.5, rel=0.1)
+    prose = _paragraph(lang, MARKERS["large"][lang])
+    what = t("initialization.preset.large_tanh_what", lang)
+    word = {"en": "explod", "zh": "爆炸"}[lang]  # not "killed" / "almost 0" alone
+    assert word in prose and word in what
+    for quoted, value in [("7.6e4", da[0]), ("4e5", dw[0]), ("3.5", da[-2] / da[-1])]:
+        assert quoted in prose and float(quoted) == pytest.approx(value, rel=0.15)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_small_init_dl_da_vanishes_but_dl_dw_is_flat_as_the_prose_says(lang):
+    grads = init.gradient_stats(**init.PRESETS["cs231n_small"])
+    da = np.array([g.std for g in grads])
+    dw = np.array([g.weight_std for g in grads])
+    assert da[0] < 1e-5 * da[-1]  # dL/da vanishes
+    assert dw.max() < 1.2 * dw.min()  # dL/dW = a·δ: flat over the layers, not vanishing
+    prose = _paragraph(lang, MARKERS["small"][lang])
+    what = t("initialization.preset.cs231n_small_what", lang)
+    for quoted, value in [("1e-6", da[0]), ("4e-5", dw.mean())]:
+        assert quoted in prose and float(quoted) == pytest.approx(value, rel=0.5)
+    assert "4e-5" in what and "dL/dW" in prose and "dL/dW" in what
+
+
+def test_readme_quotes_the_notes_exactly_and_the_app_to_three_digits():
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    shown = [f"{s:.3g}" for s in stds(**init.PRESETS["cs231n_small"])[:3]]
+    assert shown == ["0.213", "0.0475", "0.0106"]
+    assert "0.213081, 0.047551, 0.010630" in readme and ", ".join(shown) in readme
+    assert "0.0477" not in readme

@@ -162,6 +162,9 @@ def test_preset_sets_its_values_and_shows_its_claim(name):
     elif name == "momentum":  # converges within the steps, where plain GD does not
         gd = S.descent(**cfg.replace(optimizer="gd").descent_args(False))
         assert raw["color"] == "green" and gd.steps_to_converge is None
+    elif name == "shifted":  # centering alone: a tilted valley, κ ≈ 50, against a round bowl
+        assert 40 < raw["kappa"] < 60 and std["kappa"] < 1.5
+        assert steps_of(raw) >= 10 * steps_of(std)
     else:  # same scale: standardizing changes nothing
         assert raw == std
 

@@ -343,3 +343,45 @@ def test_sweep_args_have_a_budget_of_their_own(model, optimizer, steps, points):
         assert args["lrs"] is None
         sweep = S.lr_sweep(**{**args, "steps": 50})
         assert len(sweep.lrs) == points
+
+
+# ---------------------------------------------------------------------------- what the prose says
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_prose_describes_the_data_and_the_curvature_ratio_the_page_shows(lang):
+    from bnviz.i18n import lesson_text
+
+    X, _ = S.make_data(scale=100.0)
+    assert np.abs(X.mean(0)).max() < 1e-9  # zero-mean N(0, 1)·(1, scale), not 1, 2, …
+    assert X.std(0) == pytest.approx([1.0, 100.0])
+    d = S.descent()
+    assert d.hessian[1, 1] / d.hessian[0, 0] == pytest.approx(100.0**2)  # curvature: scale²
+    assert d.kappa == pytest.approx(10_000, rel=0.05)
+    assert np.sqrt(d.kappa) == pytest.approx(100, rel=0.03)  # the ellipse's axes ratio
+    text = lesson_text("standardization", lang)
+    valley = text.split("\n\n")[0]
+    assert "N(0, 1)" in valley and "scale² = 10 000" in valley
+    assert "100 times faster" not in text and "快约 100 倍" not in text
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_shifted_inputs_alone_tilt_and_narrow_the_valley(seed):
+    cfg = S.preset_config("shifted", S.StandardizationConfig(seed=seed))
+    assert cfg.scale == 1.0 and cfg.offset == 5.0
+    raw, std = S.descent(**cfg.descent_args(False)), S.descent(**cfg.descent_args(True))
+    H = raw.hessian
+    centered = S.problem(1.0, False, cfg.noise, cfg.n, seed).hessian  # the same z, no shift
+    assert H - centered == pytest.approx(np.full((2, 2), 25.0))  # + offset²·[[1, 1], [1, 1]]
+    assert 40 < raw.kappa < 60 and std.kappa < 1.5  # "κ about 50" vs "≈ 1"
+    assert 90 <= raw.steps_to_converge <= 130 and std.steps_to_converge <= 4  # "~110", "3–4"
+    assert not raw.diverged
+
+
+def test_offset_zero_changes_nothing_and_round_trips():
+    assert S.problem(100.0, False).hessian == pytest.approx(
+        S.problem(100.0, False, offset=0.0).hessian, rel=0, abs=0
+    )
+    cfg = S.StandardizationConfig(offset=-2.5)
+    assert from_query(S.StandardizationConfig, to_query(cfg))[0] == cfg
+    assert S.lr_sweep(scale=1.0, offset=5.0, points=5, steps=50).lr_max_stable < 0.05

@@ -115,3 +115,16 @@ def test_captures_reduced_in_batches_equal_captures_reduced_one_by_one(activatio
     assert len(b["step"]) == PENDING_CAPTURES + 1 and list(a) == list(b)
     for name in a:
         np.testing.assert_allclose(a[name], b[name], rtol=1e-6, equal_nan=True, err_msg=name)
+
+
+def test_tensorboard_bands_are_half_one_and_one_and_a_half_sigma():
+    import inspect
+    import math
+
+    import bnviz.telemetry as tel
+
+    cdf = [50 * (1 + math.erf(k / math.sqrt(2))) for k in (-1.5, -1, -0.5, 0.5, 1, 1.5)]
+    tb = [q for q in tel.QUANTILES if q not in (0.0, 15.0, 50.0, 85.0, 100.0)]
+    assert tb == pytest.approx(cdf, abs=0.06)
+    source = inspect.getsource(tel)
+    assert "±0.5σ" in source and "±2σ" not in source  # the comment says what the bands are

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from bnviz.figures.theme import COLORS, PALETTE, base_layout, f32
 from bnviz.i18n import t
 from bnviz.lessons.activations import ADVICE, Curve, Summary, ZigZag
+from bnviz.lessons.relu_race import Race, race_ratios
 from bnviz.stepper import Snapshot
 
 SHADE = "rgba(136, 136, 136, 0.18)"  # flat regions
@@ -394,3 +395,56 @@ def advice_rows(summaries: Mapping[str, Summary], *, lang: str) -> list[tuple[st
         (_tr(f"advice.{key}", lang), _tr(f"advice.{key}_why", lang, **values[key]))
         for key in ADVICE
     ]
+
+
+# ---------------------------------------------------------------------------- ReLU vs tanh
+
+
+def race_figure(race: Race, *, lang: str) -> go.Figure:
+    """Steps to the target loss per activation: one bar (the median seed), a dot per seed.
+
+    A seed that never reached the target is drawn at max_steps as an open circle.
+    """
+    names = [_tr(f"name.{n}", lang) for n in race.activations]
+    capped = np.where(np.isnan(race.steps), race.max_steps, race.steps)
+    bar = go.Bar(
+        x=names, y=f32(np.median(capped, axis=1)), marker=dict(color=PALETTE[0]),
+        name=_tr("fig.race_median", lang), hovertemplate="%{x}: %{y:.0f}<extra></extra>",
+    )  # fmt: skip
+    traces: list = [bar]
+    for j, seed in enumerate(race.seeds):
+        missed = np.isnan(race.steps[:, j])
+        traces.append(
+            go.Scatter(
+                x=names,
+                y=f32(capped[:, j]),
+                mode="markers",
+                showlegend=j == 0,
+                name=_tr("fig.race_seed", lang),
+                marker=dict(
+                    color=COLORS["guide"],
+                    symbol=["circle-open" if m else "circle" for m in missed],
+                    size=9,
+                ),
+                hovertemplate=_tr("fig.race_hover", lang, seed=seed) + "<extra></extra>",
+            )
+        )
+    layout = base_layout(
+        _tr("fig.race_title", lang, target=race.target),
+        yaxis=dict(title=_tr("fig.race_steps", lang, steps=race.max_steps)),
+    )
+    return go.Figure(data=traces, layout=layout)
+
+
+def race_caption(race: Race, *, lang: str) -> str:
+    """The setting, then the measured ratios next to the paper's 6x (two paragraphs)."""
+    ratios = race_ratios(race)
+    what = _tr(
+        "race.what", lang, lrs=", ".join(f"{lr:g}" for lr in race.lrs), target=race.target,
+        seeds=", ".join(map(str, race.seeds)),
+    )  # fmt: skip
+    measured = _tr(
+        "race.measured", lang, tanh_lo=f"{ratios['tanh'][0]:.1f}",
+        tanh_hi=f"{ratios['tanh'][1]:.1f}", sigmoid_lo=f"{ratios['sigmoid'][0]:.0f}",
+    )  # fmt: skip
+    return what + "\n\n" + measured

@@ -51,6 +51,7 @@ class StandardizationConfig(Validated):
     """Settings of the input-standardization page; both panels share all but the learning rate."""
 
     scale: float = setting(100.0, lo=1.0, hi=1000.0, log=True)  # x2 ≈ 100·x1, as in seed 001
+    offset: float = setting(0.0, lo=-100.0, hi=100.0)  # added to both raw inputs: centering alone
     lr: float = setting(1.96e-4, lo=1e-7, hi=10.0, log=True)  # raw: 0.98 × 2/λmax ≈ 0.98 × 2/100²
     lr_std: float = setting(0.5, lo=1e-7, hi=10.0, log=True)  # standardized: a straight path
     same_lr: bool = False  # True: both panels use lr (standardized then crawls at the raw's lr)
@@ -74,7 +75,7 @@ class StandardizationConfig(Validated):
             scale=self.scale, standardize=standardize, lr=self.lr_for(standardize),
             steps=self.steps, optimizer=self.optimizer, beta=self.beta,
             start=(self.w1_0, self.w2_0), noise=self.noise, n=self.n, seed=self.seed,
-            model=self.model,
+            model=self.model, offset=self.offset,
         )  # fmt: skip
 
     def sweep_args(self, standardize: bool) -> dict:
@@ -87,7 +88,7 @@ class StandardizationConfig(Validated):
             scale=self.scale, lrs=lrs, points=points, standardize=standardize,
             optimizer=self.optimizer, steps=SWEEP_STEPS[kind], beta=self.beta,
             start=(self.w1_0, self.w2_0), noise=self.noise, n=self.n, seed=self.seed,
-            model=self.model,
+            model=self.model, offset=self.offset,
         )  # fmt: skip
 
 
@@ -145,14 +146,14 @@ def _spectrum(H: np.ndarray) -> tuple[np.ndarray, float, float]:
 def descent(
     scale: float = 100.0, standardize: bool = False, lr: float = 1.96e-4, steps: int = 200,
     optimizer: str = "gd", beta: float = 0.9, start=None, noise: float = 0.1, n: int = 200,
-    seed: int = 0, model: str = "linear",
+    seed: int = 0, model: str = "linear", offset: float = 0.0,
 ) -> Descent:  # fmt: skip
     """Run one optimizer from `start` (default (-2, 0)) on the raw or standardized problem.
 
     lr_max_stable is 2/λmax of the Hessian: exact for GD on the linear (quadratic) loss; for the
     logistic loss the Hessian at the optimum is used, so it is the limit near the minimum.
     """
-    p = problem(scale, standardize, noise, n, seed, model)
+    p = problem(scale, standardize, noise, n, seed, model, offset)
     start = (-2.0, 0.0) if start is None else start
     path = iterate(p, start, [lr], steps, optimizer, beta)[:, 0]
     with np.errstate(all="ignore"):
@@ -185,10 +186,10 @@ class Sweep:
 def lr_sweep(
     scale: float = 100.0, lrs=None, standardize: bool = False, optimizer: str = "gd",
     steps: int = 2000, beta: float = 0.9, start=None, noise: float = 0.1, n: int = 200,
-    seed: int = 0, model: str = "linear", points: int = 40,
+    seed: int = 0, model: str = "linear", points: int = 40, offset: float = 0.0,
 ) -> Sweep:  # fmt: skip
     """Steps to converge for each learning rate (default: `points` from 1e-3 to 1.5 x 2/λmax)."""
-    p = problem(scale, standardize, noise, n, seed, model)
+    p = problem(scale, standardize, noise, n, seed, model, offset)
     _, _, lr_max = _spectrum(p.hessian)
     lrs = np.geomspace(1e-3, 1.5, points) * lr_max if lrs is None else np.asarray(lrs, float)
     start = (-2.0, 0.0) if start is None else start
@@ -219,6 +220,11 @@ PRESETS: dict[str, dict] = {
     # (on the round bowl momentum has nothing to damp: it overshoots a little)
     "momentum": dict(scale=100.0, lr_factor=0.99, lr_std=0.02, steps=2000, optimizer="momentum",
                      beta=0.9),
+    # centering alone: equal scales, both inputs + 5. The mean adds 25·[[1, 1], [1, 1]] to the
+    # Hessian: a valley tilted 45° with κ ≈ 54 (seed 0; 1 + 2·5² = 51 for uncorrelated
+    # features); raw GD bounces across it for ~110 steps, centered features take ~4
+    "shifted": dict(scale=1.0, offset=5.0, lr_factor=0.99, lr_std=0.5, steps=300,
+                    optimizer="gd"),
     # equal scales: standardizing changes nothing, both panels are the same
     "same": dict(scale=1.0, lr=0.5, lr_std=0.5, same_lr=True, steps=200, optimizer="gd"),
 }  # fmt: skip
@@ -226,7 +232,7 @@ PRESETS: dict[str, dict] = {
 
 def lr_limit(cfg: StandardizationConfig, standardize: bool = False) -> float:
     """2/λmax of one panel's problem for these settings (the raw one by default)."""
-    p = problem(cfg.scale, standardize, cfg.noise, cfg.n, cfg.seed, cfg.model)
+    p = problem(cfg.scale, standardize, cfg.noise, cfg.n, cfg.seed, cfg.model, cfg.offset)
     return _spectrum(p.hessian)[2]
 
 

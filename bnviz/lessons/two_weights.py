@@ -33,13 +33,18 @@ class Problem:
     ridge: np.ndarray  # (2,) logistic: the loss has + ½ Σ ridge·w² (RIDGE x each column's var)
 
 
-def make_data(scale=100.0, n=200, noise=0.1, seed=0, model="linear"):
-    """Raw features (x1, x2 ≈ scale·x1-sized) and targets: (X (n, 2), y (n,))."""
+def make_data(scale=100.0, n=200, noise=0.1, seed=0, model="linear", offset=0.0):
+    """Raw features z·(1, scale) + offset, z zero-mean N(0, 1), and targets: (X (n, 2), y (n,)).
+
+    The targets depend on z only, so `offset` moves the inputs and nothing else: with no bias
+    in the model, a non-zero mean adds offset²·[[1, 1], [1, 1]] to the Hessian XᵀX/n (tilted,
+    ill-conditioned: κ ≈ 1 + 2·offset² at scale 1) and costs the raw panel some fit.
+    """
     rng = np.random.default_rng(seed)
     z = rng.standard_normal((n, 2))
     eps, u, flip = rng.standard_normal(n), rng.random(n), rng.random(n)  # drawn for both models
     z = (z - z.mean(0)) / z.std(0)  # exactly unit scale, so λmax of the raw problem ≈ scale²
-    X = z * np.array([1.0, scale])
+    X = z * np.array([1.0, scale]) + offset
     if model == "linear":
         return X, z @ TRUE_W + noise * eps
     labels = u < sigmoid(z @ TRUE_W)
@@ -76,11 +81,13 @@ def _logistic_fit(p: Problem, iters: int = 100) -> np.ndarray:
     return w
 
 
-def problem(scale=100.0, standardize=False, noise=0.1, n=200, seed=0, model="linear") -> Problem:
+def problem(
+    scale=100.0, standardize=False, noise=0.1, n=200, seed=0, model="linear", offset=0.0
+) -> Problem:
     """The problem one panel shows, with its optimum and Hessian."""
     if model not in MODELS:
         raise ValueError(f"model must be one of {MODELS}, got {model!r}")
-    X, y = make_data(scale, n, noise, seed, model)
+    X, y = make_data(scale, n, noise, seed, model, offset)
     X = standardized(X) if standardize else X
     if model == "linear":
         H, b, c = X.T @ X / n, X.T @ y / n, float(y @ y) / (2 * n)
