@@ -60,6 +60,7 @@ class StackedMLP:
                 self._add(values, keep, f"a{i}", torch.full((self.n, 1, 1), 0.25), True)
         self.flat = torch.cat(values, 1)  # (N, P)
         self.keep = torch.cat(keep, 1)  # (N, P) False where a model has no such parameter
+        self.keep_f, self.all_kept = self.keep.float(), bool(self.keep.all())
         # Leaves that share flat's storage: their grads are concatenated into one (N, P).
         self.p = {
             name: self.flat[:, start : start + size].view(self.n, *shape).requires_grad_()
@@ -136,25 +137,34 @@ class StackedOptimizer:
         self.net, self.kind = net, configs[0].optimizer
         self.lr = _col([c.lr for c in configs])
         self.beta = _col([c.momentum if c.optimizer == "momentum" else 0.0 for c in configs])
-        self.m = torch.zeros_like(net.flat)
+        self.m = torch.zeros_like(net.flat) if self.kind != "sgd" else None
         self.v = torch.zeros_like(net.flat) if self.kind == "adam" else None
         self.t = 0
 
     @torch.no_grad()
     def step(self, grad: torch.Tensor, alive: torch.Tensor) -> None:
-        """One update of the alive models (alive: (N,) bool); the others stay as they are."""
+        """One update of the alive models (alive: (N,) bool); the others get lr 0.
+
+        Masks multiply in place (fewest passes over (N, P)): a diverged model's own slice may
+        turn NaN, but every op is per model, so no NaN reaches another model.
+        """
         self.t += 1
-        g = torch.where(self.net.keep & alive[:, None], grad, 0.0)
-        lr = self.lr * alive[:, None]
-        if self.kind != "adam":
-            self.m.mul_(self.beta).add_(g)
-            self.net.flat.sub_(lr * self.m)
+        if not self.net.all_kept:
+            grad.mul_(self.net.keep_f)  # parameters a model does not have (BN-less gamma...)
+        step = -self.lr * alive[:, None]  # (N, 1)
+        flat = self.net.flat
+        if self.kind == "sgd":
+            flat.addcmul_(grad, step)
+            return
+        if self.kind == "momentum":
+            self.m.mul_(self.beta).add_(grad)
+            flat.addcmul_(self.m, step)
             return
         b1, b2 = ADAM_BETAS
-        self.m.lerp_(g, 1 - b1)
-        self.v.mul_(b2).addcmul_(g, g, value=1 - b2)
-        denom = (self.v.sqrt() / math.sqrt(1 - b2**self.t)).add_(ADAM_EPS)
-        self.net.flat.sub_(lr / (1 - b1**self.t) * self.m / denom)
+        self.m.lerp_(grad, 1 - b1)
+        self.v.mul_(b2).addcmul_(grad, grad, value=1 - b2)
+        denom = self.v.sqrt().div_(math.sqrt(1 - b2**self.t)).add_(ADAM_EPS)
+        flat.addcdiv_(self.m * (step / (1 - b1**self.t)), denom)
 
 
 def losses(net: StackedMLP, x: torch.Tensor, y: torch.Tensor, mask=None) -> torch.Tensor:
