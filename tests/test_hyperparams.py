@@ -66,3 +66,19 @@ def test_lr_scale_grid_and_good_share():
     changes = H.lr_scale_grid([0.01, 0.1], [0.5, 1.0, 2.0])
     assert len(changes) == 6 and changes[1] == {"lr": 0.1, "init": "scaled", "init_scale": 0.5}
     assert H.good_share(np.array([0.95, np.nan, 0.5, 0.9])) == (2, 4)
+
+
+def test_importance_of_a_real_random_sweep_ranks_every_parameter():
+    from bnviz.config import RunConfig
+    from bnviz.sweep import train_sweep
+
+    base = RunConfig(dataset="moons", n_samples=300, depth=2, width=8, optimizer="momentum",
+                     steps=40, eval_every=40)  # fmt: skip
+    changes = H.random_sweep_changes(24, seed=0)
+    assert {c["batch_size"] for c in changes} <= set(H.BATCH_SIZES)
+    betas = np.array([c["momentum"] for c in changes])
+    assert betas.min() >= 0.9 and betas.max() <= 0.999
+    result = train_sweep(base, changes)
+    imp = H.sweep_importance(result.configs, result.final_loss)
+    assert set(imp) == set(H.IMPORTANCE_PARAMS)
+    assert sum(imp.values()) == pytest.approx(1.0)

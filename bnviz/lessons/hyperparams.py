@@ -146,3 +146,32 @@ BN_GRID_BASE = RunConfig(
 )  # fmt: skip
 BN_GRID_LRS = tuple(np.geomspace(1e-3, 3.0, 6))
 BN_GRID_SCALES = tuple(np.geomspace(0.03, 10.0, 6))
+
+BATCH_SIZES = (16, 32, 64, 128, 256)
+IMPORTANCE_PARAMS = ("lr", "momentum", "batch_size", "init_scale")
+
+
+def random_sweep_changes(n: int, seed: int) -> list[dict]:
+    """n random settings for the importance view: lr and init scale log-uniform, β through
+    1 − β = 10^r, batch size from BATCH_SIZES (base: optimizer "momentum")."""
+    rng = np.random.default_rng([seed, 6])
+    lrs = _log_uniform(1e-3, 1.0, n, rng)
+    betas = 1.0 - 10.0 ** rng.uniform(*BETA_EXP, n)
+    sizes = rng.choice(BATCH_SIZES, n)
+    scales = _log_uniform(0.1, 10.0, n, rng)
+    return [
+        {"lr": float(a), "momentum": float(b), "batch_size": int(c), "init": "scaled",
+         "init_scale": float(d)}
+        for a, b, c, d in zip(lrs, betas, sizes, scales, strict=True)
+    ]  # fmt: skip
+
+
+def sweep_importance(configs, final_loss: np.ndarray, seed: int = 0) -> dict:
+    """fANOVA importance of IMPORTANCE_PARAMS for a finished sweep's final training loss.
+
+    β enters as 1 − β (its natural log scale); diverged models (NaN) are left out.
+    """
+    params = {k: np.array([getattr(c, k) for c in configs], dtype=np.float64) for k in
+              IMPORTANCE_PARAMS}  # fmt: skip
+    params["momentum"] = 1.0 - params["momentum"]
+    return importance(params, np.asarray(final_loss, dtype=np.float64), seed)
