@@ -123,6 +123,7 @@ Activation = Literal[
     "sigmoid", "tanh", "relu", "leaky_relu", "prelu", "elu", "gelu", "silu", "maxout"
 ]
 Init = Literal["xavier", "he", "small", "large", "zeros", "orthogonal"]
+RunInit = Literal[Init, "scaled"]  # "scaled": init_scale·randn/√fan_in, for sweeps
 Optimizer = Literal["sgd", "momentum", "adam"]
 
 
@@ -145,7 +146,8 @@ class RunConfig(Validated):
     bn_placement: Literal["before", "after"] = "before"  # before the nonlinearity, as in the paper
     bn_momentum: float | None = setting(0.1, lo=0.001, hi=1.0)  # PyTorch's; None = cumulative
     bn_noise: float = setting(0.0, lo=0.0, hi=2.0)  # Santurkar 2018: random shift/scale after BN
-    init: Init = "xavier"
+    init: RunInit = "xavier"
+    init_scale: float = setting(1.0, lo=1e-3, hi=100.0, log=True)  # "scaled": s·randn/√fan_in
     optimizer: Optimizer = "momentum"
     lr: float = setting(0.05, lo=1e-5, hi=10.0, log=True)
     momentum: float = setting(0.9, lo=0.0, hi=0.999)
@@ -172,6 +174,8 @@ class RunConfig(Validated):
             )
         if self.optimizer != "momentum":
             changes["momentum"] = d.momentum
+        if self.init != "scaled":
+            changes["init_scale"] = d.init_scale
         if self.activation != "leaky_relu":
             changes["leaky_slope"] = d.leaky_slope
         if self.activation != "elu":

@@ -48,8 +48,13 @@ def saturated_fraction(out: torch.Tensor, activation: str) -> float:
     return math.nan
 
 
-def init_weight_(weight: torch.Tensor, scheme: str, gen: torch.Generator) -> torch.Tensor:
-    """Fill a (fan_out, fan_in) weight in place: the schemes of CS231n lecture 6."""
+def init_weight_(
+    weight: torch.Tensor, scheme: str, gen: torch.Generator, init_scale: float = 1.0
+) -> torch.Tensor:
+    """Fill a (fan_out, fan_in) weight in place: the schemes of CS231n lecture 6.
+
+    "scaled" is init_scale·randn/√fan_in: one axis through 0.01·randn, Xavier (1) and 1.0·randn.
+    """
     fan_in = weight.shape[1]
     with torch.no_grad():
         if scheme == "zeros":
@@ -61,6 +66,7 @@ def init_weight_(weight: torch.Tensor, scheme: str, gen: torch.Generator) -> tor
             "large": 1.0,
             "xavier": 1.0 / math.sqrt(fan_in),
             "he": 1.0 / math.sqrt(fan_in / 2.0),
+            "scaled": init_scale / math.sqrt(fan_in),
         }[scheme]
         return weight.normal_(0.0, scale, generator=gen)
 
@@ -145,7 +151,7 @@ def build_mlp(cfg: RunConfig, n_in: int = 2, n_out: int = 2) -> MLP:
     model = MLP(n_in, n_out, cfg)
     gen = torch.Generator().manual_seed(cfg.seed)
     for linear in model.linears():  # same order and shapes with or without BN
-        init_weight_(linear.weight, cfg.init, gen)
+        init_weight_(linear.weight, cfg.init, gen, cfg.init_scale)
         if linear.bias is not None:
             nn.init.zeros_(linear.bias)
     return model

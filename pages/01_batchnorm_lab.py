@@ -19,10 +19,11 @@ EXTRA = {"leaky_relu": "leaky_slope", "elu": "elu_alpha", "maxout": "maxout_k"}
 ctx = page.begin("lab", "nav.batchnorm_lab")
 cfg = ctx.settings(type(DEFAULT), DEFAULT)
 page.show_notes(ctx)
-optional = ["momentum", *EXTRA.values()]
+optional = ["momentum", "init_scale", *EXTRA.values()]
 controls.seed_url_values(ctx, cfg, MAIN + MORE + optional)
 more = [*MORE, *(f for a, f in EXTRA.items() if controls.current(ctx, "activation", cfg) == a)]
 more += ["momentum"] if controls.current(ctx, "optimizer", cfg) == "momentum" else []
+more += ["init_scale"] if controls.current(ctx, "init", cfg) == "scaled" else []
 cfg = page.settings(ctx, cfg, MAIN, more)
 ctx.remember(cfg, DEFAULT)
 active = page.presets(ctx, PRESETS, {f: getattr(DEFAULT, f) for f in MAIN + MORE + optional})

@@ -75,3 +75,23 @@ def test_datasets_are_seeded_split_and_standardized(name):
     assert set(a.y_train.tolist()) == set(range(a.n_classes))
     c = make_dataset(cfg.replace(seed=6))
     assert not (a.x_train[:5] == c.x_train[:5]).all()
+
+
+def test_scaled_init_is_one_axis_through_small_xavier_and_large():
+    gen = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    fan_in = 400
+    for scheme, scale in (("small", 0.01 * math.sqrt(fan_in)), ("xavier", 1.0), ("large", 20.0)):
+        a = init_weight_(torch.empty(300, fan_in), scheme, gen())
+        b = init_weight_(torch.empty(300, fan_in), "scaled", gen(), scale)
+        torch.testing.assert_close(a, b)
+    cfg = RunConfig(init="scaled", init_scale=0.5, depth=2, width=16)
+    w = build_mlp(cfg, 2, 2).linears()[1].weight
+    torch.testing.assert_close(
+        w, build_mlp(cfg.replace(init="xavier"), 2, 2).linears()[1].weight * 0.5
+    )
+
+
+def test_init_scale_counts_in_the_key_only_when_used():
+    assert RunConfig(init_scale=3.0).key() == RunConfig().key()
+    scaled = RunConfig(init="scaled")
+    assert scaled.replace(init_scale=3.0).key() != scaled.key()

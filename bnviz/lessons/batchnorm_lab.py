@@ -141,7 +141,7 @@ def bias_before_bn(seed: int = 0, steps: int = 50, batch: int = 16, width: int =
     return BiasCheck(bias_grad, weight_grad, (lin.bias.detach() - b0).abs().max().item())
 
 
-# ---------------------------------------------------------------------------- what each preset claims
+# ------------------------------------------------------------------------ what each preset claims
 
 
 def _never(step: int | None) -> float:

@@ -1,0 +1,84 @@
+"""Hyperparameter-search lesson: designs, sampling scales, coarse to fine, fANOVA importance."""
+
+import numpy as np
+import pytest
+
+from bnviz.lessons import hyperparams as H
+
+
+@pytest.mark.parametrize("n", [9, 25])
+def test_grid_tests_sqrt_n_learning_rates_random_tests_n(n):
+    grid = H.grid_design(n)
+    rand = H.random_design(n, seed=0)
+    assert grid.shape == rand.shape == (n, 2)
+    assert len(np.unique(grid[:, 0])) == int(np.sqrt(n))
+    assert len(np.unique(rand[:, 0])) == n
+    lo, hi = H.LR_RANGE
+    assert (rand[:, 0] >= lo).all() and (rand[:, 0] <= hi).all()
+    with pytest.raises(ValueError, match="square"):
+        H.grid_design(10)
+
+
+def test_uniform_lr_puts_about_90_percent_in_the_top_decade_log_spreads_evenly():
+    for seed in range(5):
+        lin = H.decade_shares(H.lr_samples(4000, seed, "linear"))
+        log = H.decade_shares(H.lr_samples(4000, seed, "log"))
+        assert lin[-1] > 0.88 and lin[:2].sum() < 0.02
+        np.testing.assert_allclose(log, 0.25, atol=0.03)
+    np.testing.assert_allclose(H.expected_decade_shares("linear")[-1], 0.9 / 0.9999, rtol=1e-9)
+    np.testing.assert_allclose(H.expected_decade_shares("log"), 0.25)
+
+
+def test_momentum_sampled_through_one_minus_beta_and_its_window():
+    beta = H.momentum_samples(3000, seed=0)
+    assert beta.min() >= 0.9 and beta.max() <= 0.999
+    # as many in [0.9, 0.99] as in [0.99, 0.999]: each is one decade of 1 − β
+    assert abs((beta < 0.99).mean() - 0.5) < 0.05
+    w = H.averaging_window([0.9, 0.9005, 0.999, 0.9995])
+    assert w[1] / w[0] == pytest.approx(1.005, rel=1e-3)  # +0.5 %
+    assert w[3] / w[2] == pytest.approx(2.0, rel=1e-9)  # doubled
+
+
+def test_coarse_to_fine_box_surrounds_the_best_trials_and_is_smaller():
+    pts = H.random_design(25, seed=1)
+    score = (np.log10(pts[:, 0]) + 2) ** 2  # best lr = 0.01; the second axis irrelevant
+    score[0] = np.nan  # a diverged trial is never picked
+    lo, hi = H.coarse_to_fine(pts, score, best=3)
+    best = pts[np.argsort(np.nan_to_num(score, nan=np.inf))[:3]]
+    assert (best >= lo).all() and (best <= hi).all()
+    assert np.log10(hi[0] / lo[0]) < np.log10(H.LR_RANGE[1] / H.LR_RANGE[0])
+    fine = H.sample_box(lo, hi, 50, seed=0)
+    assert (fine >= lo).all() and (fine <= hi).all()
+
+
+def test_fanova_finds_the_parameter_that_matters():
+    rng = np.random.default_rng(0)
+    params = {"lr": 10 ** rng.uniform(-4, 0, 60), "adam_eps": 10 ** rng.uniform(-10, -6, 60)}
+    values = (np.log10(params["lr"]) + 2) ** 2 + 0.01 * rng.standard_normal(60)
+    values[3] = np.nan
+    imp = H.importance(params, values, seed=0)
+    assert list(imp) == ["lr", "adam_eps"] and imp["lr"] > 0.9
+    assert sum(imp.values()) == pytest.approx(1.0)
+    assert H.notes_tier("lr") == 0 and H.notes_tier("adam_eps") == 3 and H.notes_tier("x") == 4
+
+
+def test_lr_scale_grid_and_good_share():
+    changes = H.lr_scale_grid([0.01, 0.1], [0.5, 1.0, 2.0])
+    assert len(changes) == 6 and changes[1] == {"lr": 0.1, "init": "scaled", "init_scale": 0.5}
+    assert H.good_share(np.array([0.95, np.nan, 0.5, 0.9])) == (2, 4)
+
+
+def test_importance_of_a_real_random_sweep_ranks_every_parameter():
+    from bnviz.config import RunConfig
+    from bnviz.sweep import train_sweep
+
+    base = RunConfig(dataset="moons", n_samples=300, depth=2, width=8, optimizer="momentum",
+                     steps=40, eval_every=40)  # fmt: skip
+    changes = H.random_sweep_changes(24, seed=0)
+    assert {c["batch_size"] for c in changes} <= set(H.BATCH_SIZES)
+    betas = np.array([c["momentum"] for c in changes])
+    assert betas.min() >= 0.9 and betas.max() <= 0.999
+    result = train_sweep(base, changes)
+    imp = H.sweep_importance(result.configs, result.final_loss)
+    assert set(imp) == set(H.IMPORTANCE_PARAMS)
+    assert sum(imp.values()) == pytest.approx(1.0)

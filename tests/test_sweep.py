@@ -1,0 +1,105 @@
+"""Sweeps: model i of a sweep is the run train_sync(configs[i]); divergence, caps, snapshots."""
+
+import pickle
+
+import numpy as np
+import pytest
+
+from bnviz.config import RunConfig
+from bnviz.runner import train_sync
+from bnviz.sweep import MAX_MODELS, SweepJob, SweepSpec, train_sweep
+
+# Short, non-chaotic runs: a 1e-7 change of one weight stays below 1e-5 of the loss here, so
+# any larger gap is a real difference between the batched and the single-model code.
+BASE = RunConfig(dataset="moons", n_samples=300, depth=2, width=16, steps=60, eval_every=20)
+LR = {"sgd": 0.1, "momentum": 0.05, "adam": 0.01}
+
+
+def _oracle(configs) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    snaps = [train_sync(c) for c in configs]
+    loss = np.array([s.evals["train_loss"][-1] if s.state == "finished" else np.nan for s in snaps])
+    acc = np.array([s.evals["test_acc"][-1] if s.state == "finished" else np.nan for s in snaps])
+    return loss, acc, snaps
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+@pytest.mark.parametrize("norm", ["none", "batchnorm"])
+def test_each_model_is_the_single_run(optimizer, norm):
+    base = BASE.replace(optimizer=optimizer, norm=norm, lr=LR[optimizer])
+    changes = [
+        {},
+        {"lr": LR[optimizer] / 2, "seed": 1},
+        {"init": "scaled", "init_scale": 1.5, "momentum": 0.5},
+        {"norm": "none" if norm == "batchnorm" else "batchnorm", "seed": 2},
+        {"batch_size": 32, "init": "he"},
+    ]
+    result = train_sweep(base, changes)
+    loss, acc, _ = _oracle(result.configs)
+    np.testing.assert_allclose(result.final_loss, loss, rtol=1e-4)
+    np.testing.assert_allclose(result.final_acc, acc, atol=1e-6)
+    assert list(result.step) == [0, 20, 40, 60]
+    assert result.train_loss.shape == result.test_acc.shape == (5, 4)
+    assert list(result.state) == ["finished"] * 5
+
+
+@pytest.mark.parametrize("extra", [{}, {"norm": "batchnorm", "bn_momentum": None}])
+def test_other_activations_and_cumulative_bn(extra):
+    for activation in ("prelu", "maxout", "relu"):
+        base = BASE.replace(activation=activation, optimizer="sgd", lr=0.05, steps=30, **extra)
+        result = train_sweep(base, [{}, {"seed": 3}])
+        np.testing.assert_allclose(result.final_loss, _oracle(result.configs)[0], rtol=1e-4)
+
+
+def test_a_diverged_model_is_masked_and_marked_at_the_same_step():
+    base = BASE.replace(optimizer="sgd", lr=0.1, steps=40, depth=3, activation="relu")
+    result = train_sweep(base, [{}, {"lr": 10.0}, {"seed": 1}])
+    loss, _, snaps = _oracle(result.configs)
+    assert list(result.state) == ["finished", "diverged", "finished"]
+    assert snaps[1].state == "diverged" and result.diverged_at[1] == snaps[1].diverged_at
+    assert np.isnan(result.final_loss[1]) and np.isfinite(result.train_loss[[0, 2]]).all()
+    np.testing.assert_allclose(result.final_loss[[0, 2]], loss[[0, 2]], rtol=1e-4)
+
+
+def test_architecture_and_dataset_are_shared():
+    with pytest.raises(ValueError, match="depth differs"):
+        SweepSpec(BASE, ({}, {"depth": 3}), None)
+    with pytest.raises(ValueError, match="dataset differs"):
+        SweepSpec(BASE, ({}, {"dataset": "spirals"}), None)
+    with pytest.raises(ValueError, match="MAX_MODELS"):
+        SweepSpec(BASE, tuple({"seed": i} for i in range(MAX_MODELS + 1)), None)
+    with pytest.raises(ValueError, match="MAX_MODEL_STEPS"):
+        SweepSpec(BASE, tuple({"seed": i} for i in range(200)), 10_000)
+
+
+def test_spec_key_is_stable_and_counts_what_matters():
+    a = SweepSpec(BASE, ({"lr": 0.1, "seed": 1}, {"lr": 0.2}), 50)
+    same = SweepSpec(BASE, ({"seed": 1, "lr": 0.1}, {"lr": 0.2}), 50)
+    assert a.key() == same.key() and hash(a) == hash(same)
+    assert a.key() != SweepSpec(BASE, ({"lr": 0.1, "seed": 1}, {"lr": 0.3}), 50).key()
+    assert a.key() != SweepSpec(BASE, ({"lr": 0.1, "seed": 1}, {"lr": 0.2}), 60).key()
+    assert pickle.loads(pickle.dumps(a)) == a
+
+
+def test_job_advances_in_slices_and_snapshots_are_frozen_arrays():
+    job = SweepSpec(BASE, ({}, {"lr": 0.2}), 50).build("j1")
+    assert isinstance(job, SweepJob) and job.state == "running" and job.steps == 50
+    assert job.advance(max_steps=7) == 7 and job.step == 7
+    snap = job.snapshot()
+    assert snap.run_id == "j1" and snap.progress == pytest.approx(7 / 50) and not snap.done
+    assert list(snap.model_state) == ["running"] * 2 and list(snap.model_step) == [7, 7]
+    while job.state == "running":
+        job.advance(budget_s=0.05)
+    snap = pickle.loads(pickle.dumps(job.snapshot()))
+    assert snap.done and snap.state == "finished" and snap.step == 50
+    assert np.isfinite(snap.final_loss).all() and job.advance() == 0
+
+
+def test_snapshot_of_a_big_sweep_stays_small():
+    job = SweepSpec(
+        BASE.replace(eval_every=1, width=4), tuple({"seed": i} for i in range(256)), 2000
+    )
+    job = job.build("big")
+    job.advance(max_steps=300)  # past EVAL_CAPACITY evaluations: the history was thinned
+    snap = job.snapshot()
+    assert snap.train_loss.shape[0] == 256 and snap.train_loss.shape[1] <= 128
+    assert len(pickle.dumps(snap)) < 1_000_000
