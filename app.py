@@ -4,11 +4,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from bnviz.i18n import t
+from bnviz.i18n import lesson_icon, lesson_title
 from bnviz.ui.common import language_switch, routed, scheduler
 
 HERE = Path(__file__).resolve().parent
-ICONS = {  # Material Symbols ship with Streamlit: no emoji font needed on the projector's machine
+# Material Symbols ship with Streamlit: no emoji font needed on the projector's machine. A new
+# lesson names its own icon (`icon = ":material/…:"` in assets/i18n/en/<lesson>.toml).
+ICONS = {
     "home": ":material/home:",
     "batchnorm_lab": ":material/science:",
     "standardization": ":material/straighten:",
@@ -23,11 +25,8 @@ def lesson_pages(lang: str) -> list:
     out = []
     for path in sorted((HERE / "pages").glob("[0-9][0-9]_*.py")):
         name = path.stem[3:]
-        out.append(
-            st.Page(
-                path, title=t(f"nav.{name}", lang), icon=ICONS.get(name), default=name == "home"
-            )
-        )
+        title, icon = lesson_title(name, lang), lesson_icon(name, ICONS.get(name))
+        out.append(st.Page(path, title=title, icon=icon, default=name == "home"))
     return out
 
 

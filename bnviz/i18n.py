@@ -48,6 +48,23 @@ def t(key: str, lang: str = DEFAULT_LANG, **fmt: object) -> str:
     return text.format(**fmt) if fmt else text
 
 
+def lesson_title(name: str, lang: str) -> str:
+    """A page's navigation title: `<name>.nav` from the lesson's own strings (else nav.<name>)."""
+    table = strings(normalize_lang(lang))
+    return table.get(f"{name}.nav") or table[f"nav.{name}"]
+
+
+def lesson_about(name: str, lang: str) -> str:
+    """A page's line on the home page: `<name>.about` (else home.about_<name>)."""
+    table = strings(normalize_lang(lang))
+    return table.get(f"{name}.about") or table[f"home.about_{name}"]
+
+
+def lesson_icon(name: str, default: str | None = None) -> str | None:
+    """A page's Material icon: `<name>.icon` in the lesson's strings, else `default`."""
+    return strings(DEFAULT_LANG).get(f"{name}.icon", default)
+
+
 def lesson_text(name: str, lang: str) -> str:
     """The prose of a lesson page from assets/lessons/{lang}/{name}.md."""
     path = I18N_DIR.parent / "lessons" / normalize_lang(lang) / f"{name}.md"

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from bnviz.i18n import lesson_about, lesson_title
 from bnviz.ui import common
 
 ctx = common.begin("home")
@@ -14,8 +15,8 @@ st.subheader(ctx.tr("home.lessons"))
 for path in sorted(Path(__file__).parent.glob("[0-9][0-9]_*.py")):
     name = path.stem[3:]
     if name != "home":
-        st.page_link(f"pages/{path.name}", label=ctx.tr(f"nav.{name}"), icon="➡️")
-        st.caption(ctx.tr(f"home.about_{name}"))
+        st.page_link(f"pages/{path.name}", label=lesson_title(name, ctx.lang), icon="➡️")
+        st.caption(lesson_about(name, ctx.lang))
 
 st.subheader(ctx.tr("home.how"))
 st.markdown(ctx.tr("home.how_text"))

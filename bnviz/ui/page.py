@@ -13,14 +13,14 @@ from typing import Any
 
 import streamlit as st
 
-from bnviz.i18n import lesson_text, strings
+from bnviz.i18n import lesson_text, lesson_title, strings
 from bnviz.ui import common, controls
 from bnviz.ui.common import PageContext
 
 STYLE = Path(__file__).resolve().parents[2] / "assets" / "style.css"
 
 
-def begin(name: str, title_key: str) -> PageContext:
+def begin(name: str, title_key: str | None = None) -> PageContext:
     """Start a lesson page: language, URL parameters, the house style, the title row.
 
     The title row has room on its right (`ctx.head`) for the page's run controls.
@@ -28,7 +28,7 @@ def begin(name: str, title_key: str) -> PageContext:
     ctx = common.begin(name)
     st.html(STYLE)  # style-only HTML takes no room on the page
     title, ctx.head = st.columns([3, 5], vertical_alignment="center")
-    title.title(ctx.tr(title_key))
+    title.title(ctx.tr(title_key) if title_key else lesson_title(name, ctx.lang))
     return ctx
 
 
