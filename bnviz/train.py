@@ -124,7 +124,13 @@ class Trainer:
             "step_count": self.step_count, "lr": self.lr,
             "losses": self.losses.state_dict(), "evals": self.evals.state_dict(),
             "telemetry": self.telemetry.state_dict(),
+            "first_layer": self.first_layer.state_dict(),
+            "noise": [n.gen.get_state() for n in self._noises()],  # BN + noise runs
         }  # fmt: skip
+
+    def _noises(self) -> list:
+        """The injected-noise modules (their generators are part of a run's state)."""
+        return [b.noise for b in self.model.blocks if getattr(b, "noise", None) is not None]
 
     def load_state_dict(self, state: dict) -> None:
         """Continue exactly where the Trainer that wrote state_dict() stopped."""
@@ -137,6 +143,9 @@ class Trainer:
         self.losses.load_state_dict(state["losses"])
         self.evals.load_state_dict(state["evals"])
         self.telemetry.load_state_dict(state["telemetry"])
+        self.first_layer.load_state_dict(state["first_layer"])
+        for module, gen_state in zip(self._noises(), state["noise"], strict=True):
+            module.gen.set_state(gen_state)
 
     def step(self) -> float:
         """One optimizer step; records telemetry on sampled steps; raises Diverged on NaN/Inf."""

@@ -25,6 +25,7 @@ CASES = [
     dict(optimizer="adam", norm="batchnorm", bn_placement="after", activation="relu"),
     dict(optimizer="momentum", activation="prelu", dataset="digits"),
     dict(optimizer="sgd", norm="batchnorm", bn_momentum=None, activation="maxout"),
+    dict(optimizer="momentum", norm="batchnorm", bn_noise=0.5, weight_decay=0.01),
 ]
 
 
@@ -39,7 +40,7 @@ def assert_same(a: Stepper, b: Stepper) -> None:
     """Losses, evals and telemetry equal bit for bit (NaN where NaN), and the same weights."""
     sa, sb = a.snapshot(), b.snapshot()
     assert (sa.state, sa.step, sa.lr) == (sb.state, sb.step, sb.lr)
-    for name in ("losses", "evals", "telemetry"):
+    for name in ("losses", "evals", "telemetry", "first_layer"):
         ha, hb = getattr(sa, name), getattr(sb, name)
         assert ha.keys() == hb.keys()
         for col in ha:
@@ -141,7 +142,7 @@ def test_a_fresh_process_resumes_from_the_store_bit_identical(tmp_path):
     done = store.get_finished(cfg.key())
     whole = run_through(Stepper(cfg.key(), cfg)).snapshot()
     assert done.state == "finished" and done.step == STEPS
-    for name in ("losses", "evals", "telemetry"):
+    for name in ("losses", "evals", "telemetry", "first_layer"):
         for col in getattr(whole, name):
             np.testing.assert_array_equal(getattr(whole, name)[col], getattr(done, name)[col])
     store.close()
