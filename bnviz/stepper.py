@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import math
-import queue
 import time
 import traceback
-from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import torch
 
 from bnviz.config import RunConfig
 from bnviz.train import Diverged, Trainer
 
-TERMINAL = ("finished", "diverged", "error", "stopped")
+# "interrupted": its worker process died; the scheduler marks it at its last reported step
+TERMINAL = ("finished", "diverged", "error", "stopped", "interrupted")
 BOUNDARY_EVERY_S = 1.0  # the decision-boundary grid is the costliest part of a snapshot
+BOUNDARY_BUDGET = 2e8  # grid points x parameters a boundary may cost (~10 ms on one core)
+BOUNDARY_MIN, BOUNDARY_MAX = 24, 60  # grid side: still readable / no finer than the eye sees
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Snapshot:
 
     run_id: str
     config: RunConfig
-    state: str  # queued, running, paused, finished, diverged, error, stopped
+    state: str  # queued, running, paused, or one of TERMINAL
     step: int = 0
     steps: int = 0
     lr: float = math.nan
@@ -90,6 +90,16 @@ class Stepper:
         """Completed steps."""
         return self.trainer.step_count if self.trainer else 0
 
+    @property
+    def done(self) -> bool:
+        """True once the run will not change any more."""
+        return self.state in TERMINAL
+
+    @property
+    def progress(self) -> float:
+        """Completed share of the planned steps."""
+        return self.step / self.steps if self.steps else 0.0
+
     def advance(self, budget_s: float = math.inf, max_steps: int | None = None) -> int:
         """Train for up to budget_s seconds (or max_steps); returns the steps taken."""
         if self.trainer is None or self.state in TERMINAL:
@@ -137,7 +147,7 @@ class Stepper:
     def _boundary_resolution(self) -> int:
         """Fewer grid points for big networks so a snapshot stays cheap."""
         params = sum(p.numel() for p in self.trainer.model.parameters())
-        return int(np.clip(math.sqrt(2e8 / max(params, 1)), 24, 60))
+        return int(np.clip(math.sqrt(BOUNDARY_BUDGET / max(params, 1)), BOUNDARY_MIN, BOUNDARY_MAX))
 
 
 def train_sync(cfg: RunConfig, steps: int | None = None) -> Snapshot:
@@ -146,110 +156,3 @@ def train_sync(cfg: RunConfig, steps: int | None = None) -> Snapshot:
     while stepper.state == "running":
         stepper.advance()
     return stepper.snapshot()
-
-
-# ---------------------------------------------------------------------------- worker loop
-
-
-def warm_up() -> None:
-    """Pay torch's lazy imports (~2 s on the first optimizer step) before the first run."""
-    train_sync(RunConfig(steps=2, depth=1, width=4, n_samples=64, eval_every=1), 2)
-    train_sync(RunConfig(steps=2, depth=1, width=4, n_samples=64, optimizer="adam"), 2)
-
-
-class Worker:
-    """Owns some runs; advances the running ones a slice at a time, round-robin."""
-
-    def __init__(self, inbox, outbox, slice_s: float = 0.05, snapshot_s: float = 0.4):
-        self.inbox, self.outbox = inbox, outbox
-        self.slice_s, self.snapshot_s = slice_s, snapshot_s
-        self.runs: dict[str, Stepper] = {}
-        self.order: deque[str] = deque()
-        self.sent_at: dict[str, float] = {}
-
-    def handle(self, msg: tuple) -> bool:
-        """Apply one command; False on shutdown."""
-        verb, run_id, *args = msg
-        if verb == "shutdown":
-            return False
-        if verb == "start":
-            self.runs[run_id] = Stepper(run_id, *args)
-            self.order.append(run_id)
-            self.send(run_id)
-            return True
-        run = self.runs.get(run_id)
-        if run is None:
-            return True
-        if verb == "pause" and run.state == "running":
-            run.state = "paused"
-        elif verb == "resume" and run.state == "paused":
-            run.state = "running"
-        elif verb == "stop":
-            run.state = "stopped"
-        elif verb == "lr":
-            run.set_lr(args[0])
-        elif verb == "step" and run.state == "paused":
-            run.state = "running"
-            run.advance(max_steps=args[0])
-            run.state = "paused" if run.state == "running" else run.state
-        if verb == "drop":
-            self.forget(run_id)
-        else:
-            self.send(run_id)
-        return True
-
-    def forget(self, run_id: str) -> None:
-        """Free a run's model and buffers."""
-        self.runs.pop(run_id, None)
-        self.sent_at.pop(run_id, None)
-        if run_id in self.order:
-            self.order.remove(run_id)
-
-    def send(self, run_id: str) -> None:
-        """Post the run's snapshot; a finished run is then forgotten (its snapshot lives on)."""
-        run = self.runs[run_id]
-        self.outbox.put(("snap", run_id, run.snapshot()))
-        self.sent_at[run_id] = time.monotonic()
-        if run.state in TERMINAL:
-            self.forget(run_id)
-
-    def tick(self) -> None:
-        """Advance the next running run by one slice; send snapshots that are due."""
-        for _ in range(len(self.order)):
-            run_id = self.order[0]
-            self.order.rotate(-1)  # the next run moves to the front: round-robin
-            if self.runs[run_id].state == "running":
-                self.runs[run_id].advance(self.slice_s)
-                break
-        now = time.monotonic()
-        for rid in list(self.order):
-            run = self.runs[rid]
-            due = now - self.sent_at.get(rid, 0.0) >= self.snapshot_s
-            if run.state in TERMINAL or (run.state == "running" and due):
-                self.send(rid)
-
-    def loop(self) -> None:
-        """Serve commands and train until told to shut down."""
-        while True:
-            busy = any(r.state == "running" for r in self.runs.values())
-            try:
-                msg = self.inbox.get_nowait() if busy else self.inbox.get(timeout=0.5)
-            except queue.Empty:
-                msg = None
-            while msg is not None:
-                if not self.handle(msg):
-                    return
-                try:
-                    msg = self.inbox.get_nowait()
-                except queue.Empty:
-                    msg = None
-            self.tick()
-
-
-def worker_main(inbox, outbox, slice_s: float, snapshot_s: float, warm: bool) -> None:
-    """Entry point of a worker thread or process."""
-    torch.set_num_threads(1)  # tiny nets: 1 thread is 6x faster than the default (measured)
-    if warm:
-        warm_up()
-    outbox.put(("ready", "", None))
-    Worker(inbox, outbox, slice_s, snapshot_s).loop()

@@ -172,7 +172,6 @@ class Telemetry:
         self.bn_units = min([BN_UNITS] + [n.num_features for n in self.norms])
         cols = layer_columns(len(model.blocks), len(self.norms), len(self.linears), self.bn_units)
         self.history = History(capacity, cols)
-        self.active = False
         self._row: dict[str, object] = {}
         self._acts: list[tuple[np.ndarray, np.ndarray]] = []
         self._before: list[torch.Tensor] = []
@@ -255,14 +254,12 @@ class Telemetry:
         Hooks left in place would cost ~15 % on every step (they force torch's slow module
         call path), so they exist only on sampled steps.
         """
-        self.active = True
         self._row, self._acts = {}, []
         self._handles = [b.act.register_forward_hook(self._on_act) for b in self.model.blocks]
         self._handles += [n.register_forward_hook(self._on_norm) for n in self.norms]
 
     def after_backward(self) -> None:
         """Gradient norms, and a copy of the weights to measure this step's update."""
-        self.active = False
         self.close()
         weights = [lin.weight.detach() for lin in self.linears]
         grads = [lin.weight.grad for lin in self.linears]

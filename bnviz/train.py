@@ -122,7 +122,6 @@ class Trainer:
         loss = F.cross_entropy(self.model(xb), yb)
         value = loss.item()
         if not math.isfinite(value):
-            self.telemetry.active = False
             self.telemetry.close()
             raise Diverged(s + 1)
         self.optimizer.zero_grad(set_to_none=True)

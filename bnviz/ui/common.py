@@ -9,15 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import streamlit as st
-from streamlit.runtime import Runtime
-from streamlit.runtime.pages_manager import PagesManager
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from bnviz.config import Note, from_query, to_query
 from bnviz.i18n import LANGS, normalize_lang, t
 from bnviz.runner import Scheduler
-
-RESERVED = ("lang", "hide", "view")  # URL keys that are not settings
+from bnviz.ui._compat import leave_pages_directory_mode, running_under_apptest, script_session_id
 
 
 @st.cache_resource(show_spinner=False)
@@ -30,8 +26,7 @@ def scheduler() -> Scheduler:
 
 def session_id() -> str:
     """This browser tab's server session."""
-    ctx = get_script_run_ctx()
-    return ctx.session_id if ctx is not None else "no-session"
+    return script_session_id() or "no-session"
 
 
 def _release(token: str) -> None:
@@ -121,10 +116,8 @@ def ensure_router() -> None:
     request; the first widget event of that session is then lost. Rerun once, in the router.
     AppTest resets that mode before every run, so there a rerun would swallow every click.
     """
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        if not type(Runtime._instance).__module__.startswith("unittest.mock"):  # not AppTest
-            st.rerun()
+    if leave_pages_directory_mode() and not running_under_apptest():
+        st.rerun()
 
 
 def begin(name: str) -> PageContext:

@@ -53,7 +53,7 @@ def problems(ctx: PageContext, configs: dict[str, RunConfig]) -> bool:
 def attached(ctx: PageContext, configs: dict[str, RunConfig]) -> dict[str, Run | None]:
     """The runs this tab watches for these configs (shared runs included), or None."""
     sched, sid = scheduler(), session_id()
-    return {n: sched.find(cfg, sid, f"{ctx.name}.{n}") for n, cfg in configs.items()}
+    return {n: sched.watch(cfg, sid, f"{ctx.name}.{n}") for n, cfg in configs.items()}
 
 
 def _start(ctx: PageContext, configs: dict[str, RunConfig], reset: bool = False) -> None:
@@ -61,7 +61,7 @@ def _start(ctx: PageContext, configs: dict[str, RunConfig], reset: bool = False)
     try:
         for name, cfg in configs.items():
             slot = f"{ctx.name}.{name}"
-            run = sched.find(cfg, sid, slot)
+            run = sched.watch(cfg, sid, slot)
             if reset and run is not None:
                 sched.reset(run.run_id, sid, slot)
             elif run is None:
