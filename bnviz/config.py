@@ -20,6 +20,11 @@ def setting(default: Any, *, lo: float | None = None, hi: float | None = None, l
     return field(default=default, metadata={"lo": lo, "hi": hi, "log": log})
 
 
+def fixed(default: Any):
+    """A field set by code (a lesson), never by the URL or a control: specs() leaves it out."""
+    return field(default=default, metadata={"fixed": True})
+
+
 class ConfigError(ValueError):
     """A setting outside its allowed values; the message names the field and the range."""
 
@@ -64,6 +69,8 @@ def specs(cls: type) -> dict[str, FieldSpec]:
     hints = typing.get_type_hints(cls)
     out = {}
     for f in dataclasses.fields(cls):
+        if f.metadata.get("fixed"):
+            continue
         hint, optional = _unwrap(hints[f.name])
         choices = typing.get_args(hint) if typing.get_origin(hint) is Literal else None
         kind = type(choices[0]) if choices else hint
@@ -153,6 +160,14 @@ class RunConfig(Validated):
     seed: int = setting(0, lo=0, hi=2**31 - 1)
     log_every: int = setting(25, lo=1, hi=1000)  # telemetry every k steps: ~1.5 ms each
     eval_every: int = setting(100, lo=1, hi=5000)  # full train/test evaluation: ~1.5 ms each
+    metrics: tuple[str, ...] = fixed(())  # extra evaluation metrics by name (bnviz.metrics)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        names = self.metrics
+        if isinstance(names, str) or not all(isinstance(n, str) for n in names):
+            raise ConfigError("metrics", names, "a tuple of metric names")
+        object.__setattr__(self, "metrics", tuple(sorted(set(names))))  # order-free identity
 
     @property
     def batchnorm(self) -> bool:
@@ -179,7 +194,10 @@ class RunConfig(Validated):
 
     def key(self) -> str:
         """A short stable id of the canonical config (the run's identity)."""
-        blob = json.dumps(dataclasses.asdict(self.canonical()), sort_keys=True)
+        values = dataclasses.asdict(self.canonical())
+        if not values["metrics"]:
+            del values["metrics"]  # runs without extra metrics keep the keys they always had
+        blob = json.dumps(values, sort_keys=True)
         return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
     def problems(self) -> list[tuple[str, dict]]:

@@ -55,15 +55,17 @@ def test_bn_running_stats_equal_torch_buffers_and_the_ema_of_batch_stats():
     tel = tr.telemetry.view()
     norm = tr.model.blocks[0].norm
     # after the last step, the recorded running mean is torch's buffer
-    assert np.allclose(tel["bn_rm"][-1, 0], norm.running_mean[:BN_UNITS].numpy(), atol=1e-6)
-    assert np.allclose(tel["bn_rv"][-1, 0], norm.running_var[:BN_UNITS].numpy(), atol=1e-6)
+    assert np.allclose(
+        tel["bn_running_mean"][-1, 0], norm.running_mean[:BN_UNITS].numpy(), atol=1e-6
+    )
+    assert np.allclose(tel["bn_running_var"][-1, 0], norm.running_var[:BN_UNITS].numpy(), atol=1e-6)
     # and it is the EMA of the recorded batch means (torch uses the unbiased batch variance)
     rm, rv, b = np.zeros(BN_UNITS), np.ones(BN_UNITS), tr.batch_size
-    for bm, bv in zip(tel["bn_bm"][:, 0], tel["bn_bv"][:, 0], strict=True):
+    for bm, bv in zip(tel["bn_batch_mean"][:, 0], tel["bn_batch_var"][:, 0], strict=True):
         rm = (1 - m) * rm + m * bm
         rv = (1 - m) * rv + m * bv * b / (b - 1)
-    assert np.allclose(rm, tel["bn_rm"][-1, 0], atol=1e-5)
-    assert np.allclose(rv, tel["bn_rv"][-1, 0], atol=1e-5)
+    assert np.allclose(rm, tel["bn_running_mean"][-1, 0], atol=1e-5)
+    assert np.allclose(rv, tel["bn_running_var"][-1, 0], atol=1e-5)
 
 
 def test_layer_statistics_match_a_direct_forward_pass():

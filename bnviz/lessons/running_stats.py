@@ -28,6 +28,7 @@ from bnviz.stepper import Snapshot
 DEFAULT = RunConfig(
     dataset="moons", standardize=False, depth=3, width=32, activation="relu", norm="batchnorm",
     optimizer="momentum", lr=0.1, batch_size=32, steps=1000, log_every=1, eval_every=10,
+    metrics=("batch_mode", "population"),
 )  # fmt: skip
 MOMENTA = (0.01, 0.03, 0.1, 0.3, 0.9)  # the momentum slider's stops
 Compare = Literal["off", "0.01", "0.03", "0.1", "0.3", "0.9", "cumulative"]
@@ -67,7 +68,10 @@ def eval_every(batch_size: int) -> int:
 
 def run_configs(cfg: RunConfig, view: View) -> dict[str, RunConfig]:
     """The page's runs: 'main' and, unless off or equal, 'compare' with the other momentum."""
-    main = cfg.replace(norm="batchnorm", log_every=1, eval_every=eval_every(cfg.batch_size))
+    main = cfg.replace(
+        norm="batchnorm", log_every=1, eval_every=eval_every(cfg.batch_size),
+        metrics=DEFAULT.metrics,
+    )  # fmt: skip
     out = {"main": main}
     if view.compare != "off":
         other = compare_momentum(view.compare)
@@ -114,17 +118,17 @@ def train_size(cfg: RunConfig) -> int:
 def unit_series(snap: Snapshot, layer: int, unit: int) -> UnitSeries | None:
     """The series of BN layer `layer`, unit `unit` (0-based) of a run; None before any data."""
     tel, ev = snap.telemetry, snap.evals
-    if "bn_bm" not in tel or not len(tel["step"]) or not len(ev.get("step", ())):
+    if "bn_batch_mean" not in tel or not len(tel["step"]) or not len(ev.get("step", ())):
         return None
-    if layer >= tel["bn_bm"].shape[1] or unit >= tel["bn_bm"].shape[2]:
+    if layer >= tel["bn_batch_mean"].shape[1] or unit >= tel["bn_batch_mean"].shape[2]:
         return None
     b = min(snap.config.batch_size, train_size(snap.config))
-    bv = tel["bn_bv"][:, layer, unit]
+    bv = tel["bn_batch_var"][:, layer, unit]
     return UnitSeries(
-        snap.config.bn_momentum, tel["step"], tel["bn_bm"][:, layer, unit], bv,
+        snap.config.bn_momentum, tel["step"], tel["bn_batch_mean"][:, layer, unit], bv,
         bv * np.float32(b / (b - 1)) if b > 1 else np.full_like(bv, np.nan),
-        tel["bn_rm"][:, layer, unit], tel["bn_rv"][:, layer, unit],
-        ev["step"], ev["bn_pm"][:, layer, unit], ev["bn_pv"][:, layer, unit],
+        tel["bn_running_mean"][:, layer, unit], tel["bn_running_var"][:, layer, unit],
+        ev["step"], ev["bn_pop_mean"][:, layer, unit], ev["bn_pop_var"][:, layer, unit],
     )  # fmt: skip
 
 
