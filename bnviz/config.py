@@ -125,6 +125,13 @@ class Validated:
 
 # ---------------------------------------------------------------------------- the training run
 
+# Each random stream of a run is seeded with cfg.seed and its own offset, so changing how one
+# is used (say the data order) never moves another (the initial weights).
+SEED_INIT = 0  # weight initialization (nets.build_mlp)
+SEED_DATA_ORDER = 1  # mini-batch order (train.Trainer)
+SEED_BATCH_NOISE = 2  # random mini-batches of the running-statistics lesson
+SEED_DATASET = 7  # the dataset's points and split (numpy: [seed, SEED_DATASET])
+
 Dataset = Literal["spirals", "moons", "circles", "xor", "gaussians", "digits"]
 Activation = Literal[
     "sigmoid", "tanh", "relu", "leaky_relu", "prelu", "elu", "gelu", "silu", "maxout"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from bnviz.config import RunConfig
-from bnviz.stepper import TERMINAL, Snapshot, Stepper
+from bnviz.stepper import TERMINAL, Progress, Snapshot, Stepper
 
 __all__ = ["TERMINAL", "Job", "JobSpec", "JobStatus", "build_job", "placeholder"]
 
@@ -54,7 +54,7 @@ class Job(Protocol):
 
 
 @dataclass(frozen=True)
-class JobStatus:
+class JobStatus(Progress):
     """The scheduler's stand-in for a job no worker has snapshotted yet (non-RunConfig specs)."""
 
     run_id: str
@@ -66,16 +66,6 @@ class JobStatus:
     error: str | None = None
     queue_position: int | None = None
     taken_at: float = 0.0
-
-    @property
-    def done(self) -> bool:
-        """True once the job will not change any more."""
-        return self.state in TERMINAL
-
-    @property
-    def progress(self) -> float:
-        """Completed share of the planned steps."""
-        return self.step / self.steps if self.steps else 0.0
 
 
 def build_job(spec: Any, job_id: str, steps: int | None = None) -> Job:

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from bnviz.config import RunConfig
+from bnviz.config import SEED_INIT, RunConfig
 
 SATURATION = 0.99  # |output| within 1 % of a bound (tanh ±1, sigmoid 0/1) counts as saturated
 SATURATING = ("sigmoid", "tanh")  # activations whose outputs can saturate
@@ -159,7 +159,7 @@ class MLP(nn.Module):
 def build_mlp(cfg: RunConfig, n_in: int = 2, n_out: int = 2) -> MLP:
     """The network of a run; BN and no-BN variants with one seed get identical Linear weights."""
     model = MLP(n_in, n_out, cfg)
-    gen = torch.Generator().manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed + SEED_INIT)
     for linear in model.linears():  # same order and shapes with or without BN
         init_weight_(linear.weight, cfg.init, gen)
         if linear.bias is not None:

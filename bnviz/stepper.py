@@ -21,8 +21,26 @@ BOUNDARY_BUDGET = 2e8  # grid points x parameters a boundary may cost (~10 ms on
 BOUNDARY_MIN, BOUNDARY_MAX = 24, 60  # grid side: still readable / no finer than the eye sees
 
 
+class Progress:
+    """done and progress of anything with state, step and steps (runs, jobs, snapshots)."""
+
+    state: str
+    step: int
+    steps: int
+
+    @property
+    def done(self) -> bool:
+        """True once it will not change any more."""
+        return self.state in TERMINAL
+
+    @property
+    def progress(self) -> float:
+        """Completed share of the planned steps."""
+        return self.step / self.steps if self.steps else 0.0
+
+
 @dataclass(frozen=True)
-class Snapshot:
+class Snapshot(Progress):
     """What a page draws: the state of a run at one moment, plain numpy arrays, read-only."""
 
     run_id: str
@@ -41,18 +59,8 @@ class Snapshot:
     boundary: Mapping[str, np.ndarray] | None = None  # x, y, p (2-D datasets)
     taken_at: float = 0.0
 
-    @property
-    def done(self) -> bool:
-        """True once the run will not change any more."""
-        return self.state in TERMINAL
 
-    @property
-    def progress(self) -> float:
-        """Completed share of the planned steps."""
-        return self.step / self.steps if self.steps else 0.0
-
-
-class Stepper:
+class Stepper(Progress):
     """A Trainer with a state machine: running, paused, or one of TERMINAL."""
 
     def __init__(self, run_id: str, cfg: RunConfig, steps: int | None = None):
@@ -89,16 +97,6 @@ class Stepper:
     def step(self) -> int:
         """Completed steps."""
         return self.trainer.step_count if self.trainer else 0
-
-    @property
-    def done(self) -> bool:
-        """True once the run will not change any more."""
-        return self.state in TERMINAL
-
-    @property
-    def progress(self) -> float:
-        """Completed share of the planned steps."""
-        return self.step / self.steps if self.steps else 0.0
 
     def advance(self, budget_s: float = math.inf, max_steps: int | None = None) -> int:
         """Train for up to budget_s seconds (or max_steps); returns the steps taken."""

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from bnviz.config import RunConfig
+from bnviz.config import SEED_DATA_ORDER, RunConfig
 from bnviz.datasets import TWO_D, Dataset, make_dataset
 from bnviz.metrics import EVAL_COLUMNS, metric
 from bnviz.nets import build_mlp, pre_activations
@@ -40,7 +40,7 @@ class Trainer:
         self.y_test = torch.from_numpy(d.y_test)
         self.model = build_mlp(cfg, d.n_features, d.n_classes)
         self.optimizer = make_optimizer(cfg, self.model.parameters())
-        self.order = torch.Generator().manual_seed(cfg.seed + 1)  # data order, apart from init
+        self.order = torch.Generator().manual_seed(cfg.seed + SEED_DATA_ORDER)
         self.batch_size = min(cfg.batch_size, len(self.x))
         self._perm = torch.empty(0, dtype=torch.long)
         self._pos = 0

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import numpy as np
 import plotly.graph_objects as go
 
-from bnviz.figures.theme import COLORS, PALETTE, base_layout, downsample, f32
+from bnviz.figures.theme import COLORS, PALETTE, base_layout, domains, downsample, f32
 from bnviz.i18n import t
 from bnviz.stepper import Snapshot
 from bnviz.telemetry import HIST_BINS, HIST_RANGE, Q15, Q50, Q85
@@ -34,10 +34,17 @@ def _window(steps: np.ndarray, window: Window) -> np.ndarray:
     return (steps >= window[0]) & (steps <= window[1])
 
 
-def _domains(n: int, gap: float = 0.06) -> list[list[float]]:
-    """n equal side-by-side axis domains (manual subplots: 10x cheaper than make_subplots)."""
-    width = (1 - gap * (n - 1)) / n
-    return [[i * (width + gap), i * (width + gap) + width] for i in range(n)]
+def _train_test(e, m, what: str, name: str, color: str, lang: str) -> list[go.Scatter]:
+    """train_<what> (solid) and test_<what> (dashed) of one run, rows m of its evals."""
+    return [
+        go.Scatter(
+            x=e["step"][m],
+            y=f32(e[col][m]),
+            name=f"{_label(name, lang)} · {t('lab.fig.' + col, lang)}",
+            line=dict(color=color, width=2.5, dash=dash),
+        )
+        for col, dash in ((f"train_{what}", "solid"), (f"test_{what}", "dash"))
+    ]
 
 
 def _empty(lang: str, height: int = 300) -> go.Figure:
@@ -68,15 +75,7 @@ def loss_figure(snaps: Mapping[str, Snapshot], *, lang: str, window: Window = No
         )
         e = snap.evals
         me = _window(e["step"], window)
-        for col, dash in (("train_loss", "solid"), ("test_loss", "dash")):
-            traces.append(
-                go.Scatter(
-                    x=e["step"][me],
-                    y=f32(e[col][me]),
-                    name=f"{_label(name, lang)} · {t('lab.fig.' + col, lang)}",
-                    line=dict(color=color, width=2.5, dash=dash),
-                )
-            )
+        traces += _train_test(e, me, "loss", name, color, lang)
     layout = base_layout(
         t("lab.fig.loss", lang),
         xaxis=dict(title=t("lab.fig.step", lang)),
@@ -95,15 +94,7 @@ def accuracy_figure(
         if not _has(e):
             continue
         m = _window(e["step"], window)
-        for col, dash in (("train_acc", "solid"), ("test_acc", "dash")):
-            traces.append(
-                go.Scatter(
-                    x=e["step"][m],
-                    y=f32(e[col][m]),
-                    name=f"{_label(name, lang)} · {t('lab.fig.' + col, lang)}",
-                    line=dict(color=COLORS[name], width=2.5, dash=dash),
-                )
-            )
+        traces += _train_test(e, m, "acc", name, COLORS[name], lang)
     layout = base_layout(
         t("lab.fig.accuracy", lang),
         xaxis=dict(title=t("lab.fig.step", lang)),
@@ -163,7 +154,7 @@ def percentile_figure(
 ) -> go.Figure:
     """One layer's pre-activation percentiles over time: no-BN and BN side by side, same y-axis."""
     traces, layout_axes, lo, hi = [], {}, np.inf, -np.inf
-    for i, ((name, snap), dom) in enumerate(zip(snaps.items(), _domains(len(snaps)), strict=True)):
+    for i, ((name, snap), dom) in enumerate(zip(snaps.items(), domains(len(snaps)), strict=True)):
         tel = snap.telemetry
         if not _has(tel) or layer >= tel[which + "_q"].shape[1]:
             continue
@@ -198,7 +189,7 @@ def histogram_figure(
     centers = f32(np.linspace(-HIST_RANGE, HIST_RANGE, HIST_BINS + 1)[:-1] + HIST_RANGE / HIST_BINS)
     rows = [[1 - (r + 1) / layers + 0.02, 1 - r / layers - 0.02] for r in range(layers)]
     traces, axes, k = [], {}, 0
-    for c, ((name, snap), dom) in enumerate(zip(snaps.items(), _domains(len(snaps)), strict=True)):
+    for c, ((name, snap), dom) in enumerate(zip(snaps.items(), domains(len(snaps)), strict=True)):
         tel = snap.telemetry
         m = _window(tel["step"], window)
         for r in range(layers):
@@ -249,7 +240,7 @@ def per_layer_figure(
 ) -> go.Figure:
     """A per-layer statistic over time (saturation, dead, gradients): one panel per run."""
     traces, axes = [], {}
-    for i, ((name, snap), dom) in enumerate(zip(snaps.items(), _domains(len(snaps)), strict=True)):
+    for i, ((name, snap), dom) in enumerate(zip(snaps.items(), domains(len(snaps)), strict=True)):
         tel = snap.telemetry
         if not _has(tel):
             continue
@@ -300,7 +291,7 @@ def boundary_figure(
 ) -> go.Figure:
     """Decision boundary (P(class 1)) of each run with the test points on top."""
     traces, axes = [], {}
-    for i, ((name, snap), dom) in enumerate(zip(snaps.items(), _domains(len(snaps)), strict=True)):
+    for i, ((name, snap), dom) in enumerate(zip(snaps.items(), domains(len(snaps)), strict=True)):
         b = snap.boundary
         if b is None:
             continue

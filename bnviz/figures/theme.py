@@ -18,6 +18,12 @@ PALETTE = ["#2E86AB", "#E4572E", "#76B041", "#F3A712", "#7D5BA6", "#17BEBB", "#A
 FONT = dict(family="Inter, 'Noto Sans SC', 'PingFang SC', sans-serif", size=13)
 
 
+def domains(n: int, gap: float = 0.06) -> list[list[float]]:
+    """n equal axis domains in [0, 1], first to last (manual subplots: 10x cheaper)."""
+    size = (1 - gap * (n - 1)) / n
+    return [[i * (size + gap), i * (size + gap) + size] for i in range(n)]
+
+
 def base_layout(title: str | None = None, *, height: int = 360, **extra: object) -> dict:
     """A plotly layout dict shared by all figures (pass it to go.Figure(layout=...))."""
     # No template: "plotly_white" costs 15-30 ms per figure (measured); Streamlit's own chart

@@ -17,10 +17,11 @@ import torch
 from torch import nn
 from torch.func import vmap
 
-from bnviz.config import RunConfig, Validated, setting
+from bnviz.config import SEED_BATCH_NOISE, RunConfig, Validated, setting
 from bnviz.datasets import make_dataset
-from bnviz.nets import build_mlp
+from bnviz.nets import build_mlp, capture_inputs
 from bnviz.stepper import Snapshot
+from bnviz.telemetry import BN_UNITS
 
 # A small BN net whose statistics move: moons without input standardization (centered inputs
 # would pin layer 1's population mean at exactly 0), ReLU so layer 2's mean drifts while it
@@ -176,13 +177,8 @@ def _bn_inputs(model: nn.Module, units: int):
     norms = [b.norm for b in model.blocks if b.norm is not None]
 
     def inputs(x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        seen: list[torch.Tensor] = []
-        hooks = [n.register_forward_hook(lambda m, i, o: seen.append(i[0])) for n in norms]
-        try:
+        with capture_inputs(norms) as seen:
             model(x)
-        finally:
-            for h in hooks:
-                h.remove()
         return tuple(z[..., :units] for z in seen)
 
     return inputs
@@ -219,9 +215,9 @@ def _batch_noise(cfg: RunConfig, sizes: tuple[int, ...], batches: int) -> BatchN
     model = build_mlp(cfg, data.n_features, data.n_classes).train()
     for norm in (b.norm for b in model.blocks):
         norm.track_running_stats = False  # batch statistics only, no buffer writes (vmap-safe)
-    units = min(8, cfg.width)
+    units = min(BN_UNITS, cfg.width)
     inputs = _bn_inputs(model, units)
-    gen = torch.Generator().manual_seed(cfg.seed + 2)
+    gen = torch.Generator().manual_seed(cfg.seed + SEED_BATCH_NOISE)
     mean_std, var_std = [], []
     with torch.no_grad():
         population = torch.stack(inputs(x))  # (L, N, U): BN with whole-set statistics
