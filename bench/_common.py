@@ -11,6 +11,41 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import torch
+from torch.nn import functional as F
+
+from bnviz.config import RunConfig
+from bnviz.train import Trainer
+
+
+class BareLoop:
+    """The benchmarks' baseline: a Trainer's model, data and batch order, stepped bare.
+
+    Built before timing, like the runner's side; each step is forward, loss, backward and
+    optimizer step on the Trainer's own next mini-batch: no telemetry, no evaluation, no
+    loss history, no divergence check.
+    """
+
+    def __init__(self, cfg: RunConfig):
+        self.trainer = Trainer(cfg)
+
+    def run(self, steps: int) -> None:
+        """Train `steps` more steps."""
+        tr = self.trainer
+        for _ in range(steps):
+            xb, yb = tr.next_batch()
+            loss = F.cross_entropy(tr.model(xb), yb)
+            tr.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            tr.optimizer.step()
+
+
+def bare_loop(cfg: RunConfig, steps: int) -> torch.nn.Module:
+    """The model of cfg trained `steps` steps by a BareLoop (built inside: not for timing)."""
+    loop = BareLoop(cfg)
+    loop.run(steps)
+    return loop.trainer.model
+
 
 def rss_mb(pid: int | None = None) -> float:
     """Resident memory of a process in MB (Linux /proc)."""

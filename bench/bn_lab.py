@@ -4,34 +4,58 @@
 
 1. Throughput: the pair (no BN + BN, default lab settings) trains in the worker processes
    while a simulated page polls both snapshots twice a second; the baseline trains the same
-   two models one after the other in bare torch loops in this process. Alternated 3 times.
-   Target: ratio ≥ 1.5.
+   two models (built before the clock) in bare torch loops in two processes at once, as the
+   two workers do. Alternated 3 times.
+   Target: ratio close to 1 (the runner's cost: telemetry, evaluations, snapshots, polls).
 2. Memory: the pair runs `long_steps` (default 100k) steps; the workers' RSS is read at 10 %
    and at the end. Target: flat.
 """
 
+import multiprocessing as mp
 import sys
 import time
 
 import torch
-from _common import Poller, median, polled_rate, rss_mb
+from _common import BareLoop, Poller, median, polled_rate, rss_mb
 
 from bnviz.lessons.batchnorm_lab import DEFAULT, pair
 from bnviz.runner import Quotas, Scheduler
-from bnviz.train import bare_loop
 
 torch.set_num_threads(1)
 
 
-def bare_pair(seconds: float) -> float:
-    """Steps/s of the two models trained one after the other for `seconds` in total."""
+def _bare_worker(cfg, ready, go, seconds: float, out) -> None:
+    torch.set_num_threads(1)
+    loop = BareLoop(cfg)  # built before the clock, like a run in a worker
+    loop.run(20)  # pays torch's lazy first-step costs, as the workers' warm-up does
+    ready.set()
+    go.wait()
     steps, start = 0, time.perf_counter()
-    configs = list(pair(DEFAULT).values())
     while time.perf_counter() - start < seconds:
-        for cfg in configs:
-            bare_loop(cfg, 200)
-            steps += 200
-    return steps / (time.perf_counter() - start)
+        loop.run(50)
+        steps += 50
+    out.put(steps / (time.perf_counter() - start))
+
+
+def bare_pair(seconds: float) -> float:
+    """Total steps/s of the two models, each in its own process (as the two workers run them)."""
+    ctx = mp.get_context("spawn")
+    go, out = ctx.Event(), ctx.Queue()
+    readies = [ctx.Event() for _ in range(2)]
+    configs = list(pair(DEFAULT.replace(steps=100_000)).values())
+    procs = [
+        ctx.Process(target=_bare_worker, args=(cfg, ready, go, seconds, out))
+        for cfg, ready in zip(configs, readies, strict=True)
+    ]
+    for p in procs:
+        p.start()
+    for ready in readies:
+        ready.wait()
+    go.set()
+    rate = sum(out.get() for _ in procs)
+    for p in procs:
+        p.join()
+    return rate
 
 
 def runner_pair(sched: Scheduler, seconds: float, seed: int) -> float:
@@ -70,7 +94,6 @@ def main() -> None:
     long_steps = int(sys.argv[2]) if len(sys.argv) > 2 else 100_000
     sched = Scheduler(workers=2, backend="process", quotas=Quotas(idle_pause_s=1e9))
     time.sleep(8)  # workers import torch and warm up
-    bare_pair(1.0)
     bares, runners = [], []
     for i in range(3):
         bares.append(bare_pair(seconds))

@@ -8,6 +8,7 @@ doubling vs a step-by-step loop. No assertions: numbers depend on the machine.
 """
 
 import time
+from types import SimpleNamespace
 
 import numpy as np
 from _common import median  # also puts the repository on sys.path
@@ -48,7 +49,12 @@ def panels(cfg: S.StandardizationConfig):
 
 def figures(cfg: S.StandardizationConfig, lang: str = "en"):
     """Numbers plus the three figures of one redraw."""
-    (raw, g_raw), (std, g_std) = panels(cfg)
+    return figures_of(panels(cfg), lang)
+
+
+def figures_of(computed, lang: str = "en"):
+    """The three figures of one redraw from computed panels (the part both sides draw)."""
+    (raw, g_raw), (std, g_std) = computed
     return (
         figs.contour_figure(raw, g_raw, lang=lang),
         figs.contour_figure(std, g_std, lang=lang),
@@ -63,11 +69,19 @@ def report(name: str, ms: float, baseline: float | None = None) -> None:
 
 
 def naive_panels(cfg: S.StandardizationConfig) -> None:
-    """Baseline for both panels: step-by-step paths and brute-force grids over the samples."""
+    """Baseline for both panels: step-by-step paths and brute-force grids over the samples.
+
+    The grid's axes come from the lesson's own framing rule (_half_spans); every loss value
+    is computed over the samples, none from XᵀX.
+    """
     for standardize in (False, True):
         p = S.problem(cfg.scale, standardize, cfg.noise, cfg.n, cfg.seed, cfg.model)
         path = two_weights._loop_path(p, (cfg.w1_0, cfg.w2_0), [cfg.lr], cfg.steps, "gd", 0.9)
-        brute_grid(p, S.contour_grid(p, path[:, 0]))
+        with np.errstate(all="ignore"):
+            span = two_weights._half_spans(p, path[:, 0], False, 3.0)
+        t = np.linspace(-1.0, 1.0, 200)
+        axes = SimpleNamespace(w1=p.w_star[0] + span[0] * t, w2=p.w_star[1] + span[1] * t)
+        brute_grid(p, axes)
 
 
 def main() -> None:
@@ -95,7 +109,10 @@ def main() -> None:
     naive = median_ms(lambda: naive_panels(cfg), 10)
     report("baseline: both panels, naive (loops + brute-force grids)", naive)
     report("both panels: descent + grid (linear, GD)", median_ms(lambda: panels(cfg)), naive)
-    report("both panels + 3 figures (linear, GD)", median_ms(lambda: figures(cfg)), naive)
+    computed = panels(cfg)
+    drawn = median_ms(lambda: figures_of(computed), 10)  # the same figures on both sides
+    report("baseline: both panels naive + the 3 figures", naive + drawn)
+    report("both panels + 3 figures (linear, GD)", median_ms(lambda: figures(cfg)), naive + drawn)
 
     print()
     momentum, adam = cfg.replace(optimizer="momentum"), cfg.replace(optimizer="adam", lr=0.01)

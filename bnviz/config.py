@@ -20,6 +20,11 @@ def setting(default: Any, *, lo: float | None = None, hi: float | None = None, l
     return field(default=default, metadata={"lo": lo, "hi": hi, "log": log})
 
 
+def fixed(default: Any):
+    """A field set by code (a lesson), never by the URL or a control: specs() leaves it out."""
+    return field(default=default, metadata={"fixed": True})
+
+
 class ConfigError(ValueError):
     """A setting outside its allowed values; the message names the field and the range."""
 
@@ -64,6 +69,8 @@ def specs(cls: type) -> dict[str, FieldSpec]:
     hints = typing.get_type_hints(cls)
     out = {}
     for f in dataclasses.fields(cls):
+        if f.metadata.get("fixed"):
+            continue
         hint, optional = _unwrap(hints[f.name])
         choices = typing.get_args(hint) if typing.get_origin(hint) is Literal else None
         kind = type(choices[0]) if choices else hint
@@ -118,6 +125,13 @@ class Validated:
 
 # ---------------------------------------------------------------------------- the training run
 
+# Each random stream of a run is seeded with cfg.seed and its own offset, so changing how one
+# is used (say the data order) never moves another (the initial weights).
+SEED_INIT = 0  # weight initialization (nets.build_mlp)
+SEED_DATA_ORDER = 1  # mini-batch order (train.Trainer)
+SEED_BATCH_NOISE = 2  # random mini-batches of the running-statistics lesson
+SEED_DATASET = 7  # the dataset's points and split (numpy: [seed, SEED_DATASET])
+
 Dataset = Literal["spirals", "moons", "circles", "xor", "gaussians", "digits"]
 Activation = Literal[
     "sigmoid", "tanh", "relu", "leaky_relu", "prelu", "elu", "gelu", "silu", "maxout"
@@ -154,10 +168,22 @@ class RunConfig(Validated):
     batch_size: int = setting(64, lo=1, hi=1024)
     steps: int = setting(2000, lo=1, hi=100_000)  # quota: 100k
     seed: int = setting(0, lo=0, hi=2**31 - 1)
-    log_every: int = setting(25, lo=1, hi=1000)  # telemetry every k steps: ~1.5 ms each
-    eval_every: int = setting(100, lo=1, hi=5000)  # full train/test evaluation: ~1.5 ms each
+    # Sampling: a telemetry sample costs ~1 ms and an evaluation ~1.6 ms against a ~0.5 ms step
+    # (bench/telemetry_overhead.py, CPU time). 25/100 cost ~20 % at full speed but draw the
+    # lab's curves and per-layer distributions 4x finer than 100/250 (~1-2.4 %), and every
+    # preset's claim was measured at these points; at classroom pace the cost is not felt.
+    log_every: int = setting(25, lo=1, hi=1000)  # telemetry every k steps
+    eval_every: int = setting(100, lo=1, hi=5000)  # full train/test evaluation every k steps
     weight_decay: float = setting(0.0, lo=0.0, hi=1.0)  # L2 on every parameter; 0: none
     train_limit: int | None = setting(None, lo=1, hi=5000)  # first n training examples; None: all
+    metrics: tuple[str, ...] = fixed(())  # extra evaluation metrics by name (bnviz.metrics)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        names = self.metrics
+        if isinstance(names, str) or not all(isinstance(n, str) for n in names):
+            raise ConfigError("metrics", names, "a tuple of metric names")
+        object.__setattr__(self, "metrics", tuple(sorted(set(names))))  # order-free identity
 
     @property
     def batchnorm(self) -> bool:
@@ -188,7 +214,10 @@ class RunConfig(Validated):
 
     def key(self) -> str:
         """A short stable id of the canonical config (the run's identity)."""
-        blob = json.dumps(dataclasses.asdict(self.canonical()), sort_keys=True)
+        values = dataclasses.asdict(self.canonical())
+        if not values["metrics"]:
+            del values["metrics"]  # runs without extra metrics keep the keys they always had
+        blob = json.dumps(values, sort_keys=True)
         return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
     def problems(self) -> list[tuple[str, dict]]:

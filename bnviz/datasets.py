@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bnviz.config import RunConfig
+from bnviz.config import SEED_DATASET, RunConfig
 
 TWO_D = ("spirals", "moons", "circles", "xor", "gaussians")
 
@@ -116,7 +116,9 @@ def standardize(x_train: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, np
 
 def make_dataset(cfg: RunConfig) -> Dataset:
     """The dataset of a run, entirely determined by the config and its seed."""
-    rng = np.random.default_rng([cfg.seed, 7])  # its own stream: data do not move with init
+    rng = np.random.default_rng(
+        [cfg.seed, SEED_DATASET]
+    )  # its own stream: data do not move with init
     if cfg.dataset == "digits":
         x, y = _digits()
         n_classes = 10

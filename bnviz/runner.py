@@ -1,27 +1,24 @@
-"""The background scheduler: workers, runs shared by config, quotas, controls, snapshots.
+"""Policy: quotas, the queue, idle reaping and controls over jobs run by a WorkerPool.
 
 Runs train in worker *processes* by default: tiny-net training holds the GIL, so threads in
-one process cannot use a second core (bench/scaling.py measures both backends).
+one process cannot use a second core (bench/scaling.py measures both backends). Transport is
+in pool.py, the records of runs and sessions in runs.py, what a job is in jobs.py.
 """
 
 from __future__ import annotations
 
 import atexit
-import contextlib
-import dataclasses
-import itertools
-import multiprocessing as mp
 import os
-import queue
-import sys
 import threading
 import time
-import types
-from collections import OrderedDict
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
-from bnviz.config import RunConfig
-from bnviz.stepper import TERMINAL, Snapshot, train_sync, worker_main
+from bnviz.jobs import placeholder
+from bnviz.pool import WorkerPool
+from bnviz.runs import Registry, Run
+from bnviz.stepper import Snapshot, train_sync
 
 __all__ = ["Busy", "Quotas", "Run", "Scheduler", "Snapshot", "train_sync"]
 
@@ -47,50 +44,8 @@ class Busy(RuntimeError):
         self.reason, self.values = reason, values
 
 
-@dataclass
-class Run:
-    """The scheduler's record of one run (the training itself lives in a worker)."""
-
-    run_id: str
-    cfg: RunConfig
-    steps: int
-    snapshot: Snapshot
-    worker: int | None = None
-    sessions: set[str] = field(default_factory=set)
-    last_poll: float = field(default_factory=time.monotonic)
-    shared: bool = True  # False once someone changed its learning rate by hand
-    auto_paused: bool = False
-    pace: float | None = None  # steps/s cap sent to the worker with the start
-
-    @property
-    def state(self) -> str:
-        """queued, running, paused, or a TERMINAL state."""
-        return self.snapshot.state
-
-    @property
-    def open(self) -> bool:
-        """Still holds a place (not ended)."""
-        return self.state not in TERMINAL
-
-
-@contextlib.contextmanager
-def _plain_main():
-    """Hide the __main__ module while spawning, so workers never re-run it.
-
-    Streamlit runs app.py as __main__; a spawned child would import it again (and start a
-    scheduler of its own). Workers only need bnviz, which they import by name.
-    """
-    main = sys.modules.get("__main__")
-    sys.modules["__main__"] = types.ModuleType("__main__")
-    try:
-        yield
-    finally:
-        if main is not None:
-            sys.modules["__main__"] = main
-
-
 class Scheduler:
-    """One per process (held with st.cache_resource): owns the workers and every run."""
+    """One per process (held with st.cache_resource): owns the worker pool and every run."""
 
     def __init__(
         self,
@@ -104,15 +59,14 @@ class Scheduler:
         self.quotas = quotas
         self.backend = backend
         self.n_workers = workers or os.cpu_count() or 1
-        self.runs: dict[str, Run] = {}
-        self.shared: dict[str, str] = {}  # config key -> run_id of the shareable run
-        self.slots: dict[tuple[str, str], str] = {}  # (session, slot) -> run_id
-        self.ended: OrderedDict[str, None] = OrderedDict()  # LRU of ended run ids
+        self.book = Registry()
         self.waiting: list[str] = []
-        self._ids = itertools.count()
+        # Called (under the lock) for each open run whose worker process died, after it is
+        # marked "interrupted": the run store resumes it from its last checkpoint here.
+        self.on_interrupted: Callable[[Run], None] | None = None
         self._lock = threading.RLock()
         self._closed = threading.Event()
-        self._start_workers(slice_s, snapshot_s, warm)
+        self.pool = WorkerPool(self.n_workers, backend, slice_s, snapshot_s, warm)
         self._threads = [
             threading.Thread(target=self._collect, name="bnviz-collector", daemon=True),
             threading.Thread(target=self._reap, name="bnviz-reaper", daemon=True),
@@ -121,202 +75,185 @@ class Scheduler:
             th.start()
         atexit.register(self.shutdown)
 
-    # ------------------------------------------------------------------ workers
+    @property
+    def runs(self) -> dict[str, Run]:
+        """Every run the scheduler knows, by id."""
+        return self.book.runs
 
-    def _start_workers(self, slice_s: float, snapshot_s: float, warm: bool) -> None:
-        if self.backend == "process":
-            ctx = mp.get_context("spawn")  # fork is unsafe with the server's threads
-            self.outbox = ctx.Queue()
-            self.inboxes = [ctx.Queue() for _ in range(self.n_workers)]
-            make = ctx.Process
-        else:
-            self.outbox = queue.Queue()
-            self.inboxes = [queue.Queue() for _ in range(self.n_workers)]
-            make = threading.Thread
-        self.workers = [
-            make(
-                target=worker_main,
-                args=(box, self.outbox, slice_s, snapshot_s, warm),
-                name=f"bnviz-worker-{i}",
-                daemon=True,
-            )
-            for i, box in enumerate(self.inboxes)
-        ]
-        with _plain_main() if self.backend == "process" else contextlib.nullcontext():
-            for w in self.workers:
-                w.start()
+    @property
+    def slots(self) -> dict[tuple[str, str], str]:
+        """(session, slot) -> the run id it watches."""
+        return self.book.slots
+
+    @property
+    def workers(self) -> list[Any]:
+        """The pool's current worker threads or processes."""
+        return self.pool.workers
+
+    # ------------------------------------------------------------------ workers
 
     def _send(self, run: Run, *msg: object) -> None:
         if run.worker is not None:
-            self.inboxes[run.worker].put((msg[0], run.run_id, *msg[1:]))
+            self.pool.send(run.worker, (msg[0], run.run_id, *msg[1:]))
 
     def _collect(self) -> None:
         """Take snapshots from the workers (the only writer of Run.snapshot after start)."""
         while not self._closed.is_set():
-            try:
-                verb, run_id, snap = self.outbox.get(timeout=0.25)
-            except (queue.Empty, OSError, EOFError, ValueError):
-                continue
-            if verb != "snap":
-                continue
+            msgs, dead = self.pool.collect()
             with self._lock:
-                run = self.runs.get(run_id)
-                if run is None or run.worker is None:
-                    continue
-                run.snapshot = snap
-                if snap.done:
-                    self._ended(run)
-                elif self.waiting:
-                    self._dispatch()
+                for verb, run_id, snap in msgs:
+                    if verb == "snap":
+                        self._take(run_id, snap)
+                for worker in dead:
+                    self._interrupted(worker)
+
+    def _take(self, run_id: str, snap: Any) -> None:
+        run = self.book.runs.get(run_id)
+        if run is None or run.worker is None:
+            return
+        run.snapshot = snap
+        if snap.done:
+            self._ended(run)
+        elif self.waiting:
+            self._dispatch()
+
+    def _interrupted(self, worker: int) -> None:
+        """Worker died: its open runs stop at their last reported step, as "interrupted"."""
+        for run in [r for r in self.book.runs.values() if r.worker == worker and r.open]:
+            if run.run_id in self.waiting:
+                self.waiting.remove(run.run_id)
+            run.mark(state="interrupted", queue_position=None)
+            self._ended(run)
+            if self.on_interrupted is not None:
+                self.on_interrupted(run)
 
     def _ended(self, run: Run) -> None:
         """An ended run frees its place; its snapshot stays in a bounded LRU."""
-        run.worker = None
-        self.ended[run.run_id] = None
-        while len(self.ended) > self.quotas.keep_finished:
-            old, _ = self.ended.popitem(last=False)
-            self._forget(old)
+        self.book.ended_run(run, self.quotas.keep_finished)
         self._dispatch()
 
     def _forget(self, run_id: str) -> None:
-        run = self.runs.pop(run_id, None)
-        if run is not None and self.shared.get(run.cfg.key()) == run_id:
-            del self.shared[run.cfg.key()]
-        self.ended.pop(run_id, None)
+        self.book.forget(run_id)
         if run_id in self.waiting:
             self.waiting.remove(run_id)
 
     # ------------------------------------------------------------------ placement
 
-    def _running(self) -> int:
-        return sum(1 for r in self.runs.values() if r.state == "running")
-
     def _dispatch(self) -> None:
         """Start queued runs while there is room, on the least loaded worker."""
-        while self.waiting and self._running() < self.quotas.max_running:
-            run = self.runs[self.waiting.pop(0)]
+        while self.waiting and self.book.count("running") < self.quotas.max_running:
+            run = self.book.runs[self.waiting.pop(0)]
             if run.worker is not None:  # a paused run waiting to resume
                 self._send(run, "resume")
             else:
                 loads = [0] * self.n_workers
-                for r in self.runs.values():
-                    if r.worker is not None and r.open:
+                for r in self.book.open_runs():
+                    if r.worker is not None:
                         loads[r.worker] += 1
                 run.worker = loads.index(min(loads))
-                self._send(run, "start", run.cfg, run.steps)
+                self._send(run, "start", run.spec, run.steps)
                 if run.pace:
                     self._send(run, "pace", run.pace)
-            run.snapshot = dataclasses.replace(run.snapshot, state="running", queue_position=None)
+            run.mark(state="running", queue_position=None)
 
     def _enqueue(self, run: Run) -> None:
-        run.snapshot = dataclasses.replace(run.snapshot, state="queued")
+        run.mark(state="queued")
         self.waiting.append(run.run_id)
         self._dispatch()
 
     # ------------------------------------------------------------------ public API
 
-    def find(self, cfg: RunConfig, session: str, slot: str) -> Run | None:
-        """The run this session watches in `slot` for cfg, or the shared run of cfg."""
+    def lookup(self, spec: Any, session: str, slot: str) -> Run | None:
+        """The run this session watches in `slot` for spec, or spec's shared run; no side effect."""
         with self._lock:
-            run = self.runs.get(self.slots.get((session, slot), ""))
-            if run is None or run.cfg.key() != cfg.key():
-                run = self.runs.get(self.shared.get(cfg.key(), ""))
+            return self.book.lookup(spec, session, slot)
+
+    def watch(self, spec: Any, session: str, slot: str) -> Run | None:
+        """Like lookup(), and the session then watches that run in `slot` (keeps it alive)."""
+        with self._lock:
+            run = self.book.lookup(spec, session, slot)
             if run is not None:
                 self._attach(run, session, slot)
             return run
 
-    def start(self, cfg: RunConfig, session: str, slot: str, steps: int | None = None) -> Run:
-        """Get the shared run of cfg (started if new), watched by session in slot; or Busy."""
+    def start(self, spec: Any, session: str, slot: str, steps: int | None = None) -> Run:
+        """Get the shared run of spec (started if new), watched by session in slot; or Busy."""
         with self._lock:
-            run = self.find(cfg, session, slot)
+            run = self.watch(spec, session, slot)
             if run is not None and (run.open or run.snapshot.state == "finished"):
                 return run
-            mine = [r for r in self.runs.values() if session in r.sessions and r.open]
-            if len(mine) >= self.quotas.max_per_session:
+            if len(self.book.open_runs(session)) >= self.quotas.max_per_session:
                 raise Busy("errors.session_quota", limit=self.quotas.max_per_session)
-            if sum(1 for r in self.runs.values() if r.open) >= self.quotas.max_runs:
+            if len(self.book.open_runs()) >= self.quotas.max_runs:
                 self._drop_orphans()
-            if sum(1 for r in self.runs.values() if r.open) >= self.quotas.max_runs:
+            if len(self.book.open_runs()) >= self.quotas.max_runs:
                 raise Busy("errors.server_busy")
-            run_id = f"{cfg.key()}-{next(self._ids)}"
-            total = steps if steps is not None else cfg.steps
-            run = Run(run_id, cfg, total, Snapshot(run_id, cfg, "queued", steps=total))
-            self.runs[run_id] = run
-            self.shared[cfg.key()] = run_id
+            total = steps if steps is not None else spec.steps
+            run = self.book.add(spec, total, lambda rid: placeholder(spec, rid, total))
             self._attach(run, session, slot)
             self._enqueue(run)
             return run
 
     def _attach(self, run: Run, session: str, slot: str) -> None:
-        old = self.runs.get(self.slots.get((session, slot), ""))
-        if old is not None and old is not run:
-            self._detach(old, session)
-        self.slots[(session, slot)] = run.run_id
-        run.sessions.add(session)
-        run.last_poll = time.monotonic()
+        old = self.book.attach(run, session, slot)
+        if old is not None:
+            self._unwatched(old)
 
-    def _detach(self, run: Run, session: str) -> None:
-        run.sessions.discard(session)
+    def _unwatched(self, run: Run) -> None:
         if not run.sessions and run.state == "running":
             self._send(run, "pause")  # nobody watches it any more
             run.auto_paused = True
 
-    def poll(self, run_id: str) -> Snapshot | None:
+    def poll(self, run_id: str) -> Any:
         """The latest snapshot (marks the run as watched; resumes it if it was idle-paused)."""
         with self._lock:
-            run = self.runs.get(run_id)
+            run = self.book.runs.get(run_id)
             if run is None:
                 return None
             run.last_poll = time.monotonic()
             if run.auto_paused and run.state == "paused":
                 run.auto_paused = False
                 self._send(run, "resume")
-            snap = run.snapshot
-            if snap.state == "queued" and run_id in self.waiting:
-                return dataclasses.replace(snap, queue_position=self.waiting.index(run_id) + 1)
-            return snap
+            if run.state == "queued" and run_id in self.waiting:
+                run.mark(queue_position=self.waiting.index(run_id) + 1)
+            return run.snapshot
 
     def control(self, run_id: str, action: str, value: float | int | None = None) -> None:
         """pause, resume, stop, step (value = steps), lr (value = new learning rate)."""
         with self._lock:
-            run = self.runs.get(run_id)
+            run = self.book.runs.get(run_id)
             if run is None or not run.open:
                 return
             run.auto_paused = False
             if action == "pace":
                 run.pace = value
             if action == "lr":
-                run.shared = False  # a hand-steered run is no longer the config's run
-                if self.shared.get(run.cfg.key()) == run_id:
-                    del self.shared[run.cfg.key()]
+                self.book.unshare(run)  # a hand-steered run is no longer the spec's run
             if run.state == "queued" and action in ("pause", "stop"):
                 self.waiting.remove(run_id)
-                state = "paused" if action == "pause" else "stopped"
-                run.snapshot = dataclasses.replace(run.snapshot, state=state)
+                run.mark(state="paused" if action == "pause" else "stopped")
                 return
-            full = self._running() >= self.quotas.max_running
+            full = self.book.count("running") >= self.quotas.max_running
             if action == "resume" and run.state == "paused" and (run.worker is None or full):
                 self._enqueue(run)  # never started, or no room now: wait in line
                 return
             self._send(run, action, *(() if value is None else (value,)))
 
     def reset(self, run_id: str, session: str, slot: str) -> Run | None:
-        """Drop the run and start its config again from step 0."""
+        """Drop the run and start its spec again from step 0."""
         with self._lock:
-            run = self.runs.get(run_id)
+            run = self.book.runs.get(run_id)
             if run is None:
                 return None
             self._send(run, "drop")
             self._forget(run_id)
-            return self.start(run.cfg, session, slot, run.steps)
+            return self.start(run.spec, session, slot, run.steps)
 
     def release(self, session: str) -> None:
         """A tab closed: it watches nothing any more (non-blocking; safe on the event loop)."""
         with self._lock:
-            for key in [k for k in self.slots if k[0] == session]:
-                run = self.runs.get(self.slots.pop(key))
-                if run is not None:
-                    self._detach(run, session)
+            for run in self.book.release(session):
+                self._unwatched(run)
 
     def _drop_after(self, run: Run) -> float:
         """Seconds without a poll before an open run is dropped (sooner when no tab has it)."""
@@ -337,7 +274,7 @@ class Scheduler:
         while not self._closed.wait(1.0):
             now = time.monotonic()
             with self._lock:
-                for run in list(self.runs.values()):
+                for run in list(self.book.runs.values()):
                     idle = now - run.last_poll
                     if run.state == "running" and idle > self.quotas.idle_pause_s:
                         self._send(run, "pause")
@@ -349,7 +286,7 @@ class Scheduler:
         """Counts of runs by state (for the home page and tests)."""
         with self._lock:
             out: dict[str, int] = {}
-            for run in self.runs.values():
+            for run in self.book.runs.values():
                 out[run.state] = out.get(run.state, 0) + 1
             return out
 
@@ -358,13 +295,6 @@ class Scheduler:
         if self._closed.is_set():
             return
         self._closed.set()
-        for box in self.inboxes:
-            box.put(("shutdown", ""))
-        deadline = time.monotonic() + timeout
-        for w in self.workers:
-            w.join(max(0.0, deadline - time.monotonic()))
-            if isinstance(w, mp.process.BaseProcess) and w.is_alive():
-                w.terminate()
-                w.join(1.0)
+        self.pool.shutdown(timeout)
         for th in self._threads:
             th.join(1.0)

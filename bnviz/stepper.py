@@ -4,33 +4,50 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import queue
 import time
 import traceback
-from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import torch
 
 from bnviz.config import RunConfig
 from bnviz.store import ENGINE_VERSION, pack, unpack
 from bnviz.train import Diverged, Trainer
 
-TERMINAL = ("finished", "diverged", "error", "stopped")
+# "interrupted": its worker process died; the scheduler marks it at its last reported step
+TERMINAL = ("finished", "diverged", "error", "stopped", "interrupted")
 BOUNDARY_EVERY_S = 1.0  # the decision-boundary grid is the costliest part of a snapshot
-PACE_WAIT_S = 0.01  # every running run waits for its pace: sleep this long, not spin
+BOUNDARY_BUDGET = 2e8  # grid points x parameters a boundary may cost (~10 ms on one core)
+BOUNDARY_MIN, BOUNDARY_MAX = 24, 60  # grid side: still readable / no finer than the eye sees
+
+
+class Progress:
+    """done and progress of anything with state, step and steps (runs, jobs, snapshots)."""
+
+    state: str
+    step: int
+    steps: int
+
+    @property
+    def done(self) -> bool:
+        """True once it will not change any more."""
+        return self.state in TERMINAL
+
+    @property
+    def progress(self) -> float:
+        """Completed share of the planned steps."""
+        return self.step / self.steps if self.steps else 0.0
 
 
 @dataclass(frozen=True)
-class Snapshot:
+class Snapshot(Progress):
     """What a page draws: the state of a run at one moment, plain numpy arrays, read-only."""
 
     run_id: str
     config: RunConfig
-    state: str  # queued, running, paused, finished, diverged, error, stopped
+    state: str  # queued, running, paused, or one of TERMINAL
     step: int = 0
     steps: int = 0
     lr: float = math.nan
@@ -46,18 +63,8 @@ class Snapshot:
     pace: float | None = None  # steps/s cap (classroom pace), None = as fast as possible
     first_layer: Mapping[str, np.ndarray] = field(default_factory=dict)  # step, w (T, units, D)
 
-    @property
-    def done(self) -> bool:
-        """True once the run will not change any more."""
-        return self.state in TERMINAL
 
-    @property
-    def progress(self) -> float:
-        """Completed share of the planned steps."""
-        return self.step / self.steps if self.steps else 0.0
-
-
-class Stepper:
+class Stepper(Progress):
     """A Trainer with a state machine: running, paused, or one of TERMINAL."""
 
     def __init__(self, run_id: str, cfg: RunConfig, steps: int | None = None):
@@ -189,7 +196,7 @@ class Stepper:
     def _boundary_resolution(self) -> int:
         """Fewer grid points for big networks so a snapshot stays cheap."""
         params = sum(p.numel() for p in self.trainer.model.parameters())
-        return int(np.clip(math.sqrt(2e8 / max(params, 1)), 24, 60))
+        return int(np.clip(math.sqrt(BOUNDARY_BUDGET / max(params, 1)), BOUNDARY_MIN, BOUNDARY_MAX))
 
 
 def train_sync(cfg: RunConfig, steps: int | None = None) -> Snapshot:
@@ -198,121 +205,3 @@ def train_sync(cfg: RunConfig, steps: int | None = None) -> Snapshot:
     while stepper.state == "running":
         stepper.advance()
     return stepper.snapshot()
-
-
-# ---------------------------------------------------------------------------- worker loop
-
-
-def warm_up() -> None:
-    """Pay torch's lazy imports (~2 s on the first optimizer step) before the first run."""
-    train_sync(RunConfig(steps=2, depth=1, width=4, n_samples=64, eval_every=1), 2)
-    train_sync(RunConfig(steps=2, depth=1, width=4, n_samples=64, optimizer="adam"), 2)
-
-
-class Worker:
-    """Owns some runs; advances the running ones a slice at a time, round-robin."""
-
-    def __init__(self, inbox, outbox, slice_s: float = 0.05, snapshot_s: float = 0.4):
-        self.inbox, self.outbox = inbox, outbox
-        self.slice_s, self.snapshot_s = slice_s, snapshot_s
-        self.runs: dict[str, Stepper] = {}
-        self.order: deque[str] = deque()
-        self.sent_at: dict[str, float] = {}
-
-    def handle(self, msg: tuple) -> bool:
-        """Apply one command; False on shutdown."""
-        verb, run_id, *args = msg
-        if verb == "shutdown":
-            return False
-        if verb == "start":
-            self.runs[run_id] = Stepper(run_id, *args)
-            self.order.append(run_id)
-            self.send(run_id)
-            return True
-        run = self.runs.get(run_id)
-        if run is None:
-            return True
-        if verb == "pause" and run.state == "running":
-            run.state = "paused"
-        elif verb == "resume" and run.state == "paused":
-            run.state = "running"
-            run.resync()
-        elif verb == "pace":
-            run.set_pace(args[0] if args else None)  # None: full speed
-        elif verb == "stop":
-            run.state = "stopped"
-        elif verb == "lr":
-            run.set_lr(args[0])
-        elif verb == "step" and run.state == "paused":
-            run.state = "running"
-            run.advance(max_steps=args[0])
-            run.state = "paused" if run.state == "running" else run.state
-        if verb == "drop":
-            self.forget(run_id)
-        else:
-            self.send(run_id)
-        return True
-
-    def forget(self, run_id: str) -> None:
-        """Free a run's model and buffers."""
-        self.runs.pop(run_id, None)
-        self.sent_at.pop(run_id, None)
-        if run_id in self.order:
-            self.order.remove(run_id)
-
-    def send(self, run_id: str) -> None:
-        """Post the run's snapshot; a finished run is then forgotten (its snapshot lives on)."""
-        run = self.runs[run_id]
-        self.outbox.put(("snap", run_id, run.snapshot()))
-        self.sent_at[run_id] = time.monotonic()
-        if run.state in TERMINAL:
-            self.forget(run_id)
-
-    def tick(self) -> int:
-        """Advance the next running run that may step by one slice; send snapshots that are due.
-
-        Returns the steps taken (0 when every running run waits for its pace).
-        """
-        taken = 0
-        for _ in range(len(self.order)):
-            run_id = self.order[0]
-            self.order.rotate(-1)  # the next run moves to the front: round-robin
-            if self.runs[run_id].state == "running":
-                taken = self.runs[run_id].advance(self.slice_s)
-                if taken:
-                    break
-        now = time.monotonic()
-        for rid in list(self.order):
-            run = self.runs[rid]
-            due = now - self.sent_at.get(rid, 0.0) >= self.snapshot_s
-            if run.state in TERMINAL or (run.state == "running" and due):
-                self.send(rid)
-        return taken
-
-    def loop(self) -> None:
-        """Serve commands and train until told to shut down."""
-        idle = True
-        while True:
-            busy = any(r.state == "running" for r in self.runs.values())
-            wait = 0.5 if not busy else PACE_WAIT_S if idle else None
-            try:
-                msg = self.inbox.get(timeout=wait) if wait else self.inbox.get_nowait()
-            except queue.Empty:
-                msg = None
-            while msg is not None:
-                if not self.handle(msg):
-                    return
-                try:
-                    msg = self.inbox.get_nowait()
-                except queue.Empty:
-                    msg = None
-            idle = self.tick() == 0
-
-
-def worker_main(inbox, outbox, slice_s: float, snapshot_s: float, warm: bool) -> None:
-    """Entry point of a worker thread or process."""
-    torch.set_num_threads(1)  # tiny nets: 1 thread is 6x faster than the default (measured)
-    if warm:
-        warm_up()
-    outbox.put(("ready", "", None))
-    Worker(inbox, outbox, slice_s, snapshot_s).loop()

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from bnviz.nets import MLP, RELU_LIKE, SATURATION
+from bnviz.nets import MLP, capture_inputs, dead_share, saturated_share
 
 # Percentiles of Ioffe & Szegedy Fig. 1 (15/50/85) and TensorBoard's 9 (min, ±1.5σ, ±1σ, ±0.5σ,
 # median, max: 0/6.7/15.9/30.9/50/69.1/84.1/93.3/100).
@@ -128,15 +128,6 @@ def picked_quantiles(ordered: np.ndarray) -> np.ndarray:
     return ordered[:, np.rint(_QT * (ordered.shape[1] - 1)).astype(np.int64)]
 
 
-def saturation_rows(outs: np.ndarray, activation: str) -> np.ndarray:
-    """Share of saturated outputs per row of (k, n) (sigmoid/tanh tails; NaN for others)."""
-    if activation == "tanh":
-        return (np.abs(outs) > SATURATION).mean(axis=1)
-    if activation == "sigmoid":
-        return (np.abs(2 * outs - 1) > SATURATION).mean(axis=1)
-    return np.full(len(outs), math.nan)
-
-
 def histogram(values: np.ndarray) -> np.ndarray:
     """Share of values per row in HIST_BINS equal bins on ±HIST_RANGE (ends clamped)."""
     rows = np.atleast_2d(values)
@@ -146,13 +137,6 @@ def histogram(values: np.ndarray) -> np.ndarray:
     counts = np.bincount(idx.reshape(-1), minlength=len(rows) * HIST_BINS).reshape(len(rows), -1)
     shares = counts / max(rows.shape[1], 1)
     return shares if values.ndim > 1 else shares[0]
-
-
-def dead_units(pre: np.ndarray, activation: str) -> float:
-    """Share of units with no positive pre-activation in the batch (ReLU family), NaN otherwise."""
-    if activation not in RELU_LIKE:
-        return math.nan
-    return float((pre.max(0) <= 0).mean())
 
 
 def layer_columns(
@@ -167,7 +151,12 @@ def layer_columns(
         "grad_norm": (linears,), "update_ratio": (linears,),
     }  # fmt: skip
     if bn_layers:
-        cols.update({k: (bn_layers, u) for k in ("bn_rm", "bn_rv", "bn_bm", "bn_bv")})
+        cols.update(
+            {
+                k: (bn_layers, u)
+                for k in ("bn_running_mean", "bn_running_var", "bn_batch_mean", "bn_batch_var")
+            }
+        )
     return cols
 
 
@@ -185,19 +174,28 @@ class Telemetry:
         self.bn_units = min([BN_UNITS] + [n.num_features for n in self.norms])
         cols = layer_columns(len(model.blocks), len(self.norms), len(self.linears), self.bn_units)
         self.history = History(capacity, cols)
-        self.active = False
         self._row: dict[str, object] = {}
         self._acts: list[tuple[np.ndarray, np.ndarray]] = []
         self._before: list[torch.Tensor] = []
         self._handles: list = []
+        self._bn_capture = None  # capture_inputs(norms) while a sampled step runs
+        self._bn_inputs: list[torch.Tensor] = []
         self._pending: list[tuple[int, dict, list]] = []  # (step, row, layer views) to reduce
         self._pending_bytes = 0
 
     def close(self) -> None:
-        """Remove the hooks."""
+        """Remove the hooks; the BN layers' batch statistics of this step go into its row."""
         for h in self._handles:
             h.remove()
         self._handles = []
+        if self._bn_capture is not None:
+            self._bn_capture.__exit__(None, None, None)
+            self._bn_capture = None
+            for z in self._bn_inputs:
+                x = z.detach().numpy()[:, : self.bn_units]
+                self._row.setdefault("bn_batch_mean", []).append(x.mean(0))
+                # biased: what the batch is normalized by
+                self._row.setdefault("bn_batch_var", []).append(x.var(0))
 
     def _on_act(self, module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
         # keep views only; everything is reduced at once in after_step
@@ -237,14 +235,12 @@ class Telemetry:
         cols = {
             "pre_mean": mean[:k], "out_mean": mean[k:], "pre_std": std[:k], "out_std": std[k:],
             "pre_q": picked_quantiles(pre_sorted), "out_q": picked_quantiles(out_sorted),
-            "pre_hist": histogram(pre_full), "saturated": saturation_rows(out_full, act),
+            "pre_hist": histogram(pre_full), "saturated": saturated_share(out_full, act, axis=1),
         }  # fmt: skip
-        if act not in RELU_LIKE:
-            cols["dead"] = np.full(k, np.nan)
-        elif len({p.shape for p, _ in acts}) == 1:  # one max over the batch for every layer
-            cols["dead"] = (np.stack([p for p, _ in acts]).max(axis=1) <= 0).mean(axis=1)
+        if len({p.shape for p, _ in acts}) == 1:  # one max over the batch for every layer
+            cols["dead"] = dead_share(np.stack([p for p, _ in acts]), act)
         else:
-            cols["dead"] = np.array([dead_units(p, act) for p, _ in acts])
+            cols["dead"] = np.array([dead_share(p, act) for p, _ in acts])
         layers = len(pending[0][2])
         for i, (step, row, _) in enumerate(pending):
             part = slice(i * layers, (i + 1) * layers)
@@ -268,8 +264,10 @@ class Telemetry:
     def _on_norm(self, module: nn.BatchNorm1d, inputs: tuple, output: torch.Tensor) -> None:
         x = inputs[0].detach().numpy()[:, : self.bn_units]
         row = self._row
-        row.setdefault("bn_bm", []).append(x.mean(0))
-        row.setdefault("bn_bv", []).append(x.var(0))  # biased: what the batch is normalized by
+        row.setdefault("bn_batch_mean", []).append(x.mean(0))
+        row.setdefault("bn_batch_var", []).append(
+            x.var(0)
+        )  # biased: what the batch is normalized by
 
     def begin(self) -> None:
         """Hook the layers for this step's forward pass only.
@@ -277,14 +275,13 @@ class Telemetry:
         Hooks left in place would cost ~15 % on every step (they force torch's slow module
         call path), so they exist only on sampled steps.
         """
-        self.active = True
         self._row, self._acts = {}, []
         self._handles = [b.act.register_forward_hook(self._on_act) for b in self.model.blocks]
-        self._handles += [n.register_forward_hook(self._on_norm) for n in self.norms]
+        self._bn_capture = capture_inputs(self.norms)
+        self._bn_inputs = self._bn_capture.__enter__()
 
     def after_backward(self) -> None:
         """Gradient norms, and a copy of the weights to measure this step's update."""
-        self.active = False
         self.close()
         weights = [lin.weight.detach() for lin in self.linears]
         grads = [lin.weight.grad for lin in self.linears]
@@ -308,8 +305,8 @@ class Telemetry:
         self._row["update_ratio"] = np.where(np.isfinite(ratios), ratios, np.nan)
         for norm in self.norms:
             u = self.bn_units
-            self._row.setdefault("bn_rm", []).append(norm.running_mean[:u].numpy().copy())
-            self._row.setdefault("bn_rv", []).append(norm.running_var[:u].numpy().copy())
+            self._row.setdefault("bn_running_mean", []).append(norm.running_mean[:u].numpy().copy())
+            self._row.setdefault("bn_running_var", []).append(norm.running_var[:u].numpy().copy())
         # The layers' views keep this step's tensors alive until flush() reduces them.
         self._pending.append((step, self._row, self._acts))
         self._pending_bytes += sum(p.nbytes + o.nbytes for p, o in self._acts)

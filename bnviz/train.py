@@ -6,20 +6,15 @@ import math
 
 import numpy as np
 import torch
-from torch import nn
 from torch.nn import functional as F
 
-from bnviz.config import RunConfig
+from bnviz.config import SEED_DATA_ORDER, RunConfig
 from bnviz.datasets import TWO_D, Dataset, make_dataset
-from bnviz.nets import MLP, RELU_LIKE, Maxout, build_mlp
+from bnviz.metrics import EVAL_COLUMNS, metric
+from bnviz.nets import build_mlp, pre_activations
 from bnviz.telemetry import History, Telemetry
 
-FLAT_GRADIENT = 0.01  # |f′| below this passes (almost) no gradient: the lessons' "killed"
 FIRST_UNITS, FIRST_LAYER_ROWS = 16, 16  # first-layer weights kept: units, and rows over time
-EVAL_COLUMNS = ("train_loss", "train_acc", "test_loss", "test_acc")
-# The same network with batch statistics (train mode, mini-batches of the training batch size):
-# the gap to the columns above is what running statistics change at test time.
-BATCH_COLUMNS = ("batch_train_loss", "batch_train_acc", "batch_test_loss", "batch_test_acc")
 
 
 class Diverged(ArithmeticError):
@@ -35,37 +30,6 @@ def make_optimizer(cfg: RunConfig, params) -> torch.optim.Optimizer:
     return torch.optim.SGD(params, lr=cfg.lr, momentum=momentum, weight_decay=wd)
 
 
-def pre_activations(model: MLP, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-    """Logits and every hidden layer's pre-activation (input of the nonlinearity)."""
-    pres = []
-    for block in model.blocks:
-        z = block.linear(x)
-        if block.norm_before is not None:
-            z = block.norm_before(z)
-        pres.append(z)
-        x = block.act(z)
-        if block.norm_after is not None:
-            x = block.norm_after(x)
-    return model.head(x), pres
-
-
-def no_gradient_share(act: torch.nn.Module, z: torch.Tensor) -> float:
-    """Share of units whose local gradient |f′(z)| < FLAT_GRADIENT on every row of z.
-
-    Such a unit passes (almost) no gradient back on any example: for ReLU it is the same as
-    "never positive" (dead for good); Leaky ReLU never counts here, ELU only far below zero.
-    f′ is autograd's, taken outside inference mode on a copy (nothing reaches the model's
-    .grad). NaN for Maxout, whose output mixes k inputs per unit. Evaluations record it for
-    the ReLU family only (NaN otherwise), like "dead".
-    """
-    if isinstance(act, Maxout):
-        return math.nan
-    with torch.inference_mode(False), torch.enable_grad():
-        z = z.clone().requires_grad_(True)
-        (slope,) = torch.autograd.grad(act(z).sum(), z)
-    return (slope.abs().amax(0) < FLAT_GRADIENT).float().mean().item()
-
-
 class Trainer:
     """A model, its optimizer, its data order and its histories: step() advances by one."""
 
@@ -79,7 +43,7 @@ class Trainer:
         self.y_test = torch.from_numpy(d.y_test)
         self.model = build_mlp(cfg, d.n_features, d.n_classes)
         self.optimizer = make_optimizer(cfg, self.model.parameters())
-        self.order = torch.Generator().manual_seed(cfg.seed + 1)  # data order, apart from init
+        self.order = torch.Generator().manual_seed(cfg.seed + SEED_DATA_ORDER)
         self.batch_size = min(cfg.batch_size, len(self.x))
         self._perm = torch.empty(0, dtype=torch.long)
         self._pos = 0
@@ -87,14 +51,11 @@ class Trainer:
         self.lr = cfg.lr
         self.telemetry = Telemetry(self.model, capacity)
         self.losses = History(4 * capacity, {"loss": ()})
-        layers = len(self.model.blocks)
-        cols: dict[str, tuple[int, ...]] = {k: () for k in EVAL_COLUMNS}
-        cols |= {"dead": (layers,), "no_grad": (layers,)}
         self.norms = [b.norm for b in self.model.blocks if b.norm is not None]
-        if self.norms:
-            cols |= {k: () for k in BATCH_COLUMNS}
-            units = (len(self.norms), self.telemetry.bn_units)
-            cols |= {"bn_pm": units, "bn_pv": units}
+        self.metrics = [metric(name) for name in cfg.metrics]  # KeyError on an unknown name
+        cols: dict[str, tuple[int, ...]] = {k: () for k in EVAL_COLUMNS}
+        for m in self.metrics:
+            cols |= m.columns(self)
         self.evals = History(capacity, cols)
         units, inputs = self.model.linears()[0].weight.shape  # 8x8 images for digits
         self.first_layer = History(FIRST_LAYER_ROWS, {"w": (min(FIRST_UNITS, units), inputs)})
@@ -159,7 +120,6 @@ class Trainer:
         loss = F.cross_entropy(self.model(xb), yb)
         value = loss.item()
         if not math.isfinite(value):
-            self.telemetry.active = False
             self.telemetry.close()
             raise Diverged(s + 1)
         self.optimizer.zero_grad(set_to_none=True)
@@ -176,10 +136,14 @@ class Trainer:
 
     @torch.inference_mode()
     def evaluate(self) -> dict[str, object]:
-        """Loss and accuracy on train and test (eval mode), and dead units over the train set."""
+        """Loss and accuracy on train and test (eval mode), and the metrics cfg names."""
+        pres = None
         self.model.eval()
         try:
-            logits, pres = pre_activations(self.model, self.x)
+            if any(m.needs_pre for m in self.metrics):
+                logits, pres = pre_activations(self.model, self.x)
+            else:
+                logits = self.model(self.x)
             test_logits = self.model(self.x_test)
         finally:
             self.model.train()
@@ -189,69 +153,9 @@ class Trainer:
             "test_loss": F.cross_entropy(test_logits, self.y_test).item(),
             "test_acc": (test_logits.argmax(1) == self.y_test).float().mean().item(),
         }
-        relu_like = self.cfg.activation in RELU_LIKE
-        out["dead"] = np.array(
-            [(z.amax(0) <= 0).float().mean().item() if relu_like else np.nan for z in pres]
-        )
-        out["no_grad"] = np.array(  # the dead-units lesson; one autograd pass per layer
-            [
-                no_gradient_share(b.act, z) if relu_like else np.nan
-                for b, z in zip(self.model.blocks, pres, strict=True)
-            ]
-        )
-        if self.norms:
-            out |= self.batch_mode_metrics() | self.population_stats()
+        for m in self.metrics:
+            out |= m.compute(self, pres)
         return out
-
-    def _keep_bn_buffers(self):
-        """Copies of every BN buffer, to put back after a train-mode pass that must not count."""
-        return [{k: v.clone() for k, v in n.named_buffers()} for n in self.norms]
-
-    def _restore_bn_buffers(self, saved) -> None:
-        for norm, buffers in zip(self.norms, saved, strict=True):
-            for k, v in buffers.items():
-                getattr(norm, k).copy_(v)
-
-    def batch_mode_metrics(self) -> dict[str, float]:
-        """Loss/accuracy with batch statistics (mini-batches of batch_size), buffers untouched."""
-        saved = self._keep_bn_buffers()
-        out = {}
-        try:
-            for name, x, y in (("train", self.x, self.y), ("test", self.x_test, self.y_test)):
-                size = max(2, self.batch_size)  # one value per batch has no variance
-                chunks = [(x[i : i + size], y[i : i + size]) for i in range(0, len(x), size)]
-                chunks = [c for c in chunks if len(c[0]) > 1]
-                logits = torch.cat([self.model(cx) for cx, _ in chunks])
-                ys = torch.cat([cy for _, cy in chunks])
-                out[f"batch_{name}_loss"] = F.cross_entropy(logits, ys).item()
-                out[f"batch_{name}_acc"] = (logits.argmax(1) == ys).float().mean().item()
-        finally:
-            self._restore_bn_buffers(saved)
-        return out
-
-    def population_stats(self) -> dict[str, np.ndarray]:
-        """Mean and (biased) variance of each BN layer's input over the whole training set.
-
-        The network runs in train mode on the full set, so every BN normalizes with the
-        population statistics of the layers below it: the values running_mean/var estimate.
-        """
-        saved = self._keep_bn_buffers()
-        captured: list[torch.Tensor] = []
-        hooks = [
-            n.register_forward_hook(lambda m, i, o: captured.append(i[0].detach()))
-            for n in self.norms
-        ]
-        try:
-            self.model(self.x)
-        finally:
-            for h in hooks:
-                h.remove()
-            self._restore_bn_buffers(saved)
-        u = self.telemetry.bn_units
-        return {
-            "bn_pm": np.stack([z[:, :u].mean(0).numpy() for z in captured]),
-            "bn_pv": np.stack([z[:, :u].var(0, unbiased=False).numpy() for z in captured]),
-        }
 
     def record_eval(self) -> None:
         """Evaluate now and append to the eval history."""
@@ -286,20 +190,3 @@ class Trainer:
             "y": gy.numpy(),
             "p": prob.reshape(resolution, resolution).numpy().astype(np.float32),
         }
-
-
-def bare_loop(cfg: RunConfig, steps: int) -> nn.Module:
-    """The same model trained with no telemetry or bookkeeping (the benchmarks' baseline)."""
-    data = make_dataset(cfg)
-    model = build_mlp(cfg, data.n_features, data.n_classes)
-    opt = make_optimizer(cfg, model.parameters())
-    x, y = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
-    gen = torch.Generator().manual_seed(cfg.seed + 1)
-    bs = min(cfg.batch_size, len(x))
-    for _ in range(steps):
-        idx = torch.randint(len(x), (bs,), generator=gen)
-        loss = F.cross_entropy(model(x[idx]), y[idx])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-    return model

@@ -244,8 +244,8 @@ def test_a_large_learning_rate_kills_relus_and_the_remedies_survive():
 def test_no_gradient_share_matches_autograd_by_hand():
     import torch
 
+    from bnviz.metrics import no_gradient_share
     from bnviz.nets import Maxout
-    from bnviz.train import no_gradient_share
 
     z = torch.tensor([[-1.0, 2.0, -8.0, 0.0], [-3.0, -1.0, -9.0, 0.0]])
     assert no_gradient_share(torch.nn.ReLU(), z) == 0.75  # columns 0, 2, and 3: f′(0) = 0

@@ -73,10 +73,10 @@ def test_health_gradients_and_boundary(snaps):
 
 def test_empty_snapshots_give_a_waiting_figure_not_an_error():
     empty = {n: Snapshot(n, RunConfig(), "queued") for n in ("plain", "bn")}
-    for fig in (
-        figs.percentile_figure(empty, 0, lang="zh"),
-        figs.histogram_figure(empty, lang="en"),
-        figs.per_layer_figure(empty, "saturated", lang="en"),
-        figs.boundary_figure(empty, np.zeros((1, 2)), np.zeros(1), lang="en"),
+    for lang, fig in (
+        ("zh", figs.percentile_figure(empty, 0, lang="zh")),
+        ("en", figs.histogram_figure(empty, lang="en")),
+        ("en", figs.per_layer_figure(empty, "saturated", lang="en")),
+        ("en", figs.boundary_figure(empty, np.zeros((1, 2)), np.zeros(1), lang="en")),
     ):
-        assert fig.layout.height > 0
+        assert len(fig.data) == 0 and fig.layout.title.text == t("lab.fig.no_data", lang)

@@ -50,8 +50,16 @@ def test_bias_dropped_only_where_bn_follows_the_linear():
 
 
 def test_bn_momentum_none_is_the_cumulative_average():
-    model = build_mlp(RunConfig(norm="batchnorm", bn_momentum=None), 2, 2)
-    assert model.blocks[0].norm.momentum is None
+    model = build_mlp(RunConfig(norm="batchnorm", bn_momentum=None, depth=1, width=4), 2, 2)
+    gen = torch.Generator().manual_seed(0)
+    batches = [torch.randn(16, 2, generator=gen) * 3 + 1 for _ in range(5)]
+    means = []
+    with torch.no_grad():
+        for x in batches:
+            means.append(model.blocks[0].linear(x).mean(0))
+            model(x)
+    running = model.blocks[0].norm.running_mean
+    torch.testing.assert_close(running, torch.stack(means).mean(0))  # plain average, no decay
 
 
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))

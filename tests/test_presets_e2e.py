@@ -41,12 +41,12 @@ def test_lab_preset_runs_its_settings_shared_and_shows_its_claim(preset):
     expected = lab.preset(preset)
     link = from_query(RunConfig, dict(at.query_params), lab.DEFAULT)[0]  # the share link's run
     for name, run in runs.items():
-        want = expected.replace(norm=run.cfg.norm)
-        assert run.cfg == want, (name, dataclasses.asdict(run.cfg))  # every setting, lr included
-        assert link.replace(norm=run.cfg.norm) == run.cfg
+        cfg = run.spec
+        assert cfg == expected.replace(norm=cfg.norm), (name, dataclasses.asdict(cfg))  # lr too
+        assert link.replace(norm=cfg.norm) == cfg
         assert run.snapshot.lr == pytest.approx(expected.lr)  # never steered away
-        assert run.shared and scheduler().shared.get(run.cfg.key()) == run.run_id
-    assert {n: r.cfg.norm for n, r in runs.items()} == {"plain": "none", "bn": "batchnorm"}
+        assert scheduler().lookup(cfg, "nobody", "none") is run  # still the class's shared run
+    assert {n: r.spec.norm for n, r in runs.items()} == {"plain": "none", "bn": "batchnorm"}
     plain, bn = runs["plain"].snapshot, runs["bn"].snapshot
     assert lab.CLAIMS[preset](plain, bn), preset
     assert t(f"lab.preset.{preset}_what") in [i.value for i in at.info]  # its sentence shows

@@ -1,14 +1,18 @@
 """The scheduler: sharing, quotas, controls, divergence, errors, idling, shutdown, memory."""
 
 import multiprocessing
+import os
+import signal
 import threading
 import time
 import tracemalloc
 
 import numpy as np
 import pytest
+from fake_job import FakeSnap, FakeSpec
 
 from bnviz.config import RunConfig
+from bnviz.jobs import JobStatus
 from bnviz.runner import Busy, Quotas, Scheduler, train_sync
 from bnviz.stepper import Stepper
 from bnviz.train import Trainer
@@ -172,3 +176,64 @@ def test_memory_stays_flat_over_a_long_run():
     assert growth < 1_000_000, f"grew by {growth} bytes"
     tel = stepper.snapshot().telemetry
     assert tel["step"][-1] > 8_000 and len(tel["step"]) <= 512
+
+
+# ---------------------------------------------------------------------------- jobs and the pool
+
+
+@pytest.mark.parametrize("backend", ["thread", "process"])
+def test_a_job_that_is_not_a_run_is_one_place_and_one_snapshot(backend):
+    s = Scheduler(workers=1, backend=backend, warm=False, snapshot_s=0.05)
+    try:
+        spec = FakeSpec(steps=40, models=64, delay_s=0.005)
+        run = s.start(spec, "s", "a")
+        assert len(s.book.open_runs("s")) == 1  # 64 models, one quota slot
+        assert isinstance(s.poll(run.run_id), JobStatus)  # before the worker's first snapshot
+        assert s.start(spec, "t", "a") is run  # shared by key like a RunConfig
+        wait_for(lambda: s.poll(run.run_id).done, 60)
+        snap = s.poll(run.run_id)
+        assert isinstance(snap, FakeSnap) and snap.state == "finished" and snap.step == 40
+        np.testing.assert_array_equal(snap.table, 40 * np.arange(64))
+        bad = s.start(FakeSpec(broken=True), "s", "b")
+        wait_for(lambda: s.poll(bad.run_id).done, 60)
+        assert s.poll(bad.run_id).state == "error" and "cannot build" in s.poll(bad.run_id).error
+    finally:
+        s.shutdown()
+
+
+def test_queued_job_pauses_without_a_queue_position_field(sched):
+    sched.quotas = Quotas(max_running=1)
+    a = sched.start(FakeSpec(steps=10_000, delay_s=0.01), "s", "a")
+    b = sched.start(FakeSpec(steps=5), "s", "b")
+    assert sched.poll(b.run_id).state == "queued" and sched.poll(b.run_id).queue_position == 1
+    sched.control(a.run_id, "stop")
+    wait_for(lambda: sched.poll(b.run_id).state == "finished")
+
+
+def test_lookup_does_not_attach_and_watch_does(sched):
+    run = sched.start(SMALL.replace(steps=100_000), "s", "a")
+    assert sched.lookup(SMALL.replace(steps=100_000), "other", "x") is run
+    assert "other" not in run.sessions and ("other", "x") not in sched.slots
+    assert sched.watch(SMALL.replace(steps=100_000), "other", "x") is run
+    assert "other" in run.sessions and sched.slots[("other", "x")] == run.run_id
+    assert sched.lookup(SMALL.replace(seed=3), "s", "a") is None
+
+
+def test_a_killed_worker_is_replaced_and_its_job_shows_interrupted():
+    s = Scheduler(workers=1, backend="process", warm=False, snapshot_s=0.05)
+    seen = []
+    s.on_interrupted = seen.append
+    try:
+        run = s.start(FakeSpec(steps=100_000, delay_s=0.002), "s", "a")
+        wait_for(lambda: s.poll(run.run_id).step > 5, 60)
+        victim = s.workers[0]
+        os.kill(victim.pid, signal.SIGKILL)
+        wait_for(lambda: s.poll(run.run_id).state == "interrupted", 10)  # the sentinel wakes it
+        snap = s.poll(run.run_id)
+        assert snap.step > 5 and snap.done and seen == [s.runs[run.run_id]]
+        assert s.workers[0] is not victim and s.workers[0].is_alive()
+        again = s.start(FakeSpec(steps=30), "s", "b")  # the replacement takes new jobs
+        wait_for(lambda: s.poll(again.run_id).state == "finished", 60)
+    finally:
+        s.shutdown()
+    assert multiprocessing.active_children() == []

@@ -81,8 +81,8 @@ def test_plotted_running_stats_are_torchs_buffers_after_every_step(momentum):
     rm, rv = replay(cfg, cfg.steps)
     tel = snap.telemetry
     assert np.array_equal(tel["step"], np.arange(cfg.steps))
-    np.testing.assert_allclose(tel["bn_rm"], rm, rtol=0, atol=1e-6)
-    np.testing.assert_allclose(tel["bn_rv"], rv, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(tel["bn_running_mean"], rm, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(tel["bn_running_var"], rv, rtol=0, atol=1e-6)
     # ... through the page's helper, for every layer and unit, and into the figure
     for layer in range(cfg.depth):
         for unit in range(8):
@@ -93,9 +93,13 @@ def test_plotted_running_stats_are_torchs_buffers_after_every_step(momentum):
     line = next(tr for tr in fig.to_plotly_json()["data"] if tr["meta"] == "main")
     np.testing.assert_allclose(decode(line["y"]), rv[:, layer, unit], atol=1e-6, rtol=0)
     # the formula next to the chart: (1 − m)·old + m·batch, the variance unbiased (×B/(B − 1))
-    unbiased = tel["bn_bv"] * 32 / 31
-    np.testing.assert_allclose(tel["bn_rm"], ema(tel["bn_bm"], momentum, 0.0), atol=2e-6)
-    np.testing.assert_allclose(tel["bn_rv"], ema(unbiased, momentum, 1.0), rtol=2e-6, atol=2e-6)
+    unbiased = tel["bn_batch_var"] * 32 / 31
+    np.testing.assert_allclose(
+        tel["bn_running_mean"], ema(tel["bn_batch_mean"], momentum, 0.0), atol=2e-6
+    )
+    np.testing.assert_allclose(
+        tel["bn_running_var"], ema(unbiased, momentum, 1.0), rtol=2e-6, atol=2e-6
+    )
     np.testing.assert_allclose(s.batch_var_unbiased, unbiased[:, layer, unit], rtol=1e-6)
     if momentum is None:  # the cumulative average is the plain mean of the batch statistics
         np.testing.assert_allclose(s.running_mean[-1], s.batch_mean.mean(), atol=1e-6)
@@ -136,9 +140,9 @@ def test_population_statistics_equal_a_direct_computation():
 def test_momentum_changes_nothing_but_the_running_statistics():
     a, b = run(0.1), run(0.01)
     assert np.array_equal(a.losses["loss"], b.losses["loss"])
-    assert np.array_equal(a.telemetry["bn_bm"], b.telemetry["bn_bm"])
+    assert np.array_equal(a.telemetry["bn_batch_mean"], b.telemetry["bn_batch_mean"])
     assert np.array_equal(a.evals["batch_test_acc"], b.evals["batch_test_acc"])
-    assert not np.array_equal(a.telemetry["bn_rm"], b.telemetry["bn_rm"])
+    assert not np.array_equal(a.telemetry["bn_running_mean"], b.telemetry["bn_running_mean"])
 
 
 # ---------------------------------------------------------------------------- the presets' claims

@@ -1,9 +1,13 @@
 """Training: deterministic, learns, diverges with a clear step number."""
 
+import copy
+
 import numpy as np
 import pytest
+import torch
 
 from bnviz.config import RunConfig
+from bnviz.metrics import EVAL_COLUMNS, batch_mode_metrics
 from bnviz.runner import train_sync
 from bnviz.stepper import Stepper
 from bnviz.train import Trainer
@@ -47,8 +51,52 @@ def test_batch_size_one_with_bn_is_explained_not_raised():
 
 
 def test_batch_larger_than_data_is_clamped():
-    snap = train_sync(RunConfig(n_samples=50, batch_size=1024, steps=5))
-    assert snap.state == "finished"
+    cfg = RunConfig(n_samples=50, batch_size=1024, steps=5)
+    tr = Trainer(cfg)
+    assert tr.batch_size == len(tr.x) < 1024
+    for _ in range(3):  # every step uses the whole (reshuffled) training set
+        xb, _ = tr.next_batch()
+        assert len(xb) == len(tr.x)
+    assert train_sync(cfg).state == "finished"
+
+
+# ---------------------------------------------------------------------------- metrics by name
+
+
+def test_a_run_evaluates_only_the_metrics_its_config_names():
+    lab = Trainer(RunConfig(norm="batchnorm", activation="relu", steps=5))
+    lab.record_eval()
+    assert set(lab.evals.view()) == {"step", *EVAL_COLUMNS}
+    cfg = RunConfig(norm="batchnorm", activation="relu", metrics=("population", "dead"))
+    full = Trainer(cfg)
+    full.record_eval()
+    assert set(full.evals.view()) == {"step", *EVAL_COLUMNS, "dead", "bn_pop_mean", "bn_pop_var"}
+    assert cfg.key() != cfg.replace(metrics=()).key()  # part of the run's identity
+    assert cfg.key() == cfg.replace(metrics=("dead", "population")).key()  # in any order
+    with pytest.raises(KeyError, match="unknown metric"):
+        Trainer(RunConfig(metrics=("nope",)))
+
+
+@pytest.mark.parametrize("batch_size", [2, 7, 37, 64])
+def test_batch_mode_metrics_equal_one_forward_per_mini_batch(batch_size):
+    tr = Trainer(RunConfig(norm="batchnorm", n_samples=203, batch_size=batch_size))
+    for _ in range(20):
+        tr.step()
+    buffers = [b.clone() for n in tr.norms for b in n.buffers()]
+    got = batch_mode_metrics(tr)
+    after = [b for n in tr.norms for b in n.buffers()]
+    assert all(torch.equal(a, b) for a, b in zip(buffers, after, strict=True))  # untouched
+    model = copy.deepcopy(tr.model).train()
+    size = max(2, tr.batch_size)
+    with torch.no_grad():
+        for name, x, y in (("train", tr.x, tr.y), ("test", tr.x_test, tr.y_test)):
+            chunks = [i for i in range(0, len(x), size) if len(x[i : i + size]) > 1]
+            logits = torch.cat([model(x[i : i + size]) for i in chunks])
+            ys = torch.cat([y[i : i + size] for i in chunks])
+            want = torch.nn.functional.cross_entropy(logits, ys).item()
+            assert got[f"batch_{name}_loss"] == pytest.approx(want, rel=1e-5)
+            acc = (logits.argmax(1) == ys).float().mean().item()
+            assert got[f"batch_{name}_acc"] == pytest.approx(acc)
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])

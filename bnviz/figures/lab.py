@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import numpy as np
 import plotly.graph_objects as go
 
-from bnviz.figures.theme import COLORS, PALETTE, base_layout, downsample, f32
+from bnviz.figures.theme import COLORS, PALETTE, base_layout, domains, downsample, f32
 from bnviz.i18n import t
 from bnviz.stepper import Snapshot
 from bnviz.telemetry import HIST_BINS, HIST_RANGE, Q15, Q50, Q85
@@ -32,12 +32,6 @@ def _window(steps: np.ndarray, window: Window) -> np.ndarray:
     if window is None:
         return np.ones(len(steps), bool)
     return (steps >= window[0]) & (steps <= window[1])
-
-
-def _domains(n: int, gap: float = 0.06) -> list[list[float]]:
-    """n equal side-by-side axis domains (manual subplots: 10x cheaper than make_subplots)."""
-    width = (1 - gap * (n - 1)) / n
-    return [[i * (width + gap), i * (width + gap) + width] for i in range(n)]
 
 
 def _empty(lang: str, height: int = 300) -> go.Figure:
@@ -95,7 +89,7 @@ def percentile_figure(
 ) -> go.Figure:
     """One layer's pre-activation percentiles over time: no-BN and BN side by side, same y-axis."""
     traces, layout_axes, lo, hi = [], {}, np.inf, -np.inf
-    for i, ((name, snap), dom) in enumerate(zip(snaps.items(), _domains(len(snaps)), strict=True)):
+    for i, ((name, snap), dom) in enumerate(zip(snaps.items(), domains(len(snaps)), strict=True)):
         tel = snap.telemetry
         if not _has(tel) or layer >= tel[which + "_q"].shape[1]:
             continue
@@ -130,7 +124,7 @@ def histogram_figure(
     centers = f32(np.linspace(-HIST_RANGE, HIST_RANGE, HIST_BINS + 1)[:-1] + HIST_RANGE / HIST_BINS)
     rows = [[1 - (r + 1) / layers + 0.02, 1 - r / layers - 0.02] for r in range(layers)]
     traces, axes, k = [], {}, 0
-    for c, ((name, snap), dom) in enumerate(zip(snaps.items(), _domains(len(snaps)), strict=True)):
+    for c, ((name, snap), dom) in enumerate(zip(snaps.items(), domains(len(snaps)), strict=True)):
         tel = snap.telemetry
         m = _window(tel["step"], window)
         for r in range(layers):
@@ -181,7 +175,7 @@ def per_layer_figure(
 ) -> go.Figure:
     """A per-layer statistic over time (saturation, dead, gradients): one panel per run."""
     traces, axes = [], {}
-    for i, ((name, snap), dom) in enumerate(zip(snaps.items(), _domains(len(snaps)), strict=True)):
+    for i, ((name, snap), dom) in enumerate(zip(snaps.items(), domains(len(snaps)), strict=True)):
         tel = snap.telemetry
         if not _has(tel):
             continue
@@ -232,7 +226,7 @@ def boundary_figure(
 ) -> go.Figure:
     """Decision boundary (P(class 1)) of each run with the test points on top."""
     traces, axes = [], {}
-    for i, ((name, snap), dom) in enumerate(zip(snaps.items(), _domains(len(snaps)), strict=True)):
+    for i, ((name, snap), dom) in enumerate(zip(snaps.items(), domains(len(snaps)), strict=True)):
         b = snap.boundary
         if b is None:
             continue

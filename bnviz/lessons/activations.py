@@ -17,8 +17,9 @@ import torch
 import torch.nn.functional as F
 
 from bnviz.config import Activation, RunConfig, Validated, setting
+from bnviz.metrics import FLAT_GRADIENT
 from bnviz.nets import ACTIVATIONS, Maxout
-from bnviz.train import FLAT_GRADIENT, Trainer
+from bnviz.train import Trainer
 
 NAMES = tuple(ACTIVATIONS)  # sigmoid, tanh, relu, leaky_relu, prelu, elu, gelu, silu, maxout
 FLAT = FLAT_GRADIENT  # |f′| below this "kills the gradient": the saturated regions
@@ -293,7 +294,7 @@ def dead_relu_pair(
     base = RunConfig(
         dataset="moons", depth=4, width=64, activation=activation, init="he",
         optimizer="adam", steps=steps, seed=seed, eval_every=20,
-        leaky_slope=DEAD_LEAKY_SLOPE,
+        leaky_slope=DEAD_LEAKY_SLOPE, metrics=("dead", "no_grad"),
     )  # fmt: skip
     return {"small": base.replace(lr=small_lr), "large": base.replace(lr=large_lr)}
 

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from bnviz.config import Activation, Init, RunConfig, Validated, setting
-from bnviz.nets import ACTIVATIONS, init_weight_, saturated_fraction
+from bnviz.nets import ACTIVATIONS, init_weight_, saturated_share
 
 BINS = 41  # histogram bins, shared by all layers; odd, so 0 is a bin's center, not an edge
 SPREAD = 4.0  # unbounded values: bins span ±4x the largest RMS over layers (outliers clamped)
@@ -168,7 +168,7 @@ def _activation_table(*key) -> tuple:
                 i + 1,
                 mean,
                 std,
-                saturated_fraction(h, activation),
+                float(saturated_share(h.numpy(), activation)),
                 _distinct(h),
                 _histogram(h, lo, hi),
                 edges,

@@ -17,11 +17,11 @@ import torch
 from torch import nn
 from torch.func import vmap
 
-from bnviz.config import RunConfig, Validated, setting
+from bnviz.config import SEED_BATCH_NOISE, RunConfig, Validated, setting
 from bnviz.datasets import make_dataset
-from bnviz.nets import build_mlp
+from bnviz.nets import build_mlp, capture_inputs
 from bnviz.stepper import Snapshot
-from bnviz.telemetry import BN_UNITS  # noqa: F401  (pages size their unit picker with it)
+from bnviz.telemetry import BN_UNITS
 
 # A small BN net whose statistics move: moons without input standardization (centered inputs
 # would pin layer 1's population mean at exactly 0), ReLU so layer 2's mean drifts while it
@@ -29,6 +29,7 @@ from bnviz.telemetry import BN_UNITS  # noqa: F401  (pages size their unit picke
 DEFAULT = RunConfig(
     dataset="moons", standardize=False, depth=3, width=32, activation="relu", norm="batchnorm",
     optimizer="momentum", lr=0.1, batch_size=32, steps=1000, log_every=1, eval_every=10,
+    metrics=("batch_mode", "population"),
 )  # fmt: skip
 MOMENTA = (0.01, 0.03, 0.1, 0.3, 0.9)  # the momentum slider's stops
 Compare = Literal["off", "0.01", "0.03", "0.1", "0.3", "0.9", "cumulative"]
@@ -68,7 +69,10 @@ def eval_every(batch_size: int) -> int:
 
 def run_configs(cfg: RunConfig, view: View) -> dict[str, RunConfig]:
     """The page's runs: 'main' and, unless off or equal, 'compare' with the other momentum."""
-    main = cfg.replace(norm="batchnorm", log_every=1, eval_every=eval_every(cfg.batch_size))
+    main = cfg.replace(
+        norm="batchnorm", log_every=1, eval_every=eval_every(cfg.batch_size),
+        metrics=DEFAULT.metrics,
+    )  # fmt: skip
     out = {"main": main}
     if view.compare != "off":
         other = compare_momentum(view.compare)
@@ -115,17 +119,17 @@ def train_size(cfg: RunConfig) -> int:
 def unit_series(snap: Snapshot, layer: int, unit: int) -> UnitSeries | None:
     """The series of BN layer `layer`, unit `unit` (0-based) of a run; None before any data."""
     tel, ev = snap.telemetry, snap.evals
-    if "bn_bm" not in tel or not len(tel["step"]) or not len(ev.get("step", ())):
+    if "bn_batch_mean" not in tel or not len(tel["step"]) or not len(ev.get("step", ())):
         return None
-    if layer >= tel["bn_bm"].shape[1] or unit >= tel["bn_bm"].shape[2]:
+    if layer >= tel["bn_batch_mean"].shape[1] or unit >= tel["bn_batch_mean"].shape[2]:
         return None
     b = min(snap.config.batch_size, train_size(snap.config))
-    bv = tel["bn_bv"][:, layer, unit]
+    bv = tel["bn_batch_var"][:, layer, unit]
     return UnitSeries(
-        snap.config.bn_momentum, tel["step"], tel["bn_bm"][:, layer, unit], bv,
+        snap.config.bn_momentum, tel["step"], tel["bn_batch_mean"][:, layer, unit], bv,
         bv * np.float32(b / (b - 1)) if b > 1 else np.full_like(bv, np.nan),
-        tel["bn_rm"][:, layer, unit], tel["bn_rv"][:, layer, unit],
-        ev["step"], ev["bn_pm"][:, layer, unit], ev["bn_pv"][:, layer, unit],
+        tel["bn_running_mean"][:, layer, unit], tel["bn_running_var"][:, layer, unit],
+        ev["step"], ev["bn_pop_mean"][:, layer, unit], ev["bn_pop_var"][:, layer, unit],
     )  # fmt: skip
 
 
@@ -173,13 +177,8 @@ def _bn_inputs(model: nn.Module, units: int):
     norms = [b.norm for b in model.blocks if b.norm is not None]
 
     def inputs(x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        seen: list[torch.Tensor] = []
-        hooks = [n.register_forward_hook(lambda m, i, o: seen.append(i[0])) for n in norms]
-        try:
+        with capture_inputs(norms) as seen:
             model(x)
-        finally:
-            for h in hooks:
-                h.remove()
         return tuple(z[..., :units] for z in seen)
 
     return inputs
@@ -216,9 +215,9 @@ def _batch_noise(cfg: RunConfig, sizes: tuple[int, ...], batches: int) -> BatchN
     model = build_mlp(cfg, data.n_features, data.n_classes).train()
     for norm in (b.norm for b in model.blocks):
         norm.track_running_stats = False  # batch statistics only, no buffer writes (vmap-safe)
-    units = min(8, cfg.width)
+    units = min(BN_UNITS, cfg.width)
     inputs = _bn_inputs(model, units)
-    gen = torch.Generator().manual_seed(cfg.seed + 2)
+    gen = torch.Generator().manual_seed(cfg.seed + SEED_BATCH_NOISE)
     mean_std, var_std = [], []
     with torch.no_grad():
         population = torch.stack(inputs(x))  # (L, N, U): BN with whole-set statistics

@@ -12,15 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import streamlit as st
-from streamlit.runtime import Runtime
-from streamlit.runtime.pages_manager import PagesManager
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from bnviz.config import Note, from_query, to_query
 from bnviz.i18n import LANGS, normalize_lang, t
 from bnviz.runner import Scheduler
+from bnviz.ui._compat import leave_pages_directory_mode, running_under_apptest, script_session_id
 
-RESERVED = ("lang", "hide", "view")  # URL keys that are not settings
 SHOWN_CHARS = 60  # a URL value quoted back in a note is cut here (values may be 10 KB)
 _PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation: all of markdown's
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")  # line breaks would start new blocks
@@ -43,8 +40,7 @@ def scheduler() -> Scheduler:
 
 def session_id() -> str:
     """This browser tab's server session."""
-    ctx = get_script_run_ctx()
-    return ctx.session_id if ctx is not None else "no-session"
+    return script_session_id() or "no-session"
 
 
 def _release(token: str) -> None:
@@ -133,7 +129,7 @@ _ROUTED = threading.local()  # set while app.py's router runs a page, in that sc
 @contextlib.contextmanager
 def routed():
     """app.py runs the chosen page inside this: the page knows it came through the router."""
-    PagesManager.uses_pages_directory = False  # the router runs: pages/ mode is over
+    leave_pages_directory_mode()  # the router runs: pages/ mode is over
     _ROUTED.active = True
     try:
         yield
@@ -150,10 +146,10 @@ def ensure_router() -> None:
     (not only the first) reruns once, in the router. AppTest resets that mode before every run
     and runs pages directly, so there a rerun would swallow every click.
     """
-    PagesManager.uses_pages_directory = False
+    leave_pages_directory_mode()
     if getattr(_ROUTED, "active", False):
         return
-    if not type(Runtime._instance).__module__.startswith("unittest.mock"):  # not AppTest
+    if not running_under_apptest():
         st.rerun()
 
 

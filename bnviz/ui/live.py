@@ -76,11 +76,11 @@ def attached(
     the same page costs one training), unless the settings cannot train.
     """
     sched, sid = scheduler(), session_id()
-    runs = {n: sched.find(cfg, sid, f"{ctx.name}.{n}") for n, cfg in configs.items()}
+    runs = {n: sched.watch(cfg, sid, f"{ctx.name}.{n}") for n, cfg in configs.items()}
     blocked = any(cfg.problems() for cfg in configs.values())
     if autostart and not blocked and any(r is None for r in runs.values()):
         _start(ctx, configs)
-        runs = {n: sched.find(cfg, sid, f"{ctx.name}.{n}") for n, cfg in configs.items()}
+        runs = {n: sched.watch(cfg, sid, f"{ctx.name}.{n}") for n, cfg in configs.items()}
     return runs
 
 
@@ -90,7 +90,7 @@ def _start(ctx: PageContext, configs: dict[str, RunConfig], reset: bool = False)
     try:
         for name, cfg in configs.items():
             slot = f"{ctx.name}.{name}"
-            run = sched.find(cfg, sid, slot)
+            run = sched.watch(cfg, sid, slot)
             if reset and run is not None:
                 run = sched.reset(run.run_id, sid, slot)
             elif run is None:

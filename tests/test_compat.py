@@ -1,0 +1,53 @@
+"""Each Streamlit internal bnviz/ui/_compat.py relies on, pinned: fails loudly on an upgrade."""
+
+import inspect
+import typing
+
+import streamlit
+from streamlit.commands import navigation
+from streamlit.runtime import Runtime
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
+
+from bnviz.ui import _compat
+
+PROBE = """
+import streamlit as st
+from bnviz.ui import _compat
+st.session_state["apptest"] = _compat.running_under_apptest()
+st.session_state["sid"] = _compat.script_session_id()
+"""
+
+
+def test_pages_manager_flag_is_a_class_attribute_that_st_navigation_clears():
+    hints = typing.get_type_hints(PagesManager)
+    assert "uses_pages_directory" in hints, streamlit.__version__
+    assert "PagesManager.uses_pages_directory = False" in inspect.getsource(navigation)
+    saved = PagesManager.uses_pages_directory
+    try:
+        PagesManager.uses_pages_directory = True
+        assert _compat.leave_pages_directory_mode() is True
+        assert PagesManager.uses_pages_directory is False
+        assert _compat.leave_pages_directory_mode() is False
+    finally:
+        PagesManager.uses_pages_directory = saved
+
+
+def test_apptest_resets_the_pages_flag_before_every_run():
+    # why ensure_router must not rerun under AppTest (every click would be swallowed)
+    assert "PagesManager.uses_pages_directory = None" in inspect.getsource(AppTest)
+
+
+def test_runtime_singleton_and_apptest_detection():
+    assert "_instance" in vars(Runtime), streamlit.__version__
+    outside = Runtime._instance
+    assert _compat.running_under_apptest() is (type(outside).__module__.startswith("unittest.mock"))
+    at = AppTest.from_string(PROBE).run(timeout=30)
+    assert not at.exception
+    assert at.session_state["apptest"] is True  # AppTest installs a MagicMock Runtime
+    assert isinstance(at.session_state["sid"], str) and at.session_state["sid"]
+    assert Runtime._instance is outside  # AppTest put the real one back
+
+
+def test_no_script_context_outside_a_run():
+    assert _compat.script_session_id() is None
