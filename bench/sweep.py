@@ -16,11 +16,10 @@ import time
 
 import numpy as np
 import torch
-from _common import rss_mb
+from _common import bare_loop, rss_mb
 
 from bnviz.lessons.batchnorm_lab import DEFAULT
 from bnviz.sweep import SweepSpec
-from bnviz.train import bare_loop
 
 
 def changes(n: int) -> tuple[dict, ...]:

@@ -1,7 +1,7 @@
 """Where runs outlive a server: finished snapshots, checkpoints and claims behind one interface.
 
-Nothing above RunStore may know what is underneath: SQLiteStore (one file, bnviz/store_sqlite.py)
-today, a shared Redis when several replicas serve one class. Values cross the interface as
+Nothing above RunStore may know what is underneath: SQLiteStore (bnviz/store_sqlite.py, chosen
+in bnviz/store_open.py) today, a shared Redis when several replicas serve one class. Values cross the interface as
 Python objects (snapshots) or opaque bytes (checkpoints); pack()/unpack() is the one encoding.
 """
 
@@ -188,17 +188,3 @@ def store_max_bytes() -> int:
         return max(1, int(float(os.environ.get("BNVIZ_STORE_MB", DEFAULT_MAX_MB)))) << 20
     except (ValueError, OverflowError):
         return DEFAULT_MAX_MB << 20
-
-
-def open_store() -> RunStore:
-    """The configured store; a NullStore when turned off or when its file cannot be opened."""
-    path = store_path()
-    if path is None:
-        return NullStore()
-    from bnviz.store_sqlite import SQLiteStore  # the only place that names the backend
-
-    try:
-        return SQLiteStore(path, store_max_bytes())
-    except Exception as exc:  # a read-only disk, a directory in the way: run without a store
-        log.warning("run store %s unusable (%s); runs will not outlive the server", path, exc)
-        return NullStore()

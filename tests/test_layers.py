@@ -17,16 +17,17 @@ LAYERS: list[tuple[str, ...]] = [
     ("app",),  # app.py: the router
     ("pages",),  # one page per lesson
     ("ui",),  # Streamlit glue: the only bnviz part that imports streamlit
+    ("live_api",),  # new points of a live chart since a step, encoded once for every tab
     ("figures",),  # pure (data, *, lang) -> go.Figure; read lessons' result types
     ("lessons",),  # each lesson's experiments and configs
     ("runner",),  # policy: quotas, queue, idle reaping
-    ("pool", "runs", "store"),  # transport; run/session bookkeeping; checkpoints
-    ("jobs", "sweep"),  # what a worker runs: build_job(); the batched-sweep job
-    ("stepper",),  # a run as a state machine, its Snapshot
-    ("train",),  # one deterministic training step
+    ("pool", "runs", "store_open"),  # transport; run/session bookkeeping; the store in use
+    ("jobs", "sweep", "store_sqlite"),  # build_job(); the batched-sweep job; SQLite store
+    ("stepper", "stacked"),  # a run as a state machine, its Snapshot; N models as one tensor
+    ("train", "batched"),  # one deterministic training step; the sweep's batched operations
     ("metrics",),  # evaluation metrics by name
     ("telemetry",),  # per-layer statistics, ring buffers
-    ("nets", "datasets"),  # the model; the data
+    ("nets", "datasets", "store"),  # the model; the data; the run-store interface
     ("config", "i18n"),  # settings and strings
 ]
 TIER = {part: len(LAYERS) - i for i, parts in enumerate(LAYERS) for part in parts}

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from bnviz import store as store_mod
-from bnviz.store import MemoryStore, NullStore, RunStore, open_store, store_path
+from bnviz.store import MemoryStore, NullStore, RunStore, store_path
+from bnviz.store_open import open_store
 from bnviz.store_sqlite import SQLiteStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -181,7 +182,7 @@ def test_two_processes_writing_at_once_do_not_corrupt_it(tmp_path):
 
 
 def test_nothing_outside_the_sqlite_backend_knows_sqlite():
-    """A Redis store must drop in: only store_sqlite.py (and open_store's import) name it."""
+    """A Redis store must drop in: only store_sqlite.py (and store_open.py) name it."""
     for path in [*ROOT.glob("bnviz/**/*.py"), *ROOT.glob("pages/*.py"), ROOT / "app.py"]:
         if path.name == "store_sqlite.py":
             continue
@@ -189,7 +190,7 @@ def test_nothing_outside_the_sqlite_backend_knows_sqlite():
             if isinstance(node, ast.Import | ast.ImportFrom):
                 names = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
                 assert "sqlite3" not in names, path
-                if path.name != "store.py":
+                if path.name != "store_open.py":
                     assert "bnviz.store_sqlite" not in names, path
     assert issubclass(SQLiteStore, RunStore) and issubclass(MemoryStore, RunStore)
 
