@@ -17,7 +17,6 @@ COLORS = {
 PALETTE = ["#2E86AB", "#E4572E", "#76B041", "#F3A712", "#7D5BA6", "#17BEBB", "#A23B72", "#3B1F2B"]
 # Projector legibility: no chart text under 14 px (axis ticks, legends, hover), titles 16 px.
 FONT = dict(family="Inter, 'Noto Sans SC', 'PingFang SC', sans-serif", size=14)
-LEGEND_GAP_PX = 62  # tick labels and axis title at 14 px sit between the plot and its legend
 HERO_HEIGHT = 300  # a page's main chart: with the header, presets and sentence it fits 1280x720
 
 
@@ -27,10 +26,10 @@ def domains(n: int, gap: float = 0.06) -> list[list[float]]:
     return [[i * (size + gap), i * (size + gap) + size] for i in range(n)]
 
 
-def bottom_legend(height: int, titled: bool = True) -> dict:
-    """A horizontal legend below the x-axis title, never on it (y is a share of the plot)."""
-    plot = max(height - (45 if titled else 20), 100)  # the plot area, ~height less the top margin
-    return dict(orientation="h", yanchor="top", y=-LEGEND_GAP_PX / plot, x=0, font=dict(size=14))
+def bottom_legend() -> dict:
+    """A horizontal legend at the figure's bottom edge: plotly makes room for it under the
+    x-axis title, however many rows it wraps to (paper-relative offsets overlapped the title)."""
+    return dict(orientation="h", yref="container", y=0, yanchor="bottom", x=0, font=dict(size=14))
 
 
 def base_layout(title: str | None = None, *, height: int = HERO_HEIGHT, **extra: object) -> dict:
@@ -41,7 +40,7 @@ def base_layout(title: str | None = None, *, height: int = HERO_HEIGHT, **extra:
         font=FONT,
         height=height + 40,  # room for the legend below the plot
         margin=dict(l=55, r=20, t=45 if title else 20, b=40),
-        legend=bottom_legend(height, title is not None),
+        legend=bottom_legend(),
         hovermode="closest",
     )
     if title:
