@@ -5,7 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 from bnviz.i18n import lesson_icon, lesson_title
-from bnviz.ui.common import language_switch, routed, scheduler
+from bnviz.ui.common import ensure_router, language_switch, scheduler
 
 HERE = Path(__file__).resolve().parent
 # Material Symbols ship with Streamlit: no emoji font needed on the projector's machine. A new
@@ -32,14 +32,13 @@ def lesson_pages(lang: str) -> list:
 
 def main() -> None:
     """The router Streamlit runs for every tab."""
+    ensure_router()
     st.set_page_config(
         page_title="bnviz", page_icon=str(HERE / "assets" / "favicon.png"), layout="wide"
     )
     lang = language_switch()
     scheduler()  # start the workers now, so they are warm when a lesson starts training
-    page = st.navigation(lesson_pages(lang), position="top")
-    with routed():
-        page.run()
+    st.navigation(lesson_pages(lang), position="top").run()
 
 
 # ---- live charts (issue 13): `streamlit run app.py` finds this st.App and serves it with

@@ -51,3 +51,23 @@ def test_runtime_singleton_and_apptest_detection():
 
 def test_no_script_context_outside_a_run():
     assert _compat.script_session_id() is None
+
+
+def test_the_legacy_pages_runner_is_where_we_look_for_it():
+    """inside_legacy_pages_mode() walks the stack for this function of Streamlit's."""
+    from streamlit.runtime.scriptrunner import script_runner
+
+    from bnviz.ui._compat import LEGACY_PAGES_RUNNER, inside_legacy_pages_mode
+
+    runner = getattr(script_runner, LEGACY_PAGES_RUNNER)
+    assert callable(runner) and runner.__code__.co_name == LEGACY_PAGES_RUNNER
+    assert not inside_legacy_pages_mode()  # a plain call is not inside it
+
+    def outer():
+        return inside_legacy_pages_mode()
+
+    def legacy():
+        return outer()
+
+    legacy.__code__ = legacy.__code__.replace(co_name=LEGACY_PAGES_RUNNER)
+    assert legacy() is True

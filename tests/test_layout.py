@@ -51,12 +51,14 @@ def _open(browser, server, path: str, width: int, height: int):
     return page
 
 
+DRAWN = """() => [...document.querySelectorAll('.js-plotly-plot')].some(p =>
+  [...p.querySelectorAll('.scatterlayer path.js-line')]
+    .some(l => (l.getAttribute('d') || '').split('L').length > 3)  // a line with data, not a key
+  || p.querySelector('.contourlayer path, .barlayer .point path, .heatmaplayer image'))"""
+
+
 def _charts_drawn(page) -> None:
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('.js-plotly-plot')]"
-        ".some(p => p.querySelector('.trace, .contourlayer path, .barlayer .point'))",
-        timeout=90_000,
-    )
+    page.wait_for_function(DRAWN, timeout=90_000)
     page.wait_for_timeout(1500)  # the live panel's next redraw settles
 
 

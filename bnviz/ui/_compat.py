@@ -6,11 +6,22 @@ internal, instead of a page misbehaving in class.
 
 from __future__ import annotations
 
+import sys
+
 from streamlit.runtime import Runtime
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-__all__ = ["leave_pages_directory_mode", "running_under_apptest", "script_session_id"]
+__all__ = [
+    "LEGACY_PAGES_RUNNER",
+    "inside_legacy_pages_mode",
+    "leave_pages_directory_mode",
+    "running_under_apptest",
+    "script_session_id",
+]
+# The function of streamlit/runtime/scriptrunner/script_runner.py that runs a script in the old
+# pages/ mode (it wraps the main script and the pages/ files in a navigation of its own).
+LEGACY_PAGES_RUNNER = "_mpa_v1"
 
 
 def script_session_id() -> str | None:
@@ -25,6 +36,21 @@ def leave_pages_directory_mode() -> bool:
         return False
     PagesManager.uses_pages_directory = False
     return True
+
+
+def inside_legacy_pages_mode() -> bool:
+    """True when this script run was started in the old pages/ mode (per session, per run).
+
+    After a restart a class opens links at once: every session that started before the first
+    st.navigation call runs in that mode, its first widget event is lost, and the navigation
+    is Streamlit's raw list. Such a run must rerun once; a flag shared by sessions cannot tell.
+    """
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == LEGACY_PAGES_RUNNER:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def running_under_apptest() -> bool:

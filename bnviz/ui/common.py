@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import os
 import re
-import threading
 import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +14,12 @@ import streamlit as st
 from bnviz.config import Note, from_query, to_query
 from bnviz.i18n import LANGS, normalize_lang, t
 from bnviz.runner import Scheduler
-from bnviz.ui._compat import leave_pages_directory_mode, running_under_apptest, script_session_id
+from bnviz.ui._compat import (
+    inside_legacy_pages_mode,
+    leave_pages_directory_mode,
+    running_under_apptest,
+    script_session_id,
+)
 
 SHOWN_CHARS = 60  # a URL value quoted back in a note is cut here (values may be 10 KB)
 _PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation: all of markdown's
@@ -123,34 +126,19 @@ def language_switch() -> str:
     return lang
 
 
-_ROUTED = threading.local()  # set while app.py's router runs a page, in that script's thread
-
-
-@contextlib.contextmanager
-def routed():
-    """app.py runs the chosen page inside this: the page knows it came through the router."""
-    leave_pages_directory_mode()  # the router runs: pages/ mode is over
-    _ROUTED.active = True
-    try:
-        yield
-    finally:
-        _ROUTED.active = False
-
-
 def ensure_router() -> None:
     """Go through app.py's router even when a server's first requests name a page.
 
-    Streamlit 1.67 runs pages/ files in its old multipage mode (without app.py's router: no
-    language switch, no navigation) until some session has called st.navigation, and after a
-    restart a class opens shared links all at once: every session that started in that mode
-    (not only the first) reruns once, in the router. AppTest resets that mode before every run
+    Streamlit 1.67 runs scripts in its old pages/ mode (no router: no language switch, the raw
+    page list, and the session's first widget event lost) until some session has called
+    st.navigation. After a restart a class opens shared links all at once: every run that
+    started in that mode reruns once, in the router. AppTest resets the mode before every run
     and runs pages directly, so there a rerun would swallow every click.
     """
-    leave_pages_directory_mode()
-    if getattr(_ROUTED, "active", False):
-        return
-    if not running_under_apptest():
-        st.rerun()
+    if inside_legacy_pages_mode():
+        leave_pages_directory_mode()
+        if not running_under_apptest():
+            st.rerun()
 
 
 def begin(name: str) -> PageContext:
