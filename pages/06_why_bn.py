@@ -76,11 +76,13 @@ def show_static() -> None:
         for col, metric in zip(st.columns(3), ("loss", "grad_change", "beta_eff"), strict=True):
             fig = live_figs.smoothness_figure(data, metric, lang=ctx.lang, height=HERO_HEIGHT)
             col.plotly_chart(fig, key=f"why.smooth.{metric}")
+        st.caption(ctx.tr("why_bn.live.smooth_note"))
     else:
         gamma, bias, undo, check = data
         left, right = st.columns(2)
         left.plotly_chart(live_figs.gamma_beta_figure(gamma, lang=ctx.lang), key="why.gamma")
         right.plotly_chart(live_figs.bias_figure(bias, lang=ctx.lang), key="why.bias")
+        left.caption(ctx.tr("why_bn.live.gamma_note", **live_figs.gamma_summary(gamma)))
         left.markdown(f"**{ctx.tr('lab.demo.undo_title')}**")
         left.markdown(ctx.tr("lab.demo.undo_what", diff=f"{undo:.1e}"))
         right.markdown(f"**{ctx.tr('lab.demo.bias_title')}**")
@@ -93,7 +95,7 @@ def show_live() -> None:
     """No BN, BN, BN + noise trained live: the deep layer's movement, or loss and accuracy."""
     configs = L.noise_trio(L.LIVE.replace(seed=cfg.seed))
     runs = live.attached(ctx, configs)
-    ctx.head = None  # the title row holds the views: the run buttons go under the sentence
+    ctx.head = None  # five buttons do not fit the title row: one row under the sentence
     live.controls(ctx, configs, runs)
     live.sidebar(ctx, configs["bn"], runs)
     labels = {n: ctx.tr(f"why_bn.live.run.{n}") for n in configs}
@@ -104,6 +106,7 @@ def show_live() -> None:
             moves = {n: L.input_movement(s) for n, s in snaps.items()}
             left.plotly_chart(live_figs.movement_figure(moves, lang=ctx.lang), key="why.move")
             right.plotly_chart(live_figs.bands_figure(moves, lang=ctx.lang), key="why.bands")
+            st.caption(ctx.tr("why_bn.live.move_note"))
         else:
             fig = live_figs.trio_figure(snaps, lang=ctx.lang, height=HERO_HEIGHT)
             left.plotly_chart(fig, key="why.trio")
@@ -117,6 +120,7 @@ def show_live() -> None:
 
 
 ctx = page.begin("why_bn")
+views_row = st.container()  # six views do not fit the title row: their own row under it
 cfg = ctx.settings(W.DeepLinearSettings, DEFAULT)
 page.show_notes(ctx)
 controls.seed_url_values(ctx, cfg, MAIN + MORE)
@@ -130,7 +134,7 @@ cfg = cfg.replace(**{f: controls.current(ctx, f, cfg) for f in MAIN + MORE})
 ctx.remember(cfg, DEFAULT)
 presets = {name: {**values, "view": "linear"} for name, values in W.PRESETS.items()}
 active = page.presets(ctx, presets, {f: getattr(DEFAULT, f) for f in MAIN + MORE})
-with ctx.head:
+with views_row:
     view = controls.view_choice(
         ctx, VIEWS, ctx.tr("why_bn.view_label"), lambda v: ctx.tr(f"why_bn.view.{v}")
     )

@@ -97,6 +97,15 @@ def gamma_beta_figure(result: Mapping[str, np.ndarray], *, lang: str,
     return fig
 
 
+def gamma_summary(result: Mapping[str, np.ndarray]) -> dict[str, str]:
+    """Mean |γ| and mean β per layer and the test accuracy, as text for the γ/β caption."""
+    fmt = lambda values: ", ".join(f"{v:.2f}" for v in values)  # noqa: E731
+    return {
+        "gamma": fmt(np.abs(result["gamma"]).mean(1)), "beta": fmt(result["beta"].mean(1)),
+        "acc": f"{float(result['test_acc']):.3f}",
+    }  # fmt: skip
+
+
 def bias_figure(result: Mapping[str, np.ndarray], *, lang: str, height: int = 280) -> go.Figure:
     """Largest |gradient| of the bias before BN vs of its weights, per step (log y)."""
     steps = np.arange(1, len(result["bias_grad"]) + 1)
