@@ -58,6 +58,7 @@ def show_linear() -> None:
     left, right = st.columns([3, 2])
     left.plotly_chart(figs.terms_figure(s, lang=ctx.lang, height=HERO_HEIGHT), key="why.terms")
     right.plotly_chart(figs.change_figure(s, lang=ctx.lang, height=HERO_HEIGHT), key="why.change")
+    st.caption(ctx.tr("why_bn.terms_note"))
     if getattr(s, "overflow", False):
         st.warning(ctx.tr("why_bn.overflow_note"))
     if cfg.batchnorm:
