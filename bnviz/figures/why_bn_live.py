@@ -159,5 +159,6 @@ def accuracy_figure(snaps: Mapping[str, Snapshot], *, lang: str, height: int = 3
             fig.add_trace(_line(snap.evals["step"], snap.evals["test_acc"], run, lang))
             fig.data[-1].mode = "lines+markers"
     fig.update_yaxes(range=[0.4, 1.02], title_text=_tr("test_acc", lang))
-    fig.update_xaxes(title_text=_tr("step", lang))
+    last = max((s.steps for s in snaps.values()), default=0)  # the whole run's width at once
+    fig.update_xaxes(title_text=_tr("step", lang), range=[0, last] if last else None)
     return fig
