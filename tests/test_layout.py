@@ -19,6 +19,7 @@ PAGES = [
     ("initialization", "initialization.preset.cs231n_small"),
     ("activations", "activations.preset.sigmoid_kills"),
     ("running_stats", "running_stats.preset.tiny"),
+    ("why_bn", "why_bn.preset.swamp"),
 ]
 
 BOXES = """() => {

@@ -12,6 +12,7 @@ from torch.nn import functional as F
 
 from bnviz.lessons.why_bn import (
     BATCH,
+    CLAIMS,
     PRESETS,
     DeepLinearSettings,
     bn_step,
@@ -268,3 +269,12 @@ def test_bn_lower_update_matches_torch_batch_norm():
 
         shift = float((w * (bn(new_lower) - bn(weights[:-1]))).abs().max())
         assert step.lower_shift == pytest.approx(shift, abs=1e-9)
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_each_claim_holds_for_its_preset_only_over_seeds(name):
+    for seed in range(5):  # spread 0: the seed must not matter
+        shown = step_for(DeepLinearSettings(**PRESETS[name], seed=seed))
+        assert CLAIMS[name](shown), (name, seed)
+        others = [m for m in CLAIMS if m != name and CLAIMS[m](shown)]
+        assert others == [], (name, others)  # each claim can fail

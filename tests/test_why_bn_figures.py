@@ -117,10 +117,8 @@ def test_lower_gamma_and_bias_figures(short_runs, lang):
 def test_every_preset_has_a_label_and_a_claim(lang):
     from bnviz.i18n import t
     from bnviz.lessons.why_bn import PRESETS
-    from bnviz.lessons.why_bn_layers import LAYER_PRESETS
-    from bnviz.lessons.why_bn_live import LIVE_PRESETS
 
     for name in PRESETS:
-        assert t(f"why_bn.preset.{name}", lang) and t(f"why_bn.preset.{name}_claim", lang)
-    for name in [*LIVE_PRESETS, *LAYER_PRESETS]:
-        assert t(f"why_bn.live.claim.{name}", lang)
+        assert t(f"why_bn.preset.{name}", lang) and t(f"why_bn.preset.{name}_what", lang)
+    for view in ("linear", "lower", "shift", "noise", "smooth", "gamma_beta"):
+        assert t(f"why_bn.view.{view}", lang) and t(f"why_bn.look_for.{view}", lang)

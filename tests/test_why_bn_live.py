@@ -66,6 +66,29 @@ def test_noise_claim_bn_with_noise_trains_about_as_well_as_bn(trios):
     assert plain < 0.9
 
 
+def test_live_trio_claims_hold_on_the_pages_runs_over_seeds():
+    steadier = 0
+    for s in SEEDS:  # the page's configs: BASE with telemetry every 10 steps (~1 s per seed)
+        snaps = live.train_trio(live.LIVE.replace(seed=s))
+        assert live.noise_claim(snaps) and live.shift_claim(snaps), s
+        moves = {k: np.median(live.input_movement(v)["move"]) for k, v in snaps.items()}
+        assert moves["bn_noise"] > 2 * moves["bn"]
+        steadier += moves["plain"] > 10 * moves["bn"]
+    assert steadier >= 4  # "over 10x less ... on one seed of five the net saturates"
+    swapped = dict(snaps, bn=snaps["plain"], plain=snaps["bn"])
+    assert not live.noise_claim(swapped) and not live.shift_claim(swapped)
+
+
+def test_input_movement_is_the_mean_quantile_change_per_step():
+    snap = live.train_trio(live.LIVE.replace(steps=40))["plain"]
+    m = live.input_movement(snap)
+    from bnviz.telemetry import Q15, Q50, Q85
+
+    q = snap.telemetry["pre_q"][:, -1][:, [Q15, Q50, Q85]]
+    assert np.allclose(m["move"][0], np.abs(q[1] - q[0]).mean() / 10)
+    assert len(m["step"]) == len(q) - 1 and m["q_step"][0] == 0
+
+
 @pytest.fixture(scope="module")
 def shifts():
     return [live.covariate_shift(live.BASE.replace(seed=s), steps=150, every=10) for s in SEEDS]
@@ -92,6 +115,7 @@ def test_smooth_claim_bn_loss_and_gradient_vary_less_along_the_gradient():
             assert np.median(r["bn"][metric]) < np.median(r["plain"][metric]) / 2, (s, metric)
         start = r["bn"]["beta_eff"][0] / r["plain"]["beta_eff"][0]  # at initialization
         assert 1.5 < start < 5, s
+        assert live.smooth_claim(r), s
 
 
 def test_smoothness_leaves_the_model_untouched_and_is_zero_change_at_a_flat_point():
@@ -114,6 +138,8 @@ def test_lower_claim_linear_lower_layers_do_nothing_tanh_ones_do():
         assert abs(lin[0]["test_acc"] - lin[1]["test_acc"]) <= 0.03
         assert all(r["test_acc"] < 0.65 for r in lin)
         assert all(r["test_acc"] > 0.85 for r in tanh)
+        rows = {("linear", f): lin[f] for f in (0, 1)} | {("tanh", f): tanh[f] for f in (0, 1)}
+        assert layers.lower_claim({(a, bool(f)): r for (a, f), r in rows.items()}), s
 
 
 def test_gamma_beta_claim_sigmoid_units_leave_the_linear_region():
@@ -122,6 +148,7 @@ def test_gamma_beta_claim_sigmoid_units_leave_the_linear_region():
         assert np.all(r["outside_init"] < 0.05)
         assert np.all(r["outside_trained"] > 0.15) and np.all(r["outside_trained"] < 0.55)
         assert np.all(np.abs(r["gamma"]).mean(1) > 1.2)
+        assert layers.gamma_claim(r), s
 
 
 def test_bias_claim_bias_before_bn_gets_no_gradient():

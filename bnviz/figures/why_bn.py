@@ -72,16 +72,16 @@ def change_figure(step: DeepLinearStep | BNStep, *, lang: str, height: int = 260
 
 
 def safe_lr_figure(curve: SafeLrCurve, *, lang: str, depth: int | None = None,
-                   height: int = 340) -> go.Figure:  # fmt: skip
+                   lr: float | None = None, height: int = 340) -> go.Figure:  # fmt: skip
     """Largest safe learning rate against depth, one line per weight (log y); with BN there
-    is no limit, drawn as a band along the top."""
+    is no limit, drawn as a band along the top; the chosen depth and lr as dashed guides."""
     fig = go.Figure(layout=base_layout(_tr("fig.safe_title", lang), height=height))
     finite = curve.lr[np.isfinite(curve.lr)]
     top = float(np.nanmax(finite)) * 10 if finite.size else 1.0
     for i, w in enumerate(curve.weights):
-        lr = np.where(np.isfinite(curve.lr[i]), curve.lr[i], np.nan)
+        safe = np.where(np.isfinite(curve.lr[i]), curve.lr[i], np.nan)
         fig.add_trace(go.Scatter(
-            x=curve.depths, y=f32(lr), mode="lines", name=_tr("fig.weight", lang, w=w),
+            x=curve.depths, y=f32(safe), mode="lines", name=_tr("fig.weight", lang, w=w),
             line=dict(color=PALETTE[(i + 1) % len(PALETTE)], width=2),
             hovertemplate=_tr("fig.hover_safe", lang) + "<extra></extra>",
         ))  # fmt: skip
@@ -91,6 +91,13 @@ def safe_lr_figure(curve: SafeLrCurve, *, lang: str, depth: int | None = None,
     ))  # fmt: skip
     if depth is not None:
         fig.add_vline(x=depth, line=dict(color=COLORS["guide"], dash="dash", width=1))
+    if lr is not None:
+        fig.add_trace(go.Scatter(  # a trace, not a shape: shapes take log10 on a log axis
+            x=[curve.depths[0], curve.depths[-1]], y=[lr, lr], mode="lines",
+            name=_tr("fig.your_lr", lang, lr=f"{lr:g}"),
+            line=dict(color=COLORS["accent"], dash="dash", width=1),
+        ))  # fmt: skip
     fig.update_yaxes(type="log", title_text=_tr("fig.safe_lr", lang), exponentformat="power")
     fig.update_xaxes(title_text=_tr("fig.depth", lang))
+    fig.update_layout(legend=dict(orientation="v", x=1.02, y=1, yanchor="top", xanchor="left"))
     return fig

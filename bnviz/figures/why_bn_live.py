@@ -97,6 +97,15 @@ def gamma_beta_figure(result: Mapping[str, np.ndarray], *, lang: str,
     return fig
 
 
+def gamma_summary(result: Mapping[str, np.ndarray]) -> dict[str, str]:
+    """Mean |γ| and mean β per layer and the test accuracy, as text for the γ/β caption."""
+    fmt = lambda values: ", ".join(f"{v:.2f}" for v in values)  # noqa: E731
+    return {
+        "gamma": fmt(np.abs(result["gamma"]).mean(1)), "beta": fmt(result["beta"].mean(1)),
+        "acc": f"{float(result['test_acc']):.3f}",
+    }  # fmt: skip
+
+
 def bias_figure(result: Mapping[str, np.ndarray], *, lang: str, height: int = 280) -> go.Figure:
     """Largest |gradient| of the bias before BN vs of its weights, per step (log y)."""
     steps = np.arange(1, len(result["bias_grad"]) + 1)
@@ -107,4 +116,49 @@ def bias_figure(result: Mapping[str, np.ndarray], *, lang: str, height: int = 28
                                  line=dict(color=color)))  # fmt: skip
     fig.update_yaxes(type="log", exponentformat="power")
     fig.update_xaxes(title_text=_tr("step", lang))
+    return fig
+
+
+# ---------------------------------------------------------------------------- the live trio
+
+
+def movement_figure(moves: Mapping[str, Mapping[str, np.ndarray]], *, lang: str,
+                    height: int = 300) -> go.Figure:  # fmt: skip
+    """Per run: how far the deepest pre-activation's quantiles move per step (log y);
+    moves[run] = why_bn_live.input_movement(snap)."""
+    fig = go.Figure(layout=base_layout(_tr("move_title", lang), height=height))
+    for run, m in moves.items():
+        y = np.where(m["move"] > 0, m["move"], np.nan)  # a stalled run: 0 has no log
+        fig.add_trace(_line(m["step"], y, run, lang))
+    fig.update_yaxes(type="log", title_text=_tr("move", lang), exponentformat="power")
+    fig.update_xaxes(title_text=_tr("step", lang))
+    return fig
+
+
+def bands_figure(moves: Mapping[str, Mapping[str, np.ndarray]], *, lang: str,
+                 height: int = 300) -> go.Figure:  # fmt: skip
+    """Per run: the deepest pre-activation's median (solid) and 15/85 % (dotted) over steps."""
+    fig = go.Figure(layout=base_layout(_tr("bands_title", lang), height=height))
+    for run, m in moves.items():
+        steps = m["q_step"]
+        fig.add_trace(_line(steps, m["q"][:, 1], run, lang, legendgroup=run))
+        for i in (0, 2):
+            fig.add_trace(_line(steps, m["q"][:, i], run, lang, legendgroup=run,
+                                showlegend=False, hoverinfo="skip"))  # fmt: skip
+            fig.data[-1].line.update(dash="dot", width=1)
+    fig.update_yaxes(title_text=_tr("pre_activation", lang))
+    fig.update_xaxes(title_text=_tr("step", lang))
+    return fig
+
+
+def accuracy_figure(snaps: Mapping[str, Snapshot], *, lang: str, height: int = 340) -> go.Figure:
+    """Test accuracy per evaluation of every run."""
+    fig = go.Figure(layout=base_layout(_tr("acc_title", lang), height=height))
+    for run, snap in snaps.items():
+        if len(snap.evals.get("step", ())):
+            fig.add_trace(_line(snap.evals["step"], snap.evals["test_acc"], run, lang))
+            fig.data[-1].mode = "lines+markers"
+    fig.update_yaxes(range=[0.4, 1.02], title_text=_tr("test_acc", lang))
+    last = max((s.steps for s in snaps.values()), default=0)  # the whole run's width at once
+    fig.update_xaxes(title_text=_tr("step", lang), range=[0, last] if last else None)
     return fig

@@ -325,3 +325,34 @@ def lr_sweep(depth: int, w: float | list[float], lrs, batchnorm: bool = False) -
     """(2, len(lrs)): predicted and actual change for each learning rate."""
     steps = [bn_step(depth, w, lr) if batchnorm else deep_linear_step(depth, w, lr) for lr in lrs]
     return np.array([[s.predicted for s in steps], [s.actual for s in steps]])
+
+
+# ---------------------------------------------------------------------------- the presets' claims
+
+
+def _swamp(step: DeepLinearStep | BNStep) -> bool:
+    """2nd-order term 2–3x the 1st and of opposite sign; ŷ falls 4–6x less than predicted."""
+    t1, t2 = step.terms[0], step.terms[1]
+    return bool(
+        2 < abs(t2 / t1) < 3 and t1 * t2 < 0 and step.actual < 0 and 1 / 6 < step.ratio < 1 / 4
+    )
+
+
+def _vanish(step: DeepLinearStep | BNStep) -> bool:
+    """ŷ moves over 1000x less than with every weight 1, and the prediction is right."""
+    unit = deep_linear_step(len(step.terms), 1.0, step.lr)
+    return bool(abs(step.actual) * 1000 < abs(unit.actual) and 0.99 < step.ratio <= 1.0)
+
+
+def _bn(step: DeepLinearStep | BNStep) -> bool:
+    """The BN step: no-BN update of the lower weights moves ŷ < 1e-6; actual = predicted."""
+    return bool(
+        isinstance(step, BNStep)
+        and step.lower_shift < 1e-6
+        and math.isclose(step.actual, step.predicted, rel_tol=1e-12)
+    )
+
+
+# Each preset's sentence (why_bn.preset.<name>_what) as a test on the step the page shows;
+# tests/test_why_bn.py checks it over seeds 0-4, tests/test_page_why_bn.py through the page.
+CLAIMS = {"swamp": _swamp, "vanish": _vanish, "bn": _bn}

@@ -11,7 +11,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from bnviz.config import RunConfig
-from bnviz.lessons.why_bn_live import BASE
+from bnviz.lessons.why_bn_live import BASE, one_thread
 from bnviz.train import Trainer, pre_activations
 
 # ---------------------------------------------------------------------------- lower layers
@@ -23,6 +23,7 @@ def lower_layers(
     """A BN network trained with its lower Linear layers frozen or not: test accuracy and the
     relative change of the lower weights. activation "linear": no nonlinearity at all."""
     cfg = cfg or LOWER_BASE
+    one_thread()
     tr = Trainer(cfg.replace(norm="batchnorm", activation="tanh"))
     if activation == "linear":
         for block in tr.model.blocks:
@@ -55,6 +56,7 @@ def gamma_beta(cfg: RunConfig | None = None) -> dict[str, np.ndarray]:
     (BN outputs) beyond |z| > 2, where sigmoid's slope is below 0.105 (0.25 at 0), at
     initialization and after training, on the training set in eval mode."""
     cfg = (cfg or GAMMA_BASE).replace(norm="batchnorm", activation="sigmoid")
+    one_thread()
     tr = Trainer(cfg)
     share_init = _outside_share(tr)
     for _ in range(cfg.steps):
@@ -94,6 +96,7 @@ def bias_gradient(steps: int = 20, seed: int = 0) -> dict[str, np.ndarray]:
     |∂L/∂bias| of the Linear before BN against its largest |∂L/∂weight|. BN subtracts the
     batch mean, so any bias cancels: its gradient is 0 up to rounding."""
     cfg = BASE.replace(seed=seed)
+    one_thread()
     data = Trainer(cfg).data
     gen = torch.Generator().manual_seed(seed)
     first = nn.Linear(2, 16).double()
@@ -120,3 +123,20 @@ LAYER_PRESETS: dict[str, dict] = {
     "gamma_beta": dict(cfg=GAMMA_BASE),  # gamma_beta
     "bias": dict(steps=20),  # bias_gradient
 }
+
+
+def lower_claim(rows: dict[tuple[str, bool], dict[str, float]]) -> bool:
+    """Linear: lower layers trained or frozen give the same accuracy (within 0.03, below 0.65);
+    tanh: above 0.85 either way. rows[(activation, frozen)] = lower_layers(...)."""
+    lin = [rows[("linear", f)]["test_acc"] for f in (False, True)]
+    tanh = [rows[("tanh", f)]["test_acc"] for f in (False, True)]
+    return bool(abs(lin[0] - lin[1]) <= 0.03 and max(lin) < 0.65 and min(tanh) > 0.85)
+
+
+def gamma_claim(result: dict[str, np.ndarray]) -> bool:
+    """γ above 1 (mean |γ| > 1.2 per layer); 15–55 % beyond |z| > 2 trained, < 5 % at init."""
+    return bool(
+        np.all(result["outside_init"] < 0.05)
+        and np.all((result["outside_trained"] > 0.15) & (result["outside_trained"] < 0.55))
+        and np.all(np.abs(result["gamma"]).mean(1) > 1.2)
+    )

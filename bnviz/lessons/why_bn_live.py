@@ -15,6 +15,7 @@ from torch.nn import functional as F
 from bnviz.config import RunConfig
 from bnviz.runner import train_sync
 from bnviz.stepper import Snapshot
+from bnviz.telemetry import Q15, Q50, Q85
 from bnviz.train import Trainer
 
 # moons, 4 tanh layers, plain SGD at lr 2.0, 300 steps: with BN test accuracy ≥ 0.98 on seeds
@@ -26,6 +27,21 @@ BASE = RunConfig(
 NOISE = 0.5  # injected shift in (−0.5, 0.5), scale in (e^−0.5, e^0.5), redrawn every step
 ETAS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)  # steps along −g, in units of the run's lr
 PROBE = 256  # examples of the fixed probe batch
+
+
+def one_thread() -> None:
+    """Train these tiny nets on one torch thread, as the workers do (process-wide).
+
+    In a busy server process the default (all cores) made lower_layers 15-50x slower
+    (measured: 56 s instead of ~1 s for 600 steps with the load at 6 on 2 cores).
+    """
+    if torch.get_num_threads() != 1:
+        torch.set_num_threads(1)
+
+
+# The page's live trio: BASE with telemetry every 10 steps (telemetry draws no random numbers,
+# so the runs are BASE's; eval_every stays: evaluation draws from the BN-noise stream).
+LIVE = BASE.replace(log_every=10)
 
 
 def pair(cfg: RunConfig) -> dict[str, RunConfig]:
@@ -93,6 +109,7 @@ def smoothness(
 
 def sampled_pair(cfg: RunConfig, metric, steps: int, every: int) -> dict[str, dict]:
     """Train the pair; every `every` steps call metric(trainer) -> dict of floats; arrays out."""
+    one_thread()
     out = {}
     for name, c in pair(cfg).items():
         tr = Trainer(c)
@@ -185,6 +202,7 @@ def covariate_shift(
     """For each run of noise_trio: per step, how far the input of a deep layer moves (mean
     over units of |Δmean| and |Δstd| between samples `every` steps apart, divided by `every`),
     and first_layer_effect at each sample."""
+    one_thread()
     out = {}
     for name, c in noise_trio(cfg, noise).items():
         tr = Trainer(c)
@@ -205,3 +223,71 @@ def covariate_shift(
             "first_layer_effect": np.array(effect[1:]),
         }
     return out
+
+
+# ---------------------------------------------------------------- from a run's telemetry
+
+
+def input_movement(snap: Snapshot, layer: int = -1) -> dict[str, np.ndarray]:
+    """Per step, how far a layer's pre-activation distribution moves: the mean |change| of its
+    15/50/85 % quantiles (pooled over units) between telemetry samples, over the steps between.
+
+    Returns {"step": (T-1,), "move": (T-1,), "q_step": (T,), "q": (T, 3)}; empty before two
+    samples.
+    """
+    tel = snap.telemetry
+    if "pre_q" not in tel or len(tel["step"]) < 2:
+        return {
+            "step": np.zeros(0),
+            "move": np.zeros(0),
+            "q_step": np.zeros(0),
+            "q": np.zeros((0, 3)),
+        }
+    q = np.asarray(tel["pre_q"][:, layer][:, [Q15, Q50, Q85]], dtype=np.float64)
+    steps = np.asarray(tel["step"], dtype=np.float64)
+    move = np.abs(np.diff(q, axis=0)).mean(1) / np.maximum(np.diff(steps), 1)
+    return {"step": steps[1:], "move": move, "q_step": steps, "q": q}
+
+
+def final_acc(snap: Snapshot) -> float:
+    """The run's last test accuracy (nan before the first evaluation)."""
+    acc = snap.evals.get("test_acc", ())
+    return float(acc[-1]) if len(acc) else float("nan")
+
+
+def _median_move(snap: Snapshot) -> float:
+    return float(np.median(input_movement(snap)["move"]))
+
+
+def noise_claim(snaps: dict[str, Snapshot]) -> bool:
+    """Santurkar's sentence: BN + noise ≥ 0.98 test accuracy and within 0.02 of BN although its
+    deepest pre-activation moves at least 2x more per step than BN's; no BN below BN."""
+    acc = {k: final_acc(s) for k, s in snaps.items()}
+    return bool(
+        acc["bn_noise"] >= 0.98
+        and abs(acc["bn_noise"] - acc["bn"]) <= 0.02
+        and acc["plain"] < acc["bn"]
+        and _median_move(snaps["bn_noise"]) > 2 * _median_move(snaps["bn"])
+    )
+
+
+def shift_claim(snaps: dict[str, Snapshot]) -> bool:
+    """Covariate shift: BN + noise moves at least 2x more than BN; without BN over 10x more
+    than BN unless that net saturated (then it barely moves: checked over seeds separately)."""
+    plain, bn, noisy = (_median_move(snaps[k]) for k in ("plain", "bn", "bn_noise"))
+    return bool(noisy > 2 * bn and (plain > 10 * bn or plain < bn))
+
+
+def smooth_claim(result: dict[str, dict]) -> bool:
+    """smoothness_pair's sentence: median loss range, gradient change and β_eff at least 2x
+    smaller with BN; at initialization BN's β_eff is 1.5–5x larger; at the end it is smaller."""
+    plain, bn = result["plain"], result["bn"]
+    smaller = all(
+        np.median(bn[m]) * 2 < np.median(plain[m])
+        for m in ("loss_range", "grad_change", "beta_eff")
+    )
+    start = bn["beta_eff"][0] / plain["beta_eff"][0]
+    return bool(smaller and 1.5 < start < 5 and bn["beta_eff"][-1] < plain["beta_eff"][-1])
+
+
+LIVE_CLAIMS = {"noise": noise_claim, "shift": shift_claim, "smooth": smooth_claim}

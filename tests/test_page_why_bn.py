@@ -1,0 +1,129 @@
+"""The Why-BatchNorm page through the router: every view in en and zh, every preset end to end
+(the claim checked on what the page drew), the live trio's claims on the runs the page started."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bnviz.config import from_query
+from bnviz.i18n import lesson_title, t
+from bnviz.lessons import why_bn as W
+from bnviz.lessons import why_bn_layers as Y
+from bnviz.lessons import why_bn_live as L
+from tests.helpers import choose_preset, decode, figures, full_speed, rerun_until, shown_runs
+from tests.test_pages import page
+
+PAGE, KEY = "06_why_bn.py", "why_bn"
+VIEWS = ("linear", "lower", "shift", "noise", "smooth", "gamma_beta")
+
+
+def by_title(at, key: str, lang: str = "en", **fmt) -> dict:
+    """The page's figure whose title is this i18n string."""
+    want = t(key, lang, **fmt)
+    figs = [f for f in figures(at) if f["layout"].get("title", {}).get("text") == want]
+    assert figs, (want, [f["layout"].get("title", {}).get("text") for f in figures(at)])
+    return figs[0]
+
+
+def infos(at) -> list[str]:
+    return [i.value for i in at.info]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("view", VIEWS)
+def test_every_view_runs_and_draws_in_both_languages(view, lang):
+    at = page(PAGE, lang=lang, view=view)
+    assert not at.exception, at.exception
+    assert at.title[0].value == lesson_title(KEY, lang)
+    figs = figures(at)
+    assert figs
+    if view not in ("shift", "noise"):  # the live views draw once the runs have points
+        for fig in figs:
+            assert any(len(decode(tr.get("y", []))) for tr in fig["data"]), fig["layout"]["title"]
+    if view != "linear":  # the linear view opens on the swamp preset (the defaults)
+        assert t(f"{KEY}.look_for.{view}", lang) in infos(at)
+
+
+def test_bad_url_values_fall_back_with_a_note():
+    at = page(PAGE, depth="99", w="big", view="nonsense")
+    assert not at.exception
+    notes = " ".join(infos(at))
+    assert "depth" in notes and "nonsense" in notes
+    terms = by_title(at, "why_bn.fig.terms_title")
+    assert len(decode(terms["data"][0]["x"])) == W.DeepLinearSettings().depth  # the default
+
+
+@pytest.mark.parametrize("preset", sorted(W.PRESETS))
+def test_preset_end_to_end_shows_its_step_and_its_claim_holds(preset):
+    at = page(PAGE, view="smooth", depth="5", w="0.5")  # elsewhere: the preset switches view
+    choose_preset(at, KEY, preset)
+    assert not at.exception
+    assert at.session_state[f"{KEY}.view"] == "linear"
+    assert t(f"{KEY}.preset.{preset}_what") in infos(at)
+    settings = W.DeepLinearSettings(**W.PRESETS[preset])
+    step = W.step_for(settings)
+    terms = by_title(at, "why_bn.fig.terms_title")
+    assert len(decode(terms["data"][0]["x"])) == settings.depth
+    ratio = f"{step.ratio:.3g}"
+    change = decode(by_title(at, "why_bn.fig.change_title", ratio=ratio)["data"][0]["y"])
+    assert change == pytest.approx([step.predicted, step.actual], rel=1e-12)  # what is drawn
+    assert W.CLAIMS[preset](step)
+    link = from_query(W.DeepLinearSettings, dict(at.query_params), W.DeepLinearSettings())[0]
+    assert link == settings  # the share link reproduces the preset
+
+
+def test_lower_view_claim_holds_on_the_drawn_bars():
+    at = page(PAGE, view="lower")
+    fig = by_title(at, "why_bn.live.lower_title")
+    acts = sorted(("linear", "tanh"))
+    rows = {}
+    for trace, frozen in zip(fig["data"], (False, True), strict=True):
+        for a, acc in zip(acts, decode(trace["y"]), strict=True):
+            rows[(a, frozen)] = {"test_acc": float(acc)}
+    assert Y.lower_claim(rows)
+    assert not Y.lower_claim({(a, f): rows[("tanh", f)] for a, f in rows})  # it can fail
+
+
+def test_smooth_view_claim_holds_on_the_drawn_lines():
+    at = page(PAGE, view="smooth")
+    result = {run: {} for run in ("plain", "bn")}
+    loss = by_title(at, "why_bn.live.smooth.loss")["data"]  # per run: max line, then min band
+    for run, (top, bottom) in zip(result, (loss[0:2], loss[2:4]), strict=True):
+        result[run]["loss_range"] = decode(top["y"]) - decode(bottom["y"])
+    for metric in ("grad_change", "beta_eff"):
+        lines = by_title(at, f"why_bn.live.smooth.{metric}")["data"]
+        for run, line in zip(result, lines, strict=True):
+            result[run][metric] = decode(line["y"]).astype(np.float64)
+    assert L.smooth_claim(result)
+
+
+def test_gamma_beta_view_shows_the_labs_demos_and_its_claim():
+    at = page(PAGE, view="gamma_beta", seed="3")
+    fig = by_title(at, "why_bn.live.gamma_title")
+    init, trained = (decode(tr["y"]) for tr in fig["data"])
+    assert np.all(init < 0.05) and np.all((trained > 0.15) & (trained < 0.55))
+    text = " ".join(m.value for m in at.markdown)
+    assert t("lab.demo.undo_title") in text and t("lab.demo.bias_title") in text
+    bias = by_title(at, "why_bn.live.bias_title")["data"]
+    assert max(decode(bias[1]["y"])) < 1e-12 * min(decode(bias[0]["y"]))
+
+
+@pytest.mark.parametrize("view", ["noise", "shift"])
+def test_live_trio_trains_through_the_scheduler_and_its_claims_hold(view):
+    at = page(PAGE, view=view, seed="2")  # seed 2: the net without BN saturates
+    full_speed(at, KEY)
+
+    def done(a) -> bool:
+        runs = shown_runs(KEY)
+        return len(runs) == 3 and all(r.snapshot.done for r in runs.values())
+
+    rerun_until(at, done, timeout=240)
+    at.run()
+    runs = shown_runs(KEY)
+    expected = L.noise_trio(L.LIVE.replace(seed=2))
+    assert {n: r.cfg for n, r in runs.items()} == expected
+    snaps = {n: r.snapshot for n, r in runs.items()}
+    assert L.LIVE_CLAIMS[view](snaps)
+    assert t(f"{KEY}.look_for.{view}") in infos(at)
+    assert len(figures(at)) == 2 and not at.exception
