@@ -127,6 +127,8 @@ def test_presets_hold(seed):
     steps = {n: {k: P.descend(p).steps_to_converge for k, p in b.items()} for n, b in bowl.items()}
     assert steps["offset_only"]["original"] > 100 and steps["offset_only"]["center"] <= 2
     assert all(s["whiten"] == 1 for s in steps.values())
+    for name in P.PRESETS:  # the same claims as one function each (the page test uses them)
+        assert P.CLAIMS[name](P.preset(name).replace(seed=seed)), name
 
 
 def test_descend_uses_the_best_fixed_rate_and_one_step_on_a_round_bowl():
