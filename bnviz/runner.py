@@ -318,6 +318,15 @@ class Scheduler:
                 if run is not None:
                     self._detach(run, session)
 
+    def leave(self, session: str, slot: str) -> None:
+        """A tab stopped showing a slot (another view): its run no longer counts as the tab's."""
+        with self._lock:
+            run = self.runs.get(self.slots.pop((session, slot), ""))
+            if run is not None and run.run_id not in {
+                r for (s, _), r in self.slots.items() if s == session
+            }:
+                self._detach(run, session)
+
     def _drop_after(self, run: Run) -> float:
         """Seconds without a poll before an open run is dropped (sooner when no tab has it)."""
         return self.quotas.orphan_drop_s if not run.sessions else self.quotas.idle_drop_s

@@ -42,9 +42,11 @@ def first_loss_figure(snaps: Mapping[str, Snapshot], *, lang: str = "en") -> go.
     return fig
 
 
-def loss_curves_figure(snaps: Mapping[str, Snapshot], *, lang: str = "en") -> go.Figure:
+def loss_curves_figure(
+    snaps: Mapping[str, Snapshot], *, lang: str = "en", title: str = "loss_curves_title"
+) -> go.Figure:
     """Mini-batch loss per step for each run on one log chart; a diverged run is marked."""
-    fig = go.Figure(layout=base_layout(_tr("fig.loss_curves_title", lang), height=340))
+    fig = go.Figure(layout=base_layout(_tr(f"fig.{title}", lang), height=340))
     for i, (name, snap) in enumerate(snaps.items()):
         if not _has(snap.losses):
             continue

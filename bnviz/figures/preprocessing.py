@@ -22,7 +22,8 @@ def _tr(key: str, lang: str, **fmt: object) -> str:
 
 def cov_text(cov: np.ndarray) -> str:
     """A 2x2 covariance matrix as two lines of text."""
-    return "<br>".join("[" + ", ".join(f"{v:6.2f}" for v in row) + "]" for row in cov)
+    tidy = np.where(np.abs(cov) < 0.005, 0.0, cov)  # no "-0.00" for a rounding-size value
+    return "<br>".join("[" + ", ".join(f"{v:6.2f}" for v in row) + "]" for row in tidy)
 
 
 def _axis(letter: str, i: int) -> str:
