@@ -74,7 +74,7 @@ runs = live.attached(ctx, configs)
 ctx.head = None  # the title row holds the views: the run buttons go under the sentence
 live.controls(ctx, configs, runs)
 live.sidebar(ctx, next(iter(configs.values())), runs)
-live.live_panel(ctx, runs, labels, draw)
+live.live_panel(ctx, runs, labels, draw, warn=False)  # the legend says where it diverged
 
 page.explanation(ctx, "babysitting")
 page.finish(ctx)

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from bnviz.config import RunConfig, specs
-from bnviz.i18n import LANGS, lesson_text, normalize_lang, strings, t
+from bnviz.i18n import LANGS, lesson_text, lesson_title, normalize_lang, strings, t
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -71,7 +71,7 @@ def test_every_setting_and_choice_has_a_label(lang):
 @pytest.mark.parametrize("lang", LANGS)
 def test_every_page_has_a_title_and_run_states_are_named(lang):
     for path in (ROOT / "pages").glob("[0-9][0-9]_*.py"):
-        assert t(f"nav.{path.stem[3:]}", lang)
+        assert lesson_title(path.stem[3:], lang)  # <lesson>.nav, else nav.<lesson>
     for state in ("queued", "running", "paused", "finished", "diverged", "error", "stopped"):
         assert t(f"run.state.{state}", lang)
 

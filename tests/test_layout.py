@@ -19,6 +19,8 @@ PAGES = [
     ("initialization", "initialization.preset.cs231n_small"),
     ("activations", "activations.preset.sigmoid_kills"),
     ("running_stats", "running_stats.preset.tiny"),
+    ("preprocessing", "preprocessing.preset.lecture"),
+    ("babysitting", "babysitting.preset.lr"),
 ]
 
 BOXES = """() => {

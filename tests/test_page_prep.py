@@ -153,6 +153,7 @@ def test_babysitting_check_end_to_end(check):
         names_shown = [tr["name"] for tr in figs[0]["data"]]
         step = snaps["far_too_high"].diverged_at
         assert any(f"diverged at step {step}" in n for n in names_shown), names_shown
+        assert not at.warning  # the divergence is the lesson: no "try a smaller rate" box
 
 
 def test_babysitting_weight_decay_is_changed_live_on_the_gap_view():

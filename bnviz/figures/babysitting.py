@@ -46,7 +46,7 @@ def loss_curves_figure(
     snaps: Mapping[str, Snapshot], *, lang: str = "en", title: str = "loss_curves_title"
 ) -> go.Figure:
     """Mini-batch loss per step for each run on one log chart; a diverged run is marked."""
-    fig = go.Figure(layout=base_layout(_tr(f"fig.{title}", lang), height=340))
+    fig = go.Figure(layout=base_layout(_tr(f"fig.{title}", lang)))
     for i, (name, snap) in enumerate(snaps.items()):
         if not _has(snap.losses):
             continue
@@ -64,7 +64,7 @@ def loss_curves_figure(
 
 def accuracy_figure(snaps: Mapping[str, Snapshot], *, lang: str = "en") -> go.Figure:
     """Training (solid) and validation (dashed) accuracy of each run."""
-    fig = go.Figure(layout=base_layout(_tr("fig.gap_title", lang), height=320))
+    fig = go.Figure(layout=base_layout(_tr("fig.gap_title", lang)))
     for i, (name, snap) in enumerate(snaps.items()):
         if not _has(snap.evals):
             continue

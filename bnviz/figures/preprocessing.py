@@ -52,7 +52,7 @@ def panels_figure(panels: list[Panel], *, lang: str = "en") -> go.Figure:
     fig = make_subplots(1, len(panels), subplot_titles=titles, horizontal_spacing=0.04)
     for i, p in enumerate(panels, start=1):
         fig.add_trace(
-            go.Scattergl(
+            go.Scatter(
                 x=f32(p.points[:, 0]), y=f32(p.points[:, 1]), mode="markers", showlegend=False,
                 marker=dict(size=3, color=PALETTE[0], opacity=0.6), name=titles[i - 1],
             ),
