@@ -108,7 +108,7 @@ def bowls_figure(
             scaleanchor=_axis("x", i), title_text="w₂" if i == 1 else None, row=1, col=i
         )
         fig.update_xaxes(title_text="w₁", row=1, col=i)
-    fig.update_layout(base_layout(height=330))
+    fig.update_layout(base_layout(height=330, margin=dict(l=55, r=20, t=60, b=40)))  # 2-line titles
     return fig
 
 
@@ -212,7 +212,7 @@ def centered_figure(patches: dict[str, np.ndarray], *, lang: str = "en") -> go.F
         fig.add_trace(go.Image(z=_rgb(shown), name=titles[i - 1]), 1, i)
     fig.update_xaxes(showticklabels=False)
     fig.update_yaxes(showticklabels=False)
-    fig.update_layout(base_layout(height=240))
+    fig.update_layout(base_layout(height=240, margin=dict(l=20, r=20, t=60, b=20)))  # 2-line titles
     return fig
 
 
