@@ -36,9 +36,8 @@ def draw(snaps) -> None:
                 line = dict(train=train, val=val, gap=train - val)
                 st.caption(ctx.tr("babysitting.gap_line", label=labels[name], **line))
     elif view == "ratio":
-        for col, (name, snap) in zip(st.columns(len(snaps)), snaps.items(), strict=True):
-            col.markdown(f"**{labels[name]}**")
-            show(figs.ratio_table_figure(B.ratio_table(snap), lang=lang), f"ratio.{name}", col)
+        tables = {f"{labels[n]} ({s.config.lr:g})": B.ratio_table(s) for n, s in snaps.items()}
+        show(figs.ratio_tables_figure(tables, lang=lang), "ratio")
     else:
         snap = snaps["watch"]
         left, right = st.columns(2)
