@@ -255,6 +255,16 @@ class Scheduler:
             for run in self.book.release(session):
                 self._unwatched(run)
 
+    def leave(self, session: str, slot: str) -> None:
+        """A tab stopped showing a slot (another view): its run no longer counts as the tab's."""
+        with self._lock:
+            slots = self.book.slots
+            run = self.book.runs.get(slots.pop((session, slot), ""))
+            still = {rid for (sid, _), rid in slots.items() if sid == session}
+            if run is not None and run.run_id not in still:
+                run.sessions.discard(session)
+                self._unwatched(run)
+
     def _drop_after(self, run: Run) -> float:
         """Seconds without a poll before an open run is dropped (sooner when no tab has it)."""
         return self.quotas.orphan_drop_s if not run.sessions else self.quotas.idle_drop_s

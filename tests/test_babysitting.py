@@ -87,12 +87,14 @@ def test_first_loss_is_ln_c_with_small_weights_and_far_above_with_large(seed):
     small, large = run("init_loss", "small", seed), run("init_loss", "large", seed)
     assert abs(B.first_loss(small) - math.log(10)) < 0.01
     assert B.first_loss(large) > 10 * B.expected_first_loss()
+    assert B.CLAIMS["init_loss"]({"small": small, "large": large})
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_twenty_examples_are_memorized(seed):
     snap = run("overfit", "tiny", seed)
     assert B.final(snap, "train_acc") == 1.0 and B.final(snap, "train_loss") < 0.01
+    assert B.CLAIMS["overfit"]({"tiny": snap})
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -104,6 +106,7 @@ def test_four_learning_rates_four_shapes(seed):
     assert high.state == "finished" and B.final(high, "train_loss") > 1.5
     far = snaps["far_too_high"]
     assert far.state == "diverged" and far.diverged_at <= 10
+    assert B.CLAIMS["lr"](snaps)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -113,13 +116,16 @@ def test_weight_decay_narrows_the_train_validation_gap(seed):
     assert B.gap(plain) > 0.1
     assert B.final(decay, "test_acc") > B.final(plain, "test_acc")
     assert B.gap(decay) < B.gap(plain)
+    assert B.CLAIMS["gap"]({"no_decay": plain, "decay": decay})
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_update_ratio_diagnosis_follows_the_learning_rate(seed):
+    snaps = {name: run("ratio", name, seed) for name in B.PRESETS["ratio"]}
     for name, status in (("too_low", "too_low"), ("good", "ok"), ("too_high", "too_high")):
-        rows = B.ratio_table(run("ratio", name, seed))
+        rows = B.ratio_table(snaps[name])
         assert len(rows) == 3 and {r.status for r in rows} == {status}, name
+    assert B.CLAIMS["ratio"](snaps)
 
 
 def test_ratio_diagnosis_thresholds():
@@ -135,6 +141,7 @@ def test_first_layer_weights_go_from_noise_to_smooth_strokes(seed):
     start, end = B.weight_images(snap, 0), B.weight_images(snap, -1)
     assert start.shape == (16, 8, 8)
     assert 0.85 < B.roughness(start) < 1.15 and B.roughness(end) < 0.8
+    assert B.CLAIMS["weights"]({"watch": snap})
 
 
 def test_roughness_of_noise_is_one_and_of_a_ramp_is_small():
@@ -142,3 +149,12 @@ def test_roughness_of_noise_is_one_and_of_a_ramp_is_small():
     assert abs(B.roughness(noise) - 1) < 0.05
     ramp = np.broadcast_to(np.arange(8.0), (1, 8, 8))
     assert B.roughness(ramp) < 0.2
+
+
+def test_every_check_has_a_claim_and_its_runs():
+    assert set(B.CLAIMS) == set(B.CHECKS) == set(B.PRESETS)
+    s = B.BabysitSettings(weight_decay=0.1, seed=3)
+    gap = B.run_configs("gap", s)
+    assert gap["decay"].weight_decay == 0.1 and gap["no_decay"].weight_decay == 0.0
+    assert gap["no_decay"] == B.config("gap", "no_decay", 3)
+    assert B.run_configs("gap")["decay"] == B.config("gap", "decay", 0)  # the preset's 0.03

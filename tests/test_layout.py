@@ -20,6 +20,8 @@ PAGES = [
     ("activations", "activations.preset.sigmoid_kills"),
     ("running_stats", "running_stats.preset.tiny"),
     ("why_bn", "why_bn.preset.swamp"),
+    ("preprocessing", "preprocessing.preset.lecture"),
+    ("babysitting", "babysitting.preset.lr"),
 ]
 
 BOXES = """() => {

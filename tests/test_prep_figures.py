@@ -131,3 +131,15 @@ def test_babysitting_figures_accept_queued_runs():
     assert len(FB.first_loss_figure({"small": queued}).data[0].y) == 0
     assert FB.weights_figure(queued).layout.title.text == t("babysitting.fig.weights_waiting")
     assert B.ratio_table(queued) == []
+
+
+def test_ratio_tables_put_every_run_in_one_table_labelled_once():
+    rows = [B.RatioRow(0, -5.0, "too_low", "raise_lr"), B.RatioRow(1, math.nan, "none", "check")]
+    fig = FB.ratio_tables_figure({"A (0.0001)": rows, "B (1)": rows[:1]}, lang="en")
+    cells = fig.data[0].cells.values
+    assert list(cells[0]) == ["A (0.0001)", "", "B (1)"]
+    assert list(cells[1]) == ["1", t("babysitting.fig.head"), t("babysitting.fig.head")]
+    assert list(cells[2]) == ["1.0e-05", "—", "1.0e-05"]
+    assert list(fig.data[0].cells.font.color[3]) == [
+        FB.STATUS_COLORS[s] for s in ("too_low", "none", "too_low")
+    ]

@@ -127,6 +127,10 @@ def test_presets_hold(seed):
     steps = {n: {k: P.descend(p).steps_to_converge for k, p in b.items()} for n, b in bowl.items()}
     assert steps["offset_only"]["original"] > 100 and steps["offset_only"]["center"] <= 2
     assert all(s["whiten"] == 1 for s in steps.values())
+    for name in P.PRESETS:  # the same claims as one function each (the page test uses them)
+        assert P.CLAIMS[name](P.preset(name).replace(seed=seed)), name
+    assert not P.CLAIMS["offset_only"](P.preset("lecture").replace(seed=seed))  # can fail
+    assert not P.CLAIMS["lecture"](P.preset("offset_only").replace(seed=seed))
 
 
 def test_descend_uses_the_best_fixed_rate_and_one_step_on_a_round_bowl():
@@ -149,6 +153,7 @@ def test_preprocessed_inputs_train_faster_than_raw(seed):
     assert t["center"] is not None
     assert t["normalize"] <= t["center"] and t["whiten"] <= t["center"]
     assert t["whiten"] >= t["normalize"]  # the prose: whitening is no faster than normalizing
+    assert D.training_claim(c)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -156,6 +161,9 @@ def test_ten_components_of_digits_are_enough(seed):
     torch.set_num_threads(1)
     acc = D.accuracy_vs_k([2, 10], seed=seed)
     assert acc[0] < 0.75 and acc[1] > 0.9
+    explained = D.explained_variance(D.digits_split(seed)[0])  # the page's: the training split
+    assert D.pca_claim(explained, [2, 10], acc)
+    assert not D.pca_claim(explained, [2, 10], acc[::-1])
 
 
 def test_pca_on_digits_explained_variance_and_reconstruction():
@@ -174,6 +182,7 @@ def test_the_mean_image_of_photos_is_nearly_flat():
     m = D.mean_image(p)
     np.testing.assert_allclose(m.channel_mean, p.reshape(-1, 3).mean(0))
     assert np.all(m.flatness < 0.05) and m.largest_gap < 0.05
+    assert D.images_claim(m)
     c = D.centered_patch(p, 0)
     np.testing.assert_allclose(
         c["original"] - c["channel"], np.broadcast_to(m.channel_mean, c["channel"].shape)

@@ -237,3 +237,23 @@ def test_a_killed_worker_is_replaced_and_its_job_shows_interrupted():
     finally:
         s.shutdown()
     assert multiprocessing.active_children() == []
+
+
+def test_leaving_a_slot_frees_the_tabs_quota_but_keeps_a_run_shown_elsewhere():
+    q = Quotas(max_per_session=2)
+    s = Scheduler(workers=1, backend="thread", warm=False, quotas=q, snapshot_s=0.05)
+    try:
+        long = SMALL.replace(steps=100_000)
+        a, b = s.start(long, "tab", "a"), s.start(long.replace(seed=1), "tab", "b")
+        with pytest.raises(Busy):
+            s.start(long.replace(seed=2), "tab", "c")  # two open runs: the tab's quota
+        assert s.watch(long, "tab", "a2") is a  # the same run shown in a second slot
+        s.leave("tab", "a")
+        assert "tab" in s.runs[a.run_id].sessions  # still shown in slot a2
+        s.leave("tab", "b")
+        assert "tab" not in s.runs[b.run_id].sessions
+        c = s.start(long.replace(seed=2), "tab", "c")  # room again
+        assert c.run_id not in (a.run_id, b.run_id)
+        s.leave("tab", "nothing")  # an unknown slot is no error
+    finally:
+        s.shutdown()

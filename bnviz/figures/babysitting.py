@@ -42,9 +42,11 @@ def first_loss_figure(snaps: Mapping[str, Snapshot], *, lang: str = "en") -> go.
     return fig
 
 
-def loss_curves_figure(snaps: Mapping[str, Snapshot], *, lang: str = "en") -> go.Figure:
+def loss_curves_figure(
+    snaps: Mapping[str, Snapshot], *, lang: str = "en", title: str = "loss_curves_title"
+) -> go.Figure:
     """Mini-batch loss per step for each run on one log chart; a diverged run is marked."""
-    fig = go.Figure(layout=base_layout(_tr("fig.loss_curves_title", lang), height=340))
+    fig = go.Figure(layout=base_layout(_tr(f"fig.{title}", lang)))
     for i, (name, snap) in enumerate(snaps.items()):
         if not _has(snap.losses):
             continue
@@ -62,7 +64,7 @@ def loss_curves_figure(snaps: Mapping[str, Snapshot], *, lang: str = "en") -> go
 
 def accuracy_figure(snaps: Mapping[str, Snapshot], *, lang: str = "en") -> go.Figure:
     """Training (solid) and validation (dashed) accuracy of each run."""
-    fig = go.Figure(layout=base_layout(_tr("fig.gap_title", lang), height=320))
+    fig = go.Figure(layout=base_layout(_tr("fig.gap_title", lang)))
     for i, (name, snap) in enumerate(snaps.items()):
         if not _has(snap.evals):
             continue
@@ -109,4 +111,29 @@ def weights_figure(snap: Snapshot, index: int = -1, *, lang: str = "en") -> go.F
     fig.update_layout(base_layout(_tr("fig.weights_title", lang, step=step), height=200))
     fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False)
     fig.update_xaxes(showticklabels=False)
+    return fig
+
+
+def ratio_tables_figure(tables: Mapping[str, list[RatioRow]], *, lang: str = "en") -> go.Figure:
+    """Several runs' diagnoses in one table, a run label (its learning rate) before each block."""
+    columns: list[list[str]] = [[], [], [], [], []]
+    colors: list[str] = []
+    for label, rows in tables.items():
+        last = len(rows) - 1
+        for r in rows:
+            columns[0].append(label if r.layer == 0 else "")
+            columns[1].append(_tr("fig.head", lang) if r.layer == last else str(r.layer + 1))
+            columns[2].append(f"{10**r.log_ratio:.1e}" if np.isfinite(r.log_ratio) else "—")
+            columns[3].append(_tr(f"status.{r.status}", lang))
+            columns[4].append(_tr(f"advice.{r.advice}", lang))
+            colors.append(STATUS_COLORS[r.status])
+    keys = ("run", "layer", "ratio", "status", "advice")
+    fig = go.Figure(go.Table(
+        columnwidth=[2, 1, 1.3, 1.3, 3],
+        header=dict(values=[_tr(f"fig.col_{k}", lang) for k in keys], align="left"),
+        cells=dict(values=columns, align="left", height=26,
+                   font=dict(color=["black", "black", "black", colors, "black"])),
+    ))  # fmt: skip
+    height = 60 + 26 * (len(colors) + 1)
+    fig.update_layout(base_layout(_tr("fig.ratio_title", lang), height=height))
     return fig

@@ -22,7 +22,8 @@ def _tr(key: str, lang: str, **fmt: object) -> str:
 
 def cov_text(cov: np.ndarray) -> str:
     """A 2x2 covariance matrix as two lines of text."""
-    return "<br>".join("[" + ", ".join(f"{v:6.2f}" for v in row) + "]" for row in cov)
+    tidy = np.where(np.abs(cov) < 0.005, 0.0, cov)  # no "-0.00" for a rounding-size value
+    return "<br>".join("[" + ", ".join(f"{v:6.2f}" for v in row) + "]" for row in tidy)
 
 
 def _axis(letter: str, i: int) -> str:
@@ -51,7 +52,7 @@ def panels_figure(panels: list[Panel], *, lang: str = "en") -> go.Figure:
     fig = make_subplots(1, len(panels), subplot_titles=titles, horizontal_spacing=0.04)
     for i, p in enumerate(panels, start=1):
         fig.add_trace(
-            go.Scattergl(
+            go.Scatter(
                 x=f32(p.points[:, 0]), y=f32(p.points[:, 1]), mode="markers", showlegend=False,
                 marker=dict(size=3, color=PALETTE[0], opacity=0.6), name=titles[i - 1],
             ),
@@ -107,7 +108,7 @@ def bowls_figure(
             scaleanchor=_axis("x", i), title_text="w₂" if i == 1 else None, row=1, col=i
         )
         fig.update_xaxes(title_text="w₁", row=1, col=i)
-    fig.update_layout(base_layout(height=330))
+    fig.update_layout(base_layout(height=330, margin=dict(l=55, r=20, t=60, b=40)))  # 2-line titles
     return fig
 
 
@@ -211,7 +212,7 @@ def centered_figure(patches: dict[str, np.ndarray], *, lang: str = "en") -> go.F
         fig.add_trace(go.Image(z=_rgb(shown), name=titles[i - 1]), 1, i)
     fig.update_xaxes(showticklabels=False)
     fig.update_yaxes(showticklabels=False)
-    fig.update_layout(base_layout(height=240))
+    fig.update_layout(base_layout(height=240, margin=dict(l=20, r=20, t=60, b=20)))  # 2-line titles
     return fig
 
 

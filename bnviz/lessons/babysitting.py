@@ -7,11 +7,12 @@ with a claim that tests/test_babysitting.py verifies for seeds 0-4.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-from bnviz.config import RunConfig
+from bnviz.config import RunConfig, Validated, setting
 from bnviz.stepper import Snapshot
 
 N_CLASSES = 10  # digits
@@ -157,3 +158,78 @@ def roughness(images: np.ndarray) -> float:
     dy = np.diff(images, axis=1) ** 2
     var = images.reshape(len(images), -1).var(1).mean()
     return float((dx.mean() + dy.mean()) / 2 / (2 * var))
+
+
+# ---------------------------------------------------------------------------- the page's runs
+
+CHECKS = tuple(PRESETS)  # one view per check, in the lecture's order
+
+
+@dataclass(frozen=True)
+class BabysitSettings(Validated):
+    """The page's settings: the gap check's weight decay (changed live) and the seed."""
+
+    weight_decay: float = setting(0.03, lo=0.0, hi=1.0)  # the "decay" run of check 4
+    seed: int = setting(0, lo=0, hi=2**31 - 1)
+
+
+def run_configs(check: str, s: BabysitSettings = BabysitSettings()) -> dict[str, RunConfig]:
+    """The runs one check's view trains: its presets, the gap's decay run at s.weight_decay."""
+    out = {name: config(check, name, s.seed) for name in PRESETS[check]}
+    if check == "gap":
+        out["decay"] = out["decay"].replace(weight_decay=s.weight_decay)
+    return out
+
+
+# ---------------------------------------------------------------------------- claims
+
+
+def _lr(s: Mapping[str, Snapshot]) -> bool:
+    high, far = s["high"], s["far_too_high"]
+    return (
+        smoothed_loss(s["too_low"])[-1] > 2.0
+        and final(s["good"], "train_loss") < 0.05
+        and high.state == "finished"
+        and final(high, "train_loss") > 1.5
+        and far.state == "diverged"
+        and far.diverged_at <= 10
+    )
+
+
+def _gap(s: Mapping[str, Snapshot]) -> bool:
+    plain, decay = s["no_decay"], s["decay"]
+    return (
+        final(plain, "train_acc") == 1.0
+        and final(plain, "test_acc") < 0.91
+        and gap(plain) > 0.1
+        and final(decay, "test_acc") > final(plain, "test_acc")
+        and gap(decay) < gap(plain)
+    )
+
+
+def _ratio(s: Mapping[str, Snapshot]) -> bool:
+    want = {"too_low": "too_low", "good": "ok", "too_high": "too_high"}
+    tables = {name: ratio_table(s[name]) for name in want}
+    return all(len(t) == 3 and {r.status for r in t} == {want[n]} for n, t in tables.items())
+
+
+def _weights(s: Mapping[str, Snapshot]) -> bool:
+    snap = s["watch"]
+    start, end = weight_images(snap, 0), weight_images(snap, -1)
+    return 0.85 < roughness(start) < 1.15 and roughness(end) < 0.8
+
+
+# check -> does its sentence (babysitting.preset.<check>_what) hold for these finished runs?
+CLAIMS: dict[str, Callable[[Mapping[str, Snapshot]], bool]] = {
+    "init_loss": lambda s: (
+        abs(first_loss(s["small"]) - expected_first_loss()) < 0.01
+        and first_loss(s["large"]) > 10 * expected_first_loss()
+    ),
+    "overfit": lambda s: (
+        final(s["tiny"], "train_acc") == 1.0 and final(s["tiny"], "train_loss") < 0.01
+    ),
+    "lr": _lr,
+    "gap": _gap,
+    "ratio": _ratio,
+    "weights": _weights,
+}

@@ -6,6 +6,7 @@ dimensionality reduction and the image patches live in bnviz.lessons.preprocessi
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -196,3 +197,49 @@ PRESETS: dict[str, dict] = {
 def preset(name: str, base: CloudConfig | None = None) -> CloudConfig:
     """The config of a preset (other settings from base)."""
     return (base or CloudConfig()).replace(**PRESETS[name])
+
+
+# ---------------------------------------------------------------------------- claims
+
+
+def bowl_report(cfg: CloudConfig) -> dict[str, tuple[float, int | None]]:
+    """(κ, gradient-descent steps to within 1 %) of the raw, centered and whitened bowls."""
+    probs = contour_problems(cfg)
+    return {k: (bowl_shape(p)[0], descend(p).steps_to_converge) for k, p in probs.items()}
+
+
+def _lecture(cfg: CloudConfig) -> bool:
+    pan = {p.kind: p for p in panels(cfg)}
+    k = {name: kappa for name, (kappa, _) in bowl_report(cfg).items()}
+    return (
+        np.allclose(pan["center"].cov, pan["original"].cov)
+        and np.allclose(np.diag(pan["normalize"].cov), 1)
+        and abs(pan["pca"].cov[0, 1]) < 1e-9
+        and np.allclose(pan["whiten"].cov, np.eye(2), atol=1e-3)
+        and k["center"] > 20
+        and k["whiten"] < 1.01
+    )
+
+
+def _steps(n: int | None) -> float:
+    return math.inf if n is None else n
+
+
+def _offset_only(cfg: CloudConfig) -> bool:
+    r = bowl_report(cfg)
+    (k_raw, s_raw), (k_center, s_center) = r["original"], r["center"]
+    return k_raw > 100 and k_center < 1.3 and _steps(s_raw) > 100 and _steps(s_center) <= 2
+
+
+def _collinear(cfg: CloudConfig) -> bool:
+    k = {name: kappa for name, (kappa, _) in bowl_report(cfg).items()}
+    gains = fit(cloud(cfg), "whiten", cfg.eps).gains()
+    return (
+        abs(k["center"] / k["original"] - 1) < 0.02
+        and k["whiten"] < 1.01
+        and (gains[-1] / gains[0] > 5)
+    )
+
+
+# preset -> does its sentence (preprocessing.preset.<name>_what) hold for these settings?
+CLAIMS = {"lecture": _lecture, "offset_only": _offset_only, "collinear": _collinear}

@@ -197,3 +197,30 @@ def noise_gains(patches: np.ndarray, eps_values, sigma: float = 0.01, seed: int 
     size = np.linalg.norm(noise, axis=1).mean()
     out = [np.linalg.norm(change * base.gains_for(e), axis=1).mean() / size for e in eps_values]
     return np.array(out)
+
+
+# ---------------------------------------------------------------------------- claims
+# One definition of each view's sentence (preprocessing.look_for.<view>): the engine test checks
+# it for seeds 0-4, the page test on what the page computed.
+
+
+def training_claim(cmp: Comparison) -> bool:
+    """Raw never reaches the target; centered does; normalized and whitened no later."""
+    t = cmp.to_target
+    return (
+        t["raw"] is None
+        and t["center"] is not None
+        and None not in (t["normalize"], t["whiten"])
+        and max(t["normalize"], t["whiten"]) <= t["center"]
+    )
+
+
+def pca_claim(explained: np.ndarray, ks, acc: np.ndarray) -> bool:
+    """10 components keep about 3/4 of the variance; > 90 % accuracy on 10, < 75 % on 2."""
+    by_k = dict(zip(ks, acc, strict=True))
+    return 0.7 < explained[9] < 0.8 and by_k[10] > 0.9 and by_k[2] < 0.75
+
+
+def images_claim(stats: MeanImage) -> bool:
+    """The mean image is nearly flat and close to the per-channel mean everywhere."""
+    return bool(np.all(stats.flatness < 0.05)) and stats.largest_gap < 0.05

@@ -190,8 +190,9 @@ def live_lr(ctx: PageContext, cfg: RunConfig, runs: dict[str, Run | None]) -> No
     )
 
 
-def status(ctx: PageContext, label: str, snap: Snapshot) -> None:
-    """One line per run: state, step, steps/s, progress; divergence and errors spelled out."""
+def status(ctx: PageContext, label: str, snap: Snapshot, warn: bool = True) -> None:
+    """One line per run: state, step, steps/s, progress; divergence (unless not `warn`: a page
+    whose lesson is the divergence says it in its chart) and errors spelled out."""
     state = ctx.tr(f"run.state.{snap.state}")
     if snap.state == "queued" and snap.queue_position:
         state = ctx.tr("run.queued_at", position=snap.queue_position)
@@ -204,7 +205,7 @@ def status(ctx: PageContext, label: str, snap: Snapshot) -> None:
         rate=snap.steps_per_s,
     )
     st.progress(min(1.0, snap.progress), text=text)
-    if snap.state == "diverged":
+    if snap.state == "diverged" and warn:
         st.warning(ctx.tr("run.diverged", label=label, step=snap.diverged_at))
     elif snap.state == "error":
         st.error(ctx.tr("run.error", label=label, error=snap.error or ""))
@@ -221,6 +222,7 @@ def live_panel(
     labels: dict[str, str],
     draw: Callable[[dict[str, Snapshot]], None],
     streams: bool = False,
+    warn: bool = True,
 ) -> None:
     """Poll the runs twice a second while any is active and redraw; stop polling when done.
 
@@ -248,7 +250,7 @@ def live_panel(
         for col, (name, snap) in zip(st.columns(len(snaps)), snaps.items(), strict=True):
             with col:
                 if polled:
-                    status(ctx, labels[name], snap)
+                    status(ctx, labels[name], snap, warn)
         stale = st.session_state.get(last_key)
         if has_points(snaps) or stale is None:
             draw(snaps)

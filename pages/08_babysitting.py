@@ -1,0 +1,79 @@
+"""Babysitting the learning process: six checks, each on runs trained live on digits."""
+
+import streamlit as st
+
+from bnviz.figures import babysitting as figs
+from bnviz.lessons import babysitting as B
+from bnviz.ui import controls, live, page
+from bnviz.ui.common import scheduler, session_id
+
+DEFAULT = B.BabysitSettings()
+SLOTS = {name for runs in B.PRESETS.values() for name in runs}  # every view's run names
+MAIN, MORE = ["weight_decay"], ["seed"]
+
+
+def show(fig, key: str, where=st) -> None:
+    """One chart of the live panel."""
+    where.plotly_chart(fig, key=f"babysitting.{key}")
+
+
+def draw(snaps) -> None:
+    """The view's figures of the runs' latest snapshots."""
+    lang = ctx.lang
+    if view == "init_loss":
+        show(figs.first_loss_figure(snaps, lang=lang), "first_loss")
+    elif view == "overfit":
+        left, right = st.columns(2)
+        show(figs.loss_curves_figure(snaps, lang=lang, title="overfit_title"), "loss", left)
+        show(figs.accuracy_figure(snaps, lang=lang), "acc", right)
+    elif view == "lr":
+        show(figs.loss_curves_figure(snaps, lang=lang), "loss")
+    elif view == "gap":
+        show(figs.accuracy_figure(snaps, lang=lang), "acc")
+        for name, snap in snaps.items():
+            train, val = B.final(snap, "train_acc"), B.final(snap, "test_acc")
+            if train == train:  # NaN before the first evaluation
+                line = dict(train=train, val=val, gap=train - val)
+                st.caption(ctx.tr("babysitting.gap_line", label=labels[name], **line))
+    elif view == "ratio":
+        tables = {f"{labels[n]} ({s.config.lr:g})": B.ratio_table(s) for n, s in snaps.items()}
+        show(figs.ratio_tables_figure(tables, lang=lang), "ratio")
+    else:
+        snap = snaps["watch"]
+        left, right = st.columns(2)
+        show(figs.weights_figure(snap, 0, lang=lang), "weights0", left)
+        show(figs.weights_figure(snap, -1, lang=lang), "weights", right)
+        if len(snap.first_layer.get("step", ())):
+            rough = [B.roughness(B.weight_images(snap, i)) for i in (0, -1)]
+            st.caption(ctx.tr("babysitting.roughness", start=rough[0], now=rough[1]))
+
+
+ctx = page.begin("babysitting")
+cfg = ctx.settings(B.BabysitSettings, DEFAULT)
+page.show_notes(ctx)
+cfg = page.settings(ctx, cfg, MAIN, MORE)
+ctx.remember(cfg, DEFAULT)
+view_key = controls.widget_key(ctx, "view")  # known before the pills: the link's view counts
+st.session_state.setdefault(view_key, controls.url_choice(ctx, "view", B.CHECKS))
+defaults = {f: getattr(DEFAULT, f) for f in MAIN + MORE}
+active = page.presets(ctx, {check: {"view": check} for check in B.CHECKS}, defaults)
+with ctx.head:
+    view = controls.view_choice(
+        ctx, B.CHECKS, ctx.tr("babysitting.view_label"), lambda v: ctx.tr(f"babysitting.view.{v}")
+    )
+page.look_for(ctx, active, view)
+
+configs = B.run_configs(view, cfg)
+labels = {name: ctx.tr(f"babysitting.preset.{name}") for name in configs}
+if view == "gap":
+    labels["decay"] = ctx.tr("babysitting.decay_label", value=cfg.weight_decay)
+for name in SLOTS - set(configs):  # another view's runs stop counting against this tab
+    scheduler().leave(session_id(), f"{ctx.name}.{name}")
+runs = live.attached(ctx, configs)
+ctx.head = None  # the title row holds the views: the run buttons go under the sentence
+live.controls(ctx, configs, runs)
+live.sidebar(ctx, next(iter(configs.values())), runs)
+live.live_panel(ctx, runs, labels, draw, warn=False)  # the legend says where it diverged
+
+page.explanation(ctx, "babysitting")
+page.finish(ctx)

@@ -1,0 +1,170 @@
+"""The preprocessing and babysitting pages through the router (AppTest): every view draws in en
+and zh, bad links fall back with a note, and every preset end to end with its claim checked on
+what the page computed or trained."""
+
+import re
+
+import numpy as np
+import pytest
+
+from bnviz.config import from_query
+from bnviz.i18n import t
+from bnviz.lessons import babysitting as B
+from bnviz.lessons import preprocessing as P
+from bnviz.lessons import preprocessing_data as D
+from tests.helpers import choose_preset, decode, figures, full_speed, rerun_until, shown_runs
+from tests.test_pages import page
+
+PREP, BABY = "07_preprocessing.py", "08_babysitting.py"
+VIEWS = ("picture", "contours", "training", "pca", "images")
+
+
+def infos(at) -> list[str]:
+    return [i.value for i in at.info]
+
+
+def trace(fig: dict, i: int = 0, axis: str = "y") -> np.ndarray:
+    return decode(fig["data"][i][axis]).astype(float)
+
+
+# ---------------------------------------------------------------------------- preprocessing
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_preprocessing_every_view_draws_with_data(lang):
+    for view in VIEWS:
+        at = page(PREP, lang=lang, view=view)
+        assert not at.exception, (view, at.exception)
+        figs = figures(at)
+        assert figs and all(f["data"] for f in figs), view
+        key = "lecture" if view == "picture" else None  # default settings = the lecture preset
+        text = t(
+            f"preprocessing.preset.{key}_what" if key else f"preprocessing.look_for.{view}", lang
+        )
+        assert text in infos(at), view
+    assert at.title[0].value == t("preprocessing.nav", lang)
+
+
+def test_preprocessing_views_show_their_claims_on_the_computed_data():
+    at = page(PREP, view="training")
+    fig = figures(at)[0]
+    acc = {kind: trace(fig, i) for i, kind in enumerate(D.INPUTS)}
+    steps = trace(fig, 0, "x")
+    hits = {k: D.steps_to(steps, a, 0.9) for k, a in acc.items()}
+    assert D.training_claim(D.Comparison(steps, acc, hits, 0.9)), hits
+    assert t("preprocessing.look_for.training") in infos(at)
+
+    at = page(PREP, view="pca")
+    explained, acc_k, _ = figures(at)
+    ks = trace(acc_k, 0, "x").astype(int).tolist()
+    assert ks == list(D.PCA_KS)
+    assert D.pca_claim(trace(explained), ks, trace(acc_k))
+
+    at = page(PREP, view="images")
+    assert D.images_claim(D.mean_image(D.photo_patches()))
+    gains = trace(figures(at)[2])
+    np.testing.assert_allclose(gains, D.noise_gains(D.photo_patches(8), D.NOISE_EPS), rtol=1e-6)
+    assert 60 < gains[0] < 110 and 2 < gains[-1] < 4.5  # the caption's "about 80 … about 3"
+
+
+def test_preprocessing_bad_link_values_fall_back_with_a_note():
+    at = page(PREP, corr="2", eps="much", view="nowhere", offset_x="7")
+    assert not at.exception
+    notes = " ".join(infos(at))
+    assert "corr" in notes and "eps" in notes and "view" in notes
+    assert at.session_state["preprocessing.offset_x"] == 7.0  # a good value is kept
+    assert at.session_state["preprocessing.view"] == "picture"
+
+
+@pytest.mark.parametrize("preset", sorted(P.PRESETS))
+def test_preprocessing_preset_end_to_end(preset):
+    at = page(PREP)
+    choose_preset(at, "preprocessing", preset)
+    assert not at.exception
+    at.run()  # the link settles
+    cfg = from_query(P.CloudConfig, dict(at.query_params), P.CloudConfig())[0]
+    assert cfg == P.preset(preset)  # every setting the page uses, from its share link
+    for field, value in P.PRESETS[preset].items():
+        assert at.session_state[f"preprocessing.{field}"] == value
+    assert t(f"preprocessing.preset.{preset}_what") in infos(at)
+    assert P.CLAIMS[preset](cfg)
+    fig = figures(at)[0]
+    if preset == "lecture":  # the five panels, the covariance printed under each
+        assert len(fig["data"]) == 5
+        whitened = fig["layout"]["annotations"][-1]["text"]
+        assert whitened.endswith("[  1.00,   0.00]<br>[  0.00,   1.00]"), whitened  # the identity
+    else:  # the bowls: the κ in each title is the one the claim checked
+        report = P.bowl_report(cfg)
+        titles = [a["text"] for a in fig["layout"]["annotations"]]
+        shown = [float(re.search(r"κ = ([\d.]+)", s).group(1)) for s in titles]
+        expected = [report[k][0] for k in ("original", "center", "whiten")]
+        np.testing.assert_allclose(shown, expected, rtol=0.06, atol=0.06)
+
+
+# ---------------------------------------------------------------------------- babysitting
+
+
+def ended(names):
+    def check(at) -> bool:
+        runs = shown_runs("babysitting")
+        return set(names) <= set(runs) and all(runs[n].snapshot.done for n in names)
+
+    return check
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_babysitting_runs_in_both_languages(lang):
+    at = page(BABY, lang=lang)
+    assert not at.exception, at.exception
+    assert at.title[0].value == t("babysitting.nav", lang)
+    assert t("babysitting.preset.init_loss_what", lang) in infos(at)  # the default view's preset
+    assert at.session_state["babysitting.view"] == "init_loss"
+
+
+def test_babysitting_bad_link_values_fall_back_with_a_note():
+    at = page(BABY, weight_decay="lots", view="nowhere", seed="3")
+    assert not at.exception
+    notes = " ".join(infos(at))
+    assert "weight_decay" in notes and "view" in notes
+    assert at.session_state["babysitting.seed"] == 3
+
+
+@pytest.mark.parametrize("check", B.CHECKS)
+def test_babysitting_check_end_to_end(check):
+    at = page(BABY)
+    full_speed(at, "babysitting")
+    choose_preset(at, "babysitting", check)  # one click: the view and its runs
+    assert not at.exception
+    names = list(B.PRESETS[check])
+    rerun_until(at, ended(names), timeout=240)
+    at.run()
+    assert not at.exception, at.exception
+    runs = shown_runs("babysitting")
+    want = B.run_configs(check, B.BabysitSettings())
+    for name in names:
+        assert runs[name].cfg == want[name] == B.config(check, name, 0), name
+        assert runs[name].shared
+    snaps = {n: runs[n].snapshot for n in names}
+    assert B.CLAIMS[check](snaps), check
+    assert t(f"babysitting.preset.{check}_what") in infos(at)
+    figs = figures(at)
+    assert figs and all(f["data"] for f in figs)
+    if check == "lr":  # the far-too-high run's legend says where it diverged
+        names_shown = [tr["name"] for tr in figs[0]["data"]]
+        step = snaps["far_too_high"].diverged_at
+        assert any(f"diverged at step {step}" in n for n in names_shown), names_shown
+        assert not at.warning  # the divergence is the lesson: no "try a smaller rate" box
+
+
+def test_babysitting_weight_decay_is_changed_live_on_the_gap_view():
+    at = page(BABY, view="gap")
+    full_speed(at, "babysitting")
+    at.number_input(key="babysitting.weight_decay").set_value(0.1).run()
+    assert not at.exception
+    rerun_until(at, ended(["no_decay", "decay"]), timeout=240)
+    runs = shown_runs("babysitting")
+    assert runs["decay"].cfg.weight_decay == 0.1 and runs["no_decay"].cfg.weight_decay == 0.0
+    assert runs["decay"].cfg == B.config("gap", "decay", 0).replace(weight_decay=0.1)
+    assert t("babysitting.look_for.gap") in infos(at)  # not the 0.03 preset's sentence
+    plain, decay = runs["no_decay"].snapshot, runs["decay"].snapshot
+    assert B.gap(decay) < B.gap(plain)  # more decay, a narrower gap still
