@@ -194,3 +194,16 @@ def build_mlp(cfg: RunConfig, n_in: int = 2, n_out: int = 2) -> MLP:
         if linear.bias is not None:
             nn.init.zeros_(linear.bias)
     return model
+
+
+@contextlib.contextmanager
+def bn_buffers_kept(model: nn.Module):
+    """Train-mode passes inside do not count: every BatchNorm buffer is put back afterwards."""
+    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm1d)]
+    saved = [{k: v.clone() for k, v in n.named_buffers()} for n in norms]
+    try:
+        yield
+    finally:
+        for norm, buffers in zip(norms, saved, strict=True):
+            for k, v in buffers.items():
+                getattr(norm, k).copy_(v)

@@ -120,6 +120,7 @@ def batch_of_one_section() -> None:
 
 
 if view in ("live", "modes") and cfg.batch_size == 1:
+    live.problems(ctx, configs)  # says why it cannot train
     batch_of_one_section()  # nothing can train: the explanation takes the charts' place
 elif view in ("live", "modes"):
     runs = live.attached(ctx, configs)

