@@ -267,7 +267,8 @@ class Scheduler:
 
     def _drop_after(self, run: Run) -> float:
         """Seconds without a poll before an open run is dropped (sooner when no tab has it)."""
-        return self.quotas.orphan_drop_s if not run.sessions else self.quotas.idle_drop_s
+        q = self.quotas
+        return min(q.orphan_drop_s, q.idle_drop_s) if not run.sessions else q.idle_drop_s
 
     def _drop(self, run: Run) -> None:
         self._send(run, "drop")
