@@ -16,6 +16,7 @@ import streamlit as st
 from bnviz.config import Note, from_query, to_query
 from bnviz.i18n import LANGS, normalize_lang, t
 from bnviz.runner import Scheduler
+from bnviz.store_open import open_store
 from bnviz.ui._compat import leave_pages_directory_mode, running_under_apptest, script_session_id
 
 SHOWN_CHARS = 60  # a URL value quoted back in a note is cut here (values may be 10 KB)
@@ -32,8 +33,11 @@ def plain(text: str, limit: int = SHOWN_CHARS) -> str:
 
 @st.cache_resource(show_spinner=False)
 def scheduler() -> Scheduler:
-    """The one process-wide scheduler (its worker processes start warming up at once)."""
-    sched = Scheduler(backend=os.environ.get("BNVIZ_BACKEND", "process"))
+    """The one process-wide scheduler (its worker processes start warming up at once).
+
+    Its run store (BNVIZ_STORE) keeps finished runs and checkpoints across restarts.
+    """
+    sched = Scheduler(backend=os.environ.get("BNVIZ_BACKEND", "process"), store=open_store())
     gc.freeze()  # heavy imports are done: keep them out of every later collection
     return sched
 
