@@ -213,15 +213,16 @@ class Session:
     lost: int = 0
     bytes_in: int = 0
     srcs: list[str] = field(default_factory=list)  # live chart routes (st.components.v2 data)
+    page: str = PAGE  # its URL path (bench/soak.py spreads tabs over every page)
 
 
 def rerun_msg(s: Session, fragment_id: str = "", triggers: tuple[str, ...] = ()) -> bytes:
     """A rerun_script BackMsg as the browser sends it (widget states empty but for triggers)."""
     state = ClientState(query_string=s.query, page_script_hash=s.page_hash)
-    state.page_name = "" if s.page_hash else PAGE  # first load: the page comes from the URL path
+    state.page_name = "" if s.page_hash else s.page  # first load: the page from the URL path
     state.fragment_id, state.is_auto_rerun = fragment_id, bool(fragment_id)
     state.context_info.locale = "en-US"
-    state.context_info.url = f"http://127.0.0.1/{PAGE}"
+    state.context_info.url = f"http://127.0.0.1/{s.page}"
     for wid in triggers:
         state.widget_states.widgets.add(id=wid, trigger_value=True)
     msg = BackMsg()
@@ -249,11 +250,11 @@ def on_message(s: Session, msg: ForwardMsg) -> int | None:
         s.timers.clear()  # a full run clears the browser's fragment timers
     elif kind == "navigation":
         pages = {p.url_pathname: p.page_script_hash for p in msg.navigation.app_pages}
-        if PAGE not in pages:
-            raise RuntimeError(f"no page {PAGE!r} in the app's navigation: {sorted(pages)}")
-        s.page_hash = pages[PAGE]
+        if s.page not in pages:
+            raise RuntimeError(f"no page {s.page!r} in the app's navigation: {sorted(pages)}")
+        s.page_hash = pages[s.page]
     elif kind == "page_not_found":
-        raise RuntimeError(f"server: page {PAGE!r} not found")
+        raise RuntimeError(f"server: page {s.page!r} not found")
     elif kind == "page_info_changed":
         s.query = msg.page_info_changed.query_string  # the page rewrote the URL
     elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
@@ -285,8 +286,8 @@ async def rerun(s: Session, fragment_id: str = "", triggers: tuple[str, ...] = (
             return (time.perf_counter() - t0) * 1000
 
 
-async def open_tab(port: int, query: str) -> tuple[Session, float]:
-    """Connect a new tab and run the lab page once; (session, full-run latency in ms)."""
+async def open_tab(port: int, query: str, page: str = PAGE) -> tuple[Session, float]:
+    """Connect a new tab and run the page once; (session, full-run latency in ms)."""
     ws = await websockets.connect(
         f"ws://127.0.0.1:{port}/_stcore/stream",
         subprotocols=["streamlit"],
@@ -295,7 +296,7 @@ async def open_tab(port: int, query: str) -> tuple[Session, float]:
         ping_interval=None,  # a loaded server answers pings late; the browser sends none
         max_size=None,
     )
-    s = Session(ws, query)
+    s = Session(ws, query, page=page)
     try:
         return s, await rerun(s)
     except BaseException:

@@ -24,9 +24,10 @@ import torch
 
 from bnviz.config import RunConfig
 from bnviz.jobs import TERMINAL, Job, build_job, placeholder
-from bnviz.stepper import train_sync
+from bnviz.stepper import Stepper, train_sync
 
 POLL_S = 0.25  # longest wait for a message; also bounds how late a dead worker is noticed
+CHECKPOINT_S = 5.0  # a running job's checkpoint is sent this often (~25 ms, ~90 KB for the lab)
 PACE_WAIT_S = 0.01  # every running job waits for its pace: sleep this long, not spin
 WARM_UP = (  # pays torch's lazy imports (~2 s on the first optimizer step) before a real run
     RunConfig(steps=2, depth=1, width=4, n_samples=64, eval_every=1),
@@ -43,21 +44,24 @@ def warm_up() -> None:
 class Worker:
     """Owns some jobs; advances the running ones a slice at a time, round-robin."""
 
-    def __init__(self, inbox, outbox, slice_s: float = 0.05, snapshot_s: float = 0.4):
+    def __init__(self, inbox, outbox, slice_s=0.05, snapshot_s=0.4, checkpoint_s=CHECKPOINT_S):
         self.inbox, self.outbox = inbox, outbox
-        self.slice_s, self.snapshot_s = slice_s, snapshot_s
+        self.slice_s, self.snapshot_s, self.checkpoint_s = slice_s, snapshot_s, checkpoint_s
         self.jobs: dict[str, Job] = {}
         self.order: deque[str] = deque()
         self.sent_at: dict[str, float] = {}
+        self.saved_at: dict[str, float] = {}  # job -> when its last checkpoint was sent
 
     def handle(self, msg: tuple) -> bool:
         """Apply one command; False on shutdown."""
         verb, job_id, *args = msg
         if verb == "shutdown":
+            for jid in list(self.order):  # the next server resumes them from here
+                self.save(jid)
             return False
         if verb == "start":
             try:
-                self.jobs[job_id] = build_job(args[0], job_id, args[1])
+                self.jobs[job_id] = self.build(job_id, *args)
             except Exception as exc:  # a spec that cannot build is its job's error, not ours
                 traceback.print_exc()
                 error = f"{type(exc).__name__}: {exc}"
@@ -72,6 +76,7 @@ class Worker:
             return True
         if verb == "pause" and job.state == "running":
             job.state = "paused"
+            self.save(job_id)
         elif verb == "resume" and job.state == "paused":
             job.state = "running"
             if hasattr(job, "resync"):
@@ -92,10 +97,28 @@ class Worker:
             self.send(job_id)
         return True
 
+    def build(self, job_id: str, spec: Any, steps: int, blob: bytes | None = None) -> Job:
+        """A new job, or (blob: a checkpoint) the job that wrote it, paused until resumed."""
+        if blob is None:
+            return build_job(spec, job_id, steps)
+        job = Stepper.restore(blob)
+        job.run_id, job.state = job_id, "paused"  # the scheduler resumes it if it ran
+        self.saved_at[job_id] = time.monotonic()
+        return job
+
+    def save(self, job_id: str) -> None:
+        """Post the job's checkpoint, if it can make one and has not ended."""
+        job = self.jobs.get(job_id)
+        if job is None or job.state in TERMINAL or not hasattr(job, "checkpoint"):
+            return
+        self.outbox.put(("ckpt", job_id, job.checkpoint()))
+        self.saved_at[job_id] = time.monotonic()
+
     def forget(self, job_id: str) -> None:
         """Free a job's model and buffers."""
         self.jobs.pop(job_id, None)
         self.sent_at.pop(job_id, None)
+        self.saved_at.pop(job_id, None)
         if job_id in self.order:
             self.order.remove(job_id)
 
@@ -126,6 +149,10 @@ class Worker:
             due = now - self.sent_at.get(jid, 0.0) >= self.snapshot_s
             if job.state in TERMINAL or (job.state == "running" and due):
                 self.send(jid)
+            elif job.state == "running":
+                saved = self.saved_at.setdefault(jid, now)  # the first after checkpoint_s
+                if now - saved >= self.checkpoint_s:
+                    self.save(jid)
         return taken
 
     def loop(self) -> None:
@@ -159,13 +186,13 @@ class _Pipe:
         self.conn.send(msg)
 
 
-def worker_main(inbox, outbox, slice_s: float, snapshot_s: float, warm: bool, index=0) -> None:
+def worker_main(inbox, outbox, slice_s, snapshot_s, checkpoint_s, warm: bool, index=0) -> None:
     """Entry point of a worker thread or process (`index`: its place in the pool)."""
     torch.set_num_threads(1)  # tiny nets: 1 thread is 6x faster than the default (measured)
     if warm:
         warm_up()
     outbox.put(("ready", "", index))
-    Worker(inbox, outbox, slice_s, snapshot_s).loop()
+    Worker(inbox, outbox, slice_s, snapshot_s, checkpoint_s).loop()
 
 
 @contextlib.contextmanager
@@ -187,9 +214,11 @@ def _plain_main():
 class WorkerPool:
     """n workers (threads or spawned processes): spawn, send, collect, respawn."""
 
-    def __init__(self, n: int, backend: str = "process", slice_s=0.05, snapshot_s=0.4, warm=True):
+    def __init__(
+        self, n, backend="process", slice_s=0.05, snapshot_s=0.4, warm=True, checkpoint_s=None
+    ):
         self.n, self.backend = n, backend
-        self.args = (slice_s, snapshot_s, warm)
+        self.args = (slice_s, snapshot_s, checkpoint_s or CHECKPOINT_S, warm)
         self.ready: set[int] = set()  # workers that finished warming up
         self.closed = False
         if backend == "process":

@@ -8,6 +8,8 @@ in pool.py, the records of runs and sessions in runs.py, what a job is in jobs.p
 from __future__ import annotations
 
 import atexit
+import functools
+import logging
 import os
 import threading
 import time
@@ -17,10 +19,12 @@ from typing import Any
 
 from bnviz.jobs import placeholder
 from bnviz.pool import WorkerPool
-from bnviz.runs import Registry, Run
+from bnviz.runs import Registry, Run, store_key
 from bnviz.stepper import Snapshot, train_sync
+from bnviz.store import MemoryStore, RunStore
 
 __all__ = ["Busy", "Quotas", "Run", "Scheduler", "Snapshot", "train_sync"]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -55,18 +59,22 @@ class Scheduler:
         slice_s: float = 0.05,
         snapshot_s: float = 0.4,
         warm: bool = True,
+        store: RunStore | None = None,
+        checkpoint_s: float | None = None,
     ):
         self.quotas = quotas
+        # Finished snapshots and checkpoints outlive this process here (the caller closes it).
+        self.store = store if store is not None else MemoryStore()
         self.backend = backend
         self.n_workers = workers or os.cpu_count() or 1
         self.book = Registry()
         self.waiting: list[str] = []
-        # Called (under the lock) for each open run whose worker process died, after it is
-        # marked "interrupted": the run store resumes it from its last checkpoint here.
+        # Called (under the lock) for each open run whose worker process died without a
+        # checkpoint to resume from, after it is marked "interrupted".
         self.on_interrupted: Callable[[Run], None] | None = None
         self._lock = threading.RLock()
         self._closed = threading.Event()
-        self.pool = WorkerPool(self.n_workers, backend, slice_s, snapshot_s, warm)
+        self.pool = WorkerPool(self.n_workers, backend, slice_s, snapshot_s, warm, checkpoint_s)
         self._threads = [
             threading.Thread(target=self._collect, name="bnviz-collector", daemon=True),
             threading.Thread(target=self._reap, name="bnviz-reaper", daemon=True),
@@ -99,27 +107,59 @@ class Scheduler:
     def _collect(self) -> None:
         """Take snapshots from the workers (the only writer of Run.snapshot after start)."""
         while not self._closed.is_set():
-            msgs, dead = self.pool.collect()
-            with self._lock:
-                for verb, run_id, snap in msgs:
-                    if verb == "snap":
-                        self._take(run_id, snap)
-                for worker in dead:
-                    self._interrupted(worker)
+            self._handle(*self.pool.collect())
 
-    def _take(self, run_id: str, snap: Any) -> None:
+    def _handle(self, msgs: list[tuple], dead: list[int]) -> None:
+        """Apply the workers' messages; then write to the store, outside the lock (disk)."""
+        writes: list[Callable[[], None]] = []
+        with self._lock:
+            for verb, run_id, payload in msgs:
+                if verb == "snap":
+                    writes += self._take(run_id, payload)
+                elif verb == "ckpt":
+                    writes += self._saved(run_id, payload)
+            for worker in dead:
+                self._interrupted(worker)
+        for write in writes:
+            try:
+                write()
+            except Exception as exc:  # a full disk or a locked file costs persistence only
+                log.warning("run store write failed: %s", exc)
+
+    def _take(self, run_id: str, snap: Any) -> list[Callable[[], None]]:
         run = self.book.runs.get(run_id)
         if run is None or run.worker is None:
-            return
+            return []
         run.snapshot = snap
-        if snap.done:
-            self._ended(run)
-        elif self.waiting:
-            self._dispatch()
+        if not snap.done:
+            if self.waiting:
+                self._dispatch()
+            return []
+        self._ended(run)
+        run.blob = None
+        if run.steered:  # not the spec's result: the store keeps only what others would get
+            return []
+        if snap.state == "finished":
+            return [functools.partial(self.store.put_finished, run.store_key, snap)]
+        return [functools.partial(self.store.discard, run.store_key)]
+
+    def _saved(self, run_id: str, blob: bytes) -> list[Callable[[], None]]:
+        """A running job's checkpoint: kept on its run (dead worker) and in the store (restart)."""
+        run = self.book.runs.get(run_id)
+        if run is None or run.worker is None or not run.open:
+            return []
+        run.blob = blob
+        if run.steered:
+            return []
+        return [functools.partial(self.store.checkpoint, run.store_key, blob)]
 
     def _interrupted(self, worker: int) -> None:
-        """Worker died: its open runs stop at their last reported step, as "interrupted"."""
+        """Worker died: its runs resume from their checkpoints, or end "interrupted" at step N."""
         for run in [r for r in self.book.runs.values() if r.worker == worker and r.open]:
+            if run.blob is not None:
+                run.worker = None
+                self._place(run)  # on the replacement (or another) worker, as it was
+                continue
             if run.run_id in self.waiting:
                 self.waiting.remove(run.run_id)
             run.mark(state="interrupted", queue_position=None)
@@ -143,18 +183,24 @@ class Scheduler:
         """Start queued runs while there is room, on the least loaded worker."""
         while self.waiting and self.book.count("running") < self.quotas.max_running:
             run = self.book.runs[self.waiting.pop(0)]
+            run.mark(state="running", queue_position=None)
             if run.worker is not None:  # a paused run waiting to resume
                 self._send(run, "resume")
             else:
-                loads = [0] * self.n_workers
-                for r in self.book.open_runs():
-                    if r.worker is not None:
-                        loads[r.worker] += 1
-                run.worker = loads.index(min(loads))
-                self._send(run, "start", run.spec, run.steps)
-                if run.pace:
-                    self._send(run, "pace", run.pace)
-            run.mark(state="running", queue_position=None)
+                self._place(run)
+
+    def _place(self, run: Run) -> None:
+        """Run on the least loaded worker: fresh, or from its checkpoint (resumed if running)."""
+        loads = [0] * self.n_workers
+        for r in self.book.open_runs():
+            if r.worker is not None:
+                loads[r.worker] += 1
+        run.worker = loads.index(min(loads))
+        self._send(run, "start", run.spec, run.steps, *(() if run.blob is None else (run.blob,)))
+        if run.pace:
+            self._send(run, "pace", run.pace)
+        if run.blob is not None and run.state == "running":
+            self._send(run, "resume")
 
     def _enqueue(self, run: Run) -> None:
         run.mark(state="queued")
@@ -176,11 +222,26 @@ class Scheduler:
                 self._attach(run, session, slot)
             return run
 
-    def start(self, spec: Any, session: str, slot: str, steps: int | None = None) -> Run:
-        """Get the shared run of spec (started if new), watched by session in slot; or Busy."""
+    def start(
+        self, spec: Any, session: str, slot: str, steps: int | None = None, fresh: bool = False
+    ) -> Run:
+        """Get the shared run of spec (started if new), watched by session in slot; or Busy.
+
+        A new run opens finished from the store, or continues from its stored checkpoint,
+        unless `fresh` (Reset: train it again from step 0).
+        """
         with self._lock:
             run = self.watch(spec, session, slot)
             if run is not None and (run.open or run.snapshot.state == "finished"):
+                return run
+            total = steps if steps is not None else spec.steps
+            key = store_key(spec, total)
+            done = None if fresh else self._stored(self.store.get_finished, key)
+            if done is not None:
+                run = self.book.add(spec, total, lambda rid: done)
+                run.mark(run_id=run.run_id)
+                self.book.ended_run(run, self.quotas.keep_finished)
+                self._attach(run, session, slot)
                 return run
             if len(self.book.open_runs(session)) >= self.quotas.max_per_session:
                 raise Busy("errors.session_quota", limit=self.quotas.max_per_session)
@@ -188,11 +249,19 @@ class Scheduler:
                 self._drop_orphans()
             if len(self.book.open_runs()) >= self.quotas.max_runs:
                 raise Busy("errors.server_busy")
-            total = steps if steps is not None else spec.steps
             run = self.book.add(spec, total, lambda rid: placeholder(spec, rid, total))
+            run.blob = None if fresh else self._stored(self.store.resume, key)
             self._attach(run, session, slot)
             self._enqueue(run)
             return run
+
+    def _stored(self, read: Callable[[str], Any], key: str) -> Any:
+        """read(key) from the store; None if the store fails (the run then trains afresh)."""
+        try:
+            return read(key)
+        except Exception as exc:
+            log.warning("run store read failed: %s", exc)
+            return None
 
     def _attach(self, run: Run, session: str, slot: str) -> None:
         old = self.book.attach(run, session, slot)
@@ -229,6 +298,7 @@ class Scheduler:
                 run.pace = value
             if action == "lr":
                 self.book.unshare(run)  # a hand-steered run is no longer the spec's run
+                run.steered = True
             if run.state == "queued" and action in ("pause", "stop"):
                 self.waiting.remove(run_id)
                 run.mark(state="paused" if action == "pause" else "stopped")
@@ -247,7 +317,7 @@ class Scheduler:
                 return None
             self._send(run, "drop")
             self._forget(run_id)
-            return self.start(run.spec, session, slot, run.steps)
+            return self.start(run.spec, session, slot, run.steps, fresh=True)
 
     def release(self, session: str) -> None:
         """A tab closed: it watches nothing any more (non-blocking; safe on the event loop)."""
@@ -309,3 +379,4 @@ class Scheduler:
         self.pool.shutdown(timeout)
         for th in self._threads:
             th.join(1.0)
+        self._handle(*self.pool.collect(timeout=0))  # the workers' last checkpoints

@@ -15,6 +15,12 @@ from typing import Any
 from bnviz.jobs import TERMINAL
 
 
+def store_key(spec: Any, steps: int) -> str:
+    """A run's key in the run store: the spec's key, plus the steps when they are not spec's."""
+    key = spec.key()
+    return key if steps == spec.steps else f"{key}/steps={steps}"
+
+
 @dataclass
 class Run:
     """The scheduler's record of one job (the work itself lives in a worker)."""
@@ -28,6 +34,13 @@ class Run:
     last_poll: float = field(default_factory=time.monotonic)
     auto_paused: bool = False
     pace: float | None = None  # steps/s cap (classroom pace) sent to the worker with the start
+    steered: bool = False  # its learning rate was changed by hand: not the spec's result
+    blob: bytes | None = None  # its latest checkpoint (a dead worker's runs resume from it)
+
+    @property
+    def store_key(self) -> str:
+        """Its key in the run store."""
+        return store_key(self.spec, self.steps)
 
     @property
     def state(self) -> str:

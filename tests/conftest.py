@@ -11,6 +11,8 @@ sys.path.insert(0, str(ROOT))
 # Page tests run the app in this process; thread workers start instantly (the real server uses
 # worker processes: tests/test_runner.py and the browser tests cover those).
 os.environ.setdefault("BNVIZ_BACKEND", "thread")
+# Page tests must not find runs a previous test session left in the user's run store.
+os.environ.setdefault("BNVIZ_STORE", "off")
 
 import torch  # noqa: E402
 

@@ -118,7 +118,7 @@ def test_an_exception_stays_on_its_run_and_the_worker_lives(monkeypatch):
 
 
 def test_closed_tab_and_idle_runs_are_paused_then_dropped():
-    q = Quotas(idle_pause_s=0.3, idle_drop_s=2.0)
+    q = Quotas(idle_pause_s=0.3, idle_drop_s=2.0, orphan_drop_s=2.0)
     s = Scheduler(workers=1, backend="thread", warm=False, quotas=q, snapshot_s=0.05)
     try:
         cfg = SMALL.replace(steps=100_000)

@@ -14,6 +14,7 @@ import streamlit as st
 from bnviz.config import Note, from_query, to_query
 from bnviz.i18n import LANGS, normalize_lang, t
 from bnviz.runner import Scheduler
+from bnviz.store_open import open_store
 from bnviz.ui._compat import (
     inside_legacy_pages_mode,
     leave_pages_directory_mode,
@@ -35,8 +36,11 @@ def plain(text: str, limit: int = SHOWN_CHARS) -> str:
 
 @st.cache_resource(show_spinner=False)
 def scheduler() -> Scheduler:
-    """The one process-wide scheduler (its worker processes start warming up at once)."""
-    sched = Scheduler(backend=os.environ.get("BNVIZ_BACKEND", "process"))
+    """The one process-wide scheduler (its worker processes start warming up at once).
+
+    Its run store (BNVIZ_STORE) keeps finished runs and checkpoints across restarts.
+    """
+    sched = Scheduler(backend=os.environ.get("BNVIZ_BACKEND", "process"), store=open_store())
     gc.freeze()  # heavy imports are done: keep them out of every later collection
     return sched
 

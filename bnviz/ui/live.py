@@ -209,6 +209,8 @@ def status(ctx: PageContext, label: str, snap: Snapshot, warn: bool = True) -> N
         st.warning(ctx.tr("run.diverged", label=label, step=snap.diverged_at))
     elif snap.state == "error":
         st.error(ctx.tr("run.error", label=label, error=snap.error or ""))
+    elif snap.state == "interrupted":  # no checkpoint to resume from: Reset trains it again
+        st.warning(ctx.tr("run.interrupted", label=label, step=snap.step))
 
 
 def has_points(snaps: dict[str, Snapshot]) -> bool:

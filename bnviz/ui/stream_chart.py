@@ -22,7 +22,7 @@ from bnviz.ui import live_routes
 from bnviz.ui.common import PageContext
 
 JS = Path(__file__).resolve().parents[2] / "assets" / "js" / "stream_chart.js"
-STATES = ("queued", "running", "paused", "finished", "diverged", "error", "stopped")
+STATES = ("queued", "running", "paused", "finished", "diverged", "error", "stopped", "interrupted")
 HEIGHT = HERO_HEIGHT + 40  # px, as figures/theme.py base_layout (plot + legend room)
 
 _component = st.components.v2.component(

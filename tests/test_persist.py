@@ -1,0 +1,154 @@
+"""Runs outlive their worker and their server: checkpoints, the run store, a SIGKILLed worker."""
+
+import multiprocessing
+import os
+import random
+import signal
+import time
+
+import numpy as np
+import pytest
+
+from bnviz.config import RunConfig
+from bnviz.runner import Scheduler, train_sync
+from bnviz.stepper import Stepper
+from bnviz.store import MemoryStore, NullStore
+from bnviz.store_sqlite import SQLiteStore
+
+SMALL = RunConfig(depth=2, width=16, n_samples=200, steps=300, eval_every=50, log_every=5)
+BN = SMALL.replace(norm="batchnorm", optimizer="adam", steps=400, eval_every=37)
+PACE = 150.0  # steps/s: slow enough to interrupt a run in its middle
+
+
+def wait_for(predicate, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def assert_same_result(snap, ref, atol=0.0):
+    """Losses, evaluations and telemetry of two snapshots agree (to atol; NaN where NaN)."""
+    assert (snap.state, snap.step) == (ref.state, ref.step)
+    for name in ("losses", "evals", "telemetry"):
+        got, want = getattr(snap, name), getattr(ref, name)
+        assert got.keys() == want.keys()
+        for col in want:
+            np.testing.assert_allclose(got[col], want[col], rtol=0, atol=atol, err_msg=col)
+
+
+def thread_scheduler(store, **kw):
+    return Scheduler(workers=1, backend="thread", warm=False, snapshot_s=0.05, store=store, **kw)
+
+
+def test_a_finished_run_survives_a_restart_and_opens_finished(tmp_path):
+    path = tmp_path / "runs.sqlite"
+    store = SQLiteStore(path, 1 << 26)
+    a = thread_scheduler(store)
+    try:
+        run = a.start(SMALL, "s", "a")
+        steered = a.start(SMALL.replace(seed=7, steps=100_000), "s", "b", steps=300)
+        a.control(steered.run_id, "lr", 0.5)  # by hand: not the result others would get
+        wait_for(lambda: a.poll(run.run_id).done and a.poll(steered.run_id).done)
+        first = a.poll(run.run_id)
+    finally:
+        a.shutdown()
+    store.close()
+    store = SQLiteStore(path, 1 << 26)  # the server restarted
+    b = thread_scheduler(store)
+    try:
+        again = b.start(SMALL, "other", "a")
+        assert again.worker is None and b.poll(again.run_id).state == "finished"  # at once
+        assert b.poll(again.run_id).run_id == again.run_id
+        assert_same_result(b.poll(again.run_id), first)
+        assert b.start(SMALL, "third", "a") is again  # shared like any run
+        assert store.get_finished(steered.store_key) is None
+        fresh = b.reset(again.run_id, "other", "a")  # Reset trains it again from step 0
+        assert fresh is not again and not b.poll(fresh.run_id).done
+        wait_for(lambda: b.poll(fresh.run_id).done)
+        assert_same_result(b.poll(fresh.run_id), first)
+    finally:
+        b.shutdown()
+        store.close()
+
+
+def test_a_restarted_server_resumes_a_run_bit_identical(tmp_path):
+    """Interrupt at a random step, shut down, start again on the same file: same results."""
+    k = random.Random(17).randrange(40, BN.steps - 60)
+    path = tmp_path / "runs.sqlite"
+    store = SQLiteStore(path, 1 << 26)
+    a = thread_scheduler(store, checkpoint_s=0.3)
+    try:
+        run = a.start(BN, "s", "a")
+        a.control(run.run_id, "pace", PACE)
+        wait_for(lambda: a.poll(run.run_id).step >= k)
+    finally:
+        a.shutdown()  # the workers' last checkpoints reach the store
+    store.close()
+    store = SQLiteStore(path, 1 << 26)
+    saved = Stepper.restore(store.resume(run.store_key))
+    assert k <= saved.step < BN.steps
+    b = thread_scheduler(store)
+    try:
+        again = b.start(BN, "s", "a")
+        assert again.blob is not None  # it continues, not from step 0
+        wait_for(lambda: b.poll(again.run_id).done)
+        assert_same_result(b.poll(again.run_id), train_sync(BN), atol=1e-6)
+        assert store.resume(run.store_key) is None  # finished: the checkpoint is gone
+        assert store.get_finished(run.store_key).state == "finished"
+    finally:
+        b.shutdown()
+        store.close()
+
+
+def test_a_killed_worker_s_runs_resume_and_end_like_uninterrupted_ones():
+    s = Scheduler(
+        workers=2, backend="process", warm=False, snapshot_s=0.05, checkpoint_s=0.3,
+        store=MemoryStore(),
+    )  # fmt: skip
+    configs = [BN.replace(seed=i) for i in range(3)]
+    try:
+        runs = [s.start(cfg, "s", str(i)) for i, cfg in enumerate(configs)]
+        for run in runs:
+            s.control(run.run_id, "pace", PACE)
+        wait_for(lambda: all(r.blob is not None and s.poll(r.run_id).step > 60 for r in runs), 120)
+        held = [r for r in runs if r.worker == 0]
+        others = [r for r in runs if r.worker == 1]
+        assert held and others
+        victim, bystander = s.workers[0], s.workers[1]
+        os.kill(victim.pid, signal.SIGKILL)
+        wait_for(lambda: s.workers[0] is not victim, 10)  # noticed and replaced
+        wait_for(lambda: all(s.poll(r.run_id).done for r in runs), 180)
+        for run, cfg in zip(runs, configs, strict=True):
+            assert_same_result(s.poll(run.run_id), train_sync(cfg))  # bit-identical
+        assert s.workers[1] is bystander  # the other worker and its run never noticed
+    finally:
+        s.shutdown()
+    assert multiprocessing.active_children() == []
+
+
+class BrokenStore(NullStore):
+    """A store whose disk is gone: every call fails."""
+
+    def fail(self, *args):
+        raise OSError("disk gone")
+
+    get_finished = put_finished = checkpoint = resume = discard = fail
+
+
+def test_a_failing_store_costs_persistence_only():
+    s = thread_scheduler(BrokenStore(), checkpoint_s=0.05)
+    try:
+        run = s.start(SMALL, "s", "a")
+        wait_for(lambda: s.poll(run.run_id).done)
+        assert_same_result(s.poll(run.run_id), train_sync(SMALL))
+    finally:
+        s.shutdown()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_an_interrupted_run_says_its_step_and_how_to_restart(lang):
+    from bnviz.i18n import t
+
+    text = t("run.interrupted", lang, label="A", step=123)
+    assert "123" in text and t("run.reset", lang) in text
