@@ -1,8 +1,9 @@
 """Where runs outlive a server: finished snapshots, checkpoints and claims behind one interface.
 
 Nothing above RunStore may know what is underneath: SQLiteStore (bnviz/store_sqlite.py, chosen
-in bnviz/store_open.py) today, a shared Redis when several replicas serve one class. Values cross the interface as
-Python objects (snapshots) or opaque bytes (checkpoints); pack()/unpack() is the one encoding.
+in bnviz/store_open.py) today, a shared Redis when several replicas serve one class. Values
+cross the interface as Python objects (snapshots) or opaque bytes (checkpoints); pack()/unpack()
+is the one encoding.
 """
 
 from __future__ import annotations
