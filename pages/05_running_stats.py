@@ -138,7 +138,8 @@ def regularization_section() -> None:
     live.sidebar(ctx, configs["main"], runs)
 
     def draw(snaps):
-        evals = {names[slot]: snap.evals for slot, snap in snaps.items()}
+        # a slot's previous run (the Statistics view's) may still be shown: only these runs
+        evals = {names[s]: snap.evals for s, snap in snaps.items() if snap.config == configs[s]}
         st.plotly_chart(reg_figs.gap_figure(evals, lang=ctx.lang), key="running_stats.reg")
         gaps = {n: g for n, ev in evals.items() if (g := reg.gap_of_evals(ev))}
         st.caption(" · ".join(reg_figs.gap_lines(gaps, lang=ctx.lang)))
