@@ -176,6 +176,7 @@ class RunConfig(Validated):
     eval_every: int = setting(100, lo=1, hi=5000)  # full train/test evaluation every k steps
     weight_decay: float = setting(0.0, lo=0.0, hi=1.0)  # L2 on every parameter; 0: none
     train_limit: int | None = setting(None, lo=1, hi=5000)  # first n training examples; None: all
+    dropout: float = setting(0.0, lo=0.0, hi=0.9)  # after each hidden activation, in training
     metrics: tuple[str, ...] = fixed(())  # extra evaluation metrics by name (bnviz.metrics)
 
     def __post_init__(self) -> None:

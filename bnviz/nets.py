@@ -12,6 +12,8 @@ from torch import nn
 
 from bnviz.config import SEED_INIT, RunConfig
 
+SEED_DROPOUT = 3  # dropout masks: their own stream (config.py's offsets are 0, 1, 2 and 7)
+
 SATURATION = 0.99  # |output| within 1 % of a bound (tanh ±1, sigmoid 0/1) counts as saturated
 SATURATING = ("sigmoid", "tanh")  # activations whose outputs can saturate
 RELU_LIKE = ("relu", "leaky_relu", "prelu", "elu", "gelu", "silu", "maxout")
@@ -125,10 +127,30 @@ class BNNoise(nn.Module):
         return z * torch.exp(self.strength * u[0]) + self.strength * u[1]
 
 
+class Dropout(nn.Module):
+    """Inverted dropout drawing its masks from the run's own generator (identity in eval)."""
+
+    def __init__(self, p: float, gen: torch.Generator):
+        super().__init__()
+        self.p, self.gen = p, gen
+
+    def forward(self, a: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return a
+        keep = torch.rand(a.shape, generator=self.gen) >= self.p  # (B, units)
+        return a * keep / (1 - self.p)
+
+
 class Block(nn.Module):
     """One hidden layer: Linear -> [BN] -> activation -> [BN], the order set by placement."""
 
-    def __init__(self, fan_in: int, cfg: RunConfig, noise_gen: torch.Generator | None = None):
+    def __init__(
+        self,
+        fan_in: int,
+        cfg: RunConfig,
+        noise_gen: torch.Generator | None = None,
+        drop_gen: torch.Generator | None = None,
+    ):
         super().__init__()
         pieces = cfg.maxout_k if cfg.activation == "maxout" else 1
         bn_before = cfg.batchnorm and cfg.bn_placement == "before"
@@ -145,6 +167,8 @@ class Block(nn.Module):
         )
         noisy = cfg.batchnorm and cfg.bn_noise > 0 and noise_gen is not None
         self.noise = BNNoise(cfg.bn_noise, noise_gen) if noisy else None
+        # no module at 0: a default run is the same computation, bit for bit
+        self.drop = Dropout(cfg.dropout, drop_gen) if cfg.dropout > 0 and drop_gen else None
 
     @property
     def norm(self) -> nn.BatchNorm1d | None:
@@ -157,6 +181,7 @@ class Block(nn.Module):
             z = self.norm_before(z)
             z = self.noise(z) if self.noise is not None else z
         a = self.act(z)  # hooks on `act` see the pre-activation z and the output a
+        a = self.drop(a) if self.drop is not None else a
         if self.norm_after is None:
             return a
         a = self.norm_after(a)
@@ -171,7 +196,8 @@ class MLP(nn.Module):
         widths = [n_in] + [cfg.width] * cfg.depth
         # injected BN noise has its own stream, apart from init and data order
         gen = torch.Generator().manual_seed(cfg.seed + 2) if cfg.bn_noise > 0 else None
-        self.blocks = nn.ModuleList(Block(w, cfg, gen) for w in widths[:-1])
+        drop = torch.Generator().manual_seed(cfg.seed + SEED_DROPOUT) if cfg.dropout > 0 else None
+        self.blocks = nn.ModuleList(Block(w, cfg, gen, drop) for w in widths[:-1])
         self.head = nn.Linear(widths[-1], n_out)
         self.activation = cfg.activation
 

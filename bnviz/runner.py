@@ -32,7 +32,8 @@ class Quotas:
     """Limits that keep a classroom server responsive (measured: ≤ 8 running at once)."""
 
     max_running: int = 8  # more than this queue up (30 uncapped runs: p50 latency 2.5 s)
-    max_per_session: int = 4  # open runs (queued, running, paused) one browser tab may hold
+    max_per_session: int = 5  # open runs one tab may hold (queued, running, paused): the
+    # running-statistics page's Regularization view runs five side by side
     max_runs: int = 64  # open runs on the server; past it new runs are refused
     keep_finished: int = 64  # snapshots of ended runs kept for late-comers (LRU)
     idle_pause_s: float = 20.0  # a running run nobody polled for this long is paused

@@ -90,8 +90,9 @@ class Trainer:
         }  # fmt: skip
 
     def _noises(self) -> list:
-        """The injected-noise modules (their generators are part of a run's state)."""
-        return [b.noise for b in self.model.blocks if getattr(b, "noise", None) is not None]
+        """The injected-noise and dropout modules (their generators are part of a run's state)."""
+        noises = [b.noise for b in self.model.blocks if getattr(b, "noise", None) is not None]
+        return noises + [b.drop for b in self.model.blocks if getattr(b, "drop", None) is not None]
 
     def load_state_dict(self, state: dict) -> None:
         """Continue exactly where the Trainer that wrote state_dict() stopped."""

@@ -4,11 +4,12 @@ import streamlit as st
 
 from bnviz.figures import activations as figs
 from bnviz.lessons import activations as A
+from bnviz.lessons import relu_race as R
 from bnviz.ui import controls, live, page
 
 DEFAULT = A.ActivationSettings()
 FIELDS = ["activation", *A.PARAMETER.values(), "seed", "lr", "steps", "dead_activation"]
-VIEWS = ("function", "gallery", "zigzag", "dead")
+VIEWS = ("function", "gallery", "zigzag", "dead", "race")
 PRESET_VIEWS = {"zigzag": "zigzag", "dead_relu": "dead", "dead_remedy": "dead"}
 NOTES = {"maxout": "maxout_note", "prelu": "prelu_note"}
 
@@ -30,6 +31,18 @@ def summary(name: str, **params) -> A.Summary:
 def zigzags(lr: float, steps: int, seed: int) -> list:
     """The positive-input and the zero-centered neuron."""
     return [A.zigzag(steps, lr, positive, seed) for positive in (True, False)]
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def race() -> R.Race:
+    """The ReLU/tanh/sigmoid race at its defaults (seeds 0-2): tens of seconds, once per process."""
+    return R.convergence_race()
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def dead_with_bias(seed: int) -> list:
+    """Dead share of layers 2-4 after the large-rate run, per starting bias (~3 x 1000 steps)."""
+    return [float(A.dead_share_with_bias(b, seed)[1:].mean()) for b in A.POSITIVE_BIASES]
 
 
 def questions(name: str, probes: dict) -> None:
@@ -115,6 +128,18 @@ def show_dead() -> None:
     live.live_panel(ctx, runs, labels, draw)
     st.caption(ctx.tr("activations.dead.intro") + " " + ctx.tr("activations.dead.what"))
     st.markdown(ctx.tr("activations.dead.advice"))
+    if cfg.dead_activation == "relu":  # the remedy is for ReLU (the others do not die)
+        with st.spinner(ctx.tr("activations.dead.bias_computing")):
+            shares = dead_with_bias(cfg.seed)
+        st.markdown(figs.positive_bias_text(shares, lang=ctx.lang))
+
+
+def show_race() -> None:
+    """Does ReLU converge 6x faster? Steps to a target loss, measured on this machine."""
+    with st.spinner(ctx.tr("activations.race.computing")):
+        result = race()
+    st.plotly_chart(figs.race_figure(result, lang=ctx.lang), key="act.race")
+    st.markdown(figs.race_caption(result, lang=ctx.lang))
 
 
 ctx = page.begin("activations", "nav.activations")
@@ -123,9 +148,12 @@ page.show_notes(ctx)
 
 # ---- settings: each view shows the few it uses (one activation picker at a time)
 controls.seed_url_values(ctx, cfg, FIELDS)
-shown = st.session_state.get(controls.widget_key(ctx, "view"), ctx.params.get("view", VIEWS[0]))
+# the view's state exists before the pills compare theirs (a link to ?view=race shows no preset)
+shown = st.session_state.setdefault(
+    controls.widget_key(ctx, "view"), controls.url_choice(ctx, "view", VIEWS)
+)
 params = [A.PARAMETER[a] for a in [controls.current(ctx, "activation", cfg)] if a in A.PARAMETER]
-main = {"function": ["activation", *params], "gallery": [], "zigzag": ["lr", "steps"]}
+main = {"function": ["activation", *params], "gallery": [], "zigzag": ["lr", "steps"], "race": []}
 cfg = page.settings(ctx, cfg, main.get(shown, ["dead_activation"]), ["seed"])
 cfg = cfg.replace(**{f: controls.current(ctx, f, cfg) for f in FIELDS})
 presets = {name: {**v, "view": PRESET_VIEWS.get(name, "function")} for name, v in A.PRESETS.items()}
@@ -142,6 +170,8 @@ elif view == "gallery":
     show_gallery()
 elif view == "zigzag":
     show_zigzag()
+elif view == "race":
+    show_race()
 else:
     show_dead()
 ctx.remember(cfg, DEFAULT)

@@ -5,11 +5,14 @@ from types import SimpleNamespace
 import streamlit as st
 
 from bnviz.config import RunConfig
+from bnviz.figures import regularization as reg_figs
 from bnviz.figures import running_stats as figs
+from bnviz.lessons import regularization as reg
 from bnviz.lessons import running_stats as rs
 from bnviz.ui import controls, live, page
 
-VIEWS = ("live", "modes", "noise", "one")  # live statistics, train vs eval, batch noise, B = 1
+VIEWS = ("live", "modes", "noise", "one", "regularization")  # … B = 1, the train/test gap
+PRESET_VIEWS = {"regularization": "regularization"}  # the other presets show the live view
 MAIN = ["batch_size", "lr"]
 MORE = ["steps", "seed"]
 
@@ -65,9 +68,15 @@ with st.sidebar:
 view_cfg = view_cfg.replace(layer=layer + 1, unit=unit + 1)
 ctx.remember(cfg, rs.DEFAULT)
 ctx.remember(view_cfg, rs.View())
+view_key = controls.widget_key(ctx, "view")  # set before the pills compare their views
+st.session_state.setdefault(view_key, controls.url_choice(ctx, "view", VIEWS))
+presets = {name: rs.widget_values(values) for name, values in rs.PRESETS.items()} | {
+    name: {}
+    for name in PRESET_VIEWS  # a view of its own: its runs are fixed by the lesson
+}
 active = page.presets(
     ctx,
-    {name: rs.widget_values(values) for name, values in rs.PRESETS.items()},
+    {name: v | {"view": PRESET_VIEWS.get(name, "live")} for name, v in presets.items()},
     rs.widget_values(
         {f: getattr(rs.DEFAULT, f) for f in rs.RUN_FIELDS} | {"compare": rs.View().compare}
     ),
@@ -77,7 +86,7 @@ with ctx.head:
         ctx, VIEWS, ctx.tr("running_stats.view_label"),
         lambda v: ctx.tr(f"running_stats.view.{v}"),
     )  # fmt: skip
-page.look_for(ctx, active if view == "live" else None, view)
+page.look_for(ctx, active, view)
 configs = rs.run_configs(cfg, view_cfg)
 labels = {name: figs.momentum_label(c.bn_momentum, ctx.lang) for name, c in configs.items()}
 
@@ -119,6 +128,26 @@ def batch_of_one_section() -> None:
         st.table(table)
 
 
+def regularization_section() -> None:
+    """Five runs on 256 digits (no BN, dropout, BN at batch 8/32/256): the train/test gap."""
+    configs = {reg.SLOTS[n]: c for n, c in reg.run_configs(cfg.seed).items()}
+    names = {slot: n for n, slot in reg.SLOTS.items()}
+    runs = live.attached(ctx, configs)
+    ctx.head = None
+    live.controls(ctx, configs, runs)
+    live.sidebar(ctx, configs["main"], runs)
+
+    def draw(snaps):
+        # a slot's previous run (the Statistics view's) may still be shown: only these runs
+        evals = {names[s]: snap.evals for s, snap in snaps.items() if snap.config == configs[s]}
+        st.plotly_chart(reg_figs.gap_figure(evals, lang=ctx.lang), key="running_stats.reg")
+        gaps = {n: g for n, ev in evals.items() if (g := reg.gap_of_evals(ev))}
+        st.caption(" · ".join(reg_figs.gap_lines(gaps, lang=ctx.lang)))
+
+    labels = {slot: reg_figs.run_label(n, ctx.lang) for slot, n in names.items()}
+    live.live_panel(ctx, runs, labels, draw)
+
+
 if view in ("live", "modes") and cfg.batch_size == 1:
     live.problems(ctx, configs)  # says why it cannot train
     batch_of_one_section()  # nothing can train: the explanation takes the charts' place
@@ -132,6 +161,8 @@ elif view in ("live", "modes"):
         with st.container(border=True):
             st.markdown(f"**{ctx.tr('running_stats.formula_title')}**")
             st.markdown(ctx.tr("running_stats.formula"))
+elif view == "regularization":
+    regularization_section()
 elif view == "noise":
     noise = rs.batch_noise(cfg)
     fig = figs.noise_figure(noise, unit, lang=ctx.lang, layer=layer, batch_size=cfg.batch_size)

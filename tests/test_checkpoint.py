@@ -26,6 +26,7 @@ CASES = [
     dict(optimizer="momentum", activation="prelu", dataset="digits"),
     dict(optimizer="sgd", norm="batchnorm", bn_momentum=None, activation="maxout"),
     dict(optimizer="momentum", norm="batchnorm", bn_noise=0.5, weight_decay=0.01),
+    dict(optimizer="adam", norm="batchnorm", dropout=0.3, activation="relu"),
 ]
 
 

@@ -19,6 +19,7 @@ PAGES = [
     ("initialization", "initialization.preset.cs231n_small"),
     ("activations", "activations.preset.sigmoid_kills"),
     ("running_stats", "running_stats.preset.tiny"),
+    ("running_stats", "running_stats.preset.regularization"),  # a view of its own: 5 live runs
     ("why_bn", "why_bn.preset.swamp"),
     ("preprocessing", "preprocessing.preset.lecture"),
     ("babysitting", "babysitting.preset.lr"),
@@ -81,6 +82,8 @@ def test_first_screen_at_1280x720_after_a_preset(browser, server, path, preset):
     assert boxes["scroll"] <= boxes["width"], "the page scrolls sideways"
     assert page.evaluate(CUT) == []
     SCREENS.mkdir(exist_ok=True)
+    first = next(k for p, k in PAGES if p == path) == preset  # a page's first entry: its name
+    path = path if first else f"{path}-{preset.rsplit('.', 1)[1]}"
     page.screenshot(path=str(SCREENS / f"{path}-1280x720.png"))
     page.set_viewport_size({"width": 1920, "height": 1080})
     page.wait_for_timeout(1500)

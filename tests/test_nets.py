@@ -7,7 +7,7 @@ import torch
 
 from bnviz.config import RunConfig
 from bnviz.datasets import TWO_D, make_dataset
-from bnviz.nets import ACTIVATIONS, build_mlp, init_weight_
+from bnviz.nets import ACTIVATIONS, Dropout, build_mlp, init_weight_
 
 
 @pytest.mark.parametrize(
@@ -103,3 +103,38 @@ def test_init_scale_counts_in_the_key_only_when_used():
     assert RunConfig(init_scale=3.0).key() == RunConfig().key()
     scaled = RunConfig(init="scaled")
     assert scaled.replace(init_scale=3.0).key() != scaled.key()
+
+
+# Losses of the first 60 steps of two default runs, measured at commit 555386f, before dropout
+# existed: dropout=0 (the default) must leave every run the same computation, bit for bit.
+BEFORE_DROPOUT = {
+    (): (0.6621584296226501, 40.618238031864166),
+    (("norm", "batchnorm"), ("activation", "relu")): (0.1035771444439888, 28.382476188242435),
+}
+
+
+@pytest.mark.parametrize("changes", BEFORE_DROPOUT, ids=["default", "bn-relu"])
+def test_dropout_zero_leaves_runs_bit_identical(changes):
+    from bnviz.train import Trainer
+
+    t = Trainer(RunConfig(steps=60, **dict(changes)))
+    assert not any(isinstance(m, Dropout) for m in t.model.modules())
+    losses = [t.step() for _ in range(60)]
+    assert (losses[-1], sum(losses)) == BEFORE_DROPOUT[changes]
+
+
+def test_dropout_drops_a_share_p_rescales_and_is_off_in_eval():
+    cfg = RunConfig(depth=2, width=400, dropout=0.3, activation="relu")
+    model, plain = build_mlp(cfg, 2, 2), build_mlp(cfg.replace(dropout=0.0), 2, 2)
+    x = torch.randn(200, 2, generator=torch.Generator().manual_seed(0))
+    block, ref = model.blocks[0], plain.blocks[0]
+    a = ref.act(ref.linear(x))  # same weights: init has its own stream
+    kept = block(x)
+    on = a > 0
+    assert (kept[on] == 0).float().mean().item() == pytest.approx(0.3, abs=0.02)
+    torch.testing.assert_close(kept[on & (kept > 0)], (a / 0.7)[on & (kept > 0)])
+    model.eval(), plain.eval()
+    assert torch.equal(model(x), plain(x))
+    again = build_mlp(cfg, 2, 2).blocks[0]  # masks come from the seed, not global RNG
+    torch.manual_seed(123)
+    assert torch.equal(again(x), kept)

@@ -117,6 +117,33 @@ def test_init_gradient_and_compare_views():
 # ---------------------------------------------------------------------------- activations
 
 
+def test_act_race_view_and_the_positive_bias_line(monkeypatch):
+    import numpy as np
+
+    from bnviz.figures import activations as act_figs
+    from bnviz.lessons import relu_race as R
+
+    small = R.convergence_race(seeds=(0, 1), lrs=(0.3,), target=0.3, max_steps=200)
+    monkeypatch.setattr(R, "convergence_race", lambda: small)  # the page's cached call
+    at = page(ACT, view="race")
+    assert not at.exception
+    (fig,) = drawn(at)
+    assert fig["layout"]["title"]["text"] == t("activations.fig.race_title", target=0.3)
+    caption = act_figs.race_caption(small, lang="en")
+    assert any(caption.split("\n\n")[1] in m.value for m in at.markdown)  # the measured ratio
+    assert t("activations.look_for.race") in [i.value for i in at.info]
+
+    def dead(bias, seed=0, steps=1000):  # layers 1-4; the line averages layers 2-4
+        return np.array([0.9, 0.4 + bias, 0.5, 0.6])
+
+    monkeypatch.setattr(A, "dead_share_with_bias", dead)
+    at = page(ACT, view="dead", seed="9")  # a seed no other test caches
+    assert not at.exception
+    shares = [float(dead(b)[1:].mean()) for b in A.POSITIVE_BIASES]
+    assert act_figs.positive_bias_text(shares, lang="en") in [m.value for m in at.markdown]
+    assert "50%, 50%, 53%" in act_figs.positive_bias_text(shares, lang="en")
+
+
 def test_act_every_preset_sets_its_values_and_view():
     at = page(ACT)
     for preset, values in A.PRESETS.items():

@@ -12,6 +12,7 @@ import pytest
 from bnviz.config import RunConfig, from_query
 from bnviz.i18n import t
 from bnviz.lessons import batchnorm_lab as lab
+from bnviz.lessons import regularization as reg
 from bnviz.ui.common import scheduler
 from tests.helpers import choose_preset, full_speed, rerun_until, shown_runs
 from tests.test_pages import page
@@ -50,3 +51,27 @@ def test_lab_preset_runs_its_settings_shared_and_shows_its_claim(preset):
     plain, bn = runs["plain"].snapshot, runs["bn"].snapshot
     assert lab.CLAIMS[preset](plain, bn), preset
     assert t(f"lab.preset.{preset}_what") in [i.value for i in at.info]  # its sentence shows
+
+
+def test_running_stats_regularization_preset_runs_five_nets_and_shows_its_claim():
+    at = page("05_running_stats.py")
+    full_speed(at, "running_stats")
+    choose_preset(at, "running_stats", "regularization")  # one click: the view and its runs
+    assert not at.exception
+    slots = set(reg.SLOTS.values())
+
+    def ended(at) -> bool:
+        runs = shown_runs("running_stats")
+        return slots <= set(runs) and all(runs[s].snapshot.done for s in slots)
+
+    rerun_until(at, ended, timeout=300)
+    at.run()
+    runs = shown_runs("running_stats")
+    expected = reg.run_configs(seed=0)
+    names = {slot: n for n, slot in reg.SLOTS.items()}
+    assert {names[s]: runs[s].spec for s in slots} == expected  # the settings the page used
+    gaps = {names[s]: reg.gap_of_evals(runs[s].snapshot.evals) for s in slots}
+    assert all(runs[s].snapshot.evals["step"][-1] == reg.BASE.steps for s in slots)
+    assert reg.claim_one_seed(gaps)  # the check the seed sweep runs (running_stats.CLAIMS)
+    assert t("running_stats.preset.regularization_what") in [i.value for i in at.info]
+    assert at.query_params["view"] == "regularization"  # the link reopens this view

@@ -283,6 +283,26 @@ def test_page_explains_in_both_languages_and_every_preset_sets_its_link():
     assert "衰减 = 1 − m" in " ".join(m.value for m in at.markdown)
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_regularization_view_starts_its_five_runs_and_draws(lang):
+    from bnviz.i18n import t
+    from bnviz.lessons import regularization as reg
+    from tests.helpers import shown_runs
+
+    at = page(view="regularization")
+    at.session_state["lang"] = lang
+    at.run()
+    assert not at.exception
+    runs = shown_runs("running_stats")
+    names = {slot: n for n, slot in reg.SLOTS.items()}
+    assert {names[s]: runs[s].spec for s in reg.SLOTS.values()} == reg.run_configs(0)
+    titles = [f["layout"]["title"]["text"] for f in figures(at)]
+    assert t("running_stats.fig.reg_title", lang) in titles
+    # the default settings on this view are its preset: the preset's sentence shows
+    assert t("running_stats.preset.regularization_what", lang) in [i.value for i in at.info]
+    assert at.button_group(key="running_stats.preset").value == "regularization"
+
+
 def test_batch_size_one_explains_and_never_raises():
     at = page(batch_size="1")
     assert not at.exception

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 
 from bnviz.figures.theme import COLORS, PALETTE, base_layout, f32
 from bnviz.i18n import t
-from bnviz.lessons.activations import ADVICE, Curve, Summary, ZigZag
+from bnviz.lessons.activations import ADVICE, POSITIVE_BIASES, Curve, Summary, ZigZag
 from bnviz.lessons.relu_race import Race, race_ratios
 from bnviz.stepper import Snapshot
 
@@ -448,3 +448,11 @@ def race_caption(race: Race, *, lang: str) -> str:
         tanh_hi=f"{ratios['tanh'][1]:.1f}", sigmoid_lo=f"{ratios['sigmoid'][0]:.0f}",
     )  # fmt: skip
     return what + "\n\n" + measured
+
+
+def positive_bias_text(shares: list[float], *, lang: str) -> str:
+    """The positive-bias remedy's sentence with the dead shares measured per starting bias."""
+    return t(
+        "activations.dead.positive_bias", lang, shares=", ".join(f"{s:.0%}" for s in shares),
+        biases=", ".join(f"{b:g}" for b in POSITIVE_BIASES),
+    )  # fmt: skip

@@ -250,3 +250,64 @@ def std_curves(
         stats = layer_stats(depth, width, activation, init, batchnorm, n, seed)
         out[init] = np.array([first] + [s.std for s in stats])
     return out
+
+
+# ---------------------------------------------------------------------------- preset claims
+
+CLAIM_N = 250  # samples for the seed sweep: per-layer ratios and shares do not depend on n
+
+
+def preset_run(name: str, seed: int, n: int = CLAIM_N) -> tuple[np.ndarray, ...]:
+    """(layer stds, saturated shares, dL/da stds, dL/dW stds) of a preset, seed and n."""
+    args = {**PRESETS[name], "seed": seed, "n": n}
+    layers, grads = layer_stats(**args), gradient_stats(**args)
+    return (
+        np.array([s.std for s in layers]), np.array([s.saturated for s in layers]),
+        np.array([g.std for g in grads]), np.array([g.weight_std for g in grads]),
+    )  # fmt: skip
+
+
+def _near(value, target, rel) -> bool:
+    return bool(np.all(np.abs(np.asarray(value) - target) <= rel * np.abs(target)))
+
+
+def _small(seed: int) -> bool:
+    std, _, da, dw = preset_run("cs231n_small", seed)
+    return (
+        _near(std[:3], np.array([0.213, 0.0475, 0.0106]), 0.05)  # the numbers it quotes
+        and _near(np.mean(std[:-1] / std[1:]), 4.5, 0.05) and std[-1] < 1e-5
+        and _near(da[0] / da[-1], 1e-6, 0.6) and dw.max() < 1.2 * dw.min()  # dL/dW flat
+        and _near(dw.mean() * np.sqrt(1000 / CLAIM_N), 4e-5, 0.25)  # ~4e-5 at the page's n
+    )  # fmt: skip
+
+
+def _large(seed: int) -> bool:
+    _, sat, da, _ = preset_run("large_tanh", seed)
+    return (
+        bool(np.all(np.abs(sat - 0.9) <= 0.03)) and _near(np.mean(da[:-1] / da[1:]), 3.5, 0.1)
+        and _near(da[0] / da[-1], 7.6e4, 0.25)  # "×3.5 per layer", "1 → about 7.6e4"
+    )  # fmt: skip
+
+
+def _xavier_bn(seed: int) -> bool:
+    bn, xavier = preset_run("small_bn", seed)[0], preset_run("xavier_tanh", seed)[0]
+    return (
+        bool(np.all(np.abs(bn - 0.63) <= 0.02))  # "std ≈ 0.63 from the first layer to the last"
+        and abs(xavier[0] - 0.63) <= 0.02 and abs(xavier[-1] - 0.23) <= 0.02
+    )  # fmt: skip
+
+
+# preset -> check of its sentence (initialization.preset.<name>_what) for one seed;
+# tests/test_claims_seeds.py runs every one over seeds 0-4
+CLAIMS = {
+    "cs231n_small": _small,
+    "large_tanh": _large,
+    "xavier_tanh": lambda seed: preset_run("xavier_tanh", seed)[0].min() > 0.2,  # stays wide
+    "xavier_relu": lambda seed: (  # "drops about 30 % per layer"
+        0.6 < np.mean((s := preset_run("xavier_relu", seed)[0])[1:] / s[:-1]) < 0.8
+    ),
+    "he_relu": lambda seed: (  # "stays about the same through all 10 layers"
+        0.8 < (s := preset_run("he_relu", seed)[0])[-1] / s[0] < 1.25
+    ),
+    "small_bn": _xavier_bn,
+}

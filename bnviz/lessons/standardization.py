@@ -251,3 +251,45 @@ def preset_config(name: str, base: StandardizationConfig | None = None) -> Stand
     """The config of a preset (other settings from base)."""
     base = base or StandardizationConfig()
     return base.replace(**preset_values(name, base))
+
+
+# ---------------------------------------------------------------------------- preset claims
+
+
+def _panels(name: str, seed: int) -> tuple:
+    cfg = preset_config(name, StandardizationConfig(seed=seed))
+    return cfg, descent(**cfg.descent_args(False)), descent(**cfg.descent_args(True))
+
+
+def _momentum(seed: int) -> bool:
+    cfg, raw, _ = _panels("momentum", seed)  # "about 10x faster", "converges within the steps"
+    gd = descent(**cfg.replace(optimizer="gd", steps=20_000).descent_args(False))
+    speedup = gd.steps_to_converge / raw.steps_to_converge
+    return raw.steps_to_converge <= cfg.steps and 8 < speedup < 12
+
+
+def _shifted(seed: int) -> bool:
+    _, raw, std = _panels("shifted", seed)  # "κ about 50", "~110 steps", "3–4 steps"
+    return (
+        40 < raw.kappa < 60 and std.kappa < 1.5 and not raw.diverged
+        and 90 <= raw.steps_to_converge <= 130 and std.steps_to_converge <= 4
+    )  # fmt: skip
+
+
+# preset -> check of its sentence (standardization.preset.<name>_what) for one seed;
+# tests/test_claims_seeds.py runs every one over seeds 0-4
+CLAIMS = {
+    "zigzag": lambda seed: (  # "~10,000 steps" (κ ≈ 1e4) vs "a handful"
+        (p := _panels("zigzag", seed))[1].steps_to_converge is not None
+        and 9_000 <= p[1].steps_to_converge <= 11_000
+        and p[2].steps_to_converge <= 5
+        and abs(p[1].kappa / 1e4 - 1) <= 0.05
+    ),
+    "diverge": lambda seed: (p := _panels("diverge", seed))[1].diverged and not p[2].diverged,
+    "momentum": _momentum,
+    "shifted": _shifted,
+    "same": lambda seed: (  # "both panels are identical"
+        abs((p := _panels("same", seed))[1].kappa - p[2].kappa) < 1e-9 * p[2].kappa
+        and p[1].steps_to_converge == p[2].steps_to_converge
+    ),
+}

@@ -1,0 +1,58 @@
+"""Regularization view: the train/test accuracy gap of five runs over training."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import plotly.graph_objects as go
+
+from bnviz.figures.theme import COLORS, HERO_HEIGHT, PALETTE, base_layout, f32
+from bnviz.i18n import t
+from bnviz.lessons.regularization import VARIANTS, Gap
+
+# no BN in the plain colour, dropout beside it; the BN runs in blues from noisy to none
+RUN_COLORS = {
+    "plain": COLORS["plain"], "dropout": PALETTE[3], "bn8": "#0B3C5D", "bn32": COLORS["bn"],
+    "bn256": "#7FB8D8",
+}  # fmt: skip
+RUN_DASH = {"plain": "solid", "dropout": "dot", "bn8": "solid", "bn32": "solid", "bn256": "dash"}
+
+
+def run_label(name: str, lang: str) -> str:
+    """'BN, batch 8', 'no BN, dropout 0.5', …"""
+    fmt = {"p": f"{VARIANTS['dropout']['dropout']:g}"} if name == "dropout" else {}
+    return t(f"running_stats.fig.reg_{name}", lang, **fmt)
+
+
+def gap_figure(evals: Mapping[str, Mapping[str, np.ndarray]], *, lang: str) -> go.Figure:
+    """Train minus test accuracy over steps, one line per run (evals tables by variant name)."""
+    traces = []
+    for name in VARIANTS:
+        ev = evals.get(name)
+        if not ev or not len(ev.get("step", ())):
+            continue
+        gap = np.asarray(ev["train_acc"]) - np.asarray(ev["test_acc"])
+        traces.append(
+            go.Scatter(
+                x=np.asarray(ev["step"], dtype=np.int32), y=f32(gap), mode="lines+markers",
+                name=run_label(name, lang), marker=dict(size=4),
+                line=dict(color=RUN_COLORS[name], width=2.2, dash=RUN_DASH[name]),
+                hovertemplate="%{x}: %{y:.3f}<extra>%{fullData.name}</extra>",
+            )
+        )  # fmt: skip
+    layout = base_layout(  # shorter than a hero: the five runs' buttons sit above it
+        t("running_stats.fig.reg_title", lang), height=HERO_HEIGHT - 60,
+        xaxis=dict(title=t("running_stats.fig.step", lang)),
+        yaxis=dict(title=t("running_stats.fig.reg_axis", lang), zeroline=True),
+    )  # fmt: skip
+    return go.Figure(traces, layout)
+
+
+def gap_lines(gaps: Mapping[str, Gap], *, lang: str) -> list[str]:
+    """One line of final numbers per run, in the order of VARIANTS."""
+    return [
+        t("running_stats.fig.reg_table", lang, label=run_label(n, lang), train=g.train_acc,
+          test=g.test_acc, gap=g.gap)
+        for n, g in ((n, gaps[n]) for n in VARIANTS if n in gaps)
+    ]  # fmt: skip
