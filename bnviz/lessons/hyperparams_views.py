@@ -128,7 +128,7 @@ def claim_grid(snap) -> bool:
 
 def claim_scale(snap) -> bool:
     """Uniform puts ≥ 80 % of its learning rates in [0.1, 1] and none below 0.001; 10^r puts
-    trials in every decade, and its best is within the best loss of uniform's ×3 (or better)."""
+    trials in every decade (a claim about the draws: it holds before any training)."""
     n = len(snap.configs) // 2
     lin, log = _split(snap, n)
     lrs = np.array([c.lr for c in snap.configs])
