@@ -19,6 +19,7 @@ PAGES = [
     ("initialization", "initialization.preset.cs231n_small"),
     ("activations", "activations.preset.sigmoid_kills"),
     ("running_stats", "running_stats.preset.tiny"),
+    ("hyperparams", "hyperparams.preset.bn_wider"),
 ]
 
 BOXES = """() => {
@@ -54,7 +55,7 @@ def _open(browser, server, path: str, width: int, height: int):
 def _charts_drawn(page) -> None:
     page.wait_for_function(
         "() => [...document.querySelectorAll('.js-plotly-plot')]"
-        ".some(p => p.querySelector('.trace, .contourlayer path, .barlayer .point'))",
+        ".some(p => p.querySelector('.trace, .hm, .contourlayer path, .barlayer .point'))",
         timeout=90_000,
     )
     page.wait_for_timeout(1500)  # the live panel's next redraw settles
