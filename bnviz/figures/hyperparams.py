@@ -141,12 +141,12 @@ def zoom_figure(rounds: Mapping[str, tuple], box, *, lang: str) -> go.Figure:
         )
     if box is not None:
         (x0, y0), (x1, y1) = box
-        fig.add_shape(
+        fig.add_shape(  # log axes: plotly places shapes in data units
             type="rect",
-            x0=np.log10(x0),
-            x1=np.log10(x1),
-            y0=np.log10(y0),
-            y1=np.log10(y1),
+            x0=float(x0),
+            x1=float(x1),
+            y0=float(y0),
+            y1=float(y1),
             line=dict(color=COLORS["bn"], dash="dash"),
         )
     fig.update_layout(
