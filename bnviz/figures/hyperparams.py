@@ -9,8 +9,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from bnviz.figures.theme import COLORS, HERO_HEIGHT, PALETTE, base_layout, f32
-from bnviz.i18n import t
-from bnviz.lessons.hyperparams import good_share, notes_tier
+from bnviz.i18n import strings, t
+from bnviz.lessons.hyperparams import NOTES_RANKING, good_share, notes_tier
 
 
 def _tr(key: str, lang: str, **fmt: object) -> str:
@@ -69,9 +69,15 @@ def importance_figure(importances: Mapping[str, float], *, lang: str) -> go.Figu
     """Horizontal bars of measured importance, each labelled with the notes' tier."""
     names = list(importances)[::-1]  # largest on top
     values = [importances[n] for n in names]
-    tiers = [_tr("tier", lang, tier=notes_tier(n) + 1) for n in names]
+    tiers = [
+        _tr("tier", lang, tier=notes_tier(n) + 1)
+        if notes_tier(n) < len(NOTES_RANKING)
+        else _tr("not_ranked", lang)
+        for n in names
+    ]
+    labels = [strings(lang).get(f"fields.{n}", n) for n in names]  # a setting no page names: as is
     fig = go.Figure(layout=base_layout(_tr("importance", lang)))
-    fig.add_bar(x=f32(values), y=names, orientation="h", text=tiers, textposition="outside",
+    fig.add_bar(x=f32(values), y=labels, orientation="h", text=tiers, textposition="outside",
                 marker_color=COLORS["bn"], name=_tr("measured", lang))  # fmt: skip
     fig.update_xaxes(title=_tr("measured", lang), range=[0, 1.2], tickformat=".0%")
     return fig

@@ -18,7 +18,7 @@ from bnviz.sweep import SweepSpec
 VIEWS = ("grid", "scale", "coarse", "caviar", "bn", "importance")
 # A small net of the lab's data; BN makes the init scale the axis that barely matters (view 1).
 BASE = RunConfig(dataset="moons", n_samples=500, depth=2, width=16, optimizer="momentum",
-                 norm="batchnorm", steps=200, eval_every=50)  # fmt: skip
+                 norm="batchnorm", steps=200, eval_every=20)  # fmt: skip
 SCALE_RANGE = (0.3, 3.0)  # init scale in view 1 (with BN: irrelevant)
 WIDE_BOX = ((1e-4, 0.1), (1.0, 10.0))  # (lo, hi) of (lr, init scale) for coarse to fine
 LR_WIDE = (1e-4, 1.0)

@@ -128,7 +128,11 @@ def importance(ctx: PageContext, cfg, snaps) -> None:
         _chart(curves, "importance_wait")
         st.caption(ctx.tr("hyperparams.importance_waits"))
         return
-    _chart(figs.importance_figure(V.importance_of(snap), lang=ctx.lang), "importance")
+    measured = V.importance_of(snap)
+    _chart(figs.importance_figure(measured, lang=ctx.lang), "importance")
+    order = ", ".join(ctx.tr(f"fields.{n}") for n in measured)  # IMPORTANCE_PARAMS: all named
+    agrees = "agrees" if next(iter(measured)) == "lr" else "differs"
+    st.caption(ctx.tr(f"hyperparams.importance_{agrees}", order=order))
 
 
 def draw(ctx: PageContext, view: str, cfg, snaps) -> None:
