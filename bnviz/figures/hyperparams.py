@@ -31,11 +31,16 @@ def designs_figure(grid: np.ndarray, rand: np.ndarray, *, lang: str) -> go.Figur
     return fig
 
 
+def _pow10(k: int) -> str:
+    """10^k with a superscript exponent: 10⁻⁴."""
+    return "10" + str(k).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
+
+
 def decades_figure(shares: Mapping[str, np.ndarray], lo_exp: int = -4, *, lang: str) -> go.Figure:
     """Grouped bars: share of samples per decade, for each scale ("linear", "log")."""
     fig = go.Figure(layout=base_layout(_tr("decades", lang)))
     for i, (scale, share) in enumerate(shares.items()):
-        labels = [f"[1e{lo_exp + j}, 1e{lo_exp + j + 1})" for j in range(len(share))]
+        labels = [f"{_pow10(lo_exp + j)}–{_pow10(lo_exp + j + 1)}" for j in range(len(share))]
         fig.add_bar(x=labels, y=f32(share), name=_tr(scale, lang), meta=scale,
                     marker_color=PALETTE[i % len(PALETTE)])  # fmt: skip
     fig.update_layout(barmode="group", yaxis=dict(title=_tr("share", lang), tickformat=".0%"))
