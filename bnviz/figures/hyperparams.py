@@ -64,7 +64,7 @@ def bn_heatmaps(
                         showscale=col == 2, colorbar=dict(title=_tr("accuracy", lang)),
                         row=1, col=col)  # fmt: skip
         fig.update_xaxes(title=_tr("lr", lang), type="category", row=1, col=col)
-        fig.update_yaxes(type="category", row=1, col=col)
+        fig.update_yaxes(type="category", showticklabels=col == 1, row=1, col=col)  # same rows
     fig.update_yaxes(title=_tr("scale", lang), type="category", row=1, col=1)
     fig.update_layout(base_layout(height=HERO_HEIGHT))
     return fig

@@ -116,6 +116,7 @@ def bn(ctx: PageContext, cfg, snaps) -> None:
         lang=ctx.lang,
     )
     _chart(fig, "bn")
+    st.caption(ctx.tr("hyperparams.bn_fixed", steps=snap.steps))
 
 
 def importance(ctx: PageContext, cfg, snaps) -> None:
