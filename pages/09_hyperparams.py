@@ -32,6 +32,8 @@ if specs is not None:
     if view == "coarse" and (first := runs["round1"]) is not None and first.snapshot.done:
         specs["round2"] = V.fine_spec(first.snapshot, cfg)[0]  # round 2: around the best
         runs = live.attached(ctx, specs)
+    if busy := st.session_state.pop(f"{ctx.name}.busy", None):
+        st.error(busy)  # a quota said no (live.attached keeps the reason here)
     with st.sidebar:
         live.freeze_toggle(ctx)
     labels = {name: ctx.tr(f"hyperparams.sweep.{name}") for name in specs}

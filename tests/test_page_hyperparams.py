@@ -71,3 +71,15 @@ def test_zoom_preset_runs_both_rounds_and_draws_the_box():
     assert V.claim_coarse(runs["round1"].snapshot, runs["round2"].snapshot)
     fig = figures(at)[0]
     assert fig["layout"]["shapes"] and len(fig["data"]) == 2  # the box, both rounds drawn
+
+
+def test_a_full_quota_is_said_on_the_page(monkeypatch):
+    from bnviz.runner import Busy, Scheduler
+
+    def refuse(self, *args, **kwargs):
+        raise Busy("errors.session_quota", limit=4)
+
+    monkeypatch.setattr(Scheduler, "start", refuse)
+    at = page(PAGE, steps="20")
+    assert not at.exception
+    assert t("errors.session_quota", limit=4) in [e.value for e in at.error]
