@@ -51,6 +51,7 @@ class SweepSnapshot:
     model_step: np.ndarray  # (N,) steps each model completed
     diverged_at: np.ndarray  # (N,) the step whose loss was not finite; -1 if none
     queue_position: int | None = None
+    wall_s: float = 0.0  # seconds from the first step to now (or to the end): this server's time
 
     @property
     def done(self) -> bool:
@@ -83,11 +84,13 @@ class SweepSpec:
 
     base: RunConfig
     changes: tuple
-    steps: int | None = None
+    steps: int | None = None  # None: base.steps; resolved when made (the scheduler needs an int)
 
     def __post_init__(self) -> None:
         frozen = tuple(tuple(sorted(dict(c).items())) for c in self.changes)
         object.__setattr__(self, "changes", frozen)  # hashable, order of keys irrelevant
+        if self.steps is None:
+            object.__setattr__(self, "steps", self.base.steps)
         configs = self.configs()
         if not configs:
             raise ValueError("a sweep needs at least one model")
@@ -111,8 +114,7 @@ class SweepSpec:
 
     def configs(self) -> tuple[RunConfig, ...]:
         """The RunConfig of every model (steps set to the sweep's)."""
-        extra = {} if self.steps is None else {"steps": self.steps}
-        return tuple(self.base.replace(**dict(c), **extra) for c in self.changes)
+        return tuple(self.base.replace(**dict(c), steps=self.steps) for c in self.changes)
 
     def key(self) -> str:
         """A stable id of everything that changes the result (canonical configs and steps)."""
@@ -138,6 +140,8 @@ class SweepJob:
         self.final = np.full((2, n), np.nan, np.float32)
         self.evals = History(EVAL_CAPACITY, {"train_loss": (n,), "test_acc": (n,)})
         self._rate, self._mark = 0.0, (time.monotonic(), 0)
+        self._began: float | None = None  # monotonic time of the first step
+        self._ended: float | None = None
         self._guard(self._build)
 
     def _build(self) -> None:
@@ -191,6 +195,8 @@ class SweepJob:
         if self.state in TERMINAL:
             return 0
         start, taken = time.perf_counter(), 0
+        if self._began is None:
+            self._began = time.monotonic()
         limit = (
             self.steps - self.step if max_steps is None else min(max_steps, self.steps - self.step)
         )
@@ -209,6 +215,7 @@ class SweepJob:
             last = self.evals.view()
             self.final = np.stack([last["train_loss"][-1], last["test_acc"][-1]])
         self.state = "finished"
+        self._ended = time.monotonic()
 
     def snapshot(self) -> SweepSnapshot:
         """An immutable copy of the per-model tables."""
@@ -225,8 +232,14 @@ class SweepJob:
             self.run_id, self.state, self.step, self.steps, self._rate, time.time(), self.error,
             self.configs, ev["step"], ev["train_loss"].T.copy(), ev["test_acc"].T.copy(),
             self.final[0].copy(), self.final[1].copy(), states, self.model_step.copy(),
-            self.diverged_at.copy(),
+            self.diverged_at.copy(), wall_s=self._wall(now),
         )  # fmt: skip
+
+    def _wall(self, now: float) -> float:
+        """Seconds since the first step (until the end, once finished)."""
+        if self._began is None:
+            return 0.0
+        return (self._ended if self._ended is not None else now) - self._began
 
 
 def train_sweep(base: RunConfig, changes: list[dict], steps: int | None = None) -> SweepResult:

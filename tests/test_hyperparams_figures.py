@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from bnviz.figures import hyperparams as F
+from bnviz.i18n import t
 from bnviz.lessons import hyperparams as H
 
 
@@ -34,6 +35,7 @@ def test_bn_heatmaps_count_good_settings_in_titles():
 
 
 def test_importance_figure_sets_measurement_beside_the_notes():
-    fig = F.importance_figure({"lr": 0.8, "adam_eps": 0.2}, lang="zh")
-    assert list(fig.data[0].y) == ["adam_eps", "lr"]
-    assert "4" in fig.data[0].text[0] and "1" in fig.data[0].text[1]
+    fig = F.importance_figure({"lr": 0.8, "adam_eps": 0.2, "init_scale": 0.0}, lang="zh")
+    assert list(fig.data[0].y) == ["初始化尺度", "adam_eps", "学习率"]  # named where the app can
+    assert "4" in fig.data[0].text[1] and "1" in fig.data[0].text[2]
+    assert fig.data[0].text[0] == t("hyperparams.fig.not_ranked", "zh")  # not in the notes' list

@@ -23,6 +23,7 @@ PAGES = [
     ("why_bn", "why_bn.preset.swamp"),
     ("preprocessing", "preprocessing.preset.lecture"),
     ("babysitting", "babysitting.preset.lr"),
+    ("hyperparams", "hyperparams.preset.bn_wider"),
 ]
 
 BOXES = """() => {
@@ -58,7 +59,7 @@ def _open(browser, server, path: str, width: int, height: int):
 DRAWN = """() => [...document.querySelectorAll('.js-plotly-plot')].some(p =>
   [...p.querySelectorAll('.scatterlayer path.js-line')]
     .some(l => (l.getAttribute('d') || '').split('L').length > 3)  // a line with data, not a key
-  || p.querySelector('.contourlayer path, .barlayer .point path, .heatmaplayer image'))"""
+  || p.querySelector('.contourlayer path, .barlayer .point path, .heatmaplayer image, .hm'))"""
 
 
 def _charts_drawn(page) -> None:

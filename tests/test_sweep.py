@@ -1,6 +1,7 @@
 """Sweeps: model i of a sweep is the run train_sync(configs[i]); divergence, caps, snapshots."""
 
 import pickle
+import time
 
 import numpy as np
 import pytest
@@ -103,3 +104,35 @@ def test_snapshot_of_a_big_sweep_stays_small():
     snap = job.snapshot()
     assert snap.train_loss.shape[0] == 256 and snap.train_loss.shape[1] <= 128
     assert len(pickle.dumps(snap)) < 1_000_000
+
+
+def test_a_spec_resolves_its_steps_and_keys_by_them():
+    spec = SweepSpec(BASE, ({"lr": 0.1}, {"lr": 0.2}))
+    assert spec.steps == BASE.steps and isinstance(spec.steps, int)
+    assert SweepSpec(BASE, ({"lr": 0.1}, {"lr": 0.2}), BASE.steps).key() == spec.key()
+    assert SweepSpec(BASE, ({"lr": 0.1}, {"lr": 0.2}), 30).key() != spec.key()
+    assert all(c.steps == 30 for c in SweepSpec(BASE, ({},), 30).configs())
+
+
+@pytest.mark.parametrize("backend", ["thread", "process"])
+def test_a_sweep_runs_through_the_scheduler_as_one_shared_job(backend):
+    from bnviz.runner import Scheduler
+    from bnviz.sweep import SweepSnapshot
+
+    s = Scheduler(workers=1, backend=backend, warm=False, snapshot_s=0.05)
+    try:
+        spec = SweepSpec(BASE.replace(steps=40), tuple({"lr": lr} for lr in (0.01, 0.1, 0.3)))
+        run = s.start(spec, "s", "sweep")
+        assert run.steps == 40 and len(s.book.open_runs("s")) == 1  # 3 models, one slot
+        assert s.start(spec, "t", "sweep") is run  # shared by key
+        deadline = time.monotonic() + 120
+        while not s.poll(run.run_id).done and time.monotonic() < deadline:
+            time.sleep(0.05)
+        snap = s.poll(run.run_id)
+        assert isinstance(snap, SweepSnapshot) and snap.state == "finished"
+        assert snap.step == 40 and snap.progress == 1.0 and snap.wall_s > 0
+        assert len(s.runs) == 1  # one job, not one per model
+        direct = train_sweep(spec.base, [dict(c) for c in spec.changes])
+        np.testing.assert_allclose(snap.final_loss, direct.final_loss, rtol=1e-4)
+    finally:
+        s.shutdown()

@@ -8,9 +8,9 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from bnviz.figures.theme import COLORS, PALETTE, base_layout, f32
-from bnviz.i18n import t
-from bnviz.lessons.hyperparams import good_share, notes_tier
+from bnviz.figures.theme import COLORS, HERO_HEIGHT, PALETTE, base_layout, f32
+from bnviz.i18n import strings, t
+from bnviz.lessons.hyperparams import NOTES_RANKING, good_share, notes_tier
 
 
 def _tr(key: str, lang: str, **fmt: object) -> str:
@@ -31,11 +31,16 @@ def designs_figure(grid: np.ndarray, rand: np.ndarray, *, lang: str) -> go.Figur
     return fig
 
 
+def _pow10(k: int) -> str:
+    """10^k with a superscript exponent: 10⁻⁴."""
+    return "10" + str(k).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
+
+
 def decades_figure(shares: Mapping[str, np.ndarray], lo_exp: int = -4, *, lang: str) -> go.Figure:
     """Grouped bars: share of samples per decade, for each scale ("linear", "log")."""
     fig = go.Figure(layout=base_layout(_tr("decades", lang)))
     for i, (scale, share) in enumerate(shares.items()):
-        labels = [f"[1e{lo_exp + j}, 1e{lo_exp + j + 1})" for j in range(len(share))]
+        labels = [f"{_pow10(lo_exp + j)}–{_pow10(lo_exp + j + 1)}" for j in range(len(share))]
         fig.add_bar(x=labels, y=f32(share), name=_tr(scale, lang), meta=scale,
                     marker_color=PALETTE[i % len(PALETTE)])  # fmt: skip
     fig.update_layout(barmode="group", yaxis=dict(title=_tr("share", lang), tickformat=".0%"))
@@ -59,8 +64,9 @@ def bn_heatmaps(
                         showscale=col == 2, colorbar=dict(title=_tr("accuracy", lang)),
                         row=1, col=col)  # fmt: skip
         fig.update_xaxes(title=_tr("lr", lang), type="category", row=1, col=col)
+        fig.update_yaxes(type="category", showticklabels=col == 1, row=1, col=col)  # same rows
     fig.update_yaxes(title=_tr("scale", lang), type="category", row=1, col=1)
-    fig.update_layout(base_layout(height=380))
+    fig.update_layout(base_layout(height=HERO_HEIGHT))
     return fig
 
 
@@ -68,9 +74,116 @@ def importance_figure(importances: Mapping[str, float], *, lang: str) -> go.Figu
     """Horizontal bars of measured importance, each labelled with the notes' tier."""
     names = list(importances)[::-1]  # largest on top
     values = [importances[n] for n in names]
-    tiers = [_tr("tier", lang, tier=notes_tier(n) + 1) for n in names]
+    tiers = [
+        _tr("tier", lang, tier=notes_tier(n) + 1)
+        if notes_tier(n) < len(NOTES_RANKING)
+        else _tr("not_ranked", lang)
+        for n in names
+    ]
+    labels = [strings(lang).get(f"fields.{n}", n) for n in names]  # a setting no page names: as is
     fig = go.Figure(layout=base_layout(_tr("importance", lang)))
-    fig.add_bar(x=f32(values), y=names, orientation="h", text=tiers, textposition="outside",
+    fig.add_bar(x=f32(values), y=labels, orientation="h", text=tiers, textposition="outside",
                 marker_color=COLORS["bn"], name=_tr("measured", lang))  # fmt: skip
     fig.update_xaxes(title=_tr("measured", lang), range=[0, 1.2], tickformat=".0%")
+    return fig
+
+
+def response_figure(groups: Mapping[str, tuple], axes: tuple[str, ...], *, lang: str) -> go.Figure:
+    """Loss against each axis (log x), one colour per design; groups: name -> (points (n, d), loss).
+
+    The best point of each design is drawn large (its value in the legend).
+    """
+    fig = make_subplots(rows=1, cols=len(axes), shared_yaxes=True, horizontal_spacing=0.05)
+    for i, (name, (pts, loss)) in enumerate(groups.items()):
+        color = PALETTE[i % len(PALETTE)]
+        top = int(np.argmin(np.nan_to_num(loss, nan=np.inf))) if len(loss) else 0
+        for col in range(len(axes)):
+            fig.add_scatter(
+                x=f32(pts[:, col]),
+                y=f32(loss),
+                mode="markers",
+                name=_tr(name, lang),
+                legendgroup=name,
+                showlegend=col == 0,
+                meta=name,
+                marker=dict(color=color, size=8, opacity=0.8),
+                row=1,
+                col=col + 1,
+            )
+            if len(loss) and np.isfinite(loss[top]):
+                fig.add_scatter(
+                    x=[float(pts[top, col])],
+                    y=[float(loss[top])],
+                    mode="markers",
+                    name=_tr("best_of", lang, name=_tr(name, lang), loss=f"{loss[top]:.3g}"),
+                    showlegend=col == 0,
+                    legendgroup=name,
+                    meta=f"best-{name}",
+                    marker=dict(
+                        color=color, size=16, symbol="star", line=dict(color="black", width=1)
+                    ),
+                    row=1,
+                    col=col + 1,
+                )
+    for col, axis in enumerate(axes):
+        fig.update_xaxes(type="log", title=_tr(axis, lang), row=1, col=col + 1)
+    fig.update_yaxes(type="log", title=_tr("final_loss", lang), row=1, col=1)
+    fig.update_layout(base_layout(height=HERO_HEIGHT))
+    return fig
+
+
+def zoom_figure(rounds: Mapping[str, tuple], box, *, lang: str) -> go.Figure:
+    """Both rounds of coarse to fine in the (lr, init scale) plane, coloured by loss; the box."""
+    fig = go.Figure(layout=base_layout(height=HERO_HEIGHT))
+    for i, (name, (pts, loss)) in enumerate(rounds.items()):
+        fig.add_scatter(
+            x=f32(pts[:, 0]),
+            y=f32(pts[:, 1]),
+            mode="markers",
+            name=_tr(name, lang),
+            meta=name,
+            marker=dict(
+                size=11,
+                color=f32(np.log10(loss)),
+                coloraxis="coloraxis",
+                symbol=("circle", "diamond")[i % 2],
+                line=dict(color=PALETTE[i], width=2),
+            ),
+        )
+    if box is not None:
+        (x0, y0), (x1, y1) = box
+        fig.add_shape(  # log axes: plotly places shapes in data units
+            type="rect",
+            x0=float(x0),
+            x1=float(x1),
+            y0=float(y0),
+            y1=float(y1),
+            line=dict(color=COLORS["bn"], dash="dash"),
+        )
+    fig.update_layout(
+        coloraxis=dict(colorscale="Viridis_r", colorbar=dict(title=_tr("log_loss", lang)))
+    )
+    fig.update_xaxes(type="log", title=_tr("lr", lang))
+    fig.update_yaxes(type="log", title=_tr("scale", lang))
+    return fig
+
+
+def curves_figure(step: np.ndarray, acc: np.ndarray, best: int, *, lang: str) -> go.Figure:
+    """Every model's test accuracy over training (thin grey), the best one bold."""
+    fig = go.Figure(layout=base_layout(height=HERO_HEIGHT))
+    for i, row in enumerate(acc):
+        top = i == best
+        fig.add_scatter(
+            x=f32(step),
+            y=f32(row),
+            mode="lines",
+            showlegend=top,
+            name=_tr("best", lang) if top else None,
+            meta="best" if top else "model",
+            line=dict(
+                color=COLORS["bn"] if top else "rgba(120,120,120,0.35)", width=3 if top else 1
+            ),
+        )
+    fig.update_xaxes(title=_tr("step", lang))
+    fig.update_yaxes(title=_tr("accuracy", lang), range=[0.4, 1.02])
     return fig

@@ -44,9 +44,14 @@ def cached_figure(snaps: dict[str, Snapshot], *view: object, build: Callable[[],
     return fig
 
 
+def _problems(spec: object) -> list:
+    """A RunConfig's problems; a sweep spec (validated when made) has none."""
+    return spec.problems() if isinstance(spec, RunConfig) else []
+
+
 def problems(ctx: PageContext, configs: dict[str, RunConfig]) -> bool:
     """Explain settings that cannot train (e.g. BN with batch size 1); True if any."""
-    found = {key: fmt for cfg in configs.values() for key, fmt in cfg.problems()}
+    found = {key: fmt for cfg in configs.values() for key, fmt in _problems(cfg)}
     for key, fmt in found.items():
         st.warning(ctx.tr(key, **fmt))
     return bool(found)
@@ -77,7 +82,7 @@ def attached(
     """
     sched, sid = scheduler(), session_id()
     runs = {n: sched.watch(cfg, sid, f"{ctx.name}.{n}") for n, cfg in configs.items()}
-    blocked = any(cfg.problems() for cfg in configs.values())
+    blocked = any(_problems(cfg) for cfg in configs.values())
     if autostart and not blocked and any(r is None for r in runs.values()):
         _start(ctx, configs)
         runs = {n: sched.watch(cfg, sid, f"{ctx.name}.{n}") for n, cfg in configs.items()}
@@ -214,8 +219,13 @@ def status(ctx: PageContext, label: str, snap: Snapshot, warn: bool = True) -> N
 
 
 def has_points(snaps: dict[str, Snapshot]) -> bool:
-    """True once any run has recorded a training loss (something to draw)."""
-    return any(len(s.losses.get("step", ())) for s in snaps.values())
+    """True once any run has recorded a training loss (a sweep: an evaluation) to draw."""
+    return any(
+        len(s.eval_step)
+        if hasattr(s, "eval_step")
+        else len(getattr(s, "losses", {}).get("step", ()))
+        for s in snaps.values()
+    )
 
 
 def live_panel(

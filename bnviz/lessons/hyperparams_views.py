@@ -1,0 +1,176 @@
+"""The hyperparameter page's sweeps: settings, presets, one sweep spec per view, and the claims.
+
+Every view trains live as scheduler jobs (`bnviz.sweep.SweepSpec`); the claims take the
+finished sweeps' snapshots, so the page test and the seed sweep check one definition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from bnviz.config import RunConfig, Validated, setting
+from bnviz.lessons import hyperparams as H
+from bnviz.sweep import SweepSpec
+
+VIEWS = ("grid", "scale", "coarse", "caviar", "bn", "importance")
+# A small net of the lab's data; BN makes the init scale the axis that barely matters (view 1).
+BASE = RunConfig(dataset="moons", n_samples=500, depth=2, width=16, optimizer="momentum",
+                 norm="batchnorm", steps=200, eval_every=20)  # fmt: skip
+SCALE_RANGE = (0.3, 3.0)  # init scale in view 1 (with BN: irrelevant)
+WIDE_BOX = ((1e-4, 0.1), (1.0, 10.0))  # (lo, hi) of (lr, init scale) for coarse to fine
+LR_WIDE = (1e-4, 1.0)
+
+
+@dataclass(frozen=True)
+class Search(Validated):
+    """The page's settings: trials of a design, models of a random sweep, steps, seed."""
+
+    trials: Literal[9, 25] = 9  # per design (grid, random) and per round
+    models: int = setting(48, lo=2, hi=1024)  # random sweeps; past MAX_MODELS: a message
+    steps: int = setting(200, lo=10, hi=20_000)  # past MAX_MODEL_STEPS: a message
+    seed: int = setting(0, lo=0, hi=2**31 - 1)
+
+
+DEFAULT = Search()
+# Each preset shows one claim (CLAIMS below); a preset also picks its view.
+PRESETS: dict[str, dict] = {
+    "grid_vs_random": dict(view="grid", trials=9),
+    "log_scale": dict(view="scale", models=48),
+    "zoom": dict(view="coarse", trials=9),
+    "caviar": dict(view="caviar", models=48),
+    "bn_wider": dict(view="bn"),
+    "what_matters": dict(view="importance", models=48),
+}
+
+
+def _changes(points: np.ndarray, seed: int) -> list[dict]:
+    """(n, 2) (lr, init scale) points as sweep changes."""
+    return [{"lr": float(a), "init": "scaled", "init_scale": float(b), "seed": seed}
+            for a, b in points]  # fmt: skip
+
+
+def designs(s: Search) -> tuple[np.ndarray, np.ndarray]:
+    """View 1's grid and random (lr, init scale) points, (trials, 2) each."""
+    return H.grid_design(s.trials, other=SCALE_RANGE), H.random_design(
+        s.trials, s.seed, other=SCALE_RANGE
+    )
+
+
+def specs(view: str, s: Search) -> dict[str, SweepSpec]:
+    """The sweeps a view trains (coarse to fine: round 1 only; round 2 needs its result).
+
+    Raises ValueError past the sweep caps (the page shows the message).
+    """
+    base = BASE.replace(seed=s.seed)
+    if view == "grid":
+        grid, rand = designs(s)
+        return {"sweep": SweepSpec(base, tuple(_changes(np.concatenate([grid, rand]), s.seed)),
+                                   s.steps)}  # fmt: skip
+    if view == "scale":
+        lrs = [*H.lr_samples(s.models, s.seed, "linear"), *H.lr_samples(s.models, s.seed, "log")]
+        return {"sweep": SweepSpec(base, tuple({"lr": float(a)} for a in lrs), s.steps)}
+    if view == "coarse":
+        pts = H.sample_box(np.array(WIDE_BOX[0]), np.array(WIDE_BOX[1]), s.trials, s.seed)
+        return {"round1": SweepSpec(base.replace(norm="none"), tuple(_changes(pts, s.seed)),
+                                    s.steps)}  # fmt: skip
+    if view == "caviar":
+        lrs = H.lr_samples(s.models, s.seed, "log", *LR_WIDE)
+        return {"sweep": SweepSpec(base, tuple({"lr": float(a)} for a in lrs), s.steps)}
+    if view == "bn":
+        grid = H.lr_scale_grid(H.BN_GRID_LRS, H.BN_GRID_SCALES)
+        changes = [dict(c, norm=n, seed=s.seed) for n in ("none", "batchnorm") for c in grid]
+        return {"sweep": SweepSpec(H.BN_GRID_BASE, tuple(changes))}
+    changes = [dict(c, seed=s.seed) for c in H.random_sweep_changes(s.models, s.seed)]
+    return {"sweep": SweepSpec(base.replace(norm="none"), tuple(changes), s.steps)}
+
+
+def fine_spec(round1, s: Search) -> tuple[SweepSpec, tuple[np.ndarray, np.ndarray]]:
+    """Round 2 of coarse to fine: trials inside the box around round 1's best three."""
+    pts = np.array([[c.lr, c.init_scale] for c in round1.configs])
+    lo, hi = H.coarse_to_fine(pts, round1.final_loss, best=3)
+    fine = H.sample_box(lo, hi, s.trials, s.seed + 1)  # other draws than round 1's
+    base = round1.configs[0].replace(lr=BASE.lr, init_scale=1.0, init=BASE.init)
+    return SweepSpec(base, tuple(_changes(fine, s.seed)), round1.steps), (lo, hi)
+
+
+def latest(snap, which: str = "train_loss") -> np.ndarray:
+    """(N,) the last evaluation of each model (the final one once finished); NaN if none yet."""
+    table = getattr(snap, which)
+    return table[:, -1] if table.shape[1] else np.full(len(snap.configs), np.nan)
+
+
+def best(final_loss: np.ndarray) -> int:
+    """Index of the lowest final loss (diverged models never win)."""
+    return int(np.argmin(np.nan_to_num(final_loss, nan=np.inf)))
+
+
+def _split(snap, n: int) -> tuple[slice, slice]:
+    return slice(0, n), slice(n, 2 * n)
+
+
+def claim_grid(snap) -> bool:
+    """The grid tests √n learning rates, random n; the learning rate moves the mean loss by more
+    than 10× and by more than the init scale does (mean spread within a row, log10 units)."""
+    n = len(snap.configs) // 2
+    g, r = _split(snap, n)
+    lrs = np.array([c.lr for c in snap.configs])
+    if len(np.unique(lrs[g])) != int(np.sqrt(n)) or len(np.unique(lrs[r])) != n:
+        return False
+    k = int(np.sqrt(n))
+    loss = np.log10(snap.final_loss[g]).reshape(k, k)  # rows: lr, columns: init scale
+    along_lr = np.ptp(np.nanmean(loss, axis=1))
+    along_scale = np.nanmean(np.ptp(loss, axis=1))
+    return bool(along_lr > 1.0 and along_scale < along_lr)
+
+
+def claim_scale(snap) -> bool:
+    """Uniform puts ≥ 80 % of its learning rates in [0.1, 1] and none below 0.001; 10^r puts
+    trials in every decade (a claim about the draws: it holds before any training)."""
+    n = len(snap.configs) // 2
+    lin, log = _split(snap, n)
+    lrs = np.array([c.lr for c in snap.configs])
+    shares_lin, shares_log = H.decade_shares(lrs[lin]), H.decade_shares(lrs[log])
+    return bool(shares_lin[-1] >= 0.8 and shares_lin[0] == 0 and (shares_log > 0).all())
+
+
+def claim_coarse(round1, round2) -> bool:
+    """Round 2 spans fewer decades of lr than round 1 and its median final loss is lower."""
+    lr1 = np.log10([c.lr for c in round1.configs])
+    lr2 = np.log10([c.lr for c in round2.configs])
+    a, b = np.nanmedian(round1.final_loss), np.nanmedian(round2.final_loss)
+    return bool(np.ptp(lr2) < np.ptp(lr1) and b < a)
+
+
+def claim_caviar(snap) -> bool:
+    """The best of the sweep reaches ≥ 99 % test accuracy with a final loss ≥ 10× below the
+    median model's."""
+    loss = snap.final_loss
+    return bool(np.nanmax(snap.final_acc) >= 0.99 and np.nanmin(loss) * 10 <= np.nanmedian(loss))
+
+
+def claim_bn(snap) -> bool:
+    """More settings of the lr × init-scale grid reach 90 % with BN than without."""
+    half = len(snap.configs) // 2
+    return H.good_share(snap.final_acc[half:])[0] > H.good_share(snap.final_acc[:half])[0]
+
+
+def importance_of(snap) -> dict:
+    """fANOVA importance of the random sweep's settings (final training loss)."""
+    return H.sweep_importance(snap.configs, snap.final_loss)
+
+
+def claim_importance(snap) -> bool:
+    """The learning rate is measured first or second (first on most seeds; the rest varies)."""
+    return "lr" in list(importance_of(snap))[:2]
+
+
+CLAIMS = {
+    "grid_vs_random": claim_grid,
+    "log_scale": claim_scale,
+    "caviar": claim_caviar,
+    "bn_wider": claim_bn,
+    "what_matters": claim_importance,
+}  # "zoom": claim_coarse takes both rounds

@@ -1,0 +1,155 @@
+"""What each view of the hyperparameter page draws from its sweeps' snapshots."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from bnviz.figures import hyperparams as figs
+from bnviz.lessons import hyperparams as H
+from bnviz.lessons import hyperparams_views as V
+from bnviz.ui.common import PageContext
+
+
+def _points(snap, fields=("lr", "init_scale")) -> np.ndarray:
+    """(N, len(fields)) the swept values of each model."""
+    return np.array([[getattr(c, f) for f in fields] for c in snap.configs], dtype=np.float64)
+
+
+def _chart(fig, key: str) -> None:
+    st.plotly_chart(fig, key=f"hyperparams.{key}")
+
+
+def grid(ctx: PageContext, cfg, snaps) -> None:
+    """View 1: loss along lr and along init scale, grid vs random, the best of each."""
+    snap = snaps["sweep"]
+    n, pts, loss = len(snap.configs) // 2, _points(snap), V.latest(snap)
+    groups = {"grid": (pts[:n], loss[:n]), "random": (pts[n:], loss[n:])}
+    _chart(figs.response_figure(groups, ("lr", "scale"), lang=ctx.lang), "grid")
+    k = len(np.unique(pts[:n, 0]))
+    st.caption(ctx.tr("hyperparams.grid_counts", n=n, k=k))
+
+
+def scale(ctx: PageContext, cfg, snaps) -> None:
+    """View 2: where uniform and 10^r put their learning rates, and what each finds."""
+    snap = snaps["sweep"]
+    n, pts, loss = len(snap.configs) // 2, _points(snap, ("lr",)), V.latest(snap)
+    groups = {"linear": (pts[:n], loss[:n]), "log": (pts[n:], loss[n:])}
+    left, right = st.columns([3, 2])
+    with left:
+        _chart(figs.response_figure(groups, ("lr",), lang=ctx.lang), "scale")
+    with right:
+        shares = {k: H.decade_shares(p[:, 0]) for k, (p, _) in groups.items()}
+        _chart(figs.decades_figure(shares, lang=ctx.lang), "decades")
+    beta = np.array([0.9, 0.9005, 0.999, 0.9995])
+    w = H.averaging_window(beta)
+    st.markdown(
+        ctx.tr(
+            "hyperparams.momentum_window",
+            w0=f"{w[0]:.1f}",
+            w1=f"{w[1]:.2f}",
+            w2=f"{w[2]:.0f}",
+            w3=f"{w[3]:.0f}",
+        )
+    )
+
+
+def coarse(ctx: PageContext, cfg, snaps) -> None:
+    """View 3: round 1 over the wide box, the box around its best, round 2 inside it."""
+    first = snaps["round1"]
+    rounds = {"round1": (_points(first), V.latest(first))}
+    box = None
+    if "round2" in snaps:
+        rounds["round2"] = (_points(snaps["round2"]), V.latest(snaps["round2"]))
+        box = V.fine_spec(first, cfg)[1]
+    _chart(figs.zoom_figure(rounds, box, lang=ctx.lang), "coarse")
+    if "round2" not in snaps:
+        st.caption(ctx.tr("hyperparams.round2_waits"))
+
+
+def caviar(ctx: PageContext, cfg, snaps) -> None:
+    """View 4: every curve, the leaderboard, this server's wall time; the lab for the panda."""
+    snap = snaps["sweep"]
+    acc, loss = snap.test_acc, V.latest(snap)
+    top = V.best(loss)
+    left, right = st.columns([3, 2])
+    with left:
+        _chart(figs.curves_figure(snap.eval_step, acc, top, lang=ctx.lang), "curves")
+    with right:
+        order = np.argsort(np.nan_to_num(loss, nan=np.inf))[:5]
+        st.dataframe(
+            {
+                ctx.tr("hyperparams.fig.lr"): [f"{snap.configs[i].lr:.3g}" for i in order],
+                ctx.tr("hyperparams.fig.final_loss"): [f"{loss[i]:.3g}" for i in order],
+                ctx.tr("hyperparams.fig.accuracy"): [
+                    f"{V.latest(snap, 'test_acc')[i]:.1%}" for i in order
+                ],
+            },
+            hide_index=True,
+        )
+        st.caption(
+            ctx.tr(
+                "hyperparams.wall",
+                n=len(snap.configs),
+                steps=snap.step,
+                seconds=f"{snap.wall_s:.1f}",
+            )
+        )
+        st.page_link(
+            "pages/01_batchnorm_lab.py",
+            label=ctx.tr("hyperparams.panda_link"),
+            icon=":material/pets:",
+        )
+
+
+def bn(ctx: PageContext, cfg, snaps) -> None:
+    """View 5: the lr x init-scale grid without and with BN, two heatmaps of test accuracy."""
+    snap = snaps["sweep"]
+    k = len(H.BN_GRID_LRS) * len(H.BN_GRID_SCALES)
+    acc = V.latest(snap, "test_acc")
+    shape = (len(H.BN_GRID_SCALES), len(H.BN_GRID_LRS))
+    fig = figs.bn_heatmaps(
+        acc[:k].reshape(shape),
+        acc[k:].reshape(shape),
+        H.BN_GRID_LRS,
+        H.BN_GRID_SCALES,
+        lang=ctx.lang,
+    )
+    _chart(fig, "bn")
+    st.caption(ctx.tr("hyperparams.bn_fixed", steps=snap.steps))
+
+
+def importance(ctx: PageContext, cfg, snaps) -> None:
+    """View 6: fANOVA importance of the random sweep (once finished) beside the notes' tiers."""
+    snap = snaps["sweep"]
+    if snap.state != "finished":
+        curves = figs.curves_figure(
+            snap.eval_step, snap.test_acc, V.best(V.latest(snap)), lang=ctx.lang
+        )
+        _chart(curves, "importance_wait")
+        st.caption(ctx.tr("hyperparams.importance_waits"))
+        return
+    measured = V.importance_of(snap)
+    _chart(figs.importance_figure(measured, lang=ctx.lang), "importance")
+    order = ", ".join(ctx.tr(f"fields.{n}") for n in measured)  # IMPORTANCE_PARAMS: all named
+    agrees = "agrees" if next(iter(measured)) == "lr" else "differs"
+    st.caption(ctx.tr(f"hyperparams.importance_{agrees}", order=order))
+
+
+def draw(ctx: PageContext, view: str, cfg, snaps) -> None:
+    """The view's charts; sweeps no worker has reported on yet (queued) are left out."""
+    ready = {n: s for n, s in snaps.items() if hasattr(s, "eval_step")}
+    if len(ready) < len(snaps) and not (view == "coarse" and "round1" in ready):
+        st.info(ctx.tr("hyperparams.starting"), icon=":material/hourglass_top:")
+        return
+    DRAW[view](ctx, cfg, ready)
+
+
+DRAW = {
+    "grid": grid,
+    "scale": scale,
+    "coarse": coarse,
+    "caviar": caviar,
+    "bn": bn,
+    "importance": importance,
+}

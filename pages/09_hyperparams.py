@@ -1,0 +1,43 @@
+"""Hyperparameter search: many small models trained at once, as one scheduler job per sweep."""
+
+import streamlit as st
+
+from bnviz.lessons import hyperparams_views as V
+from bnviz.ui import controls, live, page
+from bnviz.ui import hyperparams as ui
+
+ctx = page.begin("hyperparams")
+cfg = ctx.settings(V.Search, V.DEFAULT)
+page.show_notes(ctx)
+cfg = page.settings(ctx, cfg, ["trials", "models", "steps"], ["seed"])
+ctx.remember(cfg, V.DEFAULT)
+view_key = controls.widget_key(ctx, "view")  # set before the presets: a preset picks a view
+st.session_state.setdefault(view_key, controls.url_choice(ctx, "view", V.VIEWS))
+defaults = {f: getattr(V.DEFAULT, f) for f in ("trials", "models", "steps", "seed")}
+active = page.presets(ctx, V.PRESETS, {**defaults, "view": V.VIEWS[0]})
+with ctx.head:
+    view = controls.view_choice(
+        ctx, V.VIEWS, ctx.tr("hyperparams.view_label"), lambda v: ctx.tr(f"hyperparams.view.{v}")
+    )
+page.look_for(ctx, active, view)
+
+try:
+    specs = V.specs(view, cfg)
+except ValueError as too_big:  # past the sweep caps: say so, train nothing
+    specs = None
+    st.error(ctx.tr("hyperparams.too_big", error=str(too_big)), icon=":material/block:")
+
+if specs is not None:
+    runs = live.attached(ctx, specs)
+    if view == "coarse" and (first := runs["round1"]) is not None and first.snapshot.done:
+        specs["round2"] = V.fine_spec(first.snapshot, cfg)[0]  # round 2: around the best
+        runs = live.attached(ctx, specs)
+    if busy := st.session_state.pop(f"{ctx.name}.busy", None):
+        st.error(busy)  # a quota said no (live.attached keeps the reason here)
+    with st.sidebar:
+        live.freeze_toggle(ctx)
+    labels = {name: ctx.tr(f"hyperparams.sweep.{name}") for name in specs}
+    live.live_panel(ctx, runs, labels, lambda snaps: ui.draw(ctx, view, cfg, snaps))
+
+page.explanation(ctx, "hyperparams")
+page.finish(ctx)

@@ -1,0 +1,56 @@
+"""Every preset sentence of the hyperparameter page holds for seeds 0-4 (the page's own sweeps,
+trained in the test's thread with train_sweep; model i is the scheduler's model i).
+
+The BN-grid claim costs ~100 s a seed (72 deep models): bench/bn_grid.py checks seeds 0-4, the
+page test checks seed 0 end to end.
+"""
+
+import numpy as np
+import pytest
+
+from bnviz.lessons import hyperparams_views as V
+from bnviz.sweep import train_sweep
+
+
+class Done:
+    """A finished sweep shaped like the scheduler's snapshot (what the claims read)."""
+
+    def __init__(self, spec, train: bool = True):
+        self.configs, self.steps = spec.configs(), spec.steps
+        if not train:  # a claim about where the trials are drawn needs no training
+            return
+        r = train_sweep(spec.base, [dict(c) for c in spec.changes], spec.steps)
+        self.configs, self.steps = r.configs, spec.steps
+        self.final_loss, self.final_acc = r.final_loss, r.final_acc
+        self.train_loss, self.test_acc = r.train_loss, r.test_acc
+
+
+PRESETS = [p for p in V.CLAIMS if p != "bn_wider"]
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_preset_claim_holds_for_seeds_0_to_4(preset):
+    values = {k: v for k, v in V.PRESETS[preset].items() if k != "view"}
+    for seed in range(5):
+        cfg = V.DEFAULT.replace(**values, seed=seed)
+        spec = V.specs(V.PRESETS[preset]["view"], cfg)["sweep"]
+        snap = Done(spec, train=preset != "log_scale")  # its claim is about the draws only
+        assert V.CLAIMS[preset](snap), (preset, seed)
+
+
+def test_zoom_claim_holds_for_seeds_0_to_4():
+    for seed in range(5):
+        cfg = V.DEFAULT.replace(seed=seed)
+        first = Done(V.specs("coarse", cfg)["round1"])
+        spec, (lo, hi) = V.fine_spec(first, cfg)
+        second = Done(spec)
+        assert V.claim_coarse(first, second), seed
+        lr = np.array([c.lr for c in second.configs])
+        assert (lr >= lo[0] * (1 - 1e-6)).all() and (lr <= hi[0] * (1 + 1e-6)).all()
+
+
+def test_latest_is_the_final_value_once_finished():
+    snap = Done(V.specs("grid", V.DEFAULT.replace(steps=20))["sweep"])
+    np.testing.assert_array_equal(V.latest(snap), snap.train_loss[:, -1])
+    np.testing.assert_allclose(V.latest(snap), snap.final_loss, rtol=1e-6)
+    assert V.best(np.array([np.nan, 0.3, 0.1])) == 2

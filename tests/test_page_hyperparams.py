@@ -1,0 +1,85 @@
+"""The hyperparameter page: both languages, every preset end to end through the page (its
+sweep trains through the scheduler), the claim checked on the sweep the page ran, the caps."""
+
+import pytest
+
+from bnviz.i18n import t
+from bnviz.lessons import hyperparams_views as V
+from tests.helpers import choose_preset, figures, rerun_until, shown_runs
+from tests.test_pages import page
+
+PAGE = "09_hyperparams.py"
+
+
+def _done(names):
+    def check(at) -> bool:
+        runs = shown_runs("hyperparams")
+        return set(names) <= set(runs) and all(runs[n].snapshot.done for n in names)
+
+    return check
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_page_runs_in_both_languages_and_draws(lang):
+    at = page(PAGE, lang=lang, steps="40")
+    assert not at.exception
+    assert at.title[0].value == t("hyperparams.nav", lang)
+    rerun_until(at, _done(["sweep"]), timeout=120)
+    at.run()
+    assert not at.exception and figures(at)
+    assert len(shown_runs("hyperparams")) == 1  # 18 models, one job
+
+
+def test_a_bad_url_value_falls_back_with_a_note():
+    at = page(PAGE, steps="-3", models="12", trials="7")
+    assert not at.exception
+    notes = " ".join(i.value for i in at.info)
+    assert "steps" in notes and "trials" in notes
+    assert at.session_state["hyperparams.models"] == 12  # a good value is kept
+    assert at.session_state["hyperparams.steps"] == V.DEFAULT.steps
+
+
+def test_a_sweep_past_the_caps_shows_a_message_not_a_traceback():
+    at = page(PAGE, view="caviar", models="1000")
+    assert not at.exception
+    assert any("256" in e.value for e in at.error)
+    assert not shown_runs("hyperparams")
+
+
+@pytest.mark.parametrize("preset", sorted(V.CLAIMS))  # bn_wider: ~60-100 s (72 deep models)
+def test_preset_end_to_end_trains_its_sweep_and_its_claim_holds(preset):
+    at = page(PAGE)
+    choose_preset(at, "hyperparams", preset)
+    assert not at.exception
+    rerun_until(at, _done(["sweep"]), timeout=240)
+    at.run()
+    run = shown_runs("hyperparams")["sweep"]
+    view = V.PRESETS[preset]["view"]
+    cfg = V.DEFAULT.replace(**{k: v for k, v in V.PRESETS[preset].items() if k != "view"})
+    assert run.spec == V.specs(view, cfg)["sweep"]  # the settings the page used
+    assert V.CLAIMS[preset](run.snapshot), preset
+    assert t(f"hyperparams.preset.{preset}_what") in [i.value for i in at.info]
+    assert figures(at) and not at.exception
+
+
+def test_zoom_preset_runs_both_rounds_and_draws_the_box():
+    at = page(PAGE)
+    choose_preset(at, "hyperparams", "zoom")
+    rerun_until(at, _done(["round1", "round2"]), timeout=240)
+    at.run()
+    runs = shown_runs("hyperparams")
+    assert V.claim_coarse(runs["round1"].snapshot, runs["round2"].snapshot)
+    fig = figures(at)[0]
+    assert fig["layout"]["shapes"] and len(fig["data"]) == 2  # the box, both rounds drawn
+
+
+def test_a_full_quota_is_said_on_the_page(monkeypatch):
+    from bnviz.runner import Busy, Scheduler
+
+    def refuse(self, *args, **kwargs):
+        raise Busy("errors.session_quota", limit=4)
+
+    monkeypatch.setattr(Scheduler, "start", refuse)
+    at = page(PAGE, steps="20")
+    assert not at.exception
+    assert t("errors.session_quota", limit=4) in [e.value for e in at.error]
