@@ -24,7 +24,10 @@ def test_home_opens_in_the_browser_language_and_switches(browser, server):
 
 
 def progress_steps(page) -> list[int]:
+    """Each run's step, from its progress bar or (streamed charts) the chart's status lines."""
     texts = page.locator('[data-testid="stProgress"]').all_inner_texts()
+    for block in page.locator(".bnviz-live-status").all_inner_texts():
+        texts += block.splitlines()
     return [int(m.group(1)) for t in texts if (m := re.search(r"step (\d+) /", t))]
 
 
@@ -35,7 +38,11 @@ def test_lab_start_grows_pause_and_reset(browser, server):
         "() => document.querySelectorAll('.js-plotly-plot .scatterlayer .trace').length >= 4",
         timeout=60_000,
     )
-    page.wait_for_timeout(1500)
+    page.wait_for_function(  # the workers may still be warming up right after the server start
+        "() => [...document.querySelectorAll('[data-testid=stProgress], .bnviz-live-status')]"
+        ".some(e => /step [1-9]\\d* \\//.test(e.innerText))",
+        timeout=60_000,
+    )
     first = progress_steps(page)
     page.wait_for_timeout(2000)
     later = progress_steps(page)
@@ -51,11 +58,14 @@ def test_lab_start_grows_pause_and_reset(browser, server):
     assert progress_steps(page) == paused
     page.get_by_role("button", name="Reset", exact=True).click()
     page.wait_for_function(
-        "() => [...document.querySelectorAll('[data-testid=stProgress]')]"
+        "() => [...document.querySelectorAll('[data-testid=stProgress], .bnviz-live-status')]"
         ".some(e => /step \\d+ \\//.test(e.innerText))",
         timeout=30_000,
     )
-    page.wait_for_timeout(800)
+    for _ in range(40):  # the new pair's chart shows both runs' status lines
+        page.wait_for_timeout(500)
+        if len(progress_steps(page)) == 2:
+            break
     assert min(progress_steps(page)) < min(paused)  # back near step 0
     page.get_by_role("button", name="Pause", exact=True).click()
     no_exception(page)

@@ -151,3 +151,19 @@ def test_the_lab_mounts_streaming_charts_when_the_routes_are_served(monkeypatch)
     assert [d["src"].split("view=")[1].split("&")[0] for d in data] == ["loss", "accuracy"]
     assert all("runs=plain:" in d["src"] and ",bn:" in d["src"] for d in data)
     assert not figures(at)  # no server-side plotly chart on the streamed view
+
+
+def test_after_reset_the_streamed_charts_follow_the_new_pair(monkeypatch):
+    from bnviz.ui import live_routes
+    from tests.helpers import click, shown_runs
+    from tests.test_pages import page
+
+    monkeypatch.setitem(live_routes.SERVED, "routes", True)
+    at = page("01_batchnorm_lab.py", steps="20000", seed="33")
+    click(at, "Reset")
+    at.run()
+    ids = {name: run.run_id for name, run in shown_runs("lab").items()}
+    for el in at.get("bidi_component"):  # not the dropped pair, greyed: the new one, streaming
+        src = json.loads(el.proto.json)["src"]
+        assert f"plain:{ids['plain']}," in src and f"bn:{ids['bn']}&" in src
+    click(at, "Pause")

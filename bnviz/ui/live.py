@@ -264,7 +264,7 @@ def live_panel(
                 if polled:
                     status(ctx, labels[name], snap, warn)
         stale = st.session_state.get(last_key)
-        if has_points(snaps) or stale is None:
+        if not polled or has_points(snaps) or stale is None:  # streamed: draws itself once
             draw(snaps)
             st.session_state[last_key] = snaps
         else:
