@@ -21,6 +21,7 @@ from torch.nn import functional as F
 from bnviz.batched import StackedData, check_shared
 from bnviz.config import RunConfig
 from bnviz.stacked import StackedMLP, StackedOptimizer, losses
+from bnviz.stepper import Progress
 from bnviz.telemetry import History
 
 MAX_MODELS = 256  # models per sweep
@@ -31,7 +32,7 @@ TERMINAL = ("finished", "error", "stopped")
 
 
 @dataclass(frozen=True)
-class SweepSnapshot:
+class SweepSnapshot(Progress):
     """What a page draws of a sweep at one moment: plain numpy arrays, picklable, read-only."""
 
     run_id: str
@@ -52,16 +53,6 @@ class SweepSnapshot:
     diverged_at: np.ndarray  # (N,) the step whose loss was not finite; -1 if none
     queue_position: int | None = None
     wall_s: float = 0.0  # seconds from the first step to now (or to the end): this server's time
-
-    @property
-    def done(self) -> bool:
-        """True once the sweep will not change any more."""
-        return self.state in TERMINAL
-
-    @property
-    def progress(self) -> float:
-        """Completed share of the planned steps."""
-        return self.step / self.steps if self.steps else 0.0
 
 
 @dataclass(frozen=True)
