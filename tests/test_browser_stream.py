@@ -15,9 +15,8 @@ def lengths(page) -> list[int]:
 
 
 def test_loss_chart_streams_points_and_zoom_survives_ten_updates(browser, server):
-    page = open_page(browser, server + "/batchnorm_lab?steps=20000&seed=23")
+    page = open_page(browser, server + "/batchnorm_lab?steps=20000&seed=23")  # trains on open
     no_exception(page)
-    page.get_by_role("button", name="Start", exact=True).click()
     page.wait_for_function(f"{UPDATES} >= 2", timeout=60_000)  # points arrive by fetch
     before = lengths(page)
     zoom = [5, 60]
