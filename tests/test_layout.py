@@ -29,7 +29,7 @@ PAGES = [
 BOXES = """() => {
   const box = e => { if (!e) return null; const r = e.getBoundingClientRect();
     return {top: r.top, bottom: r.bottom, left: r.left, right: r.right}; };
-  const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"], .stPlotlyChart')]
+  const charts = [...document.querySelectorAll('.js-plotly-plot')]  // drawn here or streamed
     .filter(e => e.getBoundingClientRect().height > 50);
   return {chart: box(charts[0]), look: box(document.querySelector('.st-key-look_for')),
           scroll: document.documentElement.scrollWidth, width: window.innerWidth};
@@ -59,6 +59,7 @@ def _open(browser, server, path: str, width: int, height: int):
 DRAWN = """() => [...document.querySelectorAll('.js-plotly-plot')].some(p =>
   [...p.querySelectorAll('.scatterlayer path.js-line')]
     .some(l => (l.getAttribute('d') || '').split('L').length > 3)  // a line with data, not a key
+  || p.querySelectorAll('.scatterlayer .points path').length > 3  // a point cloud
   || p.querySelector('.contourlayer path, .barlayer .point path, .heatmaplayer image, .hm'))"""
 
 

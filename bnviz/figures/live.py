@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from bnviz.figures.theme import COLORS, base_layout
+from bnviz.figures.theme import COLORS, HERO_HEIGHT, base_layout
 from bnviz.i18n import t
 
 UIREVISION = "live"  # the same value on every redraw: plotly keeps the user's zoom and hover
@@ -72,6 +72,9 @@ def live_figure(traces: list[dict], view: str, *, lang: str) -> go.Figure:
     axes = AXES[view]
     layout = base_layout(
         t(axes["title"], lang),
+        height=HERO_HEIGHT - 20,  # the streamed chart's status lines sit above it
+        # no Streamlit theme in the browser to place titles: room for ticks, title and legend
+        margin=dict(l=60, r=20, t=40, b=90),
         xaxis=dict(title=t("lab.fig.step", lang)),
         yaxis=dict(title=t(axes["y"], lang), **axes["yaxis"]),
         uirevision=UIREVISION,

@@ -23,7 +23,7 @@ from bnviz.ui.common import PageContext
 
 JS = Path(__file__).resolve().parents[2] / "assets" / "js" / "stream_chart.js"
 STATES = ("queued", "running", "paused", "finished", "diverged", "error", "stopped", "interrupted")
-HEIGHT = HERO_HEIGHT + 40  # px, as figures/theme.py base_layout (plot + legend room)
+HEIGHT = HERO_HEIGHT + 20  # px: the runs' status lines sit above it, all within 1280x720
 
 _component = st.components.v2.component(
     "bnviz_stream_chart", js=JS.read_text(encoding="utf-8"), isolate_styles=False
