@@ -107,6 +107,7 @@ class FakeScheduler:
 def get(query: str, gzip_ok: bool = True):
     """Call the live route as the ASGI server would (no HTTP client package needed)."""
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     from starlette.requests import Request
 
@@ -114,7 +115,9 @@ def get(query: str, gzip_ok: bool = True):
 
     headers = [(b"accept-encoding", b"gzip, br")] if gzip_ok else []
     scope = {"type": "http", "method": "GET", "path": live_routes.LIVE_URL, "headers": headers}
-    res = asyncio.run(live_routes.live(Request({**scope, "query_string": query.encode()})))
+    request = Request({**scope, "query_string": query.encode()})
+    with ThreadPoolExecutor(1) as pool:  # a fresh loop: the browser tests' Playwright owns this one
+        res = pool.submit(asyncio.run, live_routes.live(request)).result()
     raw = gzip.decompress(res.body) if res.headers.get("content-encoding") == "gzip" else res.body
     return res, json.loads(raw)
 
