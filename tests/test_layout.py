@@ -76,7 +76,11 @@ def test_first_screen_at_1280x720_after_a_preset(browser, server, path, preset):
     _charts_drawn(page)
     no_exception(page)
     page.evaluate("() => window.scrollTo(0, 0)")
-    boxes = page.evaluate(BOXES)
+    for _ in range(40):  # a live panel swaps its chart element twice a second: catch it drawn
+        boxes = page.evaluate(BOXES)
+        if boxes["chart"] and boxes["look"]:
+            break
+        page.wait_for_timeout(100)
     assert boxes["look"] and boxes["chart"], boxes
     for name in ("look", "chart"):
         b = boxes[name]

@@ -351,15 +351,25 @@ CURVES_JS = """() => {
 GROWN = "n => { const c = (%s)(); return c.main > n && c.batch_mean > n && c.pop > n; }"
 
 
+def curves_now(page_) -> dict:
+    """The curves' last steps; retried while the live panel swaps the chart element (2 Hz)."""
+    for _ in range(40):
+        found = page_.evaluate(CURVES_JS)
+        if found:
+            return found
+        page_.wait_for_timeout(100)
+    raise AssertionError("the mean chart did not come back")
+
+
 @pytest.mark.browser
 def test_browser_starts_a_run_and_the_three_curves_grow(browser, server):
     page_ = open_page(browser, server + "/running_stats?steps=5000&seed=4")
     page_.set_viewport_size({"width": 1400, "height": 2800})
     no_exception(page_)
     page_.wait_for_function(GROWN % CURVES_JS, arg=10, timeout=60_000)
-    first = page_.evaluate(CURVES_JS)
+    first = curves_now(page_)
     page_.wait_for_function(GROWN % CURVES_JS, arg=max(first.values()), timeout=30_000)
-    later = page_.evaluate(CURVES_JS)  # every curve reaches a later step: they grow
+    later = curves_now(page_)  # every curve reaches a later step: they grow
     assert all(later[k] > first[k] for k in ("batch_mean", "main", "pop")), (first, later)
     no_exception(page_)
     SHOTS.mkdir(exist_ok=True)
