@@ -61,6 +61,17 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
+def median_ms(fn, repeats: int) -> float:
+    """Median wall time of fn() in milliseconds (after one warm-up call)."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return 1e3 * median(times)
+
+
 class Poller(threading.Thread):
     """A simulated page: polls snapshots of some runs twice a second and touches the arrays."""
 

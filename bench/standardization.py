@@ -7,11 +7,10 @@ from sufficient statistics vs brute force over the samples, and the GD path by m
 doubling vs a step-by-step loop. No assertions: numbers depend on the machine.
 """
 
-import time
 from types import SimpleNamespace
 
 import numpy as np
-from _common import median  # also puts the repository on sys.path
+from _common import median_ms as common_median_ms  # also puts the repository on sys.path
 
 from bnviz.figures import standardization as figs
 from bnviz.lessons import standardization as S
@@ -22,14 +21,8 @@ STEPS = 500
 
 
 def median_ms(fn, repeats: int = REPEATS) -> float:
-    """Median wall time of fn() in milliseconds (after one warm-up call)."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1e3 * median(times)
+    """Median wall time of fn() in milliseconds (bench/_common.median_ms, this file's repeats)."""
+    return common_median_ms(fn, repeats)
 
 
 def brute_grid(p: S.Problem, grid: S.Grid) -> np.ndarray:

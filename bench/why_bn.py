@@ -8,11 +8,9 @@ train_sync of its runs alone (the cost of the probes on top of training). No ass
 numbers depend on the machine.
 """
 
-import time
-
 import numpy as np
 import torch
-from _common import median  # also puts the repository on sys.path
+from _common import median_ms  # also puts the repository on sys.path
 
 from bnviz.figures import why_bn as figs
 from bnviz.lessons import why_bn as W
@@ -21,17 +19,6 @@ from bnviz.lessons import why_bn_live as live
 from bnviz.runner import train_sync
 
 torch.set_num_threads(1)
-
-
-def median_ms(fn, repeats: int) -> float:
-    """Median wall time of fn() in milliseconds (after one warm-up call)."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1e3 * median(times)
 
 
 def main() -> None:
