@@ -7,6 +7,7 @@ BNVIZ_ALLOW_NO_BROWSER=1 is set; CI does not set it, so there they must run.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -114,8 +115,23 @@ def open_page(browser, url: str, locale: str = "en-US"):
 
 
 def settle(page, timeout: float = 60_000):
+    """Connected, the page's script has drawn its title, and no script run is under way.
+
+    "notRunning" alone is also the state before the first run starts: a test that acted on
+    it could find only what a previous run left (or nothing) and click the wrong element.
+    """
     page.wait_for_selector('[data-test-connection-state="CONNECTED"]', timeout=timeout)
+    page.wait_for_selector('[data-testid="stMain"] h1', timeout=timeout)
     page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=timeout)
+
+
+def click_preset(page, label: str, timeout: float = 60_000):
+    """Click the preset pill labelled `label` (never the same words in the page's prose)."""
+    pill = page.locator('[data-testid="stButtonGroup"] button').filter(
+        has_text=re.compile(rf"^\s*{re.escape(label)}\s*$")
+    )
+    pill.first.wait_for(state="visible", timeout=timeout)
+    pill.first.click()
 
 
 def no_exception(page):

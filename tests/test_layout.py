@@ -8,7 +8,7 @@ assets/screenshots/ (the README shows the lab's).
 import pytest
 
 from bnviz.i18n import t
-from tests.browser_support import ROOT, no_exception, settle
+from tests.browser_support import ROOT, click_preset, no_exception, settle
 
 pytestmark = pytest.mark.browser
 SCREENS = ROOT / "assets" / "screenshots"
@@ -71,7 +71,7 @@ def _charts_drawn(page) -> None:
 @pytest.mark.parametrize(("path", "preset"), PAGES, ids=[p for p, _ in PAGES])
 def test_first_screen_at_1280x720_after_a_preset(browser, server, path, preset):
     page = _open(browser, server, path, 1280, 720)
-    page.get_by_text(t(preset), exact=True).first.click()
+    click_preset(page, t(preset))
     settle(page)
     _charts_drawn(page)
     no_exception(page)
