@@ -3,6 +3,9 @@ statistics pages holds for seeds 0-4 (engine level): each lesson module has a CL
 preset -> check(seed), and every `<lesson>.preset.<name>_what` string must have its check.
 The lab's presets: tests/test_lab_claims.py (lab.CLAIMS, over seeds 0-4).
 
+The preset tests of tests/test_presets_e2e.py apply the same checks (`page_holds`) to the runs
+the page itself started (seed 0).
+
 Bounded: the initialization sweep uses n = 250 samples instead of the page's 1000 (its claims
 are per-layer ratios and shares, which do not depend on n, and dL/dW, scaled by √(1000/n);
 seed 0 at n = 1000 is checked in tests/test_initialization.py). The trained claims cost, per

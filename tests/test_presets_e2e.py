@@ -11,8 +11,10 @@ import pytest
 
 from bnviz.config import RunConfig, from_query
 from bnviz.i18n import t
+from bnviz.lessons import activations as act
 from bnviz.lessons import batchnorm_lab as lab
 from bnviz.lessons import regularization as reg
+from bnviz.lessons import running_stats as rs
 from bnviz.ui.common import scheduler
 from tests.helpers import choose_preset, full_speed, rerun_until, shown_runs
 from tests.test_pages import page
@@ -75,3 +77,56 @@ def test_running_stats_regularization_preset_runs_five_nets_and_shows_its_claim(
     assert reg.claim_one_seed(gaps)  # the check the seed sweep runs (running_stats.CLAIMS)
     assert t("running_stats.preset.regularization_what") in [i.value for i in at.info]
     assert at.query_params["view"] == "regularization"  # the link reopens this view
+
+
+@pytest.mark.parametrize("preset", sorted(rs.PRESETS))
+def test_running_stats_preset_runs_its_settings_shared_and_shows_its_claim(preset):
+    at = page("05_running_stats.py")
+    full_speed(at, "running_stats")
+    choose_preset(at, "running_stats", preset)  # one click: the page's runs start
+    assert not at.exception
+    values = dict(rs.PRESETS[preset])
+    view = rs.View(compare=values.pop("compare"))
+    expected = rs.run_configs(rs.DEFAULT.replace(**values), view)
+    assert set(expected) == {"main", "compare"}
+
+    def ended(at) -> bool:
+        runs = shown_runs("running_stats")
+        return set(expected) <= set(runs) and all(runs[n].snapshot.done for n in expected)
+
+    rerun_until(at, ended, timeout=300)
+    at.run()
+    runs = shown_runs("running_stats")
+    assert {n: runs[n].spec for n in expected} == expected  # every setting, the lr too
+    link = from_query(RunConfig, dict(at.query_params), rs.DEFAULT)[0]  # the share link's run
+    assert rs.run_configs(link, view)["main"] == expected["main"]
+    for name in expected:
+        assert scheduler().lookup(expected[name], "nobody", "none") is runs[name]  # shared
+        assert runs[name].snapshot.step == rs.DEFAULT.steps
+    assert rs.page_holds(preset, {n: runs[n].snapshot for n in expected}), preset
+    assert t(f"running_stats.preset.{preset}_what") in [i.value for i in at.info]
+
+
+@pytest.mark.parametrize(("preset", "activation"), [("dead_relu", "relu"), ("dead_remedy", "elu")])
+def test_activations_dead_unit_preset_runs_its_pair_shared_and_shows_its_claim(preset, activation):
+    at = page("04_activations.py")
+    choose_preset(at, "activations", preset)  # one click: the dead-units view and its pair
+    assert not at.exception
+    full_speed(at, "activations")
+    expected = act.dead_relu_pair(activation, seed=0)
+
+    def ended(at) -> bool:
+        runs = shown_runs("activations")
+        return set(expected) <= set(runs) and all(runs[n].snapshot.done for n in expected)
+
+    rerun_until(at, ended, timeout=300)
+    at.run()
+    runs = shown_runs("activations")
+    assert {n: runs[n].spec for n in expected} == expected  # both rates, every setting
+    link = from_query(act.ActivationSettings, dict(at.query_params), act.ActivationSettings())[0]
+    assert at.query_params["view"] == "dead" and link.dead_activation == activation
+    for name in expected:
+        assert scheduler().lookup(expected[name], "nobody", "none") is runs[name]  # shared
+        assert runs[name].snapshot.state == "finished"
+    assert act.page_holds(preset, {n: runs[n].snapshot for n in expected}), preset
+    assert t(f"activations.preset.{preset}_what") in [i.value for i in at.info]

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import torch
@@ -20,6 +21,9 @@ from bnviz.config import Activation, RunConfig, Validated, setting
 from bnviz.metrics import FLAT_GRADIENT
 from bnviz.nets import ACTIVATIONS, Maxout
 from bnviz.train import Trainer
+
+if TYPE_CHECKING:
+    from bnviz.stepper import Snapshot
 
 NAMES = tuple(ACTIVATIONS)  # sigmoid, tanh, relu, leaky_relu, prelu, elu, gelu, silu, maxout
 FLAT = FLAT_GRADIENT  # |f′| below this "kills the gradient": the saturated regions
@@ -324,12 +328,17 @@ def dead_share_with_bias(bias: float, seed: int = 0, steps: int = 1000) -> np.nd
 # ---------------------------------------------------------------------------- preset claims
 
 
+def deep_silent(snap: Snapshot) -> np.ndarray:
+    """(T,) share of units with no gradient in layers 2-4 over one run of the dead pair."""
+    return snap.evals["no_grad"][:, 1:].mean(1)
+
+
 @functools.lru_cache(maxsize=20)
 def dead_deep(activation: str, which: str, seed: int) -> np.ndarray:
-    """(T,) share of units with no gradient in layers 2-4 over one run of the dead pair."""
-    from bnviz.stepper import train_sync  # the page's run, trained in this thread
+    """deep_silent of the page's run (dead_relu_pair), trained in this thread."""
+    from bnviz.stepper import train_sync
 
-    return train_sync(dead_relu_pair(activation, seed=seed)[which]).evals["no_grad"][:, 1:].mean(1)
+    return deep_silent(train_sync(dead_relu_pair(activation, seed=seed)[which]))
 
 
 def _zigzag(seed: int) -> bool:
@@ -345,12 +354,11 @@ def _zigzag(seed: int) -> bool:
     return pos.same_sign == 1.0 and cen.steps_to_target is not None and detour(cen) < 1.5 and far
 
 
-def _dead_relu(seed: int) -> bool:
+def dead_relu_holds(small: np.ndarray, large: np.ndarray) -> bool:
     """0.03 kills 40-62 % of the deeper units within a few hundred steps, for good; 0.001 not.
 
     Measured, seeds 0-4 (layers 2-4): 0.41/0.41/0.58/0.44/0.62 at step 1000, 0.38-0.59 at 300.
     """
-    large, small = dead_deep("relu", "large", seed), dead_deep("relu", "small", seed)
     return bool(
         0.38 <= large[-1] <= 0.63 and large[15] >= 0.35  # evals every 20 steps: step 300
         and large[-1] >= large[len(large) // 2 :].max() - DEAD_BACK
@@ -358,12 +366,27 @@ def _dead_relu(seed: int) -> bool:
     )  # fmt: skip
 
 
-def _dead_remedy(seed: int) -> bool:
+def dead_remedy_holds(small: np.ndarray, large: np.ndarray, seed: int) -> bool:
     """ELU: no dead unit at the small rate; at the large one none for seeds 0-3, ~30 % for 4."""
-    small, large = dead_deep("elu", "small", seed), dead_deep("elu", "large", seed)
     if seed == 4:  # measured 0.31 at the end: the sentence says so
-        return small.max() == 0 and 0.2 <= large[-1] <= 0.4
-    return small.max() == 0 and large.max() == 0
+        return bool(small.max() == 0 and 0.2 <= large[-1] <= 0.4)
+    return bool(small.max() == 0 and large.max() == 0)
+
+
+def page_holds(preset: str, runs: Mapping[str, Snapshot]) -> bool:
+    """A dead-unit preset's check on the pair the page trained ('small', 'large')."""
+    small, large = deep_silent(runs["small"]), deep_silent(runs["large"])
+    if preset == "dead_relu":
+        return dead_relu_holds(small, large)
+    return dead_remedy_holds(small, large, runs["large"].config.seed)
+
+
+def _dead_relu(seed: int) -> bool:
+    return dead_relu_holds(dead_deep("relu", "small", seed), dead_deep("relu", "large", seed))
+
+
+def _dead_remedy(seed: int) -> bool:
+    return dead_remedy_holds(dead_deep("elu", "small", seed), dead_deep("elu", "large", seed), seed)
 
 
 DEAD_BACK = 0.05  # "never come back": at most this share revives over the second half
