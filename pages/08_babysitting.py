@@ -40,12 +40,11 @@ def draw(snaps) -> None:
         show(figs.ratio_tables_figure(tables, lang=lang), "ratio")
     else:
         snap = snaps["watch"]
-        left, right = st.columns(2)
-        show(figs.weights_figure(snap, 0, lang=lang), "weights0", left)
-        show(figs.weights_figure(snap, -1, lang=lang), "weights", right)
+        show(figs.weights_strip_figure(snap, lang=lang), "weights")
         if len(snap.first_layer.get("step", ())):
-            rough = [B.roughness(B.weight_images(snap, i)) for i in (0, -1)]
-            st.caption(ctx.tr("babysitting.roughness", start=rough[0], now=rough[1]))
+            kept = snap.first_layer["w"].shape[1]
+            shown = min(B.STRIP_UNITS, kept)
+            st.caption(ctx.tr("babysitting.roughness", units=kept, shown=shown))
 
 
 ctx = page.begin("babysitting")

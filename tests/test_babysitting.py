@@ -141,6 +141,10 @@ def test_first_layer_weights_go_from_noise_to_smooth_strokes(seed):
     start, end = B.weight_images(snap, 0), B.weight_images(snap, -1)
     assert start.shape == (16, 8, 8)
     assert 0.85 < B.roughness(start) < 1.15 and B.roughness(end) < 0.8
+    frames = B.strip(snap)  # the page's strip: its first and last numbers are these two
+    assert [f.step for f in frames] == [0, 300, 600, 900, 1200, 1500]
+    assert frames[0].roughness == B.roughness(start) and frames[-1].roughness == B.roughness(end)
+    assert not any(f.live for f in frames)
     assert B.CLAIMS["weights"]({"watch": snap})
 
 

@@ -23,6 +23,7 @@ PAGES = [
     ("why_bn", "why_bn.preset.swamp"),
     ("preprocessing", "preprocessing.preset.lecture"),
     ("babysitting", "babysitting.preset.lr"),
+    ("babysitting", "babysitting.preset.weights"),  # the strip of first-layer weights
     ("hyperparams", "hyperparams.preset.bn_wider"),
 ]
 

@@ -157,6 +157,25 @@ def test_babysitting_check_end_to_end(check):
         assert not at.warning  # the divergence is the lesson: no "try a smaller rate" box
 
 
+def test_babysitting_diverged_run_has_one_step_in_its_status_line_and_its_legend():
+    at = page(BABY)
+    full_speed(at, "babysitting")
+    choose_preset(at, "babysitting", "lr")
+    rerun_until(at, ended(list(B.PRESETS["lr"])), timeout=240)
+    at.run()
+    assert not at.exception, at.exception
+    far = shown_runs("babysitting")["far_too_high"].snapshot
+    assert far.state == "diverged"
+    label = t("babysitting.preset.far_too_high")
+    lines = [p.proto.text for p in at.get("progress") if p.proto.text.startswith(label + ":")]
+    legends = [tr["name"] for tr in figures(at)[0]["data"] if tr["name"].startswith(label)]
+    assert len(lines) == 1 and len(legends) == 1, (lines, legends)
+    said = int(re.search(r"step (\d+) /", lines[0]).group(1))  # "…: diverged · step N / 400"
+    drawn = int(re.search(r"diverged at step (\d+)", legends[0]).group(1))
+    assert said == drawn == far.diverged_at, (lines[0], legends[0])
+    assert far.diverged_at == far.step + 1  # the step whose loss was not finite is not completed
+
+
 def test_babysitting_weight_decay_is_changed_live_on_the_gap_view():
     at = page(BABY, view="gap")
     full_speed(at, "babysitting")

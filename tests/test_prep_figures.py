@@ -14,6 +14,7 @@ from bnviz.lessons import preprocessing as P
 from bnviz.lessons import preprocessing_data as D
 from bnviz.runner import train_sync
 from bnviz.stepper import Snapshot
+from bnviz.train import Trainer
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +22,7 @@ def snaps():
     """Short runs: the four learning rates and a digits run with first-layer weights."""
     torch.set_num_threads(1)
     lr = {n: train_sync(B.config("lr", n).replace(steps=30)) for n in B.PRESETS["lr"]}
-    return lr, train_sync(B.config("weights", "watch").replace(steps=60))
+    return lr, train_sync(B.config("weights", "watch").replace(steps=125))
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -116,12 +117,46 @@ def test_ratio_table_colours_each_status():
     ]
 
 
-def test_weights_figure_tiles_sixteen_units(snaps):
-    _, snap = snaps
-    fig = FB.weights_figure(snap, 0)
-    assert fig.data[0].z.shape == (17, 71)  # 2 rows x 8 tiles of 8x8, 1-pixel gaps
-    assert np.nanmax(np.abs(fig.data[0].z)) == pytest.approx(1)
-    assert "step 0" in fig.layout.title.text
+@pytest.mark.parametrize("lang", LANGS)
+def test_weights_strip_draws_four_units_at_every_moment_with_its_roughness(snaps, lang):
+    _, snap = snaps  # 125 steps: every moment reached, on the evaluation grid (25)
+    frames = B.strip(snap)
+    fig = FB.weights_strip_figure(snap, lang=lang)
+    z = np.asarray(fig.data[0].z, float)
+    pitch = 8 + FB.STRIP_GAP
+    assert z.shape == (4 * 9 - 1, len(frames) * pitch - FB.STRIP_GAP)  # 4 units, 1-pixel gaps
+    for i, f in enumerate(frames):
+        tiles = B.weight_images(snap, f.row)[:4]
+        drawn = z[:, i * pitch : i * pitch + 8]
+        for u in range(4):  # unit u of moment i, on its own scale
+            want = tiles[u] / np.abs(tiles[u]).max()
+            np.testing.assert_allclose(drawn[u * 9 : u * 9 + 8], want, rtol=1e-6, atol=1e-6)
+    texts = [a.text for a in fig.layout.annotations]
+    for f in frames:
+        assert t("babysitting.fig.strip_step", lang, step=f.step) in texts
+        assert t("babysitting.fig.strip_roughness", lang, value=f.roughness) in texts
+    assert [f.step for f in frames] == [0, 25, 50, 75, 100, 125]
+
+
+def test_weights_strip_of_a_run_in_progress_fills_in_from_the_left():
+    cfg = B.config("weights", "watch").replace(steps=125)
+    tr = Trainer(cfg)
+    for _ in range(60):
+        tr.step()
+    tr.record_eval()  # what a snapshot at step 60 holds: rows at 0, 25, 50 and the newest, 60
+    snap = Snapshot("r", cfg, "running", 60, 125, first_layer=tr.first_layer.view())
+    frames = B.strip(snap)
+    assert [f.target for f in frames] == [0, 25, 50, 75, 100, 125]
+    assert [f.step for f in frames] == [0, 25, 50, 60, None, None]
+    assert [f.live for f in frames] == [False, False, False, True, False, False]
+    fig = FB.weights_strip_figure(snap)
+    z = np.asarray(fig.data[0].z, float)
+    assert np.isfinite(z[:, : 4 * (8 + FB.STRIP_GAP) - FB.STRIP_GAP]).any(0).sum() == 4 * 8
+    assert np.isnan(z[:, 4 * (8 + FB.STRIP_GAP) :]).all()  # the later moments are empty frames
+    assert len(fig.layout.shapes) == 2
+    texts = [a.text for a in fig.layout.annotations]
+    assert t("babysitting.fig.strip_now", step=60) in texts
+    assert t("babysitting.fig.strip_step", step=125) in texts  # an empty frame says its step
 
 
 def test_babysitting_figures_accept_queued_runs():
@@ -129,7 +164,9 @@ def test_babysitting_figures_accept_queued_runs():
     assert len(FB.loss_curves_figure({"good": queued}).data) == 0
     assert len(FB.accuracy_figure({"good": queued}).data) == 0
     assert len(FB.first_loss_figure({"small": queued}).data[0].y) == 0
-    assert FB.weights_figure(queued).layout.title.text == t("babysitting.fig.weights_waiting")
+    waiting = FB.weights_strip_figure(queued).layout.title.text
+    assert waiting == t("babysitting.fig.weights_waiting")
+    assert [f.row for f in B.strip(queued)] == [None] * B.STRIP_FRAMES
     assert B.ratio_table(queued) == []
 
 

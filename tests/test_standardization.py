@@ -150,13 +150,37 @@ def steps_or_more(d, cfg):
 
 def test_preset_zigzag_raw_needs_ten_times_the_steps():
     cfg, raw, std = both("zigzag")
-    assert cfg.scale == 100 and 0.95 * raw.lr_max_stable < cfg.lr < raw.lr_max_stable
+    assert cfg.scale == 7 and 0.9 * raw.lr_max_stable < cfg.lr < raw.lr_max_stable
     assert not raw.diverged and std.steps_to_converge is not None
     assert raw.steps_to_converge is not None  # a real count within the steps, not "not within"
-    assert raw.steps_to_converge >= 1000 * std.steps_to_converge  # ~10,000 against a handful
+    assert raw.steps_to_converge >= 10 * std.steps_to_converge  # ~50 against 3-4
     assert raw.lr_ratio == pytest.approx(cfg.lr / raw.lr_max_stable) and raw.lr_ratio < 1
-    w2 = raw.path[:50, 1] - raw.w_star[1]  # the zig-zag: w2 flips side of the valley each step
-    assert np.all(np.sign(w2[1:]) != np.sign(w2[:-1]))
+    # the zig-zag: the steep-axis coordinate flips side of the valley floor on every step
+    steep = np.linalg.eigh(raw.hessian)[1][:, 1]
+    side = np.sign((raw.path[: raw.steps_to_converge + 1] - raw.w_star) @ steep)
+    assert np.all(side[1:] != side[:-1])
+    # ...and the first dozen flips are each >= 5 % of the panel's height: a class sees them
+    grid = S.contour_grid(raw.problem, raw.path)
+    assert S.crossings(raw, grid) > 12
+    jumps = np.abs(np.diff(raw.path[:13, 1]))
+    assert np.all(jumps >= 0.05 * np.ptp(grid.w2))
+    # ...spread along the valley: the 13th bounce is over a third of the way to the minimum
+    way = (raw.path[13, 0] - raw.path[0, 0]) / (raw.w_star[0] - raw.path[0, 0])
+    assert way > 1 / 3
+
+
+def test_crossings_count_only_visible_flips_across_the_steep_axis():
+    old = S.descent(scale=100.0, lr=0.99 * limit(100.0), steps=500)  # the old preset: a "T"
+    grid = S.contour_grid(old.problem, old.path)
+    assert S.crossings(old, grid, share=0.0) == 500  # flips side on every step...
+    assert S.crossings(old, grid) < 100  # ...but only the first ~85 are visible
+    last = np.flatnonzero(np.abs(np.diff(old.path[:, 1])) >= 0.05 * np.ptp(grid.w2))[-1]
+    way = (old.path[last + 1, 0] - old.path[0, 0]) / (old.w_star[0] - old.path[0, 0])
+    assert way < 0.03  # ...and all within the first 3 % of the way: the "T"
+    slow = S.descent(scale=7.0, lr=0.3 * limit(7.0), steps=200)  # 1 - lr·λmax > 0: no flips
+    grid = S.contour_grid(slow.problem, slow.path)
+    assert np.abs(np.diff(slow.path[:, 1])).max() >= 0.05 * np.ptp(grid.w2)  # big w2 steps...
+    assert S.crossings(slow, grid) == 0  # ...that stay on one side of the valley floor
 
 
 def test_preset_diverge_raw_diverges_standardized_does_not():
@@ -235,7 +259,7 @@ def test_contour_grid_is_centred_on_the_optimum_and_covers_the_path():
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_figures_have_data_in_both_languages(lang):
-    cfg = S.preset_config("zigzag")
+    cfg = S.preset_config("zigzag").replace(steps=12_000)  # long enough to be thinned
     raw, std = S.descent(**cfg.descent_args(False)), S.descent(**cfg.descent_args(True))
     grid = S.contour_grid(raw.problem, raw.path)
     fig = figs.contour_figure(raw, grid, lang=lang)
@@ -363,6 +387,17 @@ def test_prose_describes_the_data_and_the_curvature_ratio_the_page_shows(lang):
     valley = text.split("\n\n")[0]
     assert "N(0, 1)" in valley and "scale² = 10 000" in valley
     assert "100 times faster" not in text and "快约 100 倍" not in text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_prose_and_sentence_quote_the_zigzag_presets_scale(lang):
+    from bnviz.i18n import lesson_text
+
+    scale = f"{S.preset_config('zigzag').scale:g}"  # the claim checks κ ≈ 50 and ~50 steps
+    said = {"en": f"x₂ is only {scale}× x₁", "zh": f"x₂ 只是 x₁ 的 {scale} 倍"}[lang]
+    assert said in lesson_text("standardization", lang)
+    quoted = {"en": f"x₂ is {scale}× x₁", "zh": f"x₂ 是 x₁ 的 {scale} 倍"}[lang]
+    assert strings(lang)["standardization.preset.zigzag_what"].startswith(quoted)
 
 
 @pytest.mark.parametrize("seed", range(5))

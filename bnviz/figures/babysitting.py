@@ -10,11 +10,20 @@ import plotly.graph_objects as go
 from bnviz.figures.preprocessing import mosaic
 from bnviz.figures.theme import COLORS, PALETTE, base_layout, downsample, f32
 from bnviz.i18n import t
-from bnviz.lessons.babysitting import RatioRow, expected_first_loss, first_loss, weight_images
+from bnviz.lessons.babysitting import (
+    STRIP_UNITS,
+    RatioRow,
+    expected_first_loss,
+    first_loss,
+    strip,
+    weight_images,
+)
 from bnviz.stepper import Snapshot
 
 STATUS_COLORS = {"too_high": COLORS["plain"], "ok": COLORS["accent"], "too_low": PALETTE[3],
                  "none": COLORS["guide"]}  # fmt: skip
+STRIP_GAP = 5  # weight-pixels between two moments of the strip (1 between two units)
+STRIP_HEIGHT = 240  # px of tiles: with the title and labels the chart fits 1280x720
 
 
 def _tr(key: str, lang: str, **fmt: object) -> str:
@@ -98,19 +107,56 @@ def ratio_table_figure(rows: list[RatioRow], *, lang: str = "en") -> go.Figure:
     return fig
 
 
-def weights_figure(snap: Snapshot, index: int = -1, *, lang: str = "en") -> go.Figure:
-    """The first layer's units as 8x8 images at one kept moment (each tile on its own scale)."""
+def _tiles(imgs: np.ndarray) -> np.ndarray:
+    """Each 8x8 tile scaled to its own largest |weight| (noise and strokes both readable)."""
+    span = np.abs(imgs).reshape(len(imgs), -1).max(1)[:, None, None]
+    return imgs / np.where(span > 0, span, 1.0)
+
+
+def weights_strip_figure(
+    snap: Snapshot, *, units: int = STRIP_UNITS, lang: str = "en"
+) -> go.Figure:
+    """The first units' 8x8 weight images (rows) at the strip's moments (columns), the step
+    above each moment and the roughness of every kept unit under it."""
     if not _has(snap.first_layer):
         return go.Figure(layout=base_layout(_tr("fig.weights_waiting", lang), height=200))
-    imgs = weight_images(snap, index)
-    span = np.abs(imgs).reshape(len(imgs), -1).max(1)[:, None, None]
-    img = mosaic(imgs / np.where(span > 0, span, 1.0), cols=8)
-    step = int(snap.first_layer["step"][index])
+    frames = strip(snap)
+    side = 8
+    units = min(units, snap.first_layer["w"].shape[1])
+    height, pitch = units * (side + 1) - 1, side + STRIP_GAP
+    width = len(frames) * pitch - STRIP_GAP
+    img = np.full((height, width), np.nan)
+    shapes, notes = [], []
+    for i, f in enumerate(frames):
+        x0, mid = i * pitch, i * pitch + (side - 1) / 2
+        if f.row is None:  # not reached yet: an empty frame where it will appear
+            shapes.append(dict(type="rect", x0=x0 - 0.5, x1=x0 + side - 0.5, y0=-0.5,
+                               y1=height - 0.5, fillcolor="#F2F2F2", line=dict(width=0),
+                               layer="below"))  # fmt: skip
+        else:
+            tiles = _tiles(weight_images(snap, f.row)[:units])
+            img[:, x0 : x0 + side] = mosaic(tiles, cols=1)
+        key = "fig.strip_now" if f.live else "fig.strip_step"
+        step = f.step if f.step is not None else f.target
+        head = dict(x=mid, y=-0.5, yanchor="bottom", text=_tr(key, lang, step=step))
+        notes.append(head if f.row is not None else head | dict(font=dict(color=COLORS["guide"])))
+        if f.row is not None:
+            text = _tr("fig.strip_roughness", lang, value=f.roughness)
+            notes.append(dict(x=mid, y=height - 0.5, yanchor="top", text=text))
     fig = go.Figure(go.Heatmap(z=f32(img), colorscale="RdBu", zmid=0, zmin=-1, zmax=1,
-                               showscale=False))  # fmt: skip
-    fig.update_layout(base_layout(_tr("fig.weights_title", lang, step=step), height=200))
-    fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False)
-    fig.update_xaxes(showticklabels=False)
+                               showscale=False, hoverinfo="skip"))  # fmt: skip
+    title = _tr("fig.strip_title", lang, units=units, frames=len(frames))
+    margin = dict(l=70, r=10, t=72, b=45)  # unit labels; title and steps; roughness
+    layout = base_layout(title, margin=margin, shapes=shapes, showlegend=False)
+    fig.update_layout(layout, height=STRIP_HEIGHT + margin["t"] + margin["b"])  # no legend row
+    for note in notes:
+        fig.add_annotation(xref="x", yref="y", showarrow=False, **note)
+    centers = [u * (side + 1) + (side - 1) / 2 for u in range(units)]
+    fig.update_yaxes(autorange=False, range=[height - 0.5, -0.5], scaleanchor="x",
+                     tickvals=centers, ticks="", showgrid=False, zeroline=False,
+                     ticktext=[_tr("fig.unit", lang, n=u + 1) for u in range(units)])  # fmt: skip
+    fig.update_xaxes(range=[-0.5, width - 0.5], showticklabels=False, ticks="", showgrid=False,
+                     zeroline=False, constrain="domain")  # fmt: skip
     return fig
 
 

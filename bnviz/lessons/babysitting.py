@@ -60,7 +60,8 @@ PRESETS: dict[str, dict[str, dict]] = {
         "good": dict(lr=0.01, steps=50),
         "too_high": dict(lr=1.0, steps=50),
     },
-    # 6. first-layer weights as 8x8 images: roughness ≈ 1 (noise) at init, < 0.8 at the end
+    # 6. first-layer weights as 8x8 images over the run (a strip of STRIP_FRAMES moments):
+    #    roughness ≈ 1 (noise) at init, < 0.8 at the end
     "weights": {"watch": dict(depth=1, width=16, weight_decay=0.01, lr=0.05, steps=1500)},
 }
 
@@ -160,6 +161,46 @@ def roughness(images: np.ndarray) -> float:
     return float((dx.mean() + dy.mean()) / 2 / (2 * var))
 
 
+STRIP_FRAMES = 6  # moments of the weights strip, evenly spaced over the planned run
+STRIP_UNITS = 4  # units the strip draws (its roughness is of every kept unit)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One moment of the weights strip."""
+
+    target: int  # the planned step of this moment (evenly spaced from 0 to the run's steps)
+    row: int | None  # the kept row shown (Snapshot.first_layer); None: not reached yet
+    step: int | None  # that row's step
+    roughness: float  # of every kept unit at that step (NaN when no row)
+    live: bool  # the newest row, standing in until the run reaches `target`
+
+
+def strip(snap: Snapshot, frames: int = STRIP_FRAMES) -> list[Frame]:
+    """The first-layer weights at `frames` moments over the run, from the rows it keeps.
+
+    A moment the run has reached shows the kept row nearest its planned step; the first one
+    not reached yet shows the newest row (the strip fills in live); later ones nothing.
+    """
+    kept = np.asarray(snap.first_layer.get("step", ()), dtype=np.int64)
+    targets = np.round(np.linspace(0, snap.steps or snap.config.steps, frames)).astype(int)
+    out, shown = [], -1
+    for target in targets:
+        row, live = None, False
+        if len(kept) and kept[-1] >= target:
+            row = int(np.argmin(np.abs(kept - target)))
+        elif len(kept) and kept[-1] > shown:  # the newest row, unless a reached moment has it
+            row, live = len(kept) - 1, True
+        if row is None:
+            out.append(Frame(int(target), None, None, math.nan, False))
+            continue
+        shown = int(kept[row])
+        out.append(Frame(int(target), row, shown, roughness(weight_images(snap, row)), live))
+        if live:
+            shown = math.inf  # one stand-in only
+    return out
+
+
 # ---------------------------------------------------------------------------- the page's runs
 
 CHECKS = tuple(PRESETS)  # one view per check, in the lecture's order
@@ -214,9 +255,14 @@ def _ratio(s: Mapping[str, Snapshot]) -> bool:
 
 
 def _weights(s: Mapping[str, Snapshot]) -> bool:
-    snap = s["watch"]
-    start, end = weight_images(snap, 0), weight_images(snap, -1)
-    return 0.85 < roughness(start) < 1.15 and roughness(end) < 0.8
+    frames = strip(s["watch"])  # the numbers under the strip's first and last moments
+    first, last = frames[0], frames[-1]
+    return (
+        first.step == 0
+        and 0.85 < first.roughness < 1.15
+        and last.step == s["watch"].steps
+        and last.roughness < 0.8
+    )
 
 
 # check -> does its sentence (babysitting.preset.<check>_what) hold for these finished runs?

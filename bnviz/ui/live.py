@@ -195,6 +195,15 @@ def live_lr(ctx: PageContext, cfg: RunConfig, runs: dict[str, Run | None]) -> No
     )
 
 
+def shown_step(snap: Snapshot) -> int:
+    """The step a run's status line names: steps completed, but for a diverged run the step
+    whose loss was not finite (Snapshot.diverged_at, 1-based, one more than the steps completed),
+    the N of every "diverged at step N" on the page."""
+    if snap.state == "diverged" and snap.diverged_at is not None:
+        return snap.diverged_at
+    return snap.step
+
+
 def status(ctx: PageContext, label: str, snap: Snapshot, warn: bool = True) -> None:
     """One line per run: state, step, steps/s, progress; divergence (unless not `warn`: a page
     whose lesson is the divergence says it in its chart) and errors spelled out."""
@@ -205,7 +214,7 @@ def status(ctx: PageContext, label: str, snap: Snapshot, warn: bool = True) -> N
         "run.status" if snap.state == "running" else "run.status_idle",
         label=label,
         state=state,
-        step=snap.step,
+        step=shown_step(snap),
         steps=snap.steps,
         rate=snap.steps_per_s,
     )
