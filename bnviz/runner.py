@@ -294,7 +294,8 @@ class Scheduler:
             run = self.book.runs.get(run_id)
             if run is None or not run.open:
                 return
-            run.auto_paused = False
+            if action not in ("pace", "lr"):  # a new pace or rate is no wish to pause or go on:
+                run.auto_paused = False  # an idle-paused run still resumes when next polled
             if action == "pace":
                 run.pace = value
             if action == "lr":

@@ -136,6 +136,23 @@ def test_closed_tab_and_idle_runs_are_paused_then_dropped():
         s.shutdown()
 
 
+@pytest.mark.parametrize(("action", "value"), [("pace", None), ("lr", 0.5)])
+def test_a_new_pace_or_rate_does_not_keep_an_idle_paused_run_paused(sched, action, value):
+    """A tab closed (its run paused), the next one opens it and changes the pace at once.
+
+    The pace (or a new rate) arrived before the worker had paused: the run must still resume
+    when polled, not sit at "paused · step 0" for ever (seen on the babysitting page).
+    """
+    run = sched.start(SMALL.replace(steps=100_000), "tab", "a")
+    wait_for(lambda: sched.poll(run.run_id).state == "running")
+    sched.release("tab")  # pause sent, nobody watches
+    sched.watch(run.spec, "next", "a")
+    sched.control(run.run_id, action, value)
+    wait_for(lambda: sched.runs[run.run_id].snapshot.state == "paused", 5)
+    sched.poll(run.run_id)  # the new tab polls: the run goes on
+    wait_for(lambda: sched.runs[run.run_id].snapshot.state == "running", 5)
+
+
 def test_shutdown_leaves_no_thread():
     before = set(threading.enumerate())
     s = Scheduler(workers=2, backend="thread", warm=False)
