@@ -112,31 +112,41 @@ def init_weight_(
         return weight.normal_(0.0, scale, generator=gen)
 
 
-class BNNoise(nn.Module):
+class _TrainingNoise(nn.Module):
+    """Randomness in training only, from the run's own generator (identity in eval)."""
+
+    def __init__(self, gen: torch.Generator):
+        super().__init__()
+        self.gen = gen
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.noisy(x) if self.training else x
+
+    def noisy(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+
+class BNNoise(_TrainingNoise):
     """Santurkar et al. 2018's injected covariate shift: in training, each forward draws a new
     shift ~ U(−s, s) and scale ~ exp(U(−s, s)) per unit, applied after BN (identity in eval)."""
 
     def __init__(self, strength: float, gen: torch.Generator):
-        super().__init__()
-        self.strength, self.gen = strength, gen
+        super().__init__(gen)
+        self.strength = strength
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        if not self.training:
-            return z
+    def noisy(self, z: torch.Tensor) -> torch.Tensor:
         u = torch.rand(2, z.shape[1], generator=self.gen) * 2 - 1  # (2, units) in [−1, 1)
         return z * torch.exp(self.strength * u[0]) + self.strength * u[1]
 
 
-class Dropout(nn.Module):
+class Dropout(_TrainingNoise):
     """Inverted dropout drawing its masks from the run's own generator (identity in eval)."""
 
     def __init__(self, p: float, gen: torch.Generator):
-        super().__init__()
-        self.p, self.gen = p, gen
+        super().__init__(gen)
+        self.p = p
 
-    def forward(self, a: torch.Tensor) -> torch.Tensor:
-        if not self.training:
-            return a
+    def noisy(self, a: torch.Tensor) -> torch.Tensor:
         keep = torch.rand(a.shape, generator=self.gen) >= self.p  # (B, units)
         return a * keep / (1 - self.p)
 

@@ -1,80 +1,14 @@
 """Weight initialization: the CS231n 10-layer x 500-unit experiment, with and without BN."""
 
-import dataclasses
-
 import streamlit as st
 
-from bnviz.figures import initialization as figs
 from bnviz.lessons import initialization as I
 from bnviz.ui import controls, page
+from bnviz.ui import initialization as ui
 
 DEFAULT = I.InitSettings()
 MAIN = ["activation", "init", "batchnorm"]
 MORE = ["depth", "width", "n", "seed"]
-VIEWS = ("activations", "gradients", "compare")
-SATURATING = ("tanh", "sigmoid")
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def activations(cfg: I.InitSettings) -> tuple:
-    """(input X, every hidden layer's LayerStats) of one setting (~150 ms, cached)."""
-    return I.input_stats(cfg.width, cfg.n, cfg.seed), I.layer_stats(**dataclasses.asdict(cfg))
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def gradients(cfg: I.InitSettings) -> list:
-    """Every hidden layer's GradStats of one setting (~400 ms, cached)."""
-    return I.gradient_stats(**dataclasses.asdict(cfg))
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def _curves(inits: tuple, activation: str, **shape) -> dict:
-    return I.std_curves(inits, activation, **shape)
-
-
-def curves(cfg: I.InitSettings, inits: list, batchnorm: bool) -> dict:
-    """Std per layer for several inits at cfg's other settings (~150 ms per init, cached)."""
-    shape = dict(depth=cfg.depth, width=cfg.width, n=cfg.n, seed=cfg.seed, batchnorm=batchnorm)
-    return _curves(tuple(inits), cfg.activation, **shape)
-
-
-def pick_inits() -> list:
-    """The inits to compare (all by default; the URL's `compare=` on a fresh visit)."""
-    key = controls.widget_key(ctx, "compare")
-    if key not in st.session_state:
-        listed = [i for i in ctx.params.get("compare", "").split(",") if i in I.INITS]
-        st.session_state[key] = listed or list(I.INITS)
-    inits = st.multiselect(
-        ctx.tr("initialization.field.compare"), I.INITS, key=key,
-        format_func=lambda i: ctx.tr(f"initialization.init.{i}"),
-    )  # fmt: skip
-    if set(inits) != set(I.INITS):
-        ctx.query["compare"] = ",".join(inits)
-    return inits
-
-
-def table(rows: list, key: str) -> None:
-    """A per-layer table: 3 significant digits (0.213, 0.0475, 2.38e-07), shares in %."""
-    share = ctx.tr("initialization.table.saturated")
-    config = {
-        col: st.column_config.NumberColumn(format="percent" if col == share else "%.3g")
-        for col, value in rows[0].items()
-        if isinstance(value, float) or col == share
-    }
-    config[ctx.tr("initialization.table.layer")] = st.column_config.TextColumn(width="small")
-    height = 35 * (len(rows) + 1) + 3  # every layer visible, no inner scrollbar
-    st.dataframe(rows, hide_index=True, column_config=config, key=key, height=height)
-
-
-def symmetry_note(records: list) -> None:
-    """Zeros: one distinct unit per layer, said in words; random inits: how many differ."""
-    counts = [r.distinct for r in records]
-    if cfg.init == "zeros":
-        text = ", ".join(map(str, counts))
-        st.warning(ctx.tr("initialization.symmetry", counts=text))
-    elif all(c == cfg.width for c in counts):
-        st.caption(ctx.tr("initialization.symmetry_broken", width=cfg.width))
-
 
 ctx = page.begin("initialization", "nav.initialization")
 cfg = ctx.settings(I.InitSettings, DEFAULT)
@@ -83,55 +17,11 @@ cfg = page.settings(ctx, cfg, MAIN, MORE)
 ctx.remember(cfg, DEFAULT)
 active = page.presets(ctx, I.PRESETS, {f: getattr(DEFAULT, f) for f in MAIN + MORE})
 with ctx.head:
-    view = controls.view_choice(
-        ctx, VIEWS, ctx.tr("initialization.view_label"),
-        lambda v: ctx.tr(f"initialization.view_{v}"),
-    )  # fmt: skip
+    view = controls.view_choice(ctx, ui.VIEWS)
 page.look_for(ctx, active, view)
 if cfg.batchnorm:
     st.caption(ctx.tr("initialization.bn_note"))
 
-if view == "activations":
-    with st.spinner(ctx.tr("initialization.computing")):
-        x_stats, layers = activations(cfg)
-    st.plotly_chart(figs.histogram_grid(layers, lang=ctx.lang, bn=cfg.batchnorm), key="init.hist")
-    symmetry_note(layers)
-    if cfg.activation in SATURATING:
-        st.caption(ctx.tr("initialization.saturated_note"))
-    left, right = st.columns([1, 1])
-    with left:
-        st.markdown(f"**{ctx.tr('initialization.table.title')}**")
-        table(figs.table_rows(layers, lang=ctx.lang, input_record=x_stats), "init.table")
-    with right:
-        inits = pick_inits()
-        with st.spinner(ctx.tr("initialization.computing")):
-            several = curves(cfg, inits, cfg.batchnorm)
-        fig = figs.std_figure(several, lang=ctx.lang, bn=cfg.batchnorm, highlight=cfg.init)
-        st.plotly_chart(fig, key="init.std")
-        if "zeros" in inits:
-            st.caption(ctx.tr("initialization.zero_std_note"))
-
-elif view == "gradients":
-    with st.spinner(ctx.tr("initialization.computing")):
-        grads = gradients(cfg)
-    st.plotly_chart(figs.histogram_grid(grads, lang=ctx.lang, bn=cfg.batchnorm), key="init.ghist")
-    st.caption(ctx.tr("initialization.gradient_note"))
-    st.markdown(f"**{ctx.tr('initialization.table.grad_title')}**")
-    table(figs.table_rows(grads, lang=ctx.lang), "init.gtable")
-    if "compare" in ctx.params:  # not shown here: keep it in the link
-        ctx.query["compare"] = ctx.params["compare"]
-
-else:
-    inits = pick_inits()
-    with st.spinner(ctx.tr("initialization.computing")):
-        off, on = curves(cfg, inits, False), curves(cfg, inits, True)
-    y_range = figs.shared_log_range(off, on)
-    for col, data, bn in zip(st.columns(2), (off, on), (False, True), strict=True):
-        fig = figs.std_figure(data, lang=ctx.lang, bn=bn, y_range=y_range, highlight=cfg.init)
-        col.plotly_chart(fig, key=f"init.compare.{bn}")
-    st.caption(ctx.tr("initialization.compare_note"))
-    if "zeros" in inits:
-        st.caption(ctx.tr("initialization.zero_std_note"))
-
+ui.draw(ctx, view, cfg)
 page.explanation(ctx, "initialization")
 page.finish(ctx)

@@ -31,16 +31,30 @@ def url_choice(ctx: PageContext, name: str, choices: Sequence[str]) -> str:
     return choices[0]
 
 
+def view_state(ctx: PageContext, views: Sequence[str]) -> str:
+    """The view the link (or a preset) chose, in session state before the "Show" control exists.
+
+    Pages whose presets pick a view call it before `page.presets`, so the pills compare it.
+    """
+    return st.session_state.setdefault(widget_key(ctx, "view"), url_choice(ctx, "view", views))
+
+
 def view_choice(
-    ctx: PageContext, views: Sequence[str], label: str, format_func: Callable[[str], str]
+    ctx: PageContext,
+    views: Sequence[str],
+    label: str | None = None,
+    format_func: Callable[[str], str] | None = None,
 ) -> str:
     """The page's "Show" control: a segmented choice of views, kept in the link as `view=`.
 
     Its session key is `<page>.view`, so a preset may set it; the first view is the default.
+    Label and view names default to the strings <page>.view_label and <page>.view.<view>.
     """
     key = widget_key(ctx, "view")
     if key not in st.session_state:
         st.session_state[key] = url_choice(ctx, "view", views)
+    label = label or ctx.tr(f"{ctx.name}.view_label")
+    format_func = format_func or (lambda v: ctx.tr(f"{ctx.name}.view.{v}"))
     view = st.segmented_control(
         label, views, required=True, key=key, format_func=format_func, label_visibility="collapsed"
     )

@@ -1,0 +1,157 @@
+"""What each view of the activation-function page draws, from its cached experiments and runs."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from bnviz.figures import activations as figs
+from bnviz.lessons import activations as A
+from bnviz.lessons import relu_race as R
+from bnviz.ui import live
+from bnviz.ui.common import PageContext
+
+VIEWS = ("function", "gallery", "zigzag", "dead", "race")
+NOTES = {"maxout": "maxout_note", "prelu": "prelu_note"}
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def curve(name: str, **params) -> tuple:
+    """(Curve on the ±12 grid, its flat regions, f′ at -10/0/10) of one activation."""
+    c = A.curve(name, A.default_grid(), **params)
+    return c, A.flat_intervals(c.x, c.df), A.local_gradients(name, **params)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def summary(name: str, **params) -> A.Summary:
+    """One row of the comparison table (its cost is measured once per process)."""
+    return A.summary(name, **params)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def zigzags(lr: float, steps: int, seed: int) -> list:
+    """The positive-input and the zero-centered neuron."""
+    return [A.zigzag(steps, lr, positive, seed) for positive in (True, False)]
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def race() -> R.Race:
+    """The ReLU/tanh/sigmoid race at its defaults (seeds 0-2): tens of seconds, once per process."""
+    return R.convergence_race()
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def dead_with_bias(seed: int) -> list:
+    """Dead share of layers 2-4 after the large-rate run, per starting bias (~3 x 1000 steps)."""
+    return [float(A.dead_share_with_bias(b, seed)[1:].mean()) for b in A.POSITIVE_BIASES]
+
+
+def questions(ctx: PageContext, cfg: A.ActivationSettings, probes: dict) -> None:
+    """The notes' three questions answered for one function, then its mean and flat parts."""
+    name = cfg.activation
+    st.markdown(f"**{ctx.tr('activations.question.title')}**")
+    for x, d in probes.items():
+        answer = "flat" if abs(d) < A.FLAT else "passes"
+        ask = ctx.tr("activations.question.ask", x=f"{x:g}".replace("-", "−"))
+        st.markdown(f"- *{ask}* {ctx.tr(f'activations.question.{answer}', d=f'{d:.2g}')}")
+    s = summary(name, **cfg.params())
+    centered = "centered_yes" if s.zero_centered else "centered_no"
+    st.markdown("- " + ctx.tr(f"activations.{centered}", mean=f"{s.mean:.2g}"))
+    if s.flat:
+        regions = figs.regions_text(s.flat)
+        st.markdown("- " + ctx.tr("activations.saturates_yes", regions=regions))
+    else:
+        st.markdown("- " + ctx.tr("activations.saturates_no"))
+    if name in NOTES:
+        st.caption(ctx.tr(f"activations.{NOTES[name]}"))
+
+
+def advice(ctx: PageContext, summaries: dict) -> None:
+    """The notes' practical advice, each rule with the evidence measured on this page."""
+    with st.container(border=True):
+        st.markdown(f"**{ctx.tr('activations.advice.title')}**")
+        for rule, why in figs.advice_rows(summaries, lang=ctx.lang):
+            st.markdown(f"- **{rule}** {why}")
+
+
+def show_function(ctx: PageContext, cfg: A.ActivationSettings) -> None:
+    """The chosen activation: f and f′ with the probes, and the three questions."""
+    c, regions, probes = curve(cfg.activation, **cfg.params())
+    left, right = st.columns([3, 2])
+    fig = figs.curve_figure(c, lang=ctx.lang, regions=regions, probes=probes, height=420)
+    left.plotly_chart(fig, key="act.curve")
+    with right:
+        questions(ctx, cfg, probes)
+
+
+def show_gallery(ctx: PageContext, cfg: A.ActivationSettings) -> None:
+    """All nine: f and f′ each, the comparison table, the measured cost, the advice."""
+    with st.spinner(ctx.tr("activations.computing")):
+        summaries = {n: summary(n, **cfg.params(n)) for n in A.NAMES}
+    for start in range(0, len(A.NAMES), 3):
+        for col, name in zip(st.columns(3), A.NAMES[start : start + 3], strict=True):
+            c, regions, _ = curve(name, **cfg.params(name))
+            fig = figs.curve_figure(c, lang=ctx.lang, regions=regions, height=250, legend=False)
+            col.plotly_chart(fig, key=f"act.gallery.{name}")
+    st.caption(ctx.tr("activations.gallery_note"))
+    st.markdown(f"**{ctx.tr('activations.compare_title')}**")
+    rows = figs.summary_rows(list(summaries.values()), lang=ctx.lang)
+    number = st.column_config.NumberColumn(format="%.3g", width=90)
+    config = {col: number for col, value in rows[0].items() if isinstance(value, float)}
+    st.dataframe(rows, hide_index=True, column_config=config, key="act.table")
+    st.caption(ctx.tr("activations.questions_note"))
+    left, right = st.columns(2)
+    costs = {n: s.cost_ns for n, s in summaries.items()}
+    left.plotly_chart(figs.cost_figure(costs, lang=ctx.lang), key="act.cost")
+    left.caption(ctx.tr("activations.cost_note"))
+    with right:
+        advice(ctx, summaries)
+
+
+def show_zigzag(ctx: PageContext, cfg: A.ActivationSettings) -> None:
+    """Why zero-centered outputs matter: one neuron's two weights, positive vs centered inputs."""
+    runs = zigzags(cfg.lr, cfg.steps, cfg.seed)
+    st.plotly_chart(figs.zigzag_figure(runs, lang=ctx.lang), key="act.zigzag")
+    st.caption(ctx.tr("activations.zigzag_note"))
+    st.caption(ctx.tr("activations.zigzag_lr_note"))
+
+
+def show_dead(ctx: PageContext, cfg: A.ActivationSettings) -> None:
+    """A ReLU-family MLP trained in the background at a small and a large learning rate."""
+    configs = A.dead_relu_pair(cfg.dead_activation, seed=cfg.seed)
+    runs = live.attached(ctx, configs)
+    live.controls(ctx, configs, runs)
+    live.sidebar(ctx, configs["small"], runs)
+    labels = {k: ctx.tr(f"activations.dead.{k}", lr=f"{c.lr:g}") for k, c in configs.items()}
+
+    def draw(snaps: dict) -> None:
+        st.plotly_chart(figs.dead_figure(snaps, lang=ctx.lang), key="act.dead")
+
+    live.live_panel(ctx, runs, labels, draw)
+    st.caption(ctx.tr("activations.dead.intro") + " " + ctx.tr("activations.dead.what"))
+    st.markdown(ctx.tr("activations.dead.advice"))
+    if cfg.dead_activation == "relu":  # the remedy is for ReLU (the others do not die)
+        with st.spinner(ctx.tr("activations.dead.bias_computing")):
+            shares = dead_with_bias(cfg.seed)
+        st.markdown(figs.positive_bias_text(shares, lang=ctx.lang))
+
+
+def show_race(ctx: PageContext, cfg: A.ActivationSettings) -> None:
+    """Does ReLU converge 6x faster? Steps to a target loss, measured on this machine."""
+    with st.spinner(ctx.tr("activations.race.computing")):
+        result = race()
+    st.plotly_chart(figs.race_figure(result, lang=ctx.lang), key="act.race")
+    st.markdown(figs.race_caption(result, lang=ctx.lang))
+
+
+DRAW = {
+    "function": show_function,
+    "gallery": show_gallery,
+    "zigzag": show_zigzag,
+    "dead": show_dead,
+    "race": show_race,
+}
+
+
+def draw(ctx: PageContext, view: str, cfg: A.ActivationSettings) -> None:
+    """The chosen view's figures, tables or live runs."""
+    DRAW[view](ctx, cfg)

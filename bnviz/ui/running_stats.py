@@ -1,0 +1,175 @@
+"""The running-statistics page's own controls and views: BN momentum, unit picker, five views."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import streamlit as st
+
+from bnviz.config import RunConfig
+from bnviz.figures import regularization as reg_figs
+from bnviz.figures import running_stats as figs
+from bnviz.lessons import regularization as reg
+from bnviz.lessons import running_stats as rs
+from bnviz.ui import controls, live
+from bnviz.ui.common import PageContext
+
+VIEWS = ("live", "modes", "noise", "one", "regularization")  # … B = 1, the train/test gap
+PRESET_VIEWS = {"regularization": "regularization"}  # the other presets show the live view
+MAIN = ["batch_size", "lr"]
+MORE = ["steps", "seed"]
+
+
+def widget_values(cfg: RunConfig, view_cfg: rs.View) -> dict:
+    """The values of the page's own widgets (BN momentum as a slider and a toggle, compare)."""
+    return rs.widget_values(
+        {f: getattr(cfg, f) for f in rs.RUN_FIELDS} | {"compare": view_cfg.compare}
+    )
+
+
+def presets() -> tuple[dict, dict]:
+    """(each preset's widget values and view, the defaults of the rest) for `page.presets`."""
+    values = {name: rs.widget_values(v) for name, v in rs.PRESETS.items()}
+    values |= {name: {} for name in PRESET_VIEWS}  # a view of its own: its runs are fixed
+    items = {name: v | {"view": PRESET_VIEWS.get(name, "live")} for name, v in values.items()}
+    return items, widget_values(rs.DEFAULT, rs.View())
+
+
+def settings(ctx: PageContext, cfg: RunConfig, view_cfg: rs.View) -> tuple[RunConfig, rs.View]:
+    """The sidebar: BN momentum (a slider plus a toggle: the generic widget has no None), the
+    run's settings, and under "more" the momentum to compare and the layer and unit shown."""
+    start = widget_values(cfg, view_cfg)
+    controls.seed_url_values(ctx, SimpleNamespace(**start), list(start))
+    key = lambda name: controls.widget_key(ctx, name)  # noqa: E731
+    with st.sidebar:
+        st.markdown(f"**{ctx.tr('app.settings')}**")
+        if "bn_momentum" not in ctx.hidden:
+            cumulative = st.session_state.get(key("bn_cumulative"), False)
+            m = st.select_slider(
+                ctx.tr("running_stats.field.bn_m"),
+                sorted({*rs.MOMENTA, st.session_state.get(key("bn_m"), 0.1)}),
+                format_func=lambda v: f"{v:g}", key=key("bn_m"), disabled=cumulative,
+                help=ctx.tr("running_stats.help.bn_m"),
+            )  # fmt: skip
+            cumulative = st.toggle(
+                ctx.tr("running_stats.field.bn_cumulative"), key=key("bn_cumulative"),
+                help=ctx.tr("running_stats.help.bn_cumulative"),
+            )  # fmt: skip
+            cfg = cfg.replace(bn_momentum=None if cumulative else m)
+        cfg = controls.settings_form(ctx, cfg, MAIN)
+        with st.expander(ctx.tr("app.more_settings")):
+            cfg = controls.settings_form(ctx, cfg, MORE)
+            if "compare" not in ctx.hidden:
+                compare = st.selectbox(
+                    ctx.tr("running_stats.field.compare"), rs.COMPARES,
+                    format_func=lambda v: controls.option_label(ctx, "compare", v)
+                    if v in ("off", "cumulative") else figs.momentum_label(float(v), ctx.lang),
+                    key=key("compare"), help=ctx.tr("running_stats.help.compare"),
+                )  # fmt: skip
+                view_cfg = view_cfg.replace(compare=compare)
+            units = min(rs.BN_UNITS, cfg.width)
+            layer = st.selectbox(
+                ctx.tr("running_stats.layer"), range(cfg.depth),
+                index=min(view_cfg.layer, cfg.depth) - 1,
+                format_func=lambda i: ctx.tr("running_stats.fig.layer_n", layer=i + 1),
+                key=f"running_stats.layer.{cfg.depth}",
+            )  # fmt: skip
+            unit = st.selectbox(
+                ctx.tr("running_stats.unit"), range(units), index=min(view_cfg.unit, units) - 1,
+                format_func=lambda i: ctx.tr("running_stats.unit_n", unit=i + 1),
+                key=f"running_stats.unit.{units}",
+            )  # fmt: skip
+    return cfg, view_cfg.replace(layer=layer + 1, unit=unit + 1)
+
+
+def draw_stats(ctx: PageContext, snaps, layer: int, unit: int) -> None:
+    """Mean and variance of the chosen unit: batch (dots), running (lines), population."""
+    series = {n: s for n, snap in snaps.items() if (s := rs.unit_series(snap, layer, unit))}
+    for col, which in zip(st.columns(2), ("mean", "var"), strict=True):
+        fig = figs.stats_figure(series, which, lang=ctx.lang, layer=layer, unit=unit)
+        col.plotly_chart(fig, key=f"running_stats.{which}")
+        col.caption(ctx.tr(f"running_stats.{which}_what"))
+
+
+def draw_modes(ctx: PageContext, snaps) -> None:
+    """Train mode vs eval mode: test accuracy and loss over training."""
+    modes = {n: m for n, snap in snaps.items() if (m := rs.mode_series(snap))}
+    st.plotly_chart(figs.mode_figure(modes, lang=ctx.lang), key="running_stats.mode")
+    st.caption(ctx.tr("running_stats.mode_what"))
+
+
+def batch_of_one_section(ctx: PageContext) -> None:
+    """What PyTorch says to BN on one example (a real call), and what works instead."""
+    one = rs.batch_of_one()
+    left, right = st.columns([1, 1])
+    with left:
+        st.markdown(ctx.tr("running_stats.one_text"))
+        st.code(one.train_error, language=None, wrap_lines=True)
+        st.markdown(ctx.tr("running_stats.one_instead"))
+    rows, undefined = one.rows(), ctx.tr("running_stats.one_undefined")
+    table = {
+        ctx.tr("running_stats.one_what"): [ctx.tr(f"running_stats.one_rows.{r}") for r, _ in rows]
+    }
+    for i in range(len(one.x)):
+        table[ctx.tr("running_stats.one_feature", i=i + 1)] = [
+            undefined if values[i] is None else f"{values[i]:.3f}" for _, values in rows
+        ]
+    with right:
+        st.caption(ctx.tr("running_stats.one_table"))
+        st.table(table)
+
+
+def regularization_section(ctx: PageContext, cfg: RunConfig) -> None:
+    """Five runs on 256 digits (no BN, dropout, BN at batch 8/32/256): the train/test gap."""
+    configs = {reg.SLOTS[n]: c for n, c in reg.run_configs(cfg.seed).items()}
+    names = {slot: n for n, slot in reg.SLOTS.items()}
+    runs = live.attached(ctx, configs)
+    ctx.head = None
+    live.controls(ctx, configs, runs)
+    live.sidebar(ctx, configs["main"], runs)
+
+    def draw(snaps):
+        # a slot's previous run (the Statistics view's) may still be shown: only these runs
+        evals = {names[s]: snap.evals for s, snap in snaps.items() if snap.config == configs[s]}
+        st.plotly_chart(reg_figs.gap_figure(evals, lang=ctx.lang), key="running_stats.reg")
+        gaps = {n: g for n, ev in evals.items() if (g := reg.gap_of_evals(ev))}
+        st.caption(" · ".join(reg_figs.gap_lines(gaps, lang=ctx.lang)))
+
+    labels = {slot: reg_figs.run_label(n, ctx.lang) for slot, n in names.items()}
+    live.live_panel(ctx, runs, labels, draw)
+
+
+def live_section(ctx: PageContext, view: str, cfg: RunConfig, configs: dict, layer: int, unit: int):
+    """The page's runs trained live: the chosen unit's statistics, or train vs eval mode."""
+    labels = {name: figs.momentum_label(c.bn_momentum, ctx.lang) for name, c in configs.items()}
+    runs = live.attached(ctx, configs)
+    ctx.head = None  # the title row holds the views: the run buttons go under the sentence
+    live.controls(ctx, configs, runs)
+    live.sidebar(ctx, cfg, runs)
+    if view == "live":
+        live.live_panel(ctx, runs, labels, lambda snaps: draw_stats(ctx, snaps, layer, unit))
+        with st.container(border=True):
+            st.markdown(f"**{ctx.tr('running_stats.formula_title')}**")
+            st.markdown(ctx.tr("running_stats.formula"))
+    else:
+        live.live_panel(ctx, runs, labels, lambda snaps: draw_modes(ctx, snaps))
+
+
+def draw(ctx: PageContext, view: str, cfg: RunConfig, view_cfg: rs.View) -> None:
+    """The chosen view; at batch size 1 nothing can train and the explanation takes its place."""
+    configs = rs.run_configs(cfg, view_cfg)
+    layer, unit = view_cfg.layer - 1, view_cfg.unit - 1
+    if view in ("live", "modes") and cfg.batch_size == 1:
+        live.problems(ctx, configs)  # says why it cannot train
+        batch_of_one_section(ctx)
+    elif view in ("live", "modes"):
+        live_section(ctx, view, cfg, configs, layer, unit)
+    elif view == "regularization":
+        regularization_section(ctx, cfg)
+    elif view == "noise":
+        noise = rs.batch_noise(cfg)
+        fig = figs.noise_figure(noise, unit, lang=ctx.lang, layer=layer, batch_size=cfg.batch_size)
+        st.plotly_chart(fig, key="running_stats.noise")
+        st.markdown(ctx.tr("running_stats.noise_what"))
+    else:
+        batch_of_one_section(ctx)

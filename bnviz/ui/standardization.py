@@ -1,0 +1,113 @@
+"""What the standardization page draws: two contour panels with their read-outs, loss and sweep."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from bnviz.figures import standardization as figs
+from bnviz.figures.theme import HERO_HEIGHT
+from bnviz.lessons import standardization as S
+from bnviz.ui.common import PageContext
+
+RESOLUTION = {"linear": 200, "logistic": 80}  # logistic grids are brute force over the samples
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def run(args: dict) -> S.Descent:
+    """One panel's descent (cached per panel: a new raw rate leaves the other panel alone)."""
+    return S.descent(**args)
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def grid(args: dict, equal_aspect: bool) -> S.Grid:
+    """One panel's loss contours around its path (logistic: brute force, a coarser grid)."""
+    d = run(args)
+    resolution = RESOLUTION[args["model"]]
+    return S.contour_grid(d.problem, d.path, resolution=resolution, equal_aspect=equal_aspect)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def sweeps(raw_args: dict, std_args: dict) -> tuple:
+    """The learning-rate sweeps of both problems (independent of the panels' rates and steps)."""
+    return S.lr_sweep(**raw_args), S.lr_sweep(**std_args)
+
+
+def number(v: float) -> str:
+    """A read-out number: 10,029 · 1.03 · 0.000199."""
+    return f"{v:,.0f}" if 100 <= abs(v) < 1e7 else f"{v:.3g}"
+
+
+def outcome(ctx: PageContext, d: S.Descent, steps: int) -> tuple[str, str]:
+    """(color, text): steps to 1 %, or where it diverged, or that it did not get there."""
+    if d.diverged:
+        return "red", ctx.tr("standardization.readout.diverged_at", step=f"{d.diverged_at:,}")
+    if d.steps_to_converge is None:
+        return "orange", ctx.tr("standardization.readout.not_within", steps=f"{steps:,}")
+    n = f"{d.steps_to_converge:,}"
+    return "green", ctx.tr("standardization.readout.steps_value", steps=n)
+
+
+def readouts(ctx: PageContext, d: S.Descent, steps: int) -> None:
+    """κ, λmax, 2/λmax; the learning rate used (and its multiple of 2/λmax); steps to 1 %."""
+    r = "standardization.readout."
+    spectrum = {"kappa": d.kappa, "lambda_max": d.lambda_max, "lr_max": d.lr_max_stable}
+    cols = [*st.columns(2), *st.columns(2)]  # two a row: no label or number cut at 1280 px
+    for col, (key, value) in zip(cols, spectrum.items(), strict=False):
+        col.metric(ctx.tr(r + key), number(value), help=ctx.tr(r + key + "_help"))
+    a, b = cols[3], st.container()
+    ratio = ctx.tr(r + "lr_ratio", ratio=f"{d.lr_ratio:.3g}")
+    a.metric(
+        ctx.tr(r + "lr_used"), number(d.lr), delta=ratio, delta_color="off", delta_arrow="off",
+        help=ctx.tr(r + "lr_used_help"),
+    )  # fmt: skip
+    color, text = outcome(ctx, d, steps)  # markdown, not a metric: a long text wraps
+    b.markdown(
+        f":small[{ctx.tr(r + 'steps')}]\n\n### :{color}[{text}]",
+        help=ctx.tr(r + "steps_help"), anchors=False,
+    )  # fmt: skip
+
+
+def view_settings(ctx: PageContext, cfg: S.StandardizationConfig) -> tuple[int, bool]:
+    """(step to draw the paths up to, equal aspect): the scrubber in the title row, the toggle."""
+    with ctx.head:
+        upto = st.slider(
+            ctx.tr("standardization.field.upto"), 0, cfg.steps, cfg.steps,
+            help=ctx.tr("standardization.help.upto"), key=f"standardization.upto.{cfg.steps}",
+        )  # fmt: skip
+    with st.sidebar:
+        equal_aspect = st.toggle(
+            ctx.tr("standardization.field.equal_aspect"),
+            help=ctx.tr("standardization.help.equal_aspect"),
+            key="standardization.view.equal_aspect",
+        )  # fmt: skip
+    return upto, equal_aspect
+
+
+def draw(ctx: PageContext, cfg: S.StandardizationConfig, upto: int, equal_aspect: bool) -> None:
+    """The two contour panels and their read-outs first, then the loss curves and the sweep."""
+    with st.spinner(ctx.tr("standardization.computing")):
+        raw, std = run(cfg.descent_args(False)), run(cfg.descent_args(True))
+        grid_raw = grid(cfg.descent_args(False), equal_aspect)
+        grid_std = grid(cfg.descent_args(True), equal_aspect)
+        sweep_raw, sweep_std = sweeps(cfg.sweep_args(False), cfg.sweep_args(True))
+
+    panels = list(zip(st.columns(2), (raw, std), (grid_raw, grid_std), strict=True))
+    for col, d, contours in panels:
+        fig = figs.contour_figure(d, contours, lang=ctx.lang, upto=upto, height=HERO_HEIGHT)
+        col.plotly_chart(fig, key=f"standardization.contour.{'std' if d.standardize else 'raw'}")
+    for col, d, _ in panels:
+        with col:
+            readouts(ctx, d, cfg.steps)
+
+    notes = ["same_panels_note", "same_lr_note" if cfg.same_lr else "own_lr_note"]
+    notes += ["logistic_note"] if cfg.model == "logistic" else []
+    notes += ["adam_note"] if cfg.optimizer == "adam" else []
+    st.caption("  \n".join(ctx.tr(f"standardization.{n}") for n in notes))
+
+    left, right = st.columns(2)
+    loss = figs.loss_figure(raw, std, lang=ctx.lang, upto=upto)
+    left.plotly_chart(loss, key="standardization.loss")
+    used = (cfg.lr_for(False), cfg.lr_for(True))
+    sweep = figs.sweep_figure(sweep_raw, sweep_std, lang=ctx.lang, used=used)
+    right.plotly_chart(sweep, key="standardization.sweep")
+    right.caption(ctx.tr("standardization.sweep_note", steps=f"{sweep_raw.steps:,}"))
