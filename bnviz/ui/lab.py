@@ -1,0 +1,69 @@
+"""The BatchNorm lab's views: what each one draws from the pair's snapshots."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import streamlit as st
+
+from bnviz.datasets import TWO_D, make_dataset
+from bnviz.figures import lab as figs
+from bnviz.ui import live
+from bnviz.ui.stream_chart import stream_chart
+
+VIEWS = ("loss", "percentiles", "histograms", "health", "gradients", "boundary")
+
+
+def view_settings(ctx, cfg) -> tuple[int, tuple[int, int]]:
+    """The sidebar's layer picker and step window (their keys follow depth and steps)."""
+    with st.sidebar:
+        layer = st.selectbox(
+            ctx.tr("lab.layer"), range(cfg.depth), index=cfg.depth - 1,
+            format_func=lambda i: ctx.tr("lab.fig.layer_n", layer=i + 1),
+            key=f"lab.layer.{cfg.depth}", help=ctx.tr("lab.layer_help"),
+        )  # fmt: skip
+        window = st.slider(
+            ctx.tr("run.window"), 0, cfg.steps, (0, cfg.steps), key=f"lab.window.{cfg.steps}"
+        )
+    return layer, window
+
+
+def drawer(ctx, cfg, view: str, labels: dict[str, str]):
+    """draw(snaps): the charts of `view`, each figure shared by every tab showing it."""
+    layer, window = view_settings(ctx, cfg)
+    kw = dict(lang=ctx.lang, window=window)
+
+    def chart(snaps, kind: str, build, where=st) -> None:
+        where.plotly_chart(live.cached_figure(snaps, kind, layer, window, ctx.lang, build=build))
+
+    def draw(snaps) -> None:
+        if view == "loss":  # streamed to the browser (issue 13): new points only, zoom kept
+            a, b = st.columns(2)
+            with a:
+                stream_chart(ctx, snaps, "loss", key="lab.stream.loss", labels=labels)
+            with b:
+                stream_chart(ctx, snaps, "accuracy", key="lab.stream.accuracy")
+        elif view == "percentiles":
+            chart(snaps, "pct", partial(figs.percentile_figure, snaps, layer, **kw))
+            st.caption(ctx.tr("lab.percentiles_what"))
+        elif view == "histograms":
+            chart(snaps, "hist", partial(figs.histogram_figure, snaps, **kw))
+        elif view == "health":
+            column = "saturated" if cfg.activation in ("sigmoid", "tanh") else "dead"
+            chart(snaps, column, partial(figs.per_layer_figure, snaps, column, **kw))
+            st.caption(ctx.tr(f"lab.{column}_what"))
+        elif view == "gradients":
+            a, b = st.columns(2)
+            grad = partial(figs.per_layer_figure, snaps, "grad_norm", log_y=True, **kw)
+            chart(snaps, "grad", grad, a)
+            ratio = partial(figs.per_layer_figure, snaps, "update_ratio", guide=-3.0, **kw)
+            chart(snaps, "ratio", ratio, b)
+            st.caption(ctx.tr("lab.ratio_what"))
+        elif cfg.dataset in TWO_D:
+            data = make_dataset(cfg)
+            build = partial(figs.boundary_figure, snaps, data.x_test, data.y_test, lang=ctx.lang)
+            chart(snaps, "boundary", build)
+        else:
+            st.info(ctx.tr("lab.no_boundary"))
+
+    return draw
