@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from bnviz.i18n import lesson_icon, lesson_title
+from bnviz.i18n import lesson_icon, lesson_section, lesson_title, t
 from bnviz.ui.common import ensure_router, language_switch, scheduler
 
 HERE = Path(__file__).resolve().parent
@@ -20,13 +20,17 @@ ICONS = {
 }
 
 
-def lesson_pages(lang: str) -> list:
-    """A st.Page for each pages/NN_<name>.py that exists, titled in the current language."""
-    out = []
+def lesson_pages(lang: str) -> dict[str, list]:
+    """A st.Page for each pages/NN_<name>.py that exists, titled in the current language,
+    grouped by the lesson's section (Home first, ungrouped); groups in the order of their
+    first page."""
+    out: dict[str, list] = {}
     for path in sorted((HERE / "pages").glob("[0-9][0-9]_*.py")):
         name = path.stem[3:]
         title, icon = lesson_title(name, lang), lesson_icon(name, ICONS.get(name))
-        out.append(st.Page(path, title=title, icon=icon, default=name == "home"))
+        group = lesson_section(name)
+        label = t(f"nav.section.{group}", lang) if group else ""
+        out.setdefault(label, []).append(st.Page(path, title=title, icon=icon, default=name == "home"))
     return out
 
 

@@ -65,6 +65,16 @@ def lesson_icon(name: str, default: str | None = None) -> str | None:
     return strings(DEFAULT_LANG).get(f"{name}.icon", default)
 
 
+def lesson_section(name: str) -> str:
+    """The navigation group a page sits in: `<name>.nav_group` (else nav.group.<name>); "" = none.
+
+    Groups keep the top bar to a few entries at 1280 px (ten lessons did not fit); a group's
+    title is `nav.section.<group>` in each language.
+    """
+    table = strings(DEFAULT_LANG)
+    return table.get(f"{name}.nav_group") or table.get(f"nav.group.{name}", "")
+
+
 def lesson_text(name: str, lang: str) -> str:
     """The prose of a lesson page from assets/lessons/{lang}/{name}.md."""
     path = I18N_DIR.parent / "lessons" / normalize_lang(lang) / f"{name}.md"
