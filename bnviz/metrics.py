@@ -80,16 +80,18 @@ def batch_mode_metrics(tr, pres=None) -> dict[str, float]:
     """Loss/accuracy with batch statistics (mini-batches of batch_size), buffers untouched.
 
     All full mini-batches go through one vmapped forward; a last short batch (if > 1 row:
-    one value has no variance) through one more.
+    one value has no variance) through one more. Injected BN noise and dropout draw for each
+    mini-batch as a training step would (Trainer.evaluate puts their generators back).
     """
     out: dict[str, float] = {}
     size = max(2, tr.batch_size)
+    batched = vmap(tr.model, randomness="different")  # noise/dropout: a draw per mini-batch
     with _unless_tracking(tr.norms):
         for name, x, y in (("train", tr.x, tr.y), ("test", tr.x_test, tr.y_test)):
             full = len(x) // size * size
             parts = []
             if full:  # (K, B, F) -> K batches, each normalized by its own statistics
-                parts.append(vmap(tr.model)(x[:full].reshape(-1, size, x.shape[1])).flatten(0, 1))
+                parts.append(batched(x[:full].reshape(-1, size, x.shape[1])).flatten(0, 1))
             used = len(x) if len(x) - full > 1 else full
             if used > full:
                 parts.append(tr.model(x[full:]))

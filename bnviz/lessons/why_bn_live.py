@@ -40,8 +40,8 @@ def one_thread() -> None:
         torch.set_num_threads(1)
 
 
-# The page's live trio: BASE with telemetry every 10 steps (telemetry draws no random numbers,
-# so the runs are BASE's; eval_every stays: evaluation draws from the BN-noise stream).
+# The page's live trio: BASE with telemetry every 10 steps (neither telemetry nor evaluation
+# draws from a training random stream, so the runs are BASE's whatever log_every/eval_every).
 LIVE = BASE.replace(log_every=10)
 
 
@@ -138,30 +138,17 @@ def smoothness_pair(cfg: RunConfig = BASE, steps: int = 300, every: int = 25) ->
 # ---------------------------------------------------------------------------- covariate shift
 
 
-def _noise_gens(model: nn.Module) -> list[torch.Generator]:
-    """The generators of injected BN noise (one shared stream; empty without noise)."""
-    return list(
-        {id(b.noise.gen): b.noise.gen for b in model.blocks if b.noise is not None}.values()
-    )
-
-
 def _hidden_outputs(tr: Trainer, x: torch.Tensor) -> list[torch.Tensor]:
     """Every hidden block's output on x in training mode (batch statistics).
 
     BN buffers and the noise stream are put back, so probing never changes the run; two
     probes between the same training steps therefore see the same injected noise.
     """
-    gens = _noise_gens(tr.model)
-    states = [g.get_state() for g in gens]
     outs = []
-    try:
-        with torch.no_grad(), bn_buffers_kept(tr.model):
-            for block in tr.model.blocks:
-                x = block(x)
-                outs.append(x)
-    finally:
-        for g, st in zip(gens, states, strict=True):
-            g.set_state(st)
+    with torch.no_grad(), bn_buffers_kept(tr.model), tr.streams_kept():
+        for block in tr.model.blocks:
+            x = block(x)
+            outs.append(x)
     return outs
 
 
@@ -171,11 +158,8 @@ def first_layer_effect(tr: Trainer) -> float:
     x, y = probe_batch(tr)
     first = list(tr.model.blocks[0].linear.parameters())
     before = _hidden_outputs(tr, x)[-1]
-    states = [g.get_state() for g in _noise_gens(tr.model)]
-    with bn_buffers_kept(tr.model):
+    with bn_buffers_kept(tr.model), tr.streams_kept():
         grads = torch.autograd.grad(F.cross_entropy(tr.model(x), y), first)
-    for g, st in zip(_noise_gens(tr.model), states, strict=True):
-        g.set_state(st)
     saved = [p.detach().clone() for p in first]
     with torch.no_grad():
         for p, g in zip(first, grads, strict=True):
