@@ -8,6 +8,7 @@ pays for none of the activations or running-statistics lessons' measures.
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -80,16 +81,18 @@ def batch_mode_metrics(tr, pres=None) -> dict[str, float]:
     """Loss/accuracy with batch statistics (mini-batches of batch_size), buffers untouched.
 
     All full mini-batches go through one vmapped forward; a last short batch (if > 1 row:
-    one value has no variance) through one more.
+    one value has no variance) through one more. Injected BN noise and dropout draw for each
+    mini-batch as a training step would (Trainer.evaluate puts their generators back).
     """
     out: dict[str, float] = {}
     size = max(2, tr.batch_size)
+    batched = vmap(tr.model, randomness="different")  # noise/dropout: a draw per mini-batch
     with _unless_tracking(tr.norms):
         for name, x, y in (("train", tr.x, tr.y), ("test", tr.x_test, tr.y_test)):
             full = len(x) // size * size
             parts = []
             if full:  # (K, B, F) -> K batches, each normalized by its own statistics
-                parts.append(vmap(tr.model)(x[:full].reshape(-1, size, x.shape[1])).flatten(0, 1))
+                parts.append(batched(x[:full].reshape(-1, size, x.shape[1])).flatten(0, 1))
             used = len(x) if len(x) - full > 1 else full
             if used > full:
                 parts.append(tr.model(x[full:]))
@@ -114,6 +117,59 @@ def population_stats(tr, pres=None) -> dict[str, np.ndarray]:
     }
 
 
+# Santurkar et al. 2018 Fig. 4 (the why-BN lesson): steps along −g in units of the run's
+# learning rate, on a fixed probe batch (the first PROBE training examples).
+ETAS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
+PROBE = 256
+SMOOTH_KEYS = ("loss_min", "loss_max", "loss_range", "grad_change", "beta_eff")
+
+
+def _loss_and_grad(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor):
+    """Cross-entropy and its gradient (one flat vector) at the model's current weights."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    loss = F.cross_entropy(model(x), y)
+    grads = torch.autograd.grad(loss, params)
+    return loss.item(), torch.cat([g.reshape(-1) for g in grads])
+
+
+def smoothness(
+    model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, etas=ETAS, lr: float = 1.0
+) -> dict[str, float]:
+    """Santurkar et al. 2018 Fig. 4 at the current weights θ, on the batch (x, y).
+
+    For η in lr·etas: L(θ − η·g) and ‖∇L(θ) − ∇L(θ − η·g)‖. Returns the loss range along the
+    direction, the largest gradient change, and the effective β-smoothness (largest gradient
+    change per unit of distance moved). The model is left untouched (a copy moves); the net
+    runs in the mode it is in (train mode: batch statistics, as training sees the loss).
+    """
+    probe = copy.deepcopy(model)  # BN buffers and weights of the real model stay as they are
+    params = [p for p in probe.parameters() if p.requires_grad]
+    theta = torch.cat([p.detach().reshape(-1) for p in params])
+    loss0, g0 = _loss_and_grad(probe, x, y)
+    losses, changes, betas = [loss0], [], []
+    for eta in np.asarray(etas) * lr:
+        torch.nn.utils.vector_to_parameters(theta - eta * g0, params)
+        loss, g = _loss_and_grad(probe, x, y)
+        step = eta * g0.norm().item()
+        change = (g - g0).norm().item()
+        losses.append(loss)
+        changes.append(change)
+        betas.append(change / step if step > 0 else 0.0)
+    return {
+        "loss_min": float(min(losses)), "loss_max": float(max(losses)),
+        "loss_range": float(max(losses) - min(losses)), "grad_change": float(max(changes)),
+        "beta_eff": float(max(betas)),
+    }  # fmt: skip
+
+
+def path_smoothness(tr, pres=None) -> dict[str, float]:
+    """smoothness() of the training network (train mode) on the probe batch, at the run's
+    current learning rate; columns smooth_<key>. Draws no random number of training."""
+    with torch.inference_mode(False), torch.enable_grad():
+        out = smoothness(tr.model, tr.x[:PROBE], tr.y[:PROBE], lr=tr.lr)
+    return {f"smooth_{k}": v for k, v in out.items()}
+
+
 def _layers(*names: str):
     return lambda tr: {n: (len(tr.model.blocks),) for n in names}
 
@@ -132,6 +188,9 @@ METRICS: dict[str, Metric] = {
     "population": Metric(  # running statistics: what running_mean/var estimate
         _bn_units("bn_pop_mean", "bn_pop_var"),
         lambda tr, pres: population_stats(tr) if tr.norms else {},
+    ),
+    "smoothness": Metric(  # why BN helps: Santurkar's smoothness along the training path
+        lambda tr: {f"smooth_{k}": () for k in SMOOTH_KEYS}, path_smoothness
     ),
 }
 

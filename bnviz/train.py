@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -94,6 +96,19 @@ class Trainer:
         noises = [b.noise for b in self.model.blocks if getattr(b, "noise", None) is not None]
         return noises + [b.drop for b in self.model.blocks if getattr(b, "drop", None) is not None]
 
+    @contextlib.contextmanager
+    def streams_kept(self) -> Iterator[None]:
+        """Forwards inside draw no training randomness: the data order, injected-BN-noise and
+        dropout generators are put back afterwards, so only step() advances them (a
+        train-mode measurement draws the noise the next step will draw, then leaves it)."""
+        gens = list({id(g): g for g in [self.order, *(m.gen for m in self._noises())]}.values())
+        states = [g.get_state() for g in gens]
+        try:
+            yield
+        finally:
+            for g, st in zip(gens, states, strict=True):
+                g.set_state(st)
+
     def load_state_dict(self, state: dict) -> None:
         """Continue exactly where the Trainer that wrote state_dict() stopped."""
         self.model.load_state_dict(state["model"])
@@ -135,9 +150,17 @@ class Trainer:
         self.step_count = s + 1
         return value
 
-    @torch.inference_mode()
     def evaluate(self) -> dict[str, object]:
-        """Loss and accuracy on train and test (eval mode), and the metrics cfg names."""
+        """Loss and accuracy on train and test (eval mode), and the metrics cfg names.
+
+        Never changes the run: metrics that run the network in train mode (batch statistics,
+        injected noise, dropout) consume no random numbers of training (streams_kept).
+        """
+        with self.streams_kept():
+            return self._evaluate()
+
+    @torch.inference_mode()
+    def _evaluate(self) -> dict[str, object]:
         pres = None
         self.model.eval()
         try:

@@ -1,7 +1,9 @@
 """Every preset sentence of the initialization, standardization, activations and running
 statistics pages holds for seeds 0-4 (engine level): each lesson module has a CLAIMS table,
 preset -> check(seed), and every `<lesson>.preset.<name>_what` string must have its check.
-The lab's presets: tests/test_lab_claims.py (lab.CLAIMS, over seeds 0-4).
+The lab's presets: tests/test_lab_claims.py (lab.CLAIMS, over seeds 0-4). The why-BN page's
+live views: why_bn_live.LIVE_CLAIMS on the runs the page starts (smoothness here, ~0.5 s a seed;
+the trio's in tests/test_why_bn_live.py).
 
 The preset tests of tests/test_presets_e2e.py apply the same checks (`page_holds`) to the runs
 the page itself started (seed 0).
@@ -22,6 +24,8 @@ from bnviz.lessons import initialization as I
 from bnviz.lessons import regularization as R
 from bnviz.lessons import running_stats as RS
 from bnviz.lessons import standardization as S
+from bnviz.lessons import why_bn_live as W
+from bnviz.runner import train_sync
 
 SEEDS = range(5)
 LESSONS = {"initialization": I, "standardization": S, "activations": A, "running_stats": RS}
@@ -52,3 +56,10 @@ def test_preset_sentence_holds(lesson, preset, seed):
 
 def test_running_stats_regularization_effect_flips_sign_across_seeds():
     assert R.claim_seeds([R.gaps(s) for s in SEEDS])  # "narrower for some seeds, wider for others"
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_why_bn_smoothness_sentence_holds_on_the_pages_live_pair(seed):
+    snaps = {n: train_sync(c) for n, c in W.smooth_pair(W.SMOOTH.replace(seed=seed)).items()}
+    assert W.LIVE_CLAIMS["smooth"](snaps), seed  # why_bn.look_for.smooth
+    assert not W.LIVE_CLAIMS["smooth"]({"plain": snaps["bn"], "bn": snaps["plain"]})

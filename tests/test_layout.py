@@ -12,7 +12,7 @@ from tests.browser_support import ROOT, click_preset, no_exception, settle
 
 pytestmark = pytest.mark.browser
 SCREENS = ROOT / "assets" / "screenshots"
-# (url path, preset i18n key or None): the preset a teacher would click first
+# (url path, preset i18n key or a view's): the pill or view button a teacher would click first
 PAGES = [
     ("batchnorm_lab", "lab.preset.large_lr"),
     ("standardization", "standardization.preset.zigzag"),
@@ -21,6 +21,7 @@ PAGES = [
     ("running_stats", "running_stats.preset.tiny"),
     ("running_stats", "running_stats.preset.regularization"),  # a view of its own: 5 live runs
     ("why_bn", "why_bn.preset.swamp"),
+    ("why_bn", "why_bn.view.smooth"),  # a view's button (same control type): the live pair
     ("preprocessing", "preprocessing.preset.lecture"),
     ("babysitting", "babysitting.preset.lr"),
     ("babysitting", "babysitting.preset.weights"),  # the strip of first-layer weights

@@ -1,5 +1,7 @@
 """The Why-BatchNorm page through the router: every view in en and zh, every preset end to end
-(the claim checked on what the page drew), the live trio's claims on the runs the page started."""
+(the claim checked on what the page drew), the live trio's claims on the runs the page started.
+The smoothness view end to end: one click on its view button, the pair it trains live, the
+sentence on those runs and on the lines drawn."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from bnviz.i18n import lesson_title, t
 from bnviz.lessons import why_bn as W
 from bnviz.lessons import why_bn_layers as Y
 from bnviz.lessons import why_bn_live as L
+from bnviz.ui.common import scheduler
 from tests.helpers import choose_preset, decode, figures, full_speed, rerun_until, shown_runs
 from tests.test_pages import page
 
@@ -38,7 +41,7 @@ def test_every_view_runs_and_draws_in_both_languages(view, lang):
     assert at.title[0].value == lesson_title(KEY, lang)
     figs = figures(at)
     assert figs
-    if view not in ("shift", "noise"):  # the live views draw once the runs have points
+    if view not in ("shift", "noise", "smooth"):  # the live views draw once runs have points
         for fig in figs:
             assert any(len(decode(tr.get("y", []))) for tr in fig["data"]), fig["layout"]["title"]
     if view != "linear":  # the linear view opens on the swamp preset (the defaults)
@@ -85,19 +88,6 @@ def test_lower_view_claim_holds_on_the_drawn_bars():
     assert not Y.lower_claim({(a, f): rows[("tanh", f)] for a, f in rows})  # it can fail
 
 
-def test_smooth_view_claim_holds_on_the_drawn_lines():
-    at = page(PAGE, view="smooth")
-    result = {run: {} for run in ("plain", "bn")}
-    loss = by_title(at, "why_bn.live.smooth.loss")["data"]  # per run: max line, then min band
-    for run, (top, bottom) in zip(result, (loss[0:2], loss[2:4]), strict=True):
-        result[run]["loss_range"] = decode(top["y"]) - decode(bottom["y"])
-    for metric in ("grad_change", "beta_eff"):
-        lines = by_title(at, f"why_bn.live.smooth.{metric}")["data"]
-        for run, line in zip(result, lines, strict=True):
-            result[run][metric] = decode(line["y"]).astype(np.float64)
-    assert L.smooth_claim(result)
-
-
 def test_gamma_beta_view_shows_the_labs_demos_and_its_claim():
     at = page(PAGE, view="gamma_beta", seed="3")
     fig = by_title(at, "why_bn.live.gamma_title")
@@ -127,3 +117,45 @@ def test_live_trio_trains_through_the_scheduler_and_its_claims_hold(view):
     assert L.LIVE_CLAIMS[view](snaps)
     assert t(f"{KEY}.look_for.{view}") in infos(at)
     assert len(figures(at)) == 2 and not at.exception
+
+
+def drawn_smoothness(at) -> dict[str, dict[str, np.ndarray]]:
+    """The smoothness view's rows as its three charts draw them (per run: the loss band's top
+    and bottom, then one line per measure)."""
+    loss = by_title(at, "why_bn.live.smooth.loss")["data"]
+    rows = {run: {} for run in ("plain", "bn")}
+    for run, (top, bottom) in zip(rows, (loss[0:2], loss[2:4]), strict=True):
+        rows[run]["loss_range"] = decode(top["y"]) - decode(bottom["y"])
+        rows[run]["step"] = decode(bottom["x"])
+    for metric in ("grad_change", "beta_eff"):
+        for run, line in zip(
+            rows, by_title(at, f"why_bn.live.smooth.{metric}")["data"], strict=True
+        ):
+            rows[run][metric] = decode(line["y"]).astype(np.float64)
+    return rows
+
+
+def test_smoothness_view_trains_its_pair_live_shared_and_its_claim_holds():
+    at = page(PAGE, view="noise")  # the trio first: the smoothness view must leave its third run
+    full_speed(at, KEY)
+    at.button_group(key=f"{KEY}.view").set_value("smooth").run()  # the teacher's one click
+    assert not at.exception
+    expected = L.smooth_pair(L.SMOOTH)  # seed 0, the metric paid for every 25 steps
+
+    def ended(at) -> bool:
+        runs = shown_runs(KEY)
+        return set(runs) == set(expected) and all(r.snapshot.done for r in runs.values())
+
+    rerun_until(at, ended, timeout=240)
+    at.run()
+    runs = shown_runs(KEY)
+    assert {n: r.spec for n, r in runs.items()} == expected  # no BN / BN, the metric, seed 0
+    for name, run in runs.items():
+        assert scheduler().lookup(expected[name], "nobody", "none") is run  # the class's run
+        assert run.snapshot.state == "finished" and run.snapshot.step == L.SMOOTH.steps
+    assert L.LIVE_CLAIMS["smooth"]({n: r.snapshot for n, r in runs.items()})  # the sentence
+    drawn = drawn_smoothness(at)  # and on what the page drew: every evaluation, 0 to 300
+    assert list(drawn["bn"]["step"]) == list(range(0, L.SMOOTH.steps + 1, 25))
+    assert L.smooth_rows_claim(drawn)
+    assert t(f"{KEY}.look_for.smooth") in infos(at)
+    assert at.query_params["view"] == "smooth"  # the link reopens this view

@@ -1,5 +1,6 @@
 """Training: deterministic, learns, diverges with a clear step number."""
 
+import contextlib
 import copy
 
 import numpy as np
@@ -75,6 +76,25 @@ def test_a_run_evaluates_only_the_metrics_its_config_names():
     assert cfg.key() == cfg.replace(metrics=("dead", "population")).key()  # in any order
     with pytest.raises(KeyError, match="unknown metric"):
         Trainer(RunConfig(metrics=("nope",)))
+
+
+@pytest.mark.parametrize(
+    "random", [dict(bn_noise=0.5), dict(dropout=0.3), dict(bn_noise=0.5, dropout=0.3)]
+)
+def test_how_often_a_run_evaluates_never_changes_its_training(random, monkeypatch):
+    """Injected BN noise and dropout draw from generators that only training steps advance:
+    metrics running the net in train mode (batch statistics) at every step or every 100th
+    leave the same losses. Without Trainer.streams_kept the same runs differ."""
+    cfg = RunConfig(dataset="moons", depth=3, width=16, norm="batchnorm", steps=60, **random,
+                    metrics=("batch_mode", "population"))  # fmt: skip
+
+    def losses(every: int) -> np.ndarray:
+        return train_sync(cfg.replace(eval_every=every)).losses["loss"]
+
+    often, rarely = losses(1), losses(100)
+    assert np.array_equal(often, rarely) and len(often) == 60
+    monkeypatch.setattr(Trainer, "streams_kept", lambda self: contextlib.nullcontext())
+    assert not np.array_equal(losses(1), rarely)  # evaluation would consume the draws
 
 
 @pytest.mark.parametrize("batch_size", [2, 7, 37, 64])

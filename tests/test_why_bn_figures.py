@@ -71,12 +71,16 @@ def short_runs():
     """Short real runs of the live lessons (seconds), the data the page draws."""
     from bnviz.lessons import why_bn_layers as layers
     from bnviz.lessons import why_bn_live as live
+    from bnviz.runner import train_sync
 
     base = live.BASE.replace(steps=40, eval_every=20, log_every=10)
     return {
         "trio": live.train_trio(base),
         "shift": live.covariate_shift(base, steps=30, every=10),
-        "smooth": live.smoothness_pair(base, steps=30, every=10),
+        "smooth": {  # the live pair's evaluations, every 10 of 30 steps (4 rows)
+            n: live.smoothness_rows(train_sync(c))
+            for n, c in live.smooth_pair(live.SMOOTH.replace(steps=30, eval_every=10)).items()
+        },
         "gamma": layers.gamma_beta(layers.GAMMA_BASE.replace(steps=20)),
         "bias": layers.bias_gradient(steps=5),
     }
@@ -95,8 +99,11 @@ def test_live_figures_draw_every_run(short_runs, lang):
     band = lf.smoothness_figure(short_runs["smooth"], "loss", lang=lang)
     assert len(band.data) == 4 and band.data[1].fill == "tonexty"
     assert np.all(np.asarray(band.data[0].y) >= np.asarray(band.data[1].y))
-    beta = lf.smoothness_figure(short_runs["smooth"], "beta_eff", lang=lang)
+    beta = lf.smoothness_figure(short_runs["smooth"], "beta_eff", lang=lang, last=30)
     np.testing.assert_allclose(beta.data[1].y, short_runs["smooth"]["bn"]["beta_eff"], 1e-6)
+    assert list(beta.data[1].x) == [0, 10, 20, 30] and beta.layout.xaxis.range[1] > 30
+    empty = {n: {k: np.zeros(0) for k in r} for n, r in short_runs["smooth"].items()}
+    assert all(len(tr.x) == 0 for tr in lf.smoothness_figure(empty, "loss", lang=lang).data)
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

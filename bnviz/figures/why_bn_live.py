@@ -50,10 +50,16 @@ def shift_figure(result: Mapping[str, Mapping[str, np.ndarray]], metric: str, *,
     return fig
 
 
-def smoothness_figure(result: Mapping[str, Mapping[str, np.ndarray]], metric: str, *,
-                      lang: str, height: int = 300) -> go.Figure:  # fmt: skip
+SMOOTH_METRICS = ("loss", "grad_change", "beta_eff")  # the smoothness view's three charts
+
+
+def smoothness_figure(
+    result: Mapping[str, Mapping[str, np.ndarray]], metric: str, *, lang: str,
+    height: int = 300, last: int | None = None,
+) -> go.Figure:  # fmt: skip
     """Santurkar Fig. 4: metric "loss" draws the band min..max of L(θ − η·g) per run; other
-    metrics (grad_change, beta_eff) one line per run; log y."""
+    metrics (grad_change, beta_eff) one line per run; log y. result[run] has "step" and the
+    metrics (why_bn_live.smoothness_rows); `last`: the x-axis spans the whole run from the start."""
     fig = go.Figure(layout=base_layout(_tr(f"smooth.{metric}", lang), height=height))
     for run, r in result.items():
         if metric == "loss":
@@ -63,8 +69,11 @@ def smoothness_figure(result: Mapping[str, Mapping[str, np.ndarray]], metric: st
             fig.add_trace(_line(r["step"], r["loss_min"], run, lang, fill="tonexty"))
         else:
             fig.add_trace(_line(r["step"], r[metric], run, lang))
+            fig.data[-1].mode = "lines+markers"  # a point per evaluation, added as it trains
     fig.update_yaxes(type="log", exponentformat="power")
-    fig.update_xaxes(title_text=_tr("step", lang))
+    fig.update_layout(legend_traceorder="normal")  # plotly reverses legends of filled bands
+    span = [-0.03 * last, 1.03 * last] if last else None  # the end markers whole
+    fig.update_xaxes(title_text=_tr("step", lang), range=span)
     return fig
 
 
@@ -160,5 +169,6 @@ def accuracy_figure(snaps: Mapping[str, Snapshot], *, lang: str, height: int = 3
             fig.data[-1].mode = "lines+markers"
     fig.update_yaxes(range=[0.4, 1.02], title_text=_tr("test_acc", lang))
     last = max((s.steps for s in snaps.values()), default=0)  # the whole run's width at once
-    fig.update_xaxes(title_text=_tr("step", lang), range=[0, last] if last else None)
+    span = [-0.03 * last, 1.03 * last] if last else None  # the end markers whole
+    fig.update_xaxes(title_text=_tr("step", lang), range=span)
     return fig

@@ -1,18 +1,17 @@
 """Why BN helps, on trained networks: covariate shift measured, Santurkar et al. 2018's noise
-injection, and smoothness along the path (metric functions a run can sample). Deterministic
-from the config's seed; lower layers, γ/β and the bias are in bnviz.lessons.why_bn_layers.
+injection, and smoothness along the path (the "smoothness" metric of bnviz.metrics, which only
+this lesson's runs name, sampled at their evaluations). Deterministic from the config's seed;
+lower layers, γ/β and the bias are in bnviz.lessons.why_bn_layers.
 """
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 import torch
-from torch import nn
 from torch.nn import functional as F
 
 from bnviz.config import RunConfig
+from bnviz.metrics import ETAS, PROBE, SMOOTH_KEYS, smoothness  # noqa: F401 (the lesson's API)
 from bnviz.nets import bn_buffers_kept
 from bnviz.runner import train_sync
 from bnviz.stepper import Snapshot
@@ -26,8 +25,6 @@ BASE = RunConfig(
     steps=300, log_every=50, eval_every=100,
 )  # fmt: skip
 NOISE = 0.5  # injected shift in (−0.5, 0.5), scale in (e^−0.5, e^0.5), redrawn every step
-ETAS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)  # steps along −g, in units of the run's lr
-PROBE = 256  # examples of the fixed probe batch
 
 
 def one_thread() -> None:
@@ -40,8 +37,8 @@ def one_thread() -> None:
         torch.set_num_threads(1)
 
 
-# The page's live trio: BASE with telemetry every 10 steps (telemetry draws no random numbers,
-# so the runs are BASE's; eval_every stays: evaluation draws from the BN-noise stream).
+# The page's live trio: BASE with telemetry every 10 steps (neither telemetry nor evaluation
+# draws from a training random stream, so the runs are BASE's whatever log_every/eval_every).
 LIVE = BASE.replace(log_every=10)
 
 
@@ -60,67 +57,27 @@ def train_trio(cfg: RunConfig = BASE, noise: float = NOISE) -> dict[str, Snapsho
     return {name: train_sync(c) for name, c in noise_trio(cfg, noise).items()}
 
 
-# The live views' presets: (function, keyword arguments); each claim is tested over seeds 0-4.
-LIVE_PRESETS: dict[str, dict] = {
-    "noise": dict(cfg=BASE, noise=NOISE),  # train_trio
-    "shift": dict(cfg=BASE, steps=150, every=10),  # covariate_shift
-    "smooth": dict(cfg=BASE, steps=200, every=25),  # smoothness_pair
-}
-
-
 # ---------------------------------------------------------------------------- smoothness
 
-
-def _loss_and_grad(model: nn.Module, x: torch.Tensor, y: torch.Tensor):
-    """Cross-entropy and its gradient (one flat vector) at the model's current weights."""
-    params = [p for p in model.parameters() if p.requires_grad]
-    loss = F.cross_entropy(model(x), y)
-    grads = torch.autograd.grad(loss, params)
-    return loss.item(), torch.cat([g.reshape(-1) for g in grads])
+# The page's smoothness pair: BASE's two nets (the trio's no BN and BN, 300 steps) evaluated
+# every 25 steps with the "smoothness" metric (metrics.path_smoothness: Santurkar Fig. 4 on the
+# probe batch). The metric draws no training randomness: the losses are BASE's.
+SMOOTH = BASE.replace(eval_every=25, metrics=("smoothness",))
 
 
-def smoothness(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, etas=ETAS, lr: float = 1.0
-) -> dict[str, float]:
-    """Santurkar et al. 2018 Fig. 4 at the current weights θ, on the batch (x, y).
-
-    For η in lr·etas: L(θ − η·g) and ‖∇L(θ) − ∇L(θ − η·g)‖. Returns the loss range along the
-    direction, the largest gradient change, and the effective β-smoothness (largest gradient
-    change per unit of distance moved). The model is left untouched (a copy moves).
-    """
-    probe = copy.deepcopy(model)  # BN buffers and weights of the real model stay as they are
-    params = [p for p in probe.parameters() if p.requires_grad]
-    theta = torch.cat([p.detach().reshape(-1) for p in params])
-    loss0, g0 = _loss_and_grad(probe, x, y)
-    losses, changes, betas = [loss0], [], []
-    for eta in np.asarray(etas) * lr:
-        torch.nn.utils.vector_to_parameters(theta - eta * g0, params)
-        loss, g = _loss_and_grad(probe, x, y)
-        step = eta * g0.norm().item()
-        change = (g - g0).norm().item()
-        losses.append(loss)
-        changes.append(change)
-        betas.append(change / step if step > 0 else 0.0)
-    return {
-        "loss_min": float(min(losses)), "loss_max": float(max(losses)),
-        "loss_range": float(max(losses) - min(losses)), "grad_change": float(max(changes)),
-        "beta_eff": float(max(betas)),
-    }  # fmt: skip
+def smooth_pair(cfg: RunConfig = SMOOTH) -> dict[str, RunConfig]:
+    """The runs the smoothness view trains live: without and with BN (cfg names the metric)."""
+    return pair(cfg)
 
 
-def sampled_pair(cfg: RunConfig, metric, steps: int, every: int) -> dict[str, dict]:
-    """Train the pair; every `every` steps call metric(trainer) -> dict of floats; arrays out."""
-    one_thread()
-    out = {}
-    for name, c in pair(cfg).items():
-        tr = Trainer(c)
-        rows: list[dict[str, float]] = []
-        for s in range(steps):
-            if s % every == 0:
-                rows.append({"step": s} | metric(tr))
-            tr.step()
-        out[name] = {k: np.array([r[k] for r in rows]) for k in rows[0]}
-    return out
+def smoothness_rows(snap: Snapshot) -> dict[str, np.ndarray]:
+    """A run's smoothness evaluations so far: "step" and SMOOTH_KEYS (loss_min/loss_max: the
+    band of L(θ − η·g); loss_range, grad_change, beta_eff), one value per evaluation."""
+    ev = snap.evals
+    if "smooth_beta_eff" not in ev:
+        return {k: np.zeros(0) for k in ("step", *SMOOTH_KEYS)}
+    cols = {k: np.asarray(ev[f"smooth_{k}"], dtype=np.float64) for k in SMOOTH_KEYS}
+    return {"step": np.asarray(ev["step"])} | cols
 
 
 def probe_batch(tr: Trainer) -> tuple[torch.Tensor, torch.Tensor]:
@@ -128,21 +85,7 @@ def probe_batch(tr: Trainer) -> tuple[torch.Tensor, torch.Tensor]:
     return tr.x[:PROBE], tr.y[:PROBE]
 
 
-def smoothness_pair(cfg: RunConfig = BASE, steps: int = 300, every: int = 25) -> dict[str, dict]:
-    """smoothness() on the probe batch every `every` steps, without and with BN."""
-    return sampled_pair(
-        cfg, lambda tr: smoothness(tr.model, *probe_batch(tr), lr=tr.lr), steps, every
-    )
-
-
 # ---------------------------------------------------------------------------- covariate shift
-
-
-def _noise_gens(model: nn.Module) -> list[torch.Generator]:
-    """The generators of injected BN noise (one shared stream; empty without noise)."""
-    return list(
-        {id(b.noise.gen): b.noise.gen for b in model.blocks if b.noise is not None}.values()
-    )
 
 
 def _hidden_outputs(tr: Trainer, x: torch.Tensor) -> list[torch.Tensor]:
@@ -151,17 +94,11 @@ def _hidden_outputs(tr: Trainer, x: torch.Tensor) -> list[torch.Tensor]:
     BN buffers and the noise stream are put back, so probing never changes the run; two
     probes between the same training steps therefore see the same injected noise.
     """
-    gens = _noise_gens(tr.model)
-    states = [g.get_state() for g in gens]
     outs = []
-    try:
-        with torch.no_grad(), bn_buffers_kept(tr.model):
-            for block in tr.model.blocks:
-                x = block(x)
-                outs.append(x)
-    finally:
-        for g, st in zip(gens, states, strict=True):
-            g.set_state(st)
+    with torch.no_grad(), bn_buffers_kept(tr.model), tr.streams_kept():
+        for block in tr.model.blocks:
+            x = block(x)
+            outs.append(x)
     return outs
 
 
@@ -171,11 +108,8 @@ def first_layer_effect(tr: Trainer) -> float:
     x, y = probe_batch(tr)
     first = list(tr.model.blocks[0].linear.parameters())
     before = _hidden_outputs(tr, x)[-1]
-    states = [g.get_state() for g in _noise_gens(tr.model)]
-    with bn_buffers_kept(tr.model):
+    with bn_buffers_kept(tr.model), tr.streams_kept():
         grads = torch.autograd.grad(F.cross_entropy(tr.model(x), y), first)
-    for g, st in zip(_noise_gens(tr.model), states, strict=True):
-        g.set_state(st)
     saved = [p.detach().clone() for p in first]
     with torch.no_grad():
         for p, g in zip(first, grads, strict=True):
@@ -278,16 +212,25 @@ def shift_claim(snaps: dict[str, Snapshot]) -> bool:
     return bool(noisy > 1.5 * bn and (plain > 10 * bn or plain < bn))
 
 
-def smooth_claim(result: dict[str, dict]) -> bool:
-    """smoothness_pair's sentence: median loss range, gradient change and β_eff at least 2x
-    smaller with BN; at initialization BN's β_eff is 1.5–5x larger; at the end it is smaller."""
-    plain, bn = result["plain"], result["bn"]
+def smooth_rows_claim(rows: dict[str, dict[str, np.ndarray]]) -> bool:
+    """The smoothness sentence on the pair's rows (smoothness_rows): median loss range, gradient
+    change and β_eff at least 2x smaller with BN; at initialization BN's β_eff is 1.5–5x larger;
+    at the last evaluation it is smaller."""
+    plain, bn = rows["plain"], rows["bn"]
+    if min(len(plain["beta_eff"]), len(bn["beta_eff"])) < 2:
+        return False
     smaller = all(
         np.median(bn[m]) * 2 < np.median(plain[m])
         for m in ("loss_range", "grad_change", "beta_eff")
     )
     start = bn["beta_eff"][0] / plain["beta_eff"][0]
     return bool(smaller and 1.5 < start < 5 and bn["beta_eff"][-1] < plain["beta_eff"][-1])
+
+
+def smooth_claim(snaps: dict[str, Snapshot]) -> bool:
+    """The smoothness view's sentence on its live pair (plain, bn), finished."""
+    done = all(s.done for s in snaps.values())
+    return done and smooth_rows_claim({n: smoothness_rows(s) for n, s in snaps.items()})
 
 
 LIVE_CLAIMS = {"noise": noise_claim, "shift": shift_claim, "smooth": smooth_claim}

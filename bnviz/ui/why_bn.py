@@ -1,0 +1,139 @@
+"""What each view of the Why-BatchNorm page draws: the deep linear network (computed here),
+the cached views (lower layers, γ and β), and the live runs (the trio, the smoothness pair)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from bnviz.figures import why_bn as figs
+from bnviz.figures import why_bn_live as live_figs
+from bnviz.figures.theme import HERO_HEIGHT
+from bnviz.lessons import batchnorm_lab as lab
+from bnviz.lessons import why_bn as W
+from bnviz.lessons import why_bn_layers as Y
+from bnviz.lessons import why_bn_live as L
+from bnviz.ui import live
+from bnviz.ui.common import PageContext, scheduler, session_id
+
+LIVE_VIEWS = ("shift", "noise", "smooth")  # trained through the scheduler, shared by the class
+SLOTS = ("plain", "bn", "bn_noise")  # every live view's run names
+SMALL = 240  # three charts in a row under the run controls: they fit the first screen at 720
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def step(s: W.DeepLinearSettings):
+    """The step the first view shows (exact integers: ≤ ~25 ms at depth 50)."""
+    return W.step_for(s)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def safe_curve(w: float) -> W.SafeLrCurve:
+    """Safe learning rate against depth for w = 0.8, 1, 1.2 and the chosen w (closed form)."""
+    return W.safe_lr_curve(weights=tuple(sorted({0.8, 1.0, 1.2, w})))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def lower_rows(seed: int) -> dict:
+    """Four BN networks (linear/tanh, lower layers trained/frozen), 600 steps each (~4 s)."""
+    cfg = Y.LOWER_BASE.replace(seed=seed)
+    return {(a, f): Y.lower_layers(a, f, cfg) for a in ("linear", "tanh") for f in (False, True)}
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def gamma_demos(seed: int) -> tuple:
+    """The trained sigmoid net's γ/β (~2 s), the bias gradient, and the lab's two demos."""
+    return (
+        Y.gamma_beta(Y.GAMMA_BASE.replace(seed=seed)), Y.bias_gradient(seed=seed),
+        lab.undo_normalization(seed), lab.bias_before_bn(seed),
+    )  # fmt: skip
+
+
+def _chart(where, fig, key: str) -> None:
+    where.plotly_chart(fig, key=f"why.{key}")
+
+
+def show_linear(ctx: PageContext, cfg: W.DeepLinearSettings) -> None:
+    """The hero: the order-k terms with predicted vs actual, then the safe-lr curve."""
+    s = step(cfg)
+    left, right = st.columns([3, 2])
+    _chart(left, figs.terms_figure(s, lang=ctx.lang, height=HERO_HEIGHT), "terms")
+    _chart(right, figs.change_figure(s, lang=ctx.lang, height=HERO_HEIGHT), "change")
+    st.caption(ctx.tr("why_bn.terms_note"))
+    if getattr(s, "overflow", False):
+        st.warning(ctx.tr("why_bn.overflow_note"))
+    if cfg.batchnorm:
+        st.caption(ctx.tr("why_bn.bn_note"))
+    fig = figs.safe_lr_figure(safe_curve(cfg.w), lang=ctx.lang, depth=cfg.depth, lr=cfg.lr)
+    _chart(st, fig, "safe")
+
+
+def show_static(ctx: PageContext, view: str, seed: int) -> None:
+    """The cached views: lower layers, or γ and β with the lab's demos (spinner while training)."""
+    with st.spinner(ctx.tr("why_bn.computing")):
+        data = lower_rows(seed) if view == "lower" else gamma_demos(seed)
+    if view == "lower":
+        _chart(st, live_figs.lower_figure(data, lang=ctx.lang), "lower")
+        return
+    gamma, bias, undo, check = data
+    left, right = st.columns(2)
+    _chart(left, live_figs.gamma_beta_figure(gamma, lang=ctx.lang), "gamma")
+    _chart(right, live_figs.bias_figure(bias, lang=ctx.lang), "bias")
+    left.caption(ctx.tr("why_bn.live.gamma_note", **live_figs.gamma_summary(gamma)))
+    left.markdown(f"**{ctx.tr('lab.demo.undo_title')}**")
+    left.markdown(ctx.tr("lab.demo.undo_what", diff=f"{undo:.1e}"))
+    right.markdown(f"**{ctx.tr('lab.demo.bias_title')}**")
+    grads = dict(bias_grad=f"{check.bias_grad:.1e}", weight_grad=f"{check.weight_grad:.2g}")
+    moved = f"{check.bias_moved:.1e}"
+    right.markdown(ctx.tr("lab.demo.bias_what", steps=50, moved=moved, **grads))
+
+
+def live_configs(view: str, seed: int) -> dict:
+    """The runs a live view trains: the smoothness pair, or no BN / BN / BN + noise."""
+    if view == "smooth":
+        return L.smooth_pair(L.SMOOTH.replace(seed=seed))
+    return L.noise_trio(L.LIVE.replace(seed=seed))
+
+
+def draw_live(ctx: PageContext, view: str, snaps: dict) -> None:
+    """A live view's charts of the runs' latest snapshots (they grow while the runs train)."""
+    lang = ctx.lang
+    if view == "smooth":  # Santurkar Fig. 4: a point per evaluation, on the whole run's x-axis
+        rows = {n: L.smoothness_rows(s) for n, s in snaps.items()}
+        last = max(s.steps for s in snaps.values())
+        for col, metric in zip(st.columns(3), live_figs.SMOOTH_METRICS, strict=True):
+            fig = live_figs.smoothness_figure(rows, metric, lang=lang, height=SMALL, last=last)
+            _chart(col, fig, f"smooth.{metric}")
+        st.caption(ctx.tr("why_bn.live.smooth_note"))
+        return
+    left, right = st.columns(2)
+    if view == "shift":
+        moves = {n: L.input_movement(s) for n, s in snaps.items()}
+        _chart(left, live_figs.movement_figure(moves, lang=lang), "move")
+        _chart(right, live_figs.bands_figure(moves, lang=lang), "bands")
+        st.caption(ctx.tr("why_bn.live.move_note"))
+    else:
+        _chart(left, live_figs.trio_figure(snaps, lang=lang, height=HERO_HEIGHT), "trio")
+        _chart(right, live_figs.accuracy_figure(snaps, lang=lang, height=HERO_HEIGHT), "acc")
+    if all(s.done for s in snaps.values()):
+        labels = {n: ctx.tr(f"why_bn.live.run.{n}") for n in snaps}
+        accs = ", ".join(f"{labels[n]} {L.final_acc(s):.3f}" for n, s in snaps.items())
+        st.caption(ctx.tr("why_bn.live.final_acc", runs=accs))
+
+
+def leave_slots(ctx: PageContext, keep=()) -> None:
+    """This tab stops watching the live runs of the views it does not show (nobody else
+    watching: they pause, and go on where they were when the view comes back)."""
+    for name in set(SLOTS) - set(keep):
+        scheduler().leave(session_id(), f"{ctx.name}.{name}")
+
+
+def show_live(ctx: PageContext, view: str, seed: int) -> None:
+    """A live view: its runs start at once (shared by config), the charts grow as they train."""
+    configs = live_configs(view, seed)
+    leave_slots(ctx, keep=configs)
+    runs = live.attached(ctx, configs)
+    ctx.head = None  # five buttons do not fit the title row: one row under the sentence
+    live.controls(ctx, configs, runs)
+    live.sidebar(ctx, configs["bn"], runs)
+    labels = {n: ctx.tr(f"why_bn.live.run.{n}") for n in configs}
+    live.live_panel(ctx, runs, labels, lambda snaps: draw_live(ctx, view, snaps))
