@@ -30,7 +30,8 @@ def lesson_pages(lang: str) -> dict[str, list]:
         title, icon = lesson_title(name, lang), lesson_icon(name, ICONS.get(name))
         group = lesson_section(name)
         label = t(f"nav.section.{group}", lang) if group else ""
-        out.setdefault(label, []).append(st.Page(path, title=title, icon=icon, default=name == "home"))
+        page = st.Page(path, title=title, icon=icon, default=name == "home")
+        out.setdefault(label, []).append(page)
     return out
 
 
