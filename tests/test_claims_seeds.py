@@ -54,6 +54,13 @@ def test_preset_sentence_holds(lesson, preset, seed):
     assert LESSONS[lesson].CLAIMS[preset](seed), (lesson, preset, seed)
 
 
+@pytest.mark.parametrize("seed", SEEDS)
+def test_standardization_opening_sentence_holds(seed):
+    said = t("standardization.look_for.default")
+    assert all(n in said for n in ("100×", "κ ≈ 10,000", "under 4 %", "~10,000", "3–4"))
+    assert S.default_holds(seed), seed
+
+
 def test_running_stats_regularization_effect_flips_sign_across_seeds():
     assert R.claim_seeds([R.gaps(s) for s in SEEDS])  # "narrower for some seeds, wider for others"
 

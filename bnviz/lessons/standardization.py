@@ -302,6 +302,20 @@ def _shifted(seed: int) -> bool:
     )  # fmt: skip
 
 
+def default_holds(seed: int) -> bool:
+    """The page's opening sentence (standardization.look_for.default) for one seed: "κ ≈ 10,000",
+    "under 4 % of the way" in 200 steps, "~10,000 steps" to converge, standardized "3–4"."""
+    cfg = StandardizationConfig(seed=seed)
+    raw, std = descent(**cfg.descent_args(False)), descent(**cfg.descent_args(True))
+    start, end = (abs(raw.path[i, 0] - raw.w_star[0]) for i in (0, -1))
+    long_run = descent(**cfg.replace(steps=20_000).descent_args(False))
+    return (
+        cfg.scale == 100 and cfg.steps == 200 and 9_500 < raw.kappa < 10_500
+        and raw.steps_to_converge is None and 0 < 1 - end / start < 0.04
+        and 9_000 <= long_run.steps_to_converge <= 11_000 and 3 <= std.steps_to_converge <= 4
+    )  # fmt: skip
+
+
 # preset -> check of its sentence (standardization.preset.<name>_what) for one seed;
 # tests/test_claims_seeds.py runs every one over seeds 0-4
 CLAIMS = {
