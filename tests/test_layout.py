@@ -22,6 +22,7 @@ PAGES = [
     ("running_stats", "running_stats.preset.regularization"),  # a view of its own: 5 live runs
     ("why_bn", "why_bn.preset.swamp"),
     ("preprocessing", "preprocessing.preset.lecture"),
+    ("preprocessing", "preprocessing.preset.digits"),  # a view of its own: 4 live runs
     ("babysitting", "babysitting.preset.lr"),
     ("babysitting", "babysitting.preset.weights"),  # the strip of first-layer weights
     ("hyperparams", "hyperparams.preset.bn_wider"),

@@ -124,6 +124,14 @@ def _span(p: Problem) -> np.ndarray:
 # ---------------------------------------------------------------------------- training
 
 
+# Inside the plot, right, between raw (near chance) and the others (above 90 %): the empty
+# part of the chart, whose legend row under it did not fit 1280x720.
+TRAINING_LEGEND = dict(
+    orientation="v", x=0.99, xanchor="right", y=0.25, yanchor="bottom", yref="paper",
+    bgcolor="rgba(255,255,255,0.85)", font=dict(size=14),
+)  # fmt: skip
+
+
 def run_label(kind: str, snap: Snapshot, target: float, lang: str) -> str:
     """'Centered · 90 % at step 110', '… · not 90 % yet', '… · not 90 % in 300 steps' or
     '… · diverged at step N'."""
@@ -144,7 +152,8 @@ def training_figure(
 ) -> go.Figure:
     """Test accuracy over steps of the raw / centered / normalized / whitened runs, growing
     live; each legend entry says when its run reached the target."""
-    fig = go.Figure(layout=base_layout(_tr("fig.training_title", lang), height=320))
+    fig = go.Figure(layout=base_layout(_tr("fig.training_title", lang), height=290))
+    fig.update_layout(legend=TRAINING_LEGEND, margin=dict(b=45))  # no legend row under it
     for kind, snap in snaps.items():
         evals = snap.evals
         fig.add_trace(go.Scatter(
