@@ -131,6 +131,7 @@ SEED_INIT = 0  # weight initialization (nets.build_mlp)
 SEED_DATA_ORDER = 1  # mini-batch order (train.Trainer)
 SEED_BATCH_NOISE = 2  # random mini-batches of the running-statistics lesson
 SEED_DATASET = 7  # the dataset's points and split (numpy: [seed, SEED_DATASET])
+SEED_INPUT_SCALES = 11  # the per-feature scales of distorted inputs ([seed, SEED_INPUT_SCALES])
 
 Dataset = Literal["spirals", "moons", "circles", "xor", "gaussians", "digits"]
 Activation = Literal[
@@ -139,6 +140,11 @@ Activation = Literal[
 Init = Literal["xavier", "he", "small", "large", "zeros", "orthogonal"]
 RunInit = Literal[Init, "scaled"]  # "scaled": init_scale·randn/√fan_in, for sweeps
 Optimizer = Literal["sgd", "momentum", "adam"]
+Preprocess = Literal["raw", "center", "normalize", "pca", "whiten"]  # "raw": nothing
+
+# Settings added after runs were stored by key: at their defaults they stay out of the key, so
+# every run that does not use them keeps the key it always had.
+KEYLESS_AT_DEFAULT = ("metrics", "input_offset", "input_spread", "preprocess")
 
 
 @dataclass(frozen=True)
@@ -178,6 +184,13 @@ class RunConfig(Validated):
     train_limit: int | None = setting(None, lo=1, hi=5000)  # first n training examples; None: all
     dropout: float = setting(0.0, lo=0.0, hi=0.9)  # after each hidden activation, in training
     metrics: tuple[str, ...] = fixed(())  # extra evaluation metrics by name (bnviz.metrics)
+    # A badly calibrated sensor per feature: x_j -> scale_j·x_j + input_offset, scales
+    # log-uniform over an input_spread-fold range (seeded), before the split.
+    input_offset: float = setting(0.0, lo=-100.0, hi=100.0)
+    input_spread: float = setting(1.0, lo=1.0, hi=1000.0, log=True)  # 1: no scaling
+    # Fitted on the training split, applied to both (bnviz.datasets.fit); None: `standardize`
+    # decides ("normalize" when true, "raw" when false), otherwise `standardize` is ignored.
+    preprocess: Preprocess | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -211,13 +224,19 @@ class RunConfig(Validated):
             changes["maxout_k"] = d.maxout_k
         if self.dataset == "digits":
             changes.update(n_samples=d.n_samples, noise=d.noise)
+        if self.preprocess in ("raw", "normalize"):  # what `standardize` already says
+            changes.update(preprocess=None, standardize=self.preprocess == "normalize")
+        elif self.preprocess is not None:  # it replaces `standardize`
+            changes["standardize"] = d.standardize
         return dataclasses.replace(self, **changes)
 
     def key(self) -> str:
         """A short stable id of the canonical config (the run's identity)."""
         values = dataclasses.asdict(self.canonical())
-        if not values["metrics"]:
-            del values["metrics"]  # runs without extra metrics keep the keys they always had
+        defaults = dataclasses.asdict(RunConfig())
+        for name in KEYLESS_AT_DEFAULT:
+            if values[name] == defaults[name]:
+                del values[name]
         blob = json.dumps(values, sort_keys=True)
         return hashlib.sha1(blob.encode()).hexdigest()[:16]
 

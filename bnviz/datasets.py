@@ -1,4 +1,5 @@
-"""Datasets: pure numpy generators of 2-D toy sets, and scikit-learn's bundled 8x8 digits."""
+"""Datasets: pure numpy generators of 2-D toy sets, scikit-learn's bundled 8x8 digits, and the
+preprocessings a run's inputs can get (fitted on the training split)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bnviz.config import SEED_DATASET, RunConfig
+from bnviz.config import SEED_DATASET, SEED_INPUT_SCALES, RunConfig
 
 TWO_D = ("spirals", "moons", "circles", "xor", "gaussians")
+KINDS = ("center", "normalize", "pca", "whiten")  # what fit() can learn
+CONSTANT = 1e-8  # a feature with std below this (a blank digits pixel) is left unscaled
+WHITEN_EPS = 1e-3  # a run's whitening: √(variance + eps) (inputs scaled ~1, like digits/16)
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,69 @@ def _digits() -> tuple[np.ndarray, np.ndarray]:
     return (bunch.data / 16.0).astype(np.float32), bunch.target.astype(np.int64)
 
 
+# ---------------------------------------------------------------------------- preprocessing
+
+
+@dataclass(frozen=True)
+class Transform:
+    """A preprocessing fitted on training data; call it on any split (training statistics)."""
+
+    kind: str
+    mean: np.ndarray  # (D,) training mean
+    std: np.ndarray  # (D,) training std (population), 1 where constant
+    components: np.ndarray  # (D, D) rows: principal axes, by decreasing variance
+    variances: np.ndarray  # (D,) population variance along each axis, decreasing
+    eps: float
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """x (N, D) -> the transformed (N, D)."""
+        z = np.asarray(x, dtype=np.float64) - self.mean
+        if self.kind == "center":
+            return z
+        if self.kind == "normalize":
+            return z / self.std
+        rotated = z @ self.components.T  # coordinates along the principal axes
+        if self.kind == "pca":
+            return rotated
+        return rotated / np.sqrt(self.variances + self.eps)
+
+    def gains(self) -> np.ndarray:
+        """Whitening's factor on each principal axis, 1/√(variance + eps): large on quiet axes."""
+        return self.gains_for(self.eps)
+
+    def gains_for(self, eps: float) -> np.ndarray:
+        """Whitening's factor on each principal axis with another eps."""
+        return 1.0 / np.sqrt(self.variances + eps)
+
+
+def fit(x_train: np.ndarray, kind: str, eps: float = 1e-5) -> Transform:
+    """The transform of `kind` with the statistics of x_train (N, D)."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    x = np.asarray(x_train, dtype=np.float64)
+    n, d = x.shape
+    std = x.std(0)
+    std = np.where(std > CONSTANT, std, 1.0)
+    components, variances = np.eye(d), x.var(0)
+    if kind in ("pca", "whiten"):
+        from sklearn.decomposition import PCA  # heavy import, only when asked for
+
+        pca = PCA(n_components=min(n, d), svd_solver="full").fit(x)
+        components = pca.components_
+        variances = pca.explained_variance_ * (n - 1) / n  # sklearn divides by n - 1
+        if len(variances) < d:  # fewer samples than features: the rest has no variance
+            raise ValueError("PCA needs at least as many samples as features")
+    return Transform(kind, x.mean(0), std, components, variances, float(eps))
+
+
+def distort(x: np.ndarray, offset: float, spread: float, seed: int) -> np.ndarray:
+    """Each feature j as scale_j·x_j + offset: scales log-uniform over a `spread`-fold range
+    (a badly calibrated sensor per feature), the same for every example."""
+    rng = np.random.default_rng([seed, SEED_INPUT_SCALES])
+    scale = np.exp(rng.uniform(-0.5, 0.5, x.shape[1]) * np.log(spread))
+    return x * scale + offset
+
+
 # ---------------------------------------------------------------------------- assembly
 
 
@@ -110,7 +177,7 @@ def standardize(x_train: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, np
     """Zero mean, unit std per feature, with the training set's statistics."""
     mean = x_train.mean(0)
     std = x_train.std(0)
-    std = np.where(std > 1e-8, std, 1.0)  # constant pixels of the digits stay constant
+    std = np.where(std > CONSTANT, std, 1.0)  # constant pixels of the digits stay constant
     return (x_train - mean) / std, (x_test - mean) / std
 
 
@@ -125,9 +192,17 @@ def make_dataset(cfg: RunConfig) -> Dataset:
     else:
         x, y = GENERATORS[cfg.dataset](cfg.n_samples, cfg.noise, rng)
         n_classes = 2
-    x_tr, y_tr, x_te, y_te = split(np.asarray(x, np.float32), np.asarray(y), cfg.test_fraction, rng)
-    if cfg.standardize:
+    x = np.asarray(x, np.float32)
+    if cfg.input_offset != 0 or cfg.input_spread != 1:  # else the inputs stay bit for bit
+        x = distort(x.astype(np.float64), cfg.input_offset, cfg.input_spread, cfg.seed)
+        x = x.astype(np.float32)
+    x_tr, y_tr, x_te, y_te = split(x, np.asarray(y), cfg.test_fraction, rng)
+    kind = cfg.preprocess or ("normalize" if cfg.standardize else "raw")
+    if kind == "normalize":  # standardize's float32 numbers: one run, whichever way it is said
         x_tr, x_te = standardize(x_tr, x_te)
+    elif kind != "raw":
+        tf = fit(x_tr, kind, WHITEN_EPS)
+        x_tr, x_te = tf(x_tr), tf(x_te)
     if cfg.train_limit is not None:  # a tiny subset to overfit (scaled like the full set)
         x_tr, y_tr = x_tr[: cfg.train_limit], y_tr[: cfg.train_limit]
     f32 = np.float32

@@ -108,6 +108,9 @@ run_settings = st.fixed_dictionaries(
         "log_every": st.integers(1, 5),
         "eval_every": st.integers(1, 5),
         "seed": st.integers(0, 2**31 - 1),
+        "input_offset": st.sampled_from([0.0, -3.0, 50.0]),
+        "input_spread": st.sampled_from([1.0, 30.0, 1000.0]),
+        "preprocess": st.one_of(st.none(), st.sampled_from(specs(RunConfig)["preprocess"].choices)),
     }
 )
 
@@ -124,3 +127,50 @@ def test_any_valid_settings_train_or_say_why(values):
     else:
         assert snap.state in ("finished", "diverged"), snap.error
         assert snap.state == "diverged" or snap.step == 4
+
+
+# ---------------------------------------------------------------------------- distorted inputs
+
+
+def test_new_input_settings_validate_and_round_trip():
+    cfg = RunConfig(dataset="digits", input_offset=5.0, input_spread=30.0, preprocess="whiten")
+    query = to_query(cfg)
+    assert query == {
+        "dataset": "digits", "input_offset": "5.0", "input_spread": "30.0", "preprocess": "whiten"
+    }  # fmt: skip
+    back, notes = from_query(RunConfig, urllib.parse.parse_qs(urllib.parse.urlencode(query)))
+    assert back == cfg and notes == [] and back.key() == cfg.key()
+    for changes, field in [
+        ({"input_spread": 0.5}, "input_spread"),  # a spread is a ratio >= 1
+        ({"input_offset": 1e3}, "input_offset"),
+        ({"preprocess": "sphere"}, "preprocess"),
+    ]:
+        with pytest.raises(ConfigError) as err:
+            RunConfig(**changes)
+        assert err.value.name == field
+    _, notes = from_query(RunConfig, {"preprocess": "sphere", "input_spread": "0"})
+    assert {n.name for n in notes} == {"preprocess", "input_spread"}
+    assert from_query(RunConfig, {"preprocess": "none"})[0].preprocess is None  # the default
+
+
+def test_runs_that_do_not_use_the_new_settings_keep_their_keys():
+    import hashlib
+    import json
+
+    new = {"input_offset", "input_spread", "preprocess", "metrics"}
+    for cfg in (RunConfig(), RunConfig(dataset="digits", standardize=False, lr=0.3, seed=4)):
+        old = {k: v for k, v in dataclasses.asdict(cfg.canonical()).items() if k not in new}
+        blob = json.dumps(old, sort_keys=True)  # the key as it was computed before they existed
+        assert cfg.key() == hashlib.sha1(blob.encode()).hexdigest()[:16]
+    assert RunConfig(input_offset=5.0).key() != RunConfig().key()
+    assert RunConfig(input_spread=30.0).key() != RunConfig().key()
+
+
+def test_a_preprocessing_that_standardize_already_says_is_the_same_run():
+    digits = RunConfig(dataset="digits")
+    assert digits.replace(preprocess="raw").key() == digits.replace(standardize=False).key()
+    assert digits.replace(preprocess="normalize").key() == digits.key()
+    center = digits.replace(preprocess="center")
+    assert center.key() == center.replace(standardize=False).key()  # standardize is ignored
+    keys = {digits.replace(preprocess=k).key() for k in ("raw", "center", "normalize", "whiten")}
+    assert len(keys) == 4

@@ -23,6 +23,7 @@ PAGES = [
     ("why_bn", "why_bn.preset.swamp"),
     ("why_bn", "why_bn.view.smooth"),  # a view's button (same control type): the live pair
     ("preprocessing", "preprocessing.preset.lecture"),
+    ("preprocessing", "preprocessing.preset.digits"),  # a view of its own: 4 live runs
     ("babysitting", "babysitting.preset.lr"),
     ("babysitting", "babysitting.preset.weights"),  # the strip of first-layer weights
     ("hyperparams", "hyperparams.preset.bn_wider"),

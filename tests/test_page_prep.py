@@ -38,7 +38,7 @@ def test_preprocessing_every_view_draws_with_data(lang):
         assert not at.exception, (view, at.exception)
         figs = figures(at)
         assert figs and all(f["data"] for f in figs), view
-        key = "lecture" if view == "picture" else None  # default settings = the lecture preset
+        key = {"picture": "lecture", "training": "digits"}.get(view)  # the defaults' presets
         text = t(
             f"preprocessing.preset.{key}_what" if key else f"preprocessing.look_for.{view}", lang
         )
@@ -47,14 +47,6 @@ def test_preprocessing_every_view_draws_with_data(lang):
 
 
 def test_preprocessing_views_show_their_claims_on_the_computed_data():
-    at = page(PREP, view="training")
-    fig = figures(at)[0]
-    acc = {kind: trace(fig, i) for i, kind in enumerate(D.INPUTS)}
-    steps = trace(fig, 0, "x")
-    hits = {k: D.steps_to(steps, a, 0.9) for k, a in acc.items()}
-    assert D.training_claim(D.Comparison(steps, acc, hits, 0.9)), hits
-    assert t("preprocessing.look_for.training") in infos(at)
-
     at = page(PREP, view="pca")
     explained, acc_k, _ = figures(at)
     ks = trace(acc_k, 0, "x").astype(int).tolist()
@@ -100,6 +92,51 @@ def test_preprocessing_preset_end_to_end(preset):
         shown = [float(re.search(r"κ = ([\d.]+)", s).group(1)) for s in titles]
         expected = [report[k][0] for k in ("original", "center", "whiten")]
         np.testing.assert_allclose(shown, expected, rtol=0.06, atol=0.06)
+
+
+def prep_ended(at) -> bool:
+    runs = shown_runs("preprocessing")
+    return set(D.INPUTS) <= set(runs) and all(runs[k].snapshot.done for k in D.INPUTS)
+
+
+@pytest.mark.parametrize("preset", sorted(D.RUN_PRESETS))
+def test_preprocessing_live_preset_end_to_end(preset):
+    at = page(PREP)
+    choose_preset(at, "preprocessing", preset)  # one click: the training view and its runs
+    assert not at.exception, at.exception
+    assert at.session_state["preprocessing.view"] == D.RUN_PRESETS[preset]
+    full_speed(at, "preprocessing")  # the pace toggle is in the sidebar of the live view
+    rerun_until(at, prep_ended, timeout=240)
+    at.run()  # the rerun after the end: the page and its link settle
+    assert not at.exception, at.exception
+    runs = shown_runs("preprocessing")
+    link = from_query(P.CloudConfig, dict(at.query_params), P.CloudConfig())[0]
+    assert at.query_params["view"] == D.RUN_PRESETS[preset]  # the link reopens this view
+    want = D.run_configs(0)
+    assert D.run_configs(link.seed) == want  # the share link's runs
+    for kind in D.INPUTS:
+        run = runs[kind]
+        assert run.spec == want[kind] == D.TRAIN_BASE.replace(preprocess=kind), kind
+        assert run.snapshot.lr == pytest.approx(D.TRAIN_BASE.lr)  # never steered away
+        assert scheduler().lookup(run.spec, "nobody", "none") is run  # the class's shared run
+    snaps = {k: runs[k].snapshot for k in D.INPUTS}
+    assert D.RUN_CLAIMS[preset](snaps), {k: D.steps_to_target(s) for k, s in snaps.items()}
+    assert t(f"preprocessing.preset.{preset}_what") in infos(at)
+    fig = figures(at)[0]  # the four curves to the end, each legend with its steps to 90 %
+    for i, kind in enumerate(D.INPUTS):
+        assert trace(fig, i, "x")[-1] == D.TRAIN_BASE.steps
+        np.testing.assert_allclose(trace(fig, i), snaps[kind].evals["test_acc"], rtol=1e-6)
+        hit = D.steps_to_target(snaps[kind])
+        state = t("preprocessing.fig.not_reached", steps=300) if hit is None else t(
+            "preprocessing.fig.reached", step=hit
+        )  # fmt: skip
+        assert fig["data"][i]["name"] == t(f"preprocessing.input.{kind}") + " · " + state
+    lines = [p.proto.text for p in at.get("progress")]  # one status line per run
+    for kind in D.INPUTS:
+        label = t(f"preprocessing.input.{kind}")
+        assert sum(line.startswith(label + ":") for line in lines) == 1, lines
+    at.button_group(key="preprocessing.view").set_value("picture").run()
+    assert not shown_runs("preprocessing")  # another view: the runs no longer count for the tab
 
 
 # ---------------------------------------------------------------------------- babysitting

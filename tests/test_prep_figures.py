@@ -56,15 +56,32 @@ def test_bowls_figure_titles_carry_kappa():
     assert fig.data[0].x[0] <= 0 <= fig.data[0].x[-1]  # the grid covers the start w = 0
 
 
-def test_training_figure_labels_steps_to_target():
-    steps = np.arange(0, 40, 10)
-    acc = {k: np.linspace(0.1, 0.95 if k != "raw" else 0.5, 4) for k in D.INPUTS}
-    cmp = D.Comparison(steps, acc, {k: None if k == "raw" else 30 for k in D.INPUTS}, 0.9)
-    fig = FP.training_figure(cmp, lang="en")
-    assert [d.name.split(" · ")[1] for d in fig.data] == ["not 90 % in time"] + [
-        "90 % at step 30"
-    ] * 3
-    assert fig.layout.shapes[0].y0 == 0.9
+def _snap(kind: str, state: str, acc, step: int = 30, diverged_at=None) -> Snapshot:
+    evals = {"step": np.arange(0, 10 * len(acc), 10), "test_acc": np.asarray(acc, float)}
+    cfg = D.run_configs()[kind]
+    return Snapshot("id-" + kind, cfg, state, step, 300, evals=evals, diverged_at=diverged_at)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_training_figure_draws_each_run_and_says_when_it_reached_the_target(lang):
+    snaps = {
+        "raw": _snap("raw", "finished", [0.1, 0.2, 0.3, 0.4], step=300),
+        "center": _snap("center", "running", [0.1, 0.5, 0.8, 0.85]),
+        "normalize": _snap("normalize", "running", [0.1, 0.6, 0.92, 0.95]),
+        "whiten": _snap("whiten", "diverged", [0.1, 0.3], step=12, diverged_at=13),
+    }
+    fig = FP.training_figure(snaps, lang=lang)
+    tr = lambda key, **kw: t(f"preprocessing.{key}", lang, **kw)  # noqa: E731
+    assert [d.name for d in fig.data] == [
+        tr("input.raw") + " · " + tr("fig.not_reached", steps=300),
+        tr("input.center") + " · " + tr("fig.not_yet"),
+        tr("input.normalize") + " · " + tr("fig.reached", step=20),  # the first step at 0.9
+        tr("input.whiten") + " · " + tr("fig.diverged_at", step=13),
+    ]
+    np.testing.assert_allclose(fig.data[2].y, [0.1, 0.6, 0.92, 0.95], rtol=1e-6)
+    assert list(fig.data[3].x) == [0, 10]
+    assert fig.layout.shapes[0].y0 == D.TARGET and list(fig.layout.xaxis.range) == [0, 300]
+    assert D.steps_to_target(snaps["normalize"]) == 20 and D.steps_to_target(snaps["raw"]) is None
 
 
 def test_pca_and_photo_figures():

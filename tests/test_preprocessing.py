@@ -145,18 +145,6 @@ def test_descend_uses_the_best_fixed_rate_and_one_step_on_a_round_bowl():
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_preprocessed_inputs_train_faster_than_raw(seed):
-    torch.set_num_threads(1)
-    c = D.compare_inputs(seed)
-    t = c.to_target
-    assert t["raw"] is None  # raw: not within 300 steps
-    assert t["center"] is not None
-    assert t["normalize"] <= t["center"] and t["whiten"] <= t["center"]
-    assert t["whiten"] >= t["normalize"]  # the prose: whitening is no faster than normalizing
-    assert D.training_claim(c)
-
-
-@pytest.mark.parametrize("seed", SEEDS)
 def test_ten_components_of_digits_are_enough(seed):
     torch.set_num_threads(1)
     acc = D.accuracy_vs_k([2, 10], seed=seed)
@@ -202,3 +190,58 @@ def test_whitening_amplifies_noise_less_with_a_larger_eps():
     )
     assert gains[0] > gains[1] > gains[2]
     assert 60 < gains[0] < 110 and 2 < gains[2] < 4.5
+
+
+# ---------------------------------------------------------------------------- a run's inputs
+
+
+def test_a_runs_inputs_are_distorted_then_preprocessed_with_training_statistics():
+    from bnviz.config import RunConfig
+    from bnviz.datasets import WHITEN_EPS, distort, make_dataset
+
+    base = RunConfig(dataset="digits", input_offset=5.0, input_spread=30.0, seed=3)
+    raw = make_dataset(base.replace(preprocess="raw"))
+    plain = make_dataset(RunConfig(dataset="digits", standardize=False, seed=3))
+    # the same split; each pixel j is scale_j·x_j + 5 with scales over a 30-fold range
+    seen = plain.x_train.max(0) > 0  # pixels that are ever inked
+    top = plain.x_train.argmax(0)
+    cols = np.arange(64)
+    scales = (raw.x_train[top, cols] - 5.0)[seen] / plain.x_train[top, cols][seen]
+    np.testing.assert_allclose(raw.x_train[:, seen] - 5.0, plain.x_train[:, seen] * scales,
+                               rtol=1e-4, atol=1e-4)  # fmt: skip
+    assert 10 < scales.max() / scales.min() <= 30
+    np.testing.assert_allclose(raw.x_train, distort(plain.x_train, 5.0, 30.0, 3), rtol=1e-5)
+    x_tr, x_te = raw.x_train.astype(np.float64), raw.x_test.astype(np.float64)
+    for kind in ("center", "whiten"):
+        data = make_dataset(base.replace(preprocess=kind))
+        mean = x_tr.mean(0)
+        if kind == "center":
+            np.testing.assert_allclose(data.x_test, x_te - mean, atol=1e-4)  # training mean
+        else:  # the independent oracle: eigenvectors of the training covariance
+            lam, vec = eig_desc(x_tr)
+            expect = (x_te - mean) @ vec / np.sqrt(lam + WHITEN_EPS)
+            np.testing.assert_allclose(np.abs(data.x_test), np.abs(expect), atol=2e-3)
+            c = cov(data.x_train.astype(np.float64))
+            np.testing.assert_allclose(c, np.diag(lam / (lam + WHITEN_EPS)), atol=1e-4)
+    normalize = make_dataset(base.replace(preprocess="normalize"))
+    standard = make_dataset(base)  # standardize=True says the same: the same numbers
+    np.testing.assert_array_equal(normalize.x_train, standard.x_train)
+
+
+def test_default_inputs_are_unchanged_by_the_new_settings():
+    from bnviz.config import RunConfig
+    from bnviz.datasets import _digits, make_dataset, split, standardize
+
+    for cfg in (RunConfig(), RunConfig(dataset="digits", seed=2)):
+        got = make_dataset(cfg)
+        rng = np.random.default_rng([cfg.seed, 7])
+        if cfg.dataset == "digits":
+            x, y = _digits()
+        else:
+            from bnviz.datasets import spirals
+
+            x, y = spirals(cfg.n_samples, cfg.noise, rng)
+        x_tr, _, x_te, _ = split(np.asarray(x, np.float32), np.asarray(y), 0.25, rng)
+        want = standardize(x_tr, x_te)
+        np.testing.assert_array_equal(got.x_train, want[0])
+        np.testing.assert_array_equal(got.x_test, want[1])

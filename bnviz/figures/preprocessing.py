@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -9,8 +11,9 @@ from plotly.subplots import make_subplots
 from bnviz.figures.theme import COLORS, PALETTE, base_layout, f32
 from bnviz.i18n import t
 from bnviz.lessons.preprocessing import Panel, Path, bowl_shape
-from bnviz.lessons.preprocessing_data import Comparison, MeanImage
+from bnviz.lessons.preprocessing_data import TARGET, MeanImage, steps_to_target
 from bnviz.lessons.two_weights import Problem, contour_grid
+from bnviz.stepper import Snapshot
 
 INPUT_COLORS = {"raw": COLORS["raw"], "center": PALETTE[3], "normalize": PALETTE[0],
                 "whiten": PALETTE[2]}  # fmt: skip
@@ -121,24 +124,45 @@ def _span(p: Problem) -> np.ndarray:
 # ---------------------------------------------------------------------------- training
 
 
-def training_figure(cmp: Comparison, *, lang: str = "en") -> go.Figure:
-    """Test accuracy over steps for raw / centered / normalized / whitened inputs."""
-    fig = go.Figure(layout=base_layout(_tr("fig.training_title", lang), height=320))
-    for kind, acc in cmp.acc.items():
-        hit = cmp.to_target[kind]
-        label = (
-            _tr(f"input.{kind}", lang)
-            + " · "
-            + (
-                _tr("fig.reached", lang, step=hit)
-                if hit is not None
-                else _tr("fig.not_reached", lang)
-            )
-        )
-        fig.add_trace(go.Scatter(x=cmp.steps, y=f32(acc), mode="lines", name=label,
-                                 line=dict(color=INPUT_COLORS[kind], width=2)))  # fmt: skip
-    fig.add_hline(y=cmp.target, line=dict(color=COLORS["guide"], dash="dash"))
-    fig.update_xaxes(title_text=_tr("fig.step", lang))
+# Inside the plot, right, between raw (near chance) and the others (above 90 %): the empty
+# part of the chart, whose legend row under it did not fit 1280x720.
+TRAINING_LEGEND = dict(
+    orientation="v", x=0.99, xanchor="right", y=0.25, yanchor="bottom", yref="paper",
+    bgcolor="rgba(255,255,255,0.85)", font=dict(size=14),
+)  # fmt: skip
+
+
+def run_label(kind: str, snap: Snapshot, target: float, lang: str) -> str:
+    """'Centered · 90 % at step 110', '… · not 90 % yet', '… · not 90 % in 300 steps' or
+    '… · diverged at step N'."""
+    hit = steps_to_target(snap, target)
+    if hit is not None:
+        state = _tr("fig.reached", lang, step=hit)
+    elif snap.state == "diverged":
+        state = _tr("fig.diverged_at", lang, step=snap.diverged_at)
+    elif snap.done:
+        state = _tr("fig.not_reached", lang, steps=snap.step)
+    else:
+        state = _tr("fig.not_yet", lang)
+    return _tr(f"input.{kind}", lang) + " · " + state
+
+
+def training_figure(
+    snaps: Mapping[str, Snapshot], *, target: float = TARGET, lang: str = "en"
+) -> go.Figure:
+    """Test accuracy over steps of the raw / centered / normalized / whitened runs, growing
+    live; each legend entry says when its run reached the target."""
+    fig = go.Figure(layout=base_layout(_tr("fig.training_title", lang), height=290))
+    fig.update_layout(legend=TRAINING_LEGEND, margin=dict(b=45))  # no legend row under it
+    for kind, snap in snaps.items():
+        evals = snap.evals
+        fig.add_trace(go.Scatter(
+            x=np.asarray(evals.get("step", ())), y=f32(evals.get("test_acc", ())), mode="lines",
+            name=run_label(kind, snap, target, lang), line=dict(color=INPUT_COLORS[kind], width=2),
+        ))  # fmt: skip
+    fig.add_hline(y=target, line=dict(color=COLORS["guide"], dash="dash"))
+    steps = max((s.steps for s in snaps.values()), default=0)
+    fig.update_xaxes(title_text=_tr("fig.step", lang), range=[0, steps])  # the whole run, at once
     fig.update_yaxes(title_text=_tr("fig.test_acc", lang), range=[0, 1])
     return fig
 

@@ -1,6 +1,7 @@
 """Data preprocessing (seed 003): center, normalize, PCA, whiten; fitted on the training split.
 
-Pure numpy + scikit-learn (PCA, bundled digits and photos). The training comparison, PCA as
+Pure numpy + scikit-learn (PCA, bundled digits and photos); the fitted transforms themselves are
+bnviz.datasets.fit, which a run's `preprocess` setting uses too. The training comparison, PCA as
 dimensionality reduction and the image patches live in bnviz.lessons.preprocessing_data.
 """
 
@@ -10,64 +11,12 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.decomposition import PCA
 
 from bnviz.config import Validated, setting
+from bnviz.datasets import KINDS, fit
 from bnviz.lessons.two_weights import Problem, iterate, loss_at
 
-KINDS = ("center", "normalize", "pca", "whiten")
 PANELS = ("original", *KINDS)  # the lecture figure's panels, left to right
-CONSTANT = 1e-8  # a feature with std below this (a blank digits pixel) is left unscaled
-
-
-@dataclass(frozen=True)
-class Transform:
-    """A preprocessing fitted on training data; call it on any split (training statistics)."""
-
-    kind: str
-    mean: np.ndarray  # (D,) training mean
-    std: np.ndarray  # (D,) training std (population), 1 where constant
-    components: np.ndarray  # (D, D) rows: principal axes, by decreasing variance
-    variances: np.ndarray  # (D,) population variance along each axis, decreasing
-    eps: float
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        """x (N, D) -> the transformed (N, D)."""
-        z = np.asarray(x, dtype=np.float64) - self.mean
-        if self.kind == "center":
-            return z
-        if self.kind == "normalize":
-            return z / self.std
-        rotated = z @ self.components.T  # coordinates along the principal axes
-        if self.kind == "pca":
-            return rotated
-        return rotated / np.sqrt(self.variances + self.eps)
-
-    def gains(self) -> np.ndarray:
-        """Whitening's factor on each principal axis, 1/√(variance + eps): large on quiet axes."""
-        return self.gains_for(self.eps)
-
-    def gains_for(self, eps: float) -> np.ndarray:
-        """Whitening's factor on each principal axis with another eps."""
-        return 1.0 / np.sqrt(self.variances + eps)
-
-
-def fit(x_train: np.ndarray, kind: str, eps: float = 1e-5) -> Transform:
-    """The transform of `kind` with the statistics of x_train (N, D)."""
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-    x = np.asarray(x_train, dtype=np.float64)
-    n, d = x.shape
-    std = x.std(0)
-    std = np.where(std > CONSTANT, std, 1.0)
-    components, variances = np.eye(d), x.var(0)
-    if kind in ("pca", "whiten"):
-        pca = PCA(n_components=min(n, d), svd_solver="full").fit(x)
-        components = pca.components_
-        variances = pca.explained_variance_ * (n - 1) / n  # sklearn divides by n - 1
-        if len(variances) < d:  # fewer samples than features: the rest has no variance
-            raise ValueError("PCA needs at least as many samples as features")
-    return Transform(kind, x.mean(0), std, components, variances, float(eps))
 
 
 def preprocess(x: np.ndarray, kind: str, eps: float = 1e-5) -> np.ndarray:

@@ -1,0 +1,149 @@
+"""What each view of the preprocessing page draws: the cloud's settings, the computed views
+(cached per settings) and the training comparison's four live runs."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from bnviz.figures import preprocessing as figs
+from bnviz.lessons import preprocessing as P
+from bnviz.lessons import preprocessing_data as D
+from bnviz.ui import controls, live
+from bnviz.ui.common import PageContext, scheduler, session_id
+
+MAIN = ["corr", "offset_x", "offset_y", "scale_x", "scale_y"]
+MORE = ["n", "seed"]
+EPS = (0.0, 1e-8, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1.0, 10.0)  # whitening's eps choices
+VIEWS = ("picture", "contours", "training", "pca", "images")
+PRESET_VIEWS = {"lecture": "picture", "offset_only": "contours", "collinear": "contours"}
+
+
+def presets() -> dict[str, dict]:
+    """Every pill: the cloud's presets with the view each opens, then those that train live."""
+    cloud = {name: {**v, "view": PRESET_VIEWS[name]} for name, v in P.PRESETS.items()}
+    return cloud | {name: {"view": view} for name, view in D.RUN_PRESETS.items()}
+
+
+def defaults(cfg: P.CloudConfig) -> dict:
+    """The settings a preset resets when it does not set them."""
+    return {f: getattr(cfg, f) for f in [*MAIN, "eps", *MORE]}
+
+
+def sidebar(ctx: PageContext, cfg: P.CloudConfig) -> P.CloudConfig:
+    """Cloud settings; eps on a fixed log ladder (0 included: whitening without a floor)."""
+    controls.seed_url_values(ctx, cfg, [*MAIN, "eps", *MORE])
+    with st.sidebar:
+        st.markdown(f"**{ctx.tr('preprocessing.settings')}**")
+        cfg = controls.settings_form(ctx, cfg, MAIN)
+        if "eps" not in ctx.hidden:
+            key = controls.widget_key(ctx, "eps")
+            eps = st.select_slider(
+                ctx.tr("preprocessing.field.eps"), sorted({*EPS, st.session_state[key]}),
+                format_func=lambda v: f"{v:g}", key=key, help=ctx.tr("preprocessing.help.eps"),
+            )  # fmt: skip
+            cfg = cfg.replace(eps=eps)
+        with st.expander(ctx.tr("app.more_settings")):
+            cfg = controls.settings_form(ctx, cfg, MORE)
+    return cfg
+
+
+# ---------------------------------------------------------------------------- computed views
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _bowls(cfg: P.CloudConfig) -> tuple:
+    """The raw / centered / whitened problems, their descent paths and whitening's gains."""
+    problems = P.contour_problems(cfg)
+    gains = P.fit(P.cloud(cfg), "whiten", cfg.eps).gains()
+    return problems, {k: P.descend(p) for k, p in problems.items()}, gains
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _pca(seed: int) -> tuple:
+    """Explained variance, reconstructions of 8 test digits, accuracy against k (~4 s)."""
+    x_tr, _, x_te, _ = D.digits_split(seed)
+    recs = D.reconstructions(x_tr, x_te[:8], D.RECON_KS)
+    return D.explained_variance(x_tr), recs, D.accuracy_vs_k(D.PCA_KS, seed)
+
+
+@st.cache_data(max_entries=1, show_spinner=False)
+def _photos() -> tuple:
+    """The photo patches' mean image statistics and whitening's noise gains (8×8×3 patches)."""
+    return D.mean_image(D.photo_patches()), D.noise_gains(D.photo_patches(8), D.NOISE_EPS)
+
+
+def picture(ctx: PageContext, cfg: P.CloudConfig) -> None:
+    """The lecture figure: five panels, the covariance under each."""
+    st.plotly_chart(figs.panels_figure(P.panels(cfg), lang=ctx.lang), key="prep.panels")
+
+
+def contours(ctx: PageContext, cfg: P.CloudConfig) -> None:
+    """The raw, centered and whitened bowls with gradient descent on each."""
+    problems, paths, gains = _bowls(cfg)
+    st.plotly_chart(figs.bowls_figure(problems, paths, lang=ctx.lang), key="prep.bowls")
+    st.caption(ctx.tr("preprocessing.gains", main=gains[0], quiet=gains[-1], eps=cfg.eps))
+
+
+def pca(ctx: PageContext, cfg: P.CloudConfig) -> None:
+    """Explained variance, accuracy on k components, reconstructions."""
+    with st.spinner(ctx.tr("preprocessing.training_spinner")):
+        explained, recs, acc = _pca(cfg.seed)
+    left, right = st.columns(2)
+    left.plotly_chart(figs.explained_figure(explained, lang=ctx.lang), key="prep.explained")
+    right.plotly_chart(figs.accuracy_k_figure(D.PCA_KS, acc, lang=ctx.lang), key="prep.acc_k")
+    st.plotly_chart(figs.reconstructions_figure(recs, D.RECON_KS, lang=ctx.lang), key="prep.recs")
+
+
+def images(ctx: PageContext, cfg: P.CloudConfig) -> None:
+    """Mean image vs per-channel mean, one patch centered both ways, whitening's noise gain."""
+    with st.spinner(ctx.tr("preprocessing.computing")):
+        stats, gains = _photos()
+    st.plotly_chart(figs.mean_image_figure(stats, lang=ctx.lang), key="prep.mean")
+    n = len(D.photo_patches())
+    index = st.slider(ctx.tr("preprocessing.field.patch"), 0, n - 1, cfg.seed % n, key="prep.patch")
+    patch = D.centered_patch(D.photo_patches(), index)
+    left, right = st.columns(2)
+    left.plotly_chart(figs.centered_figure(patch, lang=ctx.lang), key="prep.patch_fig")
+    right.plotly_chart(figs.noise_gain_figure(D.NOISE_EPS, gains, lang=ctx.lang), key="prep.noise")
+    right.caption(ctx.tr("preprocessing.claim.noise"))
+
+
+# ---------------------------------------------------------------------------- live training
+
+
+def training(ctx: PageContext, cfg: P.CloudConfig) -> None:
+    """Raw, centered, normalized and whitened digits: four runs through the scheduler (shared
+    by config, classroom pace), their test accuracy growing live."""
+    configs = D.run_configs(cfg.seed)
+    labels = {kind: ctx.tr(f"preprocessing.input.{kind}") for kind in configs}
+    runs = live.attached(ctx, configs)
+    ctx.head = None  # the title row holds the views: the run buttons go under the sentence
+    live.controls(ctx, configs, runs)
+    live.sidebar(ctx, configs["raw"], runs)
+
+    def draw(snaps) -> None:
+        fig = live.cached_figure(
+            snaps, "preprocessing.training", ctx.lang,
+            build=lambda: figs.training_figure(snaps, lang=ctx.lang),
+        )  # fmt: skip
+        st.plotly_chart(fig, key="prep.training")
+        st.caption(ctx.tr("preprocessing.training_note"))
+
+    live.live_panel(ctx, runs, labels, draw, warn=False)  # the legend says where it diverged
+
+
+def leave_runs(ctx: PageContext) -> None:
+    """Another view: the comparison's runs stop counting against this tab."""
+    for kind in D.INPUTS:
+        scheduler().leave(session_id(), f"{ctx.name}.{kind}")
+
+
+VIEW_DRAW = {"picture": picture, "contours": contours, "training": training, "pca": pca,
+             "images": images}  # fmt: skip
+
+
+def show(ctx: PageContext, view: str, cfg: P.CloudConfig) -> None:
+    """The chosen view; the live runs are watched only on their own view."""
+    if view != "training":
+        leave_runs(ctx)
+    VIEW_DRAW[view](ctx, cfg)
