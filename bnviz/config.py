@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -66,6 +67,13 @@ def _unwrap(hint: Any) -> tuple[Any, bool]:
 
 def specs(cls: type) -> dict[str, FieldSpec]:
     """FieldSpec of every field of a settings dataclass, in declaration order."""
+    return dict(_specs(cls))  # a copy: callers may change theirs
+
+
+@functools.cache
+def _specs(cls: type) -> dict[str, FieldSpec]:
+    """specs(), worked out once per class: every config built and every key asked for reads
+    them (type hints are slow to resolve: ~1 ms, dozens of times per page run)."""
     hints = typing.get_type_hints(cls)
     out = {}
     for f in dataclasses.fields(cls):
@@ -231,7 +239,14 @@ class RunConfig(Validated):
         return dataclasses.replace(self, **changes)
 
     def key(self) -> str:
-        """A short stable id of the canonical config (the run's identity)."""
+        """A short stable id of the canonical config (the run's identity); worked out once."""
+        known = self.__dict__.get("_key")
+        if known is None:
+            known = self._make_key()
+            object.__setattr__(self, "_key", known)  # frozen: not a field, never compared
+        return known
+
+    def _make_key(self) -> str:
         values = dataclasses.asdict(self.canonical())
         defaults = dataclasses.asdict(RunConfig())
         for name in KEYLESS_AT_DEFAULT:
