@@ -79,6 +79,7 @@ def start_server(port: int, log) -> subprocess.Popen:
     cmd += ["--server.address", "127.0.0.1", "--server.headless", "true"]
     cmd += ["--browser.gatherUsageStats", "false"]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env.setdefault("BNVIZ_STORE", "off")  # no finished run from an earlier bench opens instantly
     return subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
 
 

@@ -8,7 +8,7 @@ last answer exactly as assets/js/stream_chart.js does: one request in flight, th
 0.5 s after the answer, the pause doubled after an answer slower than 250 ms (up to 8 s) and
 halved again after a fast one. Without --fragments the tabs run no fragment timers (the live
 panel as it should be: no script rerun per tick); with it they also rerun the panel's fragment
-as today's page asks. Stages grow the tab count (new tabs open at once) and measure each.
+as today's page asks. Each stage opens its tabs at once on a pair of its own and measures them.
 """
 
 from __future__ import annotations
@@ -53,8 +53,9 @@ class Http:
                 body += (await self.reader.readexactly(size + 2))[:-2]
             await self.reader.readuntil(b"\r\n")
         wire = len(head) + len(body)
-        if headers.get("content-encoding") == "gzip":
-            body = gzip.decompress(body)
+        json_body = headers.get("content-type", "").startswith("application/json")
+        if headers.get("content-encoding") == "gzip" and json_body:  # plotly.js: bytes only
+            body = gzip.decompress(body)  # (a browser inflates it on its own machine)
         return int(lines[0].split()[1]), body, wire
 
     async def close(self) -> None:
@@ -171,6 +172,7 @@ async def window(tabs: list[Tab], seconds: float, pid: int, fragments: bool) -> 
     out["steps"] = load.steps_per_s([t.session for t in tabs])
     out["ms_cpu"] = 1000 * out["server"] * wall / max(1, len(ms))
     out["backoff"] = sum(t.slowest_s > BASE_S for t in tabs)
+    out["ended"] = wall < seconds - 0.5  # every stream stopped early: the runs had ended
     return out
 
 
@@ -185,12 +187,19 @@ def show(name: str, f: dict, solo: float) -> None:
         f"per answer; workers {f['workers']:.2f} cores; client {f['client']:.2f} cores; pair "
         f"{f['steps']:.0f} steps/s = {f['steps'] / solo:.0%} of solo ({solo:.0f})"
     )
+    if f.get("ended"):
+        print("  NOTE: the pair ended during this window; these figures are of idle tabs")
     others = f["machine"] - f["server"] - f["workers"] - f["client"]
     print(f"  the machine was busy {f['machine']:.2f} cores, {others:.2f} of them other programs")
 
 
 async def bench_stream(args, port: int, pid: int) -> None:
-    """Baseline (1 tab) then each stage of --sessions; tabs opening at once are timed."""
+    """Baseline (1 tab), then each stage of --sessions on a fresh pair: all its tabs open at once.
+
+    Each stage's pair has its own seed (same network, same speed), so a 100,000-step pair is
+    still training through the stage's window however many stages came before; a window in
+    which the pair ended is said, since its figures then describe idle tabs.
+    """
     warm, _ = await load.open_tab(port, args.query)  # imports, scheduler
     await load.close_tab(warm)
     await load.settle(pid)
@@ -202,34 +211,40 @@ async def bench_stream(args, port: int, pid: int) -> None:
         await window(tabs, 3.0, pid, args.fragments)  # the pair is past its start-up
         solo = await window(tabs, args.baseline_seconds, pid, args.fragments)
         show("1 tab (solo)", solo, solo["steps"])
-        for n in args.stages:
-            if n <= len(tabs):
+        for stage, n in enumerate(args.stages, 1):
+            if n == 1:
                 continue
+            await close_all(tabs)
+            await load.settle(pid)
+            query = f"{args.query}&seed={1000 + stage}"  # a pair of its own, trained on open
             got = await asyncio.gather(
-                *(open_stream_tab(port, first.session.query) for _ in range(n - len(tabs))),
-                return_exceptions=True,
+                *(open_stream_tab(port, query) for _ in range(n)), return_exceptions=True
             )
-            new = [g for g in got if isinstance(g, Tab)]
+            tabs = [g for g in got if isinstance(g, Tab)]
             for err in {repr(g) for g in got if not isinstance(g, Tab)}:
                 print(f"  a tab failed to open: {err}")
-            firsts, pages = [t.first_ms for t in new], [t.page_ms for t in new]
-            charts = [t.first_ms - t.page_ms for t in new]  # plotly.js + first paints
+            firsts, pages = [t.first_ms for t in tabs], [t.page_ms for t in tabs]
+            charts = [t.first_ms - t.page_ms for t in tabs]  # plotly.js + first paints
             print(
                 f"{len(got)} tabs opening at once: first chart p50 {load.pct(firsts, 50):.0f} ms, "
-                f"p95 {load.pct(firsts, 95):.0f} ms ({len(got) - len(new)} failed); the page's "
+                f"p95 {load.pct(firsts, 95):.0f} ms ({len(got) - len(tabs)} failed); the page's "
                 f"script run p50 {load.pct(pages, 50):.0f} / p95 {load.pct(pages, 95):.0f} ms, "
                 f"then the chart p50 {load.pct(charts, 50):.0f} / p95 {load.pct(charts, 95):.0f} ms"
             )
-            js = [t.plotly_ms for t in new]
+            js = [t.plotly_ms for t in tabs]
             print(f"  (plotly.min.js p50 {load.pct(js, 50):.0f} / p95 {load.pct(js, 95):.0f} ms)")
-            tabs += new
             show(
                 f"{len(tabs)} tabs",
                 await window(tabs, args.seconds, pid, args.fragments),
                 solo["steps"],
             )
     finally:
-        for t in tabs:
-            await load.close_tab(t.session)
-            for http in (t.http, *t.conns.values()):
-                await http.close()
+        await close_all(tabs)
+
+
+async def close_all(tabs: list[Tab]) -> None:
+    """Close the tabs' sessions and connections (their runs are then no tab's)."""
+    for t in tabs:
+        await load.close_tab(t.session)
+        for http in (t.http, *t.conns.values()):
+            await http.close()
