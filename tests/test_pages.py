@@ -122,3 +122,18 @@ def test_a_diverging_run_says_so_on_the_page():
     at = page("01_batchnorm_lab.py", activation="relu", init="large", lr="10.0", depth="6")
     rerun_until(at, lambda a: any("diverged at step" in w.value for w in a.warning))
     assert not at.exception
+
+
+def test_every_page_opens_again_after_the_others_and_keeps_its_settings():
+    """A class moves between lessons in one tab: a second visit neither raises (the
+    preprocessing page once read a widget key Streamlit had forgotten) nor resets settings."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+    at.switch_page("pages/02_standardization.py").run()
+    at.session_state["standardization.scale"] = 10.0
+    at.run()
+    for name in [*PAGES, *PAGES]:  # every page twice, each time after all the others
+        at.switch_page(f"pages/{name}").run()
+        assert not at.exception, (name, at.exception)
+    at.switch_page("pages/02_standardization.py").run()
+    assert at.session_state["standardization.scale"] == 10.0
+    assert at.query_params.get("scale") in (["10.0"], "10.0", ["10"], "10")  # and used

@@ -123,13 +123,23 @@ def settings_form(ctx: PageContext, cfg: Any, fields: Sequence[str]) -> Any:
 
 
 def seed_url_values(ctx: PageContext, cfg: Any, fields: Sequence[str]) -> None:
-    """On a page's first run, its widgets start from the URL's settings."""
-    flag = f"{ctx.name}.__seeded"
-    if st.session_state.get(flag):
-        return
-    st.session_state[flag] = True
-    for name in fields:
-        st.session_state[widget_key(ctx, name)] = getattr(cfg, name)
+    """On a page's first run, its widgets start from the URL's settings; after a visit to
+    another page they start where the user left them.
+
+    Streamlit forgets the state of widgets a run did not draw, so a tab that went to another
+    lesson and came back found its settings (and view) reset. Every run keeps a copy of the
+    page's settings under a key no widget owns, and puts back what was forgotten.
+    """
+    flag, kept = f"{ctx.name}.__seeded", f"{ctx.name}.__kept"
+    keys = [widget_key(ctx, name) for name in [*fields, "view"]]
+    if not st.session_state.get(flag):
+        st.session_state[flag] = True
+        for name in fields:
+            st.session_state[widget_key(ctx, name)] = getattr(cfg, name)
+    else:
+        for key, value in st.session_state.get(kept, {}).items():
+            st.session_state.setdefault(key, value)
+    st.session_state[kept] = {k: st.session_state[k] for k in keys if k in st.session_state}
 
 
 def apply_preset(ctx: PageContext, values: dict[str, Any]) -> Callable[[], None]:

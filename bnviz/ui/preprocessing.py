@@ -37,8 +37,9 @@ def sidebar(ctx: PageContext, cfg: P.CloudConfig) -> P.CloudConfig:
         cfg = controls.settings_form(ctx, cfg, MAIN)
         if "eps" not in ctx.hidden:
             key = controls.widget_key(ctx, "eps")
+            ladder = sorted({*EPS, st.session_state.get(key, cfg.eps)})
             eps = st.select_slider(
-                ctx.tr("preprocessing.field.eps"), sorted({*EPS, st.session_state[key]}),
+                ctx.tr("preprocessing.field.eps"), ladder,
                 format_func=lambda v: f"{v:g}", key=key, help=ctx.tr("preprocessing.help.eps"),
             )  # fmt: skip
             cfg = cfg.replace(eps=eps)
