@@ -20,7 +20,7 @@ from torch.nn import functional as F
 
 from bnviz.batched import StackedData, check_shared
 from bnviz.config import RunConfig
-from bnviz.stacked import StackedMLP, StackedOptimizer, losses
+from bnviz.stacked import StackedMLP, StackedOptimizer, Step, fast_matmul
 from bnviz.stepper import Progress
 from bnviz.telemetry import History
 
@@ -170,14 +170,13 @@ class SweepJob:
         if s == 0 or self.evals.wants(s, self.configs[0].eval_every):
             self._record_eval()
         x, y = self.data.batch()
-        loss = losses(self.net, x, y, self.data.mask)
-        bad = ~torch.isfinite(loss.detach()) & self.alive
+        step = Step(self.net, x, y, self.data.mask)
+        bad = ~torch.isfinite(step.loss) & self.alive
         if bad.any():  # as Trainer: the step whose loss is not finite is not taken
             self.diverged_at[bad.numpy()] = s + 1
             self.alive &= ~bad
         if self.alive.any():
-            grad = self.net.grad(torch.where(self.alive, loss, 0.0).sum())
-            self.opt.step(grad, self.alive)
+            self.opt.step(step.grad(self.alive.float()), self.alive)
         self.model_step[self.alive.numpy()] += 1
         self.step = s + 1
 
@@ -191,13 +190,14 @@ class SweepJob:
         limit = (
             self.steps - self.step if max_steps is None else min(max_steps, self.steps - self.step)
         )
-        while taken < limit and self.state not in TERMINAL and self.alive.any():
-            self._guard(self._train_step)
-            taken += 1
-            if time.perf_counter() - start >= budget_s:
-                break
-        if (self.step >= self.steps or not self.alive.any()) and self.state not in TERMINAL:
-            self._guard(self._finish)
+        with fast_matmul():
+            while taken < limit and self.state not in TERMINAL and self.alive.any():
+                self._guard(self._train_step)
+                taken += 1
+                if time.perf_counter() - start >= budget_s:
+                    break
+            if (self.step >= self.steps or not self.alive.any()) and self.state not in TERMINAL:
+                self._guard(self._finish)
         return taken
 
     def _finish(self) -> None:

@@ -43,12 +43,28 @@ def test_each_model_is_the_single_run(optimizer, norm):
     assert list(result.state) == ["finished"] * 5
 
 
-@pytest.mark.parametrize("extra", [{}, {"norm": "batchnorm", "bn_momentum": None}])
-def test_other_activations_and_cumulative_bn(extra):
-    for activation in ("prelu", "maxout", "relu"):
-        base = BASE.replace(activation=activation, optimizer="sgd", lr=0.05, steps=30, **extra)
-        result = train_sweep(base, [{}, {"seed": 3}])
-        np.testing.assert_allclose(result.final_loss, _oracle(result.configs)[0], rtol=1e-4)
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "prelu", "elu", "gelu", "silu", "maxout")
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"norm": "batchnorm", "bn_momentum": None},
+        {"norm": "batchnorm", "bn_placement": "after"},
+    ],
+)
+def test_every_activation_and_bn_placement_is_the_single_run(extra):
+    """The hand-written backward of each activation and BN placement, with padded batches."""
+    for activation in ACTIVATIONS:
+        base = BASE.replace(
+            activation=activation, optimizer="momentum", lr=0.05, steps=30, leaky_slope=0.2, **extra
+        )
+        changes = [{}, {"seed": 3, "batch_size": 24}, {"norm": "none", "lr": 0.1}]
+        result = train_sweep(base, changes)
+        np.testing.assert_allclose(
+            result.final_loss, _oracle(result.configs)[0], rtol=1e-4, err_msg=activation
+        )
 
 
 def test_a_diverged_model_is_masked_and_marked_at_the_same_step():
