@@ -57,6 +57,7 @@ class SweepSnapshot(Progress):
     diverged_at: np.ndarray  # (N,) the step whose loss was not finite; -1 if none
     queue_position: int | None = None
     wall_s: float = 0.0  # seconds from the first step to now (or to the end): this server's time
+    pace: float | None = None  # steps/s cap (classroom pace), None = as fast as possible
 
 
 @dataclass(frozen=True)
@@ -341,7 +342,7 @@ class SweepJob:
             self.run_id, self.state, self.step, self.steps, self._rate, time.time(), self.error,
             self.configs, ev["step"], ev["train_loss"].T.copy(), ev["test_acc"].T.copy(),
             self.final[0].copy(), self.final[1].copy(), states, self.model_step.copy(),
-            self.diverged_at.copy(), wall_s=self._wall(now),
+            self.diverged_at.copy(), wall_s=self._wall(now), pace=self.pace,
         )  # fmt: skip
 
     def _wall(self, now: float) -> float:

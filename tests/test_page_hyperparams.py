@@ -5,7 +5,8 @@ import pytest
 
 from bnviz.i18n import t
 from bnviz.lessons import hyperparams_views as V
-from tests.helpers import choose_preset, figures, rerun_until, shown_runs
+from bnviz.ui.live import pace_for
+from tests.helpers import choose_preset, figures, full_speed, rerun_until, shown_runs
 from tests.test_pages import page
 
 PAGE = "09_hyperparams.py"
@@ -24,6 +25,7 @@ def test_page_runs_in_both_languages_and_draws(lang):
     at = page(PAGE, lang=lang, steps="40")
     assert not at.exception
     assert at.title[0].value == t("hyperparams.nav", lang)
+    full_speed(at, "hyperparams")
     rerun_until(at, _done(["sweep"]), timeout=120)
     at.run()
     assert not at.exception and figures(at)
@@ -49,6 +51,7 @@ def test_a_sweep_past_the_caps_shows_a_message_not_a_traceback():
 @pytest.mark.parametrize("preset", sorted(V.CLAIMS))  # bn_wider: ~60-100 s (72 deep models)
 def test_preset_end_to_end_trains_its_sweep_and_its_claim_holds(preset):
     at = page(PAGE)
+    full_speed(at, "hyperparams")  # the class default is classroom pace
     choose_preset(at, "hyperparams", preset)
     assert not at.exception
     rerun_until(at, _done(["sweep"]), timeout=240)
@@ -64,6 +67,7 @@ def test_preset_end_to_end_trains_its_sweep_and_its_claim_holds(preset):
 
 def test_zoom_preset_runs_both_rounds_and_draws_the_box():
     at = page(PAGE)
+    full_speed(at, "hyperparams")
     choose_preset(at, "hyperparams", "zoom")
     rerun_until(at, _done(["round1", "round2"]), timeout=240)
     at.run()
@@ -71,6 +75,20 @@ def test_zoom_preset_runs_both_rounds_and_draws_the_box():
     assert V.claim_coarse(runs["round1"].snapshot, runs["round2"].snapshot)
     fig = figures(at)[0]
     assert fig["layout"]["shapes"] and len(fig["data"]) == 2  # the box, both rounds drawn
+
+
+def test_sweeps_follow_the_classroom_pace_toggle():
+    at = page(PAGE, steps="900")  # 900 steps at classroom pace: 30 steps/s
+    run = shown_runs("hyperparams")["sweep"]
+    assert at.toggle(key="hyperparams.pace").value  # the class default
+    paced = pace_for(run.steps, True)
+    assert run.pace == paced == 30.0
+    rerun_until(at, lambda _: run.snapshot.pace == paced)  # the worker's job has the cap
+    full_speed(at, "hyperparams")
+    assert run.pace is None
+    rerun_until(at, lambda _: run.snapshot.pace is None)  # and has lifted it
+    at.toggle(key="hyperparams.pace").set_value(True).run()
+    rerun_until(at, lambda _: run.snapshot.pace == paced or run.snapshot.done)
 
 
 def test_a_full_quota_is_said_on_the_page(monkeypatch):
