@@ -162,8 +162,8 @@ class _Part:
             x, y = d.rows(lo, lo + rows)
             logits = self.net.forward(x, False)
             y = y.expand(n, -1)
-            ce[:, lo : lo + rows] = F.cross_entropy(logits.transpose(1, 2), y, reduction="none")
-            right[:, lo : lo + rows] = logits.argmax(2) == y
+            ce[:, lo : lo + rows] = F.cross_entropy(logits, y, reduction="none")  # (N, C, rows)
+            right[:, lo : lo + rows] = logits.argmax(1) == y
         dead = ~self.alive
         loss = ce[:, : d.n_train].mean(1).masked_fill(dead, math.nan)
         return loss.numpy(), right[:, d.n_train :].mean(1).masked_fill(dead, math.nan).numpy()

@@ -58,7 +58,7 @@ def test_every_activation_and_bn_placement_is_the_single_run(extra):
     """The hand-written backward of each activation and BN placement, with padded batches."""
     for activation in ACTIVATIONS:
         base = BASE.replace(
-            activation=activation, optimizer="momentum", lr=0.05, steps=30, leaky_slope=0.2, **extra
+            activation=activation, optimizer="momentum", lr=0.05, steps=20, leaky_slope=0.2, **extra
         )
         changes = [{}, {"seed": 3, "batch_size": 24}, {"norm": "none", "lr": 0.1}]
         result = train_sweep(base, changes)
