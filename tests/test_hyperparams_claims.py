@@ -54,3 +54,12 @@ def test_latest_is_the_final_value_once_finished():
     np.testing.assert_array_equal(V.latest(snap), snap.train_loss[:, -1])
     np.testing.assert_allclose(V.latest(snap), snap.final_loss, rtol=1e-6)
     assert V.best(np.array([np.nan, 0.3, 0.1])) == 2
+
+
+@pytest.mark.parametrize("trials", [9, 25])
+def test_repeats_claim_holds_for_seeds_0_to_4(trials):
+    """Random finds the lower loss on 25-75 % of the repeat seeds; the grid's best is 1.0."""
+    for seed in range(5):
+        cfg = V.DEFAULT.replace(trials=trials, seed=seed)
+        snaps = [Done(spec) for spec in V.repeat_specs(cfg).values()]
+        assert V.claim_repeats(snaps), (trials, seed, V.repeat_tally(snaps))

@@ -26,10 +26,15 @@ def test_page_runs_in_both_languages_and_draws(lang):
     assert not at.exception
     assert at.title[0].value == t("hyperparams.nav", lang)
     full_speed(at, "hyperparams")
-    rerun_until(at, _done(["sweep"]), timeout=120)
+    rerun_until(at, _done(["sweep", "repeats1", "repeats2"]), timeout=180)
     at.run()
     assert not at.exception and figures(at)
-    assert len(shown_runs("hyperparams")) == 1  # 18 models, one job
+    runs = shown_runs("hyperparams")
+    assert len(runs) == 3  # view 1 (18 models) and its repeats on 20 seeds (2 x 180 models)
+    wins, top, total = V.repeat_tally([runs[k].snapshot for k in ("repeats1", "repeats2")])
+    said = t("hyperparams.repeats", lang, n=total, first=0, last=19, wins=wins)
+    said += " " + t(f"hyperparams.repeats_{V.repeat_verdict(wins, total)}", lang, top=top, n=20)
+    assert said in [c.value for c in at.caption]
 
 
 def test_a_bad_url_value_falls_back_with_a_note():
