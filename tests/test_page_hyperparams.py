@@ -53,7 +53,7 @@ def test_a_sweep_past_the_caps_shows_a_message_not_a_traceback():
     assert not shown_runs("hyperparams")
 
 
-@pytest.mark.parametrize("preset", sorted(V.CLAIMS))  # bn_wider: ~60-100 s (72 deep models)
+@pytest.mark.parametrize("preset", sorted(V.CLAIMS))
 def test_preset_end_to_end_trains_its_sweep_and_its_claim_holds(preset):
     at = page(PAGE)
     full_speed(at, "hyperparams")  # the class default is classroom pace
