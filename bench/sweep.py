@@ -9,7 +9,8 @@ before the clock starts:
   no evaluation), one after the other, torch.set_num_threads(1);
 - batched: one SweepJob, with its evaluations (full training and test set every eval_every
   steps, and at the first and last step: 2 of them at 100 steps), torch.set_num_threads(1);
-  "2 threads" splits its models over 2 Python threads (SweepJob threads=2).
+  "2 threads" splits its models over 2 Python threads (SweepJob threads=2; under 2 x 32
+  models it keeps one: N = 16 measures the one-thread path twice).
 The sides alternate `rounds` times (default 3); each prints its median time, so a burst of
 load on this shared machine moves one round, not the result. Peak memory: the highest RSS
 above the level before the sweep was built (sampled every 20 ms).

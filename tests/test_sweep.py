@@ -158,6 +158,7 @@ def test_threads_and_parts_split_the_models_not_the_results(monkeypatch):
     import bnviz.sweep as sweep
 
     monkeypatch.setattr(sweep, "BLOCK", 2)  # 5 models: 4 parts of 1-2 models, 2 per thread
+    monkeypatch.setattr(sweep, "PER_THREAD", 1)
     base = BASE.replace(optimizer="sgd", lr=0.1, steps=40, depth=3, activation="relu")
     changes = [{}, {"lr": 10.0}, {"seed": 1}, {"batch_size": 32}, {"norm": "batchnorm"}]
     job = SweepSpec(base, tuple(changes), None).build("t", threads=2)
