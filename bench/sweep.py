@@ -6,9 +6,11 @@ Models of the BatchNorm lab's default shape (moons, 4 x 64 tanh, SGD, batch 64),
 and init scale varied, the same seed. Both sides train N x steps model-steps and are built
 before the clock starts:
 - sequential: N BareLoops (bench/_common.py: the Trainer's model, batches and optimizer,
-  no evaluation), one after the other, torch.set_num_threads(1);
+  no evaluation), one after the other, torch.set_num_threads(1), torch's default matmul
+  (MKL: on one small model it beats oneDNN, whose per-call cost is ~12 us, measured);
 - batched: one SweepJob, with its evaluations (full training and test set every eval_every
-  steps, and at the first and last step: 2 of them at 100 steps), torch.set_num_threads(1);
+  steps, and at the first and last step: 2 of them at 100 steps), torch.set_num_threads(1),
+  matmuls through oneDNN (bnviz.stacked.fast_matmul);
   "2 threads" splits its models over 2 Python threads (SweepJob threads=2; under 2 x 32
   models it keeps one: N = 16 measures the one-thread path twice).
 The sides alternate `rounds` times (default 3); each prints its median time, so a burst of
