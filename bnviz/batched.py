@@ -15,6 +15,7 @@ from bnviz.config import RunConfig
 from bnviz.datasets import make_dataset
 
 VARYING = ("lr", "momentum", "init", "init_scale", "seed", "norm", "batch_size")
+UNSUPPORTED = ("weight_decay", "dropout", "bn_noise")  # the stacked engine has none of them
 BN_EPS = 1e-5  # nn.BatchNorm1d's
 ADAM_BETAS, ADAM_EPS = (0.9, 0.999), 1e-8  # torch.optim.Adam's defaults
 
@@ -38,6 +39,9 @@ def check_shared(configs: list[RunConfig]) -> None:
     for cfg in configs:
         if cfg.problems():
             raise ValueError(f"cannot train {cfg}: {cfg.problems()[0][0]}")
+        for name in UNSUPPORTED:
+            if getattr(cfg.canonical(), name):
+                raise ValueError(f"sweeps do not implement {name} > 0: train such runs one by one")
 
 
 class Order:

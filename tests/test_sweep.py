@@ -86,6 +86,10 @@ def test_architecture_and_dataset_are_shared():
         SweepSpec(BASE, tuple({"seed": i} for i in range(MAX_MODELS + 1)), None)
     with pytest.raises(ValueError, match="MAX_MODEL_STEPS"):
         SweepSpec(BASE, tuple({"seed": i} for i in range(200)), 10_000)
+    for change in ({"dropout": 0.5}, {"weight_decay": 1e-3}, {"norm": "batchnorm", "bn_noise": 1}):
+        with pytest.raises(ValueError, match="do not implement"):
+            SweepSpec(BASE.replace(**change), ({}, {"lr": 0.2}), None)
+    SweepSpec(BASE.replace(bn_noise=1.0), ({}, {"lr": 0.2}), None)  # no BN: no noise to add
 
 
 def test_spec_key_is_stable_and_counts_what_matters():
