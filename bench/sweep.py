@@ -1,22 +1,33 @@
 """A sweep of N models trained at once vs N bare PyTorch loops one after the other.
 
-    python bench/sweep.py [steps]
+    python bench/sweep.py [steps] [rounds]
 
 Models of the BatchNorm lab's default shape (moons, 4 x 64 tanh, SGD, batch 64), learning rate
-and init scale varied, the same seed. Both sides train N x steps model-steps; the batched side
-is a real SweepJob (with its evaluations every eval_every steps), measured with 1 and 2 torch
-threads. Peak memory: the highest RSS above the level before the sweep was built (sampled).
+and init scale varied, the same seed. Both sides train N x steps model-steps and are built
+before the clock starts:
+- sequential: N BareLoops (bench/_common.py: the Trainer's model, batches and optimizer,
+  no evaluation), one after the other, torch.set_num_threads(1), torch's default matmul
+  (MKL: on one small model it beats oneDNN, whose per-call cost is ~12 us, measured);
+- batched: one SweepJob, with its evaluations (full training and test set every eval_every
+  steps, and at the first and last step: 2 of them at 100 steps), torch.set_num_threads(1),
+  matmuls through oneDNN (bnviz.stacked.fast_matmul);
+  "2 threads" splits its models over 2 Python threads (SweepJob threads=2; under 2 x 32
+  models it keeps one: N = 16 measures the one-thread path twice).
+The sides alternate `rounds` times (default 3); each prints its median time, so a burst of
+load on this shared machine moves one round, not the result. Peak memory: the highest RSS
+above the level before the sweep was built (sampled every 20 ms).
 Target: ratio >= 10 at N = 64.
 """
 
 import os
+import statistics
 import sys
 import threading
 import time
 
 import numpy as np
 import torch
-from _common import bare_loop, rss_mb
+from _common import BareLoop, rss_mb
 
 from bnviz.lessons.batchnorm_lab import DEFAULT
 from bnviz.sweep import SweepSpec
@@ -33,17 +44,16 @@ def changes(n: int) -> tuple[dict, ...]:
 
 
 def sequential(n: int, steps: int) -> float:
-    """Seconds for n bare loops of `steps` steps, one after the other (1 thread)."""
-    torch.set_num_threads(1)
+    """Seconds for n bare loops of `steps` steps, one after the other."""
+    loops = [BareLoop(DEFAULT.replace(**change)) for change in changes(n)]
     start = time.perf_counter()
-    for change in changes(n):
-        bare_loop(DEFAULT.replace(**change), steps)
+    for loop in loops:
+        loop.run(steps)
     return time.perf_counter() - start
 
 
 def batched(n: int, steps: int, threads: int) -> tuple[float, float]:
     """(seconds, peak extra RSS in MB) of one SweepJob of n models."""
-    torch.set_num_threads(threads)
     base_rss, peak, done = rss_mb(), [0.0], threading.Event()
 
     def sample() -> None:
@@ -52,8 +62,8 @@ def batched(n: int, steps: int, threads: int) -> tuple[float, float]:
 
     watcher = threading.Thread(target=sample, daemon=True)
     watcher.start()
+    job = SweepSpec(DEFAULT, changes(n), steps).build("bench", threads=threads)
     start = time.perf_counter()
-    job = SweepSpec(DEFAULT, changes(n), steps).build("bench")
     while job.state == "running":
         job.advance()
     seconds = time.perf_counter() - start
@@ -65,19 +75,28 @@ def batched(n: int, steps: int, threads: int) -> tuple[float, float]:
 
 def main() -> None:
     steps = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    torch.set_num_threads(1)
     batched(4, 5, 1)  # warm up torch's lazy paths
     sequential(2, 5)
     load = os.getloadavg()[0]
-    print(f"{steps} steps per model; model-steps/s (higher is better); load average {load:.1f}")
+    print(f"{steps} steps per model, median of {rounds} rounds; model-steps/s (higher is "
+          f"better); load average {load:.1f}")  # fmt: skip
     for n in (16, 64, 256):
-        seq = sequential(n, steps)
-        one, mem1 = batched(n, steps, 1)
-        two, mem2 = batched(n, steps, 2)
+        seq, one, two, mem = [], [], [], 0.0
+        for _ in range(rounds):
+            seq.append(sequential(n, steps))
+            seconds, peak = batched(n, steps, 1)
+            one.append(seconds)
+            seconds, peak2 = batched(n, steps, 2)
+            two.append(seconds)
+            mem = max(mem, peak, peak2)
+        s, o, t = (statistics.median(v) for v in (seq, one, two))
         rate = n * steps
         print(
-            f"N = {n:3d}: sequential {rate / seq:7.0f} | batched 1 thread {rate / one:7.0f} "
-            f"(ratio {seq / one:5.1f}, peak +{mem1:.0f} MB) | 2 threads {rate / two:7.0f} "
-            f"(ratio {seq / two:5.1f}, peak +{mem2:.0f} MB)"
+            f"N = {n:3d}: sequential {rate / s:6.0f} | batched 1 thread {rate / o:6.0f} "
+            f"(ratio {s / o:5.1f}) | 2 threads {rate / t:6.0f} (ratio {s / t:5.1f}) | "
+            f"peak +{mem:.0f} MB"
         )
 
 

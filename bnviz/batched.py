@@ -15,6 +15,7 @@ from bnviz.config import RunConfig
 from bnviz.datasets import make_dataset
 
 VARYING = ("lr", "momentum", "init", "init_scale", "seed", "norm", "batch_size")
+UNSUPPORTED = ("weight_decay", "dropout", "bn_noise")  # the stacked engine has none of them
 BN_EPS = 1e-5  # nn.BatchNorm1d's
 ADAM_BETAS, ADAM_EPS = (0.9, 0.999), 1e-8  # torch.optim.Adam's defaults
 
@@ -38,6 +39,9 @@ def check_shared(configs: list[RunConfig]) -> None:
     for cfg in configs:
         if cfg.problems():
             raise ValueError(f"cannot train {cfg}: {cfg.problems()[0][0]}")
+        for name in UNSUPPORTED:
+            if getattr(cfg.canonical(), name):
+                raise ValueError(f"sweeps do not implement {name} > 0: train such runs one by one")
 
 
 class Order:
@@ -67,9 +71,10 @@ class StackedData:
         self.n_in, self.n_out = sets[0].n_features, sets[0].n_classes
         self.x = torch.stack([torch.from_numpy(d.x_train) for d in sets])  # (S, n, D)
         self.y = torch.stack([torch.from_numpy(d.y_train) for d in sets])  # (S, n)
-        self.x_test = torch.stack([torch.from_numpy(d.x_test) for d in sets])
-        self.y_test = torch.stack([torch.from_numpy(d.y_test) for d in sets])
-        n = self.x.shape[1]
+        x_test = torch.stack([torch.from_numpy(d.x_test) for d in sets])
+        y_test = torch.stack([torch.from_numpy(d.y_test) for d in sets])
+        n = self.n_train = self.x.shape[1]
+        self.x_all, self.y_all = torch.cat([self.x, x_test], 1), torch.cat([self.y, y_test], 1)
         self.slot = torch.tensor([seeds.index(c.seed) for c in configs])  # (N,) -> data set
         sizes = [min(c.batch_size, n) for c in configs]
         streams = sorted({(c.seed, b) for c, b in zip(configs, sizes, strict=True)})
@@ -91,7 +96,7 @@ class StackedData:
             return self.x[0][idx], self.y[0][idx]
         return self.x[self.slot[:, None], idx], self.y[self.slot[:, None], idx]
 
-    def full(self, test: bool) -> tuple[torch.Tensor, torch.Tensor]:
-        """The whole train or test set: x (N or 1, n, D), y (N or 1, n)."""
-        x, y = (self.x_test, self.y_test) if test else (self.x, self.y)
+    def rows(self, lo: int, hi: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Rows lo:hi of the training then the test set: x (N or 1, rows, D), y (N or 1, rows)."""
+        x, y = self.x_all[:, lo:hi], self.y_all[:, lo:hi]
         return (x, y) if x.shape[0] == 1 else (x[self.slot], y[self.slot])

@@ -34,7 +34,9 @@ if specs is not None:
         runs = live.attached(ctx, specs)
     if busy := st.session_state.pop(f"{ctx.name}.busy", None):
         st.error(busy)  # a quota said no (live.attached keeps the reason here)
-    with st.sidebar:
+    with st.sidebar:  # as live.sidebar: classroom pace (a sweep lasts ~30 s), pause redraw
+        st.markdown(f"**{ctx.tr('run.while_training')}**")
+        live.pace_toggle(ctx, runs)
         live.freeze_toggle(ctx)
     labels = {name: ctx.tr(f"hyperparams.sweep.{name}") for name in specs}
     live.live_panel(ctx, runs, labels, lambda snaps: ui.draw(ctx, view, cfg, snaps))

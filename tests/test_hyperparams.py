@@ -82,3 +82,45 @@ def test_importance_of_a_real_random_sweep_ranks_every_parameter():
     imp = H.sweep_importance(result.configs, result.final_loss)
     assert set(imp) == set(H.IMPORTANCE_PARAMS)
     assert sum(imp.values()) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("trials", [9, 25])
+def test_view_1_is_repeated_on_consecutive_seeds_in_two_sweeps_within_the_caps(trials):
+    from bnviz.lessons import hyperparams_views as V
+    from bnviz.sweep import MAX_MODELS
+
+    s = V.DEFAULT.replace(trials=trials, seed=7)
+    specs = V.specs("grid", s)
+    assert set(specs) == {"sweep", "repeats1", "repeats2"}
+    n = V.REPEATS[trials]
+    configs = [c for k in ("repeats1", "repeats2") for c in specs[k].configs()]
+    assert len(configs) == 2 * trials * n and all(len(specs[k].configs()) <= MAX_MODELS
+                                                  for k in specs)  # fmt: skip
+    assert [c.seed for c in configs[:: 2 * trials]] == list(range(7, 7 + n))
+    assert configs[: 2 * trials] == list(specs["sweep"].configs())  # the first seed: view 1's
+    grid_lrs = {c.lr for i, c in enumerate(configs) if i % (2 * trials) < trials}
+    rand_lrs = [c.lr for i, c in enumerate(configs) if i % (2 * trials) >= trials]
+    assert len(grid_lrs) == np.sqrt(trials) and len(set(rand_lrs)) == trials * n  # redrawn
+    big = V.specs("grid", s.replace(steps=20_000))  # 50 x 20k fits, the repeats do not
+    assert set(big) == {"sweep"}
+
+
+def test_repeat_tally_counts_seeds_where_random_finds_the_lower_loss():
+    from types import SimpleNamespace
+
+    from bnviz.config import RunConfig
+    from bnviz.lessons import hyperparams_views as V
+
+    lrs = [0.01, 0.1, 1.0, 0.02, 0.3, 0.5]  # per seed: a grid of 3, then 3 random trials
+    configs = [RunConfig(seed=s, lr=lr) for s in (0, 1, 2) for lr in lrs]
+    loss = np.array(
+        [
+            [0.5, 0.2, 0.1, 0.3, 0.05, 0.4],  # random wins; grid best at its top
+            [0.5, 0.1, 0.2, 0.3, 0.2, np.nan],  # grid wins (best: 0.1, not top)
+            [np.nan, np.nan, np.nan, 0.9, 1.0, 2.0],
+        ]
+    )  # grid diverged: random wins
+    snap = SimpleNamespace(configs=configs, final_loss=loss.ravel())  # fmt: skip
+    assert V.repeat_tally([snap]) == (2, 1, 3)
+    assert V.repeat_tally([snap, snap]) == (4, 2, 6)
+    assert [V.repeat_verdict(w, 20) for w in (4, 5, 15, 16)] == ["grid", "even", "even", "random"]

@@ -5,7 +5,8 @@ import pytest
 
 from bnviz.i18n import t
 from bnviz.lessons import hyperparams_views as V
-from tests.helpers import choose_preset, figures, rerun_until, shown_runs
+from bnviz.ui.live import pace_for
+from tests.helpers import choose_preset, figures, full_speed, rerun_until, shown_runs
 from tests.test_pages import page
 
 PAGE = "09_hyperparams.py"
@@ -24,10 +25,16 @@ def test_page_runs_in_both_languages_and_draws(lang):
     at = page(PAGE, lang=lang, steps="40")
     assert not at.exception
     assert at.title[0].value == t("hyperparams.nav", lang)
-    rerun_until(at, _done(["sweep"]), timeout=120)
+    full_speed(at, "hyperparams")
+    rerun_until(at, _done(["sweep", "repeats1", "repeats2"]), timeout=180)
     at.run()
     assert not at.exception and figures(at)
-    assert len(shown_runs("hyperparams")) == 1  # 18 models, one job
+    runs = shown_runs("hyperparams")
+    assert len(runs) == 3  # view 1 (18 models) and its repeats on 20 seeds (2 x 180 models)
+    wins, top, total = V.repeat_tally([runs[k].snapshot for k in ("repeats1", "repeats2")])
+    said = t("hyperparams.repeats", lang, n=total, first=0, last=19, wins=wins)
+    said += " " + t(f"hyperparams.repeats_{V.repeat_verdict(wins, total)}", lang, top=top, n=20)
+    assert said in [c.value for c in at.caption]
 
 
 def test_a_bad_url_value_falls_back_with_a_note():
@@ -46,9 +53,10 @@ def test_a_sweep_past_the_caps_shows_a_message_not_a_traceback():
     assert not shown_runs("hyperparams")
 
 
-@pytest.mark.parametrize("preset", sorted(V.CLAIMS))  # bn_wider: ~60-100 s (72 deep models)
+@pytest.mark.parametrize("preset", sorted(V.CLAIMS))
 def test_preset_end_to_end_trains_its_sweep_and_its_claim_holds(preset):
     at = page(PAGE)
+    full_speed(at, "hyperparams")  # the class default is classroom pace
     choose_preset(at, "hyperparams", preset)
     assert not at.exception
     rerun_until(at, _done(["sweep"]), timeout=240)
@@ -64,6 +72,7 @@ def test_preset_end_to_end_trains_its_sweep_and_its_claim_holds(preset):
 
 def test_zoom_preset_runs_both_rounds_and_draws_the_box():
     at = page(PAGE)
+    full_speed(at, "hyperparams")
     choose_preset(at, "hyperparams", "zoom")
     rerun_until(at, _done(["round1", "round2"]), timeout=240)
     at.run()
@@ -71,6 +80,20 @@ def test_zoom_preset_runs_both_rounds_and_draws_the_box():
     assert V.claim_coarse(runs["round1"].snapshot, runs["round2"].snapshot)
     fig = figures(at)[0]
     assert fig["layout"]["shapes"] and len(fig["data"]) == 2  # the box, both rounds drawn
+
+
+def test_sweeps_follow_the_classroom_pace_toggle():
+    at = page(PAGE, steps="900")  # 900 steps at classroom pace: 30 steps/s
+    run = shown_runs("hyperparams")["sweep"]
+    assert at.toggle(key="hyperparams.pace").value  # the class default
+    paced = pace_for(run.steps, True)
+    assert run.pace == paced == 30.0
+    rerun_until(at, lambda _: run.snapshot.pace == paced)  # the worker's job has the cap
+    full_speed(at, "hyperparams")
+    assert run.pace is None
+    rerun_until(at, lambda _: run.snapshot.pace is None)  # and has lifted it
+    at.toggle(key="hyperparams.pace").set_value(True).run()
+    rerun_until(at, lambda _: run.snapshot.pace == paced or run.snapshot.done)
 
 
 def test_a_full_quota_is_said_on_the_page(monkeypatch):

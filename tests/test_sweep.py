@@ -43,12 +43,28 @@ def test_each_model_is_the_single_run(optimizer, norm):
     assert list(result.state) == ["finished"] * 5
 
 
-@pytest.mark.parametrize("extra", [{}, {"norm": "batchnorm", "bn_momentum": None}])
-def test_other_activations_and_cumulative_bn(extra):
-    for activation in ("prelu", "maxout", "relu"):
-        base = BASE.replace(activation=activation, optimizer="sgd", lr=0.05, steps=30, **extra)
-        result = train_sweep(base, [{}, {"seed": 3}])
-        np.testing.assert_allclose(result.final_loss, _oracle(result.configs)[0], rtol=1e-4)
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "prelu", "elu", "gelu", "silu", "maxout")
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"norm": "batchnorm", "bn_momentum": None},
+        {"norm": "batchnorm", "bn_placement": "after"},
+    ],
+)
+def test_every_activation_and_bn_placement_is_the_single_run(extra):
+    """The hand-written backward of each activation and BN placement, with padded batches."""
+    for activation in ACTIVATIONS:
+        base = BASE.replace(
+            activation=activation, optimizer="momentum", lr=0.05, steps=20, leaky_slope=0.2, **extra
+        )
+        changes = [{}, {"seed": 3, "batch_size": 24}, {"norm": "none", "lr": 0.1}]
+        result = train_sweep(base, changes)
+        np.testing.assert_allclose(
+            result.final_loss, _oracle(result.configs)[0], rtol=1e-4, err_msg=activation
+        )
 
 
 def test_a_diverged_model_is_masked_and_marked_at_the_same_step():
@@ -70,6 +86,10 @@ def test_architecture_and_dataset_are_shared():
         SweepSpec(BASE, tuple({"seed": i} for i in range(MAX_MODELS + 1)), None)
     with pytest.raises(ValueError, match="MAX_MODEL_STEPS"):
         SweepSpec(BASE, tuple({"seed": i} for i in range(200)), 10_000)
+    for change in ({"dropout": 0.5}, {"weight_decay": 1e-3}, {"norm": "batchnorm", "bn_noise": 1}):
+        with pytest.raises(ValueError, match="do not implement"):
+            SweepSpec(BASE.replace(**change), ({}, {"lr": 0.2}), None)
+    SweepSpec(BASE.replace(bn_noise=1.0), ({}, {"lr": 0.2}), None)  # no BN: no noise to add
 
 
 def test_spec_key_is_stable_and_counts_what_matters():
@@ -136,3 +156,48 @@ def test_a_sweep_runs_through_the_scheduler_as_one_shared_job(backend):
         np.testing.assert_allclose(snap.final_loss, direct.final_loss, rtol=1e-4)
     finally:
         s.shutdown()
+
+
+def test_threads_and_parts_split_the_models_not_the_results(monkeypatch):
+    import bnviz.sweep as sweep
+
+    monkeypatch.setattr(sweep, "BLOCK", 2)  # 5 models: 4 parts of 1-2 models, 2 per thread
+    monkeypatch.setattr(sweep, "PER_THREAD", 1)
+    base = BASE.replace(optimizer="sgd", lr=0.1, steps=40, depth=3, activation="relu")
+    changes = [{}, {"lr": 10.0}, {"seed": 1}, {"batch_size": 32}, {"norm": "batchnorm"}]
+    job = SweepSpec(base, tuple(changes), None).build("t", threads=2)
+    assert [len(p.alive) for p in job.parts] == [1, 1, 2, 1] and len(job._groups) == 2
+    while job.state == "running":
+        job.advance(budget_s=0.01)
+    split = job.snapshot()
+    whole = train_sweep(base, changes)
+    loss, _, snaps = _oracle(whole.configs)
+    assert list(split.model_state) == ["finished", "diverged", "finished", "finished", "finished"]
+    assert split.diverged_at[1] == snaps[1].diverged_at == whole.diverged_at[1]  # part 2 ended
+    np.testing.assert_allclose(split.final_loss, whole.final_loss, rtol=1e-5)
+    np.testing.assert_allclose(split.final_loss, loss, rtol=1e-4)
+    np.testing.assert_array_equal(split.eval_step, whole.step)
+    assert list(split.model_step) == [40, snaps[1].diverged_at - 1, 40, 40, 40]
+
+
+def test_a_paced_sweep_takes_only_the_steps_its_pace_allows(monkeypatch):
+    import bnviz.sweep as sweep
+
+    clock = [100.0]
+    monkeypatch.setattr(sweep.time, "monotonic", lambda: clock[0])
+    job = SweepSpec(BASE, ({}, {"lr": 0.2}), 50).build("p")
+    job.set_pace(10.0)  # steps per second
+    assert job.advance() == 0  # no time has passed
+    clock[0] += 0.5
+    assert job.advance() == 5 and job.step == 5
+    clock[0] += 10.0  # 100 more allowed, 45 left
+    job.set_pace(None)  # full speed again
+    assert job.advance(max_steps=3) == 3
+    job.set_pace(2.0)
+    clock[0] += 1.0
+    assert job.advance() == 2 and job.step == 10
+    job.state = "paused"
+    clock[0] += 100.0  # paused: the pool resyncs on resume, nothing is banked
+    job.state = "running"
+    job.resync()
+    assert job.advance() == 0

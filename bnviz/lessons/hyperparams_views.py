@@ -22,6 +22,7 @@ BASE = RunConfig(dataset="moons", n_samples=500, depth=2, width=16, optimizer="m
 SCALE_RANGE = (0.3, 3.0)  # init scale in view 1 (with BN: irrelevant)
 WIDE_BOX = ((1e-4, 0.1), (1.0, 10.0))  # (lo, hi) of (lr, init scale) for coarse to fine
 LR_WIDE = (1e-4, 1.0)
+REPEATS = {9: 20, 25: 10}  # seeds view 1 is repeated on: 360 or 500 models, in two sweeps
 
 
 @dataclass(frozen=True)
@@ -62,13 +63,18 @@ def designs(s: Search) -> tuple[np.ndarray, np.ndarray]:
 def specs(view: str, s: Search) -> dict[str, SweepSpec]:
     """The sweeps a view trains (coarse to fine: round 1 only; round 2 needs its result).
 
-    Raises ValueError past the sweep caps (the page shows the message).
+    Raises ValueError past the sweep caps (the page shows the message). View 1 adds its
+    repetitions (repeat_specs) when they fit the caps.
     """
     base = BASE.replace(seed=s.seed)
     if view == "grid":
         grid, rand = designs(s)
-        return {"sweep": SweepSpec(base, tuple(_changes(np.concatenate([grid, rand]), s.seed)),
+        main = {"sweep": SweepSpec(base, tuple(_changes(np.concatenate([grid, rand]), s.seed)),
                                    s.steps)}  # fmt: skip
+        try:
+            return main | repeat_specs(s)
+        except ValueError:  # too many model-steps to repeat: the view says so
+            return main
     if view == "scale":
         lrs = [*H.lr_samples(s.models, s.seed, "linear"), *H.lr_samples(s.models, s.seed, "log")]
         return {"sweep": SweepSpec(base, tuple({"lr": float(a)} for a in lrs), s.steps)}
@@ -85,6 +91,50 @@ def specs(view: str, s: Search) -> dict[str, SweepSpec]:
         return {"sweep": SweepSpec(H.BN_GRID_BASE, tuple(changes))}
     changes = [dict(c, seed=s.seed) for c in H.random_sweep_changes(s.models, s.seed)]
     return {"sweep": SweepSpec(base.replace(norm="none"), tuple(changes), s.steps)}
+
+
+def repeat_seeds(s: Search) -> list[int]:
+    """The seeds view 1 is repeated on: s.seed and the next REPEATS[s.trials] - 1."""
+    return [(s.seed + r) % 2**31 for r in range(REPEATS[s.trials])]
+
+
+def repeat_specs(s: Search) -> dict[str, SweepSpec]:
+    """View 1 on every seed of repeat_seeds: both designs retrained on each seed (the random
+    one redrawn with it), in two sweeps of half the seeds (each ≤ MAX_MODELS).
+
+    The first seed's models are view 1's own sweep again. Raises ValueError past the caps.
+    """
+    seeds = repeat_seeds(s)
+    out = {}
+    for k, part in enumerate((seeds[: len(seeds) // 2], seeds[len(seeds) // 2 :]), 1):
+        changes = []
+        for seed in part:
+            grid, rand = designs(s.replace(seed=seed))
+            changes += _changes(np.concatenate([grid, rand]), seed)
+        out[f"repeats{k}"] = SweepSpec(BASE.replace(seed=s.seed), tuple(changes), s.steps)
+    return out
+
+
+def repeat_tally(snaps) -> tuple[int, int, int]:
+    """(seeds where random's best final loss is below the grid's, seeds where the grid's best
+    is its top learning rate, seeds) over the finished repeat sweeps (diverged: never best)."""
+    wins = top = total = 0
+    for snap in snaps:
+        seeds = len({c.seed for c in snap.configs})
+        trials = len(snap.configs) // (2 * seeds)
+        loss = np.nan_to_num(snap.final_loss, nan=np.inf).reshape(seeds, 2, trials)
+        lr = np.array([c.lr for c in snap.configs]).reshape(seeds, 2, trials)
+        wins += int((loss[:, 1].min(1) < loss[:, 0].min(1)).sum())
+        best_grid_lr = np.take_along_axis(lr[:, 0], loss[:, 0].argmin(1)[:, None], 1)[:, 0]
+        top += int((best_grid_lr == lr[:, 0].max(1)).sum())
+        total += seeds
+    return wins, top, total
+
+
+def repeat_verdict(wins: int, total: int) -> str:
+    """ "even" when random wins 25-75 % of the seeds, else "random" or "grid" (who wins most)."""
+    share = wins / total
+    return "random" if share > 0.75 else "grid" if share < 0.25 else "even"
 
 
 def fine_spec(round1, s: Search) -> tuple[SweepSpec, tuple[np.ndarray, np.ndarray]]:
@@ -124,6 +174,13 @@ def claim_grid(snap) -> bool:
     along_lr = np.ptp(np.nanmean(loss, axis=1))
     along_scale = np.nanmean(np.ptp(loss, axis=1))
     return bool(along_lr > 1.0 and along_scale < along_lr)
+
+
+def claim_repeats(snaps) -> bool:
+    """Over the repeat seeds random finds the lower loss about as often as the grid (25-75 %),
+    and the grid's best is its top learning rate (1.0) on most of them."""
+    wins, top, total = repeat_tally(snaps)
+    return repeat_verdict(wins, total) == "even" and top > total / 2
 
 
 def claim_scale(snap) -> bool:

@@ -28,6 +28,27 @@ def grid(ctx: PageContext, cfg, snaps) -> None:
     _chart(figs.response_figure(groups, ("lr", "scale"), lang=ctx.lang), "grid")
     k = len(np.unique(pts[:n, 0]))
     st.caption(ctx.tr("hyperparams.grid_counts", n=n, k=k))
+    _repeats(ctx, cfg, snaps)
+
+
+def _repeats(ctx: PageContext, cfg, snaps) -> None:
+    """View 1 on many seeds: how often random beats the grid (once both sweeps finished)."""
+    seeds = V.repeat_seeds(cfg)
+    n, first, last = len(seeds), seeds[0], seeds[-1]
+    parts = [snaps.get(f"repeats{k}") for k in (1, 2)]
+    if None in parts:
+        try:
+            V.repeat_specs(cfg)
+        except ValueError as too_big:  # what specs() left out
+            st.caption(ctx.tr("hyperparams.repeats_too_big", n=n, error=str(too_big)))
+            return
+    if None in parts or not all(p.state == "finished" for p in parts):
+        st.caption(ctx.tr("hyperparams.repeats_wait", n=n))
+        return
+    wins, top, total = V.repeat_tally(parts)
+    verdict = V.repeat_verdict(wins, total)
+    text = ctx.tr("hyperparams.repeats", n=total, first=first, last=last, wins=wins)
+    st.caption(text + " " + ctx.tr(f"hyperparams.repeats_{verdict}", top=top, n=total))
 
 
 def scale(ctx: PageContext, cfg, snaps) -> None:
@@ -139,7 +160,8 @@ def importance(ctx: PageContext, cfg, snaps) -> None:
 def draw(ctx: PageContext, view: str, cfg, snaps) -> None:
     """The view's charts; sweeps no worker has reported on yet (queued) are left out."""
     ready = {n: s for n, s in snaps.items() if hasattr(s, "eval_step")}
-    if len(ready) < len(snaps) and not (view == "coarse" and "round1" in ready):
+    first = {"coarse": "round1", "grid": "sweep"}.get(view)  # draws before the later sweeps
+    if len(ready) < len(snaps) and first not in ready:
         st.info(ctx.tr("hyperparams.starting"), icon=":material/hourglass_top:")
         return
     DRAW[view](ctx, cfg, ready)
