@@ -10,7 +10,8 @@ before the clock starts:
   (MKL: on one small model it beats oneDNN, whose per-call cost is ~12 us, measured);
 - batched: one SweepJob, with its evaluations (full training and test set every eval_every
   steps, and at the first and last step: 2 of them at 100 steps), torch.set_num_threads(1),
-  matmuls through oneDNN (bnviz.stacked.fast_matmul);
+  matmuls through oneDNN (bnviz.stacked.fast_matmul; allowed here as in a worker process,
+  where the app's sweeps run);
   "2 threads" splits its models over 2 Python threads (SweepJob threads=2; under 2 x 32
   models it keeps one: N = 16 measures the one-thread path twice).
 The sides alternate `rounds` times (default 3); each prints its median time, so a burst of
@@ -30,7 +31,10 @@ import torch
 from _common import BareLoop, rss_mb
 
 from bnviz.lessons.batchnorm_lab import DEFAULT
+from bnviz.stacked import FAST_MATMUL_ENV
 from bnviz.sweep import SweepSpec
+
+os.environ[FAST_MATMUL_ENV] = "1"  # as the app's worker processes do (bnviz/pool.py)
 
 
 def changes(n: int) -> tuple[dict, ...]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import os
 
 import numpy as np
 import torch
@@ -62,14 +63,21 @@ def _matmul_precision(value: str):
         torch.backends.mkldnn.matmul.fp32_precision = old
 
 
+FAST_MATMUL_ENV = "BNVIZ_FAST_MATMUL"  # "1": this process may route matmuls to oneDNN
+
+
 def fast_matmul():
     """Inside: float32 matmuls go through oneDNN when it keeps float32 (else: unchanged).
 
-    A process-wide torch setting, so hold it only around a sweep's own steps (a worker
-    process runs one job at a time; in the thread backend a run stepping meanwhile would get
-    float32 results from the other library, equal up to summation order).
+    A process-wide torch setting, so only where nothing else steps meanwhile: a worker
+    process (bnviz.pool sets FAST_MATMUL_ENV there; it runs one job at a time) or a bench
+    that sets it. Elsewhere (the thread backend, tests, notebooks) a run stepping in another
+    thread would get float32 results from the other library, equal only up to summation
+    order, and a run must be bit-identical to train_sync: unchanged there.
     """
-    return _matmul_precision("bf16") if onednn_keeps_fp32() else contextlib.nullcontext()
+    if os.environ.get(FAST_MATMUL_ENV) != "1" or not onednn_keeps_fp32():
+        return contextlib.nullcontext()
+    return _matmul_precision("bf16")
 
 
 def _tanh(z: torch.Tensor) -> torch.Tensor:

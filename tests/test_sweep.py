@@ -201,3 +201,22 @@ def test_a_paced_sweep_takes_only_the_steps_its_pace_allows(monkeypatch):
     job.state = "running"
     job.resync()
     assert job.advance() == 0
+
+
+def test_onednn_matmuls_only_where_the_process_allows_them(monkeypatch):
+    """The matmul setting is process-wide: in this process (tests, notebooks, the thread
+    backend) a sweep must leave it alone, or a run stepping meanwhile stops being bit-identical
+    to train_sync (seen in CI: a killed-worker test's train_sync after a page test's sweep)."""
+    import torch
+
+    from bnviz import stacked
+
+    before = torch.backends.mkldnn.matmul.fp32_precision
+    monkeypatch.delenv(stacked.FAST_MATMUL_ENV, raising=False)
+    with stacked.fast_matmul():
+        assert torch.backends.mkldnn.matmul.fp32_precision == before
+    monkeypatch.setenv(stacked.FAST_MATMUL_ENV, "1")  # as bnviz.pool does in a worker process
+    with stacked.fast_matmul():
+        inside = torch.backends.mkldnn.matmul.fp32_precision
+    assert inside == ("bf16" if stacked.onednn_keeps_fp32() else before)
+    assert torch.backends.mkldnn.matmul.fp32_precision == before
