@@ -284,6 +284,9 @@ class Scheduler:
             if run.auto_paused and run.state == "paused":
                 run.auto_paused = False
                 self._send(run, "resume")
+                # say so now: a page drawn from this snapshot would otherwise show "paused"
+                # and start no redraw timer, and the run's next snapshot would never be shown
+                run.mark(state="running")
             if run.state == "queued" and run_id in self.waiting:
                 run.mark(queue_position=self.waiting.index(run_id) + 1)
             return run.snapshot

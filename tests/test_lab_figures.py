@@ -25,7 +25,7 @@ def test_loss_and_accuracy_have_both_runs(snaps, lang):
     fig = live_figure(live_api.traces(snaps, "loss", {}), "loss", lang=lang)
     data = [tr for tr in fig.data if len(tr.x) and tr.x[0] is not None]
     assert len(data) == 6  # batch, train, test for each run
-    assert fig.layout.yaxis.type == "log"
+    assert fig.layout.yaxis.type == "log" and fig.layout.yaxis.exponentformat == "power"
     acc = live_figure(live_api.traces(snaps, "accuracy", {}), "accuracy", lang=lang)
     assert len([tr for tr in acc.data if len(tr.x) and tr.x[0] is not None]) == 4
     assert max(acc.data[0].y) <= 1
@@ -45,6 +45,17 @@ def test_percentiles_side_by_side_share_the_y_axis(snaps):
     np.testing.assert_allclose(lines[2].y, plain[:, Q85], rtol=1e-6)
     assert fig.layout.yaxis2.matches == "y"
     assert fig.layout.xaxis.domain[1] < fig.layout.xaxis2.domain[0]
+
+
+@pytest.mark.parametrize("column", ["grad_norm", "saturated"])
+def test_per_layer_panels_share_one_labelled_y_axis(snaps, column):
+    """Tick labels only on the first panel (the second's hit the first's lines at 1280x720),
+    powers of ten rather than SI prefixes ("10n"), and a share never below 0 on the axis."""
+    fig = figs.per_layer_figure(snaps, column, lang="en", log_y=column == "grad_norm")
+    assert fig.layout.yaxis2.matches == "y" and fig.layout.yaxis2.showticklabels is False
+    assert fig.layout.yaxis.showticklabels is not False
+    assert fig.layout.yaxis.exponentformat == "power"
+    assert (fig.layout.yaxis.rangemode == "nonnegative") == (column == "saturated")
 
 
 def test_window_limits_the_steps_drawn(snaps):

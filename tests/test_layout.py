@@ -99,3 +99,28 @@ def test_first_screen_at_1280x720_after_a_preset(browser, server, path, preset):
     assert page.evaluate(CUT) == []
     page.screenshot(path=str(SCREENS / f"{path}-1920x1080.png"))
     page.close()
+
+
+VIEWS_ROW = """() => {  // each view button's right edge against its column's (title row or page)
+  const g = document.querySelector('[class*="-view"] [data-testid=stButtonGroup]');
+  if (!g) return null;
+  const col = (g.closest('[data-testid=stColumn]') || g.parentElement).getBoundingClientRect();
+  return [...g.querySelectorAll('button')].map(b =>
+    [b.innerText, b.getBoundingClientRect().right - col.right]);
+}"""
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_view_button_fits_its_row_at_1280x720(browser, server, lang):
+    """The views sit right of the title; a long label pushed the last one out of sight
+    (running statistics in Chinese: "过拟合" was cut at the column's edge)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    for path in ("batchnorm_lab", "initialization", "activations", "running_stats", "why_bn",
+                 "preprocessing", "babysitting", "hyperparams"):  # fmt: skip
+        page.goto(f"{server}/{path}?lang={lang}")
+        settle(page)
+        page.wait_for_selector('[class*="-view"] [data-testid=stButtonGroup] button')
+        buttons = page.evaluate(VIEWS_ROW)
+        assert buttons, path
+        assert [label for label, over in buttons if over > 0] == [], (path, buttons)
+    page.close()

@@ -136,6 +136,22 @@ def test_closed_tab_and_idle_runs_are_paused_then_dropped():
         s.shutdown()
 
 
+def test_polling_an_idle_paused_run_says_running_at_once():
+    """A view that shows no runs for a while lets them idle-pause; back on their view, the page
+    draws from the poll's snapshot: "paused" there left it paused on screen (no redraw timer)."""
+    q = Quotas(idle_pause_s=0.3)
+    s = Scheduler(workers=1, backend="thread", warm=False, quotas=q, snapshot_s=0.05)
+    try:
+        run = s.start(SMALL.replace(steps=100_000), "tab", "a")
+        wait_for(lambda: s.runs[run.run_id].snapshot.state == "running")
+        wait_for(lambda: s.runs[run.run_id].snapshot.state == "paused", 5)  # nobody polls
+        assert s.poll(run.run_id).state == "running"
+        step = s.poll(run.run_id).step
+        wait_for(lambda: s.poll(run.run_id).step > step, 5)  # and it does train on
+    finally:
+        s.shutdown()
+
+
 @pytest.mark.parametrize(("action", "value"), [("pace", None), ("lr", 0.5)])
 def test_a_new_pace_or_rate_does_not_keep_an_idle_paused_run_paused(sched, action, value):
     """A tab closed (its run paused), the next one opens it and changes the pace at once.

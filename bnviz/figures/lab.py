@@ -214,7 +214,12 @@ def per_layer_figure(
             )
         axes[f"xaxis{ax}"] = dict(domain=dom, title=_label(name, lang))
         axes[f"yaxis{ax}"] = dict(
-            anchor="x" + ax, type="log" if log_y else None, matches="y" if i else None
+            anchor="x" + ax,
+            type="log" if log_y else None,
+            exponentformat="power",  # 10⁻⁸, not plotly's SI "10n" on a projector
+            rangemode="nonnegative" if column in ("saturated", "dead") else None,  # shares
+            matches="y" if i else None,
+            showticklabels=not i,  # same axis; in a half-width column its labels hit panel 1
         )
     if not traces:
         return _empty(lang)

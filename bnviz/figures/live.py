@@ -9,7 +9,9 @@ from bnviz.i18n import t
 
 UIREVISION = "live"  # the same value on every redraw: plotly keeps the user's zoom and hover
 AXES = {
-    "loss": dict(title="lab.fig.loss", y="lab.fig.loss_axis", yaxis=dict(type="log")),
+    "loss": dict(
+        title="lab.fig.loss", y="lab.fig.loss_axis", yaxis=dict(type="log", exponentformat="power")
+    ),
     "accuracy": dict(
         title="lab.fig.accuracy", y="lab.fig.accuracy_axis", yaxis=dict(range=[0, 1.02])
     ),
