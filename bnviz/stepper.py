@@ -64,7 +64,31 @@ class Snapshot(Progress):
     first_layer: Mapping[str, np.ndarray] = field(default_factory=dict)  # step, w (T, units, D)
 
 
-class Stepper(Progress):
+class Paced:
+    """Classroom pace for a job with a `step` count: at most `pace` steps a second (None: no
+    cap). Shared by a single run (Stepper) and a batched sweep (bnviz.sweep.SweepJob)."""
+
+    pace: float | None = None
+    _pace_mark: tuple[float, int] = (0.0, 0)
+
+    def set_pace(self, steps_per_s: float | None) -> None:
+        """Cap the speed (a demo a class can watch) or lift the cap (None)."""
+        self.pace = steps_per_s
+        self.resync()
+
+    def resync(self) -> None:
+        """Start the pace clock now: time spent paused or queued does not bank steps."""
+        self._pace_mark = (time.monotonic(), self.step)
+
+    def _paced(self) -> int | None:
+        """Steps the pace allows now (None: no cap)."""
+        if not self.pace:
+            return None
+        t0, s0 = self._pace_mark
+        return max(0, int((time.monotonic() - t0) * self.pace) - (self.step - s0))
+
+
+class Stepper(Paced, Progress):
     """A Trainer with a state machine: running, paused, or one of TERMINAL."""
 
     def __init__(self, run_id: str, cfg: RunConfig, steps: int | None = None):
@@ -103,22 +127,6 @@ class Stepper(Progress):
     def step(self) -> int:
         """Completed steps."""
         return self.trainer.step_count if self.trainer else 0
-
-    def set_pace(self, steps_per_s: float | None) -> None:
-        """Cap the speed (a demo a class can watch) or lift the cap (None)."""
-        self.pace = steps_per_s
-        self.resync()
-
-    def resync(self) -> None:
-        """Start the pace clock now: time spent paused or queued does not bank steps."""
-        self._pace_mark = (time.monotonic(), self.step)
-
-    def _paced(self) -> int | None:
-        """Steps the pace allows now (None: no cap)."""
-        if not self.pace:
-            return None
-        t0, s0 = self._pace_mark
-        return max(0, int((time.monotonic() - t0) * self.pace) - (self.step - s0))
 
     def advance(self, budget_s: float = math.inf, max_steps: int | None = None) -> int:
         """Train for up to budget_s seconds (or max_steps, or what the pace allows); steps taken."""

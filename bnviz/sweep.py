@@ -23,7 +23,7 @@ from torch.nn import functional as F
 from bnviz.batched import StackedData, check_shared
 from bnviz.config import RunConfig
 from bnviz.stacked import StackedMLP, StackedOptimizer, Step, fast_matmul
-from bnviz.stepper import Progress
+from bnviz.stepper import Paced, Progress
 from bnviz.telemetry import History
 
 MAX_MODELS = 256  # models per sweep
@@ -170,7 +170,7 @@ class _Part:
         return loss.numpy(), right[:, d.n_train :].mean(1).masked_fill(dead, math.nan).numpy()
 
 
-class SweepJob:
+class SweepJob(Paced):
     """All models of a sweep, advanced together in slices: the scheduler's unit of work.
 
     The models are split into parts of at most BLOCK, each with its own data order, weights
@@ -276,22 +276,6 @@ class SweepJob:
         while n < most and not self.evals.wants(s + n, every):
             n += 1
         self.step = s + max(self._each(lambda part: part.train(s, n)))
-
-    def set_pace(self, steps_per_s: float | None) -> None:
-        """Cap the speed (a class watches the heatmaps fill in) or lift the cap (None)."""
-        self.pace = steps_per_s
-        self.resync()
-
-    def resync(self) -> None:
-        """Start the pace clock now: time spent paused or queued does not bank steps."""
-        self._pace_mark = (time.monotonic(), self.step)
-
-    def _paced(self) -> int | None:
-        """Steps the pace allows now (None: no cap)."""
-        if not self.pace:
-            return None
-        t0, s0 = self._pace_mark
-        return max(0, int((time.monotonic() - t0) * self.pace) - (self.step - s0))
 
     def advance(self, budget_s: float = math.inf, max_steps: int | None = None) -> int:
         """Train every model for up to budget_s seconds (or max_steps, or what the pace
