@@ -73,3 +73,15 @@ def shown_runs(page_key: str) -> dict:
             for (_, slot), run_id in slots.items()
             if slot.startswith(page_key + ".") and run_id in sched.runs
         }
+
+
+def run_to_end(at, page_key: str, names, timeout: float = 300) -> dict:
+    """Rerun the page until its runs `names` have all ended; the runs it shows then."""
+
+    def ended(_) -> bool:
+        runs = shown_runs(page_key)
+        return set(names) <= set(runs) and all(runs[n].snapshot.done for n in names)
+
+    rerun_until(at, ended, timeout=timeout)
+    at.run()
+    return shown_runs(page_key)

@@ -16,7 +16,7 @@ from bnviz.lessons import batchnorm_lab as lab
 from bnviz.lessons import regularization as reg
 from bnviz.lessons import running_stats as rs
 from bnviz.ui.common import scheduler
-from tests.helpers import choose_preset, full_speed, rerun_until, shown_runs
+from tests.helpers import choose_preset, full_speed, rerun_until, run_to_end, shown_runs
 from tests.test_pages import page
 
 LAB = "01_batchnorm_lab.py"
@@ -90,13 +90,7 @@ def test_running_stats_preset_runs_its_settings_shared_and_shows_its_claim(prese
     expected = rs.run_configs(rs.DEFAULT.replace(**values), view)
     assert set(expected) == {"main", "compare"}
 
-    def ended(at) -> bool:
-        runs = shown_runs("running_stats")
-        return set(expected) <= set(runs) and all(runs[n].snapshot.done for n in expected)
-
-    rerun_until(at, ended, timeout=300)
-    at.run()
-    runs = shown_runs("running_stats")
+    runs = run_to_end(at, "running_stats", expected)
     assert {n: runs[n].spec for n in expected} == expected  # every setting, the lr too
     link = from_query(RunConfig, dict(at.query_params), rs.DEFAULT)[0]  # the share link's run
     assert rs.run_configs(link, view)["main"] == expected["main"]
@@ -115,13 +109,7 @@ def test_activations_dead_unit_preset_runs_its_pair_shared_and_shows_its_claim(p
     full_speed(at, "activations")
     expected = act.dead_relu_pair(activation, seed=0)
 
-    def ended(at) -> bool:
-        runs = shown_runs("activations")
-        return set(expected) <= set(runs) and all(runs[n].snapshot.done for n in expected)
-
-    rerun_until(at, ended, timeout=300)
-    at.run()
-    runs = shown_runs("activations")
+    runs = run_to_end(at, "activations", expected)
     assert {n: runs[n].spec for n in expected} == expected  # both rates, every setting
     link = from_query(act.ActivationSettings, dict(at.query_params), act.ActivationSettings())[0]
     assert at.query_params["view"] == "dead" and link.dead_activation == activation
