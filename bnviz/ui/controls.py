@@ -51,7 +51,8 @@ def view_choice(
     Label and view names default to the strings <page>.view_label and <page>.view.<view>.
     """
     key = widget_key(ctx, "view")
-    view_state(ctx, views)
+    if key not in st.session_state:
+        st.session_state[key] = url_choice(ctx, "view", views)
     label = label or ctx.tr(f"{ctx.name}.view_label")
     format_func = format_func or (lambda v: ctx.tr(f"{ctx.name}.view.{v}"))
     view = st.segmented_control(
@@ -138,8 +139,7 @@ def seed_url_values(ctx: PageContext, cfg: Any, fields: Sequence[str]) -> None:
     else:
         for key, value in st.session_state.get(kept, {}).items():
             st.session_state.setdefault(key, value)
-    now = {k: st.session_state[k] for k in keys if k in st.session_state}
-    st.session_state[kept] = {**st.session_state.get(kept, {}), **now}  # pages call it twice
+    st.session_state[kept] = {k: st.session_state[k] for k in keys if k in st.session_state}
 
 
 def apply_preset(ctx: PageContext, values: dict[str, Any]) -> Callable[[], None]:
