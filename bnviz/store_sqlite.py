@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import random
 import sqlite3
 import threading
 import time
@@ -38,6 +39,23 @@ class SQLiteStore(RunStore):
             self.path.chmod(0o600)  # pickles are loaded from it: no one else may write them
 
     def _connect(self) -> sqlite3.Connection:
+        """Open and set up, retrying while another process holds the file.
+
+        SQLite does not wait (its busy timeout is skipped) when switching to WAL needs a lock
+        another connection's write transaction holds: two servers starting at once on a new
+        file then fail with "database is locked". Retry until the timeout instead.
+        """
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                return self._connect_once()
+            except sqlite3.OperationalError as exc:
+                busy = "locked" in str(exc) or "busy" in str(exc)
+                if not busy or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02 + 0.05 * random.random())
+
+    def _connect_once(self) -> sqlite3.Connection:
         db = sqlite3.connect(
             self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
         )

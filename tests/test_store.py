@@ -6,6 +6,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -155,6 +156,28 @@ WRITER = textwrap.dedent(
     print(",".join(map(str, won)))
     """
 )
+
+
+def test_opens_while_another_process_holds_a_write_lock(tmp_path):
+    """Switching a new file to WAL while another connection writes fails at once in SQLite
+    (its busy timeout is skipped); the store waits for the lock instead (CI saw this race)."""
+    path = tmp_path / "busy.sqlite"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("CREATE TABLE other (x)")
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("INSERT INTO other VALUES (1)")
+    with pytest.raises(sqlite3.OperationalError, match="locked"):  # SQLite alone: no waiting
+        sqlite3.connect(path, timeout=5).execute("PRAGMA journal_mode=WAL")
+    release = threading.Timer(0.4, lambda: holder.execute("COMMIT"))
+    release.start()
+    started = time.monotonic()
+    s = SQLiteStore(path, 1 << 20, timeout=5)
+    assert time.monotonic() - started >= 0.3  # it waited for the other writer
+    s.put_finished("k", 1)
+    assert s.get_finished("k") == 1
+    s.close()
+    release.join()
+    holder.close()
 
 
 def test_two_processes_writing_at_once_do_not_corrupt_it(tmp_path):
