@@ -247,6 +247,17 @@ class Telemetry:
             row.update({name: values[part] for name, values in cols.items()})
             self.history.append(step, {n: np.asarray(v, np.float32) for n, v in row.items()})
 
+    def wants(self, step: int, unit: int) -> bool:
+        """Whether to sample `step`: the history's grid, as if every capture were reduced.
+
+        A full history thins on its next append. Captures still pending then were sampled on
+        the old grid, so the steps a run kept would depend on when snapshots reduced them:
+        reduce first once the pending captures would fill it.
+        """
+        if self.history.n + len(self._pending) >= self.history.capacity:
+            self.flush()
+        return self.history.wants(step, unit)
+
     def view(self) -> dict[str, np.ndarray]:
         """The history with every capture so far (pending ones reduced first)."""
         self.flush()

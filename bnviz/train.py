@@ -129,7 +129,7 @@ class Trainer:
         s = self.step_count
         if s == 0 or self.evals.wants(s, self.cfg.eval_every):
             self.record_eval()
-        sample = self.telemetry.history.wants(s, self.cfg.log_every)
+        sample = self.telemetry.wants(s, self.cfg.log_every)
         xb, yb = self.next_batch()
         if sample:
             self.telemetry.begin()

@@ -116,6 +116,26 @@ def test_captures_reduced_in_batches_equal_captures_reduced_one_by_one(activatio
         np.testing.assert_allclose(a[name], b[name], rtol=1e-6, equal_nan=True, err_msg=name)
 
 
+def test_sampled_steps_do_not_depend_on_when_snapshots_reduce_captures():
+    """A full history thins on the next append; captures still pending when it filled were
+    once sampled on the old grid, so which steps a run kept depended on when the worker took
+    snapshots (a shared run differed between machines). The grid must be the same either way."""
+    cfg = RunConfig(log_every=1, depth=2, width=8, steps=700)
+    eager, lazy = Trainer(cfg), Trainer(cfg)
+    for trainer in (eager, lazy):  # a small buffer: it thins twice in 300 steps
+        shapes = {k: v.shape[1:] for k, v in trainer.telemetry.history.cols.items()}
+        trainer.telemetry.history = History(64, shapes)
+    for _ in range(300):
+        eager.step()
+        eager.telemetry.flush()  # a snapshot after every step
+        lazy.step()  # reduced only every PENDING_CAPTURES steps
+    a, b = eager.telemetry.view(), lazy.telemetry.view()
+    assert a["step"].tolist() == b["step"].tolist()
+    assert (np.diff(a["step"]) == eager.telemetry.history.stride).all()  # one regular grid
+    for name in a:
+        np.testing.assert_allclose(a[name], b[name], rtol=1e-6, equal_nan=True, err_msg=name)
+
+
 def test_tensorboard_bands_are_half_one_and_one_and_a_half_sigma():
     import inspect
     import math
