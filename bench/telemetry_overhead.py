@@ -7,6 +7,8 @@ model on the same batches; the runner side adds what a lab run pays: telemetry e
 log_every steps, evaluations every eval_every steps, the loss history, and a snapshot every
 0.4 s as a worker takes. Timed alternately in one process (5 rounds, median), in CPU time
 of this process (time.process_time): on a shared machine wall time measures the neighbours.
+The process keeps freed memory as a worker process does (pool.keep_freed_memory; it applies
+to both sides).
 Target: overhead ≤ 3 % (≤ 5 % at worst).
 """
 
@@ -18,9 +20,11 @@ from _common import BareLoop, median
 
 from bnviz.config import RunConfig
 from bnviz.lessons.batchnorm_lab import DEFAULT, pair
+from bnviz.pool import keep_freed_memory
 from bnviz.stepper import Stepper
 
 torch.set_num_threads(1)
+keep_freed_memory()
 
 
 def through_runner(cfg: RunConfig, steps: int) -> float:

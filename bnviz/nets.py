@@ -30,9 +30,24 @@ class Maxout(nn.Module):
         return x.view(x.shape[0], -1, self.k).amax(-1)
 
 
+class Tanh(nn.Tanh):
+    """torch's Tanh; without autograd (evaluations, the decision boundary) through numpy's
+    SIMD kernel: ~10x faster than torch's on this CPU, equal to a few float32 ulps. Training
+    keeps torch's, so runs are unchanged bit for bit."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.is_grad_enabled() or x.dtype != torch.float32:
+            return torch.tanh(x)
+        try:
+            array = x.contiguous().numpy()
+        except RuntimeError:  # no storage of its own (torch.func.vmap's batched tensors)
+            return torch.tanh(x)
+        return torch.from_numpy(np.tanh(array))
+
+
 ACTIVATIONS: dict[str, Callable[[RunConfig], nn.Module]] = {
     "sigmoid": lambda c: nn.Sigmoid(),
-    "tanh": lambda c: nn.Tanh(),
+    "tanh": lambda c: Tanh(),
     "relu": lambda c: nn.ReLU(),
     "leaky_relu": lambda c: nn.LeakyReLU(c.leaky_slope),
     "prelu": lambda c: nn.PReLU(init=0.25),
@@ -219,6 +234,20 @@ class MLP(nn.Module):
         for block in self.blocks:
             x = block(x)
         return self.head(x)
+
+
+@contextlib.contextmanager
+def eval_mode(model: nn.Module) -> Iterator[None]:
+    """model.eval() inside, train mode after. The flags are set directly: Module.train()
+    recursing through every submodule costs ~45 µs, a quarter of a small evaluation."""
+    modules = list(model.modules())
+    for m in modules:
+        m.__dict__["training"] = False
+    try:
+        yield
+    finally:
+        for m in modules:
+            m.__dict__["training"] = True
 
 
 def build_mlp(cfg: RunConfig, n_in: int = 2, n_out: int = 2) -> MLP:

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from bnviz.nets import MLP, capture_inputs, dead_share, saturated_share
+from bnviz.nets import MLP, RELU_LIKE, capture_inputs, dead_share, saturated_share
 
 # Percentiles of Ioffe & Szegedy Fig. 1 (15/50/85) and TensorBoard's 9 (min, ±1.5σ, ±1σ, ±0.5σ,
 # median, max: 0/6.7/15.9/30.9/50/69.1/84.1/93.3/100).
@@ -49,6 +49,20 @@ class History:
         for name, value in values.items():
             self.cols[name][self.n] = value
         self.n += 1
+
+    def extend(self, steps: np.ndarray, values: dict[str, np.ndarray]) -> None:
+        """append() of len(steps) rows at once (values: name -> (rows, ...)), thinning alike."""
+        done, total = 0, len(steps)
+        while done < total:
+            if self.n == self.capacity:
+                self._thin()
+            take = min(total - done, self.capacity - self.n)
+            rows, part = slice(self.n, self.n + take), slice(done, done + take)
+            self.steps[rows] = steps[part]
+            for name, value in values.items():
+                self.cols[name][rows] = value[part]
+            self.n += take
+            done += take
 
     def _thin(self) -> None:
         half = self.n // 2
@@ -163,8 +177,25 @@ def layer_columns(
 # ---------------------------------------------------------------------------- recorder
 
 
+class _Capture:
+    """One sampled step, as taken: views of its tensors, reduced later by Telemetry.flush()."""
+
+    __slots__ = ("acts", "before", "bn_inputs", "grad_norm", "running", "step", "update_ratio")
+
+    def __init__(self):
+        self.step = -1
+        self.acts: list[tuple[np.ndarray, np.ndarray]] = []  # (pre, out) of every layer
+        self.bn_inputs: list[torch.Tensor] = []
+        self.grad_norm = self.update_ratio = self.running = None
+        self.before: list[torch.Tensor] = []
+
+
 class Telemetry:
-    """Hooks on every hidden layer's nonlinearity (and BN), active only on sampled steps."""
+    """Hooks on every hidden layer's nonlinearity (and BN), active only on sampled steps.
+
+    A sampled step keeps views of its tensors and a few norms; the statistics of many
+    sampled steps are reduced together in flush(), where per-call overhead is paid once.
+    """
 
     def __init__(self, model: MLP, capacity: int = 512):
         self.model = model
@@ -174,32 +205,69 @@ class Telemetry:
         self.bn_units = min([BN_UNITS] + [n.num_features for n in self.norms])
         cols = layer_columns(len(model.blocks), len(self.norms), len(self.linears), self.bn_units)
         self.history = History(capacity, cols)
-        self._row: dict[str, object] = {}
-        self._acts: list[tuple[np.ndarray, np.ndarray]] = []
-        self._before: list[torch.Tensor] = []
+        self._now: _Capture | None = None  # the sampled step in progress
         self._handles: list = []
         self._bn_capture = None  # capture_inputs(norms) while a sampled step runs
-        self._bn_inputs: list[torch.Tensor] = []
-        self._pending: list[tuple[int, dict, list]] = []  # (step, row, layer views) to reduce
+        self._pending: list[_Capture] = []  # sampled steps to reduce, in step order
         self._pending_bytes = 0
 
     def close(self) -> None:
-        """Remove the hooks; the BN layers' batch statistics of this step go into its row."""
+        """Remove the hooks (this step's forward pass is over)."""
         for h in self._handles:
             h.remove()
         self._handles = []
         if self._bn_capture is not None:
             self._bn_capture.__exit__(None, None, None)
             self._bn_capture = None
-            for z in self._bn_inputs:
-                x = z.detach().numpy()[:, : self.bn_units]
-                self._row.setdefault("bn_batch_mean", []).append(x.mean(0))
-                # biased: what the batch is normalized by
-                self._row.setdefault("bn_batch_var", []).append(x.var(0))
 
     def _on_act(self, module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
-        # keep views only; everything is reduced at once in after_step
-        self._acts.append((inputs[0].detach().numpy(), output.detach().numpy()))
+        # keep views only; everything is reduced at once in flush()
+        self._now.acts.append((inputs[0].detach().numpy(), output.detach().numpy()))
+
+    def begin(self) -> None:
+        """Hook the layers for this step's forward pass only.
+
+        Hooks left in place would cost ~15 % on every step (they force torch's slow module
+        call path), so they exist only on sampled steps.
+        """
+        self._now = _Capture()
+        self._handles = [b.act.register_forward_hook(self._on_act) for b in self.model.blocks]
+        self._bn_capture = capture_inputs(self.norms)
+        self._now.bn_inputs = self._bn_capture.__enter__()
+
+    def after_backward(self) -> None:
+        """Gradient norms, and a copy of the weights to measure this step's update."""
+        self.close()
+        grads = [lin.weight.grad for lin in self.linears]
+        if all(g is not None for g in grads):
+            self._now.grad_norm = torch.stack(torch._foreach_norm(grads))
+        else:
+            self._now.grad_norm = torch.tensor(
+                [float(g.norm()) if g is not None else math.nan for g in grads]
+            )
+        self._now.before = torch._foreach_mul([lin.weight.detach() for lin in self.linears], 1.0)
+
+    def after_step(self, step: int) -> None:
+        """Size of this step's update per Linear, the BN buffers; then queue the capture.
+
+        Sizes are RMS (norm/√n): for zero-mean weights and updates that is the std of
+        Karpathy's ratio, at a tenth of the cost.
+        """
+        now, self._now = self._now, None
+        after = [lin.weight.detach() for lin in self.linears]
+        change = torch.stack(torch._foreach_norm(torch._foreach_sub(after, now.before)))
+        now.update_ratio = torch.stack([change, torch.stack(torch._foreach_norm(now.before))])
+        now.before = []
+        if self.norms:
+            u = self.bn_units
+            buffers = [n.running_mean[:u] for n in self.norms]
+            now.running = torch.stack(buffers + [n.running_var[:u] for n in self.norms])
+        now.step = step
+        # The layers' views keep this step's tensors alive until flush() reduces them.
+        self._pending.append(now)
+        self._pending_bytes += sum(p.nbytes + o.nbytes for p, o in now.acts)
+        if len(self._pending) >= PENDING_CAPTURES or self._pending_bytes > PENDING_BYTES:
+            self.flush()
 
     def flush(self) -> None:
         """Reduce the pending captures and append their rows to the history, in step order.
@@ -214,7 +282,7 @@ class Telemetry:
         if not self._pending:
             return
         pending, self._pending, self._pending_bytes = self._pending, [], 0
-        acts = [a for _, _, layer_acts in pending for a in layer_acts]  # capture-major
+        acts = [a for cap in pending for a in cap.acts]  # capture-major
         pres = [p.reshape(-1) for p, _ in acts]
         outs = [o.reshape(-1) for _, o in acts]
         k = len(acts)
@@ -237,15 +305,29 @@ class Telemetry:
             "pre_q": picked_quantiles(pre_sorted), "out_q": picked_quantiles(out_sorted),
             "pre_hist": histogram(pre_full), "saturated": saturated_share(out_full, act, axis=1),
         }  # fmt: skip
-        if len({p.shape for p, _ in acts}) == 1:  # one max over the batch for every layer
+        if act not in RELU_LIKE:
+            cols["dead"] = np.full(k, math.nan)
+        elif len({p.shape for p, _ in acts}) == 1:  # one max over the batch for every layer
             cols["dead"] = dead_share(np.stack([p for p, _ in acts]), act)
         else:
             cols["dead"] = np.array([dead_share(p, act) for p, _ in acts])
-        layers = len(pending[0][2])
-        for i, (step, row, _) in enumerate(pending):
-            part = slice(i * layers, (i + 1) * layers)
-            row.update({name: values[part] for name, values in cols.items()})
-            self.history.append(step, {n: np.asarray(v, np.float32) for n, v in row.items()})
+        n = len(pending)
+        cols = {name: values.reshape(n, -1, *values.shape[1:]) for name, values in cols.items()}
+        cols["grad_norm"] = torch.stack([cap.grad_norm for cap in pending]).numpy()
+        change, scale = torch.stack([cap.update_ratio for cap in pending]).unbind(1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratios = np.log10(change.numpy() / scale.numpy())
+        cols["update_ratio"] = np.where(np.isfinite(ratios), ratios, np.nan)
+        if self.norms:
+            running = torch.stack([cap.running for cap in pending]).numpy()  # (n, 2·layers, u)
+            cols["bn_running_mean"], cols["bn_running_var"] = np.split(running, 2, axis=1)
+            u = self.bn_units
+            z = np.stack([x.detach()[:, :u].numpy() for cap in pending for x in cap.bn_inputs])
+            z = z.reshape(n, len(self.norms), *z.shape[1:])  # (n, layers, batch, u)
+            cols["bn_batch_mean"] = z.mean(2)
+            cols["bn_batch_var"] = z.var(2)  # biased: what the batch is normalized by
+        steps = np.array([cap.step for cap in pending])
+        self.history.extend(steps, {name: np.asarray(v, np.float32) for name, v in cols.items()})
 
     def wants(self, step: int, unit: int) -> bool:
         """Whether to sample `step`: the history's grid, as if every capture were reduced.
@@ -271,56 +353,3 @@ class Telemetry:
     def load_state_dict(self, state: dict) -> None:
         """Put back what state_dict() returned."""
         self.history.load_state_dict(state)
-
-    def _on_norm(self, module: nn.BatchNorm1d, inputs: tuple, output: torch.Tensor) -> None:
-        x = inputs[0].detach().numpy()[:, : self.bn_units]
-        row = self._row
-        row.setdefault("bn_batch_mean", []).append(x.mean(0))
-        row.setdefault("bn_batch_var", []).append(
-            x.var(0)
-        )  # biased: what the batch is normalized by
-
-    def begin(self) -> None:
-        """Hook the layers for this step's forward pass only.
-
-        Hooks left in place would cost ~15 % on every step (they force torch's slow module
-        call path), so they exist only on sampled steps.
-        """
-        self._row, self._acts = {}, []
-        self._handles = [b.act.register_forward_hook(self._on_act) for b in self.model.blocks]
-        self._bn_capture = capture_inputs(self.norms)
-        self._bn_inputs = self._bn_capture.__enter__()
-
-    def after_backward(self) -> None:
-        """Gradient norms, and a copy of the weights to measure this step's update."""
-        self.close()
-        weights = [lin.weight.detach() for lin in self.linears]
-        grads = [lin.weight.grad for lin in self.linears]
-        if all(g is not None for g in grads):
-            self._row["grad_norm"] = torch.stack(torch._foreach_norm(grads)).numpy()
-        else:
-            self._row["grad_norm"] = [float(g.norm()) if g is not None else math.nan for g in grads]
-        self._before = [w.clone() for w in weights]
-
-    def after_step(self, step: int) -> None:
-        """log10 of update size / weight size per Linear (the 1e-3 guide line), then store.
-
-        Sizes are RMS (norm/√n): for zero-mean weights and updates that is the std of
-        Karpathy's ratio, at a tenth of the cost.
-        """
-        after = [lin.weight.detach() for lin in self.linears]
-        change = torch.stack(torch._foreach_norm(torch._foreach_sub(after, self._before)))
-        scale = torch.stack(torch._foreach_norm(self._before))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratios = np.log10(change.numpy() / scale.numpy())
-        self._row["update_ratio"] = np.where(np.isfinite(ratios), ratios, np.nan)
-        for norm in self.norms:
-            u = self.bn_units
-            self._row.setdefault("bn_running_mean", []).append(norm.running_mean[:u].numpy().copy())
-            self._row.setdefault("bn_running_var", []).append(norm.running_var[:u].numpy().copy())
-        # The layers' views keep this step's tensors alive until flush() reduces them.
-        self._pending.append((step, self._row, self._acts))
-        self._pending_bytes += sum(p.nbytes + o.nbytes for p, o in self._acts)
-        self._row, self._acts = {}, []
-        if len(self._pending) >= PENDING_CAPTURES or self._pending_bytes > PENDING_BYTES:
-            self.flush()

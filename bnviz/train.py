@@ -13,7 +13,7 @@ from torch.nn import functional as F
 from bnviz.config import SEED_DATA_ORDER, RunConfig
 from bnviz.datasets import TWO_D, Dataset, make_dataset
 from bnviz.metrics import EVAL_COLUMNS, metric
-from bnviz.nets import build_mlp, pre_activations
+from bnviz.nets import build_mlp, eval_mode, pre_activations
 from bnviz.telemetry import History, Telemetry
 
 FIRST_UNITS, FIRST_LAYER_ROWS = 16, 16  # first-layer weights kept: units, and rows over time
@@ -42,6 +42,7 @@ class Trainer:
         self.x = torch.from_numpy(d.x_train)
         self.y = torch.from_numpy(d.y_train)
         self.x_test = torch.from_numpy(d.x_test)
+        self._x_both = torch.cat([self.x, self.x_test])  # evaluate() runs both in one pass
         self.y_test = torch.from_numpy(d.y_test)
         self.model = build_mlp(cfg, d.n_features, d.n_classes)
         self.optimizer = make_optimizer(cfg, self.model.parameters())
@@ -162,15 +163,14 @@ class Trainer:
     @torch.inference_mode()
     def _evaluate(self) -> dict[str, object]:
         pres = None
-        self.model.eval()
-        try:
+        n = len(self.x)
+        with eval_mode(self.model):
             if any(m.needs_pre for m in self.metrics):
                 logits, pres = pre_activations(self.model, self.x)
-            else:
-                logits = self.model(self.x)
-            test_logits = self.model(self.x_test)
-        finally:
-            self.model.train()
+                test_logits = self.model(self.x_test)
+            else:  # one pass over both sets (eval mode: each row on its own)
+                both = self.model(self._x_both)
+                logits, test_logits = both[:n], both[n:]
         out: dict[str, object] = {
             "train_loss": F.cross_entropy(logits, self.y).item(),
             "train_acc": (logits.argmax(1) == self.y).float().mean().item(),
@@ -204,11 +204,8 @@ class Trainer:
         gx = torch.linspace(lo[0].item(), hi[0].item(), resolution)
         gy = torch.linspace(lo[1].item(), hi[1].item(), resolution)
         grid = torch.stack(torch.meshgrid(gx, gy, indexing="xy"), -1).reshape(-1, 2)
-        self.model.eval()
-        try:
+        with eval_mode(self.model):
             prob = torch.softmax(self.model(grid), 1)[:, 1]
-        finally:
-            self.model.train()
         return {
             "x": gx.numpy(),
             "y": gy.numpy(),

@@ -290,3 +290,34 @@ def test_leaving_a_slot_frees_the_tabs_quota_but_keeps_a_run_shown_elsewhere():
         s.leave("tab", "nothing")  # an unknown slot is no error
     finally:
         s.shutdown()
+
+
+FAULTS = """
+import resource, sys
+import numpy as np
+sys.path.insert(0, {root!r})
+from bnviz.pool import keep_freed_memory
+if sys.argv[1] == "keep":
+    assert keep_freed_memory()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(100):  # a step's temporaries: several MB alive at once, then freed
+    held = [np.ones(1 << 20, np.float32) for _ in range(4)]
+    del held
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+def test_a_worker_keeps_freed_memory_instead_of_faulting_in_fresh_pages():
+    """glibc maps every big temporary afresh and the kernel faults its pages in on first touch:
+    a worker process (pool.worker_main calls keep_freed_memory) reuses freed heap instead."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = FAULTS.format(root=str(Path(__file__).resolve().parent.parent))
+    faults = {
+        mode: int(subprocess.check_output([sys.executable, "-c", script, mode], text=True))
+        for mode in ("default", "keep")
+    }
+    assert faults["default"] > 100 * 1000  # the freed heap top is given back: faulted again
+    assert faults["keep"] < faults["default"] / 20, faults
