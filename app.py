@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from bnviz.i18n import lesson_icon, lesson_section, lesson_title, t
+from bnviz.i18n import lesson_group, lesson_icon, lesson_title, t
 from bnviz.ui.common import ensure_router, language_switch, scheduler
 
 HERE = Path(__file__).resolve().parent
@@ -28,7 +28,7 @@ def lesson_pages(lang: str) -> dict[str, list]:
     for path in sorted((HERE / "pages").glob("[0-9][0-9]_*.py")):
         name = path.stem[3:]
         title, icon = lesson_title(name, lang), lesson_icon(name, ICONS.get(name))
-        group = lesson_section(name)
+        group = lesson_group(name)
         label = t(f"nav.section.{group}", lang) if group else ""
         page = st.Page(path, title=title, icon=icon, default=name == "home")
         out.setdefault(label, []).append(page)

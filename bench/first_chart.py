@@ -22,7 +22,7 @@ from pathlib import Path
 
 import _common  # noqa: F401  (puts the repository on sys.path)
 
-from bnviz.i18n import lesson_section, t
+from bnviz.i18n import lesson_group, t
 
 ROOT = Path(__file__).resolve().parent.parent
 ARGS = [
@@ -77,7 +77,7 @@ def timed(browser, url: str, ready: str) -> float:
 def navigated(page, name: str) -> float:
     """Seconds from a click on the page's link in the navigation bar until its chart is drawn."""
     page.evaluate(STALE)
-    page.get_by_text(t(f"nav.section.{lesson_section(name)}"), exact=True).first.click()
+    page.get_by_text(t(f"nav.section.{lesson_group(name)}"), exact=True).first.click()
     link = page.locator(f'a[href$="/{name}"]').first  # in the group's menu, now open
     link.wait_for()
     t0 = time.perf_counter()

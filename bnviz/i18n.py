@@ -65,7 +65,7 @@ def lesson_icon(name: str, default: str | None = None) -> str | None:
     return strings(DEFAULT_LANG).get(f"{name}.icon", default)
 
 
-def lesson_section(name: str) -> str:
+def lesson_group(name: str) -> str:
     """The navigation group a page sits in: `<name>.nav_group` (else nav.group.<name>); "" = none.
 
     Groups keep the top bar to a few entries at 1280 px (ten lessons did not fit); a group's

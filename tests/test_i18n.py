@@ -95,10 +95,10 @@ def test_lesson_prose_exists_for_every_lesson_page(lang):
 @pytest.mark.parametrize("lang", LANGS)
 def test_every_lesson_sits_in_a_titled_navigation_group(lang):
     """At 1280 px the top bar fits Home and a few groups; ten loose lessons folded into '4 more'."""
-    from bnviz.i18n import lesson_section
+    from bnviz.i18n import lesson_group
 
     names = [p.stem[3:] for p in (ROOT / "pages").glob("[0-9][0-9]_*.py")]
-    groups = {name: lesson_section(name) for name in names}
+    groups = {name: lesson_group(name) for name in names}
     assert [n for n, g in groups.items() if not g] == ["home"]
     assert 2 <= len(set(groups.values()) - {""}) <= 4
     for group in set(groups.values()) - {""}:

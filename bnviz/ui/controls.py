@@ -51,8 +51,7 @@ def view_choice(
     Label and view names default to the strings <page>.view_label and <page>.view.<view>.
     """
     key = widget_key(ctx, "view")
-    if key not in st.session_state:
-        st.session_state[key] = url_choice(ctx, "view", views)
+    view_state(ctx, views)
     label = label or ctx.tr(f"{ctx.name}.view_label")
     format_func = format_func or (lambda v: ctx.tr(f"{ctx.name}.view.{v}"))
     view = st.segmented_control(
@@ -139,7 +138,8 @@ def seed_url_values(ctx: PageContext, cfg: Any, fields: Sequence[str]) -> None:
     else:
         for key, value in st.session_state.get(kept, {}).items():
             st.session_state.setdefault(key, value)
-    st.session_state[kept] = {k: st.session_state[k] for k in keys if k in st.session_state}
+    now = {k: st.session_state[k] for k in keys if k in st.session_state}
+    st.session_state[kept] = {**st.session_state.get(kept, {}), **now}  # pages call it twice
 
 
 def apply_preset(ctx: PageContext, values: dict[str, Any]) -> Callable[[], None]:
