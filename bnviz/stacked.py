@@ -234,8 +234,8 @@ class StackedMLP:
     def _act(self, i: int, z: torch.Tensor, cache: list | None, slot: int) -> torch.Tensor:
         """The activation of z (a buffer this layer owns: sigmoid, tanh, relu overwrite it)."""
         c, kind = self.cfg, self.cfg.activation
-        units = z.shape[2] // self.k  # maxout: the max of each k units
-        out = self.ws(f"act{slot}", (*z.shape[:2], units))
+        if kind not in ("tanh", "sigmoid", "relu"):  # maxout: the max of each k units
+            out = self.ws(f"act{slot}", (*z.shape[:2], z.shape[2] // self.k))
         if kind == "tanh":
             a = keep = _tanh(z)
         elif kind == "sigmoid":
@@ -396,8 +396,11 @@ class StackedOptimizer:
         b1, b2 = ADAM_BETAS
         self.m.lerp_(grad, 1 - b1)
         self.v.mul_(b2).addcmul_(grad, grad, value=1 - b2)
-        denom = self.v.sqrt().div_(math.sqrt(1 - b2**self.t)).add_(ADAM_EPS)
-        flat.addcdiv_(self.m * (step / (1 - b1**self.t)), denom)
+        ws = self.net.ws
+        denom = torch.sqrt(self.v, out=ws("adam_denom", flat.shape))
+        denom.div_(math.sqrt(1 - b2**self.t)).add_(ADAM_EPS)
+        update = torch.div(step, 1 - b1**self.t, out=ws("adam_update", flat.shape)).mul_(self.m)
+        flat.addcdiv_(update, denom)
 
 
 class Step:
