@@ -81,30 +81,39 @@ def fast_matmul():
 
 
 class Workspace:
-    """The tensors a net's passes write, kept from step to step: one buffer per (name, shape).
+    """The tensors a net's passes write, kept from step to step: one buffer per name.
 
     A fresh tensor of a step's size (1 MB at 64 models x batch 64 x width 64) comes from a new
     mmap, so every op would page-fault its output in (measured: a 200 us matmul took 530 us in
     a step's chain of ops); reused buffers are mapped once and often still in cache.
-    A buffer is overwritten by the next op that asks for its name and shape, so: a name ending
-    in the layer's index for what outlives the op that writes it (activations the backward
-    pass reads, deltas), "scratch" for what the same few lines consume. Nets that never step
-    at the same time (the parts of one thread) may share one.
+    ws(name, shape) is a contiguous tensor at the start of the buffer `name`, grown to the
+    largest shape asked for (a training step and an evaluation's chunks share it). It is
+    overwritten by the next op that asks for the name, so: a name ending in the layer's index
+    for what outlives the op that writes it (activations the backward pass reads), "scratch"
+    for what the same few lines consume. Nets that never step at the same time (the parts of
+    one thread) may share one.
     """
 
     def __init__(self):
-        self._buffers: dict[tuple, torch.Tensor] = {}
+        self._buffers: dict[tuple, torch.Tensor] = {}  # (name, dtype) -> 1-D storage
+        self._views: dict[tuple, torch.Tensor] = {}  # (name, shape, dtype) -> its view
 
     def __call__(self, name: str, shape, dtype=torch.float32) -> torch.Tensor:
         key = (name, tuple(shape), dtype)
-        buf = self._buffers.get(key)
-        if buf is None:
-            buf = self._buffers[key] = torch.empty(key[1], dtype=dtype)
-        return buf
+        view = self._views.get(key)
+        if view is None:
+            size = math.prod(key[1])
+            buf = self._buffers.get((name, dtype))
+            if buf is None or len(buf) < size:
+                buf = self._buffers[name, dtype] = torch.empty(size, dtype=dtype)
+                self._views = {k: v for k, v in self._views.items() if k[::2] != (name, dtype)}
+            view = self._views[key] = buf[:size].view(key[1])
+        return view
 
     def clear(self) -> None:
         """Free every buffer (they are made again when asked for)."""
         self._buffers.clear()
+        self._views.clear()
 
 
 def _tanh(z: torch.Tensor) -> torch.Tensor:

@@ -268,8 +268,6 @@ class SweepJob(Paced):
         """Training-set loss and test accuracy of every model (eval mode): (N,), (N,)."""
         with fast_matmul():
             parts = self._each(_Part.evaluate)
-        for ws in self._spaces:  # its chunks' big buffers: made again at the next one
-            ws.clear()
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
     def _record_eval(self) -> None:
