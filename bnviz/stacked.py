@@ -7,7 +7,8 @@ weights `nets.build_mlp(configs[i])` draws and follows torch.optim's SGD / Adam 
 
 Forward and backward are written out by hand (no autograd): each layer's gradient is one
 batched matmul written straight into its view of `gflat`, and nothing is kept but what the
-backward pass reads. tanh goes through numpy's vectorized kernel (~10x faster than torch's on
+backward pass reads. Every op writes into a Workspace buffer reused by every step: no step
+allocates a large tensor. tanh goes through numpy's vectorized kernel (~10x faster than torch's on
 this CPU; the two agree to a few float32 ulps). tests/test_sweep.py checks every activation,
 BN placement and optimizer against `train_sync`, the single-model autograd path.
 """
@@ -21,7 +22,6 @@ import os
 
 import numpy as np
 import torch
-from torch.nn import functional as F
 
 from bnviz.batched import ADAM_BETAS, ADAM_EPS, BN_EPS
 from bnviz.config import RunConfig
@@ -80,6 +80,42 @@ def fast_matmul():
     return _matmul_precision("bf16")
 
 
+class Workspace:
+    """The tensors a net's passes write, kept from step to step: one buffer per name.
+
+    A fresh tensor of a step's size (1 MB at 64 models x batch 64 x width 64) comes from a new
+    mmap, so every op would page-fault its output in (measured: a 200 us matmul took 530 us in
+    a step's chain of ops); reused buffers are mapped once and often still in cache.
+    ws(name, shape) is a contiguous tensor at the start of the buffer `name`, grown to the
+    largest shape asked for (a training step and an evaluation's chunks share it). It is
+    overwritten by the next op that asks for the name, so: a name ending in the layer's index
+    for what outlives the op that writes it (activations the backward pass reads), "scratch"
+    for what the same few lines consume. Nets that never step at the same time (the parts of
+    one thread) may share one.
+    """
+
+    def __init__(self):
+        self._buffers: dict[tuple, torch.Tensor] = {}  # (name, dtype) -> 1-D storage
+        self._views: dict[tuple, torch.Tensor] = {}  # (name, shape, dtype) -> its view
+
+    def __call__(self, name: str, shape, dtype=torch.float32) -> torch.Tensor:
+        key = (name, tuple(shape), dtype)
+        view = self._views.get(key)
+        if view is None:
+            size = math.prod(key[1])
+            buf = self._buffers.get((name, dtype))
+            if buf is None or len(buf) < size:
+                buf = self._buffers[name, dtype] = torch.empty(size, dtype=dtype)
+                self._views = {k: v for k, v in self._views.items() if k[::2] != (name, dtype)}
+            view = self._views[key] = buf[:size].view(key[1])
+        return view
+
+    def clear(self) -> None:
+        """Free every buffer (they are made again when asked for)."""
+        self._buffers.clear()
+        self._views.clear()
+
+
 def _tanh(z: torch.Tensor) -> torch.Tensor:
     """tanh of a contiguous float32 tensor, in place, by numpy's SIMD kernel."""
     array = z.numpy()
@@ -90,8 +126,11 @@ def _tanh(z: torch.Tensor) -> torch.Tensor:
 class StackedMLP:
     """depth hidden layers of every model, as (N, fan_in, fan_out) weight views of `flat`."""
 
-    def __init__(self, configs: list[RunConfig], n_in: int, n_out: int):
+    def __init__(
+        self, configs: list[RunConfig], n_in: int, n_out: int, ws: Workspace | None = None
+    ):
         c = configs[0]
+        self.ws = ws if ws is not None else Workspace()  # where forward and backward write
         self.n, self.cfg = len(configs), c
         self.k = c.maxout_k if c.activation == "maxout" else 1
         bn = [cfg for cfg in configs if cfg.batchnorm]
@@ -158,69 +197,77 @@ class StackedMLP:
 
     # ------------------------------------------------------------------ BatchNorm
 
-    def _bn(self, i: int, z: torch.Tensor, train: bool, mask, cache: list | None):
+    def _bn(self, i: int, z: torch.Tensor, train: bool, mask, cache: list | None, slot: int):
         """BatchNorm1d per model over dim 1; BN-less models pass z through."""
-        mean_r, var_r = self.running[i]
+        ws, mean_r, var_r = self.ws, *self.running[i]
         if train:
+            scratch = ws("scratch", z.shape)
             if mask is None:  # two passes: torch.var over dim 1 is ~20x slower here
                 count = z.shape[1]
                 mean = z.mean(1, True)
-                var = (z - mean).square_().mean(1, True)
+                var = torch.sub(z, mean, out=scratch).square_().mean(1, True)
             else:
                 count = mask.sum(1, True)
-                mean = (z * mask).sum(1, True) / count
-                var = ((z - mean) * mask).square().sum(1, True) / count
+                mean = torch.mul(z, mask, out=scratch).sum(1, True) / count
+                var = torch.sub(z, mean, out=scratch).mul_(mask).square_().sum(1, True) / count
             m = self.bn_momentum if self.bn_momentum is not None else 1.0 / self.tracked
             mean_r.mul_(1 - m).add_(mean * m)
             var_r.mul_(1 - m).add_(var * count / (count - 1) * m)  # unbiased, as torch
         else:
             mean, var = mean_r, var_r
         rstd = torch.rsqrt(var + BN_EPS)
-        y = (z - mean).mul_(rstd)
+        y = torch.sub(z, mean, out=ws(f"bn_y{slot}", z.shape)).mul_(rstd)
         if cache is not None:
             cache.append((y, rstd))
-        out = torch.addcmul(self.p[f"be{i}"], y, self.p[f"g{i}"])
-        return out if self.all_bn else torch.where(self.use_bn, out, z)
+        out = ws(f"bn{slot}", z.shape)
+        torch.addcmul(self.p[f"be{i}"], y, self.p[f"g{i}"], out=out)
+        return out if self.all_bn else torch.where(self.use_bn, out, z, out=out)
 
     def _bn_back(self, i: int, d: torch.Tensor, mask, cache) -> torch.Tensor:
         """d out -> d z of _bn (train mode); writes the gradients of γ and β."""
         y, rstd = cache
-        torch.sum(d * y, 1, keepdim=True, out=self.g[f"g{i}"])
+        scratch = self.ws("scratch", d.shape)
+        torch.sum(torch.mul(d, y, out=scratch), 1, keepdim=True, out=self.g[f"g{i}"])
         torch.sum(d, 1, keepdim=True, out=self.g[f"be{i}"])
-        dy = d * self.p[f"g{i}"]  # padding rows have d = 0, so their sums add nothing
-        count = d.shape[1] if mask is None else mask.sum(1, True)
+        dy = torch.mul(d, self.p[f"g{i}"], out=self.ws(f"bn_d{i}", d.shape))
+        count = d.shape[1] if mask is None else mask.sum(1, True)  # padding rows: d = 0
         mean_dy = dy.sum(1, True) / count
-        mean_dyy = (dy * y).sum(1, True) / count
-        dz = (dy - mean_dy).sub_(y * mean_dyy).mul_(rstd)
+        mean_dyy = torch.mul(dy, y, out=scratch).sum(1, True) / count
+        dz = dy.sub_(mean_dy).sub_(torch.mul(y, mean_dyy, out=scratch)).mul_(rstd)
         if mask is not None:
             dz.mul_(mask)  # a padding row does not move the statistics
-        return dz if self.all_bn else torch.where(self.use_bn, dz, d)
+        return dz if self.all_bn else torch.where(self.use_bn, dz, d, out=dz)
 
     # ------------------------------------------------------------------ activations
 
-    def _act(self, i: int, z: torch.Tensor, cache: list | None) -> torch.Tensor:
+    def _act(self, i: int, z: torch.Tensor, cache: list | None, slot: int) -> torch.Tensor:
+        """The activation of z (a buffer this layer owns: sigmoid, tanh, relu overwrite it)."""
         c, kind = self.cfg, self.cfg.activation
+        if kind not in ("tanh", "sigmoid", "relu"):  # maxout: the max of each k units
+            out = self.ws(f"act{slot}", (*z.shape[:2], z.shape[2] // self.k))
         if kind == "tanh":
-            a = keep = _tanh(z)  # z is a fresh tensor nothing else reads
+            a = keep = _tanh(z)
         elif kind == "sigmoid":
-            a = keep = torch.sigmoid(z)
+            a = keep = z.sigmoid_()
         elif kind == "relu":
-            a = keep = torch.relu(z)
+            a = keep = z.relu_()
         elif kind == "maxout":
-            a, keep = z.reshape(*z.shape[:2], -1, self.k).max(-1)
+            idx = self.ws(f"max_idx{slot}", out.shape, torch.long)
+            a, keep = torch.max(z.view(*out.shape, self.k), -1, out=(out, idx))
         else:
             keep = z
             if kind == "leaky_relu":
-                a = F.leaky_relu(z, c.leaky_slope)
+                a = aten.leaky_relu.out(z, c.leaky_slope, out=out)
             elif kind == "prelu":
-                a = torch.where(z >= 0, z, self.p[f"a{i}"] * z)
+                pos = torch.ge(z, 0, out=self.ws("scratch_bool", z.shape, torch.bool))
+                a = torch.where(pos, z, torch.mul(self.p[f"a{i}"], z, out=out), out=out)
             elif kind == "elu":
-                a = F.elu(z, c.elu_alpha)
+                a = aten.elu.out(z, c.elu_alpha, out=out)
                 keep = (z, a)
             elif kind == "gelu":
-                a = F.gelu(z)
+                a = aten.gelu.out(z, out=out)
             elif kind == "silu":
-                a = F.silu(z)
+                a = aten.silu.out(z, out=out)
             else:
                 raise ValueError(f"no stacked activation {kind!r}")
         if cache is not None:
@@ -228,29 +275,33 @@ class StackedMLP:
         return a
 
     def _act_back(self, i: int, d: torch.Tensor, keep) -> torch.Tensor:
-        """d a -> d z (torch's own backward formulas); writes PReLU's slope gradient."""
+        """d a -> d z (torch's own backward formulas), in place of d; writes PReLU's slope
+        gradient."""
         c, kind = self.cfg, self.cfg.activation
-        if kind == "tanh":
-            return d.addcmul_(d * keep, keep, value=-1.0)  # d · (1 − a²)
+        if kind == "tanh":  # d · (1 − a²)
+            return d.addcmul_(torch.mul(d, keep, out=self.ws("scratch", d.shape)), keep, value=-1.0)
         if kind == "sigmoid":
-            return aten.sigmoid_backward(d, keep)
+            return aten.sigmoid_backward.grad_input(d, keep, grad_input=d)
         if kind == "relu":
-            return aten.threshold_backward(d, keep, 0)
+            return aten.threshold_backward.grad_input(d, keep, 0, grad_input=d)
         if kind == "maxout":
-            dz = torch.zeros(*d.shape, self.k)
-            return dz.scatter_(-1, keep[..., None], d[..., None]).reshape(*d.shape[:2], -1)
+            dz = self.ws("max_d", (*d.shape, self.k)).zero_()  # read by this layer only
+            return dz.scatter_(-1, keep[..., None], d[..., None]).view(*d.shape[:2], -1)
         if kind == "leaky_relu":
-            return aten.leaky_relu_backward(d, keep, c.leaky_slope, False)
+            return aten.leaky_relu_backward.grad_input(d, keep, c.leaky_slope, False, grad_input=d)
         if kind == "prelu":
-            slope = self.p[f"a{i}"]
-            pos = keep > 0
-            torch.sum(torch.where(pos, 0.0, keep * d), (1, 2), keepdim=True, out=self.g[f"a{i}"])
-            return torch.where(pos, d, slope * d)
+            pos = torch.gt(keep, 0, out=self.ws("scratch_bool", d.shape, torch.bool))
+            keep_d = torch.mul(keep, d, out=self.ws("scratch", d.shape)).masked_fill_(pos, 0.0)
+            torch.sum(keep_d, (1, 2), keepdim=True, out=self.g[f"a{i}"])
+            slope_d = torch.mul(self.p[f"a{i}"], d, out=self.ws("scratch", d.shape))
+            return torch.where(pos, d, slope_d, out=d)
         if kind == "elu":
-            return aten.elu_backward(d, c.elu_alpha, 1.0, 1.0, False, keep[0])
+            return aten.elu_backward.grad_input(
+                d, c.elu_alpha, 1.0, 1.0, False, keep[0], grad_input=d
+            )
         if kind == "gelu":
-            return aten.gelu_backward(d, keep)
-        return aten.silu_backward(d, keep)
+            return aten.gelu_backward.grad_input(d, keep, grad_input=d)
+        return aten.silu_backward.grad_input(d, keep, grad_input=d)
 
     # ------------------------------------------------------------------ passes
 
@@ -258,23 +309,30 @@ class StackedMLP:
     def forward(self, x: torch.Tensor, train: bool, mask=None, cache: list | None = None):
         """Logits (N, classes, B) of x (N or 1, B, D); train mode uses and updates BN stats.
 
-        cache: a list to fill with what backward() reads (train mode only).
+        cache: a list to fill with what backward() reads (train mode only). The tensors
+        returned and cached are workspace buffers: valid until the next pass.
         """
         if train and self.bn_where:
             self.tracked += 1
-        depth = self.cfg.depth
+        depth, n = self.cfg.depth, self.n
         for i in range(depth + 1):
+            slot = i if cache is not None else i % 2  # no cache: two sets of buffers alternate
             if cache is not None:
                 cache.append(x)
             w, b = self.p[f"w{i}"], self.p[f"b{i}"]
             if i == depth:
-                return torch.matmul(w, x.transpose(1, 2)).add_(b)
-            x = torch.baddbmm(b, x, w) if x.shape[0] == self.n else torch.matmul(x, w).add_(b)
+                logits = self.ws("logits", (n, w.shape[1], x.shape[1]))
+                return torch.matmul(w, x.transpose(1, 2), out=logits).add_(b)
+            z = self.ws(f"z{slot}", (n, x.shape[1], w.shape[2]))
+            if x.shape[0] == n:
+                x = torch.baddbmm(b, x, w, out=z)
+            else:
+                x = torch.matmul(x, w, out=z).add_(b)
             if self.bn_where == "before":
-                x = self._bn(i, x, train, mask, cache)
-            x = self._act(i, x, cache)
+                x = self._bn(i, x, train, mask, cache, slot)
+            x = self._act(i, x, cache, slot)
             if self.bn_where == "after":
-                x = self._bn(i, x, train, mask, cache)
+                x = self._bn(i, x, train, mask, cache, slot)
         raise AssertionError
 
     @torch.no_grad()
@@ -284,7 +342,8 @@ class StackedMLP:
         depth = self.cfg.depth
         torch.bmm(d, cache[depth * per], out=self.g[f"w{depth}"])  # the head: (N, classes, F)
         torch.sum(d, 2, keepdim=True, out=self.g[f"b{depth}"])
-        d = torch.bmm(d.transpose(1, 2), self.p[f"w{depth}"])  # (N, B, F)
+        w = self.p[f"w{depth}"]
+        d = torch.bmm(d.transpose(1, 2), w, out=self._delta(depth - 1, (d.shape[2], w.shape[2])))
         for i in range(depth - 1, -1, -1):
             first = i * per + 1
             if self.bn_where == "after":
@@ -300,8 +359,13 @@ class StackedMLP:
             torch.sum(d, 1, keepdim=True, out=self.g[f"b{i}"])
             if i == 0:
                 return self.gflat
-            d = torch.bmm(d, self.p[f"w{i}"].transpose(1, 2))
+            w = self.p[f"w{i}"]
+            d = torch.bmm(d, w.transpose(1, 2), out=self._delta(i - 1, (d.shape[1], w.shape[1])))
         raise AssertionError
+
+    def _delta(self, i: int, shape) -> torch.Tensor:
+        """The buffer of d loss / d (output of hidden layer i): two alternate going down."""
+        return self.ws(f"d{i % 2}", (self.n, *shape))
 
 
 class StackedOptimizer:
@@ -341,8 +405,11 @@ class StackedOptimizer:
         b1, b2 = ADAM_BETAS
         self.m.lerp_(grad, 1 - b1)
         self.v.mul_(b2).addcmul_(grad, grad, value=1 - b2)
-        denom = self.v.sqrt().div_(math.sqrt(1 - b2**self.t)).add_(ADAM_EPS)
-        flat.addcdiv_(self.m * (step / (1 - b1**self.t)), denom)
+        ws = self.net.ws
+        denom = torch.sqrt(self.v, out=ws("adam_denom", flat.shape))
+        denom.div_(math.sqrt(1 - b2**self.t)).add_(ADAM_EPS)
+        update = torch.div(step, 1 - b1**self.t, out=ws("adam_update", flat.shape)).mul_(self.m)
+        flat.addcdiv_(update, denom)
 
 
 class Step:

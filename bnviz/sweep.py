@@ -22,7 +22,7 @@ from torch.nn import functional as F
 
 from bnviz.batched import StackedData, check_shared
 from bnviz.config import RunConfig
-from bnviz.stacked import StackedMLP, StackedOptimizer, Step, fast_matmul
+from bnviz.stacked import StackedMLP, StackedOptimizer, Step, Workspace, fast_matmul
 from bnviz.stepper import Paced, Progress
 from bnviz.telemetry import History
 
@@ -124,11 +124,14 @@ class SweepSpec:
 
 
 class _Part:
-    """A slice of a sweep's models with its own data order, weights and optimizer (one thread)."""
+    """A slice of a sweep's models with its own data order, weights and optimizer (one thread).
 
-    def __init__(self, configs: tuple[RunConfig, ...], model_step, diverged_at):
+    ws: the buffers its passes write, shared by the parts of its thread (they step in turn).
+    """
+
+    def __init__(self, configs: tuple[RunConfig, ...], model_step, diverged_at, ws: Workspace):
         self.data = StackedData(list(configs))
-        self.net = StackedMLP(list(configs), self.data.n_in, self.data.n_out)
+        self.net = StackedMLP(list(configs), self.data.n_in, self.data.n_out, ws)
         self.opt = StackedOptimizer(self.net, list(configs))
         self.alive = torch.ones(len(configs), dtype=torch.bool)
         self.model_step, self.diverged_at = model_step, diverged_at  # views of the job's arrays
@@ -164,7 +167,7 @@ class _Part:
             logits = self.net.forward(x, False)
             y = y.expand(n, -1)
             ce[:, lo : lo + rows] = F.cross_entropy(logits, y, reduction="none")  # (N, C, rows)
-            right[:, lo : lo + rows] = logits.argmax(1) == y
+            right[:, lo : lo + rows] = logits.max(1).indices == y  # argmax(1): 20x slower
         dead = ~self.alive
         loss = ce[:, : d.n_train].mean(1).masked_fill(dead, math.nan)
         return loss.numpy(), right[:, d.n_train :].mean(1).masked_fill(dead, math.nan).numpy()
@@ -196,6 +199,7 @@ class SweepJob(Paced):
         n = len(configs)
         self.threads = max(1, min(int(threads), n // PER_THREAD))
         self.parts: list[_Part] = []
+        self._spaces: list[Workspace] = []
         self._groups: list[list[_Part]] = []  # the parts of each thread
         self.model_step = np.zeros(n, np.int64)
         self.diverged_at = np.full(n, -1, np.int64)
@@ -213,10 +217,13 @@ class SweepJob(Paced):
         n = len(self.configs)
         per_thread = math.ceil(math.ceil(n / BLOCK) / self.threads)
         cuts = np.linspace(0, n, self.threads * per_thread + 1).round().astype(int)
-        self.parts = [
-            _Part(self.configs[a:b], self.model_step[a:b], self.diverged_at[a:b])
-            for a, b in itertools.pairwise(cuts)
-        ]
+        self._spaces = [Workspace() for _ in range(self.threads)]  # one per thread
+        self.parts = []
+        for k, (a, b) in enumerate(itertools.pairwise(cuts)):
+            ws = self._spaces[k // per_thread]  # its thread's
+            self.parts.append(
+                _Part(self.configs[a:b], self.model_step[a:b], self.diverged_at[a:b], ws)
+            )
         self._groups = [
             self.parts[i : i + per_thread] for i in range(0, len(self.parts), per_thread)
         ]
@@ -311,6 +318,8 @@ class SweepJob(Paced):
             self.final = np.stack([last["train_loss"][-1], last["test_acc"][-1]])
         self.state = "finished"
         self._ended = time.monotonic()
+        for ws in self._spaces:
+            ws.clear()
 
     def snapshot(self) -> SweepSnapshot:
         """An immutable copy of the per-model tables."""
