@@ -16,7 +16,13 @@ from bnviz.lessons import batchnorm_lab as lab
 from bnviz.lessons import regularization as reg
 from bnviz.lessons import running_stats as rs
 from bnviz.ui.common import scheduler
-from tests.helpers import choose_preset, full_speed, rerun_until, run_to_end, shown_runs
+from tests.helpers import (
+    choose_preset,
+    full_speed,
+    run_to_end,
+    shown_runs,
+    wait_for_runs,
+)
 from tests.test_pages import page
 
 LAB = "01_batchnorm_lab.py"
@@ -38,7 +44,7 @@ def test_lab_preset_runs_its_settings_shared_and_shows_its_claim(preset):
     full_speed(at, "lab")  # one click in the sidebar (the class default is classroom pace)
     choose_preset(at, "lab", preset)  # one click: the pair starts
     assert not at.exception
-    rerun_until(at, finished(("plain", "bn")), timeout=240)
+    wait_for_runs(at, finished(("plain", "bn")), timeout=240)
     at.run()  # the rerun after the end: the page and its link settle
     runs = shown_runs("lab")
     expected = lab.preset(preset)
@@ -66,7 +72,7 @@ def test_running_stats_regularization_preset_runs_five_nets_and_shows_its_claim(
         runs = shown_runs("running_stats")
         return slots <= set(runs) and all(runs[s].snapshot.done for s in slots)
 
-    rerun_until(at, ended, timeout=300)
+    wait_for_runs(at, ended, timeout=300)
     at.run()
     runs = shown_runs("running_stats")
     expected = reg.run_configs(seed=0)
