@@ -99,6 +99,17 @@ def shown_runs(page_key: str) -> dict:
         }
 
 
+def drop_every_run() -> None:
+    """Forget every run of this process's scheduler: the next page starts its own, as on a
+    fresh server (a shared run another test left, e.g. paused at step 0, is not adopted)."""
+    from bnviz.ui.common import scheduler
+
+    sched = scheduler()
+    with sched._lock:
+        for run in list(sched.runs.values()):
+            sched._drop(run)
+
+
 def run_to_end(at, page_key: str, names, timeout: float = 300) -> dict:
     """Rerun the page until its runs `names` have all ended; the runs it shows then."""
 

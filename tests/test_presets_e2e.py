@@ -18,6 +18,7 @@ from bnviz.lessons import running_stats as rs
 from bnviz.ui.common import scheduler
 from tests.helpers import (
     choose_preset,
+    drop_every_run,
     full_speed,
     run_to_end,
     shown_runs,
@@ -26,6 +27,14 @@ from tests.helpers import (
 from tests.test_pages import page
 
 LAB = "01_batchnorm_lab.py"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_server():
+    """Each preset starts the runs its click starts: test_page_lessons' dead-ReLU test leaves the
+    shared dead pair paused at step 0, and a page that finds a paused run keeps it paused (under
+    pytest-xdist it could still be there: it is dropped 120 s after its last poll)."""
+    drop_every_run()
 
 
 def finished(names):
