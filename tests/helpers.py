@@ -44,6 +44,30 @@ def rerun_until(at, predicate, timeout: float = 60.0, every: float = 0.5):
         time.sleep(every)
 
 
+def wait_for_runs(at, done, timeout: float = 60.0, rerun_every: float = 2.0):
+    """Wait until done(at) holds, then rerun the page once. done reads the runs (the scheduler),
+    not the page: between its reruns the page's elements are stale.
+
+    The runs train in their own threads whether the page reruns or not; the page reruns every
+    `rerun_every` s only to keep watching them, as a tab does (the scheduler pauses a run nobody
+    polls for 20 s). Rerunning it twice a second instead cost as much CPU as the training.
+    """
+    deadline = time.monotonic() + timeout
+    last = -rerun_every
+    while not done(at):
+        now = time.monotonic()
+        if now > deadline:
+            at.run()
+            seen = [getattr(p, "text", None) or p.value for p in at.get("progress")]
+            seen += [e.value for e in (*at.error, *at.warning, *at.exception)]
+            raise AssertionError(f"condition not reached in time; the page shows {seen}")
+        if now - last >= rerun_every:
+            at.run()
+            last = now
+        time.sleep(0.1)
+    return at.run()
+
+
 def click(at, label: str):
     """Click the button with this label and rerun."""
     buttons = [b for b in at.button if b.label == label]
@@ -75,6 +99,17 @@ def shown_runs(page_key: str) -> dict:
         }
 
 
+def drop_every_run() -> None:
+    """Forget every run of this process's scheduler: the next page starts its own, as on a
+    fresh server (a shared run another test left, e.g. paused at step 0, is not adopted)."""
+    from bnviz.ui.common import scheduler
+
+    sched = scheduler()
+    with sched._lock:
+        for run in list(sched.runs.values()):
+            sched._drop(run)
+
+
 def run_to_end(at, page_key: str, names, timeout: float = 300) -> dict:
     """Rerun the page until its runs `names` have all ended; the runs it shows then."""
 
@@ -82,6 +117,6 @@ def run_to_end(at, page_key: str, names, timeout: float = 300) -> dict:
         runs = shown_runs(page_key)
         return set(names) <= set(runs) and all(runs[n].snapshot.done for n in names)
 
-    rerun_until(at, ended, timeout=timeout)
+    wait_for_runs(at, ended, timeout=timeout)
     at.run()
     return shown_runs(page_key)

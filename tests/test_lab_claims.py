@@ -40,6 +40,7 @@ def results():
         yield Results()
 
 
+@pytest.mark.xdist_group("lab_claims")  # one worker: the module's pool trains each preset once
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("name", NAMES)
 def test_every_preset_shows_its_sentence(results, name, seed):

@@ -6,7 +6,7 @@ import pytest
 from bnviz.i18n import t
 from bnviz.lessons import hyperparams_views as V
 from bnviz.ui.live import pace_for
-from tests.helpers import choose_preset, figures, full_speed, rerun_until, shown_runs
+from tests.helpers import choose_preset, figures, full_speed, rerun_until, shown_runs, wait_for_runs
 from tests.test_pages import page
 
 PAGE = "09_hyperparams.py"
@@ -26,7 +26,7 @@ def test_page_runs_in_both_languages_and_draws(lang):
     assert not at.exception
     assert at.title[0].value == t("hyperparams.nav", lang)
     full_speed(at, "hyperparams")
-    rerun_until(at, _done(["sweep", "repeats1", "repeats2"]), timeout=180)
+    wait_for_runs(at, _done(["sweep", "repeats1", "repeats2"]), timeout=180)
     at.run()
     assert not at.exception and figures(at)
     runs = shown_runs("hyperparams")
@@ -59,7 +59,7 @@ def test_preset_end_to_end_trains_its_sweep_and_its_claim_holds(preset):
     full_speed(at, "hyperparams")  # the class default is classroom pace
     choose_preset(at, "hyperparams", preset)
     assert not at.exception
-    rerun_until(at, _done(["sweep"]), timeout=240)
+    wait_for_runs(at, _done(["sweep"]), timeout=240)
     at.run()
     run = shown_runs("hyperparams")["sweep"]
     view = V.PRESETS[preset]["view"]
@@ -74,7 +74,7 @@ def test_zoom_preset_runs_both_rounds_and_draws_the_box():
     at = page(PAGE)
     full_speed(at, "hyperparams")
     choose_preset(at, "hyperparams", "zoom")
-    rerun_until(at, _done(["round1", "round2"]), timeout=240)
+    wait_for_runs(at, _done(["round1", "round2"]), timeout=240)
     at.run()
     runs = shown_runs("hyperparams")
     assert V.claim_coarse(runs["round1"].snapshot, runs["round2"].snapshot)

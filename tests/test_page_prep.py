@@ -13,7 +13,14 @@ from bnviz.lessons import babysitting as B
 from bnviz.lessons import preprocessing as P
 from bnviz.lessons import preprocessing_data as D
 from bnviz.ui.common import scheduler
-from tests.helpers import choose_preset, decode, figures, full_speed, rerun_until, shown_runs
+from tests.helpers import (
+    choose_preset,
+    decode,
+    figures,
+    full_speed,
+    shown_runs,
+    wait_for_runs,
+)
 from tests.test_pages import page
 
 PREP, BABY = "07_preprocessing.py", "08_babysitting.py"
@@ -106,7 +113,7 @@ def test_preprocessing_live_preset_end_to_end(preset):
     assert not at.exception, at.exception
     assert at.session_state["preprocessing.view"] == D.RUN_PRESETS[preset]
     full_speed(at, "preprocessing")  # the pace toggle is in the sidebar of the live view
-    rerun_until(at, prep_ended, timeout=240)
+    wait_for_runs(at, prep_ended, timeout=240)
     at.run()  # the rerun after the end: the page and its link settle
     assert not at.exception, at.exception
     runs = shown_runs("preprocessing")
@@ -174,7 +181,7 @@ def test_babysitting_check_end_to_end(check):
     choose_preset(at, "babysitting", check)  # one click: the view and its runs
     assert not at.exception
     names = list(B.PRESETS[check])
-    rerun_until(at, ended(names), timeout=240)
+    wait_for_runs(at, ended(names), timeout=240)
     at.run()
     assert not at.exception, at.exception
     runs = shown_runs("babysitting")
@@ -198,7 +205,7 @@ def test_babysitting_diverged_run_has_one_step_in_its_status_line_and_its_legend
     at = page(BABY)
     full_speed(at, "babysitting")
     choose_preset(at, "babysitting", "lr")
-    rerun_until(at, ended(list(B.PRESETS["lr"])), timeout=240)
+    wait_for_runs(at, ended(list(B.PRESETS["lr"])), timeout=240)
     at.run()
     assert not at.exception, at.exception
     far = shown_runs("babysitting")["far_too_high"].snapshot
@@ -218,7 +225,7 @@ def test_babysitting_weight_decay_is_changed_live_on_the_gap_view():
     full_speed(at, "babysitting")
     at.number_input(key="babysitting.weight_decay").set_value(0.1).run()
     assert not at.exception
-    rerun_until(at, ended(["no_decay", "decay"]), timeout=240)
+    wait_for_runs(at, ended(["no_decay", "decay"]), timeout=240)
     runs = shown_runs("babysitting")
     assert runs["decay"].spec.weight_decay == 0.1 and runs["no_decay"].spec.weight_decay == 0.0
     assert runs["decay"].spec == B.config("gap", "decay", 0).replace(weight_decay=0.1)

@@ -14,7 +14,14 @@ from bnviz.lessons import why_bn as W
 from bnviz.lessons import why_bn_layers as Y
 from bnviz.lessons import why_bn_live as L
 from bnviz.ui.common import scheduler
-from tests.helpers import choose_preset, decode, figures, full_speed, rerun_until, shown_runs
+from tests.helpers import (
+    choose_preset,
+    decode,
+    figures,
+    full_speed,
+    shown_runs,
+    wait_for_runs,
+)
 from tests.test_pages import page
 
 PAGE, KEY = "06_why_bn.py", "why_bn"
@@ -108,7 +115,7 @@ def test_live_trio_trains_through_the_scheduler_and_its_claims_hold(view):
         runs = shown_runs(KEY)
         return len(runs) == 3 and all(r.snapshot.done for r in runs.values())
 
-    rerun_until(at, done, timeout=240)
+    wait_for_runs(at, done, timeout=240)
     at.run()
     runs = shown_runs(KEY)
     expected = L.noise_trio(L.LIVE.replace(seed=2))
@@ -137,16 +144,18 @@ def drawn_smoothness(at) -> dict[str, dict[str, np.ndarray]]:
 
 def test_smoothness_view_trains_its_pair_live_shared_and_its_claim_holds():
     at = page(PAGE, view="noise")  # the trio first: the smoothness view must leave its third run
-    full_speed(at, KEY)
     at.button_group(key=f"{KEY}.view").set_value("smooth").run()  # the teacher's one click
     assert not at.exception
+    # Full speed for the pair shown now: the every-view test above left this shared pair at
+    # classroom pace (~30 s), and a tab that finds a run keeps the pace it has.
+    full_speed(at, KEY)
     expected = L.smooth_pair(L.SMOOTH)  # seed 0, the metric paid for every 25 steps
 
     def ended(at) -> bool:
         runs = shown_runs(KEY)
         return set(runs) == set(expected) and all(r.snapshot.done for r in runs.values())
 
-    rerun_until(at, ended, timeout=240)
+    wait_for_runs(at, ended, timeout=240)
     at.run()
     runs = shown_runs(KEY)
     assert {n: r.spec for n, r in runs.items()} == expected  # no BN / BN, the metric, seed 0

@@ -16,10 +16,25 @@ from bnviz.lessons import batchnorm_lab as lab
 from bnviz.lessons import regularization as reg
 from bnviz.lessons import running_stats as rs
 from bnviz.ui.common import scheduler
-from tests.helpers import choose_preset, full_speed, rerun_until, run_to_end, shown_runs
+from tests.helpers import (
+    choose_preset,
+    drop_every_run,
+    full_speed,
+    run_to_end,
+    shown_runs,
+    wait_for_runs,
+)
 from tests.test_pages import page
 
 LAB = "01_batchnorm_lab.py"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_server():
+    """Each preset starts the runs its click starts: test_page_lessons' dead-ReLU test leaves the
+    shared dead pair paused at step 0, and a page that finds a paused run keeps it paused (under
+    pytest-xdist it could still be there: it is dropped 120 s after its last poll)."""
+    drop_every_run()
 
 
 def finished(names):
@@ -38,7 +53,7 @@ def test_lab_preset_runs_its_settings_shared_and_shows_its_claim(preset):
     full_speed(at, "lab")  # one click in the sidebar (the class default is classroom pace)
     choose_preset(at, "lab", preset)  # one click: the pair starts
     assert not at.exception
-    rerun_until(at, finished(("plain", "bn")), timeout=240)
+    wait_for_runs(at, finished(("plain", "bn")), timeout=240)
     at.run()  # the rerun after the end: the page and its link settle
     runs = shown_runs("lab")
     expected = lab.preset(preset)
@@ -66,7 +81,7 @@ def test_running_stats_regularization_preset_runs_five_nets_and_shows_its_claim(
         runs = shown_runs("running_stats")
         return slots <= set(runs) and all(runs[s].snapshot.done for s in slots)
 
-    rerun_until(at, ended, timeout=300)
+    wait_for_runs(at, ended, timeout=300)
     at.run()
     runs = shown_runs("running_stats")
     expected = reg.run_configs(seed=0)
