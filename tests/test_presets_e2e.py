@@ -21,8 +21,6 @@ from tests.helpers import (
     drop_every_run,
     full_speed,
     run_to_end,
-    shown_runs,
-    wait_for_runs,
 )
 from tests.test_pages import page
 
@@ -37,25 +35,13 @@ def _fresh_server():
     drop_every_run()
 
 
-def finished(names):
-    """A predicate: the page's runs in these slots have all ended."""
-
-    def check(at) -> bool:
-        runs = shown_runs("lab")
-        return set(names) <= set(runs) and all(runs[n].snapshot.done for n in names)
-
-    return check
-
-
 @pytest.mark.parametrize("preset", sorted(lab.PRESETS))
 def test_lab_preset_runs_its_settings_shared_and_shows_its_claim(preset):
     at = page(LAB)
     full_speed(at, "lab")  # one click in the sidebar (the class default is classroom pace)
     choose_preset(at, "lab", preset)  # one click: the pair starts
     assert not at.exception
-    wait_for_runs(at, finished(("plain", "bn")), timeout=240)
-    at.run()  # the rerun after the end: the page and its link settle
-    runs = shown_runs("lab")
+    runs = run_to_end(at, "lab", ("plain", "bn"), timeout=240)  # then the page and link settle
     expected = lab.preset(preset)
     link = from_query(RunConfig, dict(at.query_params), lab.DEFAULT)[0]  # the share link's run
     for name, run in runs.items():
@@ -76,14 +62,7 @@ def test_running_stats_regularization_preset_runs_five_nets_and_shows_its_claim(
     choose_preset(at, "running_stats", "regularization")  # one click: the view and its runs
     assert not at.exception
     slots = set(reg.SLOTS.values())
-
-    def ended(at) -> bool:
-        runs = shown_runs("running_stats")
-        return slots <= set(runs) and all(runs[s].snapshot.done for s in slots)
-
-    wait_for_runs(at, ended, timeout=300)
-    at.run()
-    runs = shown_runs("running_stats")
+    runs = run_to_end(at, "running_stats", slots)
     expected = reg.run_configs(seed=0)
     names = {slot: n for n, slot in reg.SLOTS.items()}
     assert {names[s]: runs[s].spec for s in slots} == expected  # the settings the page used
