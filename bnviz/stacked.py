@@ -153,9 +153,11 @@ class StackedMLP:
         self._layout, keep, values = [], [], []
         no_bias = _col([cfg.batchnorm and cfg.bn_placement == "before" for cfg in configs], bool)
         bn_units = [(s[0] if self.bn_where == "before" else c.width) for s in shapes[:-1]]
+        for i, w in enumerate(inits):  # the weights first: the rest is one small tail of flat
+            self._add(values, keep, f"w{i}", w, True)
+        self.tail = sum(len(v) for v in values)  # flat[tail:]: biases, BN's γ and β, slopes
         for i, w in enumerate(inits):
             hidden = i < c.depth
-            self._add(values, keep, f"w{i}", w, True)
             bias = torch.zeros(self.n, 1, w.shape[2]) if hidden else torch.zeros(self.n, n_out, 1)
             self._add(values, keep, f"b{i}", bias, ~no_bias if hidden else True)
             if hidden and self.bn_where:
@@ -168,6 +170,7 @@ class StackedMLP:
         self.gflat = torch.zeros_like(self.flat)  # d loss / d flat, filled by backward()
         self.keep = torch.cat(keep)  # (P,) False where a model has no such parameter
         self.keep_f, self.all_kept = self.keep.float(), bool(self.keep.all())
+        self.tail_keep = None if self.all_kept else self.keep_f[self.tail :]
         self.p = self._views(self.flat)
         self.g = self._views(self.gflat)
         self.running = [(torch.zeros(self.n, 1, u), torch.ones(self.n, 1, u)) for u in bn_units]
@@ -278,8 +281,8 @@ class StackedMLP:
         """d a -> d z (torch's own backward formulas), in place of d; writes PReLU's slope
         gradient."""
         c, kind = self.cfg, self.cfg.activation
-        if kind == "tanh":  # d · (1 − a²)
-            return d.addcmul_(torch.mul(d, keep, out=self.ws("scratch", d.shape)), keep, value=-1.0)
+        if kind == "tanh":  # d · (1 − a²), in one pass
+            return aten.tanh_backward.grad_input(d, keep, grad_input=d)
         if kind == "sigmoid":
             return aten.sigmoid_backward.grad_input(d, keep, grad_input=d)
         if kind == "relu":
@@ -336,14 +339,23 @@ class StackedMLP:
         raise AssertionError
 
     @torch.no_grad()
-    def backward(self, d: torch.Tensor, cache: list, mask=None) -> torch.Tensor:
-        """d loss / d logits (N, classes, B) -> every gradient, written into `gflat`."""
+    def backward(self, d: torch.Tensor, cache: list, mask=None, update: bool = False):
+        """d loss / d logits (N, classes, B) -> every gradient, written into `gflat`.
+
+        update: d already holds −lr · d loss (plain SGD): each weight matrix then takes its
+        step inside its gradient's matmul (w += xᵀ·d, once the layer below has read w), so the
+        weights' gradients are never written (their part of gflat is left as it was); the
+        small tail (biases, γ, β, slopes) is written to gflat as always, for the caller to add.
+        """
         per = 1 + (self.bn_where is not None) + 1  # cached per hidden layer: x, [bn], act
         depth = self.cfg.depth
-        torch.bmm(d, cache[depth * per], out=self.g[f"w{depth}"])  # the head: (N, classes, F)
+        x, w = cache[depth * per], self.p[f"w{depth}"]
         torch.sum(d, 2, keepdim=True, out=self.g[f"b{depth}"])
-        w = self.p[f"w{depth}"]
-        d = torch.bmm(d.transpose(1, 2), w, out=self._delta(depth - 1, (d.shape[2], w.shape[2])))
+        below = torch.bmm(
+            d.transpose(1, 2), w, out=self._delta(depth - 1, (d.shape[2], w.shape[2]))
+        )
+        self._weight_grad(depth, d, x, update)  # the head: (N, classes, F)
+        d = below
         for i in range(depth - 1, -1, -1):
             first = i * per + 1
             if self.bn_where == "after":
@@ -355,13 +367,24 @@ class StackedMLP:
             else:
                 d = self._act_back(i, d, cache[first])
             x = cache[i * per]
-            torch.bmm(x.transpose(1, 2), d, out=self.g[f"w{i}"])
             torch.sum(d, 1, keepdim=True, out=self.g[f"b{i}"])
             if i == 0:
+                self._weight_grad(0, x.transpose(1, 2), d, update)
                 return self.gflat
             w = self.p[f"w{i}"]
-            d = torch.bmm(d, w.transpose(1, 2), out=self._delta(i - 1, (d.shape[1], w.shape[1])))
+            below = torch.bmm(
+                d, w.transpose(1, 2), out=self._delta(i - 1, (d.shape[1], w.shape[1]))
+            )
+            self._weight_grad(i, x.transpose(1, 2), d, update)
+            d = below
         raise AssertionError
+
+    def _weight_grad(self, i: int, a: torch.Tensor, b: torch.Tensor, update: bool) -> None:
+        """Weight i's gradient a @ b into gflat, or (update mode) added to the weight."""
+        if update:
+            self.p[f"w{i}"].baddbmm_(a, b)
+        else:
+            torch.bmm(a, b, out=self.g[f"w{i}"])
 
     def _delta(self, i: int, shape) -> torch.Tensor:
         """The buffer of d loss / d (output of hidden layer i): two alternate going down."""
@@ -380,6 +403,25 @@ class StackedOptimizer:
         self.v = torch.zeros_like(net.flat) if self.kind == "adam" else None
         self.t = 0
         self._step, self._alive = None, None  # -lr per parameter, for this set of alive models
+
+    @torch.no_grad()
+    def apply(self, batch: Step, alive: torch.Tensor) -> None:
+        """Backward pass and update of the alive models (alive: (N,) bool).
+
+        Plain SGD folds −lr into the loss's gradient (every gradient is linear in it) and lets
+        each weight matrix step inside its gradient's matmul: no (P,) gradient is written or
+        read for the weights, the biggest part of P (64 models of the lab's net: a 3 MB pass).
+        """
+        if self.kind != "sgd":
+            self.step(batch.grad(alive.float()), alive)
+            return
+        self.t += 1
+        net = self.net
+        grad = batch.grad(-self.lr * alive, update=True)[net.tail :]
+        if net.tail_keep is None:
+            net.flat[net.tail :].add_(grad)
+        else:  # parameters a model does not have (BN-less gamma...) stay as they are
+            net.flat[net.tail :].addcmul_(grad, net.tail_keep)
 
     @torch.no_grad()
     def step(self, grad: torch.Tensor, alive: torch.Tensor) -> None:
@@ -427,9 +469,9 @@ class Step:
             self.rows = mask[..., 0] / mask[..., 0].sum(1, True)  # (N, B) mean over real rows
             self.loss = (nll * self.rows).sum(1)
 
-    def grad(self, weight: torch.Tensor) -> torch.Tensor:
-        """d sum_i weight_i · loss_i / d flat: (P,), in net.gflat."""
+    def grad(self, weight: torch.Tensor, update: bool = False) -> torch.Tensor:
+        """d sum_i weight_i · loss_i / d flat: (P,), in net.gflat (update: see backward())."""
         d = self.logp.exp_()  # softmax; logp is not needed again
         d.scatter_add_(1, self.y, torch.full_like(self.y, -1.0, dtype=d.dtype))
         rows = weight[:, None] / d.shape[2] if self.rows is None else self.rows * weight[:, None]
-        return self.net.backward(d.mul_(rows[:, None, :]), self.cache, self.mask)
+        return self.net.backward(d.mul_(rows[:, None, :]), self.cache, self.mask, update)

@@ -148,7 +148,7 @@ class _Part:
                 self.diverged_at[bad.numpy()] = step + k + 1
                 self.alive &= ~bad
             if self.alive.any():
-                self.opt.step(batch.grad(self.alive.float()), self.alive)
+                self.opt.apply(batch, self.alive)
             self.model_step[self.alive.numpy()] += 1
         return steps
 
