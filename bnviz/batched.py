@@ -87,7 +87,15 @@ class StackedData:
             self.mask = (torch.arange(self.width) < torch.tensor(sizes)[:, None]).float()[..., None]
 
     def batch(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """The next mini-batch of every model: x (N, B, D), y (N, B); padding rows use row 0."""
+        """The next mini-batch of every model: x (N, B, D), y (N, B); padding rows use row 0.
+
+        When every model draws the same rows of the same data, x and y are one batch expanded
+        over the models (a view: nothing is copied N times).
+        """
+        if len(self.orders) == 1 and self.x.shape[0] == 1:
+            idx, n = self.orders[0].next(), len(self.which)
+            x, y = self.x[0].index_select(0, idx), self.y[0].index_select(0, idx)
+            return x.expand(n, -1, -1), y.expand(n, -1)
         rows = torch.zeros(len(self.orders), self.width, dtype=torch.long)
         for k, order in enumerate(self.orders):
             rows[k, : order.batch_size] = order.next()

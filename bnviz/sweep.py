@@ -134,22 +134,29 @@ class _Part:
         self.net = StackedMLP(list(configs), self.data.n_in, self.data.n_out, ws)
         self.opt = StackedOptimizer(self.net, list(configs))
         self.alive = torch.ones(len(configs), dtype=torch.bool)
+        self.n_alive = len(configs)  # alive.sum(), kept as a number: checked every step
         self.model_step, self.diverged_at = model_step, diverged_at  # views of the job's arrays
 
     def train(self, step: int, steps: int) -> int:
         """Train from `step` for `steps` steps, or until every model diverged; steps taken."""
+        everyone = len(self.alive)
         for k in range(steps):
-            if not self.alive.any():
+            if not self.n_alive:
                 return k
             x, y = self.data.batch()
             batch = Step(self.net, x, y, self.data.mask)
-            bad = ~torch.isfinite(batch.loss) & self.alive
-            if bad.any():  # as Trainer: the step whose loss is not finite is not taken
-                self.diverged_at[bad.numpy()] = step + k + 1
-                self.alive &= ~bad
-            if self.alive.any():
+            if not (self.n_alive == everyone and torch.isfinite(batch.loss).all()):
+                bad = ~torch.isfinite(batch.loss) & self.alive
+                if bad.any():  # as Trainer: the step whose loss is not finite is not taken
+                    self.diverged_at[bad.numpy()] = step + k + 1
+                    self.alive &= ~bad
+                    self.n_alive = int(self.alive.sum())
+            if self.n_alive:
                 self.opt.apply(batch, self.alive)
-            self.model_step[self.alive.numpy()] += 1
+            if self.n_alive == everyone:
+                self.model_step += 1
+            else:
+                self.model_step[self.alive.numpy()] += 1
         return steps
 
     @torch.no_grad()
