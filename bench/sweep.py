@@ -12,11 +12,17 @@ before the clock starts:
   steps, and at the first and last step: 2 of them at 100 steps), torch.set_num_threads(1),
   matmuls through oneDNN (bnviz.stacked.fast_matmul; allowed here as in a worker process,
   where the app's sweeps run);
-  "2 threads" splits its models over 2 Python threads (SweepJob threads=2; under 2 x 32
-  models it keeps one: N = 16 measures the one-thread path twice).
+  "2 cores" trains the models past the first half in a helper process (SweepJob cores=2, as
+  in the app's worker processes, bnviz.pool.SWEEP_CORES; under 2 x 32 models it keeps one
+  core: N = 16 measures the one-core path twice). The helper is started when the job is
+  built, before the clock (its start: ~2 s, printed once), and kept for the next sweep, as
+  in the app. Before the rounds of each N, one 3-step sweep on each side: the first steps of
+  a new shape compile oneDNN's kernels, in each process.
 The sides alternate `rounds` times (default 3); each prints its median time, so a burst of
 load on this shared machine moves one round, not the result. Peak memory: the highest RSS
-above the level before the sweep was built (sampled every 20 ms).
+of this process above the level before the sweep was built (sampled every 20 ms; a helper
+process holds its own half and torch besides).
+Both sides keep freed memory, as a worker process does (procs.keep_freed_memory).
 Target: ratio >= 10 at N = 64.
 """
 
@@ -31,6 +37,7 @@ import torch
 from _common import BareLoop, rss_mb
 
 from bnviz.lessons.batchnorm_lab import DEFAULT
+from bnviz.procs import keep_freed_memory
 from bnviz.stacked import FAST_MATMUL_ENV
 from bnviz.sweep import SweepSpec
 
@@ -56,7 +63,7 @@ def sequential(n: int, steps: int) -> float:
     return time.perf_counter() - start
 
 
-def batched(n: int, steps: int, threads: int) -> tuple[float, float]:
+def batched(n: int, steps: int, cores: int) -> tuple[float, float]:
     """(seconds, peak extra RSS in MB) of one SweepJob of n models."""
     base_rss, peak, done = rss_mb(), [0.0], threading.Event()
 
@@ -66,7 +73,7 @@ def batched(n: int, steps: int, threads: int) -> tuple[float, float]:
 
     watcher = threading.Thread(target=sample, daemon=True)
     watcher.start()
-    job = SweepSpec(DEFAULT, changes(n), steps).build("bench", threads=threads)
+    job = SweepSpec(DEFAULT, changes(n), steps).build("bench", cores=cores)
     start = time.perf_counter()
     while job.state == "running":
         job.advance()
@@ -81,13 +88,18 @@ def main() -> None:
     steps = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     torch.set_num_threads(1)
+    keep_freed_memory()
     batched(4, 5, 1)  # warm up torch's lazy paths
+    start = time.perf_counter()
+    SweepSpec(DEFAULT, changes(64), 5).build("start", cores=2).close()
+    print(f"a 2-core sweep's helper process starts in {time.perf_counter() - start:.1f} s")
     sequential(2, 5)
     load = os.getloadavg()[0]
     print(f"{steps} steps per model, median of {rounds} rounds; model-steps/s (higher is "
           f"better); load average {load:.1f}")  # fmt: skip
     for n in (16, 64, 256):
         seq, one, two, mem = [], [], [], 0.0
+        batched(n, 3, 1), batched(n, 3, 2)  # both sides' first steps of a shape compile kernels
         for _ in range(rounds):
             seq.append(sequential(n, steps))
             seconds, peak = batched(n, steps, 1)
@@ -98,8 +110,8 @@ def main() -> None:
         s, o, t = (statistics.median(v) for v in (seq, one, two))
         rate = n * steps
         print(
-            f"N = {n:3d}: sequential {rate / s:6.0f} | batched 1 thread {rate / o:6.0f} "
-            f"(ratio {s / o:5.1f}) | 2 threads {rate / t:6.0f} (ratio {s / t:5.1f}) | "
+            f"N = {n:3d}: sequential {rate / s:6.0f} | batched 1 core {rate / o:6.0f} "
+            f"(ratio {s / o:5.1f}) | 2 cores {rate / t:6.0f} (ratio {s / t:5.1f}) | "
             f"peak +{mem:.0f} MB"
         )
 

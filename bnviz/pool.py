@@ -8,16 +8,12 @@ nothing about sessions, sharing or quotas (runner.Scheduler does).
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import multiprocessing as mp
 import os
 import queue
-import sys
 import threading
 import time
 import traceback
-import types
 from collections import deque
 from dataclasses import replace
 from multiprocessing.connection import wait
@@ -27,10 +23,15 @@ import torch
 
 from bnviz.config import RunConfig
 from bnviz.jobs import TERMINAL, Job, build_job, placeholder
+from bnviz.procs import keep_freed_memory, plain_main
 from bnviz.stepper import Stepper, train_sync
+from bnviz.sweep import CORES_ENV
 
 POLL_S = 0.25  # longest wait for a message; also bounds how late a dead worker is noticed
 CHECKPOINT_S = 5.0  # a running job's checkpoint is sent this often (~25 ms, ~90 KB for the lab)
+# Cores a sweep uses in a worker process: models past the first PER_CORE train in a helper
+# process on the next core (bnviz.sweep). While the pool's other worker trains too, they share it.
+SWEEP_CORES = min(2, os.cpu_count() or 1)
 PACE_WAIT_S = 0.01  # every running job waits for its pace: sleep this long, not spin
 WARM_UP = (  # pays torch's lazy imports (~2 s on the first optimizer step) before a real run
     RunConfig(steps=2, depth=1, width=4, n_samples=64, eval_every=1),
@@ -118,8 +119,10 @@ class Worker:
         self.saved_at[job_id] = time.monotonic()
 
     def forget(self, job_id: str) -> None:
-        """Free a job's model and buffers."""
-        self.jobs.pop(job_id, None)
+        """Free a job's model and buffers (and its helper processes: a sweep's close())."""
+        job = self.jobs.pop(job_id, None)
+        if hasattr(job, "close"):
+            job.close()
         self.sent_at.pop(job_id, None)
         self.saved_at.pop(job_id, None)
         if job_id in self.order:
@@ -189,56 +192,17 @@ class _Pipe:
         self.conn.send(msg)
 
 
-MMAP_THRESHOLD = 32 << 20  # glibc's largest; allocations below it come from the heap
-TRIM_THRESHOLD = 256 << 20  # freed heap memory a worker keeps for its next allocations
-
-
-def keep_freed_memory() -> bool:
-    """Serve big allocations from the heap and keep freed memory (glibc; else a no-op).
-
-    By default glibc gives every allocation over ~128 KB fresh pages from mmap, which fault in
-    on first touch. A worker allocates 0.25-4 MB temporaries every step (evaluation
-    activations, telemetry reductions, a sweep's stacked layers), so it spent up to half its
-    time faulting pages: measured, a telemetry reduction 400 -> 206 us per sampled step, a
-    64-model sweep step 5.3 -> 3.8 ms. Process-wide, so for worker processes (and benches).
-    """
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return False
-    m_trim_threshold, m_mmap_threshold = -1, -3  # <malloc.h>
-    return bool(
-        mallopt(m_mmap_threshold, MMAP_THRESHOLD) and mallopt(m_trim_threshold, TRIM_THRESHOLD)
-    )
-
-
 def worker_main(inbox, outbox, slice_s, snapshot_s, checkpoint_s, warm: bool, index=0) -> None:
     """Entry point of a worker thread or process (`index`: its place in the pool)."""
     torch.set_num_threads(1)  # tiny nets: 1 thread is 6x faster than the default (measured)
     if mp.parent_process() is not None:  # a worker process, not a thread
         os.environ["BNVIZ_FAST_MATMUL"] = "1"  # sweeps may use oneDNN (stacked.FAST_MATMUL_ENV)
+        os.environ.setdefault(CORES_ENV, str(SWEEP_CORES))  # unless set by hand
         keep_freed_memory()
     if warm:
         warm_up()
     outbox.put(("ready", "", index))
     Worker(inbox, outbox, slice_s, snapshot_s, checkpoint_s).loop()
-
-
-@contextlib.contextmanager
-def _plain_main():
-    """Hide the __main__ module while spawning, so workers never re-run it.
-
-    Streamlit runs app.py as __main__; a spawned child would import it again (and start a
-    scheduler of its own). Workers only need bnviz, which they import by name.
-    """
-    main = sys.modules.get("__main__")
-    sys.modules["__main__"] = types.ModuleType("__main__")
-    try:
-        yield
-    finally:
-        if main is not None:
-            sys.modules["__main__"] = main
 
 
 class WorkerPool:
@@ -276,7 +240,7 @@ class WorkerPool:
             name=f"bnviz-worker-{i}",
             daemon=True,
         )
-        with _plain_main() if self.backend == "process" else contextlib.nullcontext():
+        with plain_main() if self.backend == "process" else contextlib.nullcontext():
             w.start()
         if self.backend == "process":
             send.close()  # only the child writes: the reader then sees EOF when it dies

@@ -28,7 +28,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("metrics",),  # evaluation metrics by name
     ("telemetry",),  # per-layer statistics, ring buffers
     ("nets", "datasets", "store"),  # the model; the data; the run-store interface
-    ("config", "i18n"),  # settings and strings
+    ("config", "i18n", "procs"),  # settings and strings; process plumbing
 ]
 TIER = {part: len(LAYERS) - i for i, parts in enumerate(LAYERS) for part in parts}
 

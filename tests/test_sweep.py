@@ -158,17 +158,23 @@ def test_a_sweep_runs_through_the_scheduler_as_one_shared_job(backend):
         s.shutdown()
 
 
-def test_threads_and_parts_split_the_models_not_the_results(monkeypatch):
+def test_cores_and_parts_split_the_models_not_the_results(monkeypatch):
     import bnviz.sweep as sweep
 
-    monkeypatch.setattr(sweep, "BLOCK", 2)  # 5 models: 4 parts of 1-2 models, 2 per thread
-    monkeypatch.setattr(sweep, "PER_THREAD", 1)
+    monkeypatch.setattr(sweep, "BLOCK", 2)  # 5 models: 4 parts of 1-2 models, 2 per core
+    monkeypatch.setattr(sweep, "PER_CORE", 1)
     base = BASE.replace(optimizer="sgd", lr=0.1, steps=40, depth=3, activation="relu")
     changes = [{}, {"lr": 10.0}, {"seed": 1}, {"batch_size": 32}, {"norm": "batchnorm"}]
-    job = SweepSpec(base, tuple(changes), None).build("t", threads=2)
-    assert [len(p.alive) for p in job.parts] == [1, 1, 2, 1] and len(job._groups) == 2
+    job = SweepSpec(base, tuple(changes), None).build("t", cores=2)
+    assert [len(p.alive) for p in job.parts] == [1, 1]  # this process: models 0 and 1
+    [remote] = job.remotes  # models 2-4 in a helper process (it builds its own 2 parts)
+    assert (remote.lo, remote.hi) == (2, 5) and remote.helper.proc.is_alive()
     while job.state == "running":
         job.advance(budget_s=0.01)
+    assert remote.helper in sweep._Helper._idle  # finished: kept for the next sweep
+    again = SweepSpec(base, tuple(changes), None).build("t2", cores=2)
+    assert again.remotes[0].helper is remote.helper
+    again.close()
     split = job.snapshot()
     whole = train_sweep(base, changes)
     loss, _, snaps = _oracle(whole.configs)
@@ -178,6 +184,34 @@ def test_threads_and_parts_split_the_models_not_the_results(monkeypatch):
     np.testing.assert_allclose(split.final_loss, loss, rtol=1e-4)
     np.testing.assert_array_equal(split.eval_step, whole.step)
     assert list(split.model_step) == [40, snaps[1].diverged_at - 1, 40, 40, 40]
+
+
+def test_a_dead_helper_is_the_jobs_error_and_a_stopped_sweep_frees_its_helper(monkeypatch):
+    import bnviz.sweep as sweep
+
+    monkeypatch.setattr(sweep, "PER_CORE", 1)
+    base = BASE.replace(steps=400)
+    job = SweepSpec(base, ({}, {"lr": 0.2}), None).build("t", cores=2)
+    helper = job.remotes[0].helper
+    job.advance(max_steps=3)
+    assert job.step == 3 and helper.proc.is_alive()
+    helper.proc.kill()
+    helper.proc.join(5)
+    job.advance(max_steps=3)  # a worker must not die with it: the job shows the error
+    assert job.state == "error" and job.error == f"RuntimeError: {sweep.GONE}"
+    assert helper not in sweep._Helper._idle
+    job = SweepSpec(base, ({}, {"lr": 0.2}), None).build("u", cores=2)
+    remote = job.remotes[0]
+    remote.ask("train", 0, 5)  # as if stopped between a request and its answer
+    job.close()  # what the worker calls when it forgets a stopped job
+    assert remote.pending == 0 and remote.helper in sweep._Helper._idle
+    again = SweepSpec(base, ({}, {"lr": 0.2}), 10).build("v", cores=2)
+    assert again.remotes[0].helper is remote.helper  # in step with its new job
+    while again.state == "running":
+        again.advance()
+    np.testing.assert_allclose(
+        again.snapshot().final_loss, train_sweep(base, [{}, {"lr": 0.2}], 10).final_loss, rtol=1e-6
+    )
 
 
 def test_a_paced_sweep_takes_only_the_steps_its_pace_allows(monkeypatch):
