@@ -325,7 +325,7 @@ class StackedMLP:
             w, b = self.p[f"w{i}"], self.p[f"b{i}"]
             if i == depth:
                 logits = self.ws("logits", (n, w.shape[1], x.shape[1]))
-                return torch.matmul(w, x.transpose(1, 2), out=logits).add_(b)
+                return torch.baddbmm(b, w, x.transpose(1, 2), out=logits)
             z = self.ws(f"z{slot}", (n, x.shape[1], w.shape[2]))
             if x.shape[0] == n:
                 x = torch.baddbmm(b, x, w, out=z)
@@ -403,6 +403,7 @@ class StackedOptimizer:
         self.v = torch.zeros_like(net.flat) if self.kind == "adam" else None
         self.t = 0
         self._step, self._alive = None, None  # -lr per parameter, for this set of alive models
+        self._weight = None  # -lr per model, for this set of alive models (plain SGD)
 
     @torch.no_grad()
     def apply(self, batch: Step, alive: torch.Tensor) -> None:
@@ -417,7 +418,9 @@ class StackedOptimizer:
             return
         self.t += 1
         net = self.net
-        grad = batch.grad(-self.lr * alive, update=True)[net.tail :]
+        if self._alive is None or not torch.equal(alive, self._alive):
+            self._alive, self._weight = alive.clone(), -self.lr * alive
+        grad = batch.grad(self._weight, update=True)[net.tail :]
         if net.tail_keep is None:
             net.flat[net.tail :].add_(grad)
         else:  # parameters a model does not have (BN-less gamma...) stay as they are
