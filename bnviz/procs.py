@@ -8,7 +8,9 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import os
 import sys
+import time
 import types
 
 MMAP_THRESHOLD = 32 << 20  # glibc's largest; allocations below it come from the heap
@@ -49,3 +51,30 @@ def plain_main():
     finally:
         if main is not None:
             sys.modules["__main__"] = main
+
+
+class IdleMeter:
+    """Idle CPU cores of this machine since the last reading (Linux /proc/stat; else None)."""
+
+    def __init__(self):
+        self._last = self._read()
+
+    @staticmethod
+    def _read() -> tuple[float, float] | None:
+        try:
+            with open("/proc/stat") as fh:
+                fields = fh.readline().split()
+        except OSError:
+            return None
+        if not fields or fields[0] != "cpu" or len(fields) < 6:
+            return None
+        idle = int(fields[4]) + int(fields[5])  # idle + iowait, in clock ticks
+        return time.monotonic(), idle / os.sysconf("SC_CLK_TCK")
+
+    def idle_cores(self) -> float | None:
+        """Average idle cores since the previous call (or since made)."""
+        now, last = self._read(), self._last
+        self._last = now
+        if now is None or last is None or now[0] <= last[0]:
+            return None
+        return (now[1] - last[1]) / (now[0] - last[0])

@@ -186,6 +186,20 @@ class StackedMLP:
         )
         self._layout.append((name, start, tensor.shape))
 
+    def __getstate__(self) -> dict:
+        """Everything but the workspace and the views (a sweep moves parts between processes;
+        the new owner sets `ws`)."""
+        state = self.__dict__.copy()
+        for name in ("ws", "p", "g", "tail_keep"):
+            state.pop(name)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.ws = None
+        self.p, self.g = self._views(self.flat), self._views(self.gflat)
+        self.tail_keep = None if self.all_kept else self.keep_f[self.tail :]
+
     def _views(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
         """Each parameter as a contiguous (N, ...) view of the (P,) tensor flat."""
         return {

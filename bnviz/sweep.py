@@ -13,6 +13,7 @@ import json
 import math
 import multiprocessing as mp
 import os
+import pickle
 import threading
 import time
 import traceback
@@ -25,7 +26,7 @@ from torch.nn import functional as F
 
 from bnviz.batched import StackedData, check_shared
 from bnviz.config import RunConfig
-from bnviz.procs import keep_freed_memory, plain_main
+from bnviz.procs import IdleMeter, keep_freed_memory, plain_main
 from bnviz.stacked import StackedMLP, StackedOptimizer, Step, Workspace, fast_matmul
 from bnviz.stepper import Paced, Progress
 from bnviz.telemetry import History
@@ -37,8 +38,13 @@ EVAL_CAPACITY = 128  # evaluations kept per model (thinned like telemetry.Histor
 BLOCK = 64  # models per part: a part runs a slice's steps in a row on tensors that stay in cache
 PER_CORE = 32  # fewer models per core: a step's fixed cost (~0.45 ms) beats a second core
 CORES_ENV = "BNVIZ_SWEEP_CORES"  # cores a sweep built without `cores` uses (default 1)
+SLOW_SLICES = 3  # slices in a row with the helper over 2x slower: its parts move home
+MIN_SLICE_S = 0.005  # ... counting only slices long enough to time
+OUT_CHECK_S = 3.0  # while they are home: how often to look for an idle core
+IDLE_CORE = 0.8  # idle cores (of the whole machine, since the last look) that count as one
 EVAL_FLOATS = 2**20  # activations per evaluation chunk (4 MB: stays in this CPU's cache)
 TERMINAL = ("finished", "error", "stopped")
+_clock = time.perf_counter  # times the two cores' shares of a slice (a test's fake clock)
 
 
 @dataclass(frozen=True)
@@ -132,18 +138,27 @@ class SweepSpec:
 
 
 class _Part:
-    """A slice of a sweep's models with its own data order, weights and optimizer (one thread).
+    """Models lo:hi of a sweep with their own data order, weights and optimizer.
 
-    ws: the buffers its passes write, shared by the parts of its thread (they step in turn).
+    A _Group owns it: it sets `net.ws` (the buffers its parts share) and makes `model_step`
+    and `diverged_at` views of its arrays. Picklable (a part moves between processes with
+    its progress: the two arrays travel as copies).
     """
 
-    def __init__(self, configs: tuple[RunConfig, ...], model_step, diverged_at, ws: Workspace):
+    def __init__(self, configs: tuple[RunConfig, ...], lo: int):
+        self.lo, self.hi = lo, lo + len(configs)
         self.data = StackedData(list(configs))
-        self.net = StackedMLP(list(configs), self.data.n_in, self.data.n_out, ws)
+        self.net = StackedMLP(list(configs), self.data.n_in, self.data.n_out)
         self.opt = StackedOptimizer(self.net, list(configs))
         self.alive = torch.ones(len(configs), dtype=torch.bool)
         self.n_alive = len(configs)  # alive.sum(), kept as a number: checked every step
-        self.model_step, self.diverged_at = model_step, diverged_at  # views of the job's arrays
+        self.model_step = np.zeros(len(configs), np.int64)
+        self.diverged_at = np.full(len(configs), -1, np.int64)
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["model_step"], state["diverged_at"] = self.model_step.copy(), self.diverged_at.copy()
+        return state
 
     def train(self, step: int, steps: int) -> int:
         """Train from `step` for `steps` steps, or until every model diverged; steps taken."""
@@ -189,34 +204,51 @@ class _Part:
 
 
 class _Group:
-    """Consecutive parts of a sweep trained one after the other on one core (this process)."""
+    """The parts of a sweep one process trains, one after the other (one core).
 
-    def __init__(self, configs: tuple[RunConfig, ...], cuts, model_step, diverged_at):
+    model_step, diverged_at: arrays whose index 0 is model `base`; each part's are views.
+    """
+
+    def __init__(self, model_step: np.ndarray, diverged_at: np.ndarray, base: int = 0):
         self.ws = Workspace()  # shared by its parts: they step in turn
-        self.parts = [
-            _Part(configs[a:b], model_step[a:b], diverged_at[a:b], self.ws)
-            for a, b in itertools.pairwise(cuts)
-        ]
+        self.model_step, self.diverged_at, self.base = model_step, diverged_at, base
+        self.parts: list[_Part] = []
+
+    def add(self, part: _Part) -> None:
+        """Own a part (new, or moved here with its progress); parts stay in model order."""
+        a, b = part.lo - self.base, part.hi - self.base
+        self.model_step[a:b], self.diverged_at[a:b] = part.model_step, part.diverged_at
+        part.model_step, part.diverged_at = self.model_step[a:b], self.diverged_at[a:b]
+        part.net.ws = self.ws
+        self.parts = sorted([*self.parts, part], key=lambda p: p.lo)
+
+    def take(self, lo: int) -> list[_Part]:
+        """Give up the parts of models lo and after (to move them elsewhere)."""
+        out = [part for part in self.parts if part.lo >= lo]
+        self.parts = [part for part in self.parts if part.lo < lo]
+        return out
 
     def train(self, step: int, steps: int) -> int:
         """Train every part; the most steps one took."""
         return max(part.train(step, steps) for part in self.parts)
 
-    def evaluate(self) -> tuple[np.ndarray, np.ndarray]:
-        """(loss, accuracy) of the group's models."""
-        out = [part.evaluate() for part in self.parts]
-        return np.concatenate([o[0] for o in out]), np.concatenate([o[1] for o in out])
+    def evaluate(self) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """(lo, loss, accuracy) of each part's models."""
+        return [(part.lo, *part.evaluate()) for part in self.parts]
 
-    @property
-    def alive(self) -> torch.Tensor:
-        return torch.cat([part.alive for part in self.parts])
+    def alive(self) -> list[tuple[int, torch.Tensor]]:
+        """(lo, alive) of each part."""
+        return [(part.lo, part.alive) for part in self.parts]
 
     def close(self) -> None:
         self.ws.clear()
 
 
 def _serve(conn) -> None:
-    """A helper process: trains one _Group at a time for the SweepJob that holds it, until EOF."""
+    """A helper process: trains one _Group at a time for the SweepJob that holds it, until EOF.
+
+    Its arrays cover models base:base+n of the job; the job copies them after each request.
+    """
     torch.set_num_threads(1)
     keep_freed_memory()
     group = None
@@ -226,23 +258,32 @@ def _serve(conn) -> None:
         except (EOFError, OSError):  # its process has gone
             return
         try:
-            if verb == "build":
-                configs, cuts = args
-                model_step = np.zeros(len(configs), np.int64)
-                diverged_at = np.full(len(configs), -1, np.int64)
-                group = _Group(configs, cuts, model_step, diverged_at)
-                reply = None
+            reply = None
+            if verb == "adopt":  # parts: new ones (configs, cuts) or moved ones (a pickle)
+                base, n, what = args
+                group = _Group(np.zeros(n, np.int64), np.full(n, -1, np.int64), base)
+                if isinstance(what, bytes):
+                    parts = pickle.loads(what)
+                else:
+                    configs, cuts = what
+                    parts = [_Part(configs[a:b], a) for a, b in itertools.pairwise(cuts)]
+                for part in parts:
+                    group.add(part)
             elif verb == "train":
                 with fast_matmul():
                     taken = group.train(*args)
-                reply = (taken, model_step, diverged_at, group.alive)
+                alive = [(lo, a.numpy()) for lo, a in group.alive()]
+                reply = (taken, group.model_step, group.diverged_at, alive)
             elif verb == "evaluate":
                 with fast_matmul():
                     reply = group.evaluate()
-            else:  # "drop": the job is over; wait for the next one
-                if group is not None:
-                    group.close()
-                group = reply = None
+            elif verb == "export":  # its parts, to go on in the job's process
+                reply = pickle.dumps(group.parts)
+                group.close()
+                group = None
+            elif group is not None:  # "drop": the job is over; wait for the next one
+                group.close()
+                group = None
             conn.send(("ok", reply))
         except Exception as exc:  # the job's error, raised in the job's process
             traceback.print_exc()
@@ -319,20 +360,21 @@ class _Helper:
 
 
 class _Remote:
-    """A _Group trained by a helper process: a second core without sharing the GIL.
+    """Models lo:hi of a sweep trained by a helper process: a second core, no shared GIL.
 
     Two Python threads of one process, each stepping 32 models, were ~30 % slower than two
     processes (measured: 3.39 vs 2.59 ms per step of 64 models): every torch op hands the GIL
     over twice. Requests are sent before this process trains its own group and answered
     after, so both cores work at once; a slice costs one round trip.
+    what: (configs, cuts) to build its parts, or a pickle of parts that move there.
     """
 
-    def __init__(self, configs: tuple[RunConfig, ...], lo: int, hi: int, cuts, job):
+    def __init__(self, lo: int, hi: int, what, job: SweepJob):
         self.lo, self.hi, self.job = lo, hi, job
         self.helper = _Helper.take()
-        self.alive = torch.ones(hi - lo, dtype=torch.bool)
+        self._alive = [(lo, torch.ones(hi - lo, dtype=torch.bool))]
         self.pending = 0  # requests sent, not yet answered
-        self.ask("build", configs[lo:hi], [c - lo for c in cuts])
+        self.ask("adopt", lo, hi - lo, what)
         self.answer()
 
     def ask(self, verb: str, *args) -> None:
@@ -343,16 +385,26 @@ class _Remote:
         self.pending -= 1
         return self.helper.answer()
 
+    def alive(self) -> list[tuple[int, torch.Tensor]]:
+        return self._alive
+
     def train_done(self) -> int:
         """The answer to "train": copies its models' progress into the job's arrays."""
         taken, model_step, diverged_at, alive = self.answer()
+        self._alive = [(lo, torch.from_numpy(a)) for lo, a in alive]
         self.job.model_step[self.lo : self.hi] = model_step
         self.job.diverged_at[self.lo : self.hi] = diverged_at
-        self.alive = alive
         return taken
 
-    def evaluate_done(self) -> tuple[np.ndarray, np.ndarray]:
+    def evaluate_done(self) -> list[tuple[int, np.ndarray, np.ndarray]]:
         return self.answer()
+
+    def export(self) -> list[_Part]:
+        """Its parts, with their progress, to train elsewhere; the helper is given back."""
+        self.ask("export")
+        parts = pickle.loads(self.answer())
+        self.close()
+        return parts
 
     def close(self) -> None:
         """Give the helper back, once it has answered what it was asked (an error here may
@@ -372,11 +424,16 @@ class SweepJob(Paced):
     The models are split into parts of at most BLOCK, each with its own data order, weights
     and optimizer; a part runs a slice's steps in a row, so its tensors stay in cache (256
     models: 4 parts of 64 no slower than 1 of 256, at times ~20 % faster; parts of 16 are
-    slower, the per-step Python cost then shows). cores > 1 (at least PER_CORE models per
-    core) gives the parts of each core after the first to a helper process (_Remote); the
-    cores meet only at evaluations and at the end of a slice, so a busy core delays one
-    group instead of stalling every op. Use it with torch.set_num_threads(1). Results do
-    not depend on the split. close() ends the helper processes (as finishing does).
+    slower, the per-step Python cost then shows).
+
+    cores=2 (and at least 2 x PER_CORE models) trains the second half of the parts in a
+    helper process (_Remote); the two meet only at evaluations and at the end of a slice.
+    When the second core is busy with other work (the pool's other worker training), the
+    helper falls behind and both would wait for it: after SLOW_SLICES slices in which it took
+    over twice as long as this process, its parts move here (one core, as with cores=1), and
+    they move out again once a core has been idle for OUT_CHECK_S. Results do not depend on
+    where a part trains. Use it with torch.set_num_threads(1). close() gives the helper back
+    (as finishing does).
     """
 
     def __init__(
@@ -390,11 +447,16 @@ class SweepJob(Paced):
         self.steps = steps if steps is not None else configs[0].steps
         self.state, self.error, self.step = "running", None, 0
         n = len(configs)
-        self.cores = max(1, min(int(cores), n // PER_CORE))
-        self.local: _Group | None = None  # the first core's parts, in this process
-        self.remotes: list[_Remote] = []  # the other cores' parts, in helper processes
+        self.cores = max(1, min(int(cores), 2, n // PER_CORE))
         self.model_step = np.zeros(n, np.int64)
         self.diverged_at = np.full(n, -1, np.int64)
+        self.local = _Group(self.model_step, self.diverged_at)  # the parts this process trains
+        self.remote: _Remote | None = None  # the parts a helper process trains (cores=2)
+        self.split = n  # first model of the parts that train in a helper when there is one
+        self._slow = 0  # slices in a row in which the helper took over twice as long as we did
+        self._idle: IdleMeter | None = None  # while its parts are home: is a core free again?
+        self._idle_at = 0.0
+        self.moves = 0  # times parts moved between processes (to or from the helper)
         self.final = np.full((2, n), np.nan, np.float32)
         self.evals = History(EVAL_CAPACITY, {"train_loss": (n,), "test_acc": (n,)})
         self._rate, self._mark = 0.0, (time.monotonic(), 0)
@@ -409,23 +471,27 @@ class SweepJob(Paced):
         n = len(self.configs)
         per_core = math.ceil(math.ceil(n / BLOCK) / self.cores)
         cuts = np.linspace(0, n, self.cores * per_core + 1).round().astype(int).tolist()
-        first = cuts[: per_core + 1]
-        self.local = _Group(self.configs, first, self.model_step, self.diverged_at)
-        for k in range(1, self.cores):
-            group = cuts[k * per_core : (k + 1) * per_core + 1]
-            self.remotes.append(_Remote(self.configs, group[0], group[-1], group, self))
+        for a, b in itertools.pairwise(cuts[: per_core + 1]):
+            self.local.add(_Part(self.configs[a:b], a))
+        if self.cores == 2:
+            self.split = cuts[per_core]
+            self.remote = _Remote(self.split, n, (self.configs, cuts[per_core:]), self)
 
     @property
     def parts(self) -> list[_Part]:
         """The parts trained in this process."""
-        return self.local.parts if self.local else []
+        return self.local.parts
+
+    def _in_order(self, pieces: list[tuple]) -> list[tuple]:
+        return sorted(pieces, key=lambda piece: piece[0])
 
     @property
     def alive(self) -> torch.Tensor:
         """(N,) True for the models still training."""
-        if self.local is None:
+        pieces = self.local.alive() + (self.remote.alive() if self.remote else [])
+        if not pieces:
             return torch.zeros(0, dtype=torch.bool)
-        return torch.cat([self.local.alive] + [r.alive for r in self.remotes])
+        return torch.cat([a for _, a in self._in_order(pieces)])
 
     def _guard(self, fn, *args):
         """Run fn; an exception becomes the job's error state, never a dead worker."""
@@ -439,19 +505,54 @@ class SweepJob(Paced):
 
     def evaluate(self) -> tuple[np.ndarray, np.ndarray]:
         """Training-set loss and test accuracy of every model (eval mode): (N,), (N,)."""
-        for remote in self.remotes:
-            remote.ask("evaluate")
+        if self.remote:
+            self.remote.ask("evaluate")
         with fast_matmul():
-            out = [self.local.evaluate()]
-        out += [remote.evaluate_done() for remote in self.remotes]
-        return np.concatenate([o[0] for o in out]), np.concatenate([o[1] for o in out])
+            pieces = self.local.evaluate()
+        if self.remote:
+            pieces += self.remote.evaluate_done()
+        pieces = self._in_order(pieces)
+        return np.concatenate([p[1] for p in pieces]), np.concatenate([p[2] for p in pieces])
 
     def _train_all(self, step: int, steps: int) -> int:
-        """Every core trains its models from `step` for `steps` steps; the most taken."""
-        for remote in self.remotes:
-            remote.ask("train", step, steps)
-        taken = [self.local.train(step, steps)]
-        return max(taken + [remote.train_done() for remote in self.remotes])
+        """Every part trains from `step` for `steps` steps; the most taken."""
+        if self.remote is None:
+            taken = self.local.train(step, steps) if self.local.parts else 0
+            self._maybe_move_out()
+            return taken
+        self.remote.ask("train", step, steps)
+        start = _clock()
+        taken = self.local.train(step, steps) if self.local.parts else 0
+        ours = _clock() - start
+        taken = max(taken, self.remote.train_done())
+        waited = _clock() - start - ours
+        self._slow = self._slow + 1 if waited > ours > MIN_SLICE_S else 0
+        if self._slow >= SLOW_SLICES:
+            self.move_home()
+        return taken
+
+    def move_home(self) -> None:
+        """Train the helper's parts here from now on (its core is busy)."""
+        for part in self.remote.export():
+            self.local.add(part)
+        self.remote, self._slow, self.moves = None, 0, self.moves + 1
+        self._idle, self._idle_at = IdleMeter(), time.monotonic()
+
+    def move_out(self) -> None:
+        """Train the parts past `split` in a helper process again."""
+        parts = self.local.take(self.split)
+        self.remote = _Remote(self.split, len(self.configs), pickle.dumps(parts), self)
+        self._idle, self.moves = None, self.moves + 1
+
+    def _maybe_move_out(self) -> None:
+        """Every OUT_CHECK_S while parts that had a helper train here: move them out if a
+        core was idle meanwhile (what the helper needs)."""
+        if self._idle is None or time.monotonic() - self._idle_at < OUT_CHECK_S:
+            return
+        self._idle_at = time.monotonic()
+        idle = self._idle.idle_cores()
+        if idle is not None and idle >= IDLE_CORE:
+            self.move_out()
 
     def _record_eval(self) -> None:
         loss, acc = self.evaluate()
@@ -504,12 +605,12 @@ class SweepJob(Paced):
         self.close()
 
     def close(self) -> None:
-        """Free the buffers and end the helper processes (the job cannot train after)."""
-        if self.local is not None:
-            self.local.close()
-        for remote in self.remotes:
-            remote.close()
-        self.remotes = []
+        """Free the buffers and give the helper back (the job cannot train after)."""
+        self.local.close()
+        if self.remote is not None:
+            self.remote.close()
+            self.remote = None
+        self._idle = None
 
     def snapshot(self) -> SweepSnapshot:
         """An immutable copy of the per-model tables."""

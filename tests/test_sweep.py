@@ -167,13 +167,13 @@ def test_cores_and_parts_split_the_models_not_the_results(monkeypatch):
     changes = [{}, {"lr": 10.0}, {"seed": 1}, {"batch_size": 32}, {"norm": "batchnorm"}]
     job = SweepSpec(base, tuple(changes), None).build("t", cores=2)
     assert [len(p.alive) for p in job.parts] == [1, 1]  # this process: models 0 and 1
-    [remote] = job.remotes  # models 2-4 in a helper process (it builds its own 2 parts)
+    remote = job.remote  # models 2-4 in a helper process (it builds its own 2 parts)
     assert (remote.lo, remote.hi) == (2, 5) and remote.helper.proc.is_alive()
     while job.state == "running":
         job.advance(budget_s=0.01)
     assert remote.helper in sweep._Helper._idle  # finished: kept for the next sweep
     again = SweepSpec(base, tuple(changes), None).build("t2", cores=2)
-    assert again.remotes[0].helper is remote.helper
+    assert again.remote.helper is remote.helper
     again.close()
     split = job.snapshot()
     whole = train_sweep(base, changes)
@@ -192,7 +192,7 @@ def test_a_dead_helper_is_the_jobs_error_and_a_stopped_sweep_frees_its_helper(mo
     monkeypatch.setattr(sweep, "PER_CORE", 1)
     base = BASE.replace(steps=400)
     job = SweepSpec(base, ({}, {"lr": 0.2}), None).build("t", cores=2)
-    helper = job.remotes[0].helper
+    helper = job.remote.helper
     job.advance(max_steps=3)
     assert job.step == 3 and helper.proc.is_alive()
     helper.proc.kill()
@@ -201,17 +201,50 @@ def test_a_dead_helper_is_the_jobs_error_and_a_stopped_sweep_frees_its_helper(mo
     assert job.state == "error" and job.error == f"RuntimeError: {sweep.GONE}"
     assert helper not in sweep._Helper._idle
     job = SweepSpec(base, ({}, {"lr": 0.2}), None).build("u", cores=2)
-    remote = job.remotes[0]
+    remote = job.remote
     remote.ask("train", 0, 5)  # as if stopped between a request and its answer
     job.close()  # what the worker calls when it forgets a stopped job
     assert remote.pending == 0 and remote.helper in sweep._Helper._idle
     again = SweepSpec(base, ({}, {"lr": 0.2}), 10).build("v", cores=2)
-    assert again.remotes[0].helper is remote.helper  # in step with its new job
+    assert again.remote.helper is remote.helper  # in step with its new job
     while again.state == "running":
         again.advance()
     np.testing.assert_allclose(
         again.snapshot().final_loss, train_sweep(base, [{}, {"lr": 0.2}], 10).final_loss, rtol=1e-6
     )
+
+
+def test_parts_move_home_when_the_helper_lags_and_out_when_a_core_is_idle(monkeypatch):
+    """The moves keep every model's weights, optimizer, batches and progress: the results are
+    those of a sweep that never moved."""
+    import bnviz.sweep as sweep
+
+    monkeypatch.setattr(sweep, "BLOCK", 2)
+    monkeypatch.setattr(sweep, "PER_CORE", 1)
+    base = BASE.replace(optimizer="momentum", lr=0.05, steps=60, norm="batchnorm")
+    changes = [{}, {"lr": 0.1}, {"seed": 1}, {"batch_size": 32}, {"lr": 9.0, "norm": "none"}]
+    job = SweepSpec(base, tuple(changes), None).build("m", cores=2)
+    job.advance(max_steps=25)  # an evaluation at 20 with the parts split
+    ticks = iter([0.0, 1.0, 3.5] * sweep.SLOW_SLICES)  # ours: 1 s, then 2.5 s waiting
+    monkeypatch.setattr(sweep, "_clock", lambda: next(ticks))
+    for _ in range(sweep.SLOW_SLICES):
+        assert job.remote is not None
+        job._train_all(job.step, 1)
+        job.step += 1
+    monkeypatch.undo()
+    assert job.remote is None and job.moves == 1 and len(job.parts) == 4  # all home
+    job.advance(max_steps=7)  # at home: an evaluation at 40
+    job._idle_at -= sweep.OUT_CHECK_S
+    monkeypatch.setattr(sweep.IdleMeter, "idle_cores", lambda self: 1.0)
+    job.advance(max_steps=1)
+    assert job.remote is not None and job.moves == 2 and len(job.parts) == 2  # out again
+    while job.state == "running":
+        job.advance()
+    moved, still = job.snapshot(), train_sweep(base, changes)
+    np.testing.assert_array_equal(moved.eval_step, still.step)
+    np.testing.assert_allclose(moved.train_loss, still.train_loss, rtol=1e-6)
+    np.testing.assert_array_equal(moved.diverged_at, still.diverged_at)
+    assert list(moved.model_state) == list(still.state)
 
 
 def test_a_paced_sweep_takes_only_the_steps_its_pace_allows(monkeypatch):
