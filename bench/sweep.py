@@ -37,6 +37,7 @@ import torch
 from _common import BareLoop, rss_mb
 
 from bnviz.lessons.batchnorm_lab import DEFAULT
+from bnviz.pool import SLICE_S
 from bnviz.procs import keep_freed_memory
 from bnviz.stacked import FAST_MATMUL_ENV
 from bnviz.sweep import SweepSpec
@@ -63,6 +64,9 @@ def sequential(n: int, steps: int) -> float:
     return time.perf_counter() - start
 
 
+MOVES = [0]  # times a 2-core sweep moved its helper's parts (the other core was busy)
+
+
 def batched(n: int, steps: int, cores: int) -> tuple[float, float]:
     """(seconds, peak extra RSS in MB) of one SweepJob of n models."""
     base_rss, peak, done = rss_mb(), [0.0], threading.Event()
@@ -76,11 +80,12 @@ def batched(n: int, steps: int, cores: int) -> tuple[float, float]:
     job = SweepSpec(DEFAULT, changes(n), steps).build("bench", cores=cores)
     start = time.perf_counter()
     while job.state == "running":
-        job.advance()
+        job.advance(SLICE_S)  # as a worker process does
     seconds = time.perf_counter() - start
     done.set()
     watcher.join()
     assert job.state == "finished", job.error
+    MOVES[0] += job.moves
     return seconds, max(peak[0], rss_mb() - base_rss)
 
 
@@ -99,6 +104,7 @@ def main() -> None:
           f"better); load average {load:.1f}")  # fmt: skip
     for n in (16, 64, 256):
         seq, one, two, mem = [], [], [], 0.0
+        MOVES[0] = 0
         batched(n, 3, 1), batched(n, 3, 2)  # both sides' first steps of a shape compile kernels
         for _ in range(rounds):
             seq.append(sequential(n, steps))
@@ -112,7 +118,7 @@ def main() -> None:
         print(
             f"N = {n:3d}: sequential {rate / s:6.0f} | batched 1 core {rate / o:6.0f} "
             f"(ratio {s / o:5.1f}) | 2 cores {rate / t:6.0f} (ratio {s / t:5.1f}) | "
-            f"peak +{mem:.0f} MB"
+            f"peak +{mem:.0f} MB" + (f" | {MOVES[0]} moves (a core was busy)" if MOVES[0] else "")
         )
 
 

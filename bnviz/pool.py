@@ -27,6 +27,7 @@ from bnviz.procs import keep_freed_memory, plain_main
 from bnviz.stepper import Stepper, train_sync
 from bnviz.sweep import CORES_ENV
 
+SLICE_S = 0.05  # a worker advances each running job this long before the next (round-robin)
 POLL_S = 0.25  # longest wait for a message; also bounds how late a dead worker is noticed
 CHECKPOINT_S = 5.0  # a running job's checkpoint is sent this often (~25 ms, ~90 KB for the lab)
 # Cores a sweep uses in a worker process: models past the first PER_CORE train in a helper
@@ -48,7 +49,7 @@ def warm_up() -> None:
 class Worker:
     """Owns some jobs; advances the running ones a slice at a time, round-robin."""
 
-    def __init__(self, inbox, outbox, slice_s=0.05, snapshot_s=0.4, checkpoint_s=CHECKPOINT_S):
+    def __init__(self, inbox, outbox, slice_s=SLICE_S, snapshot_s=0.4, checkpoint_s=CHECKPOINT_S):
         self.inbox, self.outbox = inbox, outbox
         self.slice_s, self.snapshot_s, self.checkpoint_s = slice_s, snapshot_s, checkpoint_s
         self.jobs: dict[str, Job] = {}
@@ -209,7 +210,7 @@ class WorkerPool:
     """n workers (threads or spawned processes): spawn, send, collect, respawn."""
 
     def __init__(
-        self, n, backend="process", slice_s=0.05, snapshot_s=0.4, warm=True, checkpoint_s=None
+        self, n, backend="process", slice_s=SLICE_S, snapshot_s=0.4, warm=True, checkpoint_s=None
     ):
         self.n, self.backend = n, backend
         self.args = (slice_s, snapshot_s, checkpoint_s or CHECKPOINT_S, warm)

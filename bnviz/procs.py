@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import dataclasses
 import os
 import sys
 import time
@@ -53,14 +54,24 @@ def plain_main():
             sys.modules["__main__"] = main
 
 
-class IdleMeter:
-    """Idle CPU cores of this machine since the last reading (Linux /proc/stat; else None)."""
+@dataclasses.dataclass(frozen=True)
+class Usage:
+    """CPU use between two readings, in cores (1.0: one core all the time)."""
+
+    seconds: float
+    busy: float  # every process of the machine
+    idle: float
+    own: float  # this process
+
+
+class CpuMeter:
+    """CPU use of the machine (Linux /proc/stat) and of this process since the last reading."""
 
     def __init__(self):
         self._last = self._read()
 
     @staticmethod
-    def _read() -> tuple[float, float] | None:
+    def _read() -> tuple[float, float, float, float] | None:
         try:
             with open("/proc/stat") as fh:
                 fields = fh.readline().split()
@@ -68,13 +79,17 @@ class IdleMeter:
             return None
         if not fields or fields[0] != "cpu" or len(fields) < 6:
             return None
-        idle = int(fields[4]) + int(fields[5])  # idle + iowait, in clock ticks
-        return time.monotonic(), idle / os.sysconf("SC_CLK_TCK")
+        ticks = [int(f) for f in fields[1:]]
+        idle = ticks[3] + ticks[4]  # idle + iowait
+        busy = sum(ticks[:8]) - idle  # user nice system idle iowait irq softirq steal
+        hz = os.sysconf("SC_CLK_TCK")
+        return time.monotonic(), busy / hz, idle / hz, time.process_time()
 
-    def idle_cores(self) -> float | None:
-        """Average idle cores since the previous call (or since made)."""
+    def read(self) -> Usage | None:
+        """Use since the previous reading (or since made); None where /proc/stat is not."""
         now, last = self._read(), self._last
         self._last = now
         if now is None or last is None or now[0] <= last[0]:
             return None
-        return (now[1] - last[1]) / (now[0] - last[0])
+        dt = now[0] - last[0]
+        return Usage(dt, (now[1] - last[1]) / dt, (now[2] - last[2]) / dt, (now[3] - last[3]) / dt)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bnviz.jobs import placeholder
-from bnviz.pool import WorkerPool
+from bnviz.pool import SLICE_S, WorkerPool
 from bnviz.runs import Registry, Run, store_key
 from bnviz.stepper import Snapshot, train_sync
 from bnviz.store import MemoryStore, RunStore
@@ -57,7 +57,7 @@ class Scheduler:
         workers: int | None = None,
         backend: str = "process",
         quotas: Quotas = Quotas(),
-        slice_s: float = 0.05,
+        slice_s: float = SLICE_S,
         snapshot_s: float = 0.4,
         warm: bool = True,
         store: RunStore | None = None,

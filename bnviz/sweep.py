@@ -26,7 +26,7 @@ from torch.nn import functional as F
 
 from bnviz.batched import StackedData, check_shared
 from bnviz.config import RunConfig
-from bnviz.procs import IdleMeter, keep_freed_memory, plain_main
+from bnviz.procs import CpuMeter, keep_freed_memory, plain_main
 from bnviz.stacked import StackedMLP, StackedOptimizer, Step, Workspace, fast_matmul
 from bnviz.stepper import Paced, Progress
 from bnviz.telemetry import History
@@ -38,8 +38,14 @@ EVAL_CAPACITY = 128  # evaluations kept per model (thinned like telemetry.Histor
 BLOCK = 64  # models per part: a part runs a slice's steps in a row on tensors that stay in cache
 PER_CORE = 32  # fewer models per core: a step's fixed cost (~0.45 ms) beats a second core
 CORES_ENV = "BNVIZ_SWEEP_CORES"  # cores a sweep built without `cores` uses (default 1)
-SLOW_SLICES = 3  # slices in a row with the helper over 2x slower: its parts move home
-MIN_SLICE_S = 0.005  # ... counting only slices long enough to time
+# A 2-core sweep's helper shares its core with whatever else runs (the pool's other worker):
+# measured, with one other busy process the 2-core sweep was slower than 1 core (9.6k vs
+# 11.3k model-steps/s at N = 64), so its parts then come home, and go out again on a free core.
+LOAD_CHECK_S = 1.0  # how often a 2-core sweep looks at the machine's load
+OTHER_BUSY = 0.5  # cores busy with other processes (since the last look): parts move home
+SLOW_SLICES = 3  # ... as after this many slices in a row with the helper LAG slower than us
+LAG = 0.5
+MIN_SLICE_S = 0.005  # (counting only slices long enough to time)
 OUT_CHECK_S = 3.0  # while they are home: how often to look for an idle core
 IDLE_CORE = 0.8  # idle cores (of the whole machine, since the last look) that count as one
 EVAL_FLOATS = 2**20  # activations per evaluation chunk (4 MB: stays in this CPU's cache)
@@ -269,11 +275,12 @@ def _serve(conn) -> None:
                     parts = [_Part(configs[a:b], a) for a, b in itertools.pairwise(cuts)]
                 for part in parts:
                     group.add(part)
+                reply = time.process_time()
             elif verb == "train":
                 with fast_matmul():
                     taken = group.train(*args)
                 alive = [(lo, a.numpy()) for lo, a in group.alive()]
-                reply = (taken, group.model_step, group.diverged_at, alive)
+                reply = (taken, group.model_step, group.diverged_at, alive, time.process_time())
             elif verb == "evaluate":
                 with fast_matmul():
                     reply = group.evaluate()
@@ -375,7 +382,7 @@ class _Remote:
         self._alive = [(lo, torch.ones(hi - lo, dtype=torch.bool))]
         self.pending = 0  # requests sent, not yet answered
         self.ask("adopt", lo, hi - lo, what)
-        self.answer()
+        self.cpu_s = self.answer()  # the helper's CPU seconds (its process's), as of its answer
 
     def ask(self, verb: str, *args) -> None:
         self.helper.ask(verb, *args)
@@ -390,7 +397,7 @@ class _Remote:
 
     def train_done(self) -> int:
         """The answer to "train": copies its models' progress into the job's arrays."""
-        taken, model_step, diverged_at, alive = self.answer()
+        taken, model_step, diverged_at, alive, self.cpu_s = self.answer()
         self._alive = [(lo, torch.from_numpy(a)) for lo, a in alive]
         self.job.model_step[self.lo : self.hi] = model_step
         self.job.diverged_at[self.lo : self.hi] = diverged_at
@@ -429,9 +436,10 @@ class SweepJob(Paced):
     cores=2 (and at least 2 x PER_CORE models) trains the second half of the parts in a
     helper process (_Remote); the two meet only at evaluations and at the end of a slice.
     When the second core is busy with other work (the pool's other worker training), the
-    helper falls behind and both would wait for it: after SLOW_SLICES slices in which it took
-    over twice as long as this process, its parts move here (one core, as with cores=1), and
-    they move out again once a core has been idle for OUT_CHECK_S. Results do not depend on
+    helper falls behind and both would wait for it: when other processes kept OTHER_BUSY of a
+    core busy over the last LOAD_CHECK_S, or the helper lagged SLOW_SLICES slices in a row,
+    its parts move here (one core, as with cores=1); they move out again once a core was
+    idle over OUT_CHECK_S. Results do not depend on
     where a part trains. Use it with torch.set_num_threads(1). close() gives the helper back
     (as finishing does).
     """
@@ -453,9 +461,10 @@ class SweepJob(Paced):
         self.local = _Group(self.model_step, self.diverged_at)  # the parts this process trains
         self.remote: _Remote | None = None  # the parts a helper process trains (cores=2)
         self.split = n  # first model of the parts that train in a helper when there is one
-        self._slow = 0  # slices in a row in which the helper took over twice as long as we did
-        self._idle: IdleMeter | None = None  # while its parts are home: is a core free again?
-        self._idle_at = 0.0
+        self._slow = 0  # slices in a row in which the helper lagged (see LAG)
+        self._meter: CpuMeter | None = None  # the machine's load, while it has a helper or had
+        self._looked_at = 0.0  # monotonic time of the meter's last reading
+        self._helper_cpu = 0.0  # the helper's CPU seconds at that reading
         self.moves = 0  # times parts moved between processes (to or from the helper)
         self.final = np.full((2, n), np.nan, np.float32)
         self.evals = History(EVAL_CAPACITY, {"train_loss": (n,), "test_acc": (n,)})
@@ -476,6 +485,8 @@ class SweepJob(Paced):
         if self.cores == 2:
             self.split = cuts[per_core]
             self.remote = _Remote(self.split, n, (self.configs, cuts[per_core:]), self)
+            self._meter, self._looked_at = CpuMeter(), time.monotonic()
+            self._helper_cpu = self.remote.cpu_s
 
     @property
     def parts(self) -> list[_Part]:
@@ -518,7 +529,8 @@ class SweepJob(Paced):
         """Every part trains from `step` for `steps` steps; the most taken."""
         if self.remote is None:
             taken = self.local.train(step, steps) if self.local.parts else 0
-            self._maybe_move_out()
+            if self._look(OUT_CHECK_S) and self._usage.idle >= IDLE_CORE:
+                self.move_out()
             return taken
         self.remote.ask("train", step, steps)
         start = _clock()
@@ -526,33 +538,38 @@ class SweepJob(Paced):
         ours = _clock() - start
         taken = max(taken, self.remote.train_done())
         waited = _clock() - start - ours
-        self._slow = self._slow + 1 if waited > ours > MIN_SLICE_S else 0
-        if self._slow >= SLOW_SLICES:
+        self._slow = self._slow + 1 if waited > LAG * ours and ours > MIN_SLICE_S else 0
+        if self._slow >= SLOW_SLICES or (self._look(LOAD_CHECK_S) and self._others() >= OTHER_BUSY):
             self.move_home()
         return taken
+
+    def _look(self, every: float) -> bool:
+        """Read the load meter if `every` seconds have passed (then True, in self._usage)."""
+        if self._meter is None or time.monotonic() - self._looked_at < every:
+            return False
+        self._looked_at, self._usage = time.monotonic(), self._meter.read()
+        return self._usage is not None
+
+    def _others(self) -> float:
+        """Cores busy with other processes than this one and its helper, since the last look."""
+        helper_cpu, self._helper_cpu = self.remote.cpu_s - self._helper_cpu, self.remote.cpu_s
+        return self._usage.busy - self._usage.own - helper_cpu / self._usage.seconds
 
     def move_home(self) -> None:
         """Train the helper's parts here from now on (its core is busy)."""
         for part in self.remote.export():
             self.local.add(part)
         self.remote, self._slow, self.moves = None, 0, self.moves + 1
-        self._idle, self._idle_at = IdleMeter(), time.monotonic()
+        self._meter.read()  # the next look measures from here
+        self._looked_at = time.monotonic()
 
     def move_out(self) -> None:
         """Train the parts past `split` in a helper process again."""
         parts = self.local.take(self.split)
         self.remote = _Remote(self.split, len(self.configs), pickle.dumps(parts), self)
-        self._idle, self.moves = None, self.moves + 1
-
-    def _maybe_move_out(self) -> None:
-        """Every OUT_CHECK_S while parts that had a helper train here: move them out if a
-        core was idle meanwhile (what the helper needs)."""
-        if self._idle is None or time.monotonic() - self._idle_at < OUT_CHECK_S:
-            return
-        self._idle_at = time.monotonic()
-        idle = self._idle.idle_cores()
-        if idle is not None and idle >= IDLE_CORE:
-            self.move_out()
+        self._helper_cpu, self.moves = self.remote.cpu_s, self.moves + 1
+        self._meter.read()
+        self._looked_at = time.monotonic()
 
     def _record_eval(self) -> None:
         loss, acc = self.evaluate()
@@ -610,7 +627,7 @@ class SweepJob(Paced):
         if self.remote is not None:
             self.remote.close()
             self.remote = None
-        self._idle = None
+        self._meter = None
 
     def snapshot(self) -> SweepSnapshot:
         """An immutable copy of the per-model tables."""

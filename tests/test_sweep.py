@@ -214,30 +214,40 @@ def test_a_dead_helper_is_the_jobs_error_and_a_stopped_sweep_frees_its_helper(mo
     )
 
 
-def test_parts_move_home_when_the_helper_lags_and_out_when_a_core_is_idle(monkeypatch):
-    """The moves keep every model's weights, optimizer, batches and progress: the results are
-    those of a sweep that never moved."""
+def test_parts_move_home_when_the_other_core_is_busy_and_out_when_it_is_free(monkeypatch):
+    """A helper that lags, or other processes busy on the machine, bring its parts home; a
+    free core sends them out again. The moves keep every model's weights, optimizer, batches
+    and progress: the results are those of a sweep that never moved."""
     import bnviz.sweep as sweep
+    from bnviz.procs import Usage
 
     monkeypatch.setattr(sweep, "BLOCK", 2)
     monkeypatch.setattr(sweep, "PER_CORE", 1)
-    base = BASE.replace(optimizer="momentum", lr=0.05, steps=60, norm="batchnorm")
+    load = {"now": Usage(1.0, busy=0.0, idle=2.0, own=0.0)}  # nothing else runs
+    monkeypatch.setattr(sweep.CpuMeter, "read", lambda self: load["now"])
+    base = BASE.replace(optimizer="momentum", lr=0.05, steps=80, norm="batchnorm")
     changes = [{}, {"lr": 0.1}, {"seed": 1}, {"batch_size": 32}, {"lr": 9.0, "norm": "none"}]
     job = SweepSpec(base, tuple(changes), None).build("m", cores=2)
     job.advance(max_steps=25)  # an evaluation at 20 with the parts split
+    assert job.remote is not None and job.moves == 0
     ticks = iter([0.0, 1.0, 3.5] * sweep.SLOW_SLICES)  # ours: 1 s, then 2.5 s waiting
     monkeypatch.setattr(sweep, "_clock", lambda: next(ticks))
     for _ in range(sweep.SLOW_SLICES):
         assert job.remote is not None
         job._train_all(job.step, 1)
         job.step += 1
-    monkeypatch.undo()
-    assert job.remote is None and job.moves == 1 and len(job.parts) == 4  # all home
+    monkeypatch.setattr(sweep, "_clock", time.perf_counter)
+    assert job.remote is None and job.moves == 1 and len(job.parts) == 4  # the helper lagged
     job.advance(max_steps=7)  # at home: an evaluation at 40
-    job._idle_at -= sweep.OUT_CHECK_S
-    monkeypatch.setattr(sweep.IdleMeter, "idle_cores", lambda self: 1.0)
+    assert job.remote is None  # not OUT_CHECK_S yet
+    job._looked_at -= sweep.OUT_CHECK_S
     job.advance(max_steps=1)
-    assert job.remote is not None and job.moves == 2 and len(job.parts) == 2  # out again
+    assert job.remote is not None and job.moves == 2 and len(job.parts) == 2  # a core was idle
+    job.advance(max_steps=15)  # out: an evaluation at 60
+    load["now"] = Usage(1.0, busy=2.0, idle=0.0, own=0.5)  # another process takes a core
+    job._looked_at -= sweep.LOAD_CHECK_S
+    job.advance(max_steps=1)
+    assert job.remote is None and job.moves == 3  # home again
     while job.state == "running":
         job.advance()
     moved, still = job.snapshot(), train_sweep(base, changes)
@@ -245,6 +255,17 @@ def test_parts_move_home_when_the_helper_lags_and_out_when_a_core_is_idle(monkey
     np.testing.assert_allclose(moved.train_loss, still.train_loss, rtol=1e-6)
     np.testing.assert_array_equal(moved.diverged_at, still.diverged_at)
     assert list(moved.model_state) == list(still.state)
+
+
+def test_the_cpu_meter_sees_this_process_work():
+    from bnviz.procs import CpuMeter
+
+    meter = CpuMeter()
+    end = time.process_time() + 0.3
+    while time.process_time() < end:
+        pass
+    usage = meter.read()
+    assert usage.own > 0.5 and usage.busy >= usage.own - 0.1 and 0 <= usage.idle <= 2.1
 
 
 def test_a_paced_sweep_takes_only_the_steps_its_pace_allows(monkeypatch):
