@@ -11,13 +11,17 @@ import hashlib
 import itertools
 import json
 import math
-import multiprocessing as mp
 import os
 import pickle
+import socket
+import subprocess
+import sys
 import threading
 import time
 import traceback
 from dataclasses import asdict, dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -26,7 +30,7 @@ from torch.nn import functional as F
 
 from bnviz.batched import StackedData, check_shared
 from bnviz.config import RunConfig
-from bnviz.procs import CpuMeter, keep_freed_memory, plain_main
+from bnviz.procs import CpuMeter, keep_freed_memory
 from bnviz.stacked import StackedMLP, StackedOptimizer, Step, Workspace, fast_matmul
 from bnviz.stepper import Paced, Progress
 from bnviz.telemetry import History
@@ -250,6 +254,11 @@ class _Group:
         self.ws.clear()
 
 
+def _serve_fd(fd: int) -> None:
+    """Entry point of a helper process (_Helper): serve the socket it was given."""
+    _serve(Connection(fd))
+
+
 def _serve(conn) -> None:
     """A helper process: trains one _Group at a time for the SweepJob that holds it, until EOF.
 
@@ -312,12 +321,22 @@ class _Helper:
     _lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self):
-        ctx = mp.get_context("spawn")  # no fork: the server and pytest have threads
-        self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_serve, args=(child,), daemon=True, name="bnviz-sweep")
-        with plain_main():
-            self.proc.start()
-        child.close()
+        # A plain child process, not multiprocessing's: the pool's worker processes are
+        # daemonic, and multiprocessing refuses them children. No fork either (the server and
+        # pytest have threads). It talks over a socket pair and ends when this process does
+        # (its end then reads EOF).
+        ours, theirs = socket.socketpair()
+        root = str(Path(__file__).resolve().parent.parent)
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]),
+        }
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", f"import bnviz.sweep as s; s._serve_fd({theirs.fileno()})"],
+            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, env=env, cwd=root,
+        )  # fmt: skip
+        theirs.close()
+        self.conn = Connection(ours.detach())
 
     @classmethod
     def take(cls) -> _Helper:
@@ -325,7 +344,7 @@ class _Helper:
         with cls._lock:
             while cls._idle:
                 helper = cls._idle.pop()
-                if helper.proc.is_alive():
+                if helper.proc.poll() is None:
                     return helper
         return cls()
 
@@ -360,10 +379,11 @@ class _Helper:
 
     def end(self) -> None:
         self.conn.close()  # its recv() sees EOF
-        self.proc.join(1.0)
-        if self.proc.is_alive():
-            self.proc.terminate()
-            self.proc.join(1.0)
+        try:
+            self.proc.wait(1.0)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(1.0)
 
 
 class _Remote:

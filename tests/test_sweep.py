@@ -168,7 +168,7 @@ def test_cores_and_parts_split_the_models_not_the_results(monkeypatch):
     job = SweepSpec(base, tuple(changes), None).build("t", cores=2)
     assert [len(p.alive) for p in job.parts] == [1, 1]  # this process: models 0 and 1
     remote = job.remote  # models 2-4 in a helper process (it builds its own 2 parts)
-    assert (remote.lo, remote.hi) == (2, 5) and remote.helper.proc.is_alive()
+    assert (remote.lo, remote.hi) == (2, 5) and remote.helper.proc.poll() is None
     while job.state == "running":
         job.advance(budget_s=0.01)
     assert remote.helper in sweep._Helper._idle  # finished: kept for the next sweep
@@ -194,9 +194,9 @@ def test_a_dead_helper_is_the_jobs_error_and_a_stopped_sweep_frees_its_helper(mo
     job = SweepSpec(base, ({}, {"lr": 0.2}), None).build("t", cores=2)
     helper = job.remote.helper
     job.advance(max_steps=3)
-    assert job.step == 3 and helper.proc.is_alive()
+    assert job.step == 3 and helper.proc.poll() is None
     helper.proc.kill()
-    helper.proc.join(5)
+    helper.proc.wait(5)
     job.advance(max_steps=3)  # a worker must not die with it: the job shows the error
     assert job.state == "error" and job.error == f"RuntimeError: {sweep.GONE}"
     assert helper not in sweep._Helper._idle
