@@ -80,6 +80,8 @@ class SweepSnapshot(Progress):
     queue_position: int | None = None
     wall_s: float = 0.0  # seconds from the first step to now (or to the end): this server's time
     pace: float | None = None  # steps/s cap (classroom pace), None = as fast as possible
+    cores: int = 1  # cores it was built for (2: a helper process trains half of the models)
+    moves: int = 0  # times the helper's models moved (home while the other core was busy)
 
 
 @dataclass(frozen=True)
@@ -664,7 +666,8 @@ class SweepJob(Paced):
             self.run_id, self.state, self.step, self.steps, self._rate, time.time(), self.error,
             self.configs, ev["step"], ev["train_loss"].T.copy(), ev["test_acc"].T.copy(),
             self.final[0].copy(), self.final[1].copy(), states, self.model_step.copy(),
-            self.diverged_at.copy(), wall_s=self._wall(now), pace=self.pace,
+            self.diverged_at.copy(), wall_s=self._wall(now), pace=self.pace, cores=self.cores,
+            moves=self.moves,
         )  # fmt: skip
 
     def _wall(self, now: float) -> float:

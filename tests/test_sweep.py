@@ -1,5 +1,6 @@
 """Sweeps: model i of a sweep is the run train_sync(configs[i]); divergence, caps, snapshots."""
 
+import os
 import pickle
 import time
 
@@ -152,6 +153,28 @@ def test_a_sweep_runs_through_the_scheduler_as_one_shared_job(backend):
         assert isinstance(snap, SweepSnapshot) and snap.state == "finished"
         assert snap.step == 40 and snap.progress == 1.0 and snap.wall_s > 0
         assert len(s.runs) == 1  # one job, not one per model
+        direct = train_sweep(spec.base, [dict(c) for c in spec.changes])
+        np.testing.assert_allclose(snap.final_loss, direct.final_loss, rtol=1e-4)
+    finally:
+        s.shutdown()
+
+
+def test_a_worker_process_trains_a_big_sweep_on_two_cores():
+    """The app's case: a worker process (daemonic) starts the helper process itself."""
+    from bnviz.pool import SWEEP_CORES
+    from bnviz.runner import Scheduler
+
+    s = Scheduler(workers=1, backend="process", warm=False, snapshot_s=0.05)
+    try:
+        base = BASE.replace(steps=30, depth=1, width=8)
+        spec = SweepSpec(base, tuple({"lr": float(lr)} for lr in np.geomspace(0.01, 1, 64)))
+        run = s.start(spec, "s", "sweep")
+        deadline = time.monotonic() + 120
+        while not s.poll(run.run_id).done and time.monotonic() < deadline:
+            time.sleep(0.05)
+        snap = s.poll(run.run_id)
+        assert snap.state == "finished", snap.error
+        assert snap.cores == SWEEP_CORES == min(2, os.cpu_count())  # the pool's default
         direct = train_sweep(spec.base, [dict(c) for c in spec.changes])
         np.testing.assert_allclose(snap.final_loss, direct.final_loss, rtol=1e-4)
     finally:
