@@ -80,6 +80,27 @@ def fast_matmul():
     return _matmul_precision("bf16")
 
 
+_MKLDNN = torch.backends.mkldnn.matmul
+
+
+def _narrow(fn, *args, **kwargs):
+    """A matmul with a side of the input or class count (2 on most datasets) through MKL's
+    kernel even inside fast_matmul(): for these, oneDNN's per-call cost (~18 us, measured)
+    is most of the time, and a step has five of them."""
+    old = _MKLDNN.fp32_precision
+    if old == "ieee":
+        return fn(*args, **kwargs)
+    _MKLDNN.fp32_precision = "ieee"
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        _MKLDNN.fp32_precision = old
+
+
+def _call(fn, *args, **kwargs):
+    return fn(*args, **kwargs)
+
+
 class Workspace:
     """The tensors a net's passes write, kept from step to step: one buffer per name.
 
@@ -173,6 +194,7 @@ class StackedMLP:
         self.tail_keep = None if self.all_kept else self.keep_f[self.tail :]
         self.p = self._views(self.flat)
         self.g = self._views(self.gflat)
+        self._bind()
         self.running = [(torch.zeros(self.n, 1, u), torch.ones(self.n, 1, u)) for u in bn_units]
         self.tracked = 0  # BN batches seen (cumulative average when bn_momentum is None)
 
@@ -186,11 +208,23 @@ class StackedMLP:
         )
         self._layout.append((name, start, tensor.shape))
 
+    def _bind(self) -> None:
+        """Per-step lookups made once: each layer's (weight, bias), constants by shape."""
+        self.wb = [(self.p[f"w{i}"], self.p[f"b{i}"]) for i in range(self.cfg.depth + 1)]
+        self._minus_ones: dict[tuple, torch.Tensor] = {}
+
+    def minus_ones(self, shape) -> torch.Tensor:
+        """A constant tensor of −1 (made once per shape)."""
+        ones = self._minus_ones.get(tuple(shape))
+        if ones is None:
+            ones = self._minus_ones[tuple(shape)] = torch.full(tuple(shape), -1.0)
+        return ones
+
     def __getstate__(self) -> dict:
         """Everything but the workspace and the views (a sweep moves parts between processes;
         the new owner sets `ws`)."""
         state = self.__dict__.copy()
-        for name in ("ws", "p", "g", "tail_keep"):
+        for name in ("ws", "p", "g", "tail_keep", "wb", "_minus_ones"):
             state.pop(name)
         return state
 
@@ -199,6 +233,7 @@ class StackedMLP:
         self.ws = None
         self.p, self.g = self._views(self.flat), self._views(self.gflat)
         self.tail_keep = None if self.all_kept else self.keep_f[self.tail :]
+        self._bind()
 
     def _views(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
         """Each parameter as a contiguous (N, ...) view of the (P,) tensor flat."""
@@ -336,15 +371,16 @@ class StackedMLP:
             slot = i if cache is not None else i % 2  # no cache: two sets of buffers alternate
             if cache is not None:
                 cache.append(x)
-            w, b = self.p[f"w{i}"], self.p[f"b{i}"]
+            w, b = self.wb[i]
             if i == depth:
                 logits = self.ws("logits", (n, w.shape[1], x.shape[1]))
-                return torch.baddbmm(b, w, x.transpose(1, 2), out=logits)
+                return _narrow(torch.baddbmm, b, w, x.transpose(1, 2), out=logits)
             z = self.ws(f"z{slot}", (n, x.shape[1], w.shape[2]))
+            mm = _narrow if i == 0 else _call
             if x.shape[0] == n:
-                x = torch.baddbmm(b, x, w, out=z)
+                x = mm(torch.baddbmm, b, x, w, out=z)
             else:
-                x = torch.matmul(x, w, out=z).add_(b)
+                x = mm(torch.matmul, x, w, out=z).add_(b)
             if self.bn_where == "before":
                 x = self._bn(i, x, train, mask, cache, slot)
             x = self._act(i, x, cache, slot)
@@ -365,8 +401,8 @@ class StackedMLP:
         depth = self.cfg.depth
         x, w = cache[depth * per], self.p[f"w{depth}"]
         torch.sum(d, 2, keepdim=True, out=self.g[f"b{depth}"])
-        below = torch.bmm(
-            d.transpose(1, 2), w, out=self._delta(depth - 1, (d.shape[2], w.shape[2]))
+        below = _narrow(
+            torch.bmm, d.transpose(1, 2), w, out=self._delta(depth - 1, (d.shape[2], w.shape[2]))
         )
         self._weight_grad(depth, d, x, update)  # the head: (N, classes, F)
         d = below
@@ -395,10 +431,11 @@ class StackedMLP:
 
     def _weight_grad(self, i: int, a: torch.Tensor, b: torch.Tensor, update: bool) -> None:
         """Weight i's gradient a @ b into gflat, or (update mode) added to the weight."""
+        mm = _narrow if i in (0, self.cfg.depth) else _call
         if update:
-            self.p[f"w{i}"].baddbmm_(a, b)
+            mm(self.p[f"w{i}"].baddbmm_, a, b)
         else:
-            torch.bmm(a, b, out=self.g[f"w{i}"])
+            mm(torch.bmm, a, b, out=self.g[f"w{i}"])
 
     def _delta(self, i: int, shape) -> torch.Tensor:
         """The buffer of d loss / d (output of hidden layer i): two alternate going down."""
@@ -417,7 +454,7 @@ class StackedOptimizer:
         self.v = torch.zeros_like(net.flat) if self.kind == "adam" else None
         self.t = 0
         self._step, self._alive = None, None  # -lr per parameter, for this set of alive models
-        self._weight = None  # -lr per model, for this set of alive models (plain SGD)
+        self._scale = None  # -lr per model over its rows, for this set of alive models (SGD)
 
     @torch.no_grad()
     def apply(self, batch: Step, alive: torch.Tensor) -> None:
@@ -428,13 +465,13 @@ class StackedOptimizer:
         read for the weights, the biggest part of P (64 models of the lab's net: a 3 MB pass).
         """
         if self.kind != "sgd":
-            self.step(batch.grad(alive.float()), alive)
+            self.step(batch.grad(batch.scale(alive.float())), alive)
             return
         self.t += 1
         net = self.net
         if self._alive is None or not torch.equal(alive, self._alive):
-            self._alive, self._weight = alive.clone(), -self.lr * alive
-        grad = batch.grad(self._weight, update=True)[net.tail :]
+            self._alive, self._scale = alive.clone(), batch.scale(-self.lr * alive)
+        grad = batch.grad(self._scale, update=True)[net.tail :]
         if net.tail_keep is None:
             net.flat[net.tail :].add_(grad)
         else:  # parameters a model does not have (BN-less gamma...) stay as they are
@@ -479,16 +516,22 @@ class Step:
         logits = net.forward(x, True, mask, self.cache)
         self.logp = torch.log_softmax(logits, 1)  # (N, classes, B)
         self.y = y[:, None, :]
-        nll = self.logp.gather(1, self.y).neg_()[:, 0]  # (N, B): F.cross_entropy's
-        if mask is None:
-            self.loss, self.rows = nll.mean(1), None
-        else:
-            self.rows = mask[..., 0] / mask[..., 0].sum(1, True)  # (N, B) mean over real rows
-            self.loss = (nll * self.rows).sum(1)
+        picked = self.logp.gather(1, self.y)  # (N, 1, B): minus F.cross_entropy's per row
+        if mask is None:  # only its finiteness is read: minus the summed loss
+            self.loss = picked.sum((1, 2))
+        else:  # padding rows left out
+            self.loss = (picked[:, 0] * mask[..., 0]).sum(1)
 
-    def grad(self, weight: torch.Tensor, update: bool = False) -> torch.Tensor:
-        """d sum_i weight_i · loss_i / d flat: (P,), in net.gflat (update: see backward())."""
+    def scale(self, weight: torch.Tensor) -> torch.Tensor:
+        """weight_i / (model i's rows), shaped to multiply d loss / d logits (N, classes, B)."""
+        if self.mask is None:
+            return (weight / self.y.shape[2])[:, None, None]
+        rows = self.mask[..., 0]
+        return (rows / rows.sum(1, True) * weight[:, None])[:, None, :]
+
+    def grad(self, scale: torch.Tensor, update: bool = False) -> torch.Tensor:
+        """d sum_i weight_i · loss_i / d flat: (P,), in net.gflat (scale: self.scale(weight);
+        update: see backward())."""
         d = self.logp.exp_()  # softmax; logp is not needed again
-        d.scatter_add_(1, self.y, torch.full_like(self.y, -1.0, dtype=d.dtype))
-        rows = weight[:, None] / d.shape[2] if self.rows is None else self.rows * weight[:, None]
-        return self.net.backward(d.mul_(rows[:, None, :]), self.cache, self.mask, update)
+        d.scatter_add_(1, self.y, self.net.minus_ones(self.y.shape))
+        return self.net.backward(d.mul_(scale), self.cache, self.mask, update)
