@@ -16,12 +16,13 @@ before the clock starts:
   in the app's worker processes, bnviz.pool.SWEEP_CORES; under 2 x 32 models it keeps one
   core: N = 16 measures the one-core path twice). The helper is started when the job is
   built, before the clock (its start: ~2 s, printed once), and kept for the next sweep, as
-  in the app. Before the rounds of each N, one 3-step sweep on each side: the first steps of
+  in the app. Before the rounds of each N, one 3-step run of each side: the first steps of
   a new shape compile oneDNN's kernels, in each process.
-The sides alternate `rounds` times (default 3); each prints its median time, so a burst of
-load on this shared machine moves one round, not the result. Peak memory: the highest RSS
-of this process above the level before the sweep was built (sampled every 20 ms; a helper
-process holds its own half and torch besides).
+The three sides take turns every CHUNK (50) steps per model, so this machine's drifting speed
+(±25 % within seconds, measured) falls on all of them alike; each of `rounds` (default 3)
+such runs is timed, and the median of each side is printed with the range of the 2-core
+ratio. Peak memory: the highest RSS of this process above the level before the sides were
+built (a helper process holds its own half and torch besides).
 Both sides keep freed memory, as a worker process does (procs.keep_freed_memory).
 Target: ratio >= 10 at N = 64.
 """
@@ -29,7 +30,6 @@ Target: ratio >= 10 at N = 64.
 import os
 import statistics
 import sys
-import threading
 import time
 
 import numpy as np
@@ -55,38 +55,40 @@ def changes(n: int) -> tuple[dict, ...]:
     )
 
 
-def sequential(n: int, steps: int) -> float:
-    """Seconds for n bare loops of `steps` steps, one after the other."""
+CHUNK = 50  # steps per model each side trains before the others take their turn
+
+
+def rounds_of(n: int, steps: int, peak: list) -> dict[str, float]:
+    """Seconds each side took for n models x `steps` steps, the sides taking turns every CHUNK
+    steps (the order rotating), so a burst of load or a change of this machine's speed
+    falls on every side alike. Also counts the sweeps' moves into MOVES."""
     loops = [BareLoop(DEFAULT.replace(**change)) for change in changes(n)]
-    start = time.perf_counter()
-    for loop in loops:
-        loop.run(steps)
-    return time.perf_counter() - start
+    jobs = {c: SweepSpec(DEFAULT, changes(n), steps).build(f"bench{c}", cores=c) for c in (1, 2)}
+    sides = ["sequential", 1, 2]
+    spent = dict.fromkeys(sides, 0.0)
+    base_rss = rss_mb()
+    for k, done in enumerate(range(0, steps, CHUNK)):
+        take = min(CHUNK, steps - done)
+        for side in sides[k % 3 :] + sides[: k % 3]:
+            start = time.perf_counter()
+            if side == "sequential":
+                for loop in loops:
+                    loop.run(take)
+            else:
+                job = jobs[side]
+                while job.state == "running" and job.step < done + take:
+                    job.advance(SLICE_S, max_steps=done + take - job.step)  # as a worker does
+                if job.step >= steps and job.state == "running":
+                    job.advance(SLICE_S)  # the last evaluation
+            spent[side] += time.perf_counter() - start
+        peak[0] = max(peak[0], rss_mb() - base_rss)
+    for job in jobs.values():
+        assert job.state == "finished", job.error
+        MOVES[0] += job.moves
+    return spent
 
 
 MOVES = [0]  # times a 2-core sweep moved its helper's parts (the other core was busy)
-
-
-def batched(n: int, steps: int, cores: int) -> tuple[float, float]:
-    """(seconds, peak extra RSS in MB) of one SweepJob of n models."""
-    base_rss, peak, done = rss_mb(), [0.0], threading.Event()
-
-    def sample() -> None:
-        while not done.wait(0.02):
-            peak[0] = max(peak[0], rss_mb() - base_rss)
-
-    watcher = threading.Thread(target=sample, daemon=True)
-    watcher.start()
-    job = SweepSpec(DEFAULT, changes(n), steps).build("bench", cores=cores)
-    start = time.perf_counter()
-    while job.state == "running":
-        job.advance(SLICE_S)  # as a worker process does
-    seconds = time.perf_counter() - start
-    done.set()
-    watcher.join()
-    assert job.state == "finished", job.error
-    MOVES[0] += job.moves
-    return seconds, max(peak[0], rss_mb() - base_rss)
 
 
 def main() -> None:
@@ -94,31 +96,25 @@ def main() -> None:
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     torch.set_num_threads(1)
     keep_freed_memory()
-    batched(4, 5, 1)  # warm up torch's lazy paths
     start = time.perf_counter()
     SweepSpec(DEFAULT, changes(64), 5).build("start", cores=2).close()
     print(f"a 2-core sweep's helper process starts in {time.perf_counter() - start:.1f} s")
-    sequential(2, 5)
     load = os.getloadavg()[0]
     print(f"{steps} steps per model, median of {rounds} rounds; model-steps/s (higher is "
           f"better); load average {load:.1f}")  # fmt: skip
     for n in (16, 64, 256):
-        seq, one, two, mem = [], [], [], 0.0
-        MOVES[0] = 0
-        batched(n, 3, 1), batched(n, 3, 2)  # both sides' first steps of a shape compile kernels
-        for _ in range(rounds):
-            seq.append(sequential(n, steps))
-            seconds, peak = batched(n, steps, 1)
-            one.append(seconds)
-            seconds, peak2 = batched(n, steps, 2)
-            two.append(seconds)
-            mem = max(mem, peak, peak2)
-        s, o, t = (statistics.median(v) for v in (seq, one, two))
+        MOVES[0], peak = 0, [0.0]
+        rounds_of(n, 3, peak)  # both sides' first steps of a shape compile kernels
+        runs = [rounds_of(n, steps, peak) for _ in range(rounds)]
+        s, o, t = (statistics.median(r[side] for r in runs) for side in ("sequential", 1, 2))
+        ratios = [r["sequential"] / r[2] for r in runs]
         rate = n * steps
         print(
             f"N = {n:3d}: sequential {rate / s:6.0f} | batched 1 core {rate / o:6.0f} "
-            f"(ratio {s / o:5.1f}) | 2 cores {rate / t:6.0f} (ratio {s / t:5.1f}) | "
-            f"peak +{mem:.0f} MB" + (f" | {MOVES[0]} moves (a core was busy)" if MOVES[0] else "")
+            f"(ratio {s / o:5.1f}) | 2 cores {rate / t:6.0f} (ratio {s / t:5.1f}; rounds "
+            f"{min(ratios):.1f}-{max(ratios):.1f}) | peak +{peak[0]:.0f} MB"
+            + (f" | {MOVES[0]} moves (a core was busy)" if MOVES[0] else ""),
+            flush=True,
         )
 
 
