@@ -95,7 +95,7 @@ def capture_calls(modules, outputs: bool = True) -> Iterator[list]:
     saved = []
     for m in modules:
         saved.append((m, m.__dict__.get("forward")))
-        m.forward = _recording(m.forward, seen, outputs)
+        m.__dict__["forward"] = _recording(m.forward, seen, outputs)  # Module.__setattr__: 2 µs
     try:
         yield seen
     finally:

@@ -120,27 +120,17 @@ def _stack(arrays: list[np.ndarray]) -> np.ndarray:
     return np.stack([a if a.size == n else a[:: a.size // n][:n] for a in arrays])
 
 
-def subsample_stride(n: int, width: int = 1) -> int:
-    """Stride leaving at most SUBSAMPLE of n values; coprime with width, so that a flattened
-    (batch, width) layer is represented by every unit, not by every other unit."""
-    stride = max(1, math.ceil(n / SUBSAMPLE))
-    while stride > 1 and math.gcd(stride, width) != 1:
-        stride += 1
-    return stride
-
-
 def quantiles(values: np.ndarray) -> np.ndarray:
     """The QUANTILES of each row (or of a 1-D array), from a sorted strided subsample."""
     picked = picked_quantiles(sorted_subsample(np.atleast_2d(values)))
     return picked if values.ndim > 1 else picked[0]
 
 
-def sorted_subsample(rows: np.ndarray, width: int = 1) -> np.ndarray:
-    """Each row of (k, n) strided down to at most SUBSAMPLE values (±1 percentile), sorted.
-
-    Rows that are flattened (batch, width) layers keep values of every unit (width: theirs).
-    """
-    return np.sort(rows[:, :: subsample_stride(rows.shape[1], width)], axis=1)
+def sorted_subsample(rows: np.ndarray) -> np.ndarray:
+    """Each row of (k, n) sorted, strided down to at most SUBSAMPLE values (±1 percentile)."""
+    if rows.shape[1] > SUBSAMPLE:
+        rows = rows[:, :: math.ceil(rows.shape[1] / SUBSAMPLE)]
+    return np.sort(rows, axis=1)
 
 
 def mean_std(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -159,22 +149,15 @@ def picked_quantiles(ordered: np.ndarray) -> np.ndarray:
 
 def histogram(values: np.ndarray) -> np.ndarray:
     """Share of values per row in HIST_BINS equal bins on ±HIST_RANGE (ends clamped)."""
-    shares = sorted_histogram(np.sort(np.atleast_2d(values), axis=1))
+    rows = np.atleast_2d(values)
+    pos = rows + HIST_RANGE  # then in place: one temporary, not three
+    pos *= HIST_BINS / (2 * HIST_RANGE)
+    np.clip(pos, 0, HIST_BINS - 1, out=pos)
+    idx = pos.astype(np.int64)  # finite: a NaN step never gets here
+    idx += np.arange(len(rows))[:, None] * HIST_BINS  # one bincount for all rows
+    counts = np.bincount(idx.reshape(-1), minlength=len(rows) * HIST_BINS).reshape(len(rows), -1)
+    shares = counts / max(rows.shape[1], 1)
     return shares if values.ndim > 1 else shares[0]
-
-
-# inner bin edges; bin b holds [edge b-1, edge b), the end bins everything beyond
-_EDGES = (np.arange(1, HIST_BINS) * (2 * HIST_RANGE / HIST_BINS) - HIST_RANGE).astype(np.float32)
-
-
-def sorted_histogram(ordered: np.ndarray) -> np.ndarray:
-    """histogram() of each row of sorted rows (k, n): where the edges fall in each row."""
-    k, n = ordered.shape
-    below = np.empty((k, HIST_BINS + 1), np.int64)  # values below each edge, 0 and n at the ends
-    below[:, 0], below[:, -1] = 0, n
-    for row, out in zip(ordered, below[:, 1:-1], strict=True):
-        out[:] = np.searchsorted(row, _EDGES)
-    return np.diff(below, axis=1) / max(n, 1)
 
 
 def _sq(array: np.ndarray) -> float:
@@ -240,9 +223,11 @@ class Telemetry:
         self._captures: list = []  # capture_calls(acts), capture_inputs(norms) while it runs
         self._calls: list = []
         self._bn_calls: list = []
-        self._weights: list[np.ndarray] = []  # views of the Linear weights (a sampled step)
-        # the weights before a sampled step's update (one buffer, reused)
-        self._before = [np.empty(lin.weight.shape, np.float32) for lin in self.linears]
+        # The Linear weights, and numpy views of them: the optimizer and load_state_dict()
+        # write into the same storage, so the views stay current.
+        self._weights = [lin.weight for lin in self.linears]
+        self._views = [w.detach().numpy() for w in self._weights]
+        self._before = [np.empty_like(v) for v in self._views]  # before a sampled update
         self._pending: list[_Capture] = []  # sampled steps to reduce, in step order
         self._pending_bytes = 0
 
@@ -253,9 +238,10 @@ class Telemetry:
         self._captures = []
         if self._now is not None and self._calls:
             # views only; everything is reduced at once in flush()
-            self._now.acts = [(x.detach().numpy(), a.detach().numpy()) for x, a in self._calls]
+            acts = self._calls  # numpy(force=True): views without detach()
+            self._now.acts = [(x.numpy(force=True), a.numpy(force=True)) for x, a in acts]
             u = self.bn_units
-            self._now.bn_inputs = [z.detach().numpy()[:, :u] for z in self._bn_calls]
+            self._now.bn_inputs = [z.numpy(force=True)[:, :u] for z in self._bn_calls]
         self._calls = self._bn_calls = []
 
     def begin(self) -> None:
@@ -272,12 +258,11 @@ class Telemetry:
         """Gradient norms, and a copy of the weights to measure this step's update."""
         self.close()
         now = self._now
-        grads = [lin.weight.grad for lin in self.linears]
+        grads = [w.grad for w in self._weights]
         now.grad_sq = np.array(
             [math.nan if g is None else _sq(g.numpy()) for g in grads], np.float64
         )
-        self._weights = [lin.weight.detach().numpy() for lin in self.linears]
-        for w, before in zip(self._weights, self._before, strict=True):
+        for w, before in zip(self._views, self._before, strict=True):
             np.copyto(before, w)
         now.scale_sq = np.array([_sq(w) for w in self._before], np.float64)
 
@@ -288,10 +273,9 @@ class Telemetry:
         Karpathy's ratio, at a tenth of the cost.
         """
         now, self._now = self._now, None
-        for w, before in zip(self._weights, self._before, strict=True):
+        for w, before in zip(self._views, self._before, strict=True):
             np.subtract(before, w, out=before)  # minus the update
         now.change_sq = np.array([_sq(d) for d in self._before], np.float64)
-        self._weights = []
         if self.norms:
             u = self.bn_units
             buffers = [n.running_mean for n in self.norms] + [n.running_var for n in self.norms]
@@ -308,10 +292,10 @@ class Telemetry:
 
         Captures are reduced in batches because per-call overhead, not arithmetic, dominates
         on these small arrays: every statistic of every layer of every pending capture takes
-        one numpy call. Pre and out share one stack, one mean, one variance and one sort when
-        they are the same size (all but maxout, whose pre-activation is k times wider).
-        Quantiles use the sorted strided subsample (every value up to SUBSAMPLE per layer, as
-        quantiles()); means, stds, histograms and saturated shares use every value.
+        one numpy call. Pre and out share one stack, one mean and one variance when they are
+        the same size (all but maxout, whose pre-activation is k times wider). Quantiles use
+        the sorted strided subsample (every value up to SUBSAMPLE per layer, as quantiles());
+        means, stds, histograms and saturated shares use every value.
         """
         if not self._pending:
             return
@@ -319,26 +303,24 @@ class Telemetry:
         acts = [a for cap in pending for a in cap.acts]  # capture-major, (batch, width) each
         pres, outs = [p for p, _ in acts], [o for _, o in acts]
         k, act = len(acts), self.model.activation
-        # a strided subsample for quantiles and histograms; every value for the rest
+        # quantiles from a strided subsample, the rest from every value; mean_std() centers
+        # its rows in place, so it comes last
         if pres[0].shape == outs[0].shape:  # pre and out in one stack (all but maxout)
             full = _stack([a.reshape(-1) for a in pres + outs])
-            ordered = sorted_subsample(full, pres[0].shape[-1])
-            pre_sorted, out_sorted = ordered[:k], ordered[k:]
-            saturated = saturated_share(full[k:], act, axis=1)
-            mean, std = mean_std(full)  # centers `full`: saturated shares first
+            pre_full, out_full = full[:k], full[k:]
         else:
-            pre_full, out_full = (
-                _stack([a.reshape(-1) for a in arrays]) for arrays in (pres, outs)
-            )
-            pre_sorted = sorted_subsample(pre_full, pres[0].shape[-1])
-            out_sorted = sorted_subsample(out_full, outs[0].shape[-1])
-            saturated = saturated_share(out_full, act, axis=1)
+            pre_full, out_full = (_stack([a.reshape(-1) for a in x]) for x in (pres, outs))
+        pre_sorted, out_sorted = sorted_subsample(pre_full), sorted_subsample(out_full)
+        hist, saturated = histogram(pre_full), saturated_share(out_full, act, axis=1)
+        if pres[0].shape == outs[0].shape:
+            mean, std = mean_std(full)
+        else:
             (m0, s0), (m1, s1) = mean_std(pre_full), mean_std(out_full)
             mean, std = np.concatenate([m0, m1]), np.concatenate([s0, s1])
         cols = {
             "pre_mean": mean[:k], "out_mean": mean[k:], "pre_std": std[:k], "out_std": std[k:],
             "pre_q": picked_quantiles(pre_sorted), "out_q": picked_quantiles(out_sorted),
-            "pre_hist": sorted_histogram(pre_sorted), "saturated": saturated,
+            "pre_hist": hist, "saturated": saturated,
         }  # fmt: skip
         if act not in RELU_LIKE:
             cols["dead"] = np.full(k, math.nan)
