@@ -153,8 +153,8 @@ def histogram(values: np.ndarray) -> np.ndarray:
     pos = rows + HIST_RANGE  # then in place: one temporary, not three
     pos *= HIST_BINS / (2 * HIST_RANGE)
     np.clip(pos, 0, HIST_BINS - 1, out=pos)
-    idx = pos.astype(np.int64)  # finite: a NaN step never gets here
-    idx += np.arange(len(rows))[:, None] * HIST_BINS  # one bincount for all rows
+    idx = pos.astype(np.int32)  # finite: a NaN step never gets here
+    idx += np.arange(0, len(rows) * HIST_BINS, HIST_BINS, dtype=np.int32)[:, None]  # one bincount
     counts = np.bincount(idx.reshape(-1), minlength=len(rows) * HIST_BINS).reshape(len(rows), -1)
     shares = counts / max(rows.shape[1], 1)
     return shares if values.ndim > 1 else shares[0]
