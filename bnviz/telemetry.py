@@ -1,4 +1,4 @@
-"""Per-layer statistics from forward hooks, reduced at once, kept in bounded ring buffers."""
+"""Per-layer statistics of sampled steps, reduced at once, kept in bounded ring buffers."""
 
 from __future__ import annotations
 
@@ -363,7 +363,7 @@ class Telemetry:
         return self.history.view()
 
     def state_dict(self) -> dict:
-        """The history with every pending capture reduced (between steps: no hooks, no row)."""
+        """The history with every pending capture reduced (between steps: nothing recording)."""
         self.flush()
         return self.history.state_dict()
 
