@@ -5,9 +5,11 @@
 Both sides build their model and data before the clock starts and then train the same
 model on the same batches; the runner side adds what a lab run pays: telemetry every
 log_every steps, evaluations every eval_every steps, the loss history, and a snapshot every
-0.4 s of its CPU time, as a worker takes. The sides alternate every 50 steps in one process
+0.4 s of its CPU time, as a worker takes. The sides alternate every 10 steps in one process
 and each sums its CPU time (time.process_time): on this shared virtual machine the speed of
-both drifts by ±15 % within a minute, which alternating whole runs measured as overhead.
+both drifts by ±15 % within a minute, which alternating whole runs measured as overhead
+(every 50 steps, three repeats of one setting spread over ±2.5 points under load; every
+10, over ±1.5).
 The process keeps freed memory as a worker process does (pool.keep_freed_memory; it applies
 to both sides). Also printed: the runner with telemetry and evaluation off ("base") and at
 50/200, so the cost of each part shows.
@@ -27,7 +29,7 @@ from bnviz.stepper import Stepper
 
 torch.set_num_threads(1)
 keep_freed_memory()
-CHUNK = 50
+CHUNK = 10
 
 
 def overhead(cfg: RunConfig, steps: int) -> tuple[float, float]:

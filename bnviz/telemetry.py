@@ -1,14 +1,19 @@
-"""Per-layer statistics from forward hooks, reduced at once, kept in bounded ring buffers."""
+"""Per-layer statistics of sampled steps, reduced at once, kept in bounded ring buffers."""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
-import torch
-from torch import nn
 
-from bnviz.nets import MLP, RELU_LIKE, capture_inputs, dead_share, saturated_share
+from bnviz.nets import (
+    MLP,
+    RELU_LIKE,
+    capture_calls,
+    capture_inputs,
+    dead_share,
+    saturated_share,
+)
 
 # Percentiles of Ioffe & Szegedy Fig. 1 (15/50/85) and TensorBoard's 9 (min, ±1.5σ, ±1σ, ±0.5σ,
 # median, max: 0/6.7/15.9/30.9/50/69.1/84.1/93.3/100).
@@ -128,13 +133,13 @@ def sorted_subsample(rows: np.ndarray) -> np.ndarray:
     return np.sort(rows, axis=1)
 
 
-def row_summary(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(mean, std with ddof=1, sorted_subsample) of each row of a (k, n) array."""
+def mean_std(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, std with ddof=1) of each row of a (k, n) array; rows are centered in place."""
     n = rows.shape[1]
-    mean = rows.mean(axis=1)
-    centered = rows - mean[:, None]
-    var = np.einsum("ij,ij->i", centered, centered) / max(n - 1, 1)
-    return mean, np.sqrt(var), sorted_subsample(rows)
+    mean = rows.mean(axis=1)  # not BLAS (rows @ ones): it spins threads, and rounds by shape
+    rows -= mean[:, None]
+    var = np.einsum("ij,ij->i", rows, rows) / max(n - 1, 1)
+    return mean, np.sqrt(var)
 
 
 def picked_quantiles(ordered: np.ndarray) -> np.ndarray:
@@ -145,12 +150,20 @@ def picked_quantiles(ordered: np.ndarray) -> np.ndarray:
 def histogram(values: np.ndarray) -> np.ndarray:
     """Share of values per row in HIST_BINS equal bins on ±HIST_RANGE (ends clamped)."""
     rows = np.atleast_2d(values)
-    pos = (rows + HIST_RANGE) * (HIST_BINS / (2 * HIST_RANGE))
-    idx = np.clip(pos, 0, HIST_BINS - 1).astype(np.int64)  # finite: a NaN step never gets here
-    idx += np.arange(len(rows))[:, None] * HIST_BINS  # one bincount for all rows
+    pos = rows + HIST_RANGE  # then in place: one temporary, not three
+    pos *= HIST_BINS / (2 * HIST_RANGE)
+    np.clip(pos, 0, HIST_BINS - 1, out=pos)
+    idx = pos.astype(np.int32)  # finite: a NaN step never gets here
+    idx += np.arange(0, len(rows) * HIST_BINS, HIST_BINS, dtype=np.int32)[:, None]  # one bincount
     counts = np.bincount(idx.reshape(-1), minlength=len(rows) * HIST_BINS).reshape(len(rows), -1)
     shares = counts / max(rows.shape[1], 1)
     return shares if values.ndim > 1 else shares[0]
+
+
+def _sq(array: np.ndarray) -> float:
+    """Squared L2 norm of all values (float32 dot product, as torch's norm)."""
+    flat = array.reshape(-1)
+    return float(np.dot(flat, flat))
 
 
 def layer_columns(
@@ -180,18 +193,19 @@ def layer_columns(
 class _Capture:
     """One sampled step, as taken: views of its tensors, reduced later by Telemetry.flush()."""
 
-    __slots__ = ("acts", "before", "bn_inputs", "grad_norm", "running", "step", "update_ratio")
+    __slots__ = ("acts", "bn_inputs", "change_sq", "grad_sq", "running", "scale_sq", "step")
 
     def __init__(self):
         self.step = -1
         self.acts: list[tuple[np.ndarray, np.ndarray]] = []  # (pre, out) of every layer
-        self.bn_inputs: list[torch.Tensor] = []
-        self.grad_norm = self.update_ratio = self.running = None
-        self.before: list[torch.Tensor] = []
+        self.bn_inputs: list[np.ndarray] = []  # the first units of every BN layer's input
+        self.running = None
+        # squared norms per Linear: gradient, weights before the update, the update
+        self.grad_sq = self.scale_sq = self.change_sq = None
 
 
 class Telemetry:
-    """Hooks on every hidden layer's nonlinearity (and BN), active only on sampled steps.
+    """Records every hidden layer's nonlinearity (and BN) on sampled steps only.
 
     A sampled step keeps views of its tensors and a few norms; the statistics of many
     sampled steps are reduced together in flush(), where per-call overhead is paid once.
@@ -206,46 +220,51 @@ class Telemetry:
         cols = layer_columns(len(model.blocks), len(self.norms), len(self.linears), self.bn_units)
         self.history = History(capacity, cols)
         self._now: _Capture | None = None  # the sampled step in progress
-        self._handles: list = []
-        self._bn_capture = None  # capture_inputs(norms) while a sampled step runs
+        self._captures: list = []  # capture_calls(acts), capture_inputs(norms) while it runs
+        self._calls: list = []
+        self._bn_calls: list = []
+        # The Linear weights, and numpy views of them: the optimizer and load_state_dict()
+        # write into the same storage, so the views stay current.
+        self._weights = [lin.weight for lin in self.linears]
+        self._views = [w.detach().numpy() for w in self._weights]
+        self._before = [np.empty_like(v) for v in self._views]  # before a sampled update
         self._pending: list[_Capture] = []  # sampled steps to reduce, in step order
         self._pending_bytes = 0
 
     def close(self) -> None:
-        """Remove the hooks (this step's forward pass is over)."""
-        for h in self._handles:
-            h.remove()
-        self._handles = []
-        if self._bn_capture is not None:
-            self._bn_capture.__exit__(None, None, None)
-            self._bn_capture = None
-
-    def _on_act(self, module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
-        # keep views only; everything is reduced at once in flush()
-        self._now.acts.append((inputs[0].detach().numpy(), output.detach().numpy()))
+        """Stop recording (this step's forward pass is over)."""
+        for capture in reversed(self._captures):
+            capture.__exit__(None, None, None)
+        self._captures = []
+        if self._now is not None and self._calls:
+            # views only; everything is reduced at once in flush()
+            acts = self._calls  # numpy(force=True): views without detach()
+            self._now.acts = [(x.numpy(force=True), a.numpy(force=True)) for x, a in acts]
+            u = self.bn_units
+            self._now.bn_inputs = [z.numpy(force=True)[:, :u] for z in self._bn_calls]
+        self._calls = self._bn_calls = []
 
     def begin(self) -> None:
-        """Hook the layers for this step's forward pass only.
-
-        Hooks left in place would cost ~15 % on every step (they force torch's slow module
-        call path), so they exist only on sampled steps.
-        """
+        """Record the layers for this step's forward pass only (nets.capture_calls)."""
         self._now = _Capture()
-        self._handles = [b.act.register_forward_hook(self._on_act) for b in self.model.blocks]
-        self._bn_capture = capture_inputs(self.norms)
-        self._now.bn_inputs = self._bn_capture.__enter__()
+        self._captures = [capture_calls([b.act for b in self.model.blocks])]
+        if self.norms:
+            self._captures.append(capture_inputs(self.norms))
+        self._calls = self._captures[0].__enter__()
+        if self.norms:
+            self._bn_calls = self._captures[1].__enter__()
 
     def after_backward(self) -> None:
         """Gradient norms, and a copy of the weights to measure this step's update."""
         self.close()
-        grads = [lin.weight.grad for lin in self.linears]
-        if all(g is not None for g in grads):
-            self._now.grad_norm = torch.stack(torch._foreach_norm(grads))
-        else:
-            self._now.grad_norm = torch.tensor(
-                [float(g.norm()) if g is not None else math.nan for g in grads]
-            )
-        self._now.before = torch._foreach_mul([lin.weight.detach() for lin in self.linears], 1.0)
+        now = self._now
+        grads = [w.grad for w in self._weights]
+        now.grad_sq = np.array(
+            [math.nan if g is None else _sq(g.numpy()) for g in grads], np.float64
+        )
+        for w, before in zip(self._views, self._before, strict=True):
+            np.copyto(before, w)
+        now.scale_sq = np.array([_sq(w) for w in self._before], np.float64)
 
     def after_step(self, step: int) -> None:
         """Size of this step's update per Linear, the BN buffers; then queue the capture.
@@ -254,14 +273,13 @@ class Telemetry:
         Karpathy's ratio, at a tenth of the cost.
         """
         now, self._now = self._now, None
-        after = [lin.weight.detach() for lin in self.linears]
-        change = torch.stack(torch._foreach_norm(torch._foreach_sub(after, now.before)))
-        now.update_ratio = torch.stack([change, torch.stack(torch._foreach_norm(now.before))])
-        now.before = []
+        for w, before in zip(self._views, self._before, strict=True):
+            np.subtract(before, w, out=before)  # minus the update
+        now.change_sq = np.array([_sq(d) for d in self._before], np.float64)
         if self.norms:
             u = self.bn_units
-            buffers = [n.running_mean[:u] for n in self.norms]
-            now.running = torch.stack(buffers + [n.running_var[:u] for n in self.norms])
+            buffers = [n.running_mean for n in self.norms] + [n.running_var for n in self.norms]
+            now.running = np.stack([b.numpy()[:u] for b in buffers])  # a copy: they change
         now.step = step
         # The layers' views keep this step's tensors alive until flush() reduces them.
         self._pending.append(now)
@@ -274,36 +292,35 @@ class Telemetry:
 
         Captures are reduced in batches because per-call overhead, not arithmetic, dominates
         on these small arrays: every statistic of every layer of every pending capture takes
-        one numpy call. Pre and out share one stack, one mean, one variance and one sort when
-        they are the same size (all but maxout, whose pre-activation is k times wider).
-        Quantiles use the sorted strided subsample (every value up to SUBSAMPLE per layer, as
-        quantiles()); means, stds, histograms and saturated shares use every value.
+        one numpy call. Pre and out share one stack, one mean and one variance when they are
+        the same size (all but maxout, whose pre-activation is k times wider). Quantiles use
+        the sorted strided subsample (every value up to SUBSAMPLE per layer, as quantiles());
+        means, stds, histograms and saturated shares use every value.
         """
         if not self._pending:
             return
         pending, self._pending, self._pending_bytes = self._pending, [], 0
-        acts = [a for cap in pending for a in cap.acts]  # capture-major
-        pres = [p.reshape(-1) for p, _ in acts]
-        outs = [o.reshape(-1) for _, o in acts]
-        k = len(acts)
-        if pres[0].size == outs[0].size:
-            full = _stack(pres + outs)
-            mean, std, ordered = row_summary(full)
-            pre_full, out_full, pre_sorted, out_sorted = (
-                full[:k],
-                full[k:],
-                ordered[:k],
-                ordered[k:],
-            )
+        acts = [a for cap in pending for a in cap.acts]  # capture-major, (batch, width) each
+        pres, outs = [p for p, _ in acts], [o for _, o in acts]
+        k, act = len(acts), self.model.activation
+        # quantiles from a strided subsample, the rest from every value; mean_std() centers
+        # its rows in place, so it comes last
+        if pres[0].shape == outs[0].shape:  # pre and out in one stack (all but maxout)
+            full = _stack([a.reshape(-1) for a in pres + outs])
+            pre_full, out_full = full[:k], full[k:]
         else:
-            pre_full, out_full = _stack(pres), _stack(outs)
-            (m0, s0, pre_sorted), (m1, s1, out_sorted) = map(row_summary, (pre_full, out_full))
+            pre_full, out_full = (_stack([a.reshape(-1) for a in x]) for x in (pres, outs))
+        pre_sorted, out_sorted = sorted_subsample(pre_full), sorted_subsample(out_full)
+        hist, saturated = histogram(pre_full), saturated_share(out_full, act, axis=1)
+        if pres[0].shape == outs[0].shape:
+            mean, std = mean_std(full)
+        else:
+            (m0, s0), (m1, s1) = mean_std(pre_full), mean_std(out_full)
             mean, std = np.concatenate([m0, m1]), np.concatenate([s0, s1])
-        act = self.model.activation
         cols = {
             "pre_mean": mean[:k], "out_mean": mean[k:], "pre_std": std[:k], "out_std": std[k:],
             "pre_q": picked_quantiles(pre_sorted), "out_q": picked_quantiles(out_sorted),
-            "pre_hist": histogram(pre_full), "saturated": saturated_share(out_full, act, axis=1),
+            "pre_hist": hist, "saturated": saturated,
         }  # fmt: skip
         if act not in RELU_LIKE:
             cols["dead"] = np.full(k, math.nan)
@@ -313,16 +330,16 @@ class Telemetry:
             cols["dead"] = np.array([dead_share(p, act) for p, _ in acts])
         n = len(pending)
         cols = {name: values.reshape(n, -1, *values.shape[1:]) for name, values in cols.items()}
-        cols["grad_norm"] = torch.stack([cap.grad_norm for cap in pending]).numpy()
-        change, scale = torch.stack([cap.update_ratio for cap in pending]).unbind(1)
+        cols["grad_norm"] = np.sqrt(np.stack([cap.grad_sq for cap in pending]))
+        change = np.stack([cap.change_sq for cap in pending])
+        scale = np.stack([cap.scale_sq for cap in pending])
         with np.errstate(divide="ignore", invalid="ignore"):
-            ratios = np.log10(change.numpy() / scale.numpy())
+            ratios = 0.5 * np.log10(change / scale)
         cols["update_ratio"] = np.where(np.isfinite(ratios), ratios, np.nan)
         if self.norms:
-            running = torch.stack([cap.running for cap in pending]).numpy()  # (n, 2·layers, u)
+            running = np.stack([cap.running for cap in pending])  # (n, 2·layers, u)
             cols["bn_running_mean"], cols["bn_running_var"] = np.split(running, 2, axis=1)
-            u = self.bn_units
-            z = np.stack([x.detach()[:, :u].numpy() for cap in pending for x in cap.bn_inputs])
+            z = np.stack([x for cap in pending for x in cap.bn_inputs])
             z = z.reshape(n, len(self.norms), *z.shape[1:])  # (n, layers, batch, u)
             cols["bn_batch_mean"] = z.mean(2)
             cols["bn_batch_var"] = z.var(2)  # biased: what the batch is normalized by
@@ -346,7 +363,7 @@ class Telemetry:
         return self.history.view()
 
     def state_dict(self) -> dict:
-        """The history with every pending capture reduced (between steps: no hooks, no row)."""
+        """The history with every pending capture reduced (between steps: nothing recording)."""
         self.flush()
         return self.history.state_dict()
 

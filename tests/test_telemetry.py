@@ -95,6 +95,23 @@ def test_dead_units_and_update_ratio_are_recorded_for_relu():
     assert (tel["grad_norm"] > 0).all()
 
 
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_gradient_norms_and_update_ratios_equal_torch_norms(optimizer):
+    tr = Trainer(RunConfig(log_every=1, depth=2, width=16, optimizer=optimizer, lr=0.01))
+    for _ in range(3):
+        tr.step()
+    before = [lin.weight.detach().clone() for lin in tr.model.linears()]
+    tr.step()
+    after = [lin.weight.detach() for lin in tr.model.linears()]
+    grads = [lin.weight.grad.norm().item() for lin in tr.model.linears()]
+    ratios = [
+        ((a - b).norm() / b.norm()).log10().item() for a, b in zip(after, before, strict=True)
+    ]
+    tel = tr.telemetry.view()
+    np.testing.assert_allclose(tel["grad_norm"][-1], grads, rtol=1e-5)
+    np.testing.assert_allclose(tel["update_ratio"][-1], ratios, atol=1e-5)
+
+
 @pytest.mark.parametrize("activation", ["tanh", "maxout"])
 def test_captures_reduced_in_batches_equal_captures_reduced_one_by_one(activation):
     from bnviz.telemetry import PENDING_CAPTURES
