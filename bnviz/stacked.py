@@ -83,10 +83,13 @@ def fast_matmul():
 _MKLDNN = torch.backends.mkldnn.matmul
 
 
+NARROW = 8  # inputs or classes up to this: that layer's matmuls go through MKL (_narrow)
+
+
 def _narrow(fn, *args, **kwargs):
-    """A matmul with a side of the input or class count (2 on most datasets) through MKL's
-    kernel even inside fast_matmul(): for these, oneDNN's per-call cost (~18 us, measured)
-    is most of the time, and a step has five of them."""
+    """A matmul with a side of NARROW or fewer (2 inputs, 2 classes) through MKL's kernel even
+    inside fast_matmul(): for these, oneDNN's per-call cost (~18 us, measured) is most of the
+    time, and a step of the 2-D lessons has five of them."""
     old = _MKLDNN.fp32_precision
     if old == "ieee":
         return fn(*args, **kwargs)
@@ -153,6 +156,7 @@ class StackedMLP:
         c = configs[0]
         self.ws = ws if ws is not None else Workspace()  # where forward and backward write
         self.n, self.cfg = len(configs), c
+        self.n_in, self.n_out = n_in, n_out
         self.k = c.maxout_k if c.activation == "maxout" else 1
         bn = [cfg for cfg in configs if cfg.batchnorm]
         self.bn_where = bn[0].bn_placement if bn else None  # "before", "after" or None
@@ -191,7 +195,6 @@ class StackedMLP:
         self.gflat = torch.zeros_like(self.flat)  # d loss / d flat, filled by backward()
         self.keep = torch.cat(keep)  # (P,) False where a model has no such parameter
         self.keep_f, self.all_kept = self.keep.float(), bool(self.keep.all())
-        self.tail_keep = None if self.all_kept else self.keep_f[self.tail :]
         self.p = self._views(self.flat)
         self.g = self._views(self.gflat)
         self._bind()
@@ -209,8 +212,13 @@ class StackedMLP:
         self._layout.append((name, start, tensor.shape))
 
     def _bind(self) -> None:
-        """Per-step lookups made once: each layer's (weight, bias), constants by shape."""
-        self.wb = [(self.p[f"w{i}"], self.p[f"b{i}"]) for i in range(self.cfg.depth + 1)]
+        """Per-step lookups made once: each layer's (weight, bias) and how its matmuls are
+        called (the first and the last through MKL when narrow), constants by shape."""
+        depth = self.cfg.depth
+        self.wb = [(self.p[f"w{i}"], self.p[f"b{i}"]) for i in range(depth + 1)]
+        sides = [self.n_in] + [math.inf] * (depth - 1) + [self.n_out]
+        self.mm = [_narrow if side <= NARROW else _call for side in sides]
+        self.tail_keep = None if self.all_kept else self.keep_f[self.tail :]
         self._minus_ones: dict[tuple, torch.Tensor] = {}
 
     def minus_ones(self, shape) -> torch.Tensor:
@@ -224,7 +232,7 @@ class StackedMLP:
         """Everything but the workspace and the views (a sweep moves parts between processes;
         the new owner sets `ws`)."""
         state = self.__dict__.copy()
-        for name in ("ws", "p", "g", "tail_keep", "wb", "_minus_ones"):
+        for name in ("ws", "p", "g", "tail_keep", "wb", "mm", "_minus_ones"):
             state.pop(name)
         return state
 
@@ -232,7 +240,6 @@ class StackedMLP:
         self.__dict__.update(state)
         self.ws = None
         self.p, self.g = self._views(self.flat), self._views(self.gflat)
-        self.tail_keep = None if self.all_kept else self.keep_f[self.tail :]
         self._bind()
 
     def _views(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -374,9 +381,9 @@ class StackedMLP:
             w, b = self.wb[i]
             if i == depth:
                 logits = self.ws("logits", (n, w.shape[1], x.shape[1]))
-                return _narrow(torch.baddbmm, b, w, x.transpose(1, 2), out=logits)
+                return self.mm[i](torch.baddbmm, b, w, x.transpose(1, 2), out=logits)
             z = self.ws(f"z{slot}", (n, x.shape[1], w.shape[2]))
-            mm = _narrow if i == 0 else _call
+            mm = self.mm[i]
             if x.shape[0] == n:
                 x = mm(torch.baddbmm, b, x, w, out=z)
             else:
@@ -401,7 +408,7 @@ class StackedMLP:
         depth = self.cfg.depth
         x, w = cache[depth * per], self.p[f"w{depth}"]
         torch.sum(d, 2, keepdim=True, out=self.g[f"b{depth}"])
-        below = _narrow(
+        below = self.mm[depth](
             torch.bmm, d.transpose(1, 2), w, out=self._delta(depth - 1, (d.shape[2], w.shape[2]))
         )
         self._weight_grad(depth, d, x, update)  # the head: (N, classes, F)
@@ -431,7 +438,7 @@ class StackedMLP:
 
     def _weight_grad(self, i: int, a: torch.Tensor, b: torch.Tensor, update: bool) -> None:
         """Weight i's gradient a @ b into gflat, or (update mode) added to the weight."""
-        mm = _narrow if i in (0, self.cfg.depth) else _call
+        mm = self.mm[i]
         if update:
             mm(self.p[f"w{i}"].baddbmm_, a, b)
         else:

@@ -180,8 +180,9 @@ class _Part:
                 return k
             x, y = self.data.batch()
             batch = Step(self.net, x, y, self.data.mask)
-            if not (self.n_alive == everyone and torch.isfinite(batch.loss).all()):
-                bad = ~torch.isfinite(batch.loss) & self.alive
+            finite = torch.isfinite(batch.loss)
+            if not (self.n_alive == everyone and finite.all()):
+                bad = ~finite & self.alive
                 if bad.any():  # as Trainer: the step whose loss is not finite is not taken
                     self.diverged_at[bad.numpy()] = step + k + 1
                     self.alive &= ~bad
@@ -403,8 +404,12 @@ class _Remote:
         self.helper = _Helper.take()
         self._alive = [(lo, torch.ones(hi - lo, dtype=torch.bool))]
         self.pending = 0  # requests sent, not yet answered
-        self.ask("adopt", lo, hi - lo, what)
-        self.cpu_s = self.answer()  # the helper's CPU seconds (its process's), as of its answer
+        try:
+            self.ask("adopt", lo, hi - lo, what)
+            self.cpu_s = self.answer()  # the helper's CPU seconds (its process's), as of now
+        except RuntimeError:  # no job holds it yet: end it here
+            self.helper.end()
+            raise
 
     def ask(self, verb: str, *args) -> None:
         self.helper.ask(verb, *args)
@@ -461,9 +466,8 @@ class SweepJob(Paced):
     helper falls behind and both would wait for it: when other processes kept OTHER_BUSY of a
     core busy over the last LOAD_CHECK_S, or the helper lagged SLOW_SLICES slices in a row,
     its parts move here (one core, as with cores=1); they move out again once a core was
-    idle over OUT_CHECK_S. Results do not depend on
-    where a part trains. Use it with torch.set_num_threads(1). close() gives the helper back
-    (as finishing does).
+    idle over OUT_CHECK_S. Results do not depend on where a part trains. Use it with
+    torch.set_num_threads(1). close() gives the helper back (as finishing does).
     """
 
     def __init__(

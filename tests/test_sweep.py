@@ -331,3 +331,14 @@ def test_onednn_matmuls_only_where_the_process_allows_them(monkeypatch):
         inside = torch.backends.mkldnn.matmul.fp32_precision
     assert inside == ("bf16" if stacked.onednn_keeps_fp32() else before)
     assert torch.backends.mkldnn.matmul.fp32_precision == before
+
+
+def test_only_narrow_layers_leave_onednn():
+    """2 inputs and 2 classes go through MKL (oneDNN's per-call cost dominates there); the
+    digits' 64 inputs and 10 classes, like every hidden layer, keep the faster oneDNN."""
+    from bnviz import stacked
+
+    moons = stacked.StackedMLP([BASE], 2, 2)
+    digits = stacked.StackedMLP([BASE], 64, 10)
+    assert moons.mm == [stacked._narrow, stacked._call, stacked._narrow]
+    assert digits.mm == [stacked._call] * 3
