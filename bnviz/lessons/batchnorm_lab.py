@@ -83,6 +83,12 @@ def mean_saturation(snap: Snapshot, last: int = 5) -> np.ndarray:
     return np.nanmean(snap.telemetry["saturated"][-last:], axis=0)
 
 
+def activation_extent(snap: Snapshot, last: int = 5) -> np.ndarray:
+    """Per hidden layer: the largest |activation| among its sampled quantiles (0 %, ..., 100 %)
+    over the last `last` telemetry samples; 0 when every unit outputs 0."""
+    return np.abs(snap.telemetry["out_q"][-last:]).max(axis=(0, 2))
+
+
 def gradient_shrink(snap: Snapshot, last: int = 5) -> float:
     """Per-layer factor by which the weight-gradient norm shrinks from the last hidden layer
     to the first (geometric mean over the hidden layers; the last `last` telemetry samples)."""
@@ -179,7 +185,9 @@ CLAIMS = {
     ),
     "small_init": lambda plain, bn: (
         0.4 < plain.evals["test_acc"][-1] < 0.6  # chance on two classes
-        and float(np.ptp(plain.telemetry["pre_q"][-1, -1])) < 1e-3  # the last layer collapsed
+        # the deeper half of the layers output 0 within ±0.01 (seeds 0-4: at most 1.4e-3, at
+        # any sampling; the last layer's spread in one sample wanders from 1e-5 to 2e-3)
+        and activation_extent(plain)[plain.config.depth // 2 :].max() < 1e-2
         and bn.evals["test_acc"][-1] > 0.9
     ),
     "large_init": lambda plain, bn: (
