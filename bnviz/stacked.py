@@ -462,10 +462,12 @@ class StackedOptimizer:
         self.t = 0
         self._step, self._alive = None, None  # -lr per parameter, for this set of alive models
         self._scale = None  # -lr per model over its rows, for this set of alive models (SGD)
+        self._n_alive: int | None = None  # the count apply() was last given
 
     @torch.no_grad()
-    def apply(self, batch: Step, alive: torch.Tensor) -> None:
-        """Backward pass and update of the alive models (alive: (N,) bool).
+    def apply(self, batch: Step, alive: torch.Tensor, n_alive: int | None = None) -> None:
+        """Backward pass and update of the alive models (alive: (N,) bool; n_alive: its count
+        when the caller keeps it: models only ever die, so an unchanged count is the same set).
 
         Plain SGD folds −lr into the loss's gradient (every gradient is linear in it) and lets
         each weight matrix step inside its gradient's matmul: no (P,) gradient is written or
@@ -476,8 +478,10 @@ class StackedOptimizer:
             return
         self.t += 1
         net = self.net
-        if self._alive is None or not torch.equal(alive, self._alive):
+        same = n_alive is not None and n_alive == self._n_alive
+        if not same and (self._alive is None or not torch.equal(alive, self._alive)):
             self._alive, self._scale = alive.clone(), batch.scale(-self.lr * alive)
+        self._n_alive = n_alive
         grad = batch.grad(self._scale, update=True)[net.tail :]
         if net.tail_keep is None:
             net.flat[net.tail :].add_(grad)
@@ -523,11 +527,21 @@ class Step:
         logits = net.forward(x, True, mask, self.cache)
         self.logp = torch.log_softmax(logits, 1)  # (N, classes, B)
         self.y = y[:, None, :]
-        picked = self.logp.gather(1, self.y)  # (N, 1, B): minus F.cross_entropy's per row
-        if mask is None:  # only its finiteness is read: minus the summed loss
-            self.loss = picked.sum((1, 2))
-        else:  # padding rows left out
-            self.loss = (picked[:, 0] * mask[..., 0]).sum(1)
+        self._picked = self.logp.gather(1, self.y)  # (N, 1, B): minus F.cross_entropy's per row
+
+    def total(self) -> float:
+        """Minus the loss summed over every row of every model: finite when every model's
+        loss is (the log-probabilities are all ≤ 0: no inf cancels); it may overflow to inf
+        when none is infinite, so a non-finite total only says: look at `loss`."""
+        return self._picked.sum().item()
+
+    @property
+    def loss(self) -> torch.Tensor:
+        """(N,) minus each model's summed loss (only its finiteness is read); padding rows
+        left out."""
+        if self.mask is None:
+            return self._picked.sum((1, 2))
+        return (self._picked[:, 0] * self.mask[..., 0]).sum(1)
 
     def scale(self, weight: torch.Tensor) -> torch.Tensor:
         """weight_i / (model i's rows), shaped to multiply d loss / d logits (N, classes, B)."""

@@ -180,15 +180,15 @@ class _Part:
                 return k
             x, y = self.data.batch()
             batch = Step(self.net, x, y, self.data.mask)
-            finite = torch.isfinite(batch.loss)
-            if not (self.n_alive == everyone and finite.all()):
-                bad = ~finite & self.alive
+            # one sum and one number read while every model is alive and finite
+            if not (self.n_alive == everyone and math.isfinite(batch.total())):
+                bad = ~torch.isfinite(batch.loss) & self.alive
                 if bad.any():  # as Trainer: the step whose loss is not finite is not taken
                     self.diverged_at[bad.numpy()] = step + k + 1
                     self.alive &= ~bad
                     self.n_alive = int(self.alive.sum())
             if self.n_alive:
-                self.opt.apply(batch, self.alive)
+                self.opt.apply(batch, self.alive, self.n_alive)
             if self.n_alive == everyone:
                 self.model_step += 1
             else:
