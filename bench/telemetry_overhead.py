@@ -1,4 +1,4 @@
-"""Cost of telemetry: a bare torch loop vs the runner's Stepper at default sampling.
+"""Cost of telemetry: a bare torch loop vs the runner's Stepper at each net's default sampling.
 
     python bench/telemetry_overhead.py [steps]
 
@@ -7,20 +7,23 @@ model on the same batches; the runner side adds what a lab run pays: telemetry e
 log_every steps, evaluations every eval_every steps, the loss history, and a snapshot every
 0.4 s of its CPU time, as a worker takes. The sides alternate every 10 steps in one process
 and each sums its CPU time (time.process_time): on this shared virtual machine the speed of
-both drifts by ±15 % within a minute, which alternating whole runs measured as overhead
-(every 50 steps, three repeats of one setting spread over ±2.5 points under load; every
-10, over ±1.5).
+both drifts by ±15 % within a minute, which alternating whole runs measured as overhead.
+The overhead is runner time / bare time - 1 over the whole run, with a 95 % interval: a
+bootstrap (scipy.stats.bootstrap, paired) over blocks of BLOCK steps, one evaluation period
+of the default grid, so that each block holds the same share of samples and evaluations.
 The process keeps freed memory as a worker process does (pool.keep_freed_memory; it applies
-to both sides). Also printed: the runner with telemetry and evaluation off ("base") and at
-50/200, so the cost of each part shows.
+to both sides). Also printed: 25/100 (RunConfig's default sampling), 100/100, and the runner
+with telemetry and evaluation off ("base"), so the cost of each part shows.
 Target: overhead <= 3 % (<= 5 % at worst).
 """
 
 import sys
 import time
 
+import numpy as np
 import torch
 from _common import BareLoop
+from scipy.stats import bootstrap
 
 from bnviz.config import RunConfig
 from bnviz.lessons.batchnorm_lab import DEFAULT, pair
@@ -29,30 +32,46 @@ from bnviz.stepper import Stepper
 
 torch.set_num_threads(1)
 keep_freed_memory()
-CHUNK = 10
+CHUNK = 10  # steps each side takes before the other's turn
+BLOCK = 100  # steps per resampled block (the default evaluation period)
 
 
-def overhead(cfg: RunConfig, steps: int) -> tuple[float, float]:
-    """(bare steps/s, runner overhead in %) over `steps` steps, alternating CHUNK steps."""
+def overhead(cfg: RunConfig, steps: int) -> tuple[float, float, tuple[float, float]]:
+    """(bare steps/s, runner overhead in %, its 95 % interval) over `steps` steps."""
     loop, stepper = BareLoop(cfg), Stepper("bench", cfg.replace(steps=steps + CHUNK))
     loop.run(CHUNK), stepper.advance(max_steps=CHUNK)  # warm up both
-    bare = runner = last = 0.0
-    for _ in range(steps // CHUNK):
+    blocks = steps // BLOCK
+    bare, runner = np.zeros(blocks), np.zeros(blocks)
+    spent = last = 0.0
+    for k in range(blocks * BLOCK // CHUNK):
         start = time.process_time()
         loop.run(CHUNK)
-        bare += time.process_time() - start
+        bare[k * CHUNK // BLOCK] += time.process_time() - start
         start = time.process_time()
         stepper.advance(max_steps=CHUNK)
-        if runner - last > 0.4:
+        if spent - last > 0.4:
             stepper.snapshot()
-            last = runner
-        runner += time.process_time() - start
-    return steps / bare, 100 * (runner / bare - 1)
+            last = spent
+        took = time.process_time() - start
+        runner[k * CHUNK // BLOCK] += took
+        spent += took
+
+    def percent(b: np.ndarray, r: np.ndarray, axis: int = -1) -> np.ndarray:
+        return 100 * (r.sum(axis) / b.sum(axis) - 1)
+
+    ci = bootstrap((bare, runner), percent, paired=True, n_resamples=2000, random_state=0)
+    low, high = ci.confidence_interval
+    return blocks * BLOCK / bare.sum(), float(percent(bare, runner)), (low, high)
+
+
+def show(value: float, interval: tuple[float, float]) -> str:
+    return f"{value:+5.1f} % [{interval[0]:+.1f}, {interval[1]:+.1f}]"
 
 
 def main() -> None:
-    steps = int(sys.argv[1]) if len(sys.argv) > 1 else 6000
+    steps = int(sys.argv[1]) if len(sys.argv) > 1 else 4000
     lab = pair(DEFAULT.replace(steps=steps))
+    print(f"{steps} steps per side; overhead [95 % interval]", flush=True)
     for name, cfg in {
         "lab default (moons 4x64 tanh), no BN": lab["plain"],
         "lab default (moons 4x64 tanh), BN": lab["bn"],
@@ -62,12 +81,16 @@ def main() -> None:
             dataset="digits", width=100, activation="sigmoid", norm="batchnorm", steps=steps
         ),
     }.items():
-        rate, default = overhead(cfg, steps)
-        _, base = overhead(cfg.replace(log_every=1000, eval_every=5000), steps)
-        _, sparse = overhead(cfg.replace(log_every=50, eval_every=200), steps)
-        print(f"{name:38s} bare {rate:5.0f} steps/s | overhead at "
-              f"{cfg.log_every}/{cfg.eval_every} {default:+5.1f} % | "
-              f"base {base:+5.1f} % | 50/200 {sparse:+5.1f} %", flush=True)  # fmt: skip
+        rate, default, ci = overhead(cfg, steps)
+        parts = [f"at {cfg.log_every}/{cfg.eval_every} {show(default, ci)}"]
+        for log_every, eval_every in ((25, 100), (100, 100), (1000, 5000)):
+            if (log_every, eval_every) != (cfg.log_every, cfg.eval_every):
+                _, value, ci = overhead(
+                    cfg.replace(log_every=log_every, eval_every=eval_every), steps
+                )
+                label = "base" if log_every == 1000 else f"{log_every}/{eval_every}"
+                parts.append(f"{label} {show(value, ci)}")
+        print(f"{name:38s} bare {rate:5.0f} steps/s | " + " | ".join(parts), flush=True)
 
 
 if __name__ == "__main__":
