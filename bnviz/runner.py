@@ -138,6 +138,8 @@ class Scheduler:
             return []
         self._ended(run)
         run.blob = None
+        if snap.state == "error":  # its tabs keep it; a new request trains the spec afresh
+            self.book.unshare(run)
         if run.steered:  # not the spec's result: the store keeps only what others would get
             return []
         if snap.state == "finished":
@@ -164,6 +166,7 @@ class Scheduler:
             if run.run_id in self.waiting:
                 self.waiting.remove(run.run_id)
             run.mark(state="interrupted", queue_position=None)
+            self.book.unshare(run)  # as an error: not served to whoever asks for the spec next
             self._ended(run)
             if self.on_interrupted is not None:
                 self.on_interrupted(run)

@@ -29,7 +29,8 @@ except ValueError as too_big:  # past the sweep caps: say so, train nothing
 
 if specs is not None:
     runs = live.attached(ctx, specs)
-    if view == "coarse" and (first := runs["round1"]) is not None and first.snapshot.done:
+    first = runs.get("round1")
+    if view == "coarse" and first is not None and first.snapshot.state == "finished":
         specs["round2"] = V.fine_spec(first.snapshot, cfg)[0]  # round 2: around the best
         runs = live.attached(ctx, specs)
     if busy := st.session_state.pop(f"{ctx.name}.busy", None):
@@ -39,7 +40,11 @@ if specs is not None:
         live.pace_toggle(ctx, runs)
         live.freeze_toggle(ctx)
     labels = {name: ctx.tr(f"hyperparams.sweep.{name}") for name in specs}
-    live.live_panel(ctx, runs, labels, lambda snaps: ui.draw(ctx, view, cfg, snaps))
+    failed = ui.failed(ctx, specs, runs)  # said where its charts would be, with Try again
+    if ui.FIRST.get(view, "sweep") not in failed:  # the others still draw (and train)
+        gone = {n: runs[n].snapshot for n in failed}  # ... the views leave them out
+        rest = {n: r for n, r in runs.items() if n not in failed}
+        live.live_panel(ctx, rest, labels, lambda snaps: ui.draw(ctx, view, cfg, snaps | gone))
 
 page.explanation(ctx, "hyperparams")
 page.finish(ctx)

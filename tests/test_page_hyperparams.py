@@ -107,3 +107,57 @@ def test_a_full_quota_is_said_on_the_page(monkeypatch):
     at = page(PAGE, steps="20")
     assert not at.exception
     assert t("errors.session_quota", limit=4) in [e.value for e in at.error]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_failed_sweep_says_so_where_its_charts_were_and_try_again_trains_a_new_one(
+    monkeypatch, lang
+):
+    from bnviz.sweep import SweepJob
+    from bnviz.ui.common import plain
+
+    def no_helper(self):  # as when the helper process that trains half the models cannot start
+        raise OSError("[Errno 12] Cannot allocate memory")
+
+    monkeypatch.setattr(SweepJob, "_build", no_helper)
+    seed = str(90717 + ["en", "zh"].index(lang))  # no other test trains it: nothing to share
+    at = page(PAGE, lang=lang, view="caviar", models="8", steps="20", seed=seed)
+    full_speed(at, "hyperparams")
+    wait_for_runs(at, _done(["sweep"]))
+    bad = shown_runs("hyperparams")["sweep"]
+    assert bad.snapshot.state == "error" and not at.exception
+    label = t("hyperparams.sweep.sweep", lang)
+    assert [e.value for e in at.error] == [t("hyperparams.failed.error", lang, labels=label)]
+    error = plain("OSError: [Errno 12] Cannot allocate memory", 300)
+    detail = t("hyperparams.failed.detail", lang, label=label, step=0, steps=20, error=error)
+    assert detail in [c.value for c in at.caption]
+    assert not figures(at) and not at.get("progress")  # the message, not a stale chart
+
+    monkeypatch.undo()  # the server can train again
+    at.button(key="hyperparams.retry").click().run()
+    again = shown_runs("hyperparams")["sweep"]
+    assert again.run_id != bad.run_id and again.spec == bad.spec  # a new job, same sweep
+    wait_for_runs(at, _done(["sweep"]))
+    assert again.snapshot.state == "finished"
+    assert figures(at) and not at.error and not at.exception
+
+
+def test_when_only_the_repeats_fail_view_1_still_draws_beside_the_message(monkeypatch):
+    from bnviz.sweep import SweepJob
+
+    build = SweepJob._build
+
+    def big_ones_fail(self):  # the repeats (180 models each), not view 1's sweep (18)
+        if len(self.configs) > 100:
+            raise OSError("no helper")
+        build(self)
+
+    monkeypatch.setattr(SweepJob, "_build", big_ones_fail)
+    at = page(PAGE, view="grid", steps="20", seed="90719")
+    full_speed(at, "hyperparams")
+    wait_for_runs(at, _done(["sweep", "repeats1", "repeats2"]))
+    labels = ", ".join(t(f"hyperparams.sweep.repeats{k}") for k in (1, 2))
+    assert [e.value for e in at.error] == [t("hyperparams.failed.error", labels=labels)]
+    assert figures(at) and not at.exception  # view 1's chart
+    captions = [c.value for c in at.caption]
+    assert t("hyperparams.repeats_wait", n=20) not in captions  # they will not finish

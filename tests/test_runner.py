@@ -234,6 +234,29 @@ def test_a_job_that_is_not_a_run_is_one_place_and_one_snapshot(backend):
         s.shutdown()
 
 
+def test_a_failed_run_is_not_served_to_others_and_start_trains_it_afresh(sched, monkeypatch):
+    original, built = FakeSpec.build, []
+
+    def fails_once(self, job_id, steps):  # e.g. a sweep whose helper process could not start
+        built.append(job_id)
+        if len(built) == 1:
+            raise OSError("cannot start a helper")
+        return original(self, job_id, steps)
+
+    monkeypatch.setattr(FakeSpec, "build", fails_once)
+    spec = FakeSpec(steps=10)
+    bad = sched.start(spec, "tab", "a")
+    wait_for(lambda: sched.poll(bad.run_id).done)
+    assert sched.poll(bad.run_id).state == "error" and "helper" in sched.poll(bad.run_id).error
+    assert sched.watch(spec, "tab", "a") is bad  # the tab that saw it fail still shows it
+    assert sched.lookup(spec, "late", "a") is None  # a newcomer is not served the failure
+    again = sched.start(spec, "tab", "a")  # Start (or Try again) in the failed tab
+    assert again is not bad and sched.watch(spec, "tab", "a") is again
+    wait_for(lambda: sched.poll(again.run_id).state == "finished")
+    assert built == [bad.run_id, again.run_id]  # trained afresh, not the failed job again
+    assert sched.start(spec, "late", "a") is again  # and shared again once it worked
+
+
 def test_queued_job_pauses_without_a_queue_position_field(sched):
     sched.quotas = Quotas(max_running=1)
     a = sched.start(FakeSpec(steps=10_000, delay_s=0.01), "s", "a")
@@ -264,6 +287,7 @@ def test_a_killed_worker_is_replaced_and_its_job_shows_interrupted():
         wait_for(lambda: s.poll(run.run_id).state == "interrupted", 10)  # the sentinel wakes it
         snap = s.poll(run.run_id)
         assert snap.step > 5 and snap.done and seen == [s.runs[run.run_id]]
+        assert s.lookup(FakeSpec(steps=100_000, delay_s=0.002), "late", "a") is None  # not served
         assert s.workers[0] is not victim and s.workers[0].is_alive()
         again = s.start(FakeSpec(steps=30), "s", "b")  # the replacement takes new jobs
         wait_for(lambda: s.poll(again.run_id).state == "finished", 60)

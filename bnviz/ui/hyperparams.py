@@ -8,7 +8,12 @@ import streamlit as st
 from bnviz.figures import hyperparams as figs
 from bnviz.lessons import hyperparams as H
 from bnviz.lessons import hyperparams_views as V
-from bnviz.ui.common import PageContext
+from bnviz.ui import live
+from bnviz.ui.common import PageContext, plain
+
+FIRST = {"coarse": "round1", "grid": "sweep"}  # a view's sweep it draws before the later ones
+UNFINISHED = ("error", "interrupted", "stopped")  # worst first: the message says the worst
+ERROR_CHARS = 300  # of a job's error text, in small print
 
 
 def _points(snap, fields=("lr", "init_scale")) -> np.ndarray:
@@ -36,6 +41,8 @@ def _repeats(ctx: PageContext, cfg, snaps) -> None:
     seeds = V.repeat_seeds(cfg)
     n, first, last = len(seeds), seeds[0], seeds[-1]
     parts = [snaps.get(f"repeats{k}") for k in (1, 2)]
+    if any(_ended_early(p) for p in parts):  # the message above the chart says so
+        return
     if None in parts:
         try:
             V.repeat_specs(cfg)
@@ -80,6 +87,9 @@ def coarse(ctx: PageContext, cfg, snaps) -> None:
     first = snaps["round1"]
     rounds = {"round1": (_points(first), V.latest(first))}
     box = None
+    if _ended_early(snaps.get("round2")):  # the message above the chart says so
+        _chart(figs.zoom_figure(rounds, None, lang=ctx.lang), "coarse")
+        return
     if "round2" in snaps:
         rounds["round2"] = (_points(snaps["round2"]), V.latest(snaps["round2"]))
         box = V.fine_spec(first, cfg)[1]
@@ -157,10 +167,44 @@ def importance(ctx: PageContext, cfg, snaps) -> None:
     st.caption(ctx.tr(f"hyperparams.importance_{agrees}", order=order))
 
 
+def failed(ctx: PageContext, specs: dict, runs: dict) -> list[str]:
+    """Sweeps that ended without a result (an error, a lost worker, stopped): say so where their
+    progress and charts would be, with each job's error in small print, and a button that
+    trains them again as new jobs (the finished ones are kept). Their names."""
+    bad = {n: r for n, r in runs.items() if r is not None and r.snapshot.state in UNFINISHED}
+    if not bad:
+        return []
+    worst = next(s for s in UNFINISHED if any(r.snapshot.state == s for r in bad.values()))
+    names = ctx.tr("hyperparams.failed.sep").join(ctx.tr(f"hyperparams.sweep.{n}") for n in bad)
+    with st.container(key="hyperparams_failed"):
+        st.error(ctx.tr(f"hyperparams.failed.{worst}", labels=names), icon=":material/error:")
+        for name, run in bad.items():
+            snap, label = run.snapshot, ctx.tr(f"hyperparams.sweep.{name}")
+            where = dict(label=label, step=snap.step, steps=snap.steps)
+            if snap.error:
+                error = plain(snap.error, ERROR_CHARS)
+                st.caption(ctx.tr("hyperparams.failed.detail", **where, error=error))
+            else:
+                st.caption(ctx.tr("hyperparams.failed.detail_plain", **where))
+        if st.button(
+            ctx.tr("hyperparams.failed.retry"),
+            icon=":material/restart_alt:",
+            type="primary",
+            key="hyperparams.retry",
+        ):
+            live.restart(ctx, {n: specs[n] for n in bad})
+            st.rerun()
+    return list(bad)
+
+
+def _ended_early(snap) -> bool:
+    return snap is not None and snap.state in UNFINISHED
+
+
 def draw(ctx: PageContext, view: str, cfg, snaps) -> None:
     """The view's charts; sweeps no worker has reported on yet (queued) are left out."""
     ready = {n: s for n, s in snaps.items() if hasattr(s, "eval_step")}
-    first = {"coarse": "round1", "grid": "sweep"}.get(view)  # draws before the later sweeps
+    first = FIRST.get(view)
     if len(ready) < len(snaps) and first not in ready:
         st.info(ctx.tr("hyperparams.starting"), icon=":material/hourglass_top:")
         return

@@ -17,6 +17,7 @@ from bnviz.ui.controls import log_grid
 from bnviz.ui.stream_chart import streaming
 
 ACTIVE = ("queued", "running")
+FAILED = ("error", "interrupted")  # ended without a result: the page says so, not its charts
 POLL_S = 0.5  # twice a second: smooth enough, ~10 ms of server CPU per chart
 
 
@@ -106,6 +107,11 @@ def _start(ctx: PageContext, configs: dict[str, RunConfig], reset: bool = False)
                 sched.control(run.run_id, "pace", pace_for(run.steps, classroom))
     except Busy as busy:
         st.session_state[f"{ctx.name}.busy"] = ctx.tr(busy.reason, **busy.values)
+
+
+def restart(ctx: PageContext, configs: dict[str, RunConfig]) -> None:
+    """Train these runs again from step 0 as new jobs (after an error: not the failed one)."""
+    _start(ctx, configs, reset=True)
 
 
 def _act(runs: dict[str, Run | None], action: str, value: float | None = None) -> None:
@@ -282,8 +288,13 @@ def live_panel(
                     draw(stale)
                 except (IndexError, KeyError, ValueError):  # the old pair had another shape
                     st.session_state.pop(last_key, None)
-        if polled and active and not frozen and not any(s.state in ACTIVE for s in snaps.values()):
-            st.rerun()  # the runs ended: a full rerun stops the timer
+        ended = not any(s.state in ACTIVE for s in snaps.values())
+        failed = any(
+            s.state in FAILED and getattr(first[n], "state", "") not in FAILED
+            for n, s in snaps.items()
+        )
+        if polled and active and not frozen and (ended or failed):
+            st.rerun()  # the runs ended (a full rerun stops the timer), or one just failed
 
     panel()
 
