@@ -125,8 +125,9 @@ def test_first_loss_and_accuracy_figures(snaps):
     assert fig.data[0].y[0] == pytest.approx(B.first_loss(lr["too_low"]))
     assert fig.layout.shapes[0].y0 == pytest.approx(math.log(10))
     assert fig.layout.yaxis.ticktext and fig.layout.yaxis.tickfont.size is None  # 14 px labels
-    note = fig.layout.annotations[0]  # ln C on the left: on the right it sat on the tall bar
-    assert (note.x, note.xanchor, note.yanchor) == (0, "left", "bottom")
+    note = fig.layout.annotations[0]  # ln C on the left, just above its line (a log axis
+    assert (note.x, note.xanchor, note.yanchor) == (0, "left", "bottom")  # takes log10 of y)
+    assert note.y == pytest.approx(math.log10(math.log(10)))
     fig = FB.accuracy_figure({"good": lr["good"]})
     assert [d.line.dash for d in fig.data] == ["solid", "dash"]
 

@@ -45,9 +45,12 @@ def first_loss_figure(snaps: Mapping[str, Snapshot], *, lang: str = "en") -> go.
                          text=[f"{v:.3f}" for v in values], name=_tr("fig.first_loss", lang),
                          marker_color=PALETTE[0]))  # fmt: skip
     ln_c = expected_first_loss()
-    fig.add_hline(y=ln_c, line=dict(color=COLORS["guide"], dash="dash"),
-                  annotation_text=_tr("fig.ln_c", lang, value=ln_c),
-                  annotation_position="top left")  # top right sat on the tall bar  # fmt: skip
+    fig.add_hline(y=ln_c, line=dict(color=COLORS["guide"], dash="dash"))
+    # on a log axis an annotation's y is log10 of the value (add_hline's put the note at 200);
+    # on the left, just above the line: on the right it sat on the tall bar
+    fig.add_annotation(text=_tr("fig.ln_c", lang, value=ln_c), x=0, xref="x domain",
+                       xanchor="left", y=np.log10(ln_c), yref="y", yanchor="bottom",
+                       showarrow=False)  # fmt: skip
     fig.update_yaxes(title_text=_tr("fig.loss", lang), **log_axis(values, ln_c))
     return fig
 
