@@ -7,6 +7,7 @@ from bnviz import live_api
 from bnviz.config import RunConfig
 from bnviz.figures import lab as figs
 from bnviz.figures.live import live_figure
+from bnviz.figures.theme import HERO_HEIGHT
 from bnviz.i18n import t
 from bnviz.lessons.batchnorm_lab import pair
 from bnviz.runner import train_sync
@@ -33,6 +34,17 @@ def test_loss_and_accuracy_have_both_runs(snaps, lang):
     legend = [tr.name for tr in fig.data if tr.showlegend is not False]
     runs = [t(f"lab.run.{n}", lang) for n in ("plain", "bn")]
     assert legend[:2] == runs and len(legend) == 5
+
+
+def test_live_axes_make_room_for_a_wrapped_legend(snaps):
+    """The streamed chart is drawn by plotly.js without plotly.py's template, whose automargin
+    is off: a legend wrapped to two rows (zh, or a half-width column at 1280x720) then pushed
+    the x-axis title into the tick labels."""
+    for view in ("loss", "accuracy"):
+        fig = live_figure(live_api.traces(snaps, view, {}), view, lang="zh")
+        layout = fig.to_plotly_json()["layout"]
+        assert layout["xaxis"]["automargin"] is True and layout["yaxis"]["automargin"] is True
+        assert layout["xaxis"]["title"]["text"] == t("lab.fig.step", "zh")
 
 
 def test_percentiles_side_by_side_share_the_y_axis(snaps):
@@ -80,6 +92,10 @@ def test_health_gradients_and_boundary(snaps):
     x = np.zeros((5, 2), np.float32)
     b = figs.boundary_figure(snaps, x, np.zeros(5, int), lang="en")
     assert len([tr for tr in b.data if tr.type == "heatmap"]) == 2
+    # each panel named under it, and the whole figure as tall as a hero chart: at 380 px the
+    # names fell below the first screen of a 1280x720 projector
+    assert (b.layout.xaxis.title.text, b.layout.xaxis2.title.text) == ("no BN", "with BN")
+    assert b.layout.height <= HERO_HEIGHT + 40
 
 
 def test_empty_snapshots_give_a_waiting_figure_not_an_error():

@@ -111,6 +111,12 @@ def test_loss_curves_mark_the_diverged_run(snaps, lang):
     far = lr["far_too_high"]
     assert t("babysitting.fig.diverged_at", lang, step=far.diverged_at) in fig.data[3].name
     assert all(np.all(np.asarray(d.y, float)[np.isfinite(d.y)] <= 1e6) for d in fig.data)
+    # readable from the back row: every decade label in 14 px, as 10ⁿ past 10 000 (plotly's
+    # own ticks read "1M", "10k" and put small "2", "5" between the powers)
+    y = fig.layout.yaxis
+    assert y.type == "log" and len(y.tickvals) == len(y.ticktext) >= 3
+    assert not any(c in text for text in y.ticktext for c in "kMe")
+    assert "1" in y.ticktext and "10<sup>6</sup>" in y.ticktext  # a diverged run reaches 1e6
 
 
 def test_first_loss_and_accuracy_figures(snaps):
@@ -118,6 +124,10 @@ def test_first_loss_and_accuracy_figures(snaps):
     fig = FB.first_loss_figure({"too_low": lr["too_low"]})
     assert fig.data[0].y[0] == pytest.approx(B.first_loss(lr["too_low"]))
     assert fig.layout.shapes[0].y0 == pytest.approx(math.log(10))
+    assert fig.layout.yaxis.ticktext and fig.layout.yaxis.tickfont.size is None  # 14 px labels
+    note = fig.layout.annotations[0]  # ln C on the left, just above its line (a log axis
+    assert (note.x, note.xanchor, note.yanchor) == (0, "left", "bottom")  # takes log10 of y)
+    assert note.y == pytest.approx(math.log10(math.log(10)))
     fig = FB.accuracy_figure({"good": lr["good"]})
     assert [d.line.dash for d in fig.data] == ["solid", "dash"]
 

@@ -8,7 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from bnviz.figures.preprocessing import mosaic
-from bnviz.figures.theme import COLORS, PALETTE, base_layout, downsample, f32
+from bnviz.figures.theme import COLORS, PALETTE, base_layout, downsample, f32, log_axis
 from bnviz.i18n import t
 from bnviz.lessons.babysitting import (
     STRIP_UNITS,
@@ -45,9 +45,13 @@ def first_loss_figure(snaps: Mapping[str, Snapshot], *, lang: str = "en") -> go.
                          text=[f"{v:.3f}" for v in values], name=_tr("fig.first_loss", lang),
                          marker_color=PALETTE[0]))  # fmt: skip
     ln_c = expected_first_loss()
-    fig.add_hline(y=ln_c, line=dict(color=COLORS["guide"], dash="dash"),
-                  annotation_text=_tr("fig.ln_c", lang, value=ln_c))  # fmt: skip
-    fig.update_yaxes(title_text=_tr("fig.loss", lang), type="log")
+    fig.add_hline(y=ln_c, line=dict(color=COLORS["guide"], dash="dash"))
+    # on a log axis an annotation's y is log10 of the value (add_hline's put the note at 200);
+    # on the left, just above the line: on the right it sat on the tall bar
+    fig.add_annotation(text=_tr("fig.ln_c", lang, value=ln_c), x=0, xref="x domain",
+                       xanchor="left", y=np.log10(ln_c), yref="y", yanchor="bottom",
+                       showarrow=False)  # fmt: skip
+    fig.update_yaxes(title_text=_tr("fig.loss", lang), **log_axis(values, ln_c))
     return fig
 
 
@@ -55,7 +59,7 @@ def loss_curves_figure(
     snaps: Mapping[str, Snapshot], *, lang: str = "en", title: str = "loss_curves_title"
 ) -> go.Figure:
     """Mini-batch loss per step for each run on one log chart; a diverged run is marked."""
-    fig = go.Figure(layout=base_layout(_tr(f"fig.{title}", lang)))
+    fig, ys = go.Figure(layout=base_layout(_tr(f"fig.{title}", lang))), []
     for i, (name, snap) in enumerate(snaps.items()):
         if not _has(snap.losses):
             continue
@@ -66,8 +70,9 @@ def loss_curves_figure(
         color = PALETTE[i % len(PALETTE)]
         y = f32(np.clip(loss, None, 1e6))  # the blow-up before NaN, capped for the log axis
         fig.add_trace(go.Scatter(x=steps, y=y, mode="lines", name=label, line=dict(color=color)))
+        ys.append(y)
     fig.update_xaxes(title_text=_tr("fig.step", lang))
-    fig.update_yaxes(title_text=_tr("fig.loss", lang), type="log")
+    fig.update_yaxes(title_text=_tr("fig.loss", lang), **log_axis(*ys))
     return fig
 
 

@@ -272,4 +272,5 @@ def boundary_figure(
         axes[f"yaxis{ax}"] = dict(anchor="x" + ax, scaleanchor="x" + ax, showgrid=False)
     if not traces:
         return _empty(lang)
-    return go.Figure(traces, base_layout(t("lab.fig.boundary", lang), height=380, **axes))
+    # the hero height: at 1280x720 the panels' labels (x-axis titles) stay on the first screen
+    return go.Figure(traces, base_layout(t("lab.fig.boundary", lang), **axes))

@@ -75,10 +75,12 @@ def live_figure(traces: list[dict], view: str, *, lang: str) -> go.Figure:
     layout = base_layout(
         t(axes["title"], lang),
         height=HERO_HEIGHT - 20,  # the streamed chart's status lines sit above it
-        # no Streamlit theme in the browser to place titles: room for ticks, title and legend
+        # no Streamlit theme (nor plotly.py's template) in the browser to place titles: room for
+        # ticks, title and legend, and automargin (plotly.js defaults it off) so a legend that
+        # wraps to two rows pushes the plot up instead of the axis title into the tick labels
         margin=dict(l=60, r=20, t=40, b=90),
-        xaxis=dict(title=t("lab.fig.step", lang)),
-        yaxis=dict(title=t(axes["y"], lang), **axes["yaxis"]),
+        xaxis=dict(title=t("lab.fig.step", lang), automargin=True),
+        yaxis=dict(title=t(axes["y"], lang), automargin=True, **axes["yaxis"]),
         uirevision=UIREVISION,
     )
     lines = _style_legend([_trace(tr, lang) for tr in traces], STYLES[view], lang)

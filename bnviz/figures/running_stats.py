@@ -8,6 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from bnviz.figures.theme import COLORS, PALETTE, base_layout, domains, downsample, f32
+from bnviz.figures.theme import log_axis as _log_axis
 from bnviz.i18n import t
 from bnviz.lessons.running_stats import BatchNoise, ModeSeries, UnitSeries
 
@@ -25,22 +26,6 @@ def momentum_label(momentum: float | None, lang: str) -> str:
     if momentum is None:
         return _tr("cumulative", lang)
     return _tr("momentum", lang, m=f"{momentum:g}")
-
-
-def _log_axis(*values: np.ndarray) -> dict:
-    """A log axis labelled 1-2-5 (or 1-3 over a wide range) across the data.
-
-    Plotly's own minor labels ("2", "5" between powers of ten) read as values.
-    """
-    v = np.concatenate([np.ravel(a) for a in values]).astype(np.float64)
-    v = v[np.isfinite(v) & (v > 0)]
-    if not len(v):
-        return dict(type="log")
-    lo, hi = v.min(), v.max()
-    digits = (1, 2, 5) if hi / lo < 100 else (1, 3)
-    powers = range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
-    ticks = [m * 10.0**e for e in powers for m in digits if lo / 2 <= m * 10.0**e <= hi * 2]
-    return dict(type="log", tickvals=ticks, ticktext=[f"{tick:g}" for tick in ticks])
 
 
 def _empty(lang: str, title: str, height: int = 320) -> go.Figure:
