@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -92,3 +92,24 @@ class FakeJob:
             self.job_id, self.state, self.step, self.steps, 0.0, time.time(), None,
             self.table.copy(),
         )  # fmt: skip
+
+
+def diverge(snap, when):
+    """A sweep snapshot as if some models had diverged: when(config) -> the step it diverges
+    at, or None. Only models whose step the sweep has reached: diverged_at, "diverged", NaN
+    loss and accuracy from that evaluation on (as SweepJob.evaluate masks them)."""
+    at = np.array([when(c) or -1 for c in snap.configs], np.int64)
+    at[at > snap.step] = -1
+    gone = at >= 0
+    if not gone.any():
+        return snap
+    cut = gone[:, None] & (np.asarray(snap.eval_step)[None, :] >= at[:, None])
+    return replace(
+        snap,
+        diverged_at=np.where(gone, at, snap.diverged_at),
+        model_state=np.where(gone, "diverged", snap.model_state),
+        train_loss=np.where(cut, np.nan, snap.train_loss),
+        test_acc=np.where(cut, np.nan, snap.test_acc),
+        final_loss=np.where(gone, np.nan, snap.final_loss),
+        final_acc=np.where(gone, np.nan, snap.final_acc),
+    )

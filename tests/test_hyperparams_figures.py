@@ -39,3 +39,89 @@ def test_importance_figure_sets_measurement_beside_the_notes():
     assert list(fig.data[0].y) == ["初始化尺度", "adam_eps", "学习率"]  # named where the app can
     assert "4" in fig.data[0].text[1] and "1" in fig.data[0].text[2]
     assert fig.data[0].text[0] == t("hyperparams.fig.not_ranked", "zh")  # not in the notes' list
+
+
+# Diverged models (loss NaN) are marked, not left out; nothing is added when none diverged.
+
+
+def _marks(fig) -> list:
+    return [tr for tr in fig.data if tr.meta == "diverged"]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_response_figure_draws_diverged_trials_as_x_along_the_top(lang):
+    pts = np.array([[1e-3, 0.5], [1e-2, 1.0], [0.3, 2.0], [1.0, 3.0]])
+    loss = np.array([0.5, 0.05, np.nan, np.nan])
+    gone = loss != loss
+    groups = {"grid": (pts[:2], loss[:2]), "random": (pts[2:], loss[2:])}
+    fig = F.response_figure(groups, ("lr", "scale"), {"grid": gone[:2], "random": gone[2:]},
+                            lang=lang)  # fmt: skip
+    marks = _marks(fig)
+    assert len(marks) == 2  # one per column (lr, scale)
+    assert list(marks[0].x) == pytest.approx([0.3, 1.0]) and list(marks[1].x) == [2.0, 3.0]
+    assert all(min(m.y) > 0.5 for m in marks)  # above every finite loss
+    assert marks[0].marker.symbol == "x" and [m.showlegend for m in marks] == [True, False]
+    assert marks[0].name == t("hyperparams.fig.diverged", lang, k=2)
+    none = F.response_figure(groups, ("lr", "scale"), {"grid": [False] * 2}, lang=lang)
+    assert not _marks(none) and not _marks(F.response_figure(groups, ("lr",), lang=lang))
+
+
+def test_zoom_figure_draws_diverged_trials_as_x_not_as_uncoloured_points():
+    pts = np.array([[1e-3, 1.0], [1e-2, 2.0], [0.1, 9.0]])
+    loss = np.array([0.3, 0.1, np.nan])
+    fig = F.zoom_figure({"round1": (pts, loss)}, None, {"round1": loss != loss}, lang="en")
+    assert [tr.meta for tr in fig.data] == ["round1", "diverged"]
+    assert len(fig.data[0].x) == 2 and np.isfinite(fig.data[0].marker.color).all()
+    assert list(fig.data[1].x) == pytest.approx([0.1]) and list(fig.data[1].y) == [9.0]
+    assert fig.data[1].name == t("hyperparams.fig.diverged", "en", k=1)
+    assert not _marks(F.zoom_figure({"round1": (pts[:2], loss[:2])}, None, lang="en"))
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_curves_end_at_an_x_where_their_model_diverged(lang):
+    step = np.array([20, 40, 60, 80])
+    acc = np.array([[0.6, 0.8, 0.9, 0.95], [0.6, 0.7, np.nan, np.nan], [np.nan] * 4])
+    fig = F.curves_figure(step, acc, 0, np.array([-1, 55, 10]), lang=lang)
+    (marks,) = _marks(fig)
+    assert list(marks.x) == [55, 10]
+    assert list(marks.y) == pytest.approx([0.7, F.CURVES_FLOOR + 0.02])  # last seen; floor
+    assert list(marks.text) == [t("hyperparams.fig.diverged_at", lang, step=s) for s in (55, 10)]
+    assert marks.name == t("hyperparams.fig.diverged", lang, k=2)
+    assert not _marks(F.curves_figure(step, acc[:1], 0, np.array([-1]), lang=lang))
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_bn_heatmaps_grey_out_diverged_cells_with_an_x(lang):
+    plain = np.array([[0.95, np.nan], [0.6, np.nan]])
+    bn = np.array([[0.95, 0.95], [0.92, 0.5]])
+    gone = (plain != plain, np.zeros((2, 2), bool))
+    fig = F.bn_heatmaps(plain, bn, [0.01, 3.0], [0.5, 2.0], gone=gone, lang=lang)
+    (marks,) = _marks(fig)  # only the panel without BN has diverged cells
+    assert marks.xaxis == "x" and marks.showscale is False
+    assert np.asarray(marks.text).tolist() == [["", "×"], ["", "×"]]
+    z = np.asarray(marks.z, dtype=float)
+    assert np.isnan(z[:, 0]).all() and np.isfinite(z[:, 1]).all()  # covers those cells only
+    assert marks.name == t("hyperparams.fig.diverged", lang, k=2)
+    title = t("hyperparams.fig.no_bn", lang, good=1, total=4, threshold="90%")
+    assert fig.layout.annotations[0].text == title  # a diverged cell does not reach 90 %
+    none = (np.zeros((2, 2), bool),) * 2
+    assert len(F.bn_heatmaps(plain, bn, [0.01, 3.0], [0.5, 2.0], gone=none, lang=lang).data) == 2
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_caption_counts_diverged_models_over_the_drawn_sweeps(lang):
+    from types import SimpleNamespace
+
+    from bnviz.ui.hyperparams import diverged_note
+
+    def snap(*at):
+        return SimpleNamespace(diverged_at=np.array(at))
+
+    how = t("hyperparams.diverged.top", lang)
+    many = diverged_note(lang, [snap(-1, 40, -1), snap(120, 40, -1)], "top")
+    assert many == t("hyperparams.diverged.many", lang, k=3, n=6, a=40, b=120, how=how)
+    one = diverged_note(lang, [snap(-1, 40, 40, -1)], "cells")
+    cells = t("hyperparams.diverged.cells", lang)
+    assert one == t("hyperparams.diverged.one", lang, k=2, n=4, a=40, how=cells)
+    assert "2" in one and "4" in one and "40" in one
+    assert diverged_note(lang, [snap(-1, -1), snap(-1)], "top") is None  # nothing said

@@ -68,6 +68,48 @@ def test_preset_end_to_end_trains_its_sweep_and_its_claim_holds(preset):
     assert V.CLAIMS[preset](run.snapshot), preset
     assert t(f"hyperparams.preset.{preset}_what") in [i.value for i in at.info]
     assert figures(at) and not at.exception
+    assert V.diverged([run.snapshot])[0] == 0  # measured: no preset diverges on seed 0 ...
+    assert not _diverged_said(at)  # ... and then nothing is said or drawn about it
+
+
+def _diverged_said(at) -> bool:
+    """A caption on diverged models (each ends with how they are drawn), or an × trace."""
+    tails = [t(f"hyperparams.diverged.{h}") for h in ("top", "zoom", "curves", "cells", "left_out")]
+    said = any(c.value.endswith(tuple(tails)) for c in at.caption)
+    return said or any(tr.get("meta") == "diverged" for f in figures(at) for tr in f["data"])
+
+
+def test_diverged_models_are_counted_and_marked_under_the_bn_heatmaps(monkeypatch):
+    # No preset's sweep diverges with the real engine (seeds 0-4), so the job's snapshots are
+    # made to: the models without BN at the top learning rate (3.0) diverge at step 50 from
+    # init scale 0.98 up (3 cells), at lr 0.6 at step 125 with the largest init scale (10).
+    from bnviz.sweep import SweepJob
+    from bnviz.ui.hyperparams import diverged_note
+    from tests.fake_job import diverge
+
+    def when(c):
+        if c.norm != "none":
+            return None
+        if c.lr > 2.0 and c.init_scale > 0.5:
+            return 50
+        return 125 if 0.5 < c.lr < 1.0 and c.init_scale > 5.0 else None
+
+    snapshot = SweepJob.snapshot
+    monkeypatch.setattr(SweepJob, "snapshot", lambda self: diverge(snapshot(self), when))
+    at = page(PAGE, view="bn", seed="90721")  # no other test trains it: nothing to share
+    full_speed(at, "hyperparams")
+    wait_for_runs(at, _done(["sweep"]), timeout=240)
+    at.run()
+    snap = shown_runs("hyperparams")["sweep"].snapshot
+    assert snap.state == "finished" and not at.exception
+    assert sum(when(c) is not None for c in snap.configs) == 4  # the grid's values
+    assert V.diverged([snap]) == (4, 72, 50, 125)
+    note = diverged_note("en", [snap], "cells")
+    assert note == t("hyperparams.diverged.many", k=4, n=72, a=50, b=125,
+                     how=t("hyperparams.diverged.cells"))  # fmt: skip
+    assert note in [c.value for c in at.caption]
+    (marks,) = [tr for tr in figures(at)[0]["data"] if tr.get("meta") == "diverged"]
+    assert marks["name"] == t("hyperparams.fig.diverged", k=4)
 
 
 def test_zoom_preset_runs_both_rounds_and_draws_the_box():

@@ -12,9 +12,19 @@ from bnviz.figures.theme import COLORS, HERO_HEIGHT, PALETTE, base_layout, f32
 from bnviz.i18n import strings, t
 from bnviz.lessons.hyperparams import NOTES_RANKING, good_share, notes_tier
 
+DIVERGED = "#222222"  # the × of a model whose loss stopped being finite, in every figure
+DIVERGED_CELL = "#D0D0D0"  # its heatmap cell: grey, outside Viridis
+
 
 def _tr(key: str, lang: str, **fmt: object) -> str:
     return t(f"hyperparams.fig.{key}", lang, **fmt)
+
+
+def _x_marks(k: int, lang: str, **where: object) -> dict:
+    """Scatter arguments of the × markers of k diverged models (one legend entry)."""
+    return dict(mode="markers", name=_tr("diverged", lang, k=k), meta="diverged",
+                legendgroup="diverged", marker=dict(symbol="x", size=12, color=DIVERGED),
+                **where)  # fmt: skip
 
 
 def designs_figure(grid: np.ndarray, rand: np.ndarray, *, lang: str) -> go.Figure:
@@ -49,9 +59,20 @@ def decades_figure(shares: Mapping[str, np.ndarray], lo_exp: int = -4, *, lang: 
 
 
 def bn_heatmaps(
-    acc_plain: np.ndarray, acc_bn: np.ndarray, lrs, scales, threshold: float = 0.9, *, lang: str
+    acc_plain: np.ndarray,
+    acc_bn: np.ndarray,
+    lrs,
+    scales,
+    threshold: float = 0.9,
+    gone=None,
+    *,
+    lang: str,
 ) -> go.Figure:
-    """Final test accuracy over lr (columns) x init scale (rows), without and with BN."""
+    """Final test accuracy over lr (columns) x init scale (rows), without and with BN.
+
+    gone: (plain, bn) bool arrays of acc's shape, the models that diverged (no accuracy):
+    their cells grey with an ×, not blank.
+    """
     titles = []
     for key, acc in (("no_bn", acc_plain), ("bn", acc_bn)):
         good, total = good_share(acc, threshold)
@@ -63,6 +84,15 @@ def bn_heatmaps(
         fig.add_heatmap(z=f32(acc), x=xs, y=ys, zmin=0.5, zmax=1.0, colorscale="Viridis",
                         showscale=col == 2, colorbar=dict(title=_tr("accuracy", lang)),
                         row=1, col=col)  # fmt: skip
+        mask = np.asarray(gone[col - 1], bool) if gone is not None else None
+        if mask is not None and mask.any():
+            fig.add_heatmap(z=np.where(mask, 1.0, np.nan).astype(np.float32), x=xs, y=ys,
+                            text=np.where(mask, "×", ""), texttemplate="%{text}",
+                            textfont=dict(size=22, color=DIVERGED), showscale=False,
+                            colorscale=[[0, DIVERGED_CELL], [1, DIVERGED_CELL]],
+                            name=_tr("diverged", lang, k=int(mask.sum())), meta="diverged",
+                            hovertemplate=_tr("diverged_cell", lang) + "<extra></extra>",
+                            row=1, col=col)  # fmt: skip
         fig.update_xaxes(title=_tr("lr", lang), type="category", row=1, col=col)
         fig.update_yaxes(type="category", showticklabels=col == 1, row=1, col=col)  # same rows
     fig.update_yaxes(title=_tr("scale", lang), type="category", row=1, col=1)
@@ -88,12 +118,16 @@ def importance_figure(importances: Mapping[str, float], *, lang: str) -> go.Figu
     return fig
 
 
-def response_figure(groups: Mapping[str, tuple], axes: tuple[str, ...], *, lang: str) -> go.Figure:
+def response_figure(
+    groups: Mapping[str, tuple], axes: tuple[str, ...], gone=None, *, lang: str
+) -> go.Figure:
     """Loss against each axis (log x), one colour per design; groups: name -> (points (n, d), loss).
 
-    The best point of each design is drawn large (its value in the legend).
+    The best point of each design is drawn large (its value in the legend). gone: name -> (n,)
+    bool, the models that diverged (no loss): drawn as × along the top, above every loss.
     """
     fig = make_subplots(rows=1, cols=len(axes), shared_yaxes=True, horizontal_spacing=0.05)
+    gone = {n: np.asarray(m, bool) for n, m in (gone or {}).items() if np.any(m)}
     for i, (name, (pts, loss)) in enumerate(groups.items()):
         color = PALETTE[i % len(PALETTE)]
         top = int(np.argmin(np.nan_to_num(loss, nan=np.inf))) if len(loss) else 0
@@ -125,6 +159,15 @@ def response_figure(groups: Mapping[str, tuple], axes: tuple[str, ...], *, lang:
                     row=1,
                     col=col + 1,
                 )
+    if gone:
+        pts = np.concatenate([groups[n][0][m] for n, m in gone.items()])
+        finite = np.concatenate([np.asarray(loss, np.float64) for _, loss in groups.values()])
+        finite = finite[np.isfinite(finite) & (finite > 0)]
+        top = float(finite.max()) * 3 if len(finite) else 1.0  # half a decade above the highest
+        for col in range(len(axes)):
+            fig.add_scatter(x=f32(pts[:, col]), y=np.full(len(pts), top, np.float32),
+                            showlegend=col == 0, row=1, col=col + 1,
+                            **_x_marks(len(pts), lang))  # fmt: skip
     for col, axis in enumerate(axes):
         fig.update_xaxes(type="log", title=_tr(axis, lang), row=1, col=col + 1)
     fig.update_yaxes(type="log", title=_tr("final_loss", lang), row=1, col=1)
@@ -132,10 +175,18 @@ def response_figure(groups: Mapping[str, tuple], axes: tuple[str, ...], *, lang:
     return fig
 
 
-def zoom_figure(rounds: Mapping[str, tuple], box, *, lang: str) -> go.Figure:
-    """Both rounds of coarse to fine in the (lr, init scale) plane, coloured by loss; the box."""
+def zoom_figure(rounds: Mapping[str, tuple], box, gone=None, *, lang: str) -> go.Figure:
+    """Both rounds of coarse to fine in the (lr, init scale) plane, coloured by loss; the box.
+
+    gone: round -> (n,) bool, the models that diverged (no loss to colour): drawn as ×.
+    """
     fig = go.Figure(layout=base_layout(height=HERO_HEIGHT))
+    gone = {n: np.asarray(m, bool) for n, m in (gone or {}).items()}
+    out = []
     for i, (name, (pts, loss)) in enumerate(rounds.items()):
+        keep = ~gone.get(name, np.zeros(len(pts), bool))
+        out.append(pts[~keep])
+        pts, loss = pts[keep], np.asarray(loss)[keep]
         fig.add_scatter(
             x=f32(pts[:, 0]),
             y=f32(pts[:, 1]),
@@ -150,6 +201,9 @@ def zoom_figure(rounds: Mapping[str, tuple], box, *, lang: str) -> go.Figure:
                 line=dict(color=PALETTE[i], width=2),
             ),
         )
+    out = np.concatenate(out) if out else np.zeros((0, 2))
+    if len(out):
+        fig.add_scatter(x=f32(out[:, 0]), y=f32(out[:, 1]), **_x_marks(len(out), lang))
     if box is not None:
         (x0, y0), (x1, y1) = box
         fig.add_shape(  # log axes: plotly places shapes in data units
@@ -168,8 +222,17 @@ def zoom_figure(rounds: Mapping[str, tuple], box, *, lang: str) -> go.Figure:
     return fig
 
 
-def curves_figure(step: np.ndarray, acc: np.ndarray, best: int, *, lang: str) -> go.Figure:
-    """Every model's test accuracy over training (thin grey), the best one bold."""
+CURVES_FLOOR = 0.4  # the accuracy axis starts here (moons: chance is 0.5)
+
+
+def curves_figure(
+    step: np.ndarray, acc: np.ndarray, best: int, diverged_at=None, *, lang: str
+) -> go.Figure:
+    """Every model's test accuracy over training (thin grey), the best one bold.
+
+    diverged_at: (N,) the step each model diverged at, -1 if none: its curve stops there
+    (NaN after), and an × marks the step, at its last accuracy (at the axis floor if none).
+    """
     fig = go.Figure(layout=base_layout(height=HERO_HEIGHT))
     for i, row in enumerate(acc):
         top = i == best
@@ -184,6 +247,16 @@ def curves_figure(step: np.ndarray, acc: np.ndarray, best: int, *, lang: str) ->
                 color=COLORS["bn"] if top else "rgba(120,120,120,0.35)", width=3 if top else 1
             ),
         )
+    at = np.asarray(diverged_at if diverged_at is not None else [], np.int64)
+    if (at >= 0).any():
+        rows = np.flatnonzero(at >= 0)
+        floor, last = CURVES_FLOOR + 0.02, []
+        for i in rows:
+            seen = acc[i][np.isfinite(acc[i])]
+            last.append(max(float(seen[-1]), floor) if len(seen) else floor)
+        text = [_tr("diverged_at", lang, step=int(at[i])) for i in rows]
+        fig.add_scatter(x=f32(at[rows]), y=f32(last), text=text, hoverinfo="text",
+                        **_x_marks(len(rows), lang))  # fmt: skip
     fig.update_xaxes(title=_tr("step", lang))
-    fig.update_yaxes(title=_tr("accuracy", lang), range=[0.4, 1.02])
+    fig.update_yaxes(title=_tr("accuracy", lang), range=[CURVES_FLOOR, 1.02])
     return fig

@@ -152,6 +152,21 @@ def latest(snap, which: str = "train_loss") -> np.ndarray:
     return table[:, -1] if table.shape[1] else np.full(len(snap.configs), np.nan)
 
 
+def gone(snap) -> np.ndarray:
+    """(N,) bool: the models whose loss stopped being finite (their loss and accuracy: NaN)."""
+    return np.asarray(snap.diverged_at) >= 0
+
+
+def diverged(snaps) -> tuple[int, int, int, int]:
+    """(models diverged, models, first and last step a model diverged at) over the snapshots;
+    the steps are -1 when none diverged."""
+    at = np.concatenate([np.asarray(s.diverged_at) for s in snaps] or [np.zeros(0, int)])
+    steps = at[at >= 0]
+    if not len(steps):
+        return 0, len(at), -1, -1
+    return len(steps), len(at), int(steps.min()), int(steps.max())
+
+
 def best(final_loss: np.ndarray) -> int:
     """Index of the lowest final loss (diverged models never win)."""
     return int(np.argmin(np.nan_to_num(final_loss, nan=np.inf)))

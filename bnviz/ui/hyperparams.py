@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 from bnviz.figures import hyperparams as figs
+from bnviz.i18n import t
 from bnviz.lessons import hyperparams as H
 from bnviz.lessons import hyperparams_views as V
 from bnviz.ui import live
@@ -25,12 +26,31 @@ def _chart(fig, key: str) -> None:
     st.plotly_chart(fig, key=f"hyperparams.{key}")
 
 
+def diverged_note(lang: str, snaps, how: str) -> str | None:
+    """ "k of N models diverged at steps a–b: <how they are drawn>" over the drawn sweeps'
+    snapshots; None when none diverged (nothing is said)."""
+    k, n, a, b = V.diverged(snaps)
+    if not k:
+        return None
+    which = "one" if a == b else "many"
+    how = t(f"hyperparams.diverged.{how}", lang)
+    return t(f"hyperparams.diverged.{which}", lang, k=k, n=n, a=a, b=b, how=how)
+
+
+def _diverged(ctx: PageContext, snaps, how: str) -> None:
+    if note := diverged_note(ctx.lang, snaps, how):
+        st.caption(note)
+
+
 def grid(ctx: PageContext, cfg, snaps) -> None:
     """View 1: loss along lr and along init scale, grid vs random, the best of each."""
     snap = snaps["sweep"]
     n, pts, loss = len(snap.configs) // 2, _points(snap), V.latest(snap)
     groups = {"grid": (pts[:n], loss[:n]), "random": (pts[n:], loss[n:])}
-    _chart(figs.response_figure(groups, ("lr", "scale"), lang=ctx.lang), "grid")
+    out = V.gone(snap)
+    gone = {"grid": out[:n], "random": out[n:]}
+    _chart(figs.response_figure(groups, ("lr", "scale"), gone, lang=ctx.lang), "grid")
+    _diverged(ctx, [snap], "top")
     k = len(np.unique(pts[:n, 0]))
     st.caption(ctx.tr("hyperparams.grid_counts", n=n, k=k))
     _repeats(ctx, cfg, snaps)
@@ -63,9 +83,12 @@ def scale(ctx: PageContext, cfg, snaps) -> None:
     snap = snaps["sweep"]
     n, pts, loss = len(snap.configs) // 2, _points(snap, ("lr",)), V.latest(snap)
     groups = {"linear": (pts[:n], loss[:n]), "log": (pts[n:], loss[n:])}
+    out = V.gone(snap)
     left, right = st.columns([3, 2])
     with left:
-        _chart(figs.response_figure(groups, ("lr",), lang=ctx.lang), "scale")
+        gone = {"linear": out[:n], "log": out[n:]}
+        _chart(figs.response_figure(groups, ("lr",), gone, lang=ctx.lang), "scale")
+        _diverged(ctx, [snap], "top")
     with right:
         shares = {k: H.decade_shares(p[:, 0]) for k, (p, _) in groups.items()}
         _chart(figs.decades_figure(shares, lang=ctx.lang), "decades")
@@ -88,12 +111,16 @@ def coarse(ctx: PageContext, cfg, snaps) -> None:
     rounds = {"round1": (_points(first), V.latest(first))}
     box = None
     if _ended_early(snaps.get("round2")):  # the message above the chart says so
-        _chart(figs.zoom_figure(rounds, None, lang=ctx.lang), "coarse")
+        _chart(figs.zoom_figure(rounds, None, {"round1": V.gone(first)}, lang=ctx.lang), "coarse")
+        _diverged(ctx, [first], "zoom")
         return
     if "round2" in snaps:
         rounds["round2"] = (_points(snaps["round2"]), V.latest(snaps["round2"]))
         box = V.fine_spec(first, cfg)[1]
-    _chart(figs.zoom_figure(rounds, box, lang=ctx.lang), "coarse")
+    drawn = {n: snaps[n] for n in rounds}
+    gone = {n: V.gone(s) for n, s in drawn.items()}
+    _chart(figs.zoom_figure(rounds, box, gone, lang=ctx.lang), "coarse")
+    _diverged(ctx, drawn.values(), "zoom")
     if "round2" not in snaps:
         st.caption(ctx.tr("hyperparams.round2_waits"))
 
@@ -105,7 +132,9 @@ def caviar(ctx: PageContext, cfg, snaps) -> None:
     top = V.best(loss)
     left, right = st.columns([3, 2])
     with left:
-        _chart(figs.curves_figure(snap.eval_step, acc, top, lang=ctx.lang), "curves")
+        fig = figs.curves_figure(snap.eval_step, acc, top, snap.diverged_at, lang=ctx.lang)
+        _chart(fig, "curves")
+        _diverged(ctx, [snap], "curves")
     with right:
         order = np.argsort(np.nan_to_num(loss, nan=np.inf))[:5]
         st.dataframe(
@@ -139,14 +168,17 @@ def bn(ctx: PageContext, cfg, snaps) -> None:
     k = len(H.BN_GRID_LRS) * len(H.BN_GRID_SCALES)
     acc = V.latest(snap, "test_acc")
     shape = (len(H.BN_GRID_SCALES), len(H.BN_GRID_LRS))
+    out = V.gone(snap)
     fig = figs.bn_heatmaps(
         acc[:k].reshape(shape),
         acc[k:].reshape(shape),
         H.BN_GRID_LRS,
         H.BN_GRID_SCALES,
+        gone=(out[:k].reshape(shape), out[k:].reshape(shape)),
         lang=ctx.lang,
     )
     _chart(fig, "bn")
+    _diverged(ctx, [snap], "cells")
     st.caption(ctx.tr("hyperparams.bn_fixed", steps=snap.steps))
 
 
@@ -154,14 +186,17 @@ def importance(ctx: PageContext, cfg, snaps) -> None:
     """View 6: fANOVA importance of the random sweep (once finished) beside the notes' tiers."""
     snap = snaps["sweep"]
     if snap.state != "finished":
+        best = V.best(V.latest(snap))
         curves = figs.curves_figure(
-            snap.eval_step, snap.test_acc, V.best(V.latest(snap)), lang=ctx.lang
+            snap.eval_step, snap.test_acc, best, snap.diverged_at, lang=ctx.lang
         )
         _chart(curves, "importance_wait")
+        _diverged(ctx, [snap], "curves")
         st.caption(ctx.tr("hyperparams.importance_waits"))
         return
     measured = V.importance_of(snap)
     _chart(figs.importance_figure(measured, lang=ctx.lang), "importance")
+    _diverged(ctx, [snap], "left_out")
     order = ", ".join(ctx.tr(f"fields.{n}") for n in measured)  # IMPORTANCE_PARAMS: all named
     agrees = "agrees" if next(iter(measured)) == "lr" else "differs"
     st.caption(ctx.tr(f"hyperparams.importance_{agrees}", order=order))
