@@ -18,6 +18,24 @@ def test_designs_figure_shows_both_designs_on_log_axes(lang):
     assert len(fig.layout.shapes) == 3 + 9  # one line per distinct learning rate tested
 
 
+def test_log_axes_are_labelled_in_round_numbers_a_projector_can_read():
+    """theme.log_axis, not plotly's "100µ" and small minor "2"/"5" labels between decades."""
+    grid, rand = H.grid_design(9), H.random_design(9, 0)
+    loss = np.geomspace(0.05, 0.7, 9)
+    figs = [
+        F.designs_figure(grid, rand, lang="en"),
+        F.response_figure({"grid": (grid, loss), "random": (rand, loss)}, ("lr", "eps"), lang="en"),
+        F.zoom_figure({"round1": (grid, loss)}, ((1e-3, 1e-7), (1e-1, 1e-5)), lang="en"),
+    ]
+    for fig in figs:
+        axes = [fig.layout[k] for k in fig.layout if k.startswith(("xaxis", "yaxis"))]
+        for axis in axes:
+            if axis.type != "log" or axis.matches:
+                continue
+            assert axis.tickvals and len(axis.ticktext) == len(axis.tickvals), axis
+            assert not any("µ" in s or "e+" in s or "e-" in s for s in axis.ticktext), axis
+
+
 def test_decades_figure_has_one_bar_per_decade_and_scale():
     shares = {s: H.expected_decade_shares(s) for s in ("linear", "log")}
     fig = F.decades_figure(shares, lang="en")

@@ -8,7 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from bnviz.figures.theme import COLORS, HERO_HEIGHT, PALETTE, base_layout, f32
+from bnviz.figures.theme import COLORS, HERO_HEIGHT, PALETTE, base_layout, f32, log_axis
 from bnviz.i18n import strings, t
 from bnviz.lessons.hyperparams import NOTES_RANKING, good_share, notes_tier
 
@@ -36,8 +36,9 @@ def designs_figure(grid: np.ndarray, rand: np.ndarray, *, lang: str) -> go.Figur
                         marker=dict(color=color, size=9), meta=name)  # fmt: skip
         for lr in np.unique(pts[:, 0]):  # where each design probes the axis that matters
             fig.add_vline(x=float(lr), line=dict(color=color, width=1, dash="dot"), opacity=0.4)
-    fig.update_xaxes(type="log", title=_tr("lr", lang))
-    fig.update_yaxes(type="log", title=_tr("eps", lang))
+    both = np.concatenate([grid, rand])
+    fig.update_xaxes(log_axis(both[:, 0]), title=_tr("lr", lang))
+    fig.update_yaxes(log_axis(both[:, 1]), title=_tr("eps", lang))
     return fig
 
 
@@ -168,9 +169,13 @@ def response_figure(
             fig.add_scatter(x=f32(pts[:, col]), y=np.full(len(pts), top, np.float32),
                             showlegend=col == 0, row=1, col=col + 1,
                             **_x_marks(len(pts), lang))  # fmt: skip
+    losses = [np.asarray(loss, np.float64) for _, loss in groups.values()]
+    if gone:
+        losses.append(np.array([top]))  # the ×s' row
     for col, axis in enumerate(axes):
-        fig.update_xaxes(type="log", title=_tr(axis, lang), row=1, col=col + 1)
-    fig.update_yaxes(type="log", title=_tr("final_loss", lang), row=1, col=1)
+        xs = [pts[:, col] for pts, _ in groups.values()]
+        fig.update_xaxes(log_axis(*xs), title=_tr(axis, lang), row=1, col=col + 1)
+    fig.update_yaxes(log_axis(*losses), title=_tr("final_loss", lang), row=1, col=1)
     fig.update_layout(base_layout(height=HERO_HEIGHT))
     return fig
 
@@ -217,8 +222,12 @@ def zoom_figure(rounds: Mapping[str, tuple], box, gone=None, *, lang: str) -> go
     fig.update_layout(
         coloraxis=dict(colorscale="Viridis_r", colorbar=dict(title=_tr("log_loss", lang)))
     )
-    fig.update_xaxes(type="log", title=_tr("lr", lang))
-    fig.update_yaxes(type="log", title=_tr("scale", lang))
+    every = [pts for pts, _ in rounds.values()]
+    if box is not None:
+        every.append(np.asarray(box, np.float64))
+    every = np.concatenate(every) if every else np.zeros((0, 2))
+    fig.update_xaxes(log_axis(every[:, 0]), title=_tr("lr", lang))
+    fig.update_yaxes(log_axis(every[:, 1]), title=_tr("scale", lang))
     return fig
 
 
