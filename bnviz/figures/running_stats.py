@@ -7,8 +7,7 @@ from collections.abc import Mapping
 import numpy as np
 import plotly.graph_objects as go
 
-from bnviz.figures.theme import COLORS, PALETTE, base_layout, domains, downsample, f32
-from bnviz.figures.theme import log_axis as _log_axis
+from bnviz.figures.theme import COLORS, PALETTE, base_layout, domains, downsample, f32, log_axis
 from bnviz.i18n import t
 from bnviz.lessons.running_stats import BatchNoise, ModeSeries, UnitSeries
 
@@ -135,11 +134,11 @@ def mode_figure(modes: Mapping[str, ModeSeries], *, lang: str) -> go.Figure:
                     showlegend=i == 0, xaxis="x" + axis, yaxis="y" + axis,
                 )
             )  # fmt: skip
-        axes[f"xaxis{axis}"] = _log_axis(main.step) | dict(
+        axes[f"xaxis{axis}"] = log_axis(main.step) | dict(
             domain=dom, title=_tr("step_log", lang), anchor="y" + axis
         )
         y_axis = dict(title=_tr(f"{metric}_axis", lang), anchor="x" + axis)
-        y_axis |= dict(range=[0, 1.02]) if metric == "acc" else _log_axis(*ys)
+        y_axis |= dict(range=[0, 1.02]) if metric == "acc" else log_axis(*ys)
         axes[f"yaxis{axis}"] = y_axis
     return go.Figure(traces, base_layout(title, height=320, **axes))
 
@@ -181,7 +180,7 @@ def noise_figure(
             domain=dom, type="log", title=_tr("batch_size", lang), anchor="y" + axis,
             tickvals=sizes.tolist(), ticktext=[str(int(s)) for s in sizes],
         )  # fmt: skip
-        axes[f"yaxis{axis}"] = _log_axis(rel, guide) | dict(
+        axes[f"yaxis{axis}"] = log_axis(rel, guide) | dict(
             title=_tr(f"noise_{which}_axis", lang), anchor="x" + axis
         )
     layout = base_layout(_tr("noise_title", lang, unit=unit + 1), height=340, **axes)
