@@ -136,11 +136,17 @@ class Stepper(Paced, Progress):
         limit = self.steps - self.step
         for cap in (max_steps, self._paced() if max_steps is None else None):
             limit = limit if cap is None else min(limit, cap)
-        while taken < limit and self.state not in TERMINAL:
-            self._guard(self.trainer.step)
-            taken += 1
-            if time.perf_counter() - start >= budget_s:
-                break
+
+        def steps() -> None:  # one guard around the loop: a step that raises ends it
+            nonlocal taken
+            step, clock = self.trainer.step, time.perf_counter
+            while taken < limit:
+                taken += 1
+                step()
+                if clock() - start >= budget_s:
+                    break
+
+        self._guard(steps)
         if self.step >= self.steps and self.state not in TERMINAL:
             self._guard(self.trainer.record_eval)
             if self.state not in TERMINAL:

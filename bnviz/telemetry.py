@@ -82,6 +82,29 @@ class History:
         """Whether `step` falls on the current sampling grid (every unit·stride steps)."""
         return step % (unit * self.stride) == 0
 
+    def next_wanted(self, step: int, unit: int) -> int:
+        """The first step >= `step` on the current grid. The grid only thins, so no later
+        grid wants an earlier step: no row is due before it."""
+        every = unit * self.stride
+        return -(-step // every) * every
+
+    def record(self, steps: np.ndarray, values: dict[str, np.ndarray], unit: int) -> None:
+        """For each row in order: append it if wants(step, unit), as a loop of those would,
+        thinning as it fills (the row that finds the buffer full is kept, the grid it was
+        chosen on then doubles), in a few extend() calls."""
+        done = 0
+        while done < len(steps):
+            on = np.flatnonzero(steps[done:] % (unit * self.stride) == 0) + done
+            if not len(on):
+                return
+            room = self.capacity - self.n
+            take = on[: max(room, 1)]  # no room: append() thins, then takes one row
+            if room:
+                self.extend(steps[take], {k: v[take] for k, v in values.items()})
+            else:
+                self.append(int(steps[take[0]]), {k: v[take[0]] for k, v in values.items()})
+            done = int(take[-1]) + 1
+
     def view(self) -> dict[str, np.ndarray]:
         """Read-only copies of the filled rows: {'step': ..., column: ...}."""
         out = {"step": self.steps[: self.n].copy()}

@@ -26,6 +26,32 @@ def test_history_thins_instead_of_growing():
         view["v"][0, 0] = 1  # snapshots are read-only
 
 
+@pytest.mark.parametrize("capacity, unit", [(8, 1), (6, 3), (64, 5)])
+def test_record_keeps_the_rows_a_loop_of_wants_and_append_keeps(capacity, unit):
+    rng = np.random.default_rng(capacity)
+    steps = np.cumsum(rng.integers(1, 4, 3000))  # gaps, as between reads of a run's losses
+    values = {"v": rng.standard_normal(3000).astype(np.float32)}
+    loop, batched = History(capacity, {"v": ()}), History(capacity, {"v": ()})
+    for step, v in zip(steps, values["v"], strict=True):
+        if loop.wants(int(step), unit):
+            loop.append(int(step), {"v": v})
+    for part in np.array_split(np.arange(3000), [1, 7, 500, 501, 2000]):  # reads at odd moments
+        batched.record(steps[part], {"v": values["v"][part]}, unit)
+    a, b = loop.view(), batched.view()
+    assert loop.stride > 8 and a["step"].tolist() == b["step"].tolist()
+    assert np.array_equal(a["v"], b["v"]) and batched.stride == loop.stride
+
+
+def test_next_wanted_is_never_after_a_wanted_step():
+    h = History(4, {"v": ()})
+    for step in range(400):
+        due = h.next_wanted(step, 3)
+        assert due >= step and all(not h.wants(s, 3) for s in range(step, due))
+        if h.wants(step, 3):
+            assert due == step
+            h.append(step, {"v": 0.0})
+
+
 def test_quantiles_match_torch_nearest_rank():
     gen = torch.Generator().manual_seed(0)
     levels = torch.tensor(QUANTILES) / 100

@@ -125,3 +125,33 @@ def test_learning_rate_can_change_while_training(optimizer):
     tr.step()
     tr.set_lr(0.123)
     assert all(g["lr"] == 0.123 for g in tr.optimizer.param_groups) and tr.lr == 0.123
+
+
+def test_steps_between_checks_keep_what_checking_every_step_keeps():
+    """step() checks for an evaluation or a sample only on steps that may be due and keeps
+    losses in a list until read; a run that checks every step and reads after every step must
+    keep the same rows (small buffers, so every history thins several times)."""
+
+    class EveryStep(Trainer):
+        def step(self):
+            self._next_check = 0  # every step takes the checked path
+            value = super().step()
+            self.losses  # noqa: B018 - read after every step, as a snapshot would
+            return value
+
+    cfg = RunConfig(log_every=3, eval_every=7, depth=2, width=8, norm="batchnorm", steps=900)
+    fast, slow = Trainer(cfg, capacity=8), EveryStep(cfg, capacity=8)
+    for i in range(900):
+        assert fast.step() == slow.step()
+        if i % 97 == 0:
+            fast.telemetry.flush()  # snapshots at odd moments
+    assert fast.losses.stride > 1 and fast.evals.stride > 1
+    assert fast.telemetry.history.stride > 1
+    for a, b in ((fast.losses, slow.losses), (fast.evals, slow.evals)):
+        assert a.view()["step"].tolist() == b.view()["step"].tolist()
+        for name, col in a.view().items():
+            np.testing.assert_array_equal(col, b.view()[name], err_msg=name)
+    ta, tb = fast.telemetry.view(), slow.telemetry.view()
+    assert ta["step"].tolist() == tb["step"].tolist()
+    for name in ta:
+        np.testing.assert_allclose(ta[name], tb[name], rtol=1e-6, equal_nan=True, err_msg=name)
