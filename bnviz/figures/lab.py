@@ -138,6 +138,7 @@ def histogram_figure(
                     z=f32(z),
                     colorscale="Blues" if name == "bn" else "Oranges",
                     showscale=False,
+                    zsmooth="best",  # one column per sample: blend them, as training is continuous
                     xaxis="x" + ax,
                     yaxis="y" + ax,
                     hovertemplate="step %{x}<br>z≈%{y:.2f}<extra></extra>",
