@@ -12,13 +12,16 @@ The overhead is runner time / bare time - 1 over the whole run, with a 95 % inte
 bootstrap (scipy.stats.bootstrap, paired) over blocks of BLOCK steps, one evaluation period
 of the default grid, so that each block holds the same share of samples and evaluations.
 The process keeps freed memory as a worker process does (pool.keep_freed_memory; it applies
-to both sides). Also printed: 25/100 (RunConfig's default sampling), 100/100, and the runner
-with telemetry and evaluation off ("base"), so the cost of each part shows.
+to both sides). Also printed: 25/100 (RunConfig's default sampling), 50/100, 100/100, and the
+runner with telemetry and evaluation off ("base"), so the cost of each part shows; and for the lab's
+nets, where the runner's extra time goes at its default (a separate pass, timing each part).
 Target: overhead <= 3 % (<= 5 % at worst).
 """
 
+import contextlib
 import sys
 import time
+from collections import defaultdict
 
 import numpy as np
 import torch
@@ -29,6 +32,8 @@ from bnviz.config import RunConfig
 from bnviz.lessons.batchnorm_lab import DEFAULT, pair
 from bnviz.pool import keep_freed_memory
 from bnviz.stepper import Stepper
+from bnviz.telemetry import Telemetry
+from bnviz.train import Trainer
 
 torch.set_num_threads(1)
 keep_freed_memory()
@@ -36,8 +41,8 @@ CHUNK = 10  # steps each side takes before the other's turn
 BLOCK = 100  # steps per resampled block (the default evaluation period)
 
 
-def overhead(cfg: RunConfig, steps: int) -> tuple[float, float, tuple[float, float]]:
-    """(bare steps/s, runner overhead in %, its 95 % interval) over `steps` steps."""
+def alternate(cfg: RunConfig, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """CPU seconds of the bare loop and of the runner per BLOCK steps, taking turns."""
     loop, stepper = BareLoop(cfg), Stepper("bench", cfg.replace(steps=steps + CHUNK))
     loop.run(CHUNK), stepper.advance(max_steps=CHUNK)  # warm up both
     blocks = steps // BLOCK
@@ -55,6 +60,13 @@ def overhead(cfg: RunConfig, steps: int) -> tuple[float, float, tuple[float, flo
         took = time.process_time() - start
         runner[k * CHUNK // BLOCK] += took
         spent += took
+    return bare, runner
+
+
+def overhead(cfg: RunConfig, steps: int) -> tuple[float, float, tuple[float, float]]:
+    """(bare steps/s, runner overhead in %, its 95 % interval) over `steps` steps."""
+    bare, runner = alternate(cfg, steps)
+    blocks = len(bare)
 
     def percent(b: np.ndarray, r: np.ndarray, axis: int = -1) -> np.ndarray:
         return 100 * (r.sum(axis) / b.sum(axis) - 1)
@@ -62,6 +74,59 @@ def overhead(cfg: RunConfig, steps: int) -> tuple[float, float, tuple[float, flo
     ci = bootstrap((bare, runner), percent, paired=True, n_resamples=2000, random_state=0)
     low, high = ci.confidence_interval
     return blocks * BLOCK / bare.sum(), float(percent(bare, runner)), (low, high)
+
+
+PARTS = {  # what the runner does beyond a bare step, by the methods that do it
+    "evaluation": [(Trainer, "record_eval")],
+    "capture": [(Telemetry, "begin"), (Telemetry, "after_backward"), (Telemetry, "after_step")],
+    "reduction": [(Telemetry, "flush")],
+    "snapshot": [(Stepper, "snapshot")],
+}
+
+
+@contextlib.contextmanager
+def timed_parts():
+    """{part: CPU seconds} spent in PARTS' methods while inside (a call inside another part's
+    call, such as a snapshot's reduction, counts for the inner part only)."""
+    spent: dict[str, float] = defaultdict(float)
+    stack: list[str] = []
+    saved = []
+    for part, methods in PARTS.items():
+        for cls, name in methods:
+            original = getattr(cls, name)
+            saved.append((cls, name, original))
+
+            def timed(*args, _original=original, _part=part, **kwargs):
+                start = time.process_time()
+                stack.append(_part)
+                try:
+                    return _original(*args, **kwargs)
+                finally:
+                    stack.pop()
+                    took = time.process_time() - start
+                    spent[_part] += took
+                    if stack:
+                        spent[stack[-1]] -= took
+
+            setattr(cls, name, timed)
+    try:
+        yield spent
+    finally:
+        for cls, name, original in saved:
+            setattr(cls, name, original)
+
+
+def where_it_goes(cfg: RunConfig, steps: int) -> str:
+    """The runner's extra CPU time by part, in % of the bare loop's (a separate pass)."""
+    with timed_parts() as spent:
+        bare, runner = alternate(cfg, steps)
+    parts = {k: 100 * v / bare.sum() for k, v in spent.items()}
+    parts["steps and bookkeeping"] = percent_of(bare, runner) - sum(parts.values())
+    return ", ".join(f"{k} {v:+.1f} %" for k, v in parts.items())
+
+
+def percent_of(bare: np.ndarray, runner: np.ndarray) -> float:
+    return float(100 * (runner.sum() / bare.sum() - 1))
 
 
 def show(value: float, interval: tuple[float, float]) -> str:
@@ -83,7 +148,7 @@ def main() -> None:
     }.items():
         rate, default, ci = overhead(cfg, steps)
         parts = [f"at {cfg.log_every}/{cfg.eval_every} {show(default, ci)}"]
-        for log_every, eval_every in ((25, 100), (100, 100), (1000, 5000)):
+        for log_every, eval_every in ((25, 100), (50, 100), (100, 100), (1000, 5000)):
             if (log_every, eval_every) != (cfg.log_every, cfg.eval_every):
                 _, value, ci = overhead(
                     cfg.replace(log_every=log_every, eval_every=eval_every), steps
@@ -91,6 +156,8 @@ def main() -> None:
                 label = "base" if log_every == 1000 else f"{log_every}/{eval_every}"
                 parts.append(f"{label} {show(value, ci)}")
         print(f"{name:38s} bare {rate:5.0f} steps/s | " + " | ".join(parts), flush=True)
+        if name.startswith("lab"):
+            print(f"{'':38s} where it goes: {where_it_goes(cfg, steps)}", flush=True)
 
 
 if __name__ == "__main__":
