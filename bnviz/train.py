@@ -147,30 +147,29 @@ class Trainer:
         s = self.step_count
         if s >= self._next_check:
             return self._checked_step(s)
-        xb, yb = self.next_batch()
-        loss = F.cross_entropy(self.model(xb), yb)
-        value = loss.item()
-        if not math.isfinite(value):
-            raise Diverged(s + 1)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
-        self._recent.append(value)
-        self.step_count = s + 1
-        return value
+        return self._update(s, False)
 
     def _checked_step(self, s: int) -> float:
         """step() when an evaluation or a sample may be due; then plans the next check."""
         if s == 0 or self.evals.wants(s, self.cfg.eval_every):
             self.record_eval()
-        sample = self.telemetry.wants(s, self.cfg.log_every)
+        value = self._update(s, self.telemetry.wants(s, self.cfg.log_every))
+        self._next_check = min(
+            self.evals.next_wanted(s + 1, self.cfg.eval_every),
+            self.telemetry.history.next_wanted(s + 1, self.cfg.log_every),
+        )
+        return value
+
+    def _update(self, s: int, sample: bool) -> float:
+        """Train on the next mini-batch (recording its telemetry if `sample`); its loss."""
         xb, yb = self.next_batch()
         if sample:
             self.telemetry.begin()
         loss = F.cross_entropy(self.model(xb), yb)
         value = loss.item()
         if not math.isfinite(value):
-            self.telemetry.close()
+            if sample:
+                self.telemetry.close()
             raise Diverged(s + 1)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -181,10 +180,6 @@ class Trainer:
             self.telemetry.after_step(s)
         self._recent.append(value)
         self.step_count = s + 1
-        self._next_check = min(
-            self.evals.next_wanted(s + 1, self.cfg.eval_every),
-            self.telemetry.history.next_wanted(s + 1, self.cfg.log_every),
-        )
         return value
 
     def evaluate(self) -> dict[str, object]:
