@@ -45,8 +45,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def server():
-    """`streamlit run app.py` on a free port; stopped with SIGTERM at the end (must not hang)."""
+def server_process():
+    """`streamlit run app.py` on a free port, (its process, its URL); stopped with SIGTERM at
+    the end (must not hang)."""
     missing = _browser_missing()
     if missing:
         if os.environ.get("BNVIZ_ALLOW_NO_BROWSER") == "1":
@@ -69,7 +70,7 @@ def server():
         assert proc.poll() is None, proc.stdout.read().decode()
         assert time.monotonic() < deadline, "server did not start"
         time.sleep(0.3)
-    yield url
+    yield proc, url
     workers = _children(proc.pid)
     assert workers, "the server should have started its worker processes"
     proc.send_signal(signal.SIGTERM)
@@ -82,6 +83,24 @@ def server():
     while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()], "workers outlived it"
+
+
+@pytest.fixture(scope="session")
+def server(server_process):
+    """The URL of the session's `streamlit run app.py`."""
+    return server_process[1]
+
+
+def worker_pids(server_pid: int) -> list[int]:
+    """The server's worker processes (spawned; not multiprocessing's resource tracker)."""
+    return [pid for pid in _children(server_pid) if b"spawn_main" in _cmdline(pid)]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def _children(pid: int) -> list[int]:

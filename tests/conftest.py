@@ -40,7 +40,11 @@ def _close_the_tab():
             sched.release(session)
 
 
-from tests.browser_support import browser, server  # noqa: E402, F401  (session-wide fixtures)
+from tests.browser_support import (  # noqa: E402, F401  (session-wide fixtures)
+    browser,
+    server,
+    server_process,
+)
 
 
 def pytest_terminal_summary(terminalreporter):

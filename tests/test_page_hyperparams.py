@@ -199,7 +199,8 @@ def test_when_only_the_repeats_fail_view_1_still_draws_beside_the_message(monkey
     full_speed(at, "hyperparams")
     wait_for_runs(at, _done(["sweep", "repeats1", "repeats2"]))
     labels = ", ".join(t(f"hyperparams.sweep.repeats{k}") for k in (1, 2))
-    assert [e.value for e in at.error] == [t("hyperparams.failed.error", labels=labels)]
+    said = t("hyperparams.failed.error_many", labels=labels)  # two: "these searches failed"
+    assert [e.value for e in at.error] == [said]
     assert figures(at) and not at.exception  # view 1's chart
     captions = [c.value for c in at.caption]
     assert t("hyperparams.repeats_wait", n=20) not in captions  # they will not finish

@@ -211,8 +211,9 @@ def failed(ctx: PageContext, specs: dict, runs: dict) -> list[str]:
         return []
     worst = next(s for s in UNFINISHED if any(r.snapshot.state == s for r in bad.values()))
     names = ctx.tr("hyperparams.failed.sep").join(ctx.tr(f"hyperparams.sweep.{n}") for n in bad)
+    key = f"hyperparams.failed.{worst}" + ("_many" if len(bad) > 1 else "")  # "these searches"
     with st.container(key="hyperparams_failed"):
-        st.error(ctx.tr(f"hyperparams.failed.{worst}", labels=names), icon=":material/error:")
+        st.error(ctx.tr(key, labels=names), icon=":material/error:")
         for name, run in bad.items():
             snap, label = run.snapshot, ctx.tr(f"hyperparams.sweep.{name}")
             where = dict(label=label, step=snap.step, steps=snap.steps)
