@@ -37,6 +37,15 @@ def test_page_runs_in_both_languages_and_draws(lang):
     assert said in [c.value for c in at.caption]
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_view_without_a_preset_says_what_to_look_for_in_that_view(lang):
+    for view in V.VIEWS:  # opened from a shared link or the view pills: no preset is active
+        at = page(PAGE, lang=lang, view=view, steps="40")
+        assert not at.exception
+        key = "default" if view == V.VIEWS[0] else view  # the page opens on the grid view
+        assert t(f"hyperparams.look_for.{key}", lang) in [i.value for i in at.info], view
+
+
 def test_a_bad_url_value_falls_back_with_a_note():
     at = page(PAGE, steps="-3", models="12", trials="7")
     assert not at.exception
