@@ -132,3 +132,33 @@ def test_every_view_button_fits_its_row_at_1280x720(browser, server, lang):
         assert buttons, path
         assert [label for label, over in buttons if over > 0] == [], (path, buttons)
     page.close()
+
+
+LEGENDS = """() => [...document.querySelectorAll('.js-plotly-plot')]  // each chart with a legend
+  .filter(p => p.querySelector('.legend .traces')).map(p => {
+    const plot = p.querySelector('.nsewdrag').getBoundingClientRect();
+    const rows = new Set([...p.querySelectorAll('.legend .traces')]
+      .map(e => Math.round(e.getBoundingClientRect().top)));
+    return {rows: rows.size, top: plot.top, bottom: plot.bottom};
+  })"""
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_running_stats_legends_take_two_rows_and_plots_line_up(browser, server, lang):
+    """The mean and variance charts side by side at 1280x720: each legend at most two rows
+    (they took 4 and 5, one entry a row), so both plot areas have the same top and bottom.
+    The cumulative preset has the longest run names ("running_mean, m = None")."""
+    page = _open(browser, server, f"running_stats?lang={lang}", 1280, 720)
+    click_preset(page, t("running_stats.preset.cumulative", lang))
+    settle(page)
+    _charts_drawn(page)
+    for _ in range(40):  # the live panel swaps its chart elements twice a second
+        charts = page.evaluate(LEGENDS)
+        if len(charts) == 2:
+            break
+        page.wait_for_timeout(100)
+    assert len(charts) == 2, charts
+    assert max(c["rows"] for c in charts) <= 2, charts
+    assert abs(charts[0]["top"] - charts[1]["top"]) <= 1, charts
+    assert abs(charts[0]["bottom"] - charts[1]["bottom"]) <= 1, charts
+    page.close()

@@ -12,6 +12,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 from torch.nn import functional as F
 
+from bnviz import i18n
 from bnviz.config import RunConfig
 from bnviz.datasets import make_dataset
 from bnviz.figures import running_stats as figs
@@ -116,6 +117,45 @@ def bn_inputs_by_hand(model, x: torch.Tensor) -> list[torch.Tensor]:
         z = (z - z.mean(0)) / torch.sqrt(z.var(0, unbiased=False) + norm.eps)
         h = block.act(z * norm.weight + norm.bias)
     return out
+
+
+def _series(momentum: float | None) -> rs.UnitSeries:
+    """A small made-up unit: only the legend is under test."""
+    step, ev = np.arange(5), np.array([0, 4])
+    ones = np.ones(5)
+    return rs.UnitSeries(momentum, step, ones, ones, ones, ones, ones, ev, ev * 1.0, ev * 1.0)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("which", ["mean", "var"])
+@pytest.mark.parametrize("momenta", [(0.1, 0.9), (None, 0.1), (0.01, None), (0.1,)])
+def test_stats_legend_is_two_short_rows_and_names_every_trace(lang, which, momenta):
+    """At most 4 entries, each in a legend group of its own: plotly then packs entries by their
+    own width (otherwise it gives each the longest one's, one a row: 4-5 rows at 1280x720).
+    Row 1, the runs: "running_mean, m = 0.1", "m = 0.9"; row 2 the dots and the population line.
+    Every trace is in a shown entry's group and keeps its full name on hover."""
+    series = dict(zip(("main", "compare"), map(_series, momenta), strict=False))
+    fig = figs.stats_figure(series, which, lang=lang, layer=1, unit=0)
+    shown = sorted((x for x in fig.data if x.showlegend is not False), key=lambda x: x.legendrank)
+    assert len(shown) <= figs.LEGEND_ENTRIES
+    assert [x.meta for x in shown] == [*series, f"batch_{which}", "pop"]
+    groups = [x.legendgroup for x in shown]
+    assert len(set(groups)) == len(groups) and all(groups)
+    assert {x.legendgroup for x in fig.data} == set(groups)  # ÷(B − 1) with the ÷B dots
+    assert fig.layout.legend.tracegroupgap == 0
+    runs = [x.name for x in shown[: len(series)]]
+    labels = ["m = " + ("None" if m is None else f"{m:g}") for m in momenta]
+    assert runs == [
+        i18n.t(f"running_stats.fig.running_{which}", lang, label=labels[0]),
+        *labels[1:],
+    ]
+    assert sum(len(name) for name in runs) <= 30  # row 1 fits a half-width column (~300 px)
+    hover = {x.meta: x.hovertemplate for x in fig.data if x.meta != "batch_var_unbiased"}
+    for name, s in series.items():
+        full = i18n.t(
+            f"running_stats.fig.running_{which}", lang, label=figs.momentum_label(s.momentum, lang)
+        )
+        assert full in hover[name]
 
 
 def test_population_statistics_equal_a_direct_computation():
@@ -340,13 +380,12 @@ CURVES_JS = """() => {
   const g = [...document.querySelectorAll('.js-plotly-plot')]
     .find(p => ((p.layout.title || {}).text || '').includes('mean of the BN input'));
   if (!g) return {};
-  const last = start => {  // the last step a trace reaches (typed or plain arrays)
-    const t = g.data.find(t => (t.name || '').startsWith(start));
+  const last = meta => {  // the last step a trace reaches (typed or plain arrays)
+    const t = g.data.find(t => t.meta === meta);
     const x = t ? (t.x._inputArray || t.x) : [];
     return x.length ? Number(x[x.length - 1]) : -1;
   };
-  return {batch_mean: last('batch mean'), main: last('running_mean, m = 0.1'),
-          pop: last('population mean')};
+  return {batch_mean: last('batch_mean'), main: last('main'), pop: last('pop')};
 }"""
 GROWN = "n => { const c = (%s)(); return c.main > n && c.batch_mean > n && c.pop > n; }"
 

@@ -61,11 +61,35 @@ def _line(x, y, name: str, meta: str, color: str, width: float, dash: str = "sol
     )  # fmt: skip
 
 
+# The legend's entries in reading order: the runs' lines (the lesson's subject) on the first
+# row, then the grey dots and the black dashed target. Plotly gives a legend the plot's width
+# (~300 px in a half-width column at 1280x720) and, unless every entry is in a legend group of
+# its own, makes every entry as wide as the longest, one per row: 4-5 rows before.
+LEGEND_ORDER = ("main", "compare", "batch_mean", "batch_var", "pop")
+LEGEND_ENTRIES = 4  # at most, either chart: two rows at 1280x720, in both languages
+
+
+def _legend_names(series: Mapping[str, UnitSeries], which: str, lang: str) -> dict[str, str]:
+    """Each run's legend name: the statistic on the first ("running_mean, m = 0.1"), only the
+    momentum on the second ("m = 0.9": the same kind of line, another color); momentum=None is
+    "m = None" (the cumulative average named in full would wrap the row)."""
+    names = {}
+    for name, s in series.items():
+        m = "None" if s.momentum is None else f"{s.momentum:g}"
+        label = _tr("momentum", lang, m=m)
+        names[name] = _tr(f"running_{which}", lang, label=label) if not names else label
+    return names
+
+
 def stats_figure(
     series: Mapping[str, UnitSeries], which: str, *, lang: str, layer: int, unit: int
 ) -> go.Figure:
     """which='mean' or 'var': batch statistic per step (dots), torch's running buffer of each
-    run (lines) and the population statistic of the current network (black line)."""
+    run (lines) and the population statistic of the current network (black line).
+
+    The legend is two rows at 1280x720: the runs' lines, then the dots and the population line;
+    the variance's two kinds of dots share one entry (÷B dots, ÷(B − 1) crosses). Hovering a
+    trace names it in full."""
     title = _tr(f"{which}_title", lang, layer=layer + 1, unit=unit + 1)
     main = series.get("main")
     if main is None:
@@ -78,6 +102,7 @@ def stats_figure(
         label = _tr("batch_var_unbiased", lang)
         traces.append(_dots(main.step, unbiased, label, "batch_var_unbiased", "x-thin", 6))
         traces[-1].marker.line = dict(color=DOTS, width=1)
+        traces[-1].update(legendgroup="batch_var", showlegend=False)  # in the ÷B dots' entry
         dots.append(unbiased)
     pop = main.pop_mean if which == "mean" else main.pop_var
     lines, under, over = [pop], [], []
@@ -91,13 +116,22 @@ def stats_figure(
         lines.append(running)
     target = _line(main.eval_step, pop, _tr(f"pop_{which}", lang), "pop", POPULATION, 2.2, "dash")
     traces = under + traces + over + [target]
-    order = ["batch_mean", "batch_var", "batch_var_unbiased", "pop", "main", "compare"]
+    short = _legend_names(series, which, lang) | {
+        "batch_var": _tr("legend_batch_var", lang, cross=f'<span style="color:{DOTS}">×</span>'),
+        "pop": _tr(f"legend_pop_{which}", lang),
+    }
     for trace in traces:  # legend in reading order, whatever the drawing order
-        trace.legendrank = 1 + order.index(trace.meta)
+        if trace.meta == "batch_var_unbiased":
+            continue
+        trace.hovertemplate = f"%{{y:.4f}}<extra>{trace.name}</extra>"  # the full name
+        trace.name = short.get(trace.meta, trace.name)
+        trace.legendrank = 1 + LEGEND_ORDER.index(trace.meta)
+        trace.legendgroup = trace.meta  # each entry its own width (see LEGEND_ORDER)
     yaxis = dict(title=_tr(f"{which}_axis", lang), range=_range(dots, lines))
     layout = base_layout(
         title, height=330, xaxis=dict(title=_tr("step", lang)), yaxis=yaxis,
     )  # fmt: skip
+    layout["legend"] |= dict(tracegroupgap=0)  # groups of one entry: rows as tight as before
     return go.Figure(traces, layout)
 
 
