@@ -16,7 +16,11 @@ COLORS = {
 }
 PALETTE = ["#2E86AB", "#E4572E", "#76B041", "#F3A712", "#7D5BA6", "#17BEBB", "#A23B72", "#3B1F2B"]
 # Projector legibility: no chart text under 14 px (axis ticks, legends, hover), titles 16 px.
-FONT = dict(family="Inter, 'Noto Sans SC', 'PingFang SC', sans-serif", size=14)
+# Streamlit's own web font first ("Source Sans", served with the app and already loaded by its
+# interface): charts then measure and draw their Latin text alike on every machine, not in
+# whatever sans-serif a projector's PC has (DejaVu Sans is ~15 % wider than Liberation Sans).
+# Chinese glyphs fall through to the next fonts.
+FONT = dict(family="'Source Sans', Inter, 'Noto Sans SC', 'PingFang SC', sans-serif", size=14)
 HERO_HEIGHT = 300  # a page's main chart: with the header, presets and sentence it fits 1280x720
 
 
