@@ -150,7 +150,10 @@ def histogram_grid(
         layout[f"xaxis{axis}"], layout[f"yaxis{axis}"] = _axes(i, cols, rows, records[0].edges)
         notes.append(_note(_panel_label(record, lang), axis))
     axis_title = _tr("fig.grad_value" if grads else "fig.act_value", lang)
-    notes.append(dict(text=axis_title, x=0.5, y=-0.12, xref="paper", yref="paper", showarrow=False))
+    notes.append(  # under the last row's tick labels, whatever the figure's height
+        dict(text=axis_title, x=0.5, y=0, yanchor="top", yshift=-22, xref="paper", yref="paper",
+             showarrow=False)
+    )  # fmt: skip
     layout["annotations"] = notes
     return go.Figure(data=traces, layout=layout)
 
