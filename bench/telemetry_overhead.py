@@ -12,9 +12,10 @@ The overhead is runner time / bare time - 1 over the whole run, with a 95 % inte
 bootstrap (scipy.stats.bootstrap, paired) over blocks of BLOCK steps, one evaluation period
 of the default grid, so that each block holds the same share of samples and evaluations.
 The process keeps freed memory as a worker process does (pool.keep_freed_memory; it applies
-to both sides). Also printed: 25/100 (RunConfig's default sampling), 50/100, 100/100, and the
-runner with telemetry and evaluation off ("base"), so the cost of each part shows; and for the lab's
-nets, where the runner's extra time goes at its default (a separate pass, timing each part).
+to both sides). Also printed: 25/100 (RunConfig's default sampling), 50/100, 100/100, and
+the runner with telemetry and evaluation off ("base"), so the cost of each part shows; and
+for the lab's nets, where the runner's extra time goes at its default (a separate pass that
+times each part).
 Target: overhead <= 3 % (<= 5 % at worst).
 """
 
@@ -39,6 +40,11 @@ torch.set_num_threads(1)
 keep_freed_memory()
 CHUNK = 10  # steps each side takes before the other's turn
 BLOCK = 100  # steps per resampled block (the default evaluation period)
+
+
+def percent(bare: np.ndarray, runner: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Runner time over bare time - 1, in % (along `axis`, for the bootstrap's resamples)."""
+    return 100 * (runner.sum(axis) / bare.sum(axis) - 1)
 
 
 def alternate(cfg: RunConfig, steps: int) -> tuple[np.ndarray, np.ndarray]:
@@ -67,10 +73,6 @@ def overhead(cfg: RunConfig, steps: int) -> tuple[float, float, tuple[float, flo
     """(bare steps/s, runner overhead in %, its 95 % interval) over `steps` steps."""
     bare, runner = alternate(cfg, steps)
     blocks = len(bare)
-
-    def percent(b: np.ndarray, r: np.ndarray, axis: int = -1) -> np.ndarray:
-        return 100 * (r.sum(axis) / b.sum(axis) - 1)
-
     ci = bootstrap((bare, runner), percent, paired=True, n_resamples=2000, random_state=0)
     low, high = ci.confidence_interval
     return blocks * BLOCK / bare.sum(), float(percent(bare, runner)), (low, high)
@@ -121,12 +123,8 @@ def where_it_goes(cfg: RunConfig, steps: int) -> str:
     with timed_parts() as spent:
         bare, runner = alternate(cfg, steps)
     parts = {k: 100 * v / bare.sum() for k, v in spent.items()}
-    parts["steps and bookkeeping"] = percent_of(bare, runner) - sum(parts.values())
+    parts["steps and bookkeeping"] = float(percent(bare, runner)) - sum(parts.values())
     return ", ".join(f"{k} {v:+.1f} %" for k, v in parts.items())
-
-
-def percent_of(bare: np.ndarray, runner: np.ndarray) -> float:
-    return float(100 * (runner.sum() / bare.sum() - 1))
 
 
 def show(value: float, interval: tuple[float, float]) -> str:
