@@ -4,7 +4,7 @@ import streamlit as st
 
 from bnviz.figures import babysitting as figs
 from bnviz.lessons import babysitting as B
-from bnviz.ui import controls, live, page
+from bnviz.ui import controls, live, page, plot
 from bnviz.ui.common import scheduler, session_id
 
 DEFAULT = B.BabysitSettings()
@@ -14,7 +14,7 @@ MAIN, MORE = ["weight_decay"], ["seed"]
 
 def show(fig, key: str, where=st) -> None:
     """One chart of the live panel."""
-    where.plotly_chart(fig, key=f"babysitting.{key}")
+    plot.chart(where, fig, key=f"babysitting.{key}")
 
 
 def draw(snaps) -> None:

@@ -134,8 +134,9 @@ def test_every_view_button_fits_its_row_at_1280x720(browser, server, lang):
     page.close()
 
 
-LEGENDS = """() => [...document.querySelectorAll('.js-plotly-plot')]  // each chart with a legend
-  .filter(p => p.querySelector('.legend .traces')).map(p => {
+LEGENDS = """() => [...document.querySelectorAll('.js-plotly-plot')]  // drawn, with a legend
+  .filter(p => p.querySelector('.legend .traces') && p.getBoundingClientRect().height > 0)
+  .map(p => {
     const plot = p.querySelector('.nsewdrag').getBoundingClientRect();
     const rows = new Set([...p.querySelectorAll('.legend .traces')]
       .map(e => Math.round(e.getBoundingClientRect().top)));

@@ -7,7 +7,7 @@ import streamlit as st
 from bnviz.figures import activations as figs
 from bnviz.lessons import activations as A
 from bnviz.lessons import relu_race as R
-from bnviz.ui import live
+from bnviz.ui import live, plot
 from bnviz.ui.common import PageContext
 
 VIEWS = ("function", "gallery", "zigzag", "dead", "race")
@@ -124,7 +124,7 @@ def show_dead(ctx: PageContext, cfg: A.ActivationSettings) -> None:
     labels = {k: ctx.tr(f"activations.dead.{k}", lr=f"{c.lr:g}") for k, c in configs.items()}
 
     def draw(snaps: dict) -> None:
-        st.plotly_chart(figs.dead_figure(snaps, lang=ctx.lang), key="act.dead")
+        plot.chart(st, figs.dead_figure(snaps, lang=ctx.lang), key="act.dead")
 
     live.live_panel(ctx, runs, labels, draw)
     st.caption(ctx.tr("activations.dead.intro") + " " + ctx.tr("activations.dead.what"))

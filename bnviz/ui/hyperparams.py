@@ -9,7 +9,7 @@ from bnviz.figures import hyperparams as figs
 from bnviz.i18n import t
 from bnviz.lessons import hyperparams as H
 from bnviz.lessons import hyperparams_views as V
-from bnviz.ui import live
+from bnviz.ui import live, plot
 from bnviz.ui.common import PageContext, plain
 
 FIRST = {"coarse": "round1", "grid": "sweep"}  # a view's sweep it draws before the later ones
@@ -23,7 +23,7 @@ def _points(snap, fields=("lr", "init_scale")) -> np.ndarray:
 
 
 def _chart(fig, key: str) -> None:
-    st.plotly_chart(fig, key=f"hyperparams.{key}")
+    plot.chart(st, fig, key=f"hyperparams.{key}")
 
 
 def diverged_note(lang: str, snaps, how: str) -> str | None:

@@ -8,7 +8,7 @@ import streamlit as st
 
 from bnviz.datasets import TWO_D, make_dataset
 from bnviz.figures import lab as figs
-from bnviz.ui import live
+from bnviz.ui import live, plot
 from bnviz.ui.stream_chart import stream_chart
 
 VIEWS = ("loss", "percentiles", "histograms", "health", "gradients", "boundary")
@@ -34,7 +34,8 @@ def drawer(ctx, cfg, view: str, labels: dict[str, str]):
     kw = dict(lang=ctx.lang, window=window)
 
     def chart(snaps, kind: str, build, where=st) -> None:
-        where.plotly_chart(live.cached_figure(snaps, kind, layer, window, ctx.lang, build=build))
+        fig = live.cached_figure(snaps, kind, layer, window, ctx.lang, build=build)
+        plot.chart(where, fig, key=f"lab.{kind}")
 
     def draw(snaps) -> None:
         if view == "loss":  # streamed to the browser (issue 13): new points only, zoom kept

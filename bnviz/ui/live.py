@@ -300,7 +300,7 @@ def live_panel(
 
 
 def freeze_toggle(ctx: PageContext) -> None:
-    """Pause the live redraw to zoom and hover (training goes on); sidebar."""
+    """Pause the live redraw to hover over points that would move (training goes on); sidebar."""
     st.toggle(ctx.tr("run.freeze"), key=f"{ctx.name}.freeze", help=ctx.tr("run.freeze_help"))
 
 

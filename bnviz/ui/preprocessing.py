@@ -8,7 +8,7 @@ import streamlit as st
 from bnviz.figures import preprocessing as figs
 from bnviz.lessons import preprocessing as P
 from bnviz.lessons import preprocessing_data as D
-from bnviz.ui import controls, live
+from bnviz.ui import controls, live, plot
 from bnviz.ui.common import PageContext, scheduler, session_id
 
 MAIN = ["corr", "offset_x", "offset_y", "scale_x", "scale_y"]
@@ -127,7 +127,7 @@ def training(ctx: PageContext, cfg: P.CloudConfig) -> None:
             snaps, "preprocessing.training", ctx.lang,
             build=lambda: figs.training_figure(snaps, lang=ctx.lang),
         )  # fmt: skip
-        st.plotly_chart(fig, key="prep.training")
+        plot.chart(st, fig, key="prep.training")
         st.caption(ctx.tr("preprocessing.training_note"))
 
     live.live_panel(ctx, runs, labels, draw, warn=False)  # the legend says where it diverged

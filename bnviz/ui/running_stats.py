@@ -11,7 +11,7 @@ from bnviz.figures import regularization as reg_figs
 from bnviz.figures import running_stats as figs
 from bnviz.lessons import regularization as reg
 from bnviz.lessons import running_stats as rs
-from bnviz.ui import controls, live
+from bnviz.ui import controls, live, plot
 from bnviz.ui.common import PageContext
 
 VIEWS = ("live", "modes", "noise", "one", "regularization")  # … B = 1, the train/test gap
@@ -87,14 +87,14 @@ def draw_stats(ctx: PageContext, snaps, layer: int, unit: int) -> None:
     series = {n: s for n, snap in snaps.items() if (s := rs.unit_series(snap, layer, unit))}
     for col, which in zip(st.columns(2), ("mean", "var"), strict=True):
         fig = figs.stats_figure(series, which, lang=ctx.lang, layer=layer, unit=unit)
-        col.plotly_chart(fig, key=f"running_stats.{which}")
+        plot.chart(col, fig, key=f"running_stats.{which}")
         col.caption(ctx.tr(f"running_stats.{which}_what"))
 
 
 def draw_modes(ctx: PageContext, snaps) -> None:
     """Train mode vs eval mode: test accuracy and loss over training."""
     modes = {n: m for n, snap in snaps.items() if (m := rs.mode_series(snap))}
-    st.plotly_chart(figs.mode_figure(modes, lang=ctx.lang), key="running_stats.mode")
+    plot.chart(st, figs.mode_figure(modes, lang=ctx.lang), key="running_stats.mode")
     st.caption(ctx.tr("running_stats.mode_what"))
 
 
@@ -131,7 +131,7 @@ def regularization_section(ctx: PageContext, cfg: RunConfig) -> None:
     def draw(snaps):
         # a slot's previous run (the Statistics view's) may still be shown: only these runs
         evals = {names[s]: snap.evals for s, snap in snaps.items() if snap.config == configs[s]}
-        st.plotly_chart(reg_figs.gap_figure(evals, lang=ctx.lang), key="running_stats.reg")
+        plot.chart(st, reg_figs.gap_figure(evals, lang=ctx.lang), key="running_stats.reg")
         gaps = {n: g for n, ev in evals.items() if (g := reg.gap_of_evals(ev))}
         st.caption(" · ".join(reg_figs.gap_lines(gaps, lang=ctx.lang)))
 

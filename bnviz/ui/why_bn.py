@@ -12,7 +12,7 @@ from bnviz.lessons import batchnorm_lab as lab
 from bnviz.lessons import why_bn as W
 from bnviz.lessons import why_bn_layers as Y
 from bnviz.lessons import why_bn_live as L
-from bnviz.ui import live
+from bnviz.ui import live, plot
 from bnviz.ui.common import PageContext, scheduler, session_id
 
 LIVE_VIEWS = ("shift", "noise", "smooth")  # trained through the scheduler, shared by the class
@@ -102,18 +102,20 @@ def draw_live(ctx: PageContext, view: str, snaps: dict) -> None:
         last = max(s.steps for s in snaps.values())
         for col, metric in zip(st.columns(3), live_figs.SMOOTH_METRICS, strict=True):
             fig = live_figs.smoothness_figure(rows, metric, lang=lang, height=SMALL, last=last)
-            _chart(col, fig, f"smooth.{metric}")
+            plot.chart(col, fig, f"why.smooth.{metric}")
         st.caption(ctx.tr("why_bn.live.smooth_note"))
         return
     left, right = st.columns(2)
     if view == "shift":
         moves = {n: L.input_movement(s) for n, s in snaps.items()}
-        _chart(left, live_figs.movement_figure(moves, lang=lang), "move")
-        _chart(right, live_figs.bands_figure(moves, lang=lang), "bands")
+        plot.chart(left, live_figs.movement_figure(moves, lang=lang), "why.move")
+        plot.chart(right, live_figs.bands_figure(moves, lang=lang), "why.bands")
         st.caption(ctx.tr("why_bn.live.move_note"))
     else:
-        _chart(left, live_figs.trio_figure(snaps, lang=lang, height=HERO_HEIGHT), "trio")
-        _chart(right, live_figs.accuracy_figure(snaps, lang=lang, height=HERO_HEIGHT), "acc")
+        trio = live_figs.trio_figure(snaps, lang=lang, height=HERO_HEIGHT)
+        plot.chart(left, trio, "why.trio")
+        acc = live_figs.accuracy_figure(snaps, lang=lang, height=HERO_HEIGHT)
+        plot.chart(right, acc, "why.acc")
     if all(s.done for s in snaps.values()):
         labels = {n: ctx.tr(f"why_bn.live.run.{n}") for n in snaps}
         accs = ", ".join(f"{labels[n]} {L.final_acc(s):.3f}" for n, s in snaps.items())

@@ -1,0 +1,100 @@
+// bnviz steady chart (st.components.v2): a figure redrawn in place with Plotly.react.
+//
+// st.plotly_chart gives every new figure a new element id, so a live panel that redraws twice
+// a second unmounted and remounted its charts each time: the chart area went blank for 50 ms
+// to 0.25 s per tick, a flicker on a projector. Here the element keeps its key, the same div
+// takes each new figure, and a zoom survives the redraws (uirevision).
+//
+// TEMPLATE (prepended by bnviz/ui/plot.py) is the template Streamlit's own chart theme resolves
+// to in the browser, so these charts look like every st.plotly_chart on the page.
+const CONFIG = {
+  displaylogo: false,
+  displayModeBar: "hover",
+  modeBarButtonsToRemove: ["lasso2d", "select2d", "sendChartToCloud"],
+  responsive: true,
+};
+
+function loadPlotly(url) {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  if (!window.__bnvizPlotly) {
+    window.__bnvizPlotly = new Promise((resolve, reject) => {
+      const tag = document.createElement("script");
+      tag.src = url;
+      tag.onload = () => resolve(window.Plotly);
+      tag.onerror = () => {
+        window.__bnvizPlotly = null;
+        reject(new Error("plotly.js did not load"));
+      };
+      document.head.appendChild(tag);
+    });
+  }
+  return window.__bnvizPlotly;
+}
+
+function themed(spec, key) {
+  // Streamlit's theme, as its chart element applies it: its template, a bold title
+  const fig = JSON.parse(spec);
+  const layout = fig.layout || {};
+  layout.template = TEMPLATE;
+  if (layout.title && typeof layout.title.text === "string" && layout.title.text) {
+    layout.title = { ...layout.title, text: "<b>" + layout.title.text + "</b>" };
+  }
+  if (layout.uirevision === undefined) layout.uirevision = key; // keep a zoom across redraws
+  delete layout.width; // the column's width
+  return { data: fig.data || [], layout };
+}
+
+async function draw(box) {
+  // one draw at a time; a figure that arrives meanwhile is drawn next (the newest only)
+  if (box.busy) return;
+  box.busy = true;
+  try {
+    while (box.next) {
+      const d = box.next;
+      box.next = null;
+      const P = await loadPlotly(d.plotly);
+      if (box.gone) return;
+      const fig = themed(d.spec, d.key);
+      box.plot.style.height = d.height + "px";
+      await P.react(box.plot, fig.data, fig.layout, CONFIG);
+      box.draws += 1;
+      box.root.dataset.draws = String(box.draws);
+    }
+  } catch (err) {
+    box.root.dataset.error = String(err);
+  } finally {
+    box.busy = false;
+  }
+}
+
+export default function (component) {
+  const { data, parentElement } = component;
+  let box = parentElement.__bnvizPlot;
+  if (!box) {
+    parentElement.replaceChildren();
+    const root = document.createElement("div");
+    root.className = "bnviz-plot";
+    const plot = document.createElement("div");
+    plot.style.width = "100%";
+    plot.style.height = data.height + "px"; // its place is kept before plotly.js has loaded
+    root.appendChild(plot);
+    parentElement.appendChild(root);
+    box = { root, plot, next: null, busy: false, gone: false, draws: 0 };
+    box.resize = new ResizeObserver(() => {
+      if (window.Plotly && box.plot.data) window.Plotly.Plots.resize(box.plot);
+    });
+    box.resize.observe(root);
+    parentElement.__bnvizPlot = box;
+  }
+  if (data.spec !== box.spec) {
+    box.spec = data.spec;
+    box.next = data;
+    draw(box);
+  }
+  return () => {
+    box.gone = true;
+    box.resize.disconnect();
+    if (window.Plotly) window.Plotly.purge(box.plot);
+    delete parentElement.__bnvizPlot;
+  };
+}

@@ -1,0 +1,74 @@
+"""Real headless Chromium: a live panel's charts are redrawn in place, never blank, themed as
+Streamlit themes its own charts (bnviz/ui/plot.py)."""
+
+import json
+import os
+
+import pytest
+
+from bnviz.ui import plot
+from tests.browser_support import no_exception, open_page
+
+pytestmark = pytest.mark.browser
+
+PLOT = ".bnviz-plot .js-plotly-plot"
+SAMPLE = f"""() => [...document.querySelectorAll('{PLOT}')].map(p => {{
+  const r = p.getBoundingClientRect(); let hidden = false;
+  for (let e = p; e; e = e.parentElement) {{
+    const s = getComputedStyle(e);
+    if (s.display === 'none' || s.visibility === 'hidden') hidden = true;
+  }}
+  return {{height: r.height, hidden, traces: p.querySelectorAll('.scatterlayer .trace').length,
+           draws: +p.parentElement.dataset.draws}};
+}})"""
+
+
+def test_a_live_chart_is_redrawn_in_place_and_never_blank(browser, server):
+    """The lab's Distributions view polls twice a second. As st.plotly_chart its chart was
+    unmounted and mounted again on each redraw: blank for 50 ms to 0.25 s each time. Sampled
+    every 20 ms for 5 s, the chart is there in every sample, the same element throughout, and
+    it has taken new figures (the run trains on open); a zoom survives them."""
+    page = open_page(browser, server + "/batchnorm_lab?steps=20000&seed=31&view=percentiles")
+    redrawn = f"() => +document.querySelector('{PLOT}')?.parentElement.dataset.draws >= 2"
+    page.wait_for_function(redrawn, timeout=60_000)
+    page.evaluate(f"() => {{ window.__bnvizFirst = document.querySelector('{PLOT}'); }}")
+    first = page.evaluate(SAMPLE)[0]["draws"]
+    samples = []
+    for _ in range(250):
+        samples.append(page.evaluate(SAMPLE))
+        page.wait_for_timeout(20)
+    blank = [i for i, s in enumerate(samples) if not s or s[0]["hidden"] or s[0]["height"] < 100]
+    assert not blank, (len(blank), [samples[i] for i in blank[:3]])
+    assert all(s[0]["traces"] > 0 for s in samples)
+    assert page.evaluate(f"() => window.__bnvizFirst === document.querySelector('{PLOT}')")
+    assert samples[-1][0]["draws"] >= first + 4, (first, samples[-1])  # ~10 redraws in 5 s
+    # a zoom (dragged with the mouse) survives the next redraws
+    box = page.locator(f"{PLOT} .nsewdrag").first.bounding_box()
+    x, y = box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.5
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 120, y + 8, steps=10)
+    page.mouse.up()
+    state = f"() => [document.querySelector('{PLOT}').layout.xaxis.range, {SAMPLE}()[0].draws]"
+    zoom, drawn = page.evaluate(state)
+    assert zoom, zoom
+    page.wait_for_function(f"() => {SAMPLE}()[0].draws >= {drawn + 3}", timeout=30_000)
+    assert page.evaluate(state)[0] == zoom
+    no_exception(page)
+    page.get_by_role("button", name="Pause", exact=True).click()  # leave the workers idle
+    page.close()
+
+
+def test_streamlit_theme_is_the_stored_template(browser, server):
+    """A live chart takes Streamlit's chart theme from assets/js/streamlit_template.json: here
+    read again from an st.plotly_chart that Streamlit drew (the standardization page's). An
+    upgrade that changes the theme fails here; BNVIZ_WRITE_TEMPLATE=1 stores the new one."""
+    page = open_page(browser, server + "/standardization")
+    chart = '[data-testid="stPlotlyChart"] .js-plotly-plot'
+    page.wait_for_selector(f"{chart} .main-svg", timeout=60_000)
+    drawn = page.evaluate(f"() => document.querySelector('{chart}').layout.template")
+    if os.environ.get("BNVIZ_WRITE_TEMPLATE"):
+        text = json.dumps(drawn, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+        plot.TEMPLATE.write_text(text, encoding="utf-8")
+    assert drawn == plot.template()
+    page.close()
