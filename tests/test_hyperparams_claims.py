@@ -66,12 +66,13 @@ def test_repeats_claim_holds_for_seeds_0_to_4(trials):
 
 
 def test_the_prose_count_of_random_wins_is_the_measured_one():
-    """'random ahead on only 7–9 of 20 (seeds 0–4)': 9 trials, engine level (this process's
-    matmuls; the page's worker processes measured 8-9)."""
+    """'random ahead on only about half of them: 6–13 of 20 (seeds 0–4)': 9 trials, engine
+    level. The count moves with the matmul library's last-bit rounding (7-9, 6-7 and with
+    MKL_CBWR=COMPATIBLE 10-13 on two machines), so the test allows the sentence's range."""
     from bnviz.i18n import lesson_text
 
-    assert "7–9" in lesson_text("hyperparams", "en") and "7–9" in lesson_text("hyperparams", "zh")
+    assert "6–13" in lesson_text("hyperparams", "en") and "6–13" in lesson_text("hyperparams", "zh")
     for seed in range(5):
         cfg = V.DEFAULT.replace(trials=9, seed=seed)
         wins, _, total = V.repeat_tally([Done(s) for s in V.repeat_specs(cfg).values()])
-        assert total == 20 and 7 <= wins <= 9, (seed, wins)
+        assert total == 20 and 6 <= wins <= 13, (seed, wins)

@@ -10,7 +10,6 @@ import torch
 from bnviz.config import RunConfig
 from bnviz.lessons import why_bn_layers as layers
 from bnviz.lessons import why_bn_live as live
-from bnviz.lessons.batchnorm_lab import final_loss
 from bnviz.nets import BNNoise, build_mlp
 from bnviz.runner import train_sync
 from bnviz.stepper import Stepper
@@ -61,12 +60,14 @@ def trios():
 
 
 def test_noise_claim_bn_with_noise_trains_about_as_well_as_bn(trios):
+    """ "≥ 0.97, within 0.03 of BN, on seeds 0-4; on some machines one seed falls to 0.86"."""
+    assert sum(live.noise_trains_as_well(snaps) for snaps in trios) >= 4
     for snaps in trios:
-        acc = {k: float(s.evals["test_acc"][-1]) for k, s in snaps.items()}
-        assert acc["bn_noise"] >= 0.97 and abs(acc["bn_noise"] - acc["bn"]) <= 0.03
-        assert acc["plain"] < acc["bn"] and final_loss(snaps["plain"]) > final_loss(snaps["bn"])
-    plain = np.mean([float(t["plain"].evals["test_acc"][-1]) for t in trios])
-    assert plain < 0.9
+        acc = {k: live.final_acc(s) for k, s in snaps.items()}
+        assert acc["bn"] >= 0.97 and acc["bn_noise"] >= live.NOISE_WORST
+        assert acc["plain"] <= acc["bn"] and acc["plain"] > 0.45  # "without BN 0.49-1.0"
+    plain = np.mean([live.final_acc(t["plain"]) for t in trios])
+    assert plain < 0.9 and sum(live.final_acc(t["plain"]) < live.AT_CHANCE for t in trios) >= 1
 
 
 def test_live_trio_claims_hold_on_the_pages_runs_over_seeds():
@@ -75,9 +76,9 @@ def test_live_trio_claims_hold_on_the_pages_runs_over_seeds():
         snaps = live.train_trio(live.LIVE.replace(seed=s))
         assert live.noise_claim(snaps) and live.shift_claim(snaps), s
         moves = {k: np.median(live.input_movement(v)["move"]) for k, v in snaps.items()}
-        assert moves["bn_noise"] > 1.5 * moves["bn"]
+        assert 1.5 * moves["bn"] < moves["bn_noise"] < 7.5 * moves["bn"]  # "1.5 to 7.5x"
         steadier += moves["plain"] > 10 * moves["bn"]
-    assert steadier >= 4  # "over 10x less ... on one seed of five the net saturates"
+    assert steadier >= 2  # "over 10x less, except on the 1-3 seeds whose net saturates"
     swapped = dict(snaps, bn=snaps["plain"], plain=snaps["bn"])
     assert not live.noise_claim(swapped) and not live.shift_claim(swapped)
 
@@ -104,11 +105,14 @@ def test_shift_claim_bn_steadies_the_deep_input_and_noise_unsteadies_it(shifts):
         assert med["bn_noise"]["std_shift"] > med["plain"]["std_shift"]
         assert med["bn"]["first_layer_effect"] < 0.03
     moving = [r for r in shifts if np.median(r["plain"]["first_layer_effect"]) > 1e-3]
-    assert len(moving) >= 4  # one seed's no-BN net saturates and stops moving at all
+    assert len(moving) >= 2  # on 1-3 seeds the no-BN net saturates and stops moving at all
+    ratios = []
     for r in moving:
         plain, bn = (np.median(r[k]["first_layer_effect"]) for k in ("plain", "bn"))
-        assert bn * 10 < plain
-        assert np.median(r["bn"]["mean_shift"]) * 5 < np.median(r["plain"]["mean_shift"])
+        ratios.append(plain / bn)
+        mean = np.median(r["plain"]["mean_shift"]) / np.median(r["bn"]["mean_shift"])
+        assert mean > 4  # "its mean moves 4 to 31 times less" where the net without BN trains
+    assert sum(x > 10 for x in ratios) >= len(ratios) - 1  # "10x or more, on all but one"
 
 
 @pytest.mark.parametrize("name", ["plain", "bn", "bn_noise"])

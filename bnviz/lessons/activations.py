@@ -355,22 +355,27 @@ def _zigzag(seed: int) -> bool:
 
 
 def dead_relu_holds(small: np.ndarray, large: np.ndarray) -> bool:
-    """0.03 kills 40-62 % of the deeper units within a few hundred steps, for good; 0.001 not.
+    """0.03 kills 35-62 % of the deeper units within a few hundred steps, most for good;
+    0.001 not.
 
-    Measured, seeds 0-4 (layers 2-4): 0.41/0.41/0.58/0.44/0.62 at step 1000, 0.38-0.59 at 300.
+    Measured, seeds 0-4 (layers 2-4), at step 1000: 0.41/0.41/0.58/0.44/0.62 on one machine,
+    0.36-0.58 on an AVX-512 one under three rounding modes (default, MKL_CBWR=COMPATIBLE,
+    AVX2 kernels); at step 300 0.36-0.59. Up to a sixth of them revive (seed 4: 0.61 -> 0.51).
     """
     return bool(
-        0.38 <= large[-1] <= 0.63 and large[15] >= 0.35  # evals every 20 steps: step 300
-        and large[-1] >= large[len(large) // 2 :].max() - DEAD_BACK
+        0.35 <= large[-1] <= 0.63 and large[15] >= 0.33  # evals every 20 steps: step 300
+        and large[-1] >= DEAD_KEPT * large[len(large) // 2 :].max()
         and small[-1] <= small[0] + 0.05
     )  # fmt: skip
 
 
 def dead_remedy_holds(small: np.ndarray, large: np.ndarray, seed: int) -> bool:
-    """ELU: no dead unit at the small rate; at the large one none for seeds 0-3, ~30 % for 4."""
-    if seed == 4:  # measured 0.31 at the end: the sentence says so
-        return bool(small.max() == 0 and 0.2 <= large[-1] <= 0.4)
-    return bool(small.max() == 0 and large.max() == 0)
+    """ELU: no dead unit at the small rate; at the large one at most 5 % for seeds 0-3, 5-35 %
+    for seed 4 (measured 0.31 on one machine; 0.15, 0.32, 0.06 on an AVX-512 one under three
+    rounding modes; seeds 0-3 at most 0.04)."""
+    if seed == 4:
+        return bool(small.max() == 0 and 0.04 <= large[-1] <= 0.36)
+    return bool(small.max() == 0 and large[-1] <= 0.05)
 
 
 def page_holds(preset: str, runs: Mapping[str, Snapshot]) -> bool:
@@ -389,7 +394,7 @@ def _dead_remedy(seed: int) -> bool:
     return dead_remedy_holds(dead_deep("elu", "small", seed), dead_deep("elu", "large", seed), seed)
 
 
-DEAD_BACK = 0.05  # "never come back": at most this share revives over the second half
+DEAD_KEPT = 0.8  # "most never come back": the end keeps this share of the second half's most
 
 
 # preset -> check of its sentence (activations.preset.<name>_what) for one seed;

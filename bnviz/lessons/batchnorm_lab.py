@@ -13,8 +13,9 @@ from bnviz.stepper import Snapshot
 from bnviz.telemetry import Q15, Q50, Q85
 
 # What the page shows before anyone touches it, on a 2-D set. Measured, seeds 0-4: BN passes
-# 95 % test accuracy sooner (step 100-200 vs 200-500), but ends at a higher training loss
-# (1e-4-5e-3 vs 2e-5-3e-4): a faster start, not a better end.
+# 95 % test accuracy sooner (step 100-200 vs 200-600): a faster start. Where they end varies
+# with the seed and the CPU's floating point: the plain net usually ends at a lower training
+# loss (BN 2e-4-5e-3, plain 1e-5-3e-4), but on an AVX-512 machine its seed 4 stalls at 0.02.
 # Telemetry and evaluation every 100 steps (RunConfig's default: 25/100), chosen by measurement
 # (bench/telemetry_overhead.py): a sample costs about a step with its reduction, an evaluation
 # two, so 50/100 cost ~5-7 % and 100/100 ~4-5 %. The claims below hold on this grid for seeds 0-4
@@ -175,7 +176,7 @@ def _stuck_at_chance(plain: Snapshot) -> bool:
 # final snapshots (plain, bn); tests/test_lab_claims.py checks it over seeds 0-4, and
 # tests/test_presets_e2e.py on the runs the page itself started.
 CLAIMS = {
-    "default": lambda plain, bn: _sooner(bn, plain, 0.95) and final_loss(bn) > final_loss(plain),
+    "default": lambda plain, bn: _sooner(bn, plain, 0.95),
     "ioffe": lambda plain, bn: (
         plain.state == bn.state == "finished"
         and steps_to_accuracy(bn, 0.9) == 100
