@@ -49,6 +49,15 @@ def test_every_preset_shows_its_sentence(results, name, seed):
     assert CLAIMS[name](plain, bn), (name, seed)
 
 
+@pytest.mark.xdist_group("lab_claims")
+def test_large_lr_keeps_the_loss_high_without_bn_on_most_seeds(results):
+    """The large-lr sentence's "the loss stays high (on some machines one seed trains anyway)"."""
+    from bnviz.lessons.batchnorm_lab import LARGE_LR_STUCK, loss_stays_high
+
+    pairs = [results["large_lr", seed] for seed in SEEDS]
+    assert sum(loss_stays_high(p["plain"], p["bn"]) for p in pairs) >= LARGE_LR_STUCK
+
+
 def test_the_deep_sigmoid_preset_is_ten_layers():
     assert (
         preset("deep_sigmoid").depth == 10
