@@ -6,7 +6,8 @@
 // takes each new figure, and a zoom survives the redraws (uirevision).
 //
 // TEMPLATE (prepended by bnviz/ui/plot.py) is the template Streamlit's own chart theme resolves
-// to in the browser, so these charts look like every st.plotly_chart on the page.
+// to in the browser, so these charts look like every st.plotly_chart on the page; PLOTLY_URL is
+// the server's copy of plotly.js. The element's data is the figure's JSON, as bytes.
 const CONFIG = {
   displaylogo: false,
   displayModeBar: "hover",
@@ -31,15 +32,20 @@ function loadPlotly(url) {
   return window.__bnvizPlotly;
 }
 
-function themed(spec, key) {
+const DEFAULT_HEIGHT = 450; // plotly's own, for a figure that sets none
+
+function text(data) {
+  return typeof data === "string" ? data : new TextDecoder().decode(data);
+}
+
+function themed(fig) {
   // Streamlit's theme, as its chart element applies it: its template, a bold title
-  const fig = JSON.parse(spec);
   const layout = fig.layout || {};
   layout.template = TEMPLATE;
   if (layout.title && typeof layout.title.text === "string" && layout.title.text) {
     layout.title = { ...layout.title, text: "<b>" + layout.title.text + "</b>" };
   }
-  if (layout.uirevision === undefined) layout.uirevision = key; // keep a zoom across redraws
+  if (layout.uirevision === undefined) layout.uirevision = "bnviz"; // a zoom survives redraws
   delete layout.width; // the column's width
   return { data: fig.data || [], layout };
 }
@@ -50,12 +56,11 @@ async function draw(box) {
   box.busy = true;
   try {
     while (box.next) {
-      const d = box.next;
+      const fig = themed(box.next);
       box.next = null;
-      const P = await loadPlotly(d.plotly);
+      const P = await loadPlotly(PLOTLY_URL);
       if (box.gone) return;
-      const fig = themed(d.spec, d.key);
-      box.plot.style.height = d.height + "px";
+      box.plot.style.height = (fig.layout.height || DEFAULT_HEIGHT) + "px";
       await P.react(box.plot, fig.data, fig.layout, CONFIG);
       box.draws += 1;
       box.root.dataset.draws = String(box.draws);
@@ -76,7 +81,6 @@ export default function (component) {
     root.className = "bnviz-plot";
     const plot = document.createElement("div");
     plot.style.width = "100%";
-    plot.style.height = data.height + "px"; // its place is kept before plotly.js has loaded
     root.appendChild(plot);
     parentElement.appendChild(root);
     box = { root, plot, next: null, busy: false, gone: false, draws: 0 };
@@ -86,9 +90,14 @@ export default function (component) {
     box.resize.observe(root);
     parentElement.__bnvizPlot = box;
   }
-  if (data.spec !== box.spec) {
-    box.spec = data.spec;
-    box.next = data;
+  const spec = text(data);
+  if (spec !== box.spec) {
+    // a new figure (a rerun that changed nothing passes the same one again)
+    box.spec = spec;
+    const fig = JSON.parse(spec);
+    // its place is kept before plotly.js has loaded
+    if (!box.plot.style.height) box.plot.style.height = (fig.layout?.height || DEFAULT_HEIGHT) + "px";
+    box.next = fig;
     draw(box);
   }
   return () => {

@@ -22,31 +22,39 @@ JS_DIR = Path(__file__).resolve().parents[2] / "assets" / "js"
 # Streamlit's chart theme as its browser code resolves it (light theme), read from a drawn
 # st.plotly_chart by tests/test_browser_plot.py, which also fails when an upgrade changes it.
 TEMPLATE = JS_DIR / "streamlit_template.json"
-DEFAULT_HEIGHT = 450  # plotly's own, for a figure that sets none
-
 _component = st.components.v2.component(
     "bnviz_plot",
-    js="const TEMPLATE = "
-    + TEMPLATE.read_text(encoding="utf-8").strip()
-    + ";\n"
+    js=f"const TEMPLATE = {TEMPLATE.read_text(encoding='utf-8').strip()};\n"
+    f"const PLOTLY_URL = {json.dumps(live_routes.PLOTLY_URL)};\n"
     + (JS_DIR / "plot.js").read_text(encoding="utf-8"),
     isolate_styles=False,  # plotly.js puts its hover and mode-bar styles into the document head
 )
 
 
+def spec(fig) -> bytes:
+    """The figure as plotly JSON, made once per figure object: a figure from live.cached_figure
+    is shared by every tab that shows it, so each poll serializes it once, not once per tab."""
+    made = getattr(fig, "_bnviz_spec", None)
+    if made is None:
+        made = pio.to_json(fig, validate=False).encode()
+        fig._bnviz_spec = made
+    return made
+
+
 def chart(where, fig, key: str) -> None:
-    """Draw `fig` in `where` (st, a column, a container) as the element `key`, redrawn in place."""
+    """Draw `fig` in `where` (st, a column, a container) as the element `key`, redrawn in place.
+
+    The element's data is the figure's JSON as bytes, passed through as they are (a dict would
+    be JSON-encoded again, string and all).
+    """
     if not streaming():
         where.plotly_chart(fig, key=key)
         return
-    height = fig.layout.height or DEFAULT_HEIGHT
-    data = {"spec": pio.to_json(fig, validate=False), "plotly": live_routes.PLOTLY_URL}
-    data |= {"height": height, "key": key}
     if where is st:
-        _component(key=key, data=data, height="content")
+        _component(key=key, data=spec(fig), height="content")
     else:
         with where:
-            _component(key=key, data=data, height="content")
+            _component(key=key, data=spec(fig), height="content")
 
 
 def template() -> dict:
