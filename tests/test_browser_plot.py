@@ -49,10 +49,10 @@ def test_a_live_chart_is_redrawn_in_place_and_never_blank(browser, server):
     page.mouse.down()
     page.mouse.move(x + 120, y + 8, steps=10)
     page.mouse.up()
-    state = f"() => [document.querySelector('{PLOT}').layout.xaxis.range, {SAMPLE}()[0].draws]"
+    state = f"() => [document.querySelector('{PLOT}').layout.xaxis.range, ({SAMPLE})()[0].draws]"
     zoom, drawn = page.evaluate(state)
     assert zoom, zoom
-    page.wait_for_function(f"() => {SAMPLE}()[0].draws >= {drawn + 3}", timeout=30_000)
+    page.wait_for_function(f"() => ({SAMPLE})()[0].draws >= {drawn + 3}", timeout=30_000)
     assert page.evaluate(state)[0] == zoom
     no_exception(page)
     page.get_by_role("button", name="Pause", exact=True).click()  # leave the workers idle
