@@ -2,7 +2,8 @@
 8 / 32 / 256, and with dropout, on a training set small enough to overfit.
 
 Measured (seeds 0-4, 600 steps, `python -m bnviz.lessons.regularization`): every net fits its
-256 training digits (train accuracy ≥ 0.996) and tests 4.2-9.6 points lower. BN at any batch
+256 training digits (train accuracy ≥ 0.996) and tests 4.2-9.6 points lower (up to 10.2
+under MKL_CBWR=COMPATIBLE rounding). BN at any batch
 size and dropout 0.5 move that gap by at most 1.8 points, narrower for some seeds and wider for
 others: on this set BN's regularization is smaller than the spread between seeds.
 """
@@ -35,7 +36,7 @@ VARIANTS: dict[str, dict] = {
 # lets those runs go and a tab stays within its quota of open runs (runner.Quotas).
 SLOTS = {"plain": "plain", "dropout": "dropout", "bn8": "compare", "bn32": "main", "bn256": "bn256"}
 FITS = 0.99  # "fits the training set": train accuracy at least this
-GAP = (0.04, 0.10)  # "tests 4-10 points lower" (measured 0.042-0.096)
+GAP = (0.04, 0.11)  # "tests 4-11 points lower" (0.042-0.096; 0.102 with MKL_CBWR=COMPATIBLE)
 SMALL = 0.025  # "moves the gap by less than 2.5 points" (measured at most 0.018)
 
 
