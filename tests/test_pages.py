@@ -1,5 +1,6 @@
 """Every page runs without an exception (AppTest); the lab trains live and obeys its buttons."""
 
+import time
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from tests.helpers import (
     figures,
     full_speed,
     rerun_until,
+    shown_runs,
     trace_lengths,
 )
 
@@ -72,6 +74,27 @@ def test_bn_with_batch_one_explains_and_cannot_start():
     assert any("batch size 1" in w.value for w in at.warning)
     start = next(b for b in at.button if b.label == "Start")
     assert start.disabled
+
+
+def test_a_tab_opening_an_idle_paused_run_can_pause_it():
+    """A shared run nobody watched for 20 s is idle-paused; the next tab to open it resumes it
+    and its buttons say so (Pause enabled, Resume disabled), on the lab's streamed loss view."""
+    from bnviz.ui.common import scheduler
+
+    at = page("01_batchnorm_lab.py", steps="100000", seed="12")
+    sched, run = scheduler(), shown_runs("lab")["plain"]
+    rerun_until(at, lambda _: sched.poll(run.run_id).state == "running")
+    sched.control(run.run_id, "pause")
+    run.auto_paused = True  # as the reaper pauses a run nobody polls
+    deadline = time.monotonic() + TIMEOUT
+    while run.snapshot.state != "paused":  # no page rerun meanwhile: its poll would resume it
+        assert time.monotonic() < deadline, run.snapshot.state
+        time.sleep(0.05)
+    at.run()  # the tab comes back (or a new one opens the shared run)
+    buttons = {b.label: b.disabled for b in at.button}
+    assert buttons["Pause"] is False and buttons["Resume"] is True, buttons
+    assert sched.poll(run.run_id).state == "running"
+    sched.control(run.run_id, "stop")
 
 
 def test_lab_trains_live_pauses_and_every_view_draws():

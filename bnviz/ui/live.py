@@ -121,8 +121,15 @@ def _act(runs: dict[str, Run | None], action: str, value: float | None = None) -
 
 
 def controls(ctx: PageContext, configs: dict[str, RunConfig], runs: dict[str, Run | None]) -> None:
-    """One compact row of buttons acting on every run of the page at once."""
-    snaps = [r.snapshot for r in runs.values() if r is not None]
+    """One compact row of buttons acting on every run of the page at once.
+
+    Drawn from a poll, not from the watched run's last snapshot: a shared run nobody watched
+    for 20 s is idle-paused, and the poll resumes it. From the snapshot, a tab opening it showed
+    Pause disabled and Resume enabled while it trained, and on a streamed view (no page rerun)
+    for the whole run.
+    """
+    sched = scheduler()
+    snaps = [s for r in runs.values() if r is not None and (s := sched.poll(r.run_id))]
     started = len(snaps) == len(runs)
     running = any(s.state in ACTIVE for s in snaps)
     paused = any(s.state == "paused" for s in snaps)
