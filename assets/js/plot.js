@@ -5,32 +5,16 @@
 // to 0.25 s per tick, a flicker on a projector. Here the element keeps its key, the same div
 // takes each new figure, and a zoom survives the redraws (uirevision).
 //
-// TEMPLATE (prepended by bnviz/ui/plot.py) is the template Streamlit's own chart theme resolves
-// to in the browser, so these charts look like every st.plotly_chart on the page; PLOTLY_URL is
-// the server's copy of plotly.js. The element's data is the figure's JSON, as bytes.
+// Prepended by bnviz/ui/plot.py: TEMPLATE, the template Streamlit's own chart theme resolves to
+// in the browser (so these charts look like every st.plotly_chart on the page); PLOTLY_URL, the
+// server's copy of plotly.js; loadPlotly (load_plotly.js). The element's data is the figure's
+// JSON, as bytes.
 const CONFIG = {
   displaylogo: false,
   displayModeBar: "hover",
   modeBarButtonsToRemove: ["lasso2d", "select2d", "sendChartToCloud"],
   responsive: true,
 };
-
-function loadPlotly(url) {
-  if (window.Plotly) return Promise.resolve(window.Plotly);
-  if (!window.__bnvizPlotly) {
-    window.__bnvizPlotly = new Promise((resolve, reject) => {
-      const tag = document.createElement("script");
-      tag.src = url;
-      tag.onload = () => resolve(window.Plotly);
-      tag.onerror = () => {
-        window.__bnvizPlotly = null;
-        reject(new Error("plotly.js did not load"));
-      };
-      document.head.appendChild(tag);
-    });
-  }
-  return window.__bnvizPlotly;
-}
 
 const DEFAULT_HEIGHT = 450; // plotly's own, for a figure that sets none
 

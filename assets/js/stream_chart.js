@@ -1,28 +1,12 @@
 // bnviz live chart (st.components.v2): draw the server's figure once, then append only the
 // points new since the last answer. One request in flight at most; slower answers stretch
-// the interval (and the chart says so); the loop ends when every run has ended.
+// the interval (and the chart says so); the loop ends when every run has ended. loadPlotly is
+// prepended by bnviz/ui/stream_chart.py (load_plotly.js).
 const BASE_MS = 500; // twice a second, like the old fragment timer
 const MAX_MS = 8000;
 const SLOW_MS = 250; // an answer slower than this doubles the interval
 const IDLE_MS = 2000; // paused or queued runs: ask less often
 const KEEP = 2000; // points per trace before the tab thins its own copy by half
-
-function loadPlotly(url) {
-  if (window.Plotly) return Promise.resolve(window.Plotly);
-  if (!window.__bnvizPlotly) {
-    window.__bnvizPlotly = new Promise((resolve, reject) => {
-      const tag = document.createElement("script");
-      tag.src = url;
-      tag.onload = () => resolve(window.Plotly);
-      tag.onerror = () => {
-        window.__bnvizPlotly = null;
-        reject(new Error("plotly.js did not load"));
-      };
-      document.head.appendChild(tag);
-    });
-  }
-  return window.__bnvizPlotly;
-}
 
 function thin(P, live) {
   const data = live.plot.data;

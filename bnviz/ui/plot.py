@@ -16,7 +16,7 @@ import plotly.io as pio
 import streamlit as st
 
 from bnviz.ui import live_routes
-from bnviz.ui.stream_chart import streaming
+from bnviz.ui.stream_chart import LOAD_PLOTLY, streaming
 
 JS_DIR = Path(__file__).resolve().parents[2] / "assets" / "js"
 # Streamlit's chart theme as its browser code resolves it (light theme), read from a drawn
@@ -26,6 +26,7 @@ _component = st.components.v2.component(
     "bnviz_plot",
     js=f"const TEMPLATE = {TEMPLATE.read_text(encoding='utf-8').strip()};\n"
     f"const PLOTLY_URL = {json.dumps(live_routes.PLOTLY_URL)};\n"
+    + LOAD_PLOTLY
     + (JS_DIR / "plot.js").read_text(encoding="utf-8"),
     isolate_styles=False,  # plotly.js puts its hover and mode-bar styles into the document head
 )
