@@ -2,10 +2,10 @@
 8 / 32 / 256, and with dropout, on a training set small enough to overfit.
 
 Measured (seeds 0-4, 600 steps, `python -m bnviz.lessons.regularization`): every net fits its
-256 training digits (train accuracy ≥ 0.996) and tests 4.2-9.6 points lower (up to 10.2
-under MKL_CBWR=COMPATIBLE rounding). BN at any batch
-size and dropout 0.5 move that gap by at most 1.8 points, narrower for some seeds and wider for
-others: on this set BN's regularization is smaller than the spread between seeds.
+256 training digits (train accuracy ≥ 0.996) and tests 4.2-9.6 points lower (up to 10.2 under
+MKL_CBWR=COMPATIBLE rounding). BN at any batch size and dropout 0.5 move that gap by at most
+1.8 points, narrower for some seeds and wider for others: on this set BN's regularization is
+smaller than the spread between seeds.
 """
 
 from __future__ import annotations
