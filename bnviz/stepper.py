@@ -132,21 +132,13 @@ class Stepper(Paced, Progress):
         """Train for up to budget_s seconds (or max_steps, or what the pace allows); steps taken."""
         if self.trainer is None or self.state in TERMINAL:
             return 0
-        start, taken = time.perf_counter(), 0
+        deadline = time.perf_counter() + budget_s
         limit = self.steps - self.step
         for cap in (max_steps, self._paced() if max_steps is None else None):
             limit = limit if cap is None else min(limit, cap)
-
-        def steps() -> None:  # one guard around the loop: a step that raises ends it
-            nonlocal taken
-            step, clock = self.trainer.step, time.perf_counter
-            while taken < limit:
-                taken += 1
-                step()
-                if clock() - start >= budget_s:
-                    break
-
-        self._guard(steps)
+        before = self.step
+        self._guard(self.trainer.run, limit, deadline)  # a step that raises ends the slice
+        taken = self.step - before
         if self.step >= self.steps and self.state not in TERMINAL:
             self._guard(self.trainer.record_eval)
             if self.state not in TERMINAL:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import time
 from collections.abc import Iterator
 
 import numpy as np
@@ -17,6 +18,7 @@ from bnviz.nets import build_mlp, eval_mode, pre_activations
 from bnviz.telemetry import History, Telemetry
 
 FIRST_UNITS, FIRST_LAYER_ROWS = 16, 16  # first-layer weights kept: units, and rows over time
+RECENT_MAX = 4096  # losses waiting in a list for a read are filed once this many wait
 
 
 class Diverged(ArithmeticError):
@@ -120,7 +122,8 @@ class Trainer:
         self._perm, self._pos = state["perm"].clone(), int(state["pos"])
         self.step_count = int(state["step_count"])
         self.set_lr(float(state["lr"]))
-        self._recent, self._next_check = [], 0
+        self._recent.clear()
+        self._next_check = 0
         self._losses.load_state_dict(state["losses"])
         self.evals.load_state_dict(state["evals"])
         self.telemetry.load_state_dict(state["telemetry"])
@@ -134,7 +137,7 @@ class Trainer:
         if self._recent:  # the steps since the last read, added as one step at a time would
             steps = np.arange(self.step_count - len(self._recent), self.step_count)
             self._losses.record(steps, {"loss": np.array(self._recent, np.float32)}, 1)
-            self._recent = []
+            self._recent.clear()  # in place: run() holds the list
         return self._losses
 
     def step(self) -> float:
@@ -144,10 +147,39 @@ class Trainer:
         (measured, the checks of every step cost ~2 % of a lab step: each runs with caches
         that the step before flushed). Their losses are kept in a list until read.
         """
-        s = self.step_count
-        if s >= self._next_check:
-            return self._checked_step(s)
-        return self._update(s, False)
+        self.run(1)
+        return self._recent[-1]
+
+    def run(self, limit: int, deadline: float = math.inf) -> int:
+        """Up to `limit` steps, as `limit` calls of step() would, stopping after the step that
+        ends past `deadline` (time.perf_counter()); the steps taken. Diverged propagates.
+
+        The loop a worker spends its time in: the unchecked steps are inlined here, one Python
+        frame per slice rather than three per step (measured ~0.5 % of a lab step).
+        """
+        if len(self._recent) >= RECENT_MAX:  # nobody read the losses for a long while
+            self.losses  # noqa: B018 (reading files them in the history)
+        model, optimizer, recent = self.model, self.optimizer, self._recent
+        clock, taken = time.perf_counter, 0
+        while taken < limit:
+            s = self.step_count
+            taken += 1
+            if s >= self._next_check:
+                self._checked_step(s)
+            else:
+                xb, yb = self.next_batch()
+                loss = F.cross_entropy(model(xb), yb)
+                value = loss.item()
+                if not math.isfinite(value):
+                    raise Diverged(s + 1)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                recent.append(value)
+                self.step_count = s + 1
+            if clock() >= deadline:
+                break
+        return taken
 
     def _checked_step(self, s: int) -> float:
         """step() when an evaluation or a sample may be due; then plans the next check."""

@@ -98,14 +98,14 @@ def test_divergence_is_reported_with_its_step(sched):
 
 
 def test_an_exception_stays_on_its_run_and_the_worker_lives(monkeypatch):
-    original = Trainer.step
+    original = Trainer.next_batch  # called inside every step, sampled or not
 
     def flaky(self):
         if self.cfg.seed == 666 and self.step_count == 5:
             raise RuntimeError("boom")
         return original(self)
 
-    monkeypatch.setattr(Trainer, "step", flaky)
+    monkeypatch.setattr(Trainer, "next_batch", flaky)
     s = Scheduler(workers=1, backend="thread", warm=False, snapshot_s=0.05)
     try:
         bad = s.start(SMALL.replace(seed=666), "s", "a")

@@ -2,11 +2,13 @@
 
 import contextlib
 import copy
+import itertools
 
 import numpy as np
 import pytest
 import torch
 
+from bnviz import train
 from bnviz.config import RunConfig
 from bnviz.metrics import EVAL_COLUMNS, batch_mode_metrics
 from bnviz.runner import train_sync
@@ -127,10 +129,13 @@ def test_learning_rate_can_change_while_training(optimizer):
     assert all(g["lr"] == 0.123 for g in tr.optimizer.param_groups) and tr.lr == 0.123
 
 
-def test_steps_between_checks_keep_what_checking_every_step_keeps():
+def test_steps_between_checks_keep_what_checking_every_step_keeps(monkeypatch):
     """step() checks for an evaluation or a sample only on steps that may be due and keeps
     losses in a list until read; a run that checks every step and reads after every step must
-    keep the same rows (small buffers, so every history thins several times)."""
+    keep the same rows (small buffers, so every history thins several times). So must a run
+    taken in slices by run() (as a worker does) whose losses nobody reads: it files them once
+    RECENT_MAX wait (40 here)."""
+    monkeypatch.setattr(train, "RECENT_MAX", 40)
 
     class EveryStep(Trainer):
         def step(self):
@@ -145,13 +150,29 @@ def test_steps_between_checks_keep_what_checking_every_step_keeps():
         assert fast.step() == slow.step()
         if i % 97 == 0:
             fast.telemetry.flush()  # snapshots at odd moments
+    sliced, filed = Trainer(cfg, capacity=8), []
+    for size in itertools.cycle((1, 13, 97, 40, 200)):
+        if sliced.step_count == 900:
+            break
+        size = min(size, 900 - sliced.step_count)
+        assert sliced.run(size) == size
+        filed.append(len(sliced._recent) < sliced.step_count)
+        assert len(sliced._recent) < 40 + 200  # bounded between reads
+    assert any(filed)  # the bound filed losses before any read
     assert fast.losses.stride > 1 and fast.evals.stride > 1
     assert fast.telemetry.history.stride > 1
-    for a, b in ((fast.losses, slow.losses), (fast.evals, slow.evals)):
-        assert a.view()["step"].tolist() == b.view()["step"].tolist()
-        for name, col in a.view().items():
-            np.testing.assert_array_equal(col, b.view()[name], err_msg=name)
-    ta, tb = fast.telemetry.view(), slow.telemetry.view()
-    assert ta["step"].tolist() == tb["step"].tolist()
-    for name in ta:
-        np.testing.assert_allclose(ta[name], tb[name], rtol=1e-6, equal_nan=True, err_msg=name)
+    for other in (fast, sliced):
+        for a, b in ((other.losses, slow.losses), (other.evals, slow.evals)):
+            assert a.view()["step"].tolist() == b.view()["step"].tolist()
+            for name, col in a.view().items():
+                np.testing.assert_array_equal(col, b.view()[name], err_msg=name)
+        ta, tb = other.telemetry.view(), slow.telemetry.view()
+        assert ta["step"].tolist() == tb["step"].tolist()
+        for name in ta:
+            np.testing.assert_allclose(ta[name], tb[name], rtol=1e-6, equal_nan=True, err_msg=name)
+
+
+def test_run_stops_after_the_step_that_passes_its_deadline():
+    tr = Trainer(RunConfig(depth=2, width=8, steps=50))
+    assert tr.run(30, deadline=0.0) == 1 and tr.step_count == 1  # always at least one step
+    assert tr.run(30) == 30 and tr.step_count == 31
