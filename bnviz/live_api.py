@@ -82,9 +82,14 @@ def increment(snaps: Mapping[str, Snapshot], view: str, since: Mapping[str, int]
     }
 
 
+def first_steps(snaps: Mapping[str, Snapshot]) -> int:
+    """The steps a live chart's axis spans from the start: to the runs' first evaluation."""
+    return max((min(s.config.eval_every, s.steps) for s in snaps.values()), default=0)
+
+
 def first_paint(snaps: Mapping[str, Snapshot], view: str, lang: str) -> dict:
     """The whole figure for the current snapshots (a tab's first answer)."""
-    fig = live_figure(traces(snaps, view, {}), view, lang=lang)
+    fig = live_figure(traces(snaps, view, {}), view, lang=lang, first_steps=first_steps(snaps))
     return {**status(snaps), "figure": fig.to_plotly_json()}
 
 

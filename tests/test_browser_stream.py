@@ -38,3 +38,25 @@ def test_loss_chart_streams_points_and_zoom_survives_ten_updates(browser, server
     page.screenshot(path=str(SHOTS / "lab-stream.png"))
     page.get_by_role("button", name="Pause", exact=True).click()  # leave the workers idle
     page.close()
+
+
+def test_step_axes_start_at_zero_and_span_the_first_evaluation(browser, server):
+    """At a run's start the accuracy chart has one point (step 0): plotly's own range was -1..1,
+    an empty chart crossed by the zero line. Both streamed charts now span 0..eval_every (100)
+    from their first points on, and grow from there."""
+    page = open_page(browser, server + "/batchnorm_lab?seed=29")  # classroom pace: slow start
+    no_exception(page)
+    page.wait_for_function(  # both charts drawn, each with its first points (a cold server
+        # paints empty charts first; plotly's range without points is 0..6, whatever is asked)
+        f"() => {{ const plots = [...document.querySelectorAll('{PLOT}')];"
+        " return plots.length === 2 && plots.every(p => p._fullLayout &&"
+        " p.data.some(t => t.x.length && t.x[0] !== null)); }",
+        timeout=60_000,
+    )
+    ranges = page.evaluate(
+        f"() => [...document.querySelectorAll('{PLOT}')].map(p => p._fullLayout.xaxis.range)"
+    )
+    for low, high in ranges:
+        assert low == 0 and high >= 100, ranges
+    page.get_by_role("button", name="Pause", exact=True).click()  # leave the workers idle
+    page.close()

@@ -11,7 +11,7 @@ from bnviz.figures.theme import HERO_HEIGHT
 from bnviz.i18n import t
 from bnviz.lessons.batchnorm_lab import pair
 from bnviz.runner import train_sync
-from bnviz.stepper import Snapshot
+from bnviz.stepper import Snapshot, Stepper
 from bnviz.telemetry import Q15, Q50, Q85
 
 
@@ -34,6 +34,20 @@ def test_loss_and_accuracy_have_both_runs(snaps, lang):
     legend = [tr.name for tr in fig.data if tr.showlegend is not False]
     runs = [t(f"lab.run.{n}", lang) for n in ("plain", "bn")]
     assert legend[:2] == runs and len(legend) == 5
+
+
+def test_a_run_at_step_one_spans_its_first_evaluation():
+    """With only step 0's evaluation, plotly's own range was -1..1 (an empty accuracy chart)."""
+    cfg = RunConfig(dataset="moons", depth=2, width=8, steps=300, eval_every=50)
+    steppers = {name: Stepper(name, c) for name, c in pair(cfg).items()}
+    for s in steppers.values():
+        s.advance(max_steps=1)
+    snaps = {name: s.snapshot() for name, s in steppers.items()}
+    assert all(list(s.evals["step"]) == [0] for s in snaps.values())
+    for view in ("loss", "accuracy"):
+        xaxis = live_api.first_paint(snaps, view, "en")["figure"]["layout"]["xaxis"]
+        assert xaxis["rangemode"] == "nonnegative"
+        assert xaxis["autorangeoptions"]["include"] == [0, 50]
 
 
 def test_live_axes_make_room_for_a_wrapped_legend(snaps):

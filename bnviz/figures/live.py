@@ -69,8 +69,13 @@ def _trace(tr: dict, lang: str) -> go.Scatter:
     )
 
 
-def live_figure(traces: list[dict], view: str, *, lang: str) -> go.Figure:
-    """The chart of a live view from bnviz.live_api.traces() records (empty traces kept)."""
+def live_figure(traces: list[dict], view: str, *, lang: str, first_steps: int = 0) -> go.Figure:
+    """The chart of a live view from bnviz.live_api.traces() records (empty traces kept).
+
+    The step axis always spans 0..`first_steps` (the runs' first evaluation after step 0), then
+    grows with the points: with only step 0's evaluation, plotly's own range was -1..1, an
+    empty accuracy chart with a vertical zero line for the first seconds of every run.
+    """
     axes = AXES[view]
     layout = base_layout(
         t(axes["title"], lang),
@@ -79,7 +84,12 @@ def live_figure(traces: list[dict], view: str, *, lang: str) -> go.Figure:
         # ticks, title and legend, and automargin (plotly.js defaults it off) so a legend that
         # wraps to two rows pushes the plot up instead of the axis title into the tick labels
         margin=dict(l=60, r=20, t=40, b=90),
-        xaxis=dict(title=t("lab.fig.step", lang), automargin=True),
+        xaxis=dict(
+            title=t("lab.fig.step", lang),
+            automargin=True,
+            rangemode="nonnegative",
+            autorangeoptions=dict(include=[0, first_steps]) if first_steps else None,
+        ),
         yaxis=dict(title=t(axes["y"], lang), automargin=True, **axes["yaxis"]),
         uirevision=UIREVISION,
     )

@@ -58,7 +58,8 @@ def stream_chart(
     """
     if not streaming():
         traces = live_api.traces(snaps, view, {})
-        st.plotly_chart(live_figure(traces, view, lang=ctx.lang), key=key)
+        fig = live_figure(traces, view, lang=ctx.lang, first_steps=live_api.first_steps(snaps))
+        st.plotly_chart(fig, key=key)
         return
     data = {
         "src": live_url(snaps, view, ctx.lang),
