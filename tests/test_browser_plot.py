@@ -42,6 +42,15 @@ def test_a_live_chart_is_redrawn_in_place_and_never_blank(browser, server):
     assert all(s[0]["traces"] > 0 for s in samples)
     assert page.evaluate(f"() => window.__bnvizFirst === document.querySelector('{PLOT}')")
     assert samples[-1][0]["draws"] >= first + 4, (first, samples[-1])  # ~10 redraws in 5 s
+    # themed as Streamlit themes its charts, from the template's route (fetched once)
+    assert page.evaluate(f"() => document.querySelector('{PLOT}').layout.template") == (
+        plot.template()
+    )
+    fetched = page.evaluate(
+        "() => performance.getEntriesByType('resource')"
+        ".filter(e => e.name.includes('/bnviz/chart_template.json')).length"
+    )
+    assert fetched == 1, fetched
     # a zoom (dragged with the mouse) survives the next redraws
     box = page.locator(f"{PLOT} .nsewdrag").first.bounding_box()
     x, y = box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.5

@@ -1,11 +1,15 @@
 """bnviz/ui/plot.py without a browser: the bytes a steady chart is handed."""
 
+import asyncio
+import gzip
+import hashlib
 import json
 
 import plotly.graph_objects as go
 import plotly.io as pio
+from starlette.requests import Request
 
-from bnviz.ui import plot
+from bnviz.ui import live_routes, plot
 
 
 def test_a_figure_is_serialized_once_and_as_plotly_would():
@@ -22,3 +26,18 @@ def test_the_stored_template_is_streamlits_light_theme():
     assert set(template) == {"data", "layout"}
     assert template["layout"]["paper_bgcolor"].upper() == "#FFFFFF"
     assert template["layout"]["colorway"][0] == "#0068c9"  # Streamlit's first chart color
+
+
+def test_the_theme_is_served_once_not_sent_with_every_redraw():
+    """Streamlit sends a component's script with every redraw of the element (twice a second
+    on a live panel): the 9 KB theme comes from its own cached route instead."""
+    assert "paper_bgcolor" not in plot.JS and len(plot.JS) < 6_000, len(plot.JS)
+    assert live_routes.TEMPLATE_SRC in plot.JS
+    route = {r.path: r for r in live_routes.routes()}[live_routes.TEMPLATE_URL]
+    request = Request({"type": "http", "method": "GET", "headers": [(b"accept-encoding", b"gzip")]})
+    answer = asyncio.run(route.endpoint(request))
+    assert json.loads(gzip.decompress(answer.body)) == plot.template()
+    assert "max-age" in answer.headers["cache-control"]
+    # a changed template is a new URL, so no browser keeps the old one
+    digest = hashlib.sha256(live_routes.TEMPLATE.read_bytes()).hexdigest()[:12]
+    assert live_routes.TEMPLATE_SRC.endswith(digest)

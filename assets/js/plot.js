@@ -5,10 +5,10 @@
 // to 0.25 s per tick, a flicker on a projector. Here the element keeps its key, the same div
 // takes each new figure, and a zoom survives the redraws (uirevision).
 //
-// Prepended by bnviz/ui/plot.py: TEMPLATE, the template Streamlit's own chart theme resolves to
-// in the browser (so these charts look like every st.plotly_chart on the page); PLOTLY_URL, the
-// server's copy of plotly.js; loadPlotly (load_plotly.js). The element's data is the figure's
-// JSON, as bytes.
+// Prepended by bnviz/ui/plot.py: TEMPLATE_URL, the template Streamlit's own chart theme resolves
+// to in the browser (so these charts look like every st.plotly_chart on the page), fetched once
+// per tab: Streamlit sends this script again with every redraw; PLOTLY_URL, the server's copy
+// of plotly.js; loadPlotly (load_plotly.js). The element's data is the figure's JSON, as bytes.
 const CONFIG = {
   displaylogo: false,
   displayModeBar: "hover",
@@ -22,10 +22,27 @@ function text(data) {
   return typeof data === "string" ? data : new TextDecoder().decode(data);
 }
 
-function themed(fig) {
+function loadTemplate(url) {
+  // one request per tab however many charts ask; without it (the server restarting) a chart
+  // is drawn in plotly's plain style, and the next figure asks again
+  if (!window.__bnvizTemplate) {
+    window.__bnvizTemplate = fetch(url)
+      .then((res) => {
+        if (!res.ok) throw new Error("chart template: HTTP " + res.status);
+        return res.json();
+      })
+      .catch(() => {
+        window.__bnvizTemplate = null;
+        return undefined;
+      });
+  }
+  return window.__bnvizTemplate;
+}
+
+function themed(fig, template) {
   // Streamlit's theme, as its chart element applies it: its template, a bold title
   const layout = fig.layout || {};
-  layout.template = TEMPLATE;
+  layout.template = template;
   if (layout.title && typeof layout.title.text === "string" && layout.title.text) {
     layout.title = { ...layout.title, text: "<b>" + layout.title.text + "</b>" };
   }
@@ -40,10 +57,13 @@ async function draw(box) {
   box.busy = true;
   try {
     while (box.next) {
-      const fig = themed(box.next);
-      box.next = null;
-      const P = await loadPlotly(PLOTLY_URL);
+      const [P, template] = await Promise.all([
+        loadPlotly(PLOTLY_URL),
+        loadTemplate(TEMPLATE_URL),
+      ]);
       if (box.gone) return;
+      const fig = themed(box.next, template); // the newest figure that arrived meanwhile
+      box.next = null;
       box.plot.style.height = (fig.layout.height || DEFAULT_HEIGHT) + "px";
       await P.react(box.plot, fig.data, fig.layout, CONFIG);
       box.draws += 1;

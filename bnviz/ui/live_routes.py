@@ -1,4 +1,4 @@
-"""HTTP routes served next to Streamlit by st.App: live chart points and plotly.js.
+"""HTTP routes served next to Streamlit by st.App: live chart points, plotly.js, the theme.
 
 `GET /bnviz/live?runs=plain:ID,bn:ID&view=loss&lang=en[&since=120,118]` answers a chart's
 first paint (no `since`: the whole figure) or the points new since those steps. Answers come
@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gzip
+import hashlib
 import logging
 import multiprocessing
 import threading
@@ -26,6 +27,13 @@ from bnviz.i18n import LANGS
 PREFIX = "/bnviz"
 PLOTLY_URL = f"{PREFIX}/plotly.min.js"
 LIVE_URL = f"{PREFIX}/live"
+# Streamlit's chart theme as its browser code resolves it (light theme), read from a drawn
+# st.plotly_chart by tests/test_browser_plot.py, which also fails when an upgrade changes it.
+TEMPLATE = Path(__file__).resolve().parents[2] / "assets" / "js" / "streamlit_template.json"
+TEMPLATE_BYTES = TEMPLATE.read_bytes()
+# fetched once per tab, cached by the browser; a new template is a new URL
+TEMPLATE_URL = f"{PREFIX}/chart_template.json"
+TEMPLATE_SRC = f"{TEMPLATE_URL}?v={hashlib.sha256(TEMPLATE_BYTES).hexdigest()[:12]}"
 SERVED = {"routes": False}  # True while st.App serves these routes (its lifespan runs)
 _STATE: dict = {}
 
@@ -101,6 +109,15 @@ async def plotly_js(request: Request) -> Response:
     return _bytes(request, plain, packed, media_type="text/javascript", **{"Cache-Control": cache})
 
 
+async def chart_template(request: Request) -> Response:
+    """The chart theme of bnviz.ui.plot's charts: 9 KB a chart element no longer carries in
+    its script, which Streamlit sends again with every redraw."""
+    if "template" not in _STATE:
+        _STATE["template"] = (TEMPLATE_BYTES, gzip.compress(TEMPLATE_BYTES, mtime=0))
+    plain, packed = _STATE["template"]
+    return _bytes(request, plain, packed, **{"Cache-Control": "public, max-age=86400"})
+
+
 def warm_up() -> None:
     """At server start, not at the first request: heavy imports, then the worker processes.
 
@@ -134,4 +151,8 @@ async def lifespan(_app):
 
 def routes() -> list[Route]:
     """The routes to pass to st.App(routes=..., lifespan=lifespan)."""
-    return [Route(LIVE_URL, live, methods=["GET"]), Route(PLOTLY_URL, plotly_js, methods=["GET"])]
+    return [
+        Route(LIVE_URL, live, methods=["GET"]),
+        Route(PLOTLY_URL, plotly_js, methods=["GET"]),
+        Route(TEMPLATE_URL, chart_template, methods=["GET"]),
+    ]

@@ -19,15 +19,18 @@ from bnviz.ui import live_routes
 from bnviz.ui.stream_chart import LOAD_PLOTLY, streaming
 
 JS_DIR = Path(__file__).resolve().parents[2] / "assets" / "js"
-# Streamlit's chart theme as its browser code resolves it (light theme), read from a drawn
-# st.plotly_chart by tests/test_browser_plot.py, which also fails when an upgrade changes it.
-TEMPLATE = JS_DIR / "streamlit_template.json"
-_component = st.components.v2.component(
-    "bnviz_plot",
-    js=f"const TEMPLATE = {TEMPLATE.read_text(encoding='utf-8').strip()};\n"
+TEMPLATE = live_routes.TEMPLATE
+# Streamlit sends an element's script again with every redraw: the theme (9 KB) comes from
+# its own route instead, once per tab.
+JS = (
+    f"const TEMPLATE_URL = {json.dumps(live_routes.TEMPLATE_SRC)};\n"
     f"const PLOTLY_URL = {json.dumps(live_routes.PLOTLY_URL)};\n"
     + LOAD_PLOTLY
-    + (JS_DIR / "plot.js").read_text(encoding="utf-8"),
+    + (JS_DIR / "plot.js").read_text(encoding="utf-8")
+)
+_component = st.components.v2.component(
+    "bnviz_plot",
+    js=JS,
     isolate_styles=False,  # plotly.js puts its hover and mode-bar styles into the document head
 )
 
