@@ -10,6 +10,7 @@ import dataclasses
 import pytest
 
 from bnviz.config import RunConfig, from_query
+from bnviz.figures import running_stats as rs_figs
 from bnviz.i18n import t
 from bnviz.lessons import activations as act
 from bnviz.lessons import batchnorm_lab as lab
@@ -93,6 +94,10 @@ def test_running_stats_preset_runs_its_settings_shared_and_shows_its_claim(prese
         assert runs[name].snapshot.step == rs.DEFAULT.steps
     assert rs.page_holds(preset, {n: runs[n].snapshot for n in expected}), preset
     assert t(f"running_stats.preset.{preset}_what") in [i.value for i in at.info]
+    # both charts show both runs: one status line names both (not one over each chart)
+    bars = [p.proto.text for p in at.get("progress")]
+    labels = [rs_figs.momentum_label(c.bn_momentum, "en") for c in expected.values()]
+    assert len(bars) == 1 and all(f"{label}: " in bars[0] for label in labels), bars
 
 
 @pytest.mark.parametrize(("preset", "activation"), [("dead_relu", "relu"), ("dead_remedy", "elu")])

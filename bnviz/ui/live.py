@@ -217,13 +217,12 @@ def shown_step(snap: Snapshot) -> int:
     return snap.step
 
 
-def status(ctx: PageContext, label: str, snap: Snapshot, warn: bool = True) -> None:
-    """One line per run: state, step, steps/s, progress; divergence (unless not `warn`: a page
-    whose lesson is the divergence says it in its chart) and errors spelled out."""
+def status_text(ctx: PageContext, label: str, snap: Snapshot) -> str:
+    """ "<label>: <state> · step <n> / <steps> · <rate> steps/s" (no rate unless running)."""
     state = ctx.tr(f"run.state.{snap.state}")
     if snap.state == "queued" and snap.queue_position:
         state = ctx.tr("run.queued_at", position=snap.queue_position)
-    text = ctx.tr(
+    return ctx.tr(
         "run.status" if snap.state == "running" else "run.status_idle",
         label=label,
         state=state,
@@ -231,7 +230,17 @@ def status(ctx: PageContext, label: str, snap: Snapshot, warn: bool = True) -> N
         steps=snap.steps,
         rate=snap.steps_per_s,
     )
-    st.progress(min(1.0, snap.progress), text=text)
+
+
+def status(ctx: PageContext, label: str, snap: Snapshot, warn: bool = True) -> None:
+    """One line per run: state, step, steps/s, progress; divergence (unless not `warn`: a page
+    whose lesson is the divergence says it in its chart) and errors spelled out."""
+    st.progress(min(1.0, snap.progress), text=status_text(ctx, label, snap))
+    run_problems(ctx, label, snap, warn)
+
+
+def run_problems(ctx: PageContext, label: str, snap: Snapshot, warn: bool = True) -> None:
+    """A run's divergence (unless not `warn`), error or interruption, spelled out."""
     if snap.state == "diverged" and warn:
         st.warning(ctx.tr("run.diverged", label=label, step=snap.diverged_at))
     elif snap.state == "error":
@@ -257,8 +266,13 @@ def live_panel(
     draw: Callable[[dict[str, Snapshot]], None],
     streams: bool = False,
     warn: bool = True,
+    one_line: bool = False,
 ) -> None:
     """Poll the runs twice a second while any is active and redraw; stop polling when done.
+
+    The runs' status lines stand side by side, each over its own column, for views that draw
+    one chart per run; `one_line` puts them on one line with one bar for views whose every
+    chart shows all the runs (side by side, two lines over two charts read as one run each).
 
     Until a new pair has points, the last pair's charts stay on screen, greyed. A view whose
     charts stream (`streams`, when the server serves the live routes) is drawn once: its
@@ -281,9 +295,15 @@ def live_panel(
         if any(s is None for s in snaps.values()):  # dropped after a long idle time
             st.info(ctx.tr("run.dropped"))
             return
-        for col, (name, snap) in zip(st.columns(len(snaps)), snaps.items(), strict=True):
-            with col:
-                if polled:
+        if polled and one_line:
+            done = sum(min(1.0, s.progress) for s in snaps.values()) / len(snaps)
+            texts = [status_text(ctx, labels[n], s) for n, s in snaps.items()]
+            st.progress(done, text="   |   ".join(texts))
+            for name, snap in snaps.items():
+                run_problems(ctx, labels[name], snap, warn)
+        elif polled:
+            for col, (name, snap) in zip(st.columns(len(snaps)), snaps.items(), strict=True):
+                with col:
                     status(ctx, labels[name], snap, warn)
         stale = st.session_state.get(last_key)
         if not polled or has_points(snaps) or stale is None:  # streamed: draws itself once

@@ -147,12 +147,13 @@ def live_section(ctx: PageContext, view: str, cfg: RunConfig, configs: dict, lay
     live.controls(ctx, configs, runs)
     live.sidebar(ctx, cfg, runs)
     if view == "live":
-        live.live_panel(ctx, runs, labels, lambda snaps: draw_stats(ctx, snaps, layer, unit))
+        draw = lambda snaps: draw_stats(ctx, snaps, layer, unit)  # noqa: E731
+        live.live_panel(ctx, runs, labels, draw, one_line=True)  # each chart shows both runs
         with st.container(border=True):
             st.markdown(f"**{ctx.tr('running_stats.formula_title')}**")
             st.markdown(ctx.tr("running_stats.formula"))
     else:
-        live.live_panel(ctx, runs, labels, lambda snaps: draw_modes(ctx, snaps))
+        live.live_panel(ctx, runs, labels, lambda snaps: draw_modes(ctx, snaps), one_line=True)
 
 
 def draw(ctx: PageContext, view: str, cfg: RunConfig, view_cfg: rs.View) -> None:
