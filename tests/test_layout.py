@@ -74,8 +74,16 @@ DRAWN = """() => [...document.querySelectorAll('.js-plotly-plot')].some(p =>
   || p.querySelector('.contourlayer path, .barlayer .point path, .heatmaplayer image, .hm'))"""
 
 
+# every streamed chart (the lab's loss and accuracy) with a line of 4+ points: the README's
+# screenshot once showed the accuracy chart before its first evaluation after step 0
+STREAMED = """() => [...document.querySelectorAll('.bnviz-live .js-plotly-plot')].every(p =>
+  [...p.querySelectorAll('.scatterlayer path.js-line')]
+    .some(l => (l.getAttribute('d') || '').split('L').length > 3))"""
+
+
 def _charts_drawn(page) -> None:
     page.wait_for_function(DRAWN, timeout=90_000)
+    page.wait_for_function(STREAMED, timeout=90_000)
     page.wait_for_timeout(1500)  # the live panel's next redraw settles
 
 
