@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from bnviz.i18n import t
 from tests.helpers import (
     figures,
     full_speed,
@@ -71,9 +72,11 @@ def test_hide_removes_controls():
 def test_bn_with_batch_one_explains_and_cannot_start():
     at = page("01_batchnorm_lab.py", batch_size="1")
     assert not at.exception
-    assert any("batch size 1" in w.value for w in at.warning)
+    assert any("batch size 1" in w.value and "Set Batch size in the sidebar" in w.value
+               for w in at.warning)  # fmt: skip
     start = next(b for b in at.button if b.label == "Start")
     assert start.disabled
+    assert t("run.press_start") not in [i.value for i in at.info]  # Start cannot be pressed
 
 
 def test_a_tab_opening_an_idle_paused_run_can_pause_it():

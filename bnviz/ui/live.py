@@ -134,6 +134,7 @@ def controls(ctx: PageContext, configs: dict[str, RunConfig], runs: dict[str, Ru
     running = any(s.state in ACTIVE for s in snaps)
     paused = any(s.state == "paused" for s in snaps)
     blocked = problems(ctx, configs)
+    st.session_state[f"{ctx.name}.blocked"] = blocked  # live_panel then asks for no Start
     buttons = [  # (label key, icon, disabled, what it does)
         ("start", "play_arrow", blocked or started, lambda: _start(ctx, configs)),
         ("pause", "pause", not running, lambda: _act(runs, "pause")),
@@ -281,7 +282,8 @@ def live_panel(
     sched = scheduler()
     ids = {n: r.run_id for n, r in runs.items() if r is not None}
     if not ids:
-        st.info(ctx.tr("run.press_start"))
+        if not st.session_state.get(f"{ctx.name}.blocked"):  # else the warning says what to do
+            st.info(ctx.tr("run.press_start"))
         return
     first = {n: sched.poll(i) for n, i in ids.items()}
     active = any(s is not None and s.state in ACTIVE for s in first.values())
