@@ -106,6 +106,7 @@ def test_first_screen_at_1280x720_after_a_preset(browser, server, path, preset):
         assert b["top"] >= 0 and b["bottom"] <= 720 and b["right"] <= 1280, (name, b)
     assert boxes["scroll"] <= boxes["width"], "the page scrolls sideways"
     assert page.evaluate(CUT) == []
+    assert page.evaluate(TITLES_CUT) == []
     SCREENS.mkdir(parents=True, exist_ok=True)
     first = next(k for p, k in PAGES if p == path) == preset  # a page's first entry: its name
     path = path if first else f"{path}-{preset.rsplit('.', 1)[1]}"
@@ -170,4 +171,31 @@ def test_running_stats_legends_take_two_rows_and_plots_line_up(browser, server, 
     assert max(c["rows"] for c in charts) <= 2, charts
     assert abs(charts[0]["top"] - charts[1]["top"]) <= 1, charts
     assert abs(charts[0]["bottom"] - charts[1]["bottom"]) <= 1, charts
+    page.close()
+
+
+TITLES_CUT = """() => {  // chart titles wider than their chart (plotly clips them at its edge)
+  const out = [];
+  for (const p of document.querySelectorAll('.js-plotly-plot')) {
+    const frame = p.getBoundingClientRect(), title = p.querySelector('.gtitle');
+    if (!title || !frame.width) continue;
+    const r = title.getBoundingClientRect();
+    if (r.left < frame.left - 1 || r.right > frame.right + 1) out.push(title.textContent);
+  }
+  return out;
+}"""
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_gallery_titles_fit_their_charts_at_1280x720(browser, server, lang):
+    """Nine charts in rows of three: "Sigmoid 1/(1 + e⁻ˣ): f and its derivative f′" was cut
+    mid-word (the page text's CUT check cannot see a title plotly drew)."""
+    page = browser.new_page(locale="en-US", viewport={"width": 1280, "height": 720})
+    page.goto(f"{server}/activations?view=gallery&lang={lang}")
+    settle(page)
+    page.wait_for_function(
+        "() => document.querySelectorAll('.js-plotly-plot .gtitle').length >= 9", timeout=60_000
+    )
+    no_exception(page)
+    assert page.evaluate(TITLES_CUT) == []
     page.close()
