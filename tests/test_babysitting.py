@@ -10,6 +10,7 @@ import torch
 from bnviz import train as train_module
 from bnviz.config import RunConfig
 from bnviz.datasets import make_dataset
+from bnviz.figures import babysitting as FB
 from bnviz.lessons import babysitting as B
 from bnviz.runner import train_sync
 from bnviz.train import Trainer
@@ -125,7 +126,16 @@ def test_update_ratio_diagnosis_follows_the_learning_rate(seed):
     for name, status in (("too_low", "too_low"), ("good", "ok"), ("too_high", "too_high")):
         rows = B.ratio_table(snaps[name])
         assert len(rows) == 3 and {r.status for r in rows} == {status}, name
+        if name != "good":  # the advice's factor points to the good rate, 100x away (20-100x)
+            assert all(20 <= B.lr_factor(r.log_ratio) <= 100 for r in rows), name
     assert B.CLAIMS["ratio"](snaps)
+
+
+def test_the_advice_says_how_far_to_move_the_learning_rate():
+    assert B.lr_factor(-5.0) == 100 and B.lr_factor(-1.2) == 60 and B.lr_factor(-3.7) == 5
+    row = B.RatioRow(0, -5.0, "too_low", "raise_lr")
+    assert FB.advice_text(row, "en") == "raise the learning rate (about 100×)"
+    assert FB.advice_text(row, "zh") == "提高学习率（约 100 倍）"
 
 
 def test_ratio_diagnosis_thresholds():

@@ -139,7 +139,7 @@ def test_ratio_table_colours_each_status():
     assert list(cells[0]) == ["1", t("babysitting.fig.head", "zh")]
     assert list(cells[1]) == ["1.0e-01", "1.0e-03"]
     assert list(cells[3]) == [
-        t("babysitting.advice.lower_lr", "zh"),
+        t("babysitting.advice.lower_lr", "zh", factor="100"),  # 1e-1 is 100x 1e-3
         t("babysitting.advice.keep", "zh"),
     ]
 

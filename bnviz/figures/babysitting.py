@@ -15,6 +15,7 @@ from bnviz.lessons.babysitting import (
     RatioRow,
     expected_first_loss,
     first_loss,
+    lr_factor,
     strip,
     weight_images,
 )
@@ -94,13 +95,19 @@ def accuracy_figure(snaps: Mapping[str, Snapshot], *, lang: str = "en") -> go.Fi
     return fig
 
 
+def advice_text(row: RatioRow, lang: str) -> str:
+    """The recommended change, with the factor this layer's ratio asks for."""
+    factor = f"{lr_factor(row.log_ratio):g}" if np.isfinite(row.log_ratio) else ""
+    return _tr(f"advice.{row.advice}", lang, factor=factor)
+
+
 def ratio_table_figure(rows: list[RatioRow], *, lang: str = "en") -> go.Figure:
     """The update/weight diagnosis: layer, ratio, status, recommended change."""
     last = len(rows) - 1
     layer = [_tr("fig.head", lang) if r.layer == last else str(r.layer + 1) for r in rows]
     ratio = [f"{10**r.log_ratio:.1e}" if np.isfinite(r.log_ratio) else "—" for r in rows]
     status = [_tr(f"status.{r.status}", lang) for r in rows]
-    advice = [_tr(f"advice.{r.advice}", lang) for r in rows]
+    advice = [advice_text(r, lang) for r in rows]
     colors = [STATUS_COLORS[r.status] for r in rows]
     header = [_tr(f"fig.col_{k}", lang) for k in ("layer", "ratio", "status", "advice")]
     fig = go.Figure(go.Table(
@@ -176,7 +183,7 @@ def ratio_tables_figure(tables: Mapping[str, list[RatioRow]], *, lang: str = "en
             columns[1].append(_tr("fig.head", lang) if r.layer == last else str(r.layer + 1))
             columns[2].append(f"{10**r.log_ratio:.1e}" if np.isfinite(r.log_ratio) else "—")
             columns[3].append(_tr(f"status.{r.status}", lang))
-            columns[4].append(_tr(f"advice.{r.advice}", lang))
+            columns[4].append(advice_text(r, lang))
             colors.append(STATUS_COLORS[r.status])
     keys = ("run", "layer", "ratio", "status", "advice")
     fig = go.Figure(go.Table(

@@ -17,6 +17,7 @@ from bnviz.stepper import Snapshot
 
 N_CLASSES = 10  # digits
 RATIO_OK = (-4.0, -2.0)  # log10(update/weight): within 10x of Karpathy's 1e-3 is fine
+RATIO_TARGET = -3.0  # log10 of Karpathy's 1e-3
 RATIO_LAST = 5  # telemetry samples averaged for the diagnosis
 
 # Digits, one small network: every check starts from here.
@@ -129,6 +130,13 @@ def diagnose_ratio(log_ratio: float) -> tuple[str, str]:
     if log_ratio < lo:
         return "too_low", "raise_lr"
     return "ok", "keep"
+
+
+def lr_factor(log_ratio: float) -> float:
+    """How many times to lower (ratio above 1e-3) or raise (below) the learning rate to bring
+    the ratio to 1e-3: the update is lr times a gradient (momentum and Adam scale with lr too),
+    so the ratio moves with lr. One significant digit: 63 -> 60."""
+    return float(f"{10 ** abs(log_ratio - RATIO_TARGET):.1g}")
 
 
 def ratio_table(snap: Snapshot, last: int = RATIO_LAST) -> list[RatioRow]:
