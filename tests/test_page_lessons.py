@@ -247,14 +247,16 @@ def test_browser_activations_page(browser, server):
 
 
 @pytest.mark.parametrize(
-    ("script", "key", "good"),
-    [("01_batchnorm_lab.py", "lab.view", "loss"), (INIT, "initialization.view", "activations"),
-     (ACT, "activations.view", "function")],
+    ("script", "key", "good", "label"),
+    [("01_batchnorm_lab.py", "lab.view", "loss", "lab.views.loss"),
+     (INIT, "initialization.view", "activations", "initialization.view.activations"),
+     (ACT, "activations.view", "function", "activations.view.function")],
 )  # fmt: skip
-def test_a_bad_view_in_the_link_falls_back_with_a_note(script, key, good):
+def test_a_bad_view_in_the_link_falls_back_with_a_note(script, key, good, label):
     at = page(script, view="nope")
     assert not at.exception
     assert at.session_state[key] == good
     notes = " ".join(i.value for i in at.info)
     assert "nope" in notes and "view" in notes
+    assert f"“{t(label)}”" in notes  # the view's button label, not its name in the link
     assert "view" not in at.query_params  # the link now says the default

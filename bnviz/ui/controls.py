@@ -27,8 +27,19 @@ def url_choice(ctx: PageContext, name: str, choices: Sequence[str]) -> str:
     value = ctx.params.get(name, choices[0])
     if value in choices:
         return value
-    st.info(ctx.tr("app.url_note", name=name, text=plain(value), default=choices[0]))
+    default = choice_label(ctx, name, choices[0])
+    st.info(ctx.tr("app.url_note", name=name, text=plain(value), default=default))
     return choices[0]
+
+
+def choice_label(ctx: PageContext, name: str, value: str) -> str:
+    """What the page calls a choice (a view's button label), else the value itself: a note once
+    said 'using loss instead' for the lab's "Loss & accuracy" view, in Chinese too."""
+    table = strings(ctx.lang)
+    for key in (f"{ctx.name}.{name}.{value}", f"{ctx.name}.{name}s.{value}"):
+        if key in table:
+            return f"“{table[key]}”"
+    return value
 
 
 def view_state(ctx: PageContext, views: Sequence[str]) -> str:
