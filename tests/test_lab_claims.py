@@ -58,6 +58,16 @@ def test_large_lr_keeps_the_loss_high_without_bn_on_most_seeds(results):
     assert sum(loss_stays_high(p["plain"], p["bn"]) for p in pairs) >= LARGE_LR_STUCK
 
 
+@pytest.mark.xdist_group("lab_claims")
+def test_default_without_bn_usually_ends_at_a_lower_training_loss(results):
+    """The default sentence's "without it the training loss usually ends lower"."""
+    from bnviz.lessons.batchnorm_lab import DEFAULT_PLAIN_LOWER, final_loss
+
+    pairs = [results["default", seed] for seed in SEEDS]
+    lower = sum(final_loss(p["plain"]) < final_loss(p["bn"]) for p in pairs)
+    assert lower >= DEFAULT_PLAIN_LOWER, lower
+
+
 def test_the_deep_sigmoid_preset_is_ten_layers():
     assert (
         preset("deep_sigmoid").depth == 10
