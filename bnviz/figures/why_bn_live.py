@@ -115,6 +115,15 @@ def gamma_summary(result: Mapping[str, np.ndarray]) -> dict[str, str]:
     }  # fmt: skip
 
 
+def bias_summary(result: Mapping[str, np.ndarray]) -> dict[str, str]:
+    """The numbers the paragraph under the bias chart quotes, from the chart's own run."""
+    return {
+        "steps": str(len(result["bias_grad"])), "bias_grad": f"{result['bias_grad'].max():.1e}",
+        "weight_grad": f"{result['weight_grad'].max():.2g}",
+        "moved": f"{result['bias_moved']:.1e}",
+    }  # fmt: skip
+
+
 def bias_figure(result: Mapping[str, np.ndarray], *, lang: str, height: int = 280) -> go.Figure:
     """Largest |gradient| of the bias before BN vs of its weights, per step (log y)."""
     steps = np.arange(1, len(result["bias_grad"]) + 1)

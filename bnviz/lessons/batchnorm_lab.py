@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 from torch import nn
@@ -120,38 +118,6 @@ def undo_normalization(seed: int = 0, n: int = 64, width: int = 8) -> float:
         bn.bias.copy_(x.mean(0))
         y = bn(x)
     return float((y - x).abs().max() / x.abs().max())
-
-
-@dataclass(frozen=True)
-class BiasCheck:
-    """A Linear bias right before BN, trained: its gradient and how far it moved."""
-
-    bias_grad: float  # largest |dL/db| over all steps
-    weight_grad: float  # largest |dL/dW| over all steps, for scale
-    bias_moved: float  # largest |b - b0| after all steps
-
-
-def bias_before_bn(seed: int = 0, steps: int = 50, batch: int = 16, width: int = 8) -> BiasCheck:
-    """Train Linear(bias=True) -> BN -> tanh with SGD; BN's mean subtraction cancels the bias,
-    so its gradient is 0 up to float32 rounding and it does not move."""
-    gen = torch.Generator().manual_seed(seed)
-    x = torch.randn(256, 10, generator=gen) * 3.0 + 2.0
-    target = torch.randn(256, width, generator=gen)
-    lin, bn = nn.Linear(10, width), nn.BatchNorm1d(width)
-    with torch.no_grad():  # a seeded init, not the global RNG's
-        lin.weight.copy_(torch.randn(width, 10, generator=gen) / 10**0.5)
-        lin.bias.copy_(torch.randn(width, generator=gen))
-    b0, bias_grad, weight_grad = lin.bias.detach().clone(), 0.0, 0.0
-    opt = torch.optim.SGD([*lin.parameters(), *bn.parameters()], lr=0.1)
-    for _ in range(steps):
-        idx = torch.randint(0, len(x), (batch,), generator=gen)
-        loss = ((torch.tanh(bn(lin(x[idx]))) - target[idx]) ** 2).mean()
-        opt.zero_grad()
-        loss.backward()
-        bias_grad = max(bias_grad, lin.bias.grad.abs().max().item())
-        weight_grad = max(weight_grad, lin.weight.grad.abs().max().item())
-        opt.step()
-    return BiasCheck(bias_grad, weight_grad, (lin.bias.detach() - b0).abs().max().item())
 
 
 # ------------------------------------------------------------------------ what each preset claims

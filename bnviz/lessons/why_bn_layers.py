@@ -93,20 +93,23 @@ GAMMA_BASE = RunConfig(
 
 def bias_gradient(steps: int = 20, seed: int = 0) -> dict[str, np.ndarray]:
     """Linear (with bias) → BN → tanh → Linear in float64 on moons: per step, the largest
-    |∂L/∂bias| of the Linear before BN against its largest |∂L/∂weight|. BN subtracts the
-    batch mean, so any bias cancels: its gradient is 0 up to rounding."""
+    |∂L/∂bias| of the Linear before BN against its largest |∂L/∂weight|; and how far the bias
+    moved by the end ("bias_moved", one value). BN subtracts the batch mean, so any bias
+    cancels: its gradient is 0 up to rounding, and it stays where it started."""
     cfg = BASE.replace(seed=seed)
     one_thread()
     data = Trainer(cfg).data
     gen = torch.Generator().manual_seed(seed)
-    first = nn.Linear(2, 16).double()
+    with torch.random.fork_rng():  # the head's default init: seeded, the global RNG untouched
+        torch.manual_seed(seed)  # (it drew from the global RNG: each call a different chart)
+        first, head = nn.Linear(2, 16).double(), nn.Linear(16, 2).double()
     with torch.no_grad():
         first.weight.normal_(0, 1, generator=gen)
         first.bias.normal_(0, 1, generator=gen)
-    model = nn.Sequential(first, nn.BatchNorm1d(16), nn.Tanh(), nn.Linear(16, 2)).double()
+    model = nn.Sequential(first, nn.BatchNorm1d(16).double(), nn.Tanh(), head)
     opt = torch.optim.SGD(model.parameters(), lr=0.5)
     x, y = torch.from_numpy(data.x_train).double(), torch.from_numpy(data.y_train)
-    bias, weight = [], []
+    bias, weight, start = [], [], first.bias.detach().clone()
     for _ in range(steps):
         idx = torch.randint(len(x), (64,), generator=gen)
         opt.zero_grad()
@@ -114,7 +117,8 @@ def bias_gradient(steps: int = 20, seed: int = 0) -> dict[str, np.ndarray]:
         bias.append(first.bias.grad.abs().max().item())
         weight.append(first.weight.grad.abs().max().item())
         opt.step()
-    return {"bias_grad": np.array(bias), "weight_grad": np.array(weight)}
+    moved = (first.bias.detach() - start).abs().max().item()
+    return {"bias_grad": np.array(bias), "weight_grad": np.array(weight), "bias_moved": moved}
 
 
 # The views' presets: function name -> keyword arguments; each claim is tested over seeds 0-4.

@@ -41,10 +41,10 @@ def lower_rows(seed: int) -> dict:
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def gamma_demos(seed: int) -> tuple:
-    """The trained sigmoid net's γ/β (~2 s), the bias gradient, and the lab's two demos."""
+    """The trained sigmoid net's γ/β (~2 s), the bias gradient, and γ, β undoing BN."""
     return (
         Y.gamma_beta(Y.GAMMA_BASE.replace(seed=seed)), Y.bias_gradient(seed=seed),
-        lab.undo_normalization(seed), lab.bias_before_bn(seed),
+        lab.undo_normalization(seed),
     )  # fmt: skip
 
 
@@ -74,7 +74,7 @@ def show_static(ctx: PageContext, view: str, seed: int) -> None:
     if view == "lower":
         _chart(st, live_figs.lower_figure(data, lang=ctx.lang), "lower")
         return
-    gamma, bias, undo, check = data
+    gamma, bias, undo = data
     left, right = st.columns(2)
     _chart(left, live_figs.gamma_beta_figure(gamma, lang=ctx.lang), "gamma")
     _chart(right, live_figs.bias_figure(bias, lang=ctx.lang), "bias")
@@ -82,9 +82,7 @@ def show_static(ctx: PageContext, view: str, seed: int) -> None:
     left.markdown(f"**{ctx.tr('lab.demo.undo_title')}**")
     left.markdown(ctx.tr("lab.demo.undo_what", diff=f"{undo:.1e}"))
     right.markdown(f"**{ctx.tr('lab.demo.bias_title')}**")
-    grads = dict(bias_grad=f"{check.bias_grad:.1e}", weight_grad=f"{check.weight_grad:.2g}")
-    moved = f"{check.bias_moved:.1e}"
-    right.markdown(ctx.tr("lab.demo.bias_what", steps=50, moved=moved, **grads))
+    right.markdown(ctx.tr("lab.demo.bias_what", **live_figs.bias_summary(bias)))  # the chart's
 
 
 def live_configs(view: str, seed: int) -> dict:
