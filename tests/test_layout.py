@@ -26,6 +26,10 @@ PAGES = [
     ("standardization", "standardization.preset.zigzag"),
     ("initialization", "initialization.preset.cs231n_small"),
     ("activations", "activations.preset.sigmoid_kills"),
+    ("activations", "activations.preset.dead_relu"),  # the dead-units view: two live runs
+    ("activations", "activations.preset.dead_remedy"),
+    ("why_bn", "why_bn.view.shift"),
+    ("why_bn", "why_bn.view.noise"),
     ("running_stats", "running_stats.preset.tiny"),
     ("running_stats", "running_stats.preset.regularization"),  # a view of its own: 5 live runs
     ("why_bn", "why_bn.preset.swamp"),

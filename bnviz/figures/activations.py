@@ -361,7 +361,7 @@ def dead_figure(snaps: Mapping[str, Snapshot], *, lang: str) -> go.Figure:
         axes.update(panel)
     name = _tr(f"name.{ordered[0].config.activation}", lang) if ordered else ""
     layout = base_layout(
-        _tr("fig.dead_title", lang, name=name), height=380, annotations=notes, **axes
+        _tr("fig.dead_title", lang, name=name), height=320, annotations=notes, **axes
     )
     layout["margin"] = dict(l=60, r=20, t=75, b=40)
     return go.Figure(data=traces, layout=layout)

@@ -18,6 +18,7 @@ from bnviz.ui.common import PageContext, scheduler, session_id
 LIVE_VIEWS = ("shift", "noise", "smooth")  # trained through the scheduler, shared by the class
 SLOTS = ("plain", "bn", "bn_noise")  # every live view's run names
 SMALL = 240  # three charts in a row under the run controls: they fit the first screen at 720
+PAIR = HERO_HEIGHT - 30  # two charts under a three-line sentence, the run controls and statuses
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -106,13 +107,13 @@ def draw_live(ctx: PageContext, view: str, snaps: dict) -> None:
     left, right = st.columns(2)
     if view == "shift":
         moves = {n: L.input_movement(s) for n, s in snaps.items()}
-        plot.chart(left, live_figs.movement_figure(moves, lang=lang), "why.move")
-        plot.chart(right, live_figs.bands_figure(moves, lang=lang), "why.bands")
+        plot.chart(left, live_figs.movement_figure(moves, lang=lang, height=PAIR), "why.move")
+        plot.chart(right, live_figs.bands_figure(moves, lang=lang, height=PAIR), "why.bands")
         st.caption(ctx.tr("why_bn.live.move_note"))
     else:
-        trio = live_figs.trio_figure(snaps, lang=lang, height=HERO_HEIGHT)
+        trio = live_figs.trio_figure(snaps, lang=lang, height=PAIR)
         plot.chart(left, trio, "why.trio")
-        acc = live_figs.accuracy_figure(snaps, lang=lang, height=HERO_HEIGHT)
+        acc = live_figs.accuracy_figure(snaps, lang=lang, height=PAIR)
         plot.chart(right, acc, "why.acc")
     if all(s.done for s in snaps.values()):
         labels = {n: ctx.tr(f"why_bn.live.run.{n}") for n in snaps}
