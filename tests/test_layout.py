@@ -31,6 +31,7 @@ PAGES = [
     ("why_bn", "why_bn.view.shift"),
     ("why_bn", "why_bn.view.noise"),
     ("running_stats", "running_stats.preset.tiny"),
+    ("running_stats", "running_stats.preset.batch2"),  # its sentence takes three lines
     ("running_stats", "running_stats.preset.regularization"),  # a view of its own: 5 live runs
     ("why_bn", "why_bn.preset.swamp"),
     ("why_bn", "why_bn.view.smooth"),  # a view's button (same control type): the live pair

@@ -129,7 +129,7 @@ def stats_figure(
         trace.legendgroup = trace.meta  # each entry its own width (see LEGEND_ORDER)
     yaxis = dict(title=_tr(f"{which}_axis", lang), range=_range(dots, lines))
     layout = base_layout(
-        title, height=330, xaxis=dict(title=_tr("step", lang)), yaxis=yaxis,
+        title, height=320, xaxis=dict(title=_tr("step", lang)), yaxis=yaxis,
     )  # fmt: skip
     layout["legend"] |= dict(tracegroupgap=0)  # groups of one entry: rows as tight as before
     return go.Figure(traces, layout)
