@@ -226,7 +226,9 @@ def test_browser_initialization_page(browser, server):
     page = open_page(browser, server + "/initialization")
     _charts(page, 2)  # the histogram grid and the std chart
     no_exception(page)
-    assert page.locator('[data-testid="stDataFrame"]').count() == 1
+    table = page.locator('[data-testid="stDataFrame"]')
+    table.first.wait_for(timeout=60_000)  # drawn after the charts (CI once counted 0 before it)
+    assert table.count() == 1
     page.set_viewport_size({"width": 1400, "height": 2800})  # full_page does not scroll
     page.wait_for_timeout(500)
     SHOTS.mkdir(exist_ok=True)

@@ -4,6 +4,7 @@ import asyncio
 import gzip
 import hashlib
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -35,7 +36,8 @@ def test_the_theme_is_served_once_not_sent_with_every_redraw():
     assert live_routes.TEMPLATE_SRC in plot.JS
     route = {r.path: r for r in live_routes.routes()}[live_routes.TEMPLATE_URL]
     request = Request({"type": "http", "method": "GET", "headers": [(b"accept-encoding", b"gzip")]})
-    answer = asyncio.run(route.endpoint(request))
+    with ThreadPoolExecutor(1) as pool:  # a thread of its own: a browser test's loop may run here
+        answer = pool.submit(asyncio.run, route.endpoint(request)).result()
     assert json.loads(gzip.decompress(answer.body)) == plot.template()
     assert "max-age" in answer.headers["cache-control"]
     # a changed template is a new URL, so no browser keeps the old one

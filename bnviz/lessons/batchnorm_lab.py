@@ -11,10 +11,10 @@ from bnviz.stepper import Snapshot
 from bnviz.telemetry import Q15, Q50, Q85
 
 # What the page shows before anyone touches it, on a 2-D set (its sentence: lab.look_for.default).
-# Measured, seeds 0-4: BN passes 95 % test accuracy sooner (step 100-300 vs 200-600): a faster
-# start. Where they end varies with the seed and the CPU's floating point: the plain net usually
-# ends at a lower training loss (BN 2e-4-5e-3, plain 1e-5-3e-4), but on an AVX-512 machine its
-# seed 4 stalls at 0.02 (DEFAULT_PLAIN_LOWER: 4 of 5 there, 5 of 5 on the machine before).
+# Measured, seeds 0-4: BN passes 95 % test accuracy sooner (step 100-300 vs 200-600):
+# a faster start. Where they end varies with the seed and the CPU's floating point: the plain net
+# usually ends at a lower training loss (BN 2e-4-5e-3, plain 1e-5-3e-4), but on an AVX-512
+# machine its seed 4 stalls at 0.02 (DEFAULT_PLAIN_LOWER: 4 of 5 there, 5 of 5 before).
 # Telemetry and evaluation every 100 steps (RunConfig's default: 25/100), chosen by measurement
 # (bench/telemetry_overhead.py): a sample costs about a step with its reduction, an evaluation
 # two, so 50/100 cost ~5-7 % and 100/100 ~4-5 %. The claims below hold on this grid for seeds 0-4
