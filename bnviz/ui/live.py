@@ -300,7 +300,7 @@ def live_panel(
         if polled and one_line:
             done = sum(min(1.0, s.progress) for s in snaps.values()) / len(snaps)
             texts = [status_text(ctx, labels[n], s) for n, s in snaps.items()]
-            st.progress(done, text="   |   ".join(texts))
+            st.progress(done, text=" | ".join(texts))
             for name, snap in snaps.items():
                 run_problems(ctx, labels[name], snap, warn)
         elif polled:

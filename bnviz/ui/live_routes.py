@@ -31,6 +31,7 @@ LIVE_URL = f"{PREFIX}/live"
 # st.plotly_chart by tests/test_browser_plot.py, which also fails when an upgrade changes it.
 TEMPLATE = Path(__file__).resolve().parents[2] / "assets" / "js" / "streamlit_template.json"
 TEMPLATE_BYTES = TEMPLATE.read_bytes()
+TEMPLATE_GZIP = gzip.compress(TEMPLATE_BYTES, mtime=0)
 # fetched once per tab, cached by the browser; a new template is a new URL
 TEMPLATE_URL = f"{PREFIX}/chart_template.json"
 TEMPLATE_SRC = f"{TEMPLATE_URL}?v={hashlib.sha256(TEMPLATE_BYTES).hexdigest()[:12]}"
@@ -112,10 +113,8 @@ async def plotly_js(request: Request) -> Response:
 async def chart_template(request: Request) -> Response:
     """The chart theme of bnviz.ui.plot's charts: 9 KB a chart element no longer carries in
     its script, which Streamlit sends again with every redraw."""
-    if "template" not in _STATE:
-        _STATE["template"] = (TEMPLATE_BYTES, gzip.compress(TEMPLATE_BYTES, mtime=0))
-    plain, packed = _STATE["template"]
-    return _bytes(request, plain, packed, **{"Cache-Control": "public, max-age=86400"})
+    cache = {"Cache-Control": "public, max-age=86400"}
+    return _bytes(request, TEMPLATE_BYTES, TEMPLATE_GZIP, **cache)
 
 
 def warm_up() -> None:
