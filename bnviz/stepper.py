@@ -152,6 +152,8 @@ class Stepper(Paced, Progress):
 
     def checkpoint(self) -> bytes:
         """The run so far as compressed bytes; Stepper.restore() continues it bit-identically."""
+        if self.trainer is not None:
+            self._guard(self.trainer.run_evals)
         return pack(
             {
                 "version": ENGINE_VERSION, "run_id": self.run_id,
@@ -190,6 +192,7 @@ class Stepper(Paced, Progress):
         tr = self.trainer
         if tr is None:
             return Snapshot(self.run_id, self.cfg, self.state, steps=self.steps, error=self.error)
+        self._guard(tr.run_evals)  # the evaluations due (deferred: Trainer.record_eval)
         if now - self._boundary_at >= BOUNDARY_EVERY_S or self.state in TERMINAL:
             self._boundary = self._guard(tr.boundary, self._boundary_resolution())
             self._boundary_at = now

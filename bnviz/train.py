@@ -6,6 +6,7 @@ import contextlib
 import math
 import time
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -19,10 +20,25 @@ from bnviz.telemetry import History, Telemetry
 
 FIRST_UNITS, FIRST_LAYER_ROWS = 16, 16  # first-layer weights kept: units, and rows over time
 RECENT_MAX = 4096  # losses waiting in a list for a read are filed once this many wait
+# Evaluations are run in bursts: an evaluation's large matrix products slow the training steps
+# after it (on AVX-512 machines the core clocks down for ~1 ms; measured in
+# bench/telemetry_overhead.py), so a run keeps the states it is due to evaluate and
+# evaluates them together when its evaluations are read (a worker's snapshot: ~10 at a time).
+PENDING_EVALS = 32  # states kept for evaluation at most ...
+PENDING_EVAL_BYTES = 8 << 20  # ... and at most this many bytes of them (big nets: at once)
 
 
 class Diverged(ArithmeticError):
     """The loss became NaN or infinite."""
+
+
+class _DueEval(NamedTuple):
+    """What an evaluation reads, kept from the step it was due on (Trainer.record_eval)."""
+
+    step: int
+    tensors: list[torch.Tensor]  # copies of the model's parameters and buffers
+    streams: list[torch.Tensor]  # states of the run's random generators
+    lr: float  # the learning rate (a metric may step along the gradient)
 
 
 def make_optimizer(cfg: RunConfig, params) -> torch.optim.Optimizer:
@@ -63,7 +79,10 @@ class Trainer:
         cols: dict[str, tuple[int, ...]] = {k: () for k in EVAL_COLUMNS}
         for m in self.metrics:
             cols |= m.columns(self)
-        self.evals = History(capacity, cols)
+        self._evals = History(capacity, cols)
+        self._pending_evals: list[_DueEval] = []  # evaluations due, not yet run
+        self._state_tensors = [*self.model.parameters(), *self.model.buffers()]
+        self._state_bytes = sum(t.nbytes for t in self._state_tensors)
         units, inputs = self.model.linears()[0].weight.shape  # 8x8 images for digits
         self.first_layer = History(FIRST_LAYER_ROWS, {"w": (min(FIRST_UNITS, units), inputs)})
 
@@ -106,13 +125,17 @@ class Trainer:
         """Forwards inside draw no training randomness: the data order, injected-BN-noise and
         dropout generators are put back afterwards, so only step() advances them (a
         train-mode measurement draws the noise the next step will draw, then leaves it)."""
-        gens = list({id(g): g for g in [self.order, *(m.gen for m in self._noises())]}.values())
+        gens = self._streams()
         states = [g.get_state() for g in gens]
         try:
             yield
         finally:
             for g, st in zip(gens, states, strict=True):
                 g.set_state(st)
+
+    def _streams(self) -> list[torch.Generator]:
+        """The run's random generators: data order, injected noise, dropout (each once)."""
+        return list({id(g): g for g in [self.order, *(m.gen for m in self._noises())]}.values())
 
     def load_state_dict(self, state: dict) -> None:
         """Continue exactly where the Trainer that wrote state_dict() stopped."""
@@ -125,7 +148,8 @@ class Trainer:
         self._recent.clear()
         self._next_check = 0
         self._losses.load_state_dict(state["losses"])
-        self.evals.load_state_dict(state["evals"])
+        self._pending_evals.clear()
+        self._evals.load_state_dict(state["evals"])
         self.telemetry.load_state_dict(state["telemetry"])
         self.first_layer.load_state_dict(state["first_layer"])
         for module, gen_state in zip(self._noises(), state["noise"], strict=True):
@@ -183,11 +207,13 @@ class Trainer:
 
     def _checked_step(self, s: int) -> float:
         """step() when an evaluation or a sample may be due; then plans the next check."""
-        if s == 0 or self.evals.wants(s, self.cfg.eval_every):
+        if self._evals.n + len(self._pending_evals) >= self._evals.capacity:
+            self.run_evals()  # the history thins on its next row: choose on the grid it will have
+        if s == 0 or self._evals.wants(s, self.cfg.eval_every):
             self.record_eval()
         value = self._update(s, self.telemetry.wants(s, self.cfg.log_every))
         self._next_check = min(
-            self.evals.next_wanted(s + 1, self.cfg.eval_every),
+            self._evals.next_wanted(s + 1, self.cfg.eval_every),
             self.telemetry.history.next_wanted(s + 1, self.cfg.log_every),
         )
         return value
@@ -244,10 +270,51 @@ class Trainer:
             out |= m.compute(self, pres)
         return out
 
+    @property
+    def evals(self) -> History:
+        """The evaluations so far, every one due run (History)."""
+        self.run_evals()
+        return self._evals
+
     def record_eval(self) -> None:
-        """Evaluate now and append to the eval history."""
-        self.evals.append(self.step_count, self.evaluate())
+        """Append this step's evaluation to the eval history: at the next read (`evals`, a
+        snapshot, a checkpoint), on what it reads now (weights, buffers, random streams, the
+        learning rate), so the rows are the ones evaluating at once would give."""
+        if (len(self._pending_evals) + 1) * self._state_bytes > PENDING_EVAL_BYTES:
+            self.run_evals()  # a big net: no room to keep its state, evaluate at once
+            self._evals.append(self.step_count, self.evaluate())
+        else:
+            self._pending_evals.append(self._due_now())
+            if len(self._pending_evals) >= PENDING_EVALS:
+                self.run_evals()
         self.record_first_layer()
+
+    def _due_now(self) -> _DueEval:
+        tensors = [t.detach().clone() for t in self._state_tensors]
+        streams = [g.get_state() for g in self._streams()]
+        return _DueEval(self.step_count, tensors, streams, self.lr)
+
+    def run_evals(self) -> None:
+        """Run the evaluations due, in step order, each on what it read when it was due."""
+        if not self._pending_evals:
+            return
+        pending, self._pending_evals = self._pending_evals, []
+        now = self._due_now()
+        try:
+            for due in pending:
+                self._put(due)
+                self._evals.append(due.step, self._evaluate())
+        finally:
+            self._put(now)
+
+    @torch.no_grad()
+    def _put(self, due: _DueEval) -> None:
+        """Put back the weights, buffers, random streams and learning rate of `due`."""
+        for t, v in zip(self._state_tensors, due.tensors, strict=True):
+            t.copy_(v)
+        for g, state in zip(self._streams(), due.streams, strict=True):
+            g.set_state(state)
+        self.lr = due.lr
 
     def record_first_layer(self) -> None:
         """Keep the first layer's weights: rows on a thinning grid, plus always the newest."""

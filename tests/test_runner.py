@@ -97,15 +97,18 @@ def test_divergence_is_reported_with_its_step(sched):
     assert snap.state == "diverged" and snap.diverged_at >= 1
 
 
-def test_an_exception_stays_on_its_run_and_the_worker_lives(monkeypatch):
-    original = Trainer.next_batch  # called inside every step, sampled or not
+@pytest.mark.parametrize("where", ["next_batch", "_evaluate"])
+def test_an_exception_stays_on_its_run_and_the_worker_lives(monkeypatch, where):
+    """In a step (next_batch: inside every step, sampled or not), or in an evaluation, which
+    runs when a snapshot reads the evaluations due (Trainer.record_eval defers them)."""
+    original = getattr(Trainer, where)
 
     def flaky(self):
-        if self.cfg.seed == 666 and self.step_count == 5:
+        if self.cfg.seed == 666 and self.step_count >= 5:
             raise RuntimeError("boom")
         return original(self)
 
-    monkeypatch.setattr(Trainer, "next_batch", flaky)
+    monkeypatch.setattr(Trainer, where, flaky)
     s = Scheduler(workers=1, backend="thread", warm=False, snapshot_s=0.05)
     try:
         bad = s.start(SMALL.replace(seed=666), "s", "a")

@@ -1,6 +1,5 @@
 """Training: deterministic, learns, diverges with a clear step number."""
 
-import contextlib
 import copy
 import itertools
 
@@ -86,7 +85,8 @@ def test_a_run_evaluates_only_the_metrics_its_config_names():
 def test_how_often_a_run_evaluates_never_changes_its_training(random, monkeypatch):
     """Injected BN noise and dropout draw from generators that only training steps advance:
     metrics running the net in train mode (batch statistics) at every step or every 100th
-    leave the same losses. Without Trainer.streams_kept the same runs differ."""
+    leave the same losses. With no generators kept (Trainer._streams, which streams_kept and
+    deferred evaluations put back) the same runs differ."""
     cfg = RunConfig(dataset="moons", depth=3, width=16, norm="batchnorm", steps=60, **random,
                     metrics=("batch_mode", "population"))  # fmt: skip
 
@@ -95,7 +95,7 @@ def test_how_often_a_run_evaluates_never_changes_its_training(random, monkeypatc
 
     often, rarely = losses(1), losses(100)
     assert np.array_equal(often, rarely) and len(often) == 60
-    monkeypatch.setattr(Trainer, "streams_kept", lambda self: contextlib.nullcontext())
+    monkeypatch.setattr(Trainer, "_streams", lambda self: [])
     assert not np.array_equal(losses(1), rarely)  # evaluation would consume the draws
 
 
@@ -176,3 +176,47 @@ def test_run_stops_after_the_step_that_passes_its_deadline():
     tr = Trainer(RunConfig(depth=2, width=8, steps=50))
     assert tr.run(30, deadline=0.0) == 1 and tr.step_count == 1  # always at least one step
     assert tr.run(30) == 30 and tr.step_count == 31
+
+
+class AtOnce(Trainer):
+    """Evaluates on the step it is due, as Trainer did before it deferred evaluations."""
+
+    def record_eval(self):
+        self._evals.append(self.step_count, self.evaluate())
+        self.record_first_layer()
+
+
+@pytest.mark.parametrize("big", [False, True])
+def test_deferred_evaluations_give_the_rows_of_evaluating_at_once(monkeypatch, big):
+    """record_eval() keeps the state an evaluation reads and runs it at the next read. The
+    rows must be those of evaluating at once: metrics that draw noise in train mode
+    (batch_mode with injected noise and dropout), one that steps along the gradient by the
+    learning rate (smoothness; the rate changes between due and run), a history that thins
+    (capacity 8), reads at odd moments, a checkpoint in the middle; and big nets, evaluated
+    at once (no room to keep a state: PENDING_EVAL_BYTES lowered)."""
+    if big:
+        monkeypatch.setattr(train, "PENDING_EVAL_BYTES", 1)
+    cfg = RunConfig(
+        depth=2, width=8, norm="batchnorm", bn_noise=0.5, dropout=0.3, eval_every=3,
+        log_every=50, steps=400, metrics=("batch_mode", "population", "smoothness"),
+    )  # fmt: skip
+    deferred, reference = Trainer(cfg, capacity=8), AtOnce(cfg, capacity=8)
+    for tr in (deferred, reference):
+        for size in (1, 2, 40, 7, 150):
+            tr.run(size)
+            tr.set_lr(tr.lr * 0.7)
+        if tr is deferred:
+            assert bool(tr._pending_evals) is not big
+            state = tr.state_dict()  # a checkpoint runs what is due
+            assert not tr._pending_evals
+            tr.load_state_dict(state)
+        tr.run(200)
+    assert deferred._pending_evals or big
+    a, b = deferred.evals.view(), reference.evals.view()
+    assert deferred.evals.stride > 1 and a["step"].tolist() == b["step"].tolist()
+    for name in b:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    for name, param in deferred.model.state_dict().items():  # training went on untouched
+        assert torch.equal(param, reference.model.state_dict()[name]), name
+    assert deferred.order.get_state().equal(reference.order.get_state())
+    assert deferred.lr == reference.lr
