@@ -1,23 +1,25 @@
-"""Cost of telemetry: a bare torch loop vs the runner's Stepper at each net's default sampling.
+"""Cost of telemetry: a bare torch loop vs the runner's Stepper, over whole runs.
 
-    python bench/telemetry_overhead.py [steps]
+    python bench/telemetry_overhead.py [rounds]
 
-Both sides build their model and data before the clock starts and then train the same
-model on the same batches; the runner side adds what a lab run pays: telemetry every
-log_every steps, evaluations every eval_every steps, the loss history, and a snapshot every
-0.4 s of its CPU time, as a worker takes. The sides take turns every 10 steps in one process,
+A round is one run from step 0 to its last step (the lab's: 1500), on both sides, built fresh
+before the clock starts: the bare loop trains the model on the run's batches; the runner does
+what a worker does for a lab run: telemetry every log_every steps, evaluations every eval_every
+steps (run in bursts when a snapshot reads them), the loss history, a snapshot every 0.4 s of
+its CPU time and one when the run ends. The sides take turns every 10 steps in one process,
 each going first in every other turn, and each sums its CPU time (time.process_time): on this
 shared virtual machine the speed of both drifts by ±15 % within a minute, which alternating
-whole runs measured as overhead.
-The overhead is runner time / bare time - 1 over the whole run, with a 95 % interval: a
-bootstrap (scipy.stats.bootstrap, paired) over blocks of BLOCK steps, one evaluation period
-of the default grid, so that each block holds the same share of samples and evaluations.
+whole runs measured as overhead. Fresh objects every round, because one pair of objects keeps
+a bias of its own of up to ±1 % (where their tensors landed in memory): an interval over the
+blocks of one pair's run did not cover it, so the interval here is over rounds.
+The overhead is runner time / bare time - 1 over all rounds, with a 95 % interval (a paired
+bootstrap over rounds, scipy.stats.bootstrap) and the lowest and highest round.
 The process keeps freed memory as a worker process does (pool.keep_freed_memory; it applies
 to both sides). Also printed: 25/100 (RunConfig's default sampling), 50/100, 100/100,
-100/200, and the runner with telemetry and evaluation off ("base"), so the cost of each part
-shows; "A/A", a second bare loop in the runner's place (what the harness reads where there is
-no difference); and for the lab's nets, where the runner's extra time goes at its default (a
-separate pass that times each part).
+100/200, 200/100, and the runner with telemetry and evaluation off but for step 0 ("base"), so
+the cost of each part shows; "A/A", a second bare loop in the runner's place (what the harness
+reads where there is no difference); and for the lab's nets, where the runner's extra time goes
+at its default (a separate pass that times each part).
 Target: overhead <= 3 % (<= 5 % at worst).
 """
 
@@ -41,7 +43,8 @@ from bnviz.train import Trainer
 torch.set_num_threads(1)
 keep_freed_memory()
 CHUNK = 10  # steps each side takes before the other's turn
-BLOCK = 100  # steps per resampled block (the default evaluation period)
+ROUNDS = 8  # fresh runs per figure
+WARM_STEPS = 300  # a run of each side first, untimed: code paths, caches, allocator
 
 
 def percent(bare: np.ndarray, runner: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -49,54 +52,74 @@ def percent(bare: np.ndarray, runner: np.ndarray, axis: int = -1) -> np.ndarray:
     return 100 * (runner.sum(axis) / bare.sum(axis) - 1)
 
 
-def alternate(cfg: RunConfig, steps: int) -> tuple[np.ndarray, np.ndarray]:
-    """CPU seconds of the bare loop and of the runner per BLOCK steps, taking turns."""
-    stepper = Stepper("bench", cfg.replace(steps=steps + CHUNK))
+def runner_side(cfg: RunConfig):
+    """A function that advances a fresh run by n steps as a worker does, and its Stepper."""
+    stepper = Stepper("bench", cfg)
     spent = last = 0.0
 
     def runner(n: int) -> None:
         nonlocal spent, last
         start = time.process_time()
-        stepper.advance(max_steps=n)
-        if spent - last > 0.4:  # a worker's snapshot every 0.4 s of its time
+        stepper.advance(max_steps=n)  # at the last step: the final evaluation
+        if spent - last > 0.4 or stepper.state == "finished":  # a worker's snapshots
             stepper.snapshot()
             last = spent
         spent += time.process_time() - start
 
-    return take_turns(BareLoop(cfg).run, runner, steps)
+    return runner, stepper
 
 
-def take_turns(a, b, steps: int) -> tuple[np.ndarray, np.ndarray]:
-    """CPU seconds of a(CHUNK) and of b(CHUNK) per BLOCK steps, in turns. Each side goes first
-    in every other turn, so neither always runs on what the other left in the caches. Two bare
-    loops of one config still read -2.8 to +1.1 % here over 8000 steps (six runs): the
-    interval covers the blocks' spread, not this, so read differences under ~1.5 % as noise."""
-    a(CHUNK), b(CHUNK)  # warm up both
-    blocks = steps // BLOCK
-    times = np.zeros((2, blocks))
-    for k in range(blocks * BLOCK // CHUNK):
+def take_turns(a, b, steps: int) -> tuple[float, float]:
+    """CPU seconds of `steps` steps of a and of b, taken CHUNK steps at a time in turns. Each
+    side goes first in every other turn, so neither always runs on what the other left in the
+    caches."""
+    times = [0.0, 0.0]
+    for k in range(-(-steps // CHUNK)):
+        n = min(CHUNK, steps - k * CHUNK)
         for side in (0, 1) if k % 2 == 0 else (1, 0):
             start = time.process_time()
-            (a, b)[side](CHUNK)
-            times[side, k * CHUNK // BLOCK] += time.process_time() - start
+            (a, b)[side](n)
+            times[side] += time.process_time() - start
     return times[0], times[1]
 
 
-def overhead(cfg: RunConfig, steps: int, same=False) -> tuple[float, float, tuple[float, float]]:
-    """(bare steps/s, runner overhead in %, its 95 % interval) over `steps` steps; same=True:
-    a second bare loop in the runner's place (the harness's own error, an A/A test)."""
-    if same:
-        bare, runner = take_turns(BareLoop(cfg).run, BareLoop(cfg).run, steps)
-    else:
-        bare, runner = alternate(cfg, steps)
-    blocks = len(bare)
-    ci = bootstrap((bare, runner), percent, paired=True, n_resamples=2000, random_state=0)
-    low, high = ci.confidence_interval
-    return blocks * BLOCK / bare.sum(), float(percent(bare, runner)), (low, high)
+def warm(cfg: RunConfig) -> None:
+    """Run both sides once, untimed."""
+    take_turns(BareLoop(cfg).run, runner_side(cfg)[0], min(WARM_STEPS, cfg.steps))
+
+
+def rounds(cfg: RunConfig, n: int, same=False) -> tuple[np.ndarray, np.ndarray]:
+    """CPU seconds of the bare loop and of the runner for each of n whole runs of cfg, fresh
+    objects each; same=True: a second bare loop in the runner's place (an A/A test)."""
+    warm(cfg)
+    bare, runner = np.zeros(n), np.zeros(n)
+    for r in range(n):
+        if same:
+            b = BareLoop(cfg).run
+        else:
+            b, stepper = runner_side(cfg)
+        bare[r], runner[r] = take_turns(BareLoop(cfg).run, b, cfg.steps)
+        if not same:
+            assert stepper.state == "finished", stepper.state
+    return bare, runner
+
+
+def overhead(cfg: RunConfig, n: int, same=False) -> tuple[float, float, tuple[float, ...]]:
+    """(bare steps/s, runner overhead in %, its 95 % interval and the range of rounds) over
+    n whole runs of cfg; same=True: a second bare loop in the runner's place."""
+    bare, runner = rounds(cfg, n, same)
+    ci = bootstrap(
+        (bare, runner), percent, paired=True, n_resamples=2000, random_state=0,
+        method="percentile",
+    ).confidence_interval  # fmt: skip
+    each = 100 * (runner / bare - 1)
+    return n * cfg.steps / bare.sum(), float(percent(bare, runner)), (
+        ci.low, ci.high, each.min(), each.max()
+    )  # fmt: skip
 
 
 PARTS = {  # what the runner does beyond a bare step, by the methods that do it
-    "evaluation": [(Trainer, "record_eval")],
+    "evaluation": [(Trainer, "record_eval"), (Trainer, "run_evals")],
     "capture": [(Telemetry, "begin"), (Telemetry, "after_backward"), (Telemetry, "after_step")],
     "reduction": [(Telemetry, "flush")],
     "snapshot": [(Stepper, "snapshot")],
@@ -135,46 +158,48 @@ def timed_parts():
             setattr(cls, name, original)
 
 
-def where_it_goes(cfg: RunConfig, steps: int) -> str:
+def where_it_goes(cfg: RunConfig, n: int) -> str:
     """The runner's extra CPU time by part, in % of the bare loop's (a separate pass)."""
     with timed_parts() as spent:
-        bare, runner = alternate(cfg, steps)
+        bare, runner = rounds(cfg, n)
     parts = {k: 100 * v / bare.sum() for k, v in spent.items()}
     parts["steps and bookkeeping"] = float(percent(bare, runner)) - sum(parts.values())
     return ", ".join(f"{k} {v:+.1f} %" for k, v in parts.items())
 
 
-def show(value: float, interval: tuple[float, float]) -> str:
-    return f"{value:+5.1f} % [{interval[0]:+.1f}, {interval[1]:+.1f}]"
+def show(value: float, interval: tuple[float, ...]) -> str:
+    low, high, least, most = interval
+    return f"{value:+5.1f} % [{low:+.1f}, {high:+.1f}] (rounds {least:+.1f}..{most:+.1f})"
 
 
 def main() -> None:
-    steps = int(sys.argv[1]) if len(sys.argv) > 1 else 8000
-    lab = pair(DEFAULT.replace(steps=steps))
-    print(f"{steps} steps per side; overhead [95 % interval]", flush=True)
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else ROUNDS
+    lab = pair(DEFAULT)
+    print(f"{n} whole runs per figure; overhead [95 % interval] (lowest..highest run)", flush=True)
     for name, cfg in {
         "lab default (moons 4x64 tanh), no BN": lab["plain"],
         "lab default (moons 4x64 tanh), BN": lab["bn"],
-        "2-D, 3x64 tanh, SGD+momentum": RunConfig(steps=steps),
-        "2-D, 3x64 tanh, BN": RunConfig(steps=steps, norm="batchnorm"),
+        "2-D, 3x64 tanh, SGD+momentum": RunConfig(),
+        "2-D, 3x64 tanh, BN": RunConfig(norm="batchnorm"),
         "digits, 3x100 sigmoid, BN": RunConfig(
-            dataset="digits", width=100, activation="sigmoid", norm="batchnorm", steps=steps
+            dataset="digits", width=100, activation="sigmoid", norm="batchnorm"
         ),
     }.items():
-        rate, default, ci = overhead(cfg, steps)
+        rate, default, ci = overhead(cfg, n)
         parts = [f"at {cfg.log_every}/{cfg.eval_every} {show(default, ci)}"]
-        for log_every, eval_every in ((25, 100), (50, 100), (100, 100), (100, 200), (1000, 5000)):
+        grid = ((25, 100), (50, 100), (100, 100), (100, 200), (200, 100), (1000, 5000))
+        for log_every, eval_every in grid:
             if (log_every, eval_every) != (cfg.log_every, cfg.eval_every):
-                _, value, ci = overhead(
-                    cfg.replace(log_every=log_every, eval_every=eval_every), steps
-                )
+                _, value, ci = overhead(cfg.replace(log_every=log_every, eval_every=eval_every), n)
                 label = "base" if log_every == 1000 else f"{log_every}/{eval_every}"
                 parts.append(f"{label} {show(value, ci)}")
-        _, value, ci = overhead(cfg, steps, same=True)
+        _, value, ci = overhead(cfg, n, same=True)
         parts.append(f"A/A {show(value, ci)}")
-        print(f"{name:38s} bare {rate:5.0f} steps/s | " + " | ".join(parts), flush=True)
+        print(f"{name} ({cfg.steps} steps), bare {rate:.0f} steps/s:", flush=True)
+        for part in parts:
+            print(f"    {part}", flush=True)
         if name.startswith("lab"):
-            print(f"{'':38s} where it goes: {where_it_goes(cfg, steps)}", flush=True)
+            print(f"    where it goes: {where_it_goes(cfg, n)}", flush=True)
 
 
 if __name__ == "__main__":
