@@ -1,6 +1,8 @@
 """Cost of telemetry: a bare torch loop vs the runner's Stepper, over whole runs.
 
-    python bench/telemetry_overhead.py [rounds]
+    python bench/telemetry_overhead.py [rounds] [steps]
+
+(steps: every run that long instead of its own length; 8000 gives the steady state.)
 
 A round is one run from step 0 to its last step (the lab's: 1500), on both sides, built fresh
 before the clock starts: the bare loop trains the model on the run's batches; the runner does
@@ -174,15 +176,16 @@ def show(value: float, interval: tuple[float, ...]) -> str:
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else ROUNDS
-    lab = pair(DEFAULT)
+    length = {"steps": int(sys.argv[2])} if len(sys.argv) > 2 else {}
+    lab = pair(DEFAULT.replace(**length))
     print(f"{n} whole runs per figure; overhead [95 % interval] (lowest..highest run)", flush=True)
     for name, cfg in {
         "lab default (moons 4x64 tanh), no BN": lab["plain"],
         "lab default (moons 4x64 tanh), BN": lab["bn"],
-        "2-D, 3x64 tanh, SGD+momentum": RunConfig(),
-        "2-D, 3x64 tanh, BN": RunConfig(norm="batchnorm"),
+        "2-D, 3x64 tanh, SGD+momentum": RunConfig(**length),
+        "2-D, 3x64 tanh, BN": RunConfig(norm="batchnorm", **length),
         "digits, 3x100 sigmoid, BN": RunConfig(
-            dataset="digits", width=100, activation="sigmoid", norm="batchnorm"
+            dataset="digits", width=100, activation="sigmoid", norm="batchnorm", **length
         ),
     }.items():
         rate, default, ci = overhead(cfg, n)

@@ -182,12 +182,12 @@ class RunConfig(Validated):
     batch_size: int = setting(64, lo=1, hi=1024)
     steps: int = setting(2000, lo=1, hi=100_000)  # quota: 100k
     seed: int = setting(0, lo=0, hi=2**31 - 1)
-    # Sampling: in a running worker a telemetry sample costs ~0.45 ms (BN ~0.55) and an
-    # evaluation ~1.2 ms against a ~0.5 ms step (CPU time, instrumented bench/telemetry_overhead
-    # loop). 25/100 cost +7-12 % at full speed but draw the lab's curves and per-layer
-    # distributions 4x finer than 100/250, and every preset's claim was measured at these
-    # points (at 50/200 four lab claims fail: default seed 1, small_init 0, large_init 1 and 2);
-    # at classroom pace the cost is not felt.
+    # Sampling (bench/telemetry_overhead.py, whole lab runs): a telemetry sample costs ~0.5 ms
+    # with its reduction and an evaluation ~0.7 ms against a ~0.4 ms step. 25/100 cost +8-9 %
+    # at full speed but draw the curves and per-layer distributions 4x finer than 100/100
+    # (+4.5-5 %; the lab's default), and every preset's claim was measured at these points (at
+    # 50/200 four lab claims fail: default seed 1, small_init 0, large_init 1 and 2); at
+    # classroom pace the cost is not felt.
     log_every: int = setting(25, lo=1, hi=1000)  # telemetry every k steps
     eval_every: int = setting(100, lo=1, hi=5000)  # full train/test evaluation every k steps
     weight_decay: float = setting(0.0, lo=0.0, hi=1.0)  # L2 on every parameter; 0: none

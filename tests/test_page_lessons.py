@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bnviz.i18n import t
+from bnviz.i18n import strings, t
 from bnviz.lessons import activations as A
 from bnviz.lessons import initialization as I
 from tests.browser_support import SHOTS, no_exception, open_page
@@ -112,6 +112,21 @@ def test_init_gradient_and_compare_views():
     at.multiselect(key="initialization.compare").set_value(["small", "he"]).run()
     assert all(len(f["data"]) == 2 for f in drawn(at))
     assert at.query_params["compare"] == "small,he" and at.query_params["view"] == "compare"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_init_compare_link_with_an_unknown_init_says_so(lang):
+    """compare=foo,xavier: the page compares Xavier alone and names what it dropped; a link of
+    unknown inits only compares all of them, and says so too."""
+    at = page(INIT, view="compare", compare="foo,xavier", lang=lang)
+    assert not at.exception and at.multiselect(key="initialization.compare").value == ["xavier"]
+    (note,) = [i.value for i in at.info if "foo" in i.value]
+    assert strings(lang)["initialization.init.xavier"] in note
+    assert all(len(f["data"]) == 1 for f in drawn(at))
+    at = page(INIT, view="compare", compare="nope", lang=lang)
+    assert len(at.multiselect(key="initialization.compare").value) == len(I.INITS)
+    (note,) = [i.value for i in at.info if "nope" in i.value]
+    assert strings(lang)["initialization.init.orthogonal"] in note
 
 
 # ---------------------------------------------------------------------------- activations

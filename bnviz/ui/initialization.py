@@ -10,7 +10,7 @@ from bnviz.figures import initialization as figs
 from bnviz.lessons import initialization as I
 from bnviz.nets import SATURATING
 from bnviz.ui import controls
-from bnviz.ui.common import PageContext
+from bnviz.ui.common import PageContext, plain
 
 VIEWS = ("activations", "gradients", "compare")
 
@@ -42,8 +42,14 @@ def pick_inits(ctx: PageContext) -> list:
     """The inits to compare (all by default; the URL's `compare=` on a fresh visit)."""
     key = controls.widget_key(ctx, "compare")
     if key not in st.session_state:
-        listed = [i for i in ctx.params.get("compare", "").split(",") if i in I.INITS]
+        asked = [i for i in (ctx.params.get("compare") or "").split(",") if i]
+        listed = [i for i in asked if i in I.INITS]
         st.session_state[key] = listed or list(I.INITS)
+        unknown = [i for i in asked if i not in I.INITS]
+        if unknown:  # as for any setting: say what was not usable, and what is used
+            used = ", ".join(ctx.tr(f"initialization.init.{i}") for i in st.session_state[key])
+            text = plain(",".join(unknown))
+            st.info(ctx.tr("app.url_note", name="compare", text=text, default=used))
     inits = st.multiselect(
         ctx.tr("initialization.field.compare"), I.INITS, key=key,
         format_func=lambda i: ctx.tr(f"initialization.init.{i}"),
