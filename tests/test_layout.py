@@ -23,6 +23,7 @@ SCREENS = ROOT / os.environ.get(  # an absolute path stays itself
 # (url path, preset i18n key or a view's): the pill or view button a teacher would click first
 PAGES = [
     ("batchnorm_lab", "lab.preset.large_lr"),
+    ("batchnorm_lab", "lab.views.histograms"),  # four layers of histograms, two runs
     ("standardization", "standardization.preset.zigzag"),
     ("initialization", "initialization.preset.cs231n_small"),
     ("activations", "activations.preset.sigmoid_kills"),

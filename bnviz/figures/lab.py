@@ -158,7 +158,9 @@ def histogram_figure(
                 else None,
                 tickfont=dict(size=14),
             )
-    layout = base_layout(t("lab.fig.histograms", lang), height=max(300, 110 * layers + 80), **axes)
+    # 66 px a layer: the lab's four layers and their runs' names end above 720 px (110 px a
+    # layer put the fourth and the names below the fold on a projector)
+    layout = base_layout(t("lab.fig.histograms", lang), height=max(300, 66 * layers + 80), **axes)
     return go.Figure(traces, layout)
 
 
