@@ -37,6 +37,13 @@ def test_loss_chart_streams_points_and_zoom_survives_ten_updates(browser, server
     page.locator(PLOT).first.scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / "lab-stream.png"))
     page.get_by_role("button", name="Pause", exact=True).click()  # leave the workers idle
+    page.wait_for_function(  # a run not training shows no rate (it read "0 steps/s")
+        "() => [...document.querySelectorAll('.bnviz-live-status')]"
+        ".some(e => e.innerText.includes('paused'))",
+        timeout=30_000,
+    )
+    status = page.locator(".bnviz-live-status").first.inner_text()
+    assert "no BN: paused · step " in status and "steps/s" not in status, status
     page.close()
 
 

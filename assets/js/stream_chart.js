@@ -23,10 +23,11 @@ function thin(P, live) {
 }
 
 function statusLine(d, ans) {
-  // "Without BN: training · step 120 / 1500 · 480 steps/s" for each run (when asked for)
+  // "Without BN: training · step 120 / 1500 · 480 steps/s" for each run (when asked for);
+  // no rate unless it is training (a finished run read "0 steps/s", or its last rate)
   return d.names
     .map((n) =>
-      d.status.template
+      (ans.state[n] === "running" ? d.status.template : d.status.idle)
         .replace("{label}", d.status.labels[n] || n)
         .replace("{state}", d.status.states[ans.state[n]] || ans.state[n])
         .replace("{step}", String(ans.step[n]))

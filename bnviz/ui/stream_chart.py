@@ -73,6 +73,7 @@ def stream_chart(
         fields = ("label", "state", "step", "steps", "rate")
         data["status"] = {
             "template": ctx.tr("run.live_status", **{f: "{" + f + "}" for f in fields}),
+            "idle": ctx.tr("run.live_status_idle", **{f: "{" + f + "}" for f in fields[:-1]}),
             "labels": dict(labels),
             "states": {s: ctx.tr(f"run.state.{s}") for s in STATES},
         }
