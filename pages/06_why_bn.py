@@ -16,10 +16,7 @@ views_row = st.container()  # six views do not fit the title row: their own row 
 cfg = ctx.settings(W.DeepLinearSettings, DEFAULT)
 page.show_notes(ctx)
 controls.seed_url_values(ctx, cfg, MAIN + MORE)
-view_key = controls.widget_key(ctx, "view")  # set before the presets, which match on it
-if view_key not in st.session_state:
-    st.session_state[view_key] = controls.url_choice(ctx, "view", VIEWS)
-shown = st.session_state[view_key]
+shown = controls.view_state(ctx, VIEWS)  # set before the presets, which match on it
 linear = shown == "linear"  # the other views use the seed only
 cfg = page.settings(ctx, cfg, MAIN if linear else ["seed"], MORE if linear else [])
 cfg = cfg.replace(**{f: controls.current(ctx, f, cfg) for f in MAIN + MORE})

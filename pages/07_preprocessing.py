@@ -1,7 +1,5 @@
 """Data preprocessing: center, normalize, PCA, whiten — the picture, the bowls, training, images."""
 
-import streamlit as st
-
 from bnviz.lessons import preprocessing as P
 from bnviz.ui import controls, page
 from bnviz.ui import preprocessing as ui
@@ -13,8 +11,7 @@ cfg = ctx.settings(P.CloudConfig, DEFAULT)
 page.show_notes(ctx)
 cfg = ui.sidebar(ctx, cfg)
 ctx.remember(cfg, DEFAULT)
-view_key = controls.widget_key(ctx, "view")  # known before the pills: the link's view counts
-st.session_state.setdefault(view_key, controls.url_choice(ctx, "view", ui.VIEWS))
+controls.view_state(ctx, ui.VIEWS)  # known before the pills: the link's view counts
 active = page.presets(ctx, ui.presets(), ui.defaults(DEFAULT))
 with ctx.head:
     view = controls.view_choice(

@@ -52,8 +52,7 @@ cfg = ctx.settings(B.BabysitSettings, DEFAULT)
 page.show_notes(ctx)
 cfg = page.settings(ctx, cfg, MAIN, MORE)
 ctx.remember(cfg, DEFAULT)
-view_key = controls.widget_key(ctx, "view")  # known before the pills: the link's view counts
-st.session_state.setdefault(view_key, controls.url_choice(ctx, "view", B.CHECKS))
+controls.view_state(ctx, B.CHECKS)  # known before the pills: the link's view counts
 defaults = {f: getattr(DEFAULT, f) for f in MAIN + MORE}
 active = page.presets(ctx, {check: {"view": check} for check in B.CHECKS}, defaults)
 with ctx.head:

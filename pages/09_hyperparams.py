@@ -11,8 +11,7 @@ cfg = ctx.settings(V.Search, V.DEFAULT)
 page.show_notes(ctx)
 cfg = page.settings(ctx, cfg, ["trials", "models", "steps"], ["seed"])
 ctx.remember(cfg, V.DEFAULT)
-view_key = controls.widget_key(ctx, "view")  # set before the presets: a preset picks a view
-st.session_state.setdefault(view_key, controls.url_choice(ctx, "view", V.VIEWS))
+controls.view_state(ctx, V.VIEWS)  # set before the presets: a preset picks a view
 defaults = {f: getattr(V.DEFAULT, f) for f in ("trials", "models", "steps", "seed")}
 active = page.presets(ctx, V.PRESETS, {**defaults, "view": V.VIEWS[0]})
 with ctx.head:

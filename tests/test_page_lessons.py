@@ -277,3 +277,16 @@ def test_a_bad_view_in_the_link_falls_back_with_a_note(script, key, good, label)
     assert "nope" in notes and "view" in notes
     assert f"“{t(label)}”" in notes  # the view's button label, not its name in the link
     assert "view" not in at.query_params  # the link now says the default
+
+
+VIEW_PAGES = ["01_batchnorm_lab.py", INIT, ACT, "05_running_stats.py", "06_why_bn.py",
+              "07_preprocessing.py", "08_babysitting.py", "09_hyperparams.py"]  # fmt: skip
+
+
+@pytest.mark.parametrize("script", VIEW_PAGES)
+def test_a_bad_view_in_the_link_is_noted_once(script):
+    """Pages that read the view before their presets and again for the view control said "not
+    allowed here" twice (activations: once full width, once beside the title)."""
+    at = page(script, view="nope")
+    assert not at.exception
+    assert len([i for i in at.info if "nope" in i.value]) == 1, [i.value for i in at.info]

@@ -46,8 +46,13 @@ def view_state(ctx: PageContext, views: Sequence[str]) -> str:
     """The view the link (or a preset) chose, in session state before the "Show" control exists.
 
     Pages whose presets pick a view call it before `page.presets`, so the pills compare it.
+    The link's value is read (and a bad one noted) once: a page that called this and then
+    view_choice() said "not allowed here" twice.
     """
-    return st.session_state.setdefault(widget_key(ctx, "view"), url_choice(ctx, "view", views))
+    key = widget_key(ctx, "view")
+    if key not in st.session_state:
+        st.session_state[key] = url_choice(ctx, "view", views)
+    return st.session_state[key]
 
 
 def view_choice(
