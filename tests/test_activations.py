@@ -341,8 +341,18 @@ def test_regions_text():
 def test_probe_labels_sit_beside_their_points():
     c = act.curve("sigmoid", np.linspace(-12, 12, 241))
     chart = fig.curve_figure(c, lang="en", probes=act.local_gradients("sigmoid"), legend=False)
-    # f′(-10) ≈ 0 at the bottom: label above; f′(0) = 0.25 at the top: below; f′(10): above.
-    assert list(chart.data[2].textposition) == ["top right", "bottom right", "top left"]
+    # f′(-10) ≈ 0 at the bottom: label above, to the right; f′(0) = 0.25, the peak: at its
+    # height on its left (below it, f crossed the label); f′(10): above, to the left.
+    notes = [(a.text, a.xanchor, a.yanchor, a.yref) for a in chart.layout.annotations]
+    assert notes == [
+        ("f′(−10) = 4.5e−05", "left", "bottom", "y2"),
+        ("f′(0) = 0.25", "right", "middle", "y2"),
+        ("f′(10) = 4.5e−05", "right", "bottom", "y2"),
+    ]
+    relu = act.curve("relu", np.linspace(-12, 12, 241))
+    chart = fig.curve_figure(relu, lang="en", probes=act.local_gradients("relu"), legend=False)
+    # f′ = 0, 0, 1: no peak; the top one (x = 10) below its point, left
+    assert [(a.xanchor, a.yanchor) for a in chart.layout.annotations][-1] == ("right", "top")
     assert chart.layout.showlegend is False
 
 

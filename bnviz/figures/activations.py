@@ -46,30 +46,50 @@ def _flat_shapes(regions: Sequence[tuple[float, float]], lang: str) -> list[dict
     ]
 
 
-def _probe_trace(probes: Mapping[float, float], df_range: Sequence[float], lang: str) -> go.Scatter:
-    """The notes' three questions as marked points on f′, labelled with their value.
+def _probe_trace(probes: Mapping[float, float], lang: str) -> go.Scatter:
+    """The notes' three questions as marked points on f′ (their labels: _probe_notes)."""
+    xs = sorted(probes)
+    return go.Scatter(
+        x=f32(xs),
+        y=f32([probes[x] for x in xs]),
+        yaxis="y2",
+        mode="markers",
+        name=_tr("fig.probes", lang),
+        hoverinfo="skip",
+        marker=dict(size=10, color=COLORS["accent"], symbol="diamond"),
+    )
 
-    Labels go toward the middle (right of the left points, left of the last) and away from
-    the nearer edge of the f′ axis, so none runs off the plot or along the curve.
+
+def _probe_notes(probes: Mapping[float, float], df_range: Sequence[float]) -> list[dict]:
+    """A label per marked point, "f′(x) = value", on a pale box so no curve runs through it.
+
+    Labels go toward the middle (right of the left points, left of the last). A point in the
+    lower half is labelled above it, clear of the zero line where f and f′ often both run; one
+    in the upper half below it, unless it is f′'s peak (sigmoid's and tanh's at 0): that one is
+    labelled at its own height on its left, where f′ is still rising and f is low (below it,
+    f crossed the label).
     """
     xs = sorted(probes)
     ys = [probes[x] for x in xs]
     middle = (df_range[0] + df_range[1]) / 2
-    sides = [
-        ("bottom" if y > middle else "top") + (" left" if i == len(xs) - 1 else " right")
-        for i, y in enumerate(ys)
-    ]
-    return go.Scatter(
-        x=f32(xs),
-        y=f32(ys),
-        yaxis="y2",
-        mode="markers+text",
-        name=_tr("fig.probes", lang),
-        text=[f"f′({x:g}) = {y:.2g}".replace("-", "−") for x, y in zip(xs, ys, strict=True)],
-        textposition=sides,
-        textfont=dict(size=14),
-        marker=dict(size=10, color=COLORS["accent"], symbol="diamond"),
-    )
+    notes = []
+    for i, (x, y) in enumerate(zip(xs, ys, strict=True)):
+        last = i == len(xs) - 1
+        peak = 0 < i < len(xs) - 1 and y > max(ys[i - 1], ys[i + 1]) and y > middle
+        place = (
+            dict(xanchor="right", yanchor="middle", xshift=-10)
+            if peak
+            else dict(
+                xanchor="right" if last else "left",
+                yanchor="bottom" if y <= middle else "top",
+                xshift=-4 if last else 4,
+                yshift=12 if y <= middle else -8,
+            )
+        )
+        text = f"f′({x:g}) = {y:.2g}".replace("-", "−")
+        box = dict(showarrow=False, font=dict(size=14), bgcolor="rgba(255, 255, 255, 0.85)")
+        notes.append(dict(x=x, y=y, xref="x", yref="y2", text=text, **box, **place))
+    return notes
 
 
 def _zero_aligned(*series: np.ndarray) -> list[list[float]]:
@@ -109,8 +129,10 @@ def curve_figure(
         ),
     ]
     f_range, df_range = _zero_aligned(c.f, c.df)
+    notes = []
     if probes:
-        traces.append(_probe_trace(probes, df_range, lang))
+        traces.append(_probe_trace(probes, lang))
+        notes = _probe_notes(probes, df_range)
     layout = base_layout(
         _tr("fig.curve_title", lang, name=name) if legend else name,
         height=height,
@@ -127,6 +149,7 @@ def curve_figure(
             zeroline=False,
         ),
         shapes=_flat_shapes(regions, lang),
+        annotations=notes,
     )
     return go.Figure(data=traces, layout=layout)
 
