@@ -309,3 +309,12 @@ def test_readme_quotes_the_notes_exactly_and_the_app_to_three_digits():
     assert shown == ["0.213", "0.0475", "0.0106"]
     assert "0.213081, 0.047551, 0.010630" in readme and ", ".join(shown) in readme
     assert "0.0477" not in readme
+
+
+def test_zeros_and_orthogonal_have_colors_a_projector_tells_apart():
+    """Blue and turquoise (the palette's 1st and 6th) read as one color on a projector."""
+    a = fig.std_figure(init.std_curves(init.INITS, depth=2, width=20, n=40), lang="en")
+    colors = {tr.name.split(" ")[0]: tr.line.color for tr in a.data}
+    assert len(set(colors.values())) == len(init.INITS)
+    rgb = {k: np.array([int(c[i : i + 2], 16) for i in (1, 3, 5)]) for k, c in colors.items()}
+    assert np.linalg.norm(rgb["zeros"] - rgb["orthogonal"]) > 120, colors

@@ -23,9 +23,13 @@ def _tr(key: str, lang: str, **fmt: object) -> str:
 # ---------------------------------------------------------------------------- std per layer
 
 
+# The palette without its turquoise: on a projector it read as the blue of "zeros"
+INIT_PALETTE = [c for c in PALETTE if c != "#17BEBB"]
+
+
 def _color(init: str, i: int) -> str:
     """One color per init on every chart, whichever inits a chart shows."""
-    return PALETTE[(INITS.index(init) if init in INITS else i) % len(PALETTE)]
+    return INIT_PALETTE[(INITS.index(init) if init in INITS else i) % len(INIT_PALETTE)]
 
 
 def shared_log_range(*curves: Mapping[str, np.ndarray]) -> list[float] | None:
