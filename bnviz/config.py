@@ -185,7 +185,7 @@ class RunConfig(Validated):
     # Sampling (bench/telemetry_overhead.py, whole lab runs): a telemetry sample costs ~0.5 ms
     # with its reduction and an evaluation ~0.7 ms against a ~0.4 ms step. 25/100 cost +8-9 %
     # at full speed but draw the curves and per-layer distributions 4x finer than 100/100
-    # (+4.5-5 %; the lab's default), and every preset's claim was measured at these points (at
+    # (~5 %; the lab's default), and every preset's claim was measured at these points (at
     # 50/200 four lab claims fail: default seed 1, small_init 0, large_init 1 and 2); at
     # classroom pace the cost is not felt.
     log_every: int = setting(25, lo=1, hi=1000)  # telemetry every k steps

@@ -17,7 +17,7 @@ from bnviz.telemetry import Q15, Q50, Q85
 # machine its seed 4 stalls at 0.02 (DEFAULT_PLAIN_LOWER: 4 of 5 there, 5 of 5 before).
 # Telemetry and evaluation every 100 steps (RunConfig's default: 25/100), chosen by measurement
 # (bench/telemetry_overhead.py): a sample costs about a step with its reduction, an evaluation
-# nearly two, so 50/100 cost ~6 % and 100/100 ~4.5-5 %. The claims below hold on this grid for
+# nearly two, so 50/100 cost ~6 % and 100/100 ~5 %. The claims below hold on this grid for
 # seeds 0-4 (and at 50/100); evaluating every 200 would break the ioffe claim (BN reaches 90 % at
 # step 100).
 DEFAULT = RunConfig(
