@@ -82,6 +82,7 @@ def test_response_figure_draws_diverged_trials_as_x_along_the_top(lang):
     assert marks[0].name == t("hyperparams.fig.diverged", lang, k=2)
     none = F.response_figure(groups, ("lr", "scale"), {"grid": [False] * 2}, lang=lang)
     assert not _marks(none) and not _marks(F.response_figure(groups, ("lr",), lang=lang))
+    assert fig.layout.title.text == t("hyperparams.fig.response", lang)  # the grid's had none
 
 
 def test_zoom_figure_draws_diverged_trials_as_x_not_as_uncoloured_points():

@@ -176,7 +176,7 @@ def response_figure(
         xs = [pts[:, col] for pts, _ in groups.values()]
         fig.update_xaxes(log_axis(*xs), title=_tr(axis, lang), row=1, col=col + 1)
     fig.update_yaxes(log_axis(*losses), title=_tr("final_loss", lang), row=1, col=1)
-    fig.update_layout(base_layout(height=HERO_HEIGHT))
+    fig.update_layout(base_layout(_tr("response", lang), height=HERO_HEIGHT))
     return fig
 
 
