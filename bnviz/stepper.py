@@ -102,6 +102,7 @@ class Stepper(Paced, Progress):
         self._rate_mark = (time.monotonic(), 0)
         self._boundary: Mapping | None = None
         self._boundary_at = -math.inf
+        self._boundary_step = -1  # the step the boundary was drawn at
         self.pace: float | None = None
         self._pace_mark = (time.monotonic(), 0)
         self._guard(self._build)
@@ -193,9 +194,10 @@ class Stepper(Paced, Progress):
         if tr is None:
             return Snapshot(self.run_id, self.cfg, self.state, steps=self.steps, error=self.error)
         self._guard(tr.run_evals)  # the evaluations due (deferred: Trainer.record_eval)
-        if now - self._boundary_at >= BOUNDARY_EVERY_S or self.state in TERMINAL:
+        due = now - self._boundary_at >= BOUNDARY_EVERY_S or self.state in TERMINAL
+        if due and self.step != self._boundary_step:  # a paused or ended run's is still current
             self._boundary = self._guard(tr.boundary, self._boundary_resolution())
-            self._boundary_at = now
+            self._boundary_at, self._boundary_step = now, self.step
         return Snapshot(
             self.run_id, self.cfg, self.state, self.step, self.steps, tr.lr, self._rate,
             self.diverged_at, self.error, None, tr.losses.view(), tr.evals.view(),

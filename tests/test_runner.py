@@ -348,3 +348,19 @@ def test_a_worker_keeps_freed_memory_instead_of_faulting_in_fresh_pages():
     }
     assert faults["default"] > 100 * 1000  # the freed heap top is given back: faulted again
     assert faults["keep"] < faults["default"] / 20, faults
+
+
+def test_an_ended_run_draws_its_decision_boundary_once(monkeypatch):
+    """Every snapshot of a finished run drew its decision boundary again (3600 grid points on
+    the lab's net), though its weights no longer change."""
+    calls, original = [], Trainer.boundary
+    monkeypatch.setattr(
+        Trainer, "boundary", lambda self, *a: calls.append(self.step_count) or original(self, *a)
+    )
+    stepper = Stepper("b", RunConfig(depth=1, width=8, steps=30))
+    stepper.advance(max_steps=10)
+    stepper.snapshot(), stepper.snapshot()  # running, within BOUNDARY_EVERY_S: drawn once
+    while stepper.state == "running":
+        stepper.advance()
+    first, again = stepper.snapshot(), stepper.snapshot()
+    assert calls == [10, 30] and again.boundary is first.boundary
