@@ -21,7 +21,9 @@ to both sides). Also printed: 25/100 (RunConfig's default sampling), 50/100, 100
 100/200, 200/100, and the runner with telemetry and evaluation off but for step 0 ("base"), so
 the cost of each part shows; "A/A", a second bare loop in the runner's place (what the harness
 reads where there is no difference); and for the lab's nets, where the runner's extra time goes
-at its default (a separate pass that times each part).
+at its default (a separate pass that times each part), and the overhead without the
+evaluations' arithmetic and without the decision boundary (what removing each would save,
+after-costs included).
 Target: overhead <= 3 % (<= 5 % at worst).
 """
 
@@ -169,6 +171,31 @@ def where_it_goes(cfg: RunConfig, n: int) -> str:
     return ", ".join(f"{k} {v:+.1f} %" for k, v in parts.items())
 
 
+@contextlib.contextmanager
+def removed(part: str):
+    """The runner without one part's work while inside: "evaluation arithmetic" (every
+    evaluation returns the run's first row: copies of the state are still kept and put back),
+    or "decision boundary" (none drawn). What it saves includes what the timers of
+    where_it_goes() miss: the slower steps after a burst of large products."""
+    if part == "decision boundary":
+        saved, replacement = ("boundary", Trainer.boundary), lambda self, *args: None
+    else:
+        first: dict[int, dict] = {}
+        original = Trainer._evaluate
+
+        def replacement(self):
+            if id(self) not in first:
+                first[id(self)] = original(self)
+            return first[id(self)]
+
+        saved = ("_evaluate", original)
+    setattr(Trainer, saved[0], replacement)
+    try:
+        yield
+    finally:
+        setattr(Trainer, *saved)
+
+
 def show(value: float, interval: tuple[float, ...]) -> str:
     low, high, least, most = interval
     return f"{value:+5.1f} % [{low:+.1f}, {high:+.1f}] (rounds {least:+.1f}..{most:+.1f})"
@@ -203,6 +230,10 @@ def main() -> None:
             print(f"    {part}", flush=True)
         if name.startswith("lab"):
             print(f"    where it goes: {where_it_goes(cfg, n)}", flush=True)
+            for part in ("evaluation arithmetic", "decision boundary"):
+                with removed(part):
+                    _, value, ci = overhead(cfg, n)
+                print(f"    without the {part}: {show(value, ci)}", flush=True)
 
 
 if __name__ == "__main__":
