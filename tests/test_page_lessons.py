@@ -186,6 +186,17 @@ def test_act_function_view_answers_the_three_questions():
     assert decode(probes["y"]) == pytest.approx([0.1, 0.1, 1.0], rel=1e-6)
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_act_function_view_writes_numbers_as_its_charts_do(lang):
+    at = page(ACT, activation="tanh", lang=lang)  # its measured mean output is -7.7e-22
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert t("activations.centered_yes", lang, mean="0.000") in text
+    at = page(ACT, lang=lang)  # sigmoid: f′(±10) = 4.5e-05
+    text = " ".join(m.value for m in at.markdown)
+    assert "4.5e−05" in text and "−10" in text and "e-" not in text
+
+
 def test_act_gallery_and_zigzag_views():
     at = page(ACT, view="gallery")
     assert not at.exception
