@@ -9,10 +9,10 @@ ctx = page.begin("running_stats", "nav.running_stats")
 cfg = ctx.settings(RunConfig, rs.DEFAULT)
 view_cfg = ctx.settings(rs.View, rs.View())
 page.show_notes(ctx)
-cfg, view_cfg = ui.settings(ctx, cfg, view_cfg)
+shown = controls.view_state(ctx, ui.VIEWS)  # set before the pills compare their views
+cfg, view_cfg = ui.settings(ctx, cfg, view_cfg, shown)  # greys out what the view does not use
 ctx.remember(cfg, rs.DEFAULT)
 ctx.remember(view_cfg, rs.View())
-controls.view_state(ctx, ui.VIEWS)  # set before the pills compare their views
 active = page.presets(ctx, *ui.presets())
 with ctx.head:
     view = controls.view_choice(ctx, ui.VIEWS)

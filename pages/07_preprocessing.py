@@ -9,9 +9,9 @@ DEFAULT = P.CloudConfig()
 ctx = page.begin("preprocessing")
 cfg = ctx.settings(P.CloudConfig, DEFAULT)
 page.show_notes(ctx)
-cfg = ui.sidebar(ctx, cfg)
+shown = controls.view_state(ctx, ui.VIEWS)  # known before the pills: the link's view counts
+cfg = ui.sidebar(ctx, cfg, shown)  # greys out what the view shown does not use
 ctx.remember(cfg, DEFAULT)
-controls.view_state(ctx, ui.VIEWS)  # known before the pills: the link's view counts
 active = page.presets(ctx, ui.presets(), ui.defaults(DEFAULT))
 with ctx.head:
     view = controls.view_choice(

@@ -76,6 +76,29 @@ def test_preprocessing_bad_link_values_fall_back_with_a_note():
     assert at.session_state["preprocessing.view"] == "picture"
 
 
+def greyed(at) -> dict[str, bool]:
+    """{key: disabled} of the sidebar's setting widgets."""
+    kinds = ("number_input", "select_slider", "selectbox", "toggle", "slider")
+    return {w.key: w.disabled for kind in kinds for w in getattr(at, kind) if w.key}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_preprocessing_greys_out_the_cloud_settings_where_no_cloud_is_drawn(lang):
+    cloud = [f"preprocessing.{f}" for f in ("corr", "scale_x", "eps", "n")]
+    note = t("app.unused_settings", lang)
+    for view in VIEWS:
+        at = page(PREP, lang=lang, view=view, corr="0.5")
+        assert not at.exception, view
+        widgets = greyed(at)
+        off = view not in ("picture", "contours")
+        assert [widgets[k] for k in cloud] == [off] * len(cloud), view
+        assert widgets["preprocessing.seed"] is False, view  # every view uses the seed
+        assert (note in [c.value for c in at.caption]) is off, view
+        assert at.session_state["preprocessing.corr"] == 0.5, view  # kept while greyed out
+    at.button_group(key="preprocessing.view").set_value("picture").run()
+    assert not greyed(at)["preprocessing.corr"] and at.session_state["preprocessing.corr"] == 0.5
+
+
 @pytest.mark.parametrize("preset", sorted(P.PRESETS))
 def test_preprocessing_preset_end_to_end(preset):
     at = page(PREP)

@@ -343,6 +343,30 @@ def test_regularization_view_starts_its_five_runs_and_draws(lang):
     assert at.button_group(key="running_stats.preset").value == "regularization"
 
 
+def test_each_view_greys_out_the_settings_it_does_not_use():
+    from bnviz.i18n import t
+
+    kinds = ("number_input", "select_slider", "selectbox", "toggle")
+    expect = {  # setting: greyed out on the views named
+        "running_stats.bn_m": {"noise", "one", "regularization"},
+        "running_stats.batch_size": {"one", "regularization"},
+        "running_stats.lr": {"noise", "one", "regularization"},
+        "running_stats.seed": {"one"},
+        "running_stats.compare": {"noise", "one", "regularization"},
+        "running_stats.layer.3": {"modes", "one", "regularization"},
+    }
+    for view in ("live", "modes", "noise", "one", "regularization"):
+        at = page(view=view, batch_size="16")
+        assert not at.exception, view
+        widgets = {w.key: w.disabled for k in kinds for w in getattr(at, k) if w.key}
+        assert {key: widgets[key] for key in expect} == {
+            key: view in views for key, views in expect.items()
+        }, view
+        note = t("app.unused_settings", "en") in [c.value for c in at.caption]
+        assert note is (view != "live"), view
+        assert at.session_state["running_stats.batch_size"] == 16, view  # kept when greyed
+
+
 def test_batch_size_one_explains_and_never_raises():
     at = page(batch_size="1")
     assert not at.exception

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import streamlit as st
@@ -99,29 +99,37 @@ def _fmt_number(v: float) -> str:
     return f"{v:g}"
 
 
-def draw(ctx: PageContext, spec: FieldSpec, value: Any, label: str, help: str | None) -> Any:
-    """One widget for one setting; returns the chosen value."""
+def draw(
+    ctx: PageContext, spec: FieldSpec, value: Any, label: str, help: str | None,
+    disabled: bool = False,
+) -> Any:  # fmt: skip
+    """One widget for one setting (greyed out if `disabled`: it keeps its value); returns the
+    chosen value."""
     key = widget_key(ctx, spec.name)
     if key not in st.session_state:
         st.session_state[key] = value
+    kw = dict(key=key, help=help, disabled=disabled)
     if spec.kind is bool:
-        return st.toggle(label, key=key, help=help)
+        return st.toggle(label, **kw)
     if spec.choices:
         fmt = lambda v: option_label(ctx, spec.name, v)  # noqa: E731
-        return st.selectbox(label, spec.choices, format_func=fmt, key=key, help=help)
+        return st.selectbox(label, spec.choices, format_func=fmt, **kw)
     if spec.optional and st.session_state[key] is None:
         st.session_state[key] = spec.default if spec.default is not None else spec.lo
     if spec.log:
         options = log_grid(spec, st.session_state[key])
-        return st.select_slider(label, options, format_func=_fmt_number, key=key, help=help)
+        return st.select_slider(label, options, format_func=_fmt_number, **kw)
     if spec.kind is int:
-        return st.number_input(label, int(spec.lo), int(spec.hi), step=1, key=key, help=help)
+        return st.number_input(label, int(spec.lo), int(spec.hi), step=1, **kw)
     step = 10.0 ** math.floor(math.log10((spec.hi - spec.lo) / 100))  # a tidy 0.01, 0.1, 1 …
-    return st.number_input(label, float(spec.lo), float(spec.hi), step=step, key=key, help=help)
+    return st.number_input(label, float(spec.lo), float(spec.hi), step=step, **kw)
 
 
-def settings_form(ctx: PageContext, cfg: Any, fields: Sequence[str]) -> Any:
-    """Widgets for `fields` of cfg (hidden ones skipped); the settings they now say.
+def settings_form(
+    ctx: PageContext, cfg: Any, fields: Sequence[str], unused: Collection[str] = ()
+) -> Any:
+    """Widgets for `fields` of cfg (hidden ones skipped; those in `unused`, which the view shown
+    does not use, greyed out); the settings they now say.
 
     Labels: <page>.field.<name> (then fields.<name>); help: <page>.help.<name> (then help.<name>).
     """
@@ -133,8 +141,15 @@ def settings_form(ctx: PageContext, cfg: Any, fields: Sequence[str]) -> Any:
             continue
         label = table.get(f"{ctx.name}.field.{name}") or table.get(f"fields.{name}", name)
         help_text = table.get(f"{ctx.name}.help.{name}") or table.get(f"help.{name}")
-        values[name] = draw(ctx, all_specs[name], getattr(cfg, name), label, help_text)
+        spec, value = all_specs[name], getattr(cfg, name)
+        values[name] = draw(ctx, spec, value, label, help_text, disabled=name in unused)
     return dataclasses.replace(cfg, **values)
+
+
+def unused_note(ctx: PageContext, unused: Collection[str]) -> None:
+    """Under the settings: why some are greyed out (nothing when the view uses them all)."""
+    if unused:
+        st.caption(ctx.tr("app.unused_settings"))
 
 
 def seed_url_values(ctx: PageContext, cfg: Any, fields: Sequence[str]) -> None:

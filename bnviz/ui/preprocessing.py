@@ -15,6 +15,7 @@ MAIN = ["corr", "offset_x", "offset_y", "scale_x", "scale_y"]
 MORE = ["n", "seed"]
 EPS = (0.0, 1e-8, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1.0, 10.0)  # whitening's eps choices
 VIEWS = ("picture", "contours", "training", "pca", "images")
+CLOUD_VIEWS = ("picture", "contours")  # the others use the seed only (digits, photo patches)
 PRESET_VIEWS = {"lecture": "picture", "offset_only": "contours", "collinear": "contours"}
 
 
@@ -29,22 +30,25 @@ def defaults(cfg: P.CloudConfig) -> dict:
     return {f: getattr(cfg, f) for f in [*MAIN, "eps", *MORE]}
 
 
-def sidebar(ctx: PageContext, cfg: P.CloudConfig) -> P.CloudConfig:
-    """Cloud settings; eps on a fixed log ladder (0 included: whitening without a floor)."""
+def sidebar(ctx: PageContext, cfg: P.CloudConfig, view: str) -> P.CloudConfig:
+    """Cloud settings, greyed out on the views that draw no cloud; eps on a fixed log ladder
+    (0 included: whitening without a floor)."""
     controls.seed_url_values(ctx, cfg, [*MAIN, "eps", *MORE])
+    unused = () if view in CLOUD_VIEWS else (*MAIN, "eps", "n")
     with st.sidebar:
         st.markdown(f"**{ctx.tr('preprocessing.settings')}**")
-        cfg = controls.settings_form(ctx, cfg, MAIN)
+        controls.unused_note(ctx, unused)
+        cfg = controls.settings_form(ctx, cfg, MAIN, unused)
         if "eps" not in ctx.hidden:
             key = controls.widget_key(ctx, "eps")
             ladder = sorted({*EPS, st.session_state.get(key, cfg.eps)})
             eps = st.select_slider(
-                ctx.tr("preprocessing.field.eps"), ladder,
-                format_func=lambda v: f"{v:g}", key=key, help=ctx.tr("preprocessing.help.eps"),
+                ctx.tr("preprocessing.field.eps"), ladder, format_func=lambda v: f"{v:g}",
+                key=key, help=ctx.tr("preprocessing.help.eps"), disabled="eps" in unused,
             )  # fmt: skip
             cfg = cfg.replace(eps=eps)
         with st.expander(ctx.tr("app.more_settings")):
-            cfg = controls.settings_form(ctx, cfg, MORE)
+            cfg = controls.settings_form(ctx, cfg, MORE, unused)
     return cfg
 
 

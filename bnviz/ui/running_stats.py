@@ -18,6 +18,14 @@ VIEWS = ("live", "modes", "noise", "one", "regularization")  # … B = 1, the tr
 PRESET_VIEWS = {"regularization": "regularization"}  # the other presets show the live view
 MAIN = ["batch_size", "lr"]
 MORE = ["steps", "seed"]
+ALL = ("bn_momentum", *MAIN, *MORE, "compare", "layer", "unit")  # the sidebar's settings
+USES = {  # the settings each view uses (the rest are greyed out there)
+    "live": ALL,
+    "modes": ALL[:-2],
+    "noise": ("batch_size", "seed", "layer", "unit"),  # the net at its init: no training
+    "one": (),  # a single example: PyTorch's own error, and what works instead
+    "regularization": ("seed",),  # five runs of their own on 256 digits
+}
 
 
 def widget_values(cfg: RunConfig, view_cfg: rs.View) -> dict:
@@ -35,36 +43,43 @@ def presets() -> tuple[dict, dict]:
     return items, widget_values(rs.DEFAULT, rs.View())
 
 
-def settings(ctx: PageContext, cfg: RunConfig, view_cfg: rs.View) -> tuple[RunConfig, rs.View]:
+def settings(
+    ctx: PageContext, cfg: RunConfig, view_cfg: rs.View, view: str
+) -> tuple[RunConfig, rs.View]:
     """The sidebar: BN momentum (a slider plus a toggle: the generic widget has no None), the
-    run's settings, and under "more" the momentum to compare and the layer and unit shown."""
+    run's settings, and under "more" the momentum to compare and the layer and unit shown;
+    those the view does not use are greyed out (USES)."""
     start = widget_values(cfg, view_cfg)
     controls.seed_url_values(ctx, SimpleNamespace(**start), list(start))
     key = lambda name: controls.widget_key(ctx, name)  # noqa: E731
+    unused = [name for name in ALL if name not in USES[view]]
     with st.sidebar:
         st.markdown(f"**{ctx.tr('app.settings')}**")
+        controls.unused_note(ctx, unused)
         if "bn_momentum" not in ctx.hidden:
+            off = "bn_momentum" in unused
             cumulative = st.session_state.get(key("bn_cumulative"), False)
             m = st.select_slider(
                 ctx.tr("running_stats.field.bn_m"),
                 sorted({*rs.MOMENTA, st.session_state.get(key("bn_m"), 0.1)}),
-                format_func=lambda v: f"{v:g}", key=key("bn_m"), disabled=cumulative,
+                format_func=lambda v: f"{v:g}", key=key("bn_m"), disabled=cumulative or off,
                 help=ctx.tr("running_stats.help.bn_m"),
             )  # fmt: skip
             cumulative = st.toggle(
                 ctx.tr("running_stats.field.bn_cumulative"), key=key("bn_cumulative"),
-                help=ctx.tr("running_stats.help.bn_cumulative"),
+                help=ctx.tr("running_stats.help.bn_cumulative"), disabled=off,
             )  # fmt: skip
             cfg = cfg.replace(bn_momentum=None if cumulative else m)
-        cfg = controls.settings_form(ctx, cfg, MAIN)
+        cfg = controls.settings_form(ctx, cfg, MAIN, unused)
         with st.expander(ctx.tr("app.more_settings")):
-            cfg = controls.settings_form(ctx, cfg, MORE)
+            cfg = controls.settings_form(ctx, cfg, MORE, unused)
             if "compare" not in ctx.hidden:
                 compare = st.selectbox(
                     ctx.tr("running_stats.field.compare"), rs.COMPARES,
                     format_func=lambda v: controls.option_label(ctx, "compare", v)
                     if v in ("off", "cumulative") else figs.momentum_label(float(v), ctx.lang),
                     key=key("compare"), help=ctx.tr("running_stats.help.compare"),
+                    disabled="compare" in unused,
                 )  # fmt: skip
                 view_cfg = view_cfg.replace(compare=compare)
             units = min(rs.BN_UNITS, cfg.width)
@@ -72,12 +87,12 @@ def settings(ctx: PageContext, cfg: RunConfig, view_cfg: rs.View) -> tuple[RunCo
                 ctx.tr("running_stats.layer"), range(cfg.depth),
                 index=min(view_cfg.layer, cfg.depth) - 1,
                 format_func=lambda i: ctx.tr("running_stats.fig.layer_n", layer=i + 1),
-                key=f"running_stats.layer.{cfg.depth}",
+                key=f"running_stats.layer.{cfg.depth}", disabled="layer" in unused,
             )  # fmt: skip
             unit = st.selectbox(
                 ctx.tr("running_stats.unit"), range(units), index=min(view_cfg.unit, units) - 1,
                 format_func=lambda i: ctx.tr("running_stats.unit_n", unit=i + 1),
-                key=f"running_stats.unit.{units}",
+                key=f"running_stats.unit.{units}", disabled="unit" in unused,
             )  # fmt: skip
     return cfg, view_cfg.replace(layer=layer + 1, unit=unit + 1)
 
