@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from bnviz.figures.theme import COLORS, PALETTE, base_layout, domains, f32
+from bnviz.figures.theme import COLORS, PALETTE, base_layout, domains, f32, tidy_log_axes
 from bnviz.i18n import t
 from bnviz.lessons.initialization import INITS, GradStats, LayerStats
 
@@ -80,7 +80,7 @@ def std_figure(
     layout["legend"] = dict(layout["legend"], y=-0.36)  # clear of the x axis title
     if y_range is not None:
         layout["yaxis"]["range"] = list(y_range)
-    return go.Figure(data=traces, layout=layout)
+    return tidy_log_axes(go.Figure(data=traces, layout=layout))
 
 
 # ---------------------------------------------------------------------------- histograms

@@ -7,7 +7,15 @@ from collections.abc import Mapping
 import numpy as np
 import plotly.graph_objects as go
 
-from bnviz.figures.theme import COLORS, PALETTE, base_layout, domains, downsample, f32
+from bnviz.figures.theme import (
+    COLORS,
+    PALETTE,
+    base_layout,
+    domains,
+    downsample,
+    f32,
+    tidy_log_axes,
+)
 from bnviz.i18n import t
 from bnviz.stepper import Snapshot
 from bnviz.telemetry import HIST_BINS, HIST_RANGE, Q15, Q50, Q85
@@ -226,7 +234,8 @@ def per_layer_figure(
         )
     if not traces:
         return _empty(lang)
-    return go.Figure(traces, base_layout(t(f"lab.fig.{column}", lang), height=320, **axes))
+    layout = base_layout(t(f"lab.fig.{column}", lang), height=320, **axes)
+    return tidy_log_axes(go.Figure(traces, layout))
 
 
 def boundary_figure(

@@ -8,7 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from bnviz.figures.theme import COLORS, PALETTE, base_layout, f32
+from bnviz.figures.theme import COLORS, PALETTE, base_layout, f32, tidy_log_axes
 from bnviz.i18n import t
 from bnviz.lessons.preprocessing import Panel, Path, bowl_shape
 from bnviz.lessons.preprocessing_data import TARGET, MeanImage, steps_to_target
@@ -202,7 +202,7 @@ def accuracy_k_figure(ks, acc: np.ndarray, *, lang: str = "en") -> go.Figure:
                              name=_tr("fig.test_acc", lang)))  # fmt: skip
     fig.update_xaxes(title_text=_tr("fig.k", lang), type="log")
     fig.update_yaxes(title_text=_tr("fig.test_acc", lang), range=[0, 1])
-    return fig
+    return tidy_log_axes(fig)
 
 
 # ---------------------------------------------------------------------------- photos
@@ -248,4 +248,4 @@ def noise_gain_figure(eps: np.ndarray, gains: np.ndarray, *, lang: str = "en") -
     fig.add_hline(y=1.0, line=dict(color=COLORS["guide"], dash="dot"))
     fig.update_xaxes(title_text="eps", type="log")
     fig.update_yaxes(title_text=_tr("fig.noise_gain", lang), type="log")
-    return fig
+    return tidy_log_axes(fig)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from bnviz.figures.theme import COLORS, base_layout, f32
+from bnviz.figures.theme import COLORS, base_layout, f32, tidy_log_axes
 from bnviz.i18n import t
 from bnviz.lessons.standardization import Descent, Grid, Sweep
 
@@ -136,7 +136,7 @@ def loss_figure(
         xaxis=dict(title=_tr("fig.step", lang)),
         yaxis=dict(title=_tr("fig.gap", lang), type="log", exponentformat="power"),
     )  # fmt: skip
-    return go.Figure(data=data, layout=layout)
+    return tidy_log_axes(go.Figure(data=data, layout=layout))
 
 
 # ---------------------------------------------------------------------------- learning-rate sweep
@@ -216,4 +216,4 @@ def sweep_figure(
             title=_tr("fig.steps_axis", lang), type="log", range=[-0.1, np.log10(top) + 0.1]
         ),
     )  # fmt: skip
-    return go.Figure(data=data, layout=layout)
+    return tidy_log_axes(go.Figure(data=data, layout=layout))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import plotly.graph_objects as go
 
 # Colors: no-BN in warm orange, BN in blue everywhere, so a class learns them once.
 COLORS = {
@@ -71,6 +72,37 @@ def log_axis(*values: object) -> dict:
         powers = range(powers.start - powers.start % 2, powers.stop, 2)  # even: 1 is labelled
     ticks = [m * 10.0**e for e in powers for m in digits if lo / 2 <= m * 10.0**e <= hi * 2]
     return dict(type="log", tickvals=ticks, ticktext=[_tick_text(tick) for tick in ticks])
+
+
+def tidy_log_axes(fig: go.Figure) -> go.Figure:
+    """Label every log axis of fig that has no ticks of its own as log_axis() does, from the
+    data of the traces drawn on it and on the axes it matches (in place; returns fig). For
+    figures drawn whole on the server: a streamed chart's axis grows in the browser."""
+    names = [k for k in fig.layout.to_plotly_json() if k.startswith(("xaxis", "yaxis"))]
+    log = [n for n in names if fig.layout[n].type == "log" and fig.layout[n].tickvals is None]
+    ref = {n: n[0] + n[5:] for n in log}  # "yaxis2" -> "y2"
+    group = {n: fig.layout[n].matches or ref[n] for n in log}  # matched axes share their ticks
+    for name in log:
+        values = [
+            _finite(getattr(trace, name[0]))
+            for trace in fig.data
+            for other in log
+            if group[other] == group[name]
+            and (getattr(trace, name[0] + "axis", None) or name[0]) == ref[other]
+        ]
+        ticks = log_axis(*values)
+        fig.layout[name].update(tickvals=ticks.get("tickvals"), ticktext=ticks.get("ticktext"))
+    return fig
+
+
+def _finite(values: object) -> np.ndarray:
+    """A trace's coordinates as floats (None and text as NaN)."""
+    if values is None:
+        return np.zeros(0)
+    try:
+        return np.asarray(values, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        return np.array([v if isinstance(v, int | float) else np.nan for v in values], float)
 
 
 def _tick_text(tick: float) -> str:

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from bnviz.figures.theme import COLORS, PALETTE, base_layout, f32
+from bnviz.figures.theme import COLORS, PALETTE, base_layout, f32, tidy_log_axes
 from bnviz.i18n import t
 from bnviz.lessons.why_bn import BNStep, DeepLinearStep, SafeLrCurve
 
@@ -54,7 +54,7 @@ def terms_figure(step: DeepLinearStep | BNStep, *, lang: str, height: int = 340)
     if getattr(step, "overflow", False):
         note = dict(xref="paper", yref="paper", x=0.5, y=1.0, showarrow=False)
         fig.add_annotation(text=_tr("fig.overflow", lang), font=dict(color=COLORS["plain"]), **note)
-    return fig
+    return tidy_log_axes(fig)
 
 
 def change_figure(step: DeepLinearStep | BNStep, *, lang: str, height: int = 260) -> go.Figure:
@@ -100,4 +100,4 @@ def safe_lr_figure(curve: SafeLrCurve, *, lang: str, depth: int | None = None,
     fig.update_yaxes(type="log", title_text=_tr("fig.safe_lr", lang), exponentformat="power")
     fig.update_xaxes(title_text=_tr("fig.depth", lang))
     fig.update_layout(legend=dict(orientation="v", x=1.02, y=1, yanchor="top", xanchor="left"))
-    return fig
+    return tidy_log_axes(fig)

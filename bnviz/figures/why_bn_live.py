@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import numpy as np
 import plotly.graph_objects as go
 
-from bnviz.figures.theme import COLORS, PALETTE, base_layout, downsample, f32
+from bnviz.figures.theme import COLORS, PALETTE, base_layout, downsample, f32, tidy_log_axes
 from bnviz.i18n import t
 from bnviz.stepper import Snapshot
 
@@ -35,7 +35,7 @@ def trio_figure(snaps: Mapping[str, Snapshot], *, lang: str, height: int = 340) 
         fig.add_trace(_line(x, y, run, lang))
     fig.update_yaxes(type="log", title_text=_tr("loss", lang), exponentformat="power")
     fig.update_xaxes(title_text=_tr("step", lang))
-    return fig
+    return tidy_log_axes(fig)
 
 
 def shift_figure(result: Mapping[str, Mapping[str, np.ndarray]], metric: str, *, lang: str,
@@ -47,7 +47,7 @@ def shift_figure(result: Mapping[str, Mapping[str, np.ndarray]], metric: str, *,
         fig.add_trace(_line(r["step"], y, run, lang))
     fig.update_yaxes(type="log", exponentformat="power")
     fig.update_xaxes(title_text=_tr("step", lang))
-    return fig
+    return tidy_log_axes(fig)
 
 
 SMOOTH_METRICS = ("loss", "grad_change", "beta_eff")  # the smoothness view's three charts
@@ -74,7 +74,7 @@ def smoothness_figure(
     fig.update_layout(legend_traceorder="normal")  # plotly reverses legends of filled bands
     span = [-0.03 * last, 1.03 * last] if last else None  # the end markers whole
     fig.update_xaxes(title_text=_tr("step", lang), range=span)
-    return fig
+    return tidy_log_axes(fig)
 
 
 def lower_figure(rows: Mapping[tuple[str, bool], Mapping[str, float]], *, lang: str,
@@ -134,7 +134,7 @@ def bias_figure(result: Mapping[str, np.ndarray], *, lang: str, height: int = 28
                                  line=dict(color=color)))  # fmt: skip
     fig.update_yaxes(type="log", exponentformat="power")
     fig.update_xaxes(title_text=_tr("step", lang))
-    return fig
+    return tidy_log_axes(fig)
 
 
 # ---------------------------------------------------------------------------- the live trio
@@ -150,7 +150,7 @@ def movement_figure(moves: Mapping[str, Mapping[str, np.ndarray]], *, lang: str,
         fig.add_trace(_line(m["step"], y, run, lang))
     fig.update_yaxes(type="log", title_text=_tr("move", lang), exponentformat="power")
     fig.update_xaxes(title_text=_tr("step", lang))
-    return fig
+    return tidy_log_axes(fig)
 
 
 def bands_figure(moves: Mapping[str, Mapping[str, np.ndarray]], *, lang: str,
