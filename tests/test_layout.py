@@ -180,6 +180,21 @@ def test_running_stats_legends_take_two_rows_and_plots_line_up(browser, server, 
     page.close()
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_standardization_contour_legends_take_as_many_rows_and_plots_line_up(browser, server, lang):
+    """The raw and standardized contours side by side at 1280x720: the raw plot's longer tick
+    labels ("−0.05") left it less width, its legend took two rows against one beside it, and
+    the two plots did not line up."""
+    page = _open(browser, server, f"standardization?lang={lang}", 1280, 720)
+    page.wait_for_function("() => document.querySelectorAll('.contourlayer path').length > 1")
+    page.wait_for_timeout(500)
+    contours = page.evaluate(LEGENDS)[:2]
+    assert len(contours) == 2, contours
+    assert contours[0]["rows"] == contours[1]["rows"], contours
+    assert abs(contours[0]["bottom"] - contours[1]["bottom"]) <= 1, contours
+    page.close()
+
+
 TITLES_CUT = """() => {  // chart titles wider than their chart (plotly clips them at its edge)
   const out = [];
   for (const p of document.querySelectorAll('.js-plotly-plot')) {

@@ -99,6 +99,9 @@ def contour_figure(
         xaxis=dict(title=_tr("fig.w1", lang), range=[grid.w1[0], grid.w1[-1]], constrain="domain"),
         yaxis=yaxis,
     )  # fmt: skip
+    # two items a row on both panels: the raw panel's longer tick labels leave its plot less
+    # width, and its legend took two rows against one beside it (the plots did not line up)
+    layout["legend"] |= dict(entrywidth=0.5, entrywidthmode="fraction")
     return go.Figure(data=[contour, *_path_traces(d, upto, lang)], layout=layout)
 
 
