@@ -32,8 +32,8 @@ if specs is not None:
     if view == "coarse" and first is not None and first.snapshot.state == "finished":
         specs["round2"] = V.fine_spec(first.snapshot, cfg)[0]  # round 2: around the best
         runs = live.attached(ctx, specs)
-    if busy := st.session_state.pop(f"{ctx.name}.busy", None):
-        st.error(busy)  # a quota said no (live.attached keeps the reason here)
+    ctx.head = None  # the title row holds the views: the run buttons go under the sentence
+    live.controls(ctx, specs, runs)  # Start … Reset for the sweeps; says a quota's "no"
     with st.sidebar:  # as live.sidebar: classroom pace (a sweep lasts ~30 s), pause redraw
         st.markdown(f"**{ctx.tr('run.while_training')}**")
         live.pace_toggle(ctx, runs)

@@ -6,7 +6,15 @@ import pytest
 from bnviz.i18n import t
 from bnviz.lessons import hyperparams_views as V
 from bnviz.ui.live import pace_for
-from tests.helpers import choose_preset, figures, full_speed, rerun_until, shown_runs, wait_for_runs
+from tests.helpers import (
+    choose_preset,
+    click,
+    figures,
+    full_speed,
+    rerun_until,
+    shown_runs,
+    wait_for_runs,
+)
 from tests.test_pages import page
 
 PAGE = "09_hyperparams.py"
@@ -146,6 +154,28 @@ def test_sweeps_follow_the_classroom_pace_toggle():
     rerun_until(at, lambda _: getattr(run.snapshot, "pace", unset) is None)  # and lifted it
     at.toggle(key="hyperparams.pace").set_value(True).run()
     rerun_until(at, lambda _: getattr(run.snapshot, "pace", unset) == paced or run.snapshot.done)
+
+
+def test_the_run_buttons_pause_resume_step_and_reset_the_sweeps():
+    at = page(PAGE, steps="900", seed="90731")  # 30 s at classroom pace: time to press Pause
+    runs = shown_runs("hyperparams")
+    assert set(runs) == {"sweep", "repeats1", "repeats2"}
+    buttons = {b.label: b for b in at.button}
+    assert buttons["Start"].disabled and not buttons["Pause"].disabled  # they started on their own
+    click(at, "Pause")
+    rerun_until(at, lambda _: all(r.snapshot.state == "paused" for r in runs.values()))
+    paused_at = {n: r.snapshot.step for n, r in runs.items()}
+    assert all(s < 900 for s in paused_at.values()), paused_at
+    click(at, "Step")  # one more step of every sweep
+    rerun_until(at, lambda _: all(r.snapshot.step == paused_at[n] + 1 for n, r in runs.items()))
+    click(at, "Resume")
+    rerun_until(at, lambda _: all(r.snapshot.step > paused_at[n] + 1 for n, r in runs.items()))
+    click(at, "Reset")
+    again = shown_runs("hyperparams")
+    assert {n: r.spec for n, r in again.items()} == {n: r.spec for n, r in runs.items()}
+    assert all(again[n].run_id != runs[n].run_id for n in runs)  # trained anew, from step 0
+    click(at, "Pause")
+    assert not at.exception
 
 
 def test_a_full_quota_is_said_on_the_page(monkeypatch):
