@@ -109,6 +109,16 @@ def test_curves_end_at_an_x_where_their_model_diverged(lang):
     assert not _marks(F.curves_figure(step, acc[:1], 0, np.array([-1]), lang=lang))
 
 
+def test_curves_axis_starts_low_enough_for_every_curve():
+    step = np.array([0, 20, 40])
+    fig = F.curves_figure(step, np.array([[0.5, 0.9, 0.97], [0.55, 0.8, 0.9]]), 0, lang="en")
+    assert fig.layout.yaxis.range == (F.CURVES_FLOOR, 1.02)  # chance on moons is 0.5
+    low = np.array([[0.5, 0.9, 0.97], [0.27, 0.6, np.nan]])  # one starts below 0.4
+    fig = F.curves_figure(step, low, 0, np.array([-1, 30]), lang="en")
+    assert fig.layout.yaxis.range == (0.2, 1.02)
+    assert list(_marks(fig)[0].y) == pytest.approx([0.6])
+
+
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_bn_heatmaps_grey_out_diverged_cells_with_an_x(lang):
     plain = np.array([[0.95, np.nan], [0.6, np.nan]])

@@ -231,7 +231,7 @@ def zoom_figure(rounds: Mapping[str, tuple], box, gone=None, *, lang: str) -> go
     return fig
 
 
-CURVES_FLOOR = 0.4  # the accuracy axis starts here (moons: chance is 0.5)
+CURVES_FLOOR = 0.4  # the accuracy axis starts here (moons: chance is 0.5), or lower if one is
 
 
 def curves_figure(
@@ -243,6 +243,8 @@ def curves_figure(
     (NaN after), and an × marks the step, at its last accuracy (at the axis floor if none).
     """
     fig = go.Figure(layout=base_layout(height=HERO_HEIGHT))
+    seen = np.asarray(acc, np.float64)[np.isfinite(acc)]
+    bottom = min(CURVES_FLOOR, np.floor(seen.min() * 10) / 10) if len(seen) else CURVES_FLOOR
     for i, row in enumerate(acc):
         top = i == best
         fig.add_scatter(
@@ -259,7 +261,7 @@ def curves_figure(
     at = np.asarray(diverged_at if diverged_at is not None else [], np.int64)
     if (at >= 0).any():
         rows = np.flatnonzero(at >= 0)
-        floor, last = CURVES_FLOOR + 0.02, []
+        floor, last = bottom + 0.02, []
         for i in rows:
             seen = acc[i][np.isfinite(acc[i])]
             last.append(max(float(seen[-1]), floor) if len(seen) else floor)
@@ -267,5 +269,5 @@ def curves_figure(
         fig.add_scatter(x=f32(at[rows]), y=f32(last), text=text, hoverinfo="text",
                         **_x_marks(len(rows), lang))  # fmt: skip
     fig.update_xaxes(title=_tr("step", lang))
-    fig.update_yaxes(title=_tr("accuracy", lang), range=[CURVES_FLOOR, 1.02])
+    fig.update_yaxes(title=_tr("accuracy", lang), range=[bottom, 1.02])  # no curve cut off
     return fig
