@@ -23,7 +23,7 @@ from bnviz.train import Trainer
 BASE = RunConfig(
     dataset="digits", train_limit=256, test_fraction=0.5, depth=3, width=128,
     activation="relu", optimizer="adam", lr=1e-3, batch_size=32, steps=600,
-    log_every=100, eval_every=50,
+    log_every=1000, eval_every=50,  # the view draws evaluations only: no telemetry samples
 )  # fmt: skip
 VARIANTS: dict[str, dict] = {
     "plain": dict(norm="none"),
