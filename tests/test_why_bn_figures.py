@@ -40,6 +40,9 @@ def test_change_bars_are_signed_prediction_and_actual(lang):
     fig = figs.change_figure(step, lang=lang)
     np.testing.assert_allclose(fig.data[0].y, [step.predicted, step.actual])
     assert "0.187" in fig.layout.title.text
+    assert list(fig.data[0].text) == ["−204", "−38.3"]  # a minus sign, as the axis writes it
+    lines = [d.name for d in figs.terms_figure(step, lang=lang).data[1:]]
+    assert all("−" in name and "-" not in name.split()[-1] for name in lines), lines
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

@@ -19,7 +19,10 @@ def _tr(key: str, lang: str, **fmt: object) -> str:
 
 
 def _fmt(v: float) -> str:
-    return f"{v:.3g}" if math.isfinite(v) else ("+∞" if v > 0 else "−∞" if v < 0 else "nan")
+    """3 significant digits with a typographic minus, as the axes write it: −204, 1.2e−05."""
+    if not math.isfinite(v):
+        return "+∞" if v > 0 else "−∞" if v < 0 else "nan"
+    return f"{v:.3g}".replace("-", "−")
 
 
 # ---------------------------------------------------------------------------- view 1
