@@ -96,16 +96,24 @@ def _charts_drawn(page) -> None:
 @pytest.mark.parametrize(("path", "preset"), PAGES, ids=[p for p, _ in PAGES])
 def test_first_screen_at_1280x720_after_a_preset(browser, server, path, preset):
     page = _open(browser, server, path, 1280, 720)
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    failed = SCREENS / f"FAILED-{path}-{preset.rsplit('.', 1)[1]}-1280x720.png"
     click_preset(page, t(preset))
     settle(page)
-    _charts_drawn(page)
+    try:
+        _charts_drawn(page)
+    except Exception:  # what the page showed instead (a rare timeout here, not reproduced)
+        page.screenshot(path=str(failed))
+        raise
     no_exception(page)
     page.evaluate("() => window.scrollTo(0, 0)")
-    for _ in range(40):  # a live panel swaps its chart element twice a second: catch it drawn
+    for _ in range(100):  # a live panel swaps its chart element twice a second: catch it drawn
         boxes = page.evaluate(BOXES)
         if boxes["chart"] and boxes["look"]:
             break
         page.wait_for_timeout(100)
+    if not boxes["chart"]:
+        page.screenshot(path=str(failed))
     assert boxes["look"] and boxes["chart"], boxes
     for name in ("look", "chart"):
         b = boxes[name]
@@ -113,7 +121,6 @@ def test_first_screen_at_1280x720_after_a_preset(browser, server, path, preset):
     assert boxes["scroll"] <= boxes["width"], "the page scrolls sideways"
     assert page.evaluate(CUT) == []
     assert page.evaluate(TITLES_CUT) == []
-    SCREENS.mkdir(parents=True, exist_ok=True)
     first = next(k for p, k in PAGES if p == path) == preset  # a page's first entry: its name
     path = path if first else f"{path}-{preset.rsplit('.', 1)[1]}"
     page.screenshot(path=str(SCREENS / f"{path}-1280x720.png"))
