@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from bnviz.figures.theme import COLORS, PALETTE, base_layout, f32
+from bnviz.figures.theme import COLORS, PALETTE, base_layout, f32, minus_signs
 from bnviz.i18n import t
 from bnviz.lessons.activations import ADVICE, POSITIVE_BIASES, Curve, Summary, ZigZag
 from bnviz.lessons.relu_race import Race, race_ratios
@@ -86,7 +86,7 @@ def _probe_notes(probes: Mapping[float, float], df_range: Sequence[float]) -> li
                 yshift=12 if y <= middle else -8,
             )
         )
-        text = f"f′({x:g}) = {y:.2g}".replace("-", "−")
+        text = minus_signs(f"f′({x:g}) = {y:.2g}")
         box = dict(showarrow=False, font=dict(size=14), bgcolor="rgba(255, 255, 255, 0.85)")
         notes.append(dict(x=x, y=y, xref="x", yref="y2", text=text, **box, **place))
     return notes
@@ -163,11 +163,11 @@ def regions_text(
         if a <= lo and b >= hi:
             parts.append("x ∈ ℝ")
         elif a <= lo:
-            parts.append(f"x ≤ {b:.3g}".replace("-", "−"))
+            parts.append(minus_signs(f"x ≤ {b:.3g}"))
         elif b >= hi:
-            parts.append(f"x ≥ {a:.3g}".replace("-", "−"))
+            parts.append(minus_signs(f"x ≥ {a:.3g}"))
         else:
-            parts.append(f"{a:.3g} ≤ x ≤ {b:.3g}".replace("-", "−"))
+            parts.append(minus_signs(f"{a:.3g} ≤ x ≤ {b:.3g}"))
     return ", ".join(parts)
 
 

@@ -105,6 +105,12 @@ def _finite(values: object) -> np.ndarray:
         return np.array([v if isinstance(v, int | float) else np.nan for v in values], float)
 
 
+def minus_signs(text: str) -> str:
+    """A formatted number (or a phrase of them) with typographic minus signs, as plotly's axes
+    write them: "−204", "4.5e−05", "x ≤ −2.5"."""
+    return text.replace("-", "−")
+
+
 def _tick_text(tick: float) -> str:
     """'0.05', '300', or '10⁶' / '10⁻⁵' outside 0.001-10 000 (never '1e+06')."""
     if 1e-3 <= tick < 1e4:

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from bnviz.figures.theme import COLORS, PALETTE, base_layout, f32, tidy_log_axes
+from bnviz.figures.theme import COLORS, PALETTE, base_layout, f32, minus_signs, tidy_log_axes
 from bnviz.i18n import t
 from bnviz.lessons.why_bn import BNStep, DeepLinearStep, SafeLrCurve
 
@@ -22,7 +22,7 @@ def _fmt(v: float) -> str:
     """3 significant digits with a typographic minus, as the axes write it: −204, 1.2e−05."""
     if not math.isfinite(v):
         return "+∞" if v > 0 else "−∞" if v < 0 else "nan"
-    return f"{v:.3g}".replace("-", "−")
+    return minus_signs(f"{v:.3g}")
 
 
 # ---------------------------------------------------------------------------- view 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from bnviz.figures import activations as figs
+from bnviz.figures.theme import minus_signs
 from bnviz.lessons import activations as A
 from bnviz.lessons import relu_race as R
 from bnviz.ui import live, plot
@@ -45,22 +46,18 @@ def dead_with_bias(seed: int) -> list:
     return [float(A.dead_share_with_bias(b, seed)[1:].mean()) for b in A.POSITIVE_BIASES]
 
 
-def _minus(number: str) -> str:
-    """A formatted number with typographic minus signs (as the charts write them)."""
-    return number.replace("-", "−")
-
-
 def questions(ctx: PageContext, cfg: A.ActivationSettings, probes: dict) -> None:
     """The notes' three questions answered for one function, then its mean and flat parts."""
     name = cfg.activation
     st.markdown(f"**{ctx.tr('activations.question.title')}**")
     for x, d in probes.items():
         answer = "flat" if abs(d) < A.FLAT else "passes"
-        ask = ctx.tr("activations.question.ask", x=_minus(f"{x:g}"))
-        st.markdown(f"- *{ask}* {ctx.tr(f'activations.question.{answer}', d=_minus(f'{d:.2g}'))}")
+        ask = ctx.tr("activations.question.ask", x=minus_signs(f"{x:g}"))
+        said = ctx.tr(f"activations.question.{answer}", d=minus_signs(f"{d:.2g}"))
+        st.markdown(f"- *{ask}* {said}")
     s = summary(name, **cfg.params())
     centered = "centered_yes" if s.zero_centered else "centered_no"
-    mean = _minus(f"{s.mean:.3f}").replace("−0.000", "0.000")  # tanh's is ±1e-22: "0.000"
+    mean = minus_signs(f"{s.mean:.3f}").replace("−0.000", "0.000")  # tanh's is ±1e-22: "0.000"
     st.markdown("- " + ctx.tr(f"activations.{centered}", mean=mean))
     if s.flat:
         regions = figs.regions_text(s.flat)
