@@ -81,3 +81,19 @@ def test_streamlit_theme_is_the_stored_template(browser, server):
         plot.TEMPLATE.write_text(text, encoding="utf-8")
     assert drawn == plot.template()
     page.close()
+
+
+def test_switching_views_raises_no_error_in_the_page(browser, server):
+    """Leaving a view of live charts: the chart being swapped out was hidden while its size
+    watcher still fired, and plotly.js threw "Resize must be passed a displayed plot div
+    element" (an uncaught error in the page, on six views in a browser audit)."""
+    errors: list[str] = []
+    page = open_page(browser, server + "/why_bn?view=smooth&seed=37")
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.wait_for_function(f"() => document.querySelectorAll('{PLOT}').length >= 3", timeout=60_000)
+    for label in ("Santurkar's test", "Smoothness", "Covariate shift", "Smoothness"):
+        page.locator('[data-testid="stButtonGroup"] button').filter(has_text=label).first.click()
+        page.wait_for_timeout(1500)
+    no_exception(page)
+    assert not errors, errors
+    page.close()

@@ -89,7 +89,9 @@ export default function (component) {
     parentElement.appendChild(root);
     box = { root, plot, next: null, busy: false, gone: false, draws: 0 };
     box.resize = new ResizeObserver(() => {
-      if (window.Plotly && box.plot.data) window.Plotly.Plots.resize(box.plot);
+      // not while hidden (a view being swapped out): plotly.js throws "Resize must be passed
+      // a displayed plot div element"
+      if (window.Plotly && box.plot.data && box.plot.offsetParent) window.Plotly.Plots.resize(box.plot);
     });
     box.resize.observe(root);
     parentElement.__bnvizPlot = box;
