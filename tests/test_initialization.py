@@ -223,6 +223,8 @@ def test_figures_have_data_in_both_languages(lang):
     assert grid.layout.title.text == t("initialization.fig.act_hist_title", lang)
     grads = fig.histogram_grid(init.gradient_stats(**init.PRESETS["cs231n_small"]), lang=lang)
     assert grads.layout.title.text == t("initialization.fig.grad_hist_title", lang)
+    titles = [a.text for a in grid.layout.annotations if "σ" in a.text]
+    assert len(titles) == 10 and "e−" in titles[-1] and "e-" not in "".join(titles)  # ~1e-5
     curves = init.std_curves(("zeros", "small", "xavier"))
     chart = fig.std_figure(curves, lang=lang)
     assert chart.layout.yaxis.type == "log" and len(chart.data) == 3

@@ -25,8 +25,8 @@ def test_tidy_log_axes_labels_each_log_axis_from_the_data_drawn_on_it():
     lay = fig.layout
     assert lay.xaxis.tickvals == (1, 2, 5, 10, 20, 50, 100)  # 1-2-5 across under 2 decades
     assert lay.xaxis2.tickvals is None and lay.yaxis.tickvals is None  # linear axes untouched
-    # 7 decades: every other power, as 10ⁿ outside 0.001-10 000
-    assert lay.yaxis2.ticktext == ("10<sup>-8</sup>", "10<sup>-6</sup>", "10<sup>-4</sup>", "0.01")
+    # 7 decades: every other power, as 10ⁿ outside 0.001-10 000, with a minus sign as plotly's
+    assert lay.yaxis2.ticktext == ("10<sup>−8</sup>", "10<sup>−6</sup>", "10<sup>−4</sup>", "0.01")
     assert lay.yaxis3.tickvals == lay.yaxis2.tickvals
 
 

@@ -8,7 +8,15 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from bnviz.figures.theme import COLORS, PALETTE, base_layout, domains, f32, tidy_log_axes
+from bnviz.figures.theme import (
+    COLORS,
+    PALETTE,
+    base_layout,
+    domains,
+    f32,
+    minus_signs,
+    tidy_log_axes,
+)
 from bnviz.i18n import t
 from bnviz.lessons.initialization import INITS, GradStats, LayerStats
 
@@ -87,7 +95,7 @@ def std_figure(
 
 
 def _panel_label(record: LayerStats | GradStats, lang: str) -> str:
-    text = _tr("fig.panel", lang, layer=record.layer, std=f"{record.std:.2g}")
+    text = _tr("fig.panel", lang, layer=record.layer, std=minus_signs(f"{record.std:.2g}"))
     saturated = getattr(record, "saturated", math.nan)
     if not math.isnan(saturated):
         text += "<br>" + _tr("fig.panel_saturated", lang, share=f"{saturated:.0%}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from bnviz.figures.theme import COLORS, base_layout, f32, tidy_log_axes
+from bnviz.figures.theme import COLORS, base_layout, f32, minus_signs, tidy_log_axes
 from bnviz.i18n import t
 from bnviz.lessons.standardization import Descent, Grid, Sweep
 
@@ -66,7 +66,8 @@ def _path_traces(d: Descent, upto: int | None, lang: str) -> list[go.Scatter]:
 def _power_ticks(lo: float, hi: float) -> dict:
     """Colorbar ticks at whole powers of ten of a log10 scale."""
     powers = np.arange(np.ceil(lo), np.floor(hi) + 1, dtype=int)
-    return dict(tickvals=powers.tolist(), ticktext=[f"10<sup>{p}</sup>" for p in powers])
+    text = [minus_signs(f"10<sup>{p}</sup>") for p in powers]
+    return dict(tickvals=powers.tolist(), ticktext=text)
 
 
 def contour_figure(

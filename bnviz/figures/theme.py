@@ -116,7 +116,7 @@ def _tick_text(tick: float) -> str:
     if 1e-3 <= tick < 1e4:
         return f"{tick:g}"
     mantissa, exponent = f"{tick:.0e}".split("e")
-    power = f"10<sup>{int(exponent)}</sup>"
+    power = minus_signs(f"10<sup>{int(exponent)}</sup>")
     return power if mantissa == "1" else f"{mantissa}·{power}"
 
 
