@@ -67,3 +67,23 @@ def test_step_axes_start_at_zero_and_span_the_first_evaluation(browser, server):
         assert low == 0 and high >= 100, ranges
     page.get_by_role("button", name="Pause", exact=True).click()  # leave the workers idle
     page.close()
+
+
+def test_loss_and_accuracy_plots_start_at_the_same_height(browser, server):
+    """The status lines (each run's state and step) stood above the loss chart only, so it
+    started ~45 px below the accuracy chart beside it. The accuracy chart keeps their room,
+    unseen."""
+    page = open_page(browser, server + "/batchnorm_lab?seed=41")
+    tops = """() => [...document.querySelectorAll('.bnviz-live')].map(b => ({
+      plot: b.querySelector('.nsewdrag')?.getBoundingClientRect().top,
+      status: getComputedStyle(b.querySelector('.bnviz-live-status')).visibility,
+      text: b.querySelector('.bnviz-live-status').textContent}))"""
+    page.wait_for_function(
+        f"() => {{ const c = ({tops})(); return c.length === 2 && c[0].text && c[1].plot; }}",
+        timeout=60_000,
+    )
+    loss, accuracy = page.evaluate(tops)
+    assert loss["status"] == "visible" and accuracy["status"] == "hidden", (loss, accuracy)
+    assert abs(loss["plot"] - accuracy["plot"]) <= 1, (loss, accuracy)
+    no_exception(page)
+    page.close()

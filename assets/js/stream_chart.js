@@ -109,6 +109,11 @@ function start(root, data) {
   const status = document.createElement("div");
   status.className = "bnviz-live-status";
   status.style.cssText = "font-size: 0.85rem; white-space: pre-line";
+  if (data.status && data.status.hidden) {
+    // the same lines, unseen: a chart beside the one that shows them starts at the same height
+    status.style.visibility = "hidden";
+    status.setAttribute("aria-hidden", "true");
+  }
   box.append(status, plot, note);
   root.appendChild(box);
   const live = { src: data.src, data, root: box, plot, note, status, since: null, stopped: false };

@@ -42,8 +42,9 @@ def drawer(ctx, cfg, view: str, labels: dict[str, str]):
             a, b = st.columns(2)
             with a:
                 stream_chart(ctx, snaps, "loss", key="lab.stream.loss", labels=labels)
-            with b:
-                stream_chart(ctx, snaps, "accuracy", key="lab.stream.accuracy")
+            with b:  # the status lines' room, unseen: both plots start at the same height
+                stream_chart(ctx, snaps, "accuracy", key="lab.stream.accuracy", labels=labels,
+                             status_shown=False)  # fmt: skip
         elif view == "percentiles":
             chart(snaps, "pct", partial(figs.percentile_figure, snaps, layer, **kw))
             st.caption(ctx.tr("lab.percentiles_what"))

@@ -50,11 +50,14 @@ def stream_chart(
     view: str,
     key: str,
     labels: Mapping[str, str] | None = None,
+    status_shown: bool = True,
 ) -> None:
     """The live chart of `view` ('loss', 'accuracy') for these runs: streamed, or drawn here.
 
     With `labels` (run name -> label) the streamed chart also shows each run's state, step and
-    steps/s above the plot, updated from the same answers, so a live panel need not rerun.
+    steps/s above the plot, updated from the same answers, so a live panel need not rerun;
+    status_shown=False keeps their room but not the text (a chart beside one that shows them
+    then starts at the same height).
     """
     if not streaming():
         traces = live_api.traces(snaps, view, {})
@@ -76,5 +79,6 @@ def stream_chart(
             "idle": ctx.tr("run.live_status_idle", **{f: "{" + f + "}" for f in fields[:-1]}),
             "labels": dict(labels),
             "states": {s: ctx.tr(f"run.state.{s}") for s in STATES},
+            "hidden": not status_shown,
         }
     _component(key=key, data=data, height="content")
