@@ -21,7 +21,7 @@ MORE = ["steps", "seed"]
 ALL = ("bn_momentum", *MAIN, *MORE, "compare", "layer", "unit")  # the sidebar's settings
 USES = {  # the settings each view uses (the rest are greyed out there)
     "live": ALL,
-    "modes": ALL[:-2],
+    "modes": tuple(name for name in ALL if name not in ("layer", "unit")),  # whole-net accuracy
     "noise": ("batch_size", "seed", "layer", "unit"),  # the net at its init: no training
     "one": (),  # a single example: PyTorch's own error, and what works instead
     "regularization": ("seed",),  # five runs of their own on 256 digits
