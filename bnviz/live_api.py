@@ -16,7 +16,8 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from bnviz.figures.live import live_figure
+from bnviz.figures.live import AXES, live_figure
+from bnviz.figures.theme import log_axis
 from bnviz.stepper import TERMINAL, Snapshot
 
 MAX_POINTS = 1000  # per trace over the whole run (plotly stays smooth; JSON stays small)
@@ -79,7 +80,22 @@ def increment(snaps: Mapping[str, Snapshot], view: str, since: Mapping[str, int]
         "index": index,
         "x": [found[i]["x"] for i in index],
         "y": [found[i]["y"] for i in index],
+        "yticks": y_ticks(snaps, view),
     }
+
+
+def y_ticks(snaps: Mapping[str, Snapshot], view: str) -> dict:
+    """The y axis's ticks of a log view (the loss) over every value the runs hold, as
+    theme.log_axis labels a figure drawn whole ({} for a linear axis or no data yet).
+
+    The browser sets them as the axis grows: plotly's own small "2" and "5" between powers of
+    ten read as values on a projector.
+    """
+    if AXES[view]["yaxis"].get("type") != "log":
+        return {}
+    series = SERIES[view]
+    axis = log_axis(*(getattr(s, t).get(c, ()) for s in snaps.values() for t, c in series))
+    return {k: axis[k] for k in ("tickvals", "ticktext") if k in axis}
 
 
 def first_steps(snaps: Mapping[str, Snapshot]) -> int:
@@ -90,7 +106,9 @@ def first_steps(snaps: Mapping[str, Snapshot]) -> int:
 def first_paint(snaps: Mapping[str, Snapshot], view: str, lang: str) -> dict:
     """The whole figure for the current snapshots (a tab's first answer)."""
     fig = live_figure(traces(snaps, view, {}), view, lang=lang, first_steps=first_steps(snaps))
-    return {**status(snaps), "figure": fig.to_plotly_json()}
+    ticks = y_ticks(snaps, view)
+    fig.update_yaxes(**ticks)
+    return {**status(snaps), "figure": fig.to_plotly_json(), "yticks": ticks}
 
 
 def status(snaps: Mapping[str, Snapshot]) -> dict:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.browser_support import SHOTS, no_exception, open_page
+from tests.browser_support import SHOTS, no_exception, open_page, settle
 
 pytestmark = pytest.mark.browser
 
@@ -32,6 +32,18 @@ def test_loss_chart_streams_points_and_zoom_survives_ten_updates(browser, server
     assert page.locator(".bnviz-live").count() == 2  # loss and accuracy both stream
     status = page.locator(".bnviz-live-status").first.inner_text()  # from the same answers
     assert "with BN: training · step " in status and "no BN: " in status, status
+    # the loss axis is labelled by the server's ticks as it grows (live_api.y_ticks), never
+    # with plotly's own small "2" and "5" between powers of ten
+    ticks = page.evaluate(
+        f"""() => {{ const p = document.querySelector('{PLOT}');
+        return {{ asked: p.layout.yaxis.ticktext || [],
+          shown: [...p.querySelectorAll('.ytick text')].map(e => e.textContent),
+          sizes: [...p.querySelectorAll('.ytick text')].map(e => e.style.fontSize) }}; }}"""
+    )
+    assert ticks["asked"] and ticks["shown"], ticks
+    plain = {text.replace("<sup>", "").replace("</sup>", "") for text in ticks["asked"]}
+    shown = {text.replace("\u200b", "") for text in ticks["shown"]}  # plotly's around <sup>
+    assert shown <= plain and len(set(ticks["sizes"])) == 1, ticks
     no_exception(page)
     SHOTS.mkdir(exist_ok=True)
     page.locator(PLOT).first.scroll_into_view_if_needed()
@@ -69,13 +81,18 @@ def test_step_axes_start_at_zero_and_span_the_first_evaluation(browser, server):
     page.close()
 
 
-def test_loss_and_accuracy_plots_start_at_the_same_height(browser, server):
+def test_loss_and_accuracy_plots_start_and_end_at_the_same_height(browser, server):
     """The status lines (each run's state and step) stood above the loss chart only, so it
-    started ~45 px below the accuracy chart beside it. The accuracy chart keeps their room,
-    unseen."""
-    page = open_page(browser, server + "/batchnorm_lab?seed=41")
+    started ~45 px below the accuracy chart beside it: the accuracy chart keeps their room,
+    unseen. The loss chart's legend (one more entry, "mini-batch") wrapped to two rows in
+    English where the accuracy chart's took one, so it ended 22 px higher: each legend is now
+    two rows, runs above line styles."""
+    page = browser.new_page(locale="en-US", viewport={"width": 1280, "height": 720})
+    page.goto(server + "/batchnorm_lab?seed=41")  # a projector: the columns at their narrowest
+    settle(page)
     tops = """() => [...document.querySelectorAll('.bnviz-live')].map(b => ({
       plot: b.querySelector('.nsewdrag')?.getBoundingClientRect().top,
+      bottom: b.querySelector('.nsewdrag')?.getBoundingClientRect().bottom,
       status: getComputedStyle(b.querySelector('.bnviz-live-status')).visibility,
       text: b.querySelector('.bnviz-live-status').textContent}))"""
     page.wait_for_function(
@@ -85,5 +102,6 @@ def test_loss_and_accuracy_plots_start_at_the_same_height(browser, server):
     loss, accuracy = page.evaluate(tops)
     assert loss["status"] == "visible" and accuracy["status"] == "hidden", (loss, accuracy)
     assert abs(loss["plot"] - accuracy["plot"]) <= 1, (loss, accuracy)
+    assert abs(loss["bottom"] - accuracy["bottom"]) <= 1, (loss, accuracy)
     no_exception(page)
     page.close()

@@ -7,6 +7,7 @@ import numpy as np
 
 from bnviz import live_api
 from bnviz.config import RunConfig
+from bnviz.figures.theme import log_axis
 from bnviz.stepper import Snapshot, Stepper
 
 
@@ -55,6 +56,23 @@ def test_long_runs_stay_under_the_point_budget_and_increments_line_up():
     assert all(len(tr["x"]) <= live_api.MAX_POINTS for tr in whole)
     assert len(whole[0]["x"]) > live_api.MAX_POINTS // 2  # thinned, not starved
     assert merged([first, later]) == [(tr["x"], tr["y"]) for tr in whole]
+
+
+def test_the_loss_answers_carry_the_log_axis_ticks_of_all_the_run_holds():
+    """The browser labels the streamed loss axis with these (plotly's own small "2" and "5"
+    between powers of ten read as values): over the whole run, not only the new points."""
+    snaps = {"plain": fake(3000)}
+    expected = log_axis(snaps["plain"].losses["loss"], snaps["plain"].evals["train_loss"])
+    later = live_api.increment(snaps, "loss", {"plain": 2990})
+    first = live_api.first_paint(snaps, "loss", "en")
+    for ticks in (later["yticks"], first["yticks"], first["figure"]["layout"]["yaxis"]):
+        assert list(ticks["tickvals"]) == expected["tickvals"]
+        assert list(ticks["ticktext"]) == expected["ticktext"]
+    assert "3·10<sup>−4</sup>" in expected["ticktext"]  # the losses reach 1/3000
+    assert live_api.increment(snaps, "accuracy", {"plain": 2990})["yticks"] == {}  # linear
+    assert (
+        live_api.increment({"plain": fake(0)}, "loss", {"plain": 0})["yticks"] == {}
+    )  # no data yet
 
 
 def test_values_are_float32_rounded_and_nan_is_null():

@@ -22,6 +22,18 @@ function thin(P, live) {
   return P.react(live.plot, data, live.plot.layout); // same uirevision: zoom survives
 }
 
+function tidyTicks(P, live, ans) {
+  // the loss axis labelled as the server labels a whole figure (live_api.y_ticks): 1-2-5 or
+  // 1-3 across the data, never plotly's small "2" and "5" between powers of ten
+  const ticks = ans && ans.yticks;
+  if (!ticks || !ticks.tickvals) return Promise.resolve();
+  const key = JSON.stringify(ticks);
+  if (key === live.ticks) return Promise.resolve();
+  live.ticks = key;
+  const update = { "yaxis.tickvals": ticks.tickvals, "yaxis.ticktext": ticks.ticktext };
+  return P.relayout(live.plot, update);
+}
+
 function statusLine(d, ans) {
   // "Without BN: training · step 120 / 1500 · 480 steps/s" for each run (when asked for);
   // no rate unless it is training (a finished run read "0 steps/s", or its last rate)
@@ -77,10 +89,12 @@ async function ask(live) {
       responsive: true,
       displaylogo: false,
     });
+    live.ticks = JSON.stringify(ans.yticks || {});
     live.root.dataset.painted = String(Math.round(performance.now() - live.born));
   } else if (ans && ans.index && ans.index.length) {
     await P.extendTraces(live.plot, { x: ans.x, y: ans.y }, ans.index);
     await thin(P, live);
+    await tidyTicks(P, live, ans);
     live.updates += 1;
     live.root.dataset.updates = String(live.updates);
   }

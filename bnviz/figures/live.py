@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from bnviz.figures.theme import COLORS, HERO_HEIGHT, base_layout
+from bnviz.figures.theme import COLORS, HERO_HEIGHT, base_layout, bottom_legend, tidy_log_axes
 from bnviz.i18n import t
 
+LEGEND_ROW = 28  # px: the runs' legend row stands this far above the line styles' row
 UIREVISION = "live"  # the same value on every redraw: plotly keeps the user's zoom and hover
 AXES = {
     "loss": dict(
@@ -19,9 +20,11 @@ AXES = {
 
 
 def _style_legend(traces: list, styles: tuple[tuple[str, str, float], ...], lang: str) -> list:
-    """One short legend row: a color per run, then a line style per series (grey).
+    """Two short legend rows: a color per run, then a line style per series (grey, legend2).
 
-    Six "run · series" entries wrapped to three rows below the fold at 1280x720.
+    Six "run · series" entries wrapped to three rows below the fold at 1280x720; in one legend,
+    the loss chart's five entries took two rows in English and the accuracy chart's four one,
+    so the two plots beside each other ended at different heights.
     """
     seen = set()
     for tr in traces:
@@ -34,6 +37,7 @@ def _style_legend(traces: list, styles: tuple[tuple[str, str, float], ...], lang
             go.Scatter(
                 x=[None], y=[None], name=t(f"lab.fig.{key}", lang), mode="lines",
                 line=dict(color=COLORS["guide"], dash=dash, width=width), hoverinfo="skip",
+                legend="legend2",
             )
         )  # fmt: skip
     return traces
@@ -77,9 +81,10 @@ def live_figure(traces: list[dict], view: str, *, lang: str, first_steps: int = 
     empty accuracy chart with a vertical zero line for the first seconds of every run.
     """
     axes = AXES[view]
+    height = HERO_HEIGHT - 20  # the streamed chart's status lines sit above it
     layout = base_layout(
         t(axes["title"], lang),
-        height=HERO_HEIGHT - 20,  # the streamed chart's status lines sit above it
+        height=height,
         # no Streamlit theme (nor plotly.py's template) in the browser to place titles: room for
         # ticks, title and legend, and automargin (plotly.js defaults it off) so a legend that
         # wraps to two rows pushes the plot up instead of the axis title into the tick labels
@@ -92,6 +97,9 @@ def live_figure(traces: list[dict], view: str, *, lang: str, first_steps: int = 
         ),
         yaxis=dict(title=t(axes["y"], lang), automargin=True, **axes["yaxis"]),
         uirevision=UIREVISION,
+        legend=dict(bottom_legend(), xref="container"),  # runs (lifted below)
+        legend2=dict(bottom_legend(), xref="container"),  # line styles, the row below
     )
+    layout["legend"]["y"] = LEGEND_ROW / layout["height"]
     lines = _style_legend([_trace(tr, lang) for tr in traces], STYLES[view], lang)
-    return go.Figure(lines, layout)
+    return tidy_log_axes(go.Figure(lines, layout))  # streamed: live_api.y_ticks as it grows
