@@ -243,3 +243,34 @@ def test_gallery_titles_fit_their_charts_at_1280x720(browser, server, lang):
     no_exception(page)
     assert page.evaluate(TITLES_CUT) == []
     page.close()
+
+
+CROWDED = """(plot) => {
+  // pairs of texts plotly drew in one chart (titles, panel titles, tick labels) closer than
+  // 12 px side by side or 6 px one above the other: "1 −1" read as one label
+  const boxes = [...plot.querySelectorAll('.gtitle, .annotation-text, .xtick text, .ytick text')]
+    .map(e => ({text: e.textContent, r: e.getBoundingClientRect()}))
+    .filter(b => b.r.width && b.text.trim());
+  const out = [];
+  for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+    const a = boxes[i].r, b = boxes[j].r;
+    const dx = Math.max(a.left - b.right, b.left - a.right);
+    const dy = Math.max(a.top - b.bottom, b.top - a.bottom);
+    if (dx < 12 && dy < 6) out.push([boxes[i].text, boxes[j].text, Math.round(dx), Math.round(dy)]);
+  }
+  return out;
+}"""
+
+
+@pytest.mark.parametrize("view", ["activations", "gradients"])
+def test_initialization_panels_keep_their_labels_apart_at_1280x720(browser, server, view):
+    """Ten small panels: the figure's title touched the first row's panel titles, and one
+    panel's "1" stood 10 px from the next one's "−1"."""
+    page = browser.new_page(locale="en-US", viewport={"width": 1280, "height": 720})
+    page.goto(f"{server}/initialization?view={view}")
+    settle(page)
+    plot = page.locator(".js-plotly-plot").filter(has=page.locator(".annotation-text")).first
+    plot.wait_for(timeout=60_000)
+    no_exception(page)
+    assert plot.evaluate(CROWDED) == []
+    page.close()

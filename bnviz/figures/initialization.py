@@ -22,6 +22,7 @@ from bnviz.lessons.initialization import INITS, GradStats, LayerStats
 
 COLUMNS = 5  # histogram panels per row: 10 layers fill two rows
 PANEL_HEIGHT = 130  # two rows of panels and their two-line titles fit the first screen
+PANEL_GAP = 0.045  # of the width between panels: one panel's "1" and the next one's "−1" apart
 
 
 def _tr(key: str, lang: str, **fmt: object) -> str:
@@ -123,7 +124,7 @@ def _axes(i: int, cols: int, rows: int, edges: np.ndarray) -> tuple[dict, dict]:
     row, col = divmod(i, cols)
     axis = "" if i == 0 else str(i + 1)
     xaxis = dict(
-        domain=domains(cols, 0.025)[col],
+        domain=domains(cols, PANEL_GAP)[col],
         anchor=f"y{axis}",
         range=[float(edges[0]), float(edges[-1])],
         showticklabels=row == rows - 1,
@@ -155,6 +156,8 @@ def histogram_grid(
     rows = math.ceil(len(records) / cols)
     layout = base_layout(title, height=PANEL_HEIGHT * rows + 90, bargap=0)
     layout["margin"]["t"] = 85  # the figure's title above the first row's two-line titles
+    # the title at the top (plotly centres it in the margin: it touched the panels' titles)
+    layout["title"].update(y=1, yref="container", yanchor="top", pad=dict(t=12))
     traces, notes = [], []
     for i, record in enumerate(records):
         axis = "" if i == 0 else str(i + 1)
