@@ -40,6 +40,19 @@ def _close_the_tab():
             sched.release(session)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _stop_the_workers():
+    """At the end, stop the in-process scheduler's workers before the interpreter tears down.
+
+    A worker thread still building a run (a page test's digits run) imported modules during
+    interpreter shutdown: "can't register atexit after shutdown" in the log.
+    """
+    yield
+    common = sys.modules.get("bnviz.ui.common")
+    if common is not None:
+        common.scheduler().shutdown()
+
+
 from tests.browser_support import (  # noqa: E402, F401  (session-wide fixtures)
     browser,
     server,
