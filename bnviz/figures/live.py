@@ -81,10 +81,9 @@ def live_figure(traces: list[dict], view: str, *, lang: str, first_steps: int = 
     empty accuracy chart with a vertical zero line for the first seconds of every run.
     """
     axes = AXES[view]
-    height = HERO_HEIGHT - 20  # the streamed chart's status lines sit above it
     layout = base_layout(
         t(axes["title"], lang),
-        height=height,
+        height=HERO_HEIGHT - 20,  # the streamed chart's status lines sit above it
         # no Streamlit theme (nor plotly.py's template) in the browser to place titles: room for
         # ticks, title and legend, and automargin (plotly.js defaults it off) so a legend that
         # wraps to two rows pushes the plot up instead of the axis title into the tick labels
@@ -97,7 +96,7 @@ def live_figure(traces: list[dict], view: str, *, lang: str, first_steps: int = 
         ),
         yaxis=dict(title=t(axes["y"], lang), automargin=True, **axes["yaxis"]),
         uirevision=UIREVISION,
-        legend=dict(bottom_legend(), xref="container"),  # runs (lifted below)
+        legend=dict(bottom_legend(), xref="container"),  # runs: a row above (y set below)
         legend2=dict(bottom_legend(), xref="container"),  # line styles, the row below
     )
     layout["legend"]["y"] = LEGEND_ROW / layout["height"]

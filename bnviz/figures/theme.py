@@ -70,7 +70,7 @@ def log_axis(*values: object) -> dict:
     powers = range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
     if len(digits) == 1 and len(powers) > 7:  # every other power: labels stay 14 px apart
         powers = range(powers.start - powers.start % 2, powers.stop, 2)  # even: 1 is labelled
-    ticks = [m * 10.0**e for e in powers for m in digits if lo / 2 <= m * 10.0**e <= hi * 2]
+    ticks = [float(f"{m}e{e}") for e in powers for m in digits if lo / 2 <= m * 10.0**e <= hi * 2]
     return dict(type="log", tickvals=ticks, ticktext=[_tick_text(tick) for tick in ticks])
 
 
