@@ -12,7 +12,7 @@ MORE = ["spread", "seed"]
 VIEWS = ("linear", "lower", "shift", "noise", "smooth", "gamma_beta")
 
 ctx = page.begin("why_bn")
-views_row = st.container()  # six views do not fit the title row: their own row under it
+views_row = st.container(key="views_row")  # six views do not fit the title row: a row under it
 cfg = ctx.settings(W.DeepLinearSettings, DEFAULT)
 page.show_notes(ctx)
 controls.seed_url_values(ctx, cfg, MAIN + MORE)

@@ -254,6 +254,21 @@ def test_compare_charts_share_one_axis_and_one_color_per_init():
     assert [n for n in colors_b if colors_b[n] != colors_a[n]] == []  # one color per init
     assert len(set(colors_a.values())) == 3
     assert a.data[1].line.width > a.data[2].line.width  # the chosen init stands out
+    # both label the shared range alike: the chart with BN (data near 1) once labelled only
+    # 0.5, 1 and 2, piled up at the top of an axis spanning 1e-7..1
+    assert a.layout.yaxis.tickvals == b.layout.yaxis.tickvals
+    assert min(b.layout.yaxis.tickvals) <= 10 ** (lo + 1)
+
+
+def test_std_chart_keeps_its_plot_height_and_labels_that_fit_it():
+    """Six inits with ReLU: a legend row each squeezed the plot to 60 px and its eleven labels
+    (10¹² … 10⁻⁸) onto each other. The figure grows by its legend; its labels fit the plot."""
+    curves = init.std_curves(init.INITS, depth=10, width=50, n=100, activation="relu")
+    one = fig.std_figure({"he": curves["he"]}, lang="en")
+    six = fig.std_figure(curves, lang="en")
+    assert six.layout.height - one.layout.height == 5 * fig.LEGEND_ROW_PX
+    ticks = six.layout.yaxis.tickvals
+    assert 2 <= len(ticks) <= fig.STD_PLOT_PX // 28 + 1, ticks
 
 
 # ---------------------------------------------------------------------------- what the prose says

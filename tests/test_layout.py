@@ -274,3 +274,16 @@ def test_initialization_panels_keep_their_labels_apart_at_1280x720(browser, serv
     no_exception(page)
     assert plot.evaluate(CROWDED) == []
     page.close()
+
+
+def test_why_bn_view_row_stands_clear_of_the_title(browser, server):
+    """Six views take a row under why-BN's title: it started 5 px inside the title's box."""
+    page = browser.new_page(locale="en-US", viewport={"width": 1280, "height": 720})
+    page.goto(f"{server}/why_bn?lang=zh")
+    settle(page)
+    views_row = page.locator('[data-testid="stMain"] [data-testid="stButtonGroup"]').first
+    views_row.wait_for(timeout=30_000)
+    title = page.locator('[data-testid="stMain"] h1').first.bounding_box()
+    views = views_row.bounding_box()
+    assert views["y"] >= title["y"] + title["height"] + 4, (title, views)
+    page.close()

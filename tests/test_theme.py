@@ -24,9 +24,34 @@ def test_tidy_log_axes_labels_each_log_axis_from_the_data_drawn_on_it():
     lay = fig.layout
     assert lay.xaxis.tickvals == (1, 2, 5, 10, 20, 50, 100)  # 1-2-5 across under 2 decades
     assert lay.xaxis2.tickvals is None and lay.yaxis.tickvals is None  # linear axes untouched
-    # 7 decades: every other power, as 10ⁿ outside 0.001-10 000, with a minus sign as plotly's
-    assert lay.yaxis2.ticktext == ("10<sup>−8</sup>", "10<sup>−6</sup>", "10<sup>−4</sup>", "0.01")
+    # 7 decades: powers of ten, as 10ⁿ outside 0.001-10 000, with a minus sign as plotly's
+    powers = ("10<sup>−8</sup>", "10<sup>−7</sup>", "10<sup>−6</sup>", "10<sup>−5</sup>")
+    assert lay.yaxis2.ticktext == (*powers, "10<sup>−4</sup>", "0.001", "0.01", "0.1")
     assert lay.yaxis3.tickvals == lay.yaxis2.tickvals
+
+
+def test_a_log_axis_gets_as_many_labels_as_its_height_holds():
+    """71 decades on a 340 px chart (why-BN's order terms at w = 0.8) stacked 36 labels into a
+    grey smear: now every 10th power. A shorter axis gets fewer labels, never fewer than 2."""
+    fig = go.Figure(go.Bar(x=[1, 2, 3], y=[1e-5, 1e-40, 1e-76]))
+    fig.update_layout(height=340, margin=dict(t=45, b=40), yaxis_type="log")
+    ticks = tidy_log_axes(fig).layout.yaxis.tickvals
+    assert ticks == tuple(10.0**e for e in range(-70, -9, 10))  # 7 labels, 36 px apart
+    short = go.Figure(go.Scatter(x=[0, 1], y=[1e-8, 1e12]))
+    short.update_layout(height=200, margin=dict(t=20, b=40), yaxis_type="log")  # 90 px plot
+    labels = tidy_log_axes(short).layout.yaxis.tickvals
+    assert labels == (1e-5, 1.0, 1e5, 1e10), labels  # every 5th power: 4 labels in 90 px
+    given = go.Figure(short.data, short.layout).update_yaxes(tickvals=None, ticktext=None)
+    assert len(tidy_log_axes(given, plot_px=30).layout.yaxis.tickvals) == 2  # never fewer
+
+
+def test_a_log_axis_given_a_range_is_labelled_across_it():
+    """Initialization's chart with BatchNorm shares its neighbour's y range (1e-7..1) but its
+    data sit near 1: labelled from its data alone, "0.5 1 2" piled up at the top."""
+    fig = go.Figure(go.Scatter(x=[0, 1, 2], y=[0.9, 1.0, 1.1]))
+    fig.update_layout(height=340, margin=dict(t=45, b=40), yaxis=dict(type="log", range=[-7, 0.2]))
+    ticks = tidy_log_axes(fig).layout.yaxis.tickvals
+    assert ticks[0] <= 1e-6 and ticks[-1] >= 1 and len(ticks) <= 8, ticks
 
 
 def test_tidy_log_axes_keeps_ticks_a_figure_chose():

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 
 from bnviz.figures.theme import (
     COLORS,
+    HERO_HEIGHT,
     PALETTE,
     base_layout,
     domains,
@@ -22,6 +23,8 @@ from bnviz.lessons.initialization import INITS, GradStats, LayerStats
 
 COLUMNS = 5  # histogram panels per row: 10 layers fill two rows
 PANEL_HEIGHT = 130  # two rows of panels and their two-line titles fit the first screen
+LEGEND_ROW_PX = 22  # one row of a legend in 14 px text
+STD_PLOT_PX = 200  # std_figure's plot height, measured at 1280x720 and 1920x1080
 PANEL_GAP = 0.045  # of the width between panels: one panel's "1" and the next one's "−1" apart
 
 
@@ -83,13 +86,15 @@ def std_figure(
     title = _tr("fig.std_title_bn" if bn else "fig.std_title", lang)
     layout = base_layout(
         title,
+        # the legend's long names take a row each in a half-width column: the plot keeps its
+        # height (six rows once squeezed it to 60 px, its ten labels on top of each other)
+        height=HERO_HEIGHT + LEGEND_ROW_PX * len(traces),
         xaxis=dict(title=_tr("fig.layer", lang), dtick=1),
         yaxis=dict(title=_tr("fig.std", lang), type="log", exponentformat="power"),
     )
-    layout["legend"] = dict(layout["legend"], y=-0.36)  # clear of the x axis title
     if y_range is not None:
         layout["yaxis"]["range"] = list(y_range)
-    return tidy_log_axes(go.Figure(data=traces, layout=layout))
+    return tidy_log_axes(go.Figure(data=traces, layout=layout), plot_px=STD_PLOT_PX)
 
 
 # ---------------------------------------------------------------------------- histograms

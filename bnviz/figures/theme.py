@@ -23,6 +23,10 @@ PALETTE = ["#2E86AB", "#E4572E", "#76B041", "#F3A712", "#7D5BA6", "#17BEBB", "#A
 # Chinese glyphs fall through to the next fonts.
 FONT = dict(family="'Source Sans', Inter, 'Noto Sans SC', 'PingFang SC', sans-serif", size=14)
 HERO_HEIGHT = 300  # a page's main chart: with the header, presets and sentence it fits 1280x720
+# A log axis's labellings, finest first: (mantissas, every how many powers of ten)
+LOG_TICKS = [((1, 2, 5), 1), ((1, 3), 1), *(((1,), n) for n in (1, 2, 5, 10, 20, 50, 100))]
+LOG_LABEL_PX = 28  # a log y axis's labels stand at least this far apart (14 px, superscripts)
+X_LABELS_PX = 50  # what an x axis's tick labels and title take from a plot's height
 
 
 def domains(n: int, gap: float = 0.06) -> list[list[float]]:
@@ -54,30 +58,41 @@ def base_layout(title: str | None = None, *, height: int = HERO_HEIGHT, **extra:
     return layout
 
 
-def log_axis(*values: object) -> dict:
+def log_axis(*values: object, max_labels: int = 8) -> dict:
     """A log axis labelled 1-2-5 (or 1-3 over a wide range) across the data, in 14 px.
 
     Plotly's own minor labels ("2", "5" between powers of ten, in a smaller font) read as
     values on a projector; past four decades only powers of ten are labelled (as 10ⁿ, not
-    plotly's SI "1M").
+    plotly's SI "1M"), and at most `max_labels` of them: every 2nd, 5th, 10th … power (71
+    decades of one axis once stacked 36 labels into a grey smear).
     """
     v = np.concatenate([np.ravel(np.asarray(a, dtype=np.float64)) for a in values] or [[]])
     v = v[np.isfinite(v) & (v > 0)]
     if not len(v):
         return dict(type="log", exponentformat="power")
     lo, hi = v.min(), v.max()
-    digits = (1, 2, 5) if hi / lo < 100 else (1, 3) if hi / lo < 1e4 else (1,)
     powers = range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
-    if len(digits) == 1 and len(powers) > 7:  # every other power: labels stay 14 px apart
-        powers = range(powers.start - powers.start % 2, powers.stop, 2)  # even: 1 is labelled
-    ticks = [float(f"{m}e{e}") for e in powers for m in digits if lo / 2 <= m * 10.0**e <= hi * 2]
+    start = 0 if hi / lo < 100 else 1 if hi / lo < 1e4 else 2
+    ticks: list[float] = []
+    for digits, stride in LOG_TICKS[start:]:  # the finest labelling that fits
+        found = [
+            float(f"{m}e{e}") for e in powers if e % stride == 0 for m in digits
+            if lo / 2 <= m * 10.0**e <= hi * 2
+        ]  # fmt: skip
+        if len(found) < 2 and ticks:  # coarser would leave the axis unlabelled
+            break
+        ticks = found
+        if len(ticks) <= max_labels:
+            break
     return dict(type="log", tickvals=ticks, ticktext=[_tick_text(tick) for tick in ticks])
 
 
-def tidy_log_axes(fig: go.Figure) -> go.Figure:
+def tidy_log_axes(fig: go.Figure, plot_px: float | None = None) -> go.Figure:
     """Label every log axis of fig that has no ticks of its own as log_axis() does, from the
-    data of the traces drawn on it and on the axes it matches (in place; returns fig). For
-    figures drawn whole on the server: a streamed chart's axis grows in the browser."""
+    data of the traces drawn on it and on the axes it matches, and the range it was given (in
+    place; returns fig). A y axis gets as many labels as its height holds (LOG_LABEL_PX apart):
+    `plot_px`, the plot's height, from a figure whose legend takes many rows; else estimated.
+    For figures drawn whole on the server: a streamed chart's axis grows in the browser."""
     names = [k for k in fig.layout.to_plotly_json() if k.startswith(("xaxis", "yaxis"))]
     log = [n for n in names if fig.layout[n].type == "log" and fig.layout[n].tickvals is None]
     ref = {n: n[0] + n[5:] for n in log}  # "yaxis2" -> "y2"
@@ -90,9 +105,26 @@ def tidy_log_axes(fig: go.Figure) -> go.Figure:
             if group[other] == group[name]
             and (getattr(trace, name[0] + "axis", None) or name[0]) == ref[other]
         ]
-        ticks = log_axis(*values)
+        if fig.layout[name].range is not None:  # log10 bounds: label the whole span shown
+            values.append(10.0 ** _finite(fig.layout[name].range))
+        ticks = log_axis(*values, max_labels=_labels_fit(fig, name, plot_px))
         fig.layout[name].update(tickvals=ticks.get("tickvals"), ticktext=ticks.get("ticktext"))
     return fig
+
+
+def _labels_fit(fig: go.Figure, name: str, plot_px: float | None) -> int:
+    """How many labels a log axis holds: a y axis's share of the plot height over LOG_LABEL_PX;
+    8 along x (its width is the page's). The plot height, unless given: the figure's (plotly's
+    default where it sets none) less its margins and X_LABELS_PX."""
+    if not name.startswith("yaxis"):
+        return 8
+    lay = fig.layout
+    if plot_px is None:
+        top = lay.margin.t if lay.margin.t is not None else 100
+        bottom = lay.margin.b if lay.margin.b is not None else 80
+        plot_px = (lay.height or 450) - top - bottom - X_LABELS_PX
+    low, high = lay[name].domain or (0, 1)
+    return max(2, int((high - low) * plot_px // LOG_LABEL_PX) + 1)
 
 
 def _finite(values: object) -> np.ndarray:

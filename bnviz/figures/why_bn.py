@@ -70,7 +70,8 @@ def change_figure(step: DeepLinearStep | BNStep, *, lang: str, height: int = 260
                text=[_fmt(v) for v in values], textposition="outside", showlegend=False),
         layout=base_layout(_tr("fig.change_title", lang, ratio=_fmt(step.ratio)), height=height),
     )  # fmt: skip
-    fig.update_yaxes(title_text=_tr("fig.change", lang), zeroline=True)
+    # numbers as the bars write them ("−4.15e−05"), not plotly's SI "−40μ"
+    fig.update_yaxes(title_text=_tr("fig.change", lang), zeroline=True, exponentformat="e")
     return fig
 
 
