@@ -18,7 +18,8 @@ more += ["momentum"] if controls.current(ctx, "optimizer", cfg) == "momentum" el
 more += ["init_scale"] if controls.current(ctx, "init", cfg) == "scaled" else []
 cfg = page.settings(ctx, cfg, MAIN, more)
 ctx.remember(cfg, DEFAULT)
-active = page.presets(ctx, PRESETS, {f: getattr(DEFAULT, f) for f in MAIN + MORE + optional})
+defaults = {f: getattr(DEFAULT, f) for f in MAIN + MORE + optional}
+active = page.presets(ctx, lab.presets_for(ctx, PRESETS, DEFAULT), defaults)
 
 configs = pair(cfg)
 runs = live.attached(ctx, configs)

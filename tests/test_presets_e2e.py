@@ -22,6 +22,7 @@ from tests.helpers import (
     drop_every_run,
     full_speed,
     run_to_end,
+    shown_runs,
 )
 from tests.test_pages import page
 
@@ -117,3 +118,19 @@ def test_activations_dead_unit_preset_runs_its_pair_shared_and_shows_its_claim(p
         assert runs[name].snapshot.state == "finished"
     assert act.page_holds(preset, {n: runs[n].snapshot for n in expected}), preset
     assert t(f"activations.preset.{preset}_what") in [i.value for i in at.info]
+
+
+def test_a_digits_preset_clicked_on_the_boundary_view_opens_a_view_that_draws_it():
+    """The decision boundary is drawn for 2-D data only: the Ioffe preset (digits) clicked there
+    left the class a note and no chart. It opens Loss & accuracy; a 2-D preset stays put."""
+    at = page(LAB, view="boundary")
+    full_speed(at, "lab")
+    choose_preset(at, "lab", "large_init")  # circles: the boundary view draws it
+    assert at.button_group(key="lab.view").value == "boundary"
+    assert t("lab.no_boundary") not in [i.value for i in at.info]
+    choose_preset(at, "lab", "ioffe")
+    assert not at.exception
+    assert at.button_group(key="lab.view").value == "loss"
+    assert t("lab.no_boundary") not in [i.value for i in at.info]
+    assert {r.spec.dataset for r in shown_runs("lab").values()} == {"digits"}  # the run it starts
+    assert at.button_group(key="lab.preset").value == "ioffe"  # its pill stays selected

@@ -8,10 +8,19 @@ import streamlit as st
 
 from bnviz.datasets import TWO_D, make_dataset
 from bnviz.figures import lab as figs
-from bnviz.ui import live, plot
+from bnviz.ui import controls, live, plot
 from bnviz.ui.stream_chart import stream_chart
 
 VIEWS = ("loss", "percentiles", "histograms", "health", "gradients", "boundary")
+
+
+def presets_for(ctx, presets: dict[str, dict], base) -> dict[str, dict]:
+    """The presets; on the decision-boundary view, those whose run it cannot draw (digits: 64
+    inputs) also open Loss & accuracy. The Ioffe preset there left the class no chart at all."""
+    if st.session_state.get(controls.widget_key(ctx, "view"), VIEWS[0]) != "boundary":
+        return presets
+    drawable = lambda values: values.get("dataset", base.dataset) in TWO_D  # noqa: E731
+    return {n: v if drawable(v) else {**v, "view": VIEWS[0]} for n, v in presets.items()}
 
 
 def view_settings(ctx, cfg) -> tuple[int, tuple[int, int]]:
