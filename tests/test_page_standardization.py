@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from bnviz.i18n import strings
+from bnviz.i18n import strings, t
 from bnviz.lessons import standardization as S
 from tests.browser_support import SHOTS, no_exception, open_page
 from tests.helpers import choose_preset, decode, figures, trace_lengths
@@ -103,6 +103,10 @@ def test_readouts_equal_the_engine_and_each_panel_uses_its_own_rate():
     _, std = assert_readouts_match(at, DEFAULT.replace(same_lr=True))
     assert std["lr"] == pytest.approx(DEFAULT.lr)
     assert at.query_params["same_lr"] == "true"
+    room = S.lr_limit(DEFAULT, standardize=True) / S.lr_limit(DEFAULT)  # ≈ scale² = 10 000
+    note = t("standardization.same_lr_note", times=f"{room:,.0f}")
+    assert room > 5000 and note in " ".join(c.value for c in at.caption)
+    assert f"{room:,.0f}×" in note  # the number computed, not "thousands of times"
 
 
 def test_scrubber_draws_the_path_up_to_a_step():
@@ -165,8 +169,12 @@ def test_preset_sets_its_values_and_shows_its_claim(name):
     elif name == "shifted":  # centering alone: a tilted valley, κ ≈ 50, against a round bowl
         assert 40 < raw["kappa"] < 60 and std["kappa"] < 1.5
         assert steps_of(raw) >= 10 * steps_of(std)
-    else:  # same scale: standardizing changes nothing
+    else:  # same scale: standardizing changes nothing, and the note says so
         assert raw == std
+        captions = " ".join(c.value for c in at.caption)
+        assert t("standardization.same_lr_alike") in captions
+        larger = t("standardization.same_lr_note", times="|").split("|")[0]  # "… a step "
+        assert larger not in captions, captions
 
 
 # ---------------------------------------------------------------------------- real browser

@@ -83,6 +83,24 @@ def view_settings(ctx: PageContext, cfg: S.StandardizationConfig) -> tuple[int, 
     return upto, equal_aspect
 
 
+def notes(ctx: PageContext, cfg: S.StandardizationConfig, raw, std) -> list[str]:
+    """What the two panels share and how their learning rates were chosen. With one rate for
+    both, how much larger a step the standardized problem could take: its limit 2/λmax over
+    the raw one's ("thousands of times" was said of two identical panels, at the same scale)."""
+    keys = ["same_panels_note"]
+    room = std.lr_max_stable / raw.lr_max_stable
+    if not cfg.same_lr:
+        keys.append("own_lr_note")
+    texts = [ctx.tr(f"standardization.{k}") for k in keys]
+    if cfg.same_lr and room >= 2:
+        texts.append(ctx.tr("standardization.same_lr_note", times=f"{room:,.0f}"))
+    elif cfg.same_lr:
+        texts.append(ctx.tr("standardization.same_lr_alike"))
+    keys = ["logistic_note"] if cfg.model == "logistic" else []
+    keys += ["adam_note"] if cfg.optimizer == "adam" else []
+    return texts + [ctx.tr(f"standardization.{k}") for k in keys]
+
+
 def draw(ctx: PageContext, cfg: S.StandardizationConfig, upto: int, equal_aspect: bool) -> None:
     """The two contour panels and their read-outs first, then the loss curves and the sweep."""
     with st.spinner(ctx.tr("standardization.computing")):
@@ -99,10 +117,7 @@ def draw(ctx: PageContext, cfg: S.StandardizationConfig, upto: int, equal_aspect
         with col:
             readouts(ctx, d, cfg.steps)
 
-    notes = ["same_panels_note", "same_lr_note" if cfg.same_lr else "own_lr_note"]
-    notes += ["logistic_note"] if cfg.model == "logistic" else []
-    notes += ["adam_note"] if cfg.optimizer == "adam" else []
-    st.caption("  \n".join(ctx.tr(f"standardization.{n}") for n in notes))
+    st.caption("  \n".join(notes(ctx, cfg, raw, std)))
 
     left, right = st.columns(2)
     loss = figs.loss_figure(raw, std, lang=ctx.lang, upto=upto)
