@@ -57,6 +57,10 @@ def test_importance_figure_sets_measurement_beside_the_notes():
     assert list(fig.data[0].y) == ["初始化尺度", "adam_eps", "学习率"]  # named where the app can
     assert "4" in fig.data[0].text[1] and "1" in fig.data[0].text[2]
     assert fig.data[0].text[0] == t("hyperparams.fig.not_ranked", "zh")  # not in the notes' list
+    assert max(fig.layout.xaxis.tickvals) == 1.0  # shares: no tick past 100 %
+    half = F.importance_figure({"lr": 0.53, "batch_size": 0.3, "init_scale": 0.17}, lang="en")
+    ticks, high = half.layout.xaxis.tickvals, half.layout.xaxis.range[1]
+    assert max(ticks) <= high <= 0.53 * 1.6 and max(ticks) <= 1, (ticks, high)  # was 0..120 %
 
 
 # Diverged models (loss NaN) are marked, not left out; nothing is added when none diverged.

@@ -115,7 +115,12 @@ def importance_figure(importances: Mapping[str, float], *, lang: str) -> go.Figu
     fig = go.Figure(layout=base_layout(_tr("importance", lang)))
     fig.add_bar(x=f32(values), y=labels, orientation="h", text=tiers, textposition="outside",
                 marker_color=COLORS["bn"], name=_tr("measured", lang))  # fmt: skip
-    fig.update_xaxes(title=_tr("measured", lang), range=[0, 1.2], tickformat=".0%")
+    # room right of the longest bar for its tier label; ticks never past 100 % (the shares
+    # sum to 1: an axis to 120 % beside a 53 % bar read as a scale of something else)
+    upper = max([*values, 0.05]) * 1.5
+    ticks = np.arange(0, min(upper, 1) + 1e-9, 0.1 if upper <= 0.6 else 0.25)
+    fig.update_xaxes(title=_tr("measured", lang), range=[0, upper], tickvals=ticks,
+                     tickformat=".0%")  # fmt: skip
     return fig
 
 
