@@ -9,7 +9,7 @@ from bnviz.figures.theme import minus_signs
 from bnviz.lessons import activations as A
 from bnviz.lessons import relu_race as R
 from bnviz.ui import live, plot
-from bnviz.ui.common import PageContext
+from bnviz.ui.common import PageContext, show_table
 
 VIEWS = ("function", "gallery", "zigzag", "dead", "race")
 NOTES = {"maxout": "maxout_note", "prelu": "prelu_note"}
@@ -98,9 +98,7 @@ def show_gallery(ctx: PageContext, cfg: A.ActivationSettings) -> None:
     st.caption(ctx.tr("activations.gallery_note"))
     st.markdown(f"**{ctx.tr('activations.compare_title')}**")
     rows = figs.summary_rows(list(summaries.values()), lang=ctx.lang)
-    number = st.column_config.NumberColumn(format="%.3g", width=90)
-    config = {col: number for col, value in rows[0].items() if isinstance(value, float)}
-    st.dataframe(rows, hide_index=True, column_config=config, key="act.table")
+    show_table(rows, "act.table")
     st.caption(ctx.tr("activations.questions_note"))
     left, right = st.columns(2)
     costs = {n: s.cost_ns for n, s in summaries.items()}

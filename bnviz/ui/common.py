@@ -6,12 +6,14 @@ import gc
 import os
 import re
 import urllib.parse
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 import streamlit as st
 
 from bnviz.config import Note, from_query, to_query
+from bnviz.figures.theme import minus_signs
 from bnviz.i18n import LANGS, normalize_lang, t
 from bnviz.runner import Scheduler
 from bnviz.store_open import open_store
@@ -175,3 +177,23 @@ def finish(ctx: PageContext) -> None:
     with st.sidebar:
         st.caption(ctx.tr("app.share_link"))
         st.code(link or "?" + urllib.parse.urlencode(query), language=None, wrap_lines=True)
+
+
+def number_text(value: object, percent: bool = False) -> object:
+    """A table cell's number as the charts write it: 3 significant digits with "−" (0.213,
+    −0.0028, 2.38e−07), or a share in %; "—" where there is none (NaN, None). Other cells as
+    they are. st.dataframe's own formats wrote "-5.72e-8" beside "0.00000596", and "None"."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.0%}" if percent else minus_signs(f"{value:.3g}")
+    return value
+
+
+def show_table(rows: list[dict], key: str, percent: Collection[str] = (), **kwargs: Any) -> None:
+    """st.dataframe of rows whose float columns are written by number_text, right-aligned."""
+    numeric = {c for row in rows for c, v in row.items() if isinstance(v, float) or v is None}
+    cells = [{c: number_text(v, c in percent) if c in numeric else v for c, v in row.items()}
+             for row in rows]  # fmt: skip
+    config = {c: st.column_config.TextColumn(alignment="right") for c in numeric}
+    st.dataframe(cells, hide_index=True, column_config=config, key=key, **kwargs)

@@ -10,7 +10,7 @@ from bnviz.figures import initialization as figs
 from bnviz.lessons import initialization as I
 from bnviz.nets import SATURATING
 from bnviz.ui import controls
-from bnviz.ui.common import PageContext, plain
+from bnviz.ui.common import PageContext, plain, show_table
 
 VIEWS = ("activations", "gradients", "compare")
 
@@ -60,16 +60,9 @@ def pick_inits(ctx: PageContext) -> list:
 
 
 def table(ctx: PageContext, rows: list, key: str) -> None:
-    """A per-layer table: 3 significant digits (0.213, 0.0475, 2.38e-07), shares in %."""
-    share = ctx.tr("initialization.table.saturated")
-    config = {
-        col: st.column_config.NumberColumn(format="percent" if col == share else "%.3g")
-        for col, value in rows[0].items()
-        if isinstance(value, float) or col == share
-    }
-    config[ctx.tr("initialization.table.layer")] = st.column_config.TextColumn(width="small")
+    """A per-layer table: 3 significant digits (0.213, 0.0475, 2.38e−07), shares in %."""
     height = 35 * (len(rows) + 1) + 3  # every layer visible, no inner scrollbar
-    st.dataframe(rows, hide_index=True, column_config=config, key=key, height=height)
+    show_table(rows, key, percent={ctx.tr("initialization.table.saturated")}, height=height)
 
 
 def symmetry_note(ctx: PageContext, cfg: I.InitSettings, records: list) -> None:
