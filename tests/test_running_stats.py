@@ -325,6 +325,7 @@ def test_page_explains_in_both_languages_and_every_preset_sets_its_link():
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_regularization_view_starts_its_five_runs_and_draws(lang):
+    from bnviz.figures import regularization as reg_figs
     from bnviz.i18n import t
     from bnviz.lessons import regularization as reg
     from tests.helpers import shown_runs
@@ -341,6 +342,13 @@ def test_regularization_view_starts_its_five_runs_and_draws(lang):
     # the default settings on this view are its preset: the preset's sentence shows
     assert t("running_stats.preset.regularization_what", lang) in [i.value for i in at.info]
     assert at.button_group(key="running_stats.preset").value == "regularization"
+    # one chart shows the five runs: one status line and bar for them all (five columns of
+    # them wrapped, their bars at different heights)
+    bars = [p.proto.text for p in at.get("progress")]
+    assert len(bars) == 1 and all(
+        f"{label}: " in bars[0] or f"{label}：" in bars[0]
+        for label in (reg_figs.run_label(n, lang) for n in reg.SLOTS)
+    ), bars
 
 
 def test_each_view_greys_out_the_settings_it_does_not_use():

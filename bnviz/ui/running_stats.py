@@ -151,7 +151,9 @@ def regularization_section(ctx: PageContext, cfg: RunConfig) -> None:
         st.caption(" · ".join(reg_figs.gap_lines(gaps, lang=ctx.lang)))
 
     labels = {slot: reg_figs.run_label(n, ctx.lang) for slot, n in names.items()}
-    live.live_panel(ctx, runs, labels, draw)
+    # one chart shows all five: one status line and bar (five columns of them wrapped to two or
+    # three lines each, their bars at different heights)
+    live.live_panel(ctx, runs, labels, draw, one_line=True)
 
 
 def live_section(ctx: PageContext, view: str, cfg: RunConfig, configs: dict, layer: int, unit: int):
