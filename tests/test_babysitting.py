@@ -172,3 +172,18 @@ def test_every_check_has_a_claim_and_its_runs():
     assert gap["decay"].weight_decay == 0.1 and gap["no_decay"].weight_decay == 0.0
     assert gap["no_decay"] == B.config("gap", "no_decay", 3)
     assert B.run_configs("gap")["decay"] == B.config("gap", "decay", 0)  # the preset's 0.03
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_overfitting_charts_share_their_step_axis_and_a_one_row_legend(lang):
+    """Check 2's two charts side by side: the loss ran to step 199, the accuracy to 200, and
+    the accuracy legend named the run twice (two rows): its plot ended ~40 px higher."""
+    snaps = {"tiny": run("overfit", "tiny", 0)}
+    loss = FB.loss_curves_figure(snaps, lang=lang, title="overfit_title")
+    acc = FB.accuracy_figure(snaps, lang=lang)
+    assert list(loss.layout.xaxis.range) == list(acc.layout.xaxis.range) == [0, 200]
+    assert loss.data[0].showlegend  # a lone run keeps its legend row, as the chart beside
+    names = [tr.name for tr in acc.data]
+    assert names == [FB._tr("fig.train_acc", lang), FB._tr("fig.test_acc", lang)]
+    two = FB.accuracy_figure({**snaps, "good": snaps["tiny"]}, lang=lang)
+    assert all(" · " in tr.name for tr in two.data)  # several runs: each named

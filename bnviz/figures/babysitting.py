@@ -70,27 +70,40 @@ def loss_curves_figure(
         steps, loss = downsample(snap.losses["step"], np.asarray(snap.losses["loss"]))
         color = PALETTE[i % len(PALETTE)]
         y = f32(np.clip(loss, None, 1e6))  # the blow-up before NaN, capped for the log axis
-        fig.add_trace(go.Scatter(x=steps, y=y, mode="lines", name=label, line=dict(color=color)))
+        trace = go.Scatter(x=steps, y=y, mode="lines", name=label, line=dict(color=color))
+        fig.add_trace(trace.update(showlegend=True))  # a lone run's too: a row, as beside it
         ys.append(y)
-    fig.update_xaxes(title_text=_tr("fig.step", lang))
+    fig.update_xaxes(title_text=_tr("fig.step", lang), range=_steps(snaps))
     fig.update_yaxes(title_text=_tr("fig.loss", lang), **log_axis(*ys))
     return fig
 
 
+def _steps(snaps: Mapping[str, Snapshot]) -> list[int] | None:
+    """The step axis of a run's charts: its whole length from the start, so the loss chart
+    (last step 199) and the accuracy chart beside it (last evaluation at 200) line up."""
+    return [0, max(s.steps for s in snaps.values())] if snaps else None
+
+
 def accuracy_figure(snaps: Mapping[str, Snapshot], *, lang: str = "en") -> go.Figure:
-    """Training (solid) and validation (dashed) accuracy of each run."""
+    """Training (solid) and validation (dashed) accuracy of each run.
+
+    A lone run's legend names the two lines only (the status line above names the run): with
+    its name each took a row, and the plot ended ~40 px above the loss chart's beside it.
+    """
     fig = go.Figure(layout=base_layout(_tr("fig.gap_title", lang)))
+    several = sum(_has(s.evals) for s in snaps.values()) > 1
     for i, (name, snap) in enumerate(snaps.items()):
         if not _has(snap.evals):
             continue
         color = PALETTE[i % len(PALETTE)]
         for col, dash in (("train_acc", "solid"), ("test_acc", "dash")):
+            line = _tr(f"fig.{col}", lang)
             fig.add_trace(go.Scatter(
                 x=snap.evals["step"], y=f32(snap.evals[col]), mode="lines",
-                name=_tr(f"preset.{name}", lang) + " · " + _tr(f"fig.{col}", lang),
+                name=_tr(f"preset.{name}", lang) + " · " + line if several else line,
                 line=dict(color=color, dash=dash),
             ))  # fmt: skip
-    fig.update_xaxes(title_text=_tr("fig.step", lang))
+    fig.update_xaxes(title_text=_tr("fig.step", lang), range=_steps(snaps))
     fig.update_yaxes(title_text=_tr("fig.accuracy", lang), range=[0, 1.02])
     return fig
 
