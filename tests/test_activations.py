@@ -190,10 +190,14 @@ def test_figures_have_data_in_both_languages(lang):
     )
     assert len(zz.layout.shapes) == 4
     costs = fig.cost_figure({"relu": 0.2, "tanh": 2.0}, lang=lang)
-    assert list(costs.data[0].x) == [
-        t("activations.name.relu", lang),
+    # horizontal bars, the first name on top (plotly draws the first category at the bottom):
+    # slanted under vertical bars, long names ran under their neighbours
+    assert costs.data[0].orientation == "h"
+    assert list(costs.data[0].y) == [
         t("activations.name.tanh", lang),
+        t("activations.name.relu", lang),
     ]
+    assert list(costs.data[0].x) == [2.0, 0.2]
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

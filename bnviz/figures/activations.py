@@ -172,15 +172,22 @@ def regions_text(
 
 
 def cost_figure(costs: Mapping[str, float], *, lang: str) -> go.Figure:
-    """Measured forward time per element of each activation (ns), one bar each."""
-    names = [_tr(f"name.{n}", lang) for n in costs]
+    """Measured forward time per element of each activation (ns), one horizontal bar each,
+    the first on top: nine names with their formulas, slanted under vertical bars, ran under
+    their neighbours' bars."""
+    names = [_tr(f"name.{n}", lang) for n in costs][::-1]
     bar = go.Bar(
-        x=names,
-        y=f32(list(costs.values())),
+        x=f32(list(costs.values())[::-1]),
+        y=names,
+        orientation="h",
         marker=dict(color=PALETTE[0]),
-        hovertemplate="%{x}: %{y:.2f} ns<extra></extra>",
+        hovertemplate="%{y}: %{x:.2f} ns<extra></extra>",
     )
-    layout = base_layout(_tr("fig.cost_title", lang), yaxis=dict(title=_tr("fig.cost_ns", lang)))
+    layout = base_layout(
+        _tr("fig.cost_title", lang),
+        xaxis=dict(title=_tr("fig.cost_ns", lang)),
+        yaxis=dict(automargin=True),
+    )
     return go.Figure(data=[bar], layout=layout)
 
 
