@@ -102,7 +102,11 @@ def test_first_screen_at_1280x720_after_a_preset(browser, server, path, preset):
     # rerunning (a page that starts its runs reruns at once), the lab's view button once came
     # back with every sidebar setting at its minimum (lr 1e-05, 1 layer, batch size 1: "cannot
     # train"), in ~1 of 10 runs here and once in CI; see FAILED-… screenshots.
-    page.wait_for_function(DRAWN, timeout=90_000)
+    try:
+        page.wait_for_function(DRAWN, timeout=90_000)
+    except Exception:  # what the page showed instead (CI once timed out here on babysitting)
+        page.screenshot(path=str(SCREENS / f"FAILED-{path}-before-1280x720.png"))
+        raise
     settle(page)
     click_preset(page, t(preset))
     settle(page)
