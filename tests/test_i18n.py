@@ -1,6 +1,7 @@
 """Both languages have the same keys, and every key the code uses exists."""
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -103,3 +104,16 @@ def test_every_lesson_sits_in_a_titled_navigation_group(lang):
     assert 2 <= len(set(groups.values()) - {""}) <= 4
     for group in set(groups.values()) - {""}:
         assert t(f"nav.section.{group}", lang)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_no_subscript_is_written_as_an_underscore(lang):
+    """Chart legends, table cells and plain markdown show "μ_B" and "m(1 − m)^k" literally.
+    Outside $…$ (LaTeX, which st.markdown renders) a subscript is <sub>…</sub> in a chart, or
+    left out."""
+    found = {}
+    for key, text in strings(lang).items():
+        plain = re.sub(r"\$[^$]*\$|`[^`]*`", "", text)  # LaTeX and code keep their underscores
+        if re.search(r"[μσ²βγ]_[A-Za-z0-9]|\)\^[A-Za-z0-9]", plain):  # μ_B, (1 − m)^k
+            found[key] = text
+    assert not found, found

@@ -303,6 +303,8 @@ def test_page_explains_in_both_languages_and_every_preset_sets_its_link():
     assert "1 − m" in text and "\\mu_B" in text and "decay = 1 − m" in text
     at.button_group(key="running_stats.view").set_value("one").run()
     assert "Expected more than 1 value per channel" in at.code[0].value and at.table
+    cells = [str(v) for v in at.table[0].value.to_numpy().ravel()]
+    assert any(c.startswith("−") for c in cells) and not any(c.startswith("-") for c in cells)
     at.button_group(key="running_stats.view").set_value("noise").run()
     assert len(figures(at)) == 1  # the batch-noise chart
     at.button_group(key="running_stats.view").set_value("live").run()

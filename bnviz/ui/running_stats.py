@@ -9,6 +9,7 @@ import streamlit as st
 from bnviz.config import RunConfig
 from bnviz.figures import regularization as reg_figs
 from bnviz.figures import running_stats as figs
+from bnviz.figures.theme import minus_signs
 from bnviz.lessons import regularization as reg
 from bnviz.lessons import running_stats as rs
 from bnviz.ui import controls, live, plot
@@ -126,9 +127,8 @@ def batch_of_one_section(ctx: PageContext) -> None:
         ctx.tr("running_stats.one_what"): [ctx.tr(f"running_stats.one_rows.{r}") for r, _ in rows]
     }
     for i in range(len(one.x)):
-        table[ctx.tr("running_stats.one_feature", i=i + 1)] = [
-            undefined if values[i] is None else f"{values[i]:.3f}" for _, values in rows
-        ]
+        cells = [None if v[i] is None else minus_signs(f"{v[i]:.3f}") for _, v in rows]  # "−"
+        table[ctx.tr("running_stats.one_feature", i=i + 1)] = [c or undefined for c in cells]
     with right:
         st.caption(ctx.tr("running_stats.one_table"))
         st.table(table)
