@@ -127,8 +127,9 @@ def batch_of_one_section(ctx: PageContext) -> None:
         ctx.tr("running_stats.one_what"): [ctx.tr(f"running_stats.one_rows.{r}") for r, _ in rows]
     }
     for i in range(len(one.x)):
-        cells = [None if v[i] is None else minus_signs(f"{v[i]:.3f}") for _, v in rows]  # "−"
-        table[ctx.tr("running_stats.one_feature", i=i + 1)] = [c or undefined for c in cells]
+        table[ctx.tr("running_stats.one_feature", i=i + 1)] = [
+            undefined if v[i] is None else minus_signs(f"{v[i]:.3f}") for _, v in rows
+        ]
     with right:
         st.caption(ctx.tr("running_stats.one_table"))
         st.table(table)

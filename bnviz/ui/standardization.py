@@ -87,18 +87,15 @@ def notes(ctx: PageContext, cfg: S.StandardizationConfig, raw, std) -> list[str]
     """What the two panels share and how their learning rates were chosen. With one rate for
     both, how much larger a step the standardized problem could take: its limit 2/λmax over
     the raw one's ("thousands of times" was said of two identical panels, at the same scale)."""
-    keys = ["same_panels_note"]
-    room = std.lr_max_stable / raw.lr_max_stable
+    texts = [ctx.tr("standardization.same_panels_note")]
     if not cfg.same_lr:
-        keys.append("own_lr_note")
-    texts = [ctx.tr(f"standardization.{k}") for k in keys]
-    if cfg.same_lr and room >= 2:
+        texts.append(ctx.tr("standardization.own_lr_note"))
+    elif (room := std.lr_max_stable / raw.lr_max_stable) >= 2:
         texts.append(ctx.tr("standardization.same_lr_note", times=f"{room:,.0f}"))
-    elif cfg.same_lr:
+    else:
         texts.append(ctx.tr("standardization.same_lr_alike"))
-    keys = ["logistic_note"] if cfg.model == "logistic" else []
-    keys += ["adam_note"] if cfg.optimizer == "adam" else []
-    return texts + [ctx.tr(f"standardization.{k}") for k in keys]
+    extra = {"logistic_note": cfg.model == "logistic", "adam_note": cfg.optimizer == "adam"}
+    return texts + [ctx.tr(f"standardization.{k}") for k, shown in extra.items() if shown]
 
 
 def draw(ctx: PageContext, cfg: S.StandardizationConfig, upto: int, equal_aspect: bool) -> None:
