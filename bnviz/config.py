@@ -250,6 +250,8 @@ class RunConfig(Validated):
 
     def _make_key(self) -> str:
         values = dataclasses.asdict(self.canonical())
+        # -0.0 == 0.0, so the same config: one key (a link's "dropout=-0" trained a new run)
+        values = {k: v + 0.0 if isinstance(v, float) else v for k, v in values.items()}
         defaults = dataclasses.asdict(RunConfig())
         for name in KEYLESS_AT_DEFAULT:
             if values[name] == defaults[name]:

@@ -61,6 +61,19 @@ def test_canonical_key_ignores_settings_that_cannot_matter():
     assert RunConfig(seed=1).key() != RunConfig(seed=2).key()
 
 
+def test_equal_configs_have_one_key_negative_zero_included():
+    """A link's "dropout=-0" gave a config equal to the default (-0.0 == 0.0) with another key:
+    a second run of the same training (found by the URL fuzz test)."""
+    zeros = [f.name for f in dataclasses.fields(RunConfig) if getattr(RunConfig(), f.name) == 0.0
+             and isinstance(getattr(RunConfig(), f.name), float)]  # fmt: skip
+    assert zeros  # dropout, weight_decay, input_offset …
+    for name in zeros:
+        cfg = RunConfig(**{name: -0.0})
+        assert cfg == RunConfig() and cfg.key() == RunConfig().key(), name
+    parsed, notes = from_query(RunConfig, {"dropout": "-0"})
+    assert notes == [] and parsed.key() == RunConfig().key()
+
+
 def test_bn_with_batch_size_one_is_a_named_problem():
     assert RunConfig(norm="batchnorm", batch_size=1).problems() == [("errors.bn_batch1", {})]
     assert RunConfig(norm="none", batch_size=1).problems() == []
