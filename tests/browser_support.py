@@ -138,10 +138,18 @@ def settle(page, timeout: float = 60_000):
 
     "notRunning" alone is also the state before the first run starts: a test that acted on
     it could find only what a previous run left (or nothing) and click the wrong element.
+    On a lesson page, also: its house style applied (HOUSE_STYLE).
     """
     page.wait_for_selector('[data-test-connection-state="CONNECTED"]', timeout=timeout)
     page.wait_for_selector('[data-testid="stMain"] h1', timeout=timeout)
     page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=timeout)
+    page.wait_for_function(HOUSE_STYLE, timeout=timeout)
+
+
+# a lesson page has its house style (assets/style.css) applied: for a moment after a script run
+# the browser lays the page out without it (title twice as large, the page ~100 px lower)
+HOUSE_STYLE = """() => !document.querySelector('.st-key-look_for')
+  || getComputedStyle(document.documentElement).getPropertyValue('--bnviz-style').trim() === '1'"""
 
 
 def click_preset(page, label: str, timeout: float = 60_000):

@@ -412,7 +412,8 @@ def test_page_trains_live_and_obeys_its_buttons():
 
 CURVES_JS = """() => {
   const g = [...document.querySelectorAll('.js-plotly-plot')]
-    .find(p => ((p.layout.title || {}).text || '').includes('mean of the BN input'));
+    .find(p => p.layout && p.data  // a chart element plotly has not drawn into yet has neither
+      && ((p.layout.title || {}).text || '').includes('mean of the BN input'));
   if (!g) return {};
   const last = meta => {  // the last step a trace reaches (typed or plain arrays)
     const t = g.data.find(t => t.meta === meta);
