@@ -3,8 +3,8 @@
 import streamlit as st
 
 from bnviz.lessons import initialization as I
-from bnviz.ui import controls, page
 from bnviz.ui import initialization as ui
+from bnviz.ui import page
 
 DEFAULT = I.InitSettings()
 MAIN = ["activation", "init", "batchnorm"]
@@ -16,8 +16,7 @@ page.show_notes(ctx)
 cfg = page.settings(ctx, cfg, MAIN, MORE)
 ctx.remember(cfg, DEFAULT)
 active = page.presets(ctx, I.PRESETS, {f: getattr(DEFAULT, f) for f in MAIN + MORE})
-with ctx.head:
-    view = controls.view_choice(ctx, ui.VIEWS)
+view = page.views(ctx, ui.VIEWS)
 page.look_for(ctx, active, view)
 if cfg.batchnorm:
     st.caption(ctx.tr("initialization.bn_note"))

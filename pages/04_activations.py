@@ -1,7 +1,5 @@
 """Activation functions: f and f′, the three questions, the zig-zag, dead ReLUs trained live."""
 
-import streamlit as st
-
 from bnviz.lessons import activations as A
 from bnviz.ui import activations as ui
 from bnviz.ui import controls, page
@@ -23,8 +21,7 @@ cfg = page.settings(ctx, cfg, main.get(shown, ["dead_activation"]), ["seed"])
 cfg = cfg.replace(**{f: controls.current(ctx, f, cfg) for f in FIELDS})
 presets = {name: {**v, "view": PRESET_VIEWS.get(name, "function")} for name, v in A.PRESETS.items()}
 active = page.presets(ctx, presets, {f: getattr(DEFAULT, f) for f in FIELDS})
-with ctx.head if shown != "dead" else st.container():
-    view = controls.view_choice(ctx, ui.VIEWS)
+view = page.views(ctx, ui.VIEWS)
 page.look_for(ctx, active, view)
 
 ui.draw(ctx, view, cfg)

@@ -14,8 +14,7 @@ cfg, view_cfg = ui.settings(ctx, cfg, view_cfg, shown)  # greys out what the vie
 ctx.remember(cfg, rs.DEFAULT)
 ctx.remember(view_cfg, rs.View())
 active = page.presets(ctx, *ui.presets())
-with ctx.head:
-    view = controls.view_choice(ctx, ui.VIEWS)
+view = page.views(ctx, ui.VIEWS)
 page.look_for(ctx, active, view)
 
 ui.draw(ctx, view, cfg, view_cfg)

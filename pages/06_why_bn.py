@@ -23,10 +23,7 @@ cfg = cfg.replace(**{f: controls.current(ctx, f, cfg) for f in MAIN + MORE})
 ctx.remember(cfg, DEFAULT)
 presets = {name: {**values, "view": "linear"} for name, values in W.PRESETS.items()}
 active = page.presets(ctx, presets, {f: getattr(DEFAULT, f) for f in MAIN + MORE})
-with views_row:
-    view = controls.view_choice(
-        ctx, VIEWS, ctx.tr("why_bn.view_label"), lambda v: ctx.tr(f"why_bn.view.{v}")
-    )
+view = page.views(ctx, VIEWS, views_row)
 page.look_for(ctx, active, view)
 
 if view in ui.LIVE_VIEWS:

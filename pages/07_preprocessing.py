@@ -13,13 +13,7 @@ shown = controls.view_state(ctx, ui.VIEWS)  # known before the pills: the link's
 cfg = ui.sidebar(ctx, cfg, shown)  # greys out what the view shown does not use
 ctx.remember(cfg, DEFAULT)
 active = page.presets(ctx, ui.presets(), ui.defaults(DEFAULT))
-with ctx.head:
-    view = controls.view_choice(
-        ctx,
-        ui.VIEWS,
-        ctx.tr("preprocessing.view_label"),
-        lambda v: ctx.tr(f"preprocessing.view.{v}"),
-    )
+view = page.views(ctx, ui.VIEWS)
 page.look_for(ctx, active, view)
 ui.show(ctx, view, cfg)  # the runs of the training view train live through the scheduler
 

@@ -55,10 +55,7 @@ ctx.remember(cfg, DEFAULT)
 controls.view_state(ctx, B.CHECKS)  # known before the pills: the link's view counts
 defaults = {f: getattr(DEFAULT, f) for f in MAIN + MORE}
 active = page.presets(ctx, {check: {"view": check} for check in B.CHECKS}, defaults)
-with ctx.head:
-    view = controls.view_choice(
-        ctx, B.CHECKS, ctx.tr("babysitting.view_label"), lambda v: ctx.tr(f"babysitting.view.{v}")
-    )
+view = page.views(ctx, B.CHECKS)
 page.look_for(ctx, active, view)
 
 configs = B.run_configs(view, cfg)
@@ -68,7 +65,6 @@ if view == "gap":
 for name in SLOTS - set(configs):  # another view's runs stop counting against this tab
     scheduler().leave(session_id(), f"{ctx.name}.{name}")
 runs = live.attached(ctx, configs)
-ctx.head = None  # the title row holds the views: the run buttons go under the sentence
 live.controls(ctx, configs, runs)
 live.sidebar(ctx, next(iter(configs.values())), runs)
 live.live_panel(ctx, runs, labels, draw, warn=False)  # the legend says where it diverged

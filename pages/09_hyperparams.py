@@ -14,10 +14,7 @@ ctx.remember(cfg, V.DEFAULT)
 controls.view_state(ctx, V.VIEWS)  # set before the presets: a preset picks a view
 defaults = {f: getattr(V.DEFAULT, f) for f in ("trials", "models", "steps", "seed")}
 active = page.presets(ctx, V.PRESETS, {**defaults, "view": V.VIEWS[0]})
-with ctx.head:
-    view = controls.view_choice(
-        ctx, V.VIEWS, ctx.tr("hyperparams.view_label"), lambda v: ctx.tr(f"hyperparams.view.{v}")
-    )
+view = page.views(ctx, V.VIEWS)
 page.look_for(ctx, active, view)
 
 try:
@@ -32,7 +29,6 @@ if specs is not None:
     if view == "coarse" and first is not None and first.snapshot.state == "finished":
         specs["round2"] = V.fine_spec(first.snapshot, cfg)[0]  # round 2: around the best
         runs = live.attached(ctx, specs)
-    ctx.head = None  # the title row holds the views: the run buttons go under the sentence
     live.controls(ctx, specs, runs)  # Start … Reset for the sweeps; says a quota's "no"
     with st.sidebar:  # as live.sidebar: classroom pace (a sweep lasts ~30 s), pause redraw
         st.markdown(f"**{ctx.tr('run.while_training')}**")

@@ -190,6 +190,38 @@ CONTOUR_LEGENDS = LEGENDS.replace(
 )
 
 
+VIEWS_BOX = """() => {  // the row of view buttons: where it is on the page
+  const r = document.querySelector('[class*="-view"] [data-testid=stButtonGroup]')
+    .getBoundingClientRect();
+  return {top: r.top + window.scrollY, left: r.left};
+}"""
+# (page, a view that trains live: its run buttons appear, the first view has none or others)
+LIVE_VIEWS = [("activations", "dead"), ("why_bn", "smooth"), ("preprocessing", "training"),
+              ("running_stats", "regularization"), ("babysitting", "gap"),
+              ("hyperparams", "caviar")]  # fmt: skip
+
+
+@pytest.mark.parametrize(("path", "view"), LIVE_VIEWS, ids=[p for p, _ in LIVE_VIEWS])
+def test_view_buttons_stay_put_when_a_view_trains_live(browser, server, path, view):
+    """A teacher clicks through the views: the row of views stays where it is. On activations'
+    Dead ReLUs view the run buttons took the title row and the views moved under the presets."""
+    page = _open(browser, server, f"{path}?lang=en", 1280, 720)
+    page.wait_for_selector('[class*="-view"] [data-testid=stButtonGroup] button')
+    before = page.evaluate(VIEWS_BOX)
+    page.locator('[class*="-view"] [data-testid=stButtonGroup] button').filter(
+        has_text=t(f"{path}.view.{view}", "en")
+    ).first.click()
+    settle(page)
+    page.wait_for_selector('[class*="run_controls"] button')  # the live view's run buttons
+    settle(page)
+    after = page.evaluate(VIEWS_BOX)
+    assert abs(after["top"] - before["top"]) <= 1 and abs(after["left"] - before["left"]) <= 1, (
+        before, after
+    )  # fmt: skip
+    no_exception(page)
+    page.close()
+
+
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_running_stats_legends_take_two_rows_and_plots_line_up(browser, server, lang):
     """The mean and variance charts side by side at 1280x720: each legend at most two rows

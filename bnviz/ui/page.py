@@ -84,6 +84,16 @@ def presets(ctx: PageContext, items: dict[str, dict], defaults: dict[str, Any]) 
     return active
 
 
+def views(ctx: PageContext, names: Sequence[str], row: Any = None) -> str:
+    """The page's views in the title row (or `row`), labelled <page>.view_label and
+    <page>.view.<name>; the view shown. The title row is then full: the page's run buttons go
+    under the sentence on every view (on one view they took the row and the views moved down)."""
+    with row or ctx.head:
+        view = controls.view_choice(ctx, names)
+    ctx.head = None
+    return view
+
+
 def look_for(ctx: PageContext, active: str | None, view: str | None = None) -> None:
     """The one sentence that says what to look for: the preset's, else the view's or the page's."""
     table = strings(ctx.lang)

@@ -122,7 +122,6 @@ def training(ctx: PageContext, cfg: P.CloudConfig) -> None:
     configs = D.run_configs(cfg.seed)
     labels = {kind: ctx.tr(f"preprocessing.input.{kind}") for kind in configs}
     runs = live.attached(ctx, configs)
-    ctx.head = None  # the title row holds the views: the run buttons go under the sentence
     live.controls(ctx, configs, runs)
     live.sidebar(ctx, configs["raw"], runs)
 

@@ -140,7 +140,6 @@ def regularization_section(ctx: PageContext, cfg: RunConfig) -> None:
     configs = {reg.SLOTS[n]: c for n, c in reg.run_configs(cfg.seed).items()}
     names = {slot: n for n, slot in reg.SLOTS.items()}
     runs = live.attached(ctx, configs)
-    ctx.head = None
     live.controls(ctx, configs, runs)
     live.sidebar(ctx, configs["main"], runs)
 
@@ -161,7 +160,6 @@ def live_section(ctx: PageContext, view: str, cfg: RunConfig, configs: dict, lay
     """The page's runs trained live: the chosen unit's statistics, or train vs eval mode."""
     labels = {name: figs.momentum_label(c.bn_momentum, ctx.lang) for name, c in configs.items()}
     runs = live.attached(ctx, configs)
-    ctx.head = None  # the title row holds the views: the run buttons go under the sentence
     live.controls(ctx, configs, runs)
     live.sidebar(ctx, cfg, runs)
     if view == "live":

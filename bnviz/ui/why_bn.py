@@ -133,7 +133,6 @@ def show_live(ctx: PageContext, view: str, seed: int) -> None:
     configs = live_configs(view, seed)
     leave_slots(ctx, keep=configs)
     runs = live.attached(ctx, configs)
-    ctx.head = None  # five buttons do not fit the title row: one row under the sentence
     live.controls(ctx, configs, runs)
     live.sidebar(ctx, configs["bn"], runs)
     labels = {n: ctx.tr(f"why_bn.live.run.{n}") for n in configs}
