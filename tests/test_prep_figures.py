@@ -90,6 +90,10 @@ def test_pca_and_photo_figures():
     recs = np.random.default_rng(0).uniform(0, 16, (3, 5, 64))
     fig = FP.reconstructions_figure(recs, [1, 10, 64])
     assert fig.data[0].z.shape == (26, 44) and list(fig.layout.yaxis.ticktext)[1] == "k = 10"
+    # the axes shrink to the mosaic, so the row labels sit beside it on a wide screen (they were
+    # ~400 px left of the digits at 1920x1080), and no grid line crosses the empty sides
+    for axis in (fig.layout.xaxis, fig.layout.yaxis):
+        assert axis.constrain == "domain" and axis.showgrid is False, axis
     assert list(FP.accuracy_k_figure([2, 10], np.array([0.6, 0.9])).data[0].y) == [
         pytest.approx(0.6),
         pytest.approx(0.9),

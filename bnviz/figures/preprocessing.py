@@ -187,11 +187,14 @@ def reconstructions_figure(recs: np.ndarray, ks, *, lang: str = "en") -> go.Figu
     img = mosaic(tiles, cols=recs.shape[1])
     fig = go.Figure(go.Heatmap(z=f32(img), colorscale="Greys", showscale=False, zmin=0, zmax=16))
     fig.update_layout(base_layout(_tr("fig.recon_title", lang), height=60 + 55 * len(ks)))
+    # the axes shrink to the mosaic (constrain="domain"): on a wide screen the digits sat small
+    # in the middle, their row labels far left, grid lines across the empty sides
     fig.update_yaxes(
         autorange="reversed", scaleanchor="x", tickvals=[4 + 9 * i for i in range(len(ks))],
-        ticktext=[_tr("fig.k_label", lang, k=k) for k in ks],
+        ticktext=[_tr("fig.k_label", lang, k=k) for k in ks], constrain="domain",
+        showgrid=False, zeroline=False,
     )  # fmt: skip
-    fig.update_xaxes(showticklabels=False)
+    fig.update_xaxes(showticklabels=False, constrain="domain", showgrid=False, zeroline=False)
     return fig
 
 
