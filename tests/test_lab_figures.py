@@ -110,6 +110,13 @@ def test_health_gradients_and_boundary(snaps):
     # names fell below the first screen of a 1280x720 projector
     assert (b.layout.xaxis.title.text, b.layout.xaxis2.title.text) == ("no BN", "with BN")
     assert b.layout.height <= HERO_HEIGHT + 40
+    # each panel spans its grid and shrinks to it on a wide screen (the axes grew to -6..6 at
+    # 1920x1080, blank beside the grid)
+    grid = snaps["plain"].boundary["x"]
+    step = float(grid[1] - grid[0])
+    for axis in (b.layout.xaxis, b.layout.yaxis, b.layout.xaxis2, b.layout.yaxis2):
+        assert axis.constrain == "domain" and axis.zeroline is False, axis
+    assert list(b.layout.xaxis.range) == pytest.approx([grid[0] - step / 2, grid[-1] + step / 2])
 
 
 def test_empty_snapshots_give_a_waiting_figure_not_an_error():

@@ -238,6 +238,12 @@ def per_layer_figure(
     return tidy_log_axes(go.Figure(traces, layout))
 
 
+def _extent(centres: np.ndarray) -> list[float]:
+    """The span of a heatmap's cells, edges included, from their centres (evenly spaced)."""
+    half = (float(centres[-1]) - float(centres[0])) / (len(centres) - 1) / 2
+    return [float(centres[0]) - half, float(centres[-1]) + half]
+
+
 def boundary_figure(
     snaps: Mapping[str, Snapshot], x: np.ndarray, y: np.ndarray, *, lang: str
 ) -> go.Figure:
@@ -280,8 +286,15 @@ def boundary_figure(
                 hoverinfo="skip",
             )
         )
-        axes[f"xaxis{ax}"] = dict(domain=dom, title=_label(name, lang), showgrid=False)
-        axes[f"yaxis{ax}"] = dict(anchor="x" + ax, scaleanchor="x" + ax, showgrid=False)
+        # each panel shrinks to the grid (constrain="domain"): on a wide screen the axes grew
+        # instead, to -6..6, blank beside the grid, its labels far from it
+        around = dict(showgrid=False, zeroline=False, constrain="domain")
+        axes[f"xaxis{ax}"] = dict(
+            domain=dom, title=_label(name, lang), range=_extent(b["x"]), **around
+        )
+        axes[f"yaxis{ax}"] = dict(
+            anchor="x" + ax, scaleanchor="x" + ax, range=_extent(b["y"]), **around
+        )
     if not traces:
         return _empty(lang)
     # the hero height: at 1280x720 the panels' labels (x-axis titles) stay on the first screen
