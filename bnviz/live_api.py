@@ -81,6 +81,7 @@ def increment(snaps: Mapping[str, Snapshot], view: str, since: Mapping[str, int]
         "x": [found[i]["x"] for i in index],
         "y": [found[i]["y"] for i in index],
         "yticks": y_ticks(snaps, view),
+        "xspan": x_span(snaps),
     }
 
 
@@ -98,17 +99,22 @@ def y_ticks(snaps: Mapping[str, Snapshot], view: str) -> dict:
     return {k: axis[k] for k in ("tickvals", "ticktext") if k in axis}
 
 
-def first_steps(snaps: Mapping[str, Snapshot]) -> int:
-    """The steps a live chart's axis spans from the start: to the runs' first evaluation."""
-    return max((min(s.config.eval_every, s.steps) for s in snaps.values()), default=0)
+def x_span(snaps: Mapping[str, Snapshot]) -> int:
+    """The step every live chart of these runs spans to: the runs' first evaluation (from the
+    start), or the last step with a loss, whichever is later. The loss and accuracy charts
+    side by side end at the same step (the accuracy chart ended at the last evaluation)."""
+    first = (min(s.config.eval_every, s.steps) for s in snaps.values())
+    last = (int(steps[-1]) for s in snaps.values() if len(steps := s.losses.get("step", ())))
+    return max([*first, *last], default=0)
 
 
 def first_paint(snaps: Mapping[str, Snapshot], view: str, lang: str) -> dict:
     """The whole figure for the current snapshots (a tab's first answer)."""
-    fig = live_figure(traces(snaps, view, {}), view, lang=lang, first_steps=first_steps(snaps))
+    span = x_span(snaps)
+    fig = live_figure(traces(snaps, view, {}), view, lang=lang, span=span)
     ticks = y_ticks(snaps, view)
     fig.update_yaxes(**ticks)
-    return {**status(snaps), "figure": fig.to_plotly_json(), "yticks": ticks}
+    return {**status(snaps), "figure": fig.to_plotly_json(), "yticks": ticks, "xspan": span}
 
 
 def status(snaps: Mapping[str, Snapshot]) -> dict:

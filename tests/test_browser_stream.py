@@ -77,7 +77,23 @@ def test_step_axes_start_at_zero_and_span_the_first_evaluation(browser, server):
     )
     for low, high in ranges:
         assert low == 0 and high >= 100, ranges
-    page.get_by_role("button", name="Pause", exact=True).click()  # leave the workers idle
+    # past the first evaluation, paused between two: both charts still end at the same step
+    # (the accuracy chart ended at its last evaluation, the loss chart at the last step)
+    ends = f"() => [...document.querySelectorAll('{PLOT}')].map(p => p._fullLayout.xaxis.range[1])"
+    page.wait_for_function(f"() => ({ends})().every(end => end > 130)", timeout=60_000)
+    page.get_by_role("button", name="Pause", exact=True).click()  # also leaves the workers idle
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.bnviz-live-status')]"
+        ".some(e => e.innerText.includes('paused'))",
+        timeout=30_000,
+    )
+    try:
+        page.wait_for_function(
+            f"() => {{ const e = ({ends})(); return e.length === 2 && e[0] === e[1]; }}",
+            timeout=15_000,
+        )
+    finally:
+        print("step axes end at", page.evaluate(ends))
     page.close()
 
 

@@ -74,6 +74,20 @@ def test_the_loss_answers_carry_the_log_axis_ticks_of_all_the_run_holds():
     assert empty["yticks"] == {}  # no data yet
 
 
+def test_loss_and_accuracy_answers_span_the_same_steps():
+    """The accuracy chart ended at its last evaluation (step 300) beside a loss chart at step
+    390: every answer now says how far the step axis spans, the same for both views."""
+    snaps = {"plain": fake(391), "bn": fake(388)}
+    for view in ("loss", "accuracy"):
+        first = live_api.first_paint(snaps, view, "en")
+        later = live_api.increment(snaps, view, {"plain": 300, "bn": 300})
+        assert first["xspan"] == later["xspan"] == 390  # the last step with a loss
+        include = first["figure"]["layout"]["xaxis"]["autorangeoptions"]["include"]
+        assert list(include) == [0, 390], view
+    assert live_api.x_span({"plain": fake(0)}) == 100  # before any loss: the first evaluation
+    assert live_api.x_span({}) == 0
+
+
 def test_values_are_float32_rounded_and_nan_is_null():
     assert live_api.rounded(np.array([1 / 3, np.nan, np.inf], np.float32)) == [0.333333, None, None]
     body = json.loads(

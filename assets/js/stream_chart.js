@@ -22,16 +22,23 @@ function thin(P, live) {
   return P.react(live.plot, data, live.plot.layout); // same uirevision: zoom survives
 }
 
-function tidyTicks(P, live, ans) {
+function tidyAxes(P, live, ans) {
   // the loss axis labelled as the server labels a whole figure (live_api.y_ticks): 1-2-5 or
-  // 1-3 across the data, never plotly's small "2" and "5" between powers of ten
-  const ticks = ans && ans.yticks;
-  if (!ticks || !ticks.tickvals) return Promise.resolve();
-  const key = JSON.stringify(ticks);
-  if (key === live.ticks) return Promise.resolve();
-  live.ticks = key;
-  const update = { "yaxis.tickvals": ticks.tickvals, "yaxis.ticktext": ticks.ticktext };
-  return P.relayout(live.plot, update);
+  // 1-3 across the data, never plotly's small "2" and "5" between powers of ten; the step
+  // axis spans to the last step trained (live_api.x_span), on the loss and accuracy charts
+  // alike (the accuracy chart ended at its last evaluation, 90 steps short of the loss's)
+  const update = {};
+  const ticks = ans.yticks;
+  const key = JSON.stringify(ticks || {});
+  if (ticks && ticks.tickvals && key !== live.ticks) {
+    live.ticks = key;
+    Object.assign(update, { "yaxis.tickvals": ticks.tickvals, "yaxis.ticktext": ticks.ticktext });
+  }
+  if (ans.xspan && ans.xspan !== live.span) {
+    live.span = ans.xspan; // a zoomed axis keeps its range: this sets only what autorange covers
+    update["xaxis.autorangeoptions.include"] = [0, ans.xspan];
+  }
+  return Object.keys(update).length ? P.relayout(live.plot, update) : Promise.resolve();
 }
 
 function statusLine(d, ans) {
@@ -90,13 +97,16 @@ async function ask(live) {
       displaylogo: false,
     });
     live.ticks = JSON.stringify(ans.yticks || {});
+    live.span = ans.xspan;
     live.root.dataset.painted = String(Math.round(performance.now() - live.born));
-  } else if (ans && ans.index && ans.index.length) {
-    await P.extendTraces(live.plot, { x: ans.x, y: ans.y }, ans.index);
-    await thin(P, live);
-    await tidyTicks(P, live, ans);
-    live.updates += 1;
-    live.root.dataset.updates = String(live.updates);
+  } else if (ans && ans.index) {
+    if (ans.index.length) {
+      await P.extendTraces(live.plot, { x: ans.x, y: ans.y }, ans.index);
+      await thin(P, live);
+      live.updates += 1;
+      live.root.dataset.updates = String(live.updates);
+    }
+    await tidyAxes(P, live, ans); // also with no new points: the accuracy chart between evaluations
   }
   if (ans && ans.step) live.since = live.data.names.map((n) => ans.step[n]);
   const slow = !ok || took > SLOW_MS;

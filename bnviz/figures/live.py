@@ -73,12 +73,14 @@ def _trace(tr: dict, lang: str) -> go.Scatter:
     )
 
 
-def live_figure(traces: list[dict], view: str, *, lang: str, first_steps: int = 0) -> go.Figure:
+def live_figure(traces: list[dict], view: str, *, lang: str, span: int = 0) -> go.Figure:
     """The chart of a live view from bnviz.live_api.traces() records (empty traces kept).
 
-    The step axis always spans 0..`first_steps` (the runs' first evaluation after step 0), then
-    grows with the points: with only step 0's evaluation, plotly's own range was -1..1, an
-    empty accuracy chart with a vertical zero line for the first seconds of every run.
+    The step axis spans 0..`span` at least (live_api.x_span: the runs' first evaluation after
+    step 0, later the last step trained). With only step 0's evaluation, plotly's own range
+    was -1..1: an empty accuracy chart with a vertical zero line for the first seconds of every
+    run. Later the accuracy chart ended at the last evaluation (step 300) beside a loss chart
+    at step 390: the two charts side by side now end at the same step.
     """
     axes = AXES[view]
     layout = base_layout(
@@ -92,7 +94,7 @@ def live_figure(traces: list[dict], view: str, *, lang: str, first_steps: int = 
             title=t("lab.fig.step", lang),
             automargin=True,
             rangemode="nonnegative",
-            autorangeoptions=dict(include=[0, first_steps]) if first_steps else None,
+            autorangeoptions=dict(include=[0, span]) if span else None,
         ),
         yaxis=dict(title=t(axes["y"], lang), automargin=True, **axes["yaxis"]),
         uirevision=UIREVISION,

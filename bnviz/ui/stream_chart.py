@@ -61,7 +61,7 @@ def stream_chart(
     """
     if not streaming():
         traces = live_api.traces(snaps, view, {})
-        fig = live_figure(traces, view, lang=ctx.lang, first_steps=live_api.first_steps(snaps))
+        fig = live_figure(traces, view, lang=ctx.lang, span=live_api.x_span(snaps))
         st.plotly_chart(fig, key=key)
         return
     data = {
