@@ -116,4 +116,8 @@ def test_no_subscript_is_written_as_an_underscore(lang):
         plain = re.sub(r"\$[^$]*\$|`[^`]*`", "", text)  # LaTeX and code keep their underscores
         if re.search(r"[μσ²βγ]_[A-Za-z0-9]|\)\^[A-Za-z0-9]", plain):  # μ_B, (1 − m)^k
             found[key] = text
+        # a one-letter symbol's subscript (x_j, w_l, h_(l−1)) where a caption or help text
+        # showed it literally; names such as fan_in or running_mean are not subscripts
+        if re.search(r"(?<![\w{])[A-Za-z]_(\(|[A-Za-z0-9](?!\w))", plain):
+            found[key] = text
     assert not found, found
