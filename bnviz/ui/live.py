@@ -233,13 +233,6 @@ def status_text(ctx: PageContext, label: str, snap: Snapshot) -> str:
     )
 
 
-def status(ctx: PageContext, label: str, snap: Snapshot, warn: bool = True) -> None:
-    """One line per run: state, step, steps/s, progress; divergence (unless not `warn`: a page
-    whose lesson is the divergence says it in its chart) and errors spelled out."""
-    st.progress(min(1.0, snap.progress), text=status_text(ctx, label, snap))
-    run_problems(ctx, label, snap, warn)
-
-
 def run_problems(ctx: PageContext, label: str, snap: Snapshot, warn: bool = True) -> None:
     """A run's divergence (unless not `warn`), error or interruption, spelled out."""
     if snap.state == "diverged" and warn:
@@ -303,10 +296,12 @@ def live_panel(
             st.progress(done, text=" | ".join(texts))
             for name, snap in snaps.items():
                 run_problems(ctx, labels[name], snap, warn)
-        elif polled:
-            for col, (name, snap) in zip(st.columns(len(snaps)), snaps.items(), strict=True):
-                with col:
-                    status(ctx, labels[name], snap, warn)
+        elif polled:  # bottom-aligned: a label on two lines leaves the bars level
+            cols = st.columns(len(snaps), vertical_alignment="bottom")
+            for col, (name, snap) in zip(cols, snaps.items(), strict=True):
+                col.progress(min(1.0, snap.progress), text=status_text(ctx, labels[name], snap))
+            for name, snap in snaps.items():  # under the row, so they move no bar
+                run_problems(ctx, labels[name], snap, warn)
         stale = st.session_state.get(last_key)
         if not polled or has_points(snaps) or stale is None:  # streamed: draws itself once
             draw(snaps)
