@@ -222,6 +222,30 @@ def test_view_buttons_stay_put_when_a_view_trains_live(browser, server, path, vi
     page.close()
 
 
+BARS = """() => [...document.querySelectorAll('[data-testid=stProgress]')].map(p => {
+  const bar = p.querySelector('[role=progressbar]').getBoundingClientRect();
+  return {top: Math.round(bar.top), text: p.innerText.trim(),
+          lines: Math.round(p.querySelector('p').getBoundingClientRect().height / 20)}; })"""
+
+
+def test_preprocessing_status_bars_stand_level_when_a_label_takes_two_lines(browser, server):
+    """Four runs' status lines over four columns: when one label wrapped to two lines its bar
+    sat lower than the others ("Raw: finished · step 300 / 300" fits on a line, "Centered: …"
+    does not)."""
+    page = _open(browser, server, "preprocessing?lang=en&view=training", 1280, 720)  # trains
+    bars: list = []
+    for _ in range(600):  # ~100 s at most; 300 steps each, at classroom pace
+        bars = page.evaluate(BARS)
+        if len(bars) == 4 and all("finished" in b["text"] for b in bars):
+            break
+        page.wait_for_timeout(200)
+    assert len(bars) == 4 and all("finished" in b["text"] for b in bars), bars
+    assert len({b["lines"] for b in bars}) > 1, bars  # the case this checks: labels differ
+    assert max(b["top"] for b in bars) - min(b["top"] for b in bars) <= 1, bars
+    no_exception(page)
+    page.close()
+
+
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_running_stats_legends_take_two_rows_and_plots_line_up(browser, server, lang):
     """The mean and variance charts side by side at 1280x720: each legend at most two rows
@@ -240,6 +264,41 @@ def test_running_stats_legends_take_two_rows_and_plots_line_up(browser, server, 
     assert max(c["rows"] for c in charts) <= 2, charts
     assert abs(charts[0]["top"] - charts[1]["top"]) <= 1, charts
     assert abs(charts[0]["bottom"] - charts[1]["bottom"]) <= 1, charts
+    page.close()
+
+
+BARS_BESIDE = """() => [...document.querySelectorAll('.js-plotly-plot')]
+  .filter(p => p.querySelector('.colorbar') && p.querySelector('.contourlayer path'))
+  .map(p => { const fig = p.getBoundingClientRect(), plot = p.querySelector('.nsewdrag')
+    .getBoundingClientRect(), bar = p.querySelector('.colorbar').getBoundingClientRect();
+    return {gap: Math.round(bar.left - plot.right), out: Math.round(bar.right - fig.right),
+            plot: Math.round(plot.width)}; })"""
+
+
+@pytest.mark.parametrize("size", [(1920, 1080), (1280, 720)])
+def test_standardization_colour_bars_stand_beside_their_plots(browser, server, size):
+    """The standardized panel keeps equal axis units, so its plot shrinks to a square inside
+    the figure; its colour bar stayed at the figure's edge, 206 px from the plot at 1920 px.
+    Again after a preset redraws both panels, and with the true-shape toggle on."""
+    page = _open(browser, server, "standardization?lang=en", *size)
+
+    def bars() -> list:
+        page.wait_for_function(f"() => ({BARS_BESIDE})().length == 2")
+        page.wait_for_timeout(1000)  # a bar moves after its plot is drawn
+        found = page.evaluate(BARS_BESIDE)
+        assert all(0 <= b["gap"] <= 30 and b["out"] <= 1 and b["plot"] > 100 for b in found), (
+            found
+        )  # fmt: skip
+        return found
+
+    bars()
+    click_preset(page, t("standardization.preset.zigzag", "en"))  # both panels drawn again
+    settle(page)
+    bars()
+    page.get_by_text("Equal axis units").first.click()
+    settle(page)
+    bars()
+    no_exception(page)
     page.close()
 
 

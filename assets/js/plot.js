@@ -17,6 +17,7 @@ const CONFIG = {
 };
 
 const DEFAULT_HEIGHT = 450; // plotly's own, for a figure that sets none
+const BAR_GAP = 0.02; // a colour bar's distance from its plot, as plotly's own (x = 1.02)
 
 function text(data) {
   return typeof data === "string" ? data : new TextDecoder().decode(data);
@@ -51,6 +52,31 @@ function themed(fig, template) {
   return { data: fig.data || [], layout };
 }
 
+async function barsBesidePlots(P, box) {
+  // A plot kept to equal axis units (constrain: "domain") shrinks inside its figure, but
+  // plotly puts a colour bar by the figure's right edge: at 1920 px the standardized panel's
+  // bar stood 200 px from its plot. Each bar moves beside its plot's shrunk domain (paper
+  // coordinates, as the bar's x); the next figure starts there (no jump on each redraw).
+  // A moved bar no longer widens the right margin, so the plot moves once more: a few rounds.
+  const gd = box.plot;
+  for (let round = 0; round < 3; round++) {
+    const index = [];
+    const xs = [];
+    for (const trace of gd._fullData || []) {
+      const axis = trace.showscale && trace.xaxis && gd._fullLayout[trace.xaxis.replace("x", "xaxis")];
+      if (!axis || !trace.colorbar || trace.colorbar.xref !== "paper") continue;
+      const x = axis.domain[1] + BAR_GAP;
+      box.barX[trace.index] = x;
+      if (Math.abs(trace.colorbar.x - x) > 0.005) {
+        index.push(trace.index);
+        xs.push(x);
+      }
+    }
+    if (!index.length) return;
+    await P.restyle(gd, { "colorbar.x": xs }, index);
+  }
+}
+
 async function draw(box) {
   // one draw at a time; a figure that arrives meanwhile is drawn next (the newest only)
   if (box.busy) return;
@@ -65,7 +91,12 @@ async function draw(box) {
       const fig = themed(box.next, template); // the newest figure that arrived meanwhile
       box.next = null;
       box.plot.style.height = (fig.layout.height || DEFAULT_HEIGHT) + "px";
+      for (const [i, x] of Object.entries(box.barX)) {
+        const bar = fig.data[i] && fig.data[i].colorbar;
+        if (bar && bar.x === undefined) bar.x = x;
+      }
       await P.react(box.plot, fig.data, fig.layout, CONFIG);
+      await barsBesidePlots(P, box);
       box.draws += 1;
       box.root.dataset.draws = String(box.draws);
     }
@@ -87,11 +118,13 @@ export default function (component) {
     plot.style.width = "100%";
     root.appendChild(plot);
     parentElement.appendChild(root);
-    box = { root, plot, next: null, busy: false, gone: false, draws: 0 };
+    box = { root, plot, next: null, busy: false, gone: false, draws: 0, barX: {} };
     box.resize = new ResizeObserver(() => {
       // not while hidden (a view being swapped out): plotly.js throws "Resize must be passed
       // a displayed plot div element"
-      if (window.Plotly && box.plot.data && box.plot.offsetParent) window.Plotly.Plots.resize(box.plot);
+      if (window.Plotly && box.plot.data && box.plot.offsetParent) {
+          window.Plotly.Plots.resize(box.plot).then(() => barsBesidePlots(window.Plotly, box));
+      }
     });
     box.resize.observe(root);
     parentElement.__bnvizPlot = box;

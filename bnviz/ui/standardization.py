@@ -7,6 +7,7 @@ import streamlit as st
 from bnviz.figures import standardization as figs
 from bnviz.figures.theme import HERO_HEIGHT
 from bnviz.lessons import standardization as S
+from bnviz.ui import plot
 from bnviz.ui.common import PageContext
 
 RESOLUTION = {"linear": 200, "logistic": 80}  # logistic grids are brute force over the samples
@@ -109,7 +110,7 @@ def draw(ctx: PageContext, cfg: S.StandardizationConfig, upto: int, equal_aspect
     panels = list(zip(st.columns(2), (raw, std), (grid_raw, grid_std), strict=True))
     for col, d, contours in panels:
         fig = figs.contour_figure(d, contours, lang=ctx.lang, upto=upto, height=HERO_HEIGHT)
-        col.plotly_chart(fig, key=f"standardization.contour.{'std' if d.standardize else 'raw'}")
+        plot.chart(col, fig, key=f"standardization.contour.{'std' if d.standardize else 'raw'}")
     for col, d, _ in panels:
         with col:
             readouts(ctx, d, cfg.steps)
