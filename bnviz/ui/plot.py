@@ -16,7 +16,7 @@ import plotly.io as pio
 import streamlit as st
 
 from bnviz.ui import live_routes
-from bnviz.ui.stream_chart import LOAD_PLOTLY, streaming
+from bnviz.ui.stream_chart import LOAD_PLOTLY, script, streaming
 
 JS_DIR = Path(__file__).resolve().parents[2] / "assets" / "js"
 TEMPLATE = live_routes.TEMPLATE
@@ -26,7 +26,7 @@ JS = (
     f"const TEMPLATE_URL = {json.dumps(live_routes.TEMPLATE_SRC)};\n"
     f"const PLOTLY_URL = {json.dumps(live_routes.PLOTLY_URL)};\n"
     + LOAD_PLOTLY
-    + (JS_DIR / "plot.js").read_text(encoding="utf-8")
+    + script(JS_DIR / "plot.js")
 )
 _component = st.components.v2.component(
     "bnviz_plot",

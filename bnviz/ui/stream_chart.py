@@ -22,13 +22,22 @@ from bnviz.ui import live_routes
 from bnviz.ui.common import PageContext
 
 JS = Path(__file__).resolve().parents[2] / "assets" / "js" / "stream_chart.js"
+
+
+def script(path: Path) -> str:
+    """A component's script without its comment lines: Streamlit sends the script again with
+    every redraw of the element (twice a second on a live panel)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return "".join(line + "\n" for line in lines if not line.lstrip().startswith("//"))
+
+
 # loadPlotly(url), shared with bnviz/ui/plot.py's component: prepended to each one's script
-LOAD_PLOTLY = (JS.parent / "load_plotly.js").read_text(encoding="utf-8")
+LOAD_PLOTLY = script(JS.parent / "load_plotly.js")
 STATES = ("queued", "running", "paused", "finished", "diverged", "error", "stopped", "interrupted")
 HEIGHT = HERO_HEIGHT + 20  # px: the runs' status lines sit above it, all within 1280x720
 
 _component = st.components.v2.component(
-    "bnviz_stream_chart", js=LOAD_PLOTLY + JS.read_text(encoding="utf-8"), isolate_styles=False
+    "bnviz_stream_chart", js=LOAD_PLOTLY + script(JS), isolate_styles=False
 )  # no shadow root: plotly.js puts its hover and mode-bar styles into the document head
 
 
