@@ -25,7 +25,7 @@ configs = pair(cfg)
 runs = live.attached(ctx, configs)
 live.controls(ctx, configs, runs)
 live.sidebar(ctx, cfg, runs, lr=True)
-page.look_for(ctx, active)
+page.look_for(ctx, active, custom=cfg.replace(seed=DEFAULT.seed) != DEFAULT)
 
 # ---- what to look at
 view = controls.view_choice(ctx, lab.VIEWS, ctx.tr("lab.view"), lambda v: ctx.tr(f"lab.views.{v}"))

@@ -94,12 +94,22 @@ def views(ctx: PageContext, names: Sequence[str], row: Any = None) -> str:
     return view
 
 
-def look_for(ctx: PageContext, active: str | None, view: str | None = None) -> None:
-    """The one sentence that says what to look for: the preset's, else the view's or the page's."""
+def look_for(
+    ctx: PageContext, active: str | None, view: str | None = None, custom: bool = False
+) -> None:
+    """The one sentence that says what to look for: the preset's, else the view's or the page's.
+
+    custom: the settings are neither a preset nor the page's defaults, so a default sentence
+    that states what the defaults show would not hold; <page>.look_for.custom says what to
+    compare instead. A page that shows its presets adds <page>.look_for.presets (a hint)."""
     table = strings(ctx.lang)
     keys = [f"{ctx.name}.preset.{active}_what"] if active else []
+    keys += [f"{ctx.name}.look_for.custom"] if custom else []
     keys += [f"{ctx.name}.look_for.{view}", f"{ctx.name}.look_for.default"]
     text = next(table[k] for k in keys if k in table)
+    hint = table.get(f"{ctx.name}.look_for.presets")
+    if hint and not active and "presets" not in ctx.hidden:
+        text += ("" if ctx.lang == "zh" else " ") + hint
     with st.container(key="look_for"):
         st.info(text, icon=":material/visibility:")
 
