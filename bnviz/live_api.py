@@ -117,10 +117,20 @@ def first_paint(snaps: Mapping[str, Snapshot], view: str, lang: str) -> dict:
     return {**status(snaps), "figure": fig.to_plotly_json(), "yticks": ticks, "xspan": span}
 
 
+def shown_step(snap) -> int:
+    """The step a run's status line names: steps completed, but for a diverged run the step
+    whose loss was not finite (Snapshot.diverged_at, 1-based, one more than the steps completed),
+    the N of every "diverged at step N" on the page."""
+    if snap.state == "diverged" and snap.diverged_at is not None:
+        return snap.diverged_at
+    return snap.step
+
+
 def status(snaps: Mapping[str, Snapshot]) -> dict:
     """Step, planned steps, state, steps/s of each run; whether all ended (then no more asks)."""
     return {
-        "step": {n: s.step for n, s in snaps.items()},
+        "step": {n: s.step for n, s in snaps.items()},  # "new since": steps completed
+        "shown": {n: shown_step(s) for n, s in snaps.items()},  # the status line's step
         "steps": {n: s.steps for n, s in snaps.items()},
         "state": {n: s.state for n, s in snaps.items()},
         "rate": {n: round(s.steps_per_s, 1) for n, s in snaps.items()},

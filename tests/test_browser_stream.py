@@ -121,3 +121,39 @@ def test_loss_and_accuracy_plots_start_and_end_at_the_same_height(browser, serve
     assert abs(loss["bottom"] - accuracy["bottom"]) <= 1, (loss, accuracy)
     no_exception(page)
     page.close()
+
+
+def test_a_streamed_run_that_diverges_says_so_with_one_step_number(browser, server):
+    """An audit: on the streamed Loss & accuracy view the diverged run's status read "step 5"
+    while the Gradients view said "diverged at step 6", and no warning told the class to try a
+    smaller learning rate (the streamed view never reran). Now a run's end reruns the page."""
+    page = open_page(browser, server + "/batchnorm_lab?lr=10.0&activation=relu&seed=29")
+    alert = page.locator('[data-testid="stAlert"]').filter(has_text="diverged at step")
+    alert.first.wait_for(timeout=60_000)
+    said = alert.first.inner_text()
+    step = said.split("diverged at step ")[1].split(" ")[0]
+    status = page.locator(".bnviz-live-status").first.inner_text()
+    assert f"no BN: diverged · step {step} / " in status, (said, status)
+    no_exception(page)
+    page.get_by_role("button", name="Pause", exact=True).click()  # leave the workers idle
+    page.close()
+
+
+def test_the_run_buttons_follow_a_streamed_run_to_its_end(browser, server):
+    """The streamed view does not rerun while its runs train: when they finished, Pause was
+    still enabled (the buttons of the page's first draw) until the teacher clicked something."""
+    page = open_page(browser, server + "/batchnorm_lab?steps=100&seed=31")  # ~10 s, classroom
+    pause = page.get_by_role("button", name="Pause", exact=True)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.bnviz-live-status')]"
+        ".some(e => (e.innerText.match(/finished/g) || []).length == 2)",
+        timeout=90_000,
+    )
+    for _ in range(100):  # ~20 s: the rerun a run's end asks for
+        if pause.first.is_disabled():
+            break
+        page.wait_for_timeout(200)
+    assert pause.first.is_disabled()
+    assert page.get_by_role("button", name="Reset", exact=True).first.is_enabled()
+    no_exception(page)
+    page.close()

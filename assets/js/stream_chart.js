@@ -7,6 +7,7 @@ const MAX_MS = 8000;
 const SLOW_MS = 250; // an answer slower than this doubles the interval
 const IDLE_MS = 2000; // paused or queued runs: ask less often
 const KEEP = 2000; // points per trace before the tab thins its own copy by half
+const ENDED = ["finished", "diverged", "error", "stopped", "interrupted"]; // stepper.TERMINAL
 
 function thin(P, live) {
   const data = live.plot.data;
@@ -62,7 +63,7 @@ function statusLine(d, ans) {
       (ans.state[n] === "running" ? d.status.template : d.status.idle)
         .replace("{label}", d.status.labels[n] || n)
         .replace("{state}", d.status.states[ans.state[n]] || ans.state[n])
-        .replace("{step}", String(ans.step[n]))
+        .replace("{step}", String((ans.shown || ans.step)[n])) // a diverged run: its step N
         .replace("{steps}", String(ans.steps[n]))
         .replace("{rate}", String(Math.round(ans.rate[n]))),
     )
@@ -78,6 +79,21 @@ function say(live, ans) {
     text = d.busy.replace("{seconds}", String(Math.round(live.interval / 100) / 10));
   live.note.textContent = text;
   live.root.dataset.interval = String(live.interval);
+}
+
+function ended(live, ans) {
+  // A run seen training in this tab has ended: the page reruns once (its run buttons, and a
+  // divergence's "diverged at step N" warning); a streamed view does not rerun on its own.
+  if (!ans || !ans.state) return;
+  const now = [];
+  for (const [n, state] of Object.entries(ans.state)) {
+    if (!ENDED.includes(state)) live.seen[n] = true;
+    else if (live.seen[n]) {
+      live.seen[n] = false;
+      now.push(n);
+    }
+  }
+  if (now.length && live.trigger) live.trigger("ended", now.join(",") + " " + Date.now());
 }
 
 async function ask(live) {
@@ -128,6 +144,7 @@ async function ask(live) {
   const slow = !ok || took > SLOW_MS;
   live.interval = slow ? Math.min(live.interval * 2, MAX_MS) : Math.max(BASE_MS, live.interval / 2);
   say(live, ans);
+  ended(live, ans);
   if (ans && ans.done) {
     live.root.dataset.ended = "1"; // every run has ended: no more requests
     return;
@@ -157,6 +174,7 @@ function start(root, data) {
   box.append(status, plot, note);
   root.appendChild(box);
   const live = { src: data.src, data, root: box, plot, note, status, since: null, stopped: false };
+  live.seen = {}; // the runs not ended when the page or an answer last said
   Object.assign(live, { interval: BASE_MS, updates: 0, born: performance.now() });
   live.stop = () => {
     live.stopped = true;
@@ -168,13 +186,18 @@ function start(root, data) {
 }
 
 export default function (component) {
-  const { data, parentElement } = component;
+  const { data, parentElement, setTriggerValue } = component;
   const current = parentElement.__bnvizLive;
   if (current && current.src === data.src) {
     current.data = data; // a page rerun: keep the chart, its points and its zoom
   } else {
     if (current) current.stop();
     parentElement.__bnvizLive = start(parentElement, data);
+  }
+  const live = parentElement.__bnvizLive;
+  live.trigger = setTriggerValue;
+  for (const [n, state] of Object.entries(data.states || {})) {
+    if (!ENDED.includes(state)) live.seen[n] = true; // the page drew it before it ended
   }
   return () => {
     const live = parentElement.__bnvizLive;

@@ -10,8 +10,9 @@ from collections.abc import Callable
 import streamlit as st
 
 from bnviz.config import RunConfig
+from bnviz.live_api import shown_step
 from bnviz.runner import Busy, Run
-from bnviz.stepper import Snapshot
+from bnviz.stepper import TERMINAL, Snapshot
 from bnviz.ui.common import PageContext, scheduler, session_id
 from bnviz.ui.controls import log_grid
 from bnviz.ui.stream_chart import streaming
@@ -209,15 +210,6 @@ def live_lr(ctx: PageContext, cfg: RunConfig, runs: dict[str, Run | None]) -> No
     )
 
 
-def shown_step(snap: Snapshot) -> int:
-    """The step a run's status line names: steps completed, but for a diverged run the step
-    whose loss was not finite (Snapshot.diverged_at, 1-based, one more than the steps completed),
-    the N of every "diverged at step N" on the page."""
-    if snap.state == "diverged" and snap.diverged_at is not None:
-        return snap.diverged_at
-    return snap.step
-
-
 def status_text(ctx: PageContext, label: str, snap: Snapshot) -> str:
     """ "<label>: <state> · step <n> / <steps> · <rate> steps/s" (no rate unless running)."""
     state = ctx.tr(f"run.state.{snap.state}")
@@ -302,6 +294,9 @@ def live_panel(
                 col.progress(min(1.0, snap.progress), text=status_text(ctx, labels[name], snap))
             for name, snap in snaps.items():  # under the row, so they move no bar
                 run_problems(ctx, labels[name], snap, warn)
+        else:  # the chart shows the status lines; a run's end reruns the page (below)
+            for name, snap in snaps.items():
+                run_problems(ctx, labels[name], snap, warn)
         stale = st.session_state.get(last_key)
         if not polled or has_points(snaps) or stale is None:  # streamed: draws itself once
             draw(snaps)
@@ -319,6 +314,10 @@ def live_panel(
         )
         if polled and active and not frozen and (ended or failed):
             st.rerun()  # the runs ended (a full rerun stops the timer), or one just failed
+        stopped = any(s.state in TERMINAL and getattr(first[n], "state", "") not in TERMINAL
+                      for n, s in snaps.items())  # fmt: skip
+        if not polled and stopped:  # the streamed chart saw a run end: buttons and warnings
+            st.rerun()
 
     panel()
 

@@ -41,6 +41,10 @@ _component = st.components.v2.component(
 )  # no shadow root: plotly.js puts its hover and mode-bar styles into the document head
 
 
+def _rerun() -> None:
+    """A run the chart saw training has ended: the page (or its live panel) reruns."""
+
+
 def streaming() -> bool:
     """True when this process serves the live routes (st.App), so a browser can stream."""
     return live_routes.SERVED["routes"]
@@ -80,6 +84,7 @@ def stream_chart(
         "height": HEIGHT,
         "busy": ctx.tr("run.live_busy", seconds="{seconds}"),
         "gone": ctx.tr("run.live_gone"),
+        "states": {n: s.state for n, s in snaps.items()},  # a run that ends after: a rerun
     }
     if labels:
         fields = ("label", "state", "step", "steps", "rate")
@@ -90,4 +95,4 @@ def stream_chart(
             "states": {s: ctx.tr(f"run.state.{s}") for s in STATES},
             "hidden": not status_shown,
         }
-    _component(key=key, data=data, height="content")
+    _component(key=key, data=data, height="content", on_ended_change=_rerun)
