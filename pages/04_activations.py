@@ -22,7 +22,8 @@ cfg = cfg.replace(**{f: controls.current(ctx, f, cfg) for f in FIELDS})
 presets = {name: {**v, "view": PRESET_VIEWS.get(name, "function")} for name, v in A.PRESETS.items()}
 active = page.presets(ctx, presets, {f: getattr(DEFAULT, f) for f in FIELDS})
 view = page.views(ctx, ui.VIEWS)
-page.look_for(ctx, active, view)
+other = view == "dead" and cfg.dead_activation != "relu"  # its own sentence: none die
+page.look_for(ctx, active, f"dead_{cfg.dead_activation}" if other else view)
 
 ui.draw(ctx, view, cfg)
 ctx.remember(cfg, DEFAULT)

@@ -232,6 +232,19 @@ def test_act_bad_url_value_falls_back_with_a_note():
     assert at.session_state["activations.view"] == "function"
 
 
+@pytest.mark.parametrize("activation", ["leaky_relu", "elu"])
+def test_act_dead_view_of_a_remedy_says_what_its_lines_show(activation):
+    """An audit: with Leaky ReLU chosen the sentence still said "the same ReLU network … watch
+    the share of dead units climb", over solid lines that stay at 0 % (test_activations:
+    no Leaky ReLU unit loses its gradient; ELU's at most 5 %)."""
+    at = page(ACT, view="dead", dead_activation=activation, seed="9")  # seed 9: no preset
+    said = [i.value for i in at.info]
+    assert t(f"activations.look_for.dead_{activation}") in said, said
+    assert t("activations.look_for.dead") not in said
+    click(at, "Pause")  # the pair started on its own: leave the workers idle
+    assert not at.exception
+
+
 def test_act_dead_relu_panel_trains_live():
     at = page(ACT, view="dead")  # the pair starts on its own
     assert not at.exception
