@@ -79,6 +79,7 @@ class SweepSnapshot(Progress):
     diverged_at: np.ndarray  # (N,) the step whose loss was not finite; -1 if none
     queue_position: int | None = None
     wall_s: float = 0.0  # seconds from the first step to now (or to the end): this server's time
+    busy_s: float = 0.0  # of which training (at classroom pace the rest is waiting)
     pace: float | None = None  # steps/s cap (classroom pace), None = as fast as possible
     cores: int = 1  # cores it was built for (2: a helper process trains half of the models)
     moves: int = 0  # times the helper's models moved (home while the other core was busy)
@@ -497,6 +498,7 @@ class SweepJob(Paced):
         self._rate, self._mark = 0.0, (time.monotonic(), 0)
         self._began: float | None = None  # monotonic time of the first step
         self._ended: float | None = None
+        self._busy_s = 0.0  # seconds spent training (advance), not waiting for the pace
         self._step_s = 0.0  # recent seconds per step: how many steps fit in a slice
         self.pace: float | None = None  # steps/s cap (classroom pace), None = full speed
         self._pace_mark = (time.monotonic(), 0)
@@ -636,6 +638,7 @@ class SweepJob(Paced):
                     break
             if (self.step >= self.steps or not self.alive.any()) and self.state not in TERMINAL:
                 self._guard(self._finish)
+        self._busy_s += time.perf_counter() - start
         return self.step - first
 
     def _finish(self) -> None:
@@ -670,8 +673,8 @@ class SweepJob(Paced):
             self.run_id, self.state, self.step, self.steps, self._rate, time.time(), self.error,
             self.configs, ev["step"], ev["train_loss"].T.copy(), ev["test_acc"].T.copy(),
             self.final[0].copy(), self.final[1].copy(), states, self.model_step.copy(),
-            self.diverged_at.copy(), wall_s=self._wall(now), pace=self.pace, cores=self.cores,
-            moves=self.moves,
+            self.diverged_at.copy(), wall_s=self._wall(now), busy_s=self._busy_s, pace=self.pace,
+            cores=self.cores, moves=self.moves,
         )  # fmt: skip
 
     def _wall(self, now: float) -> float:

@@ -243,3 +243,24 @@ def test_when_only_the_repeats_fail_view_1_still_draws_beside_the_message(monkey
     assert figures(at) and not at.exception  # view 1's chart
     captions = [c.value for c in at.caption]
     assert t("hyperparams.repeats_wait", n=20) not in captions  # they will not finish
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_caviar_names_the_servers_training_time_not_the_classrooms_wait(lang):
+    """An audit: at classroom pace (the default) the caption said 48 models trained "on this
+    server in 20.0 s of wall time", 14× the 1.4 s they took at full speed: the pace's wait.
+    It now gives the training time, and the wall time as what the pace spread it over."""
+    import re
+
+    seed = str(90723 + ["en", "zh"].index(lang))  # no other test trains it
+    at = page(PAGE, lang=lang, view="caviar", models="8", steps="40", seed=seed)  # paced
+    wait_for_runs(at, _done(["sweep"]), timeout=120)
+    snap = shown_runs("hyperparams")["sweep"].snapshot
+    assert snap.pace and snap.busy_s < snap.wall_s / 2, (snap.busy_s, snap.wall_s)
+    template = t("hyperparams.wall_paced", lang, n=8, steps=40, seconds="(S)", wall="(W)")
+    pattern = re.escape(template).replace(r"\(S\)", r"([\d.]+)").replace(r"\(W\)", r"(\d+)")
+    found = [m for c in at.caption if (m := re.fullmatch(pattern, c.value))]
+    assert found, [c.value for c in at.caption]
+    busy, wall = (float(v) for v in found[0].groups())
+    assert busy == pytest.approx(snap.busy_s, abs=0.051) and busy < wall
+    assert not at.exception

@@ -151,7 +151,7 @@ def test_a_sweep_runs_through_the_scheduler_as_one_shared_job(backend):
             time.sleep(0.05)
         snap = s.poll(run.run_id)
         assert isinstance(snap, SweepSnapshot) and snap.state == "finished"
-        assert snap.step == 40 and snap.progress == 1.0 and snap.wall_s > 0
+        assert snap.step == 40 and snap.progress == 1.0 and 0 < snap.busy_s <= snap.wall_s + 0.01
         assert len(s.runs) == 1  # one job, not one per model
         direct = train_sweep(spec.base, [dict(c) for c in spec.changes])
         np.testing.assert_allclose(snap.final_loss, direct.final_loss, rtol=1e-4)
@@ -313,6 +313,8 @@ def test_a_paced_sweep_takes_only_the_steps_its_pace_allows(monkeypatch):
     job.state = "running"
     job.resync()
     assert job.advance() == 0
+    snap = job.snapshot()  # the page's "s of training": this server's work, not the pace's wait
+    assert 0 < snap.busy_s < 5 < 100 < snap.wall_s, (snap.busy_s, snap.wall_s)
 
 
 def test_onednn_matmuls_only_where_the_process_allows_them(monkeypatch):

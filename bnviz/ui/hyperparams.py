@@ -149,10 +149,11 @@ def caviar(ctx: PageContext, cfg, snaps) -> None:
         )
         st.caption(
             ctx.tr(
-                "hyperparams.wall",
+                "hyperparams.wall_paced" if snap.pace else "hyperparams.wall",
                 n=len(snap.configs),
                 steps=snap.step,
-                seconds=f"{snap.wall_s:.1f}",
+                seconds=f"{snap.busy_s:.1f}",  # the server's cost, not the classroom's wait
+                wall=f"{snap.wall_s:.0f}",
             )
         )
         st.page_link(
