@@ -16,6 +16,7 @@ from bnviz import i18n
 from bnviz.config import RunConfig
 from bnviz.datasets import make_dataset
 from bnviz.figures import running_stats as figs
+from bnviz.i18n import t
 from bnviz.lessons import running_stats as rs
 from bnviz.nets import build_mlp
 from bnviz.runner import train_sync
@@ -68,10 +69,10 @@ def replay(cfg: RunConfig, steps: int) -> tuple[np.ndarray, np.ndarray]:
 def ema(values: np.ndarray, momentum: float | None, start: float) -> np.ndarray:
     """new = (1 − m)·old + m·value along axis 0; momentum None: m = 1/t."""
     out, old = np.empty(values.shape), np.full(values.shape[1:], start)
-    for t, v in enumerate(values.astype(np.float64)):
-        m = 1.0 / (t + 1) if momentum is None else momentum
+    for k, v in enumerate(values.astype(np.float64)):
+        m = 1.0 / (k + 1) if momentum is None else momentum
         old = (1 - m) * old + m * v
-        out[t] = old
+        out[k] = old
     return out
 
 
@@ -328,7 +329,6 @@ def test_page_explains_in_both_languages_and_every_preset_sets_its_link():
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_regularization_view_starts_its_five_runs_and_draws(lang):
     from bnviz.figures import regularization as reg_figs
-    from bnviz.i18n import t
     from bnviz.lessons import regularization as reg
     from tests.helpers import shown_runs
 
@@ -354,7 +354,6 @@ def test_regularization_view_starts_its_five_runs_and_draws(lang):
 
 
 def test_each_view_greys_out_the_settings_it_does_not_use():
-    from bnviz.i18n import t
 
     kinds = ("number_input", "select_slider", "selectbox", "toggle")
     expect = {  # setting: greyed out on the views named
@@ -452,3 +451,24 @@ def test_browser_starts_a_run_and_the_three_curves_grow(browser, server):
     page_.screenshot(path=str(SHOTS / "running_stats.png"), full_page=True)
     page_.get_by_role("button", name="Pause", exact=True).click()
     page_.close()
+
+
+@pytest.mark.parametrize("preset", ["tiny", "batch2"])
+def test_a_preset_about_eval_mode_stays_selected_on_train_vs_eval(preset):
+    """An audit: "Tiny momentum" says eval mode's accuracy stays below train mode's for ~100
+    steps; opening Train vs eval, where that shows, deselected the preset and took its sentence
+    away (same runs, same settings). A preset about the running mean alone still leaves."""
+    at = page()
+    choose_preset(at, "running_stats", preset)
+    at.button_group(key="running_stats.view").set_value("modes").run()
+    assert not at.exception
+    assert at.button_group(key="running_stats.preset").value == preset
+    assert t(f"running_stats.preset.{preset}_what") in [i.value for i in at.info]
+    at.button_group(key="running_stats.view").set_value("live").run()
+    assert at.button_group(key="running_stats.preset").value == preset
+    choose_preset(at, "running_stats", "cumulative")  # the running mean only: live view
+    at.button_group(key="running_stats.view").set_value("modes").run()
+    assert at.button_group(key="running_stats.preset").value is None
+    choose_preset(at, "running_stats", preset)  # a click on the modes view: the live view
+    assert at.button_group(key="running_stats.view").value == "live"
+    click(at, "Pause")  # leave the workers idle

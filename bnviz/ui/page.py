@@ -50,13 +50,21 @@ def settings(ctx: PageContext, cfg: Any, main: Sequence[str], more: Sequence[str
 
 
 def _matches(ctx: PageContext, values: dict[str, Any]) -> bool:
+    """The settings are the preset's; a tuple of values: any of them (a view listed so)."""
     state = st.session_state
-    return all(state.get(controls.widget_key(ctx, k), v) == v for k, v in values.items())
+
+    def same(k: str, v: Any) -> bool:
+        now = state.get(controls.widget_key(ctx, k), v[0] if isinstance(v, tuple) else v)
+        return now in v if isinstance(v, tuple) else now == v
+
+    return all(same(k, v) for k, v in values.items())
 
 
 def presets(ctx: PageContext, items: dict[str, dict], defaults: dict[str, Any]) -> str | None:
     """'Try this' pills: a click sets the page's settings to a preset (the rest to defaults).
 
+    A preset's value may be a tuple: the preset holds for any of them, and a click sets the
+    first (a preset whose sentence speaks of two views stays selected on both).
     Returns the preset the settings match now (its pill is shown selected), or None.
     """
     full = {name: {**defaults, **values} for name, values in items.items()}
@@ -69,7 +77,8 @@ def presets(ctx: PageContext, items: dict[str, dict], defaults: dict[str, Any]) 
     def apply() -> None:
         chosen = st.session_state[key]
         if chosen is not None:
-            controls.apply_preset(ctx, full[chosen])()
+            first = {k: v[0] if isinstance(v, tuple) else v for k, v in full[chosen].items()}
+            controls.apply_preset(ctx, first)()
 
     with st.container(horizontal=True, vertical_alignment="center", key=f"{ctx.name}.presets"):
         st.markdown(f"**{ctx.tr('app.presets')}**", width="content")

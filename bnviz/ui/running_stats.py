@@ -16,7 +16,9 @@ from bnviz.ui import controls, live, plot
 from bnviz.ui.common import PageContext
 
 VIEWS = ("live", "modes", "noise", "one", "regularization")  # … B = 1, the train/test gap
-PRESET_VIEWS = {"regularization": "regularization"}  # the other presets show the live view
+OWN_VIEW = {"regularization": "regularization"}  # the other presets show the live view
+# presets whose sentence speaks of eval mode too: they stay selected on Train vs eval (same runs)
+PRESET_VIEWS = OWN_VIEW | {"tiny": ("live", "modes"), "batch2": ("live", "modes")}
 MAIN = ["batch_size", "lr"]
 MORE = ["steps", "seed"]
 ALL = ("bn_momentum", *MAIN, *MORE, "compare", "layer", "unit")  # the sidebar's settings
@@ -39,7 +41,7 @@ def widget_values(cfg: RunConfig, view_cfg: rs.View) -> dict:
 def presets() -> tuple[dict, dict]:
     """(each preset's widget values and view, the defaults of the rest) for `page.presets`."""
     values = {name: rs.widget_values(v) for name, v in rs.PRESETS.items()}
-    values |= {name: {} for name in PRESET_VIEWS}  # a view of its own: its runs are fixed
+    values |= {name: {} for name in OWN_VIEW}  # a view of its own: its runs are fixed
     items = {name: v | {"view": PRESET_VIEWS.get(name, "live")} for name, v in values.items()}
     return items, widget_values(rs.DEFAULT, rs.View())
 
