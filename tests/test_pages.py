@@ -7,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from bnviz.i18n import t
+from bnviz.ui.common import plain
 from tests.helpers import (
     figures,
     full_speed,
@@ -182,3 +183,34 @@ def test_every_page_opens_again_after_the_others_and_keeps_its_settings():
     at.switch_page("pages/02_standardization.py").run()
     assert at.session_state["standardization.scale"] == 10.0
     assert at.query_params.get("scale") in (["10.0"], "10.0", ["10"], "10")  # and used
+
+
+def test_an_unknown_url_key_is_named_and_left_out_of_the_link():
+    """An audit: ?learning_rate=0.1 (the lab's key is lr), or lr= on a page without it, loaded
+    the defaults and said nothing."""
+    at = page("01_batchnorm_lab.py", learning_rate="0.1", depth="3")
+    warned = [w.value for w in at.sidebar.warning]
+    assert warned == [t("app.url_unknown", keys=plain("learning_rate"))], warned
+    assert dict(at.query_params) == {"depth": "3"}  # the link keeps the good value only
+    at = page("09_hyperparams.py", lr="abc")
+    assert [w.value for w in at.sidebar.warning] == [t("app.url_unknown", keys="lr")]
+
+
+@pytest.mark.parametrize("name", [p for p in PAGES if p != "00_home.py"])
+def test_every_link_a_page_writes_opens_without_an_unknown_key(name):
+    """Each key a page writes into its link (a preset's settings, its view) is one it reads
+    back: a share link never says "not a setting of this page"."""
+    at = page(name)
+    rows = ("preset", "view")
+    groups = {g.key: g.options for g in at.get("button_group") if g.key.endswith(rows)}
+    assert groups, name
+    links = []
+    for key, options in groups.items():
+        for option in options[1:3]:  # two choices besides the first of each row
+            at.button_group(key=key).set_value(option).run()
+            links.append({k: at.query_params[k][0] for k in at.query_params})
+    assert any(links), links  # the choices changed the link
+    for link in links:
+        shared = page(name, **link)
+        assert not shared.exception
+        assert not [w.value for w in shared.sidebar.warning if "not used" in w.value], link

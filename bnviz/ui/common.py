@@ -12,7 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-from bnviz.config import Note, from_query, to_query
+from bnviz.config import Note, from_query, specs, to_query
 from bnviz.figures.theme import minus_signs
 from bnviz.i18n import LANGS, normalize_lang, t
 from bnviz.runner import Scheduler
@@ -69,6 +69,27 @@ def browser_lang() -> str:
         return "en"
 
 
+class Params(dict):
+    """The URL's parameters, remembering which keys the page asked for (`read`): the others
+    are not settings of the page, and it says so (finish)."""
+
+    def __init__(self, values: dict[str, str]):
+        super().__init__(values)
+        self.read: set[str] = {"lang", "hide", "view"}  # the app's own keys
+
+    def get(self, key, default=None):
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key):
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key):
+        self.read.add(key)
+        return super().__contains__(key)
+
+
 @dataclass
 class PageContext:
     """A page's language, its URL parameters, the controls hidden by the URL, and notes."""
@@ -88,6 +109,8 @@ class PageContext:
     def settings(self, cls: type, base: Any = None, prefix: str = "") -> Any:
         """Settings of cls from the URL (keys optionally prefixed); bad values noted."""
         params = {k[len(prefix) :]: v for k, v in self.params.items() if k.startswith(prefix)}
+        if isinstance(self.params, Params):
+            self.params.read.update(prefix + name for name in specs(cls))
         cfg, notes = from_query(cls, params, base)
         self.notes.extend(notes)
         return cfg
@@ -151,7 +174,7 @@ def begin(name: str) -> PageContext:
     """Start a page: language, URL parameters; register the session for cleanup."""
     ensure_router()
     _session_token(session_id())
-    params = {k: st.query_params.get(k) for k in st.query_params}
+    params = Params({k: st.query_params.get(k) for k in st.query_params})
     hidden = {h.strip() for h in (params.get("hide") or "").split(",") if h.strip()}
     return PageContext(name, current_lang(), params, hidden)
 
@@ -174,7 +197,11 @@ def finish(ctx: PageContext) -> None:
         st.query_params.from_dict(query)
     base = st.context.url or ""
     link = base + ("?" + urllib.parse.urlencode(query) if query else "")
+    # neither read by this run nor written back (a view or a choice read on the first run only)
+    unknown = sorted(set(ctx.params) - getattr(ctx.params, "read", set()) - set(query))
     with st.sidebar:
+        if unknown:  # a misspelled key (learning_rate=) would otherwise go unnoticed
+            st.warning(ctx.tr("app.url_unknown", keys=", ".join(plain(k) for k in unknown)))
         st.caption(ctx.tr("app.share_link"))
         st.code(link or "?" + urllib.parse.urlencode(query), language=None, wrap_lines=True)
 
