@@ -101,6 +101,7 @@ class PageContext:
     notes: list[Note] = field(default_factory=list)
     query: dict[str, str] = field(default_factory=dict)  # what this run writes back
     head: Any = None  # the title row's free space (run controls go there)
+    url_slot: Any = None  # the sidebar's top: what the link held that the page does not use
 
     def tr(self, key: str, **fmt: object) -> str:
         """t(key) in the page's language."""
@@ -176,7 +177,7 @@ def begin(name: str) -> PageContext:
     _session_token(session_id())
     params = Params({k: st.query_params.get(k) for k in st.query_params})
     hidden = {h.strip() for h in (params.get("hide") or "").split(",") if h.strip()}
-    return PageContext(name, current_lang(), params, hidden)
+    return PageContext(name, current_lang(), params, hidden, url_slot=st.sidebar.empty())
 
 
 def show_notes(ctx: PageContext) -> None:
@@ -199,9 +200,10 @@ def finish(ctx: PageContext) -> None:
     link = base + ("?" + urllib.parse.urlencode(query) if query else "")
     # neither read by this run nor written back (a view or a choice read on the first run only)
     unknown = sorted(set(ctx.params) - getattr(ctx.params, "read", set()) - set(query))
+    if unknown:  # a misspelled key (learning_rate=) would otherwise go unnoticed
+        text = ctx.tr("app.url_unknown", keys=", ".join(plain(k) for k in unknown))
+        (ctx.url_slot or st.sidebar).warning(text)
     with st.sidebar:
-        if unknown:  # a misspelled key (learning_rate=) would otherwise go unnoticed
-            st.warning(ctx.tr("app.url_unknown", keys=", ".join(plain(k) for k in unknown)))
         st.caption(ctx.tr("app.share_link"))
         st.code(link or "?" + urllib.parse.urlencode(query), language=None, wrap_lines=True)
 
