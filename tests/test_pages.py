@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 from bnviz.i18n import t
 from bnviz.ui.common import plain
 from tests.helpers import (
+    click,
     figures,
     full_speed,
     rerun_until,
@@ -214,3 +215,20 @@ def test_every_link_a_page_writes_opens_without_an_unknown_key(name):
         shared = page(name, **link)
         assert not shared.exception
         assert not [w.value for w in shared.sidebar.warning if "not used" in w.value], link
+
+
+def test_lab_greys_out_the_layer_and_step_window_where_a_view_does_not_use_them():
+    """An audit: "Steps shown" and "Layer" changed nothing on Loss & accuracy, yet looked
+    usable (every other unused setting in the app is greyed out)."""
+    at = page("01_batchnorm_lab.py")
+    enabled = {}
+    for view in ("loss", "percentiles", "histograms", "boundary"):
+        at.button_group(key="lab.view").set_value(view).run()
+        layer = next(s for s in at.sidebar.selectbox if s.label == t("lab.layer"))
+        window = next(s for s in at.sidebar.slider if s.label == t("run.window"))
+        enabled[view] = (not layer.disabled, not window.disabled)
+    assert enabled == {
+        "loss": (False, False), "percentiles": (True, True),
+        "histograms": (False, True), "boundary": (False, False),
+    }  # fmt: skip
+    click(at, "Pause")  # leave the workers idle

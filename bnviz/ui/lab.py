@@ -23,23 +23,30 @@ def presets_for(ctx, presets: dict[str, dict], base) -> dict[str, dict]:
     return {n: v if drawable(v) else {**v, "view": VIEWS[0]} for n, v in presets.items()}
 
 
-def view_settings(ctx, cfg) -> tuple[int, tuple[int, int]]:
-    """The sidebar's layer picker and step window (their keys follow depth and steps)."""
+LAYER_VIEWS = ("percentiles",)  # the views that use the layer picker
+WINDOW_VIEWS = ("percentiles", "histograms", "health", "gradients")  # and the step window
+
+
+def view_settings(ctx, cfg, view: str) -> tuple[int, tuple[int, int]]:
+    """The sidebar's layer picker and step window (their keys follow depth and steps), greyed
+    out on the views that do not use them (as every page's unused settings)."""
     with st.sidebar:
         layer = st.selectbox(
             ctx.tr("lab.layer"), range(cfg.depth), index=cfg.depth - 1,
             format_func=lambda i: ctx.tr("lab.fig.layer_n", layer=i + 1),
             key=f"lab.layer.{cfg.depth}", help=ctx.tr("lab.layer_help"),
+            disabled=view not in LAYER_VIEWS,
         )  # fmt: skip
         window = st.slider(
-            ctx.tr("run.window"), 0, cfg.steps, (0, cfg.steps), key=f"lab.window.{cfg.steps}"
-        )
+            ctx.tr("run.window"), 0, cfg.steps, (0, cfg.steps), key=f"lab.window.{cfg.steps}",
+            disabled=view not in WINDOW_VIEWS,
+        )  # fmt: skip
     return layer, window
 
 
 def drawer(ctx, cfg, view: str, labels: dict[str, str]):
     """draw(snaps): the charts of `view`, each figure shared by every tab showing it."""
-    layer, window = view_settings(ctx, cfg)
+    layer, window = view_settings(ctx, cfg, view)
     kw = dict(lang=ctx.lang, window=window)
 
     def chart(snaps, kind: str, build, where=st) -> None:
