@@ -333,7 +333,7 @@ def test_advice_cites_the_measured_evidence(lang):
     rows = fig.advice_rows(summaries, lang=lang)
     assert [rule for rule, _ in rows] == [t(f"activations.advice.{k}", lang) for k in act.ADVICE]
     no_sigmoid = dict(zip(act.ADVICE, rows, strict=True))["no_sigmoid"][1]
-    assert "4.5e-05" in no_sigmoid and "0.5" in no_sigmoid
+    assert "4.5×10⁻⁵" in no_sigmoid and "e-" not in no_sigmoid and "0.5" in no_sigmoid
 
 
 def test_regions_text():
@@ -349,9 +349,9 @@ def test_probe_labels_sit_beside_their_points():
     # height on its left (below it, f crossed the label); f′(10): above, to the left.
     notes = [(a.text, a.xanchor, a.yanchor, a.yref) for a in chart.layout.annotations]
     assert notes == [
-        ("f′(−10) = 4.5e−05", "left", "bottom", "y2"),
+        ("f′(−10) = 4.5×10⁻⁵", "left", "bottom", "y2"),
         ("f′(0) = 0.25", "right", "middle", "y2"),
-        ("f′(10) = 4.5e−05", "right", "bottom", "y2"),
+        ("f′(10) = 4.5×10⁻⁵", "right", "bottom", "y2"),
     ]
     relu = act.curve("relu", np.linspace(-12, 12, 241))
     chart = fig.curve_figure(relu, lang="en", probes=act.local_gradients("relu"), legend=False)

@@ -224,7 +224,9 @@ def test_figures_have_data_in_both_languages(lang):
     grads = fig.histogram_grid(init.gradient_stats(**init.PRESETS["cs231n_small"]), lang=lang)
     assert grads.layout.title.text == t("initialization.fig.grad_hist_title", lang)
     titles = [a.text for a in grid.layout.annotations if "σ" in a.text]
-    assert len(titles) == 10 and "e−" in titles[-1] and "e-" not in "".join(titles)  # ~1e-5
+    sigmas = [text.split("σ = ")[1].split("<br>")[0] for text in titles]
+    assert len(titles) == 10 and "×10⁻" in sigmas[-1]  # ~1e-5, written as a class reads it
+    assert not [s for s in sigmas if "e" in s], sigmas  # never "3e−07"
     curves = init.std_curves(("zeros", "small", "xavier"))
     chart = fig.std_figure(curves, lang=lang)
     assert chart.layout.yaxis.type == "log" and len(chart.data) == 3

@@ -74,3 +74,16 @@ def test_every_server_drawn_log_axis_is_tidied():
             if sets_log and "tidy_log_axes(" not in body and "log_axis(" not in body:
                 untidy.append(f"{path.name}:{node.name}")
     assert not untidy, untidy
+
+
+def test_numbers_are_written_for_a_class_not_a_programmer():
+    """An audit: panel titles read "σ = 7.8e+04" and "1.5e+02" (that is 150), a sentence
+    "−4.15e−05", and one text "4.5e-05" with a hyphen."""
+    from bnviz.figures.theme import readable
+
+    cases = {
+        (150.0, 2): "150", (78123.0, 2): "7.8×10⁴", (-4.15e-5, 3): "−4.15×10⁻⁵",
+        (0.276, 2): "0.28", (0.001, 2): "0.001", (9.9e-4, 2): "9.9×10⁻⁴", (-0.0, 3): "0",
+        (1e4, 2): "1×10⁴", (float("inf"), 2): "+∞", (float("nan"), 2): "NaN",
+    }  # fmt: skip
+    assert {case: readable(*case) for case in cases} == cases

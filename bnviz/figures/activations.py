@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from bnviz.figures.theme import COLORS, PALETTE, base_layout, f32, minus_signs
+from bnviz.figures.theme import COLORS, PALETTE, base_layout, f32, minus_signs, readable
 from bnviz.i18n import t
 from bnviz.lessons.activations import ADVICE, POSITIVE_BIASES, Curve, Summary, ZigZag
 from bnviz.lessons.relu_race import Race, race_ratios
@@ -86,7 +86,7 @@ def _probe_notes(probes: Mapping[float, float], df_range: Sequence[float]) -> li
                 yshift=12 if y <= middle else -8,
             )
         )
-        text = minus_signs(f"f′({x:g}) = {y:.2g}")
+        text = minus_signs(f"f′({x:g}) = ") + readable(y, 2)
         box = dict(showarrow=False, font=dict(size=14), bgcolor="rgba(255, 255, 255, 0.85)")
         notes.append(dict(x=x, y=y, xref="x", yref="y2", text=text, **box, **place))
     return notes
@@ -405,22 +405,22 @@ def advice_rows(summaries: Mapping[str, Summary], *, lang: str) -> list[tuple[st
     s = summaries
 
     def d(name: str, i: int) -> str:  # f′ at -10 (0), 0 (1) or 10 (2)
-        return f"{s[name].local[i]:.2g}"
+        return readable(s[name].local[i], 2)
 
     values = {
         "use_relu": dict(
-            relu_ns=f"{s['relu'].cost_ns:.2g}",
-            sig_ns=f"{s['sigmoid'].cost_ns:.2g}",
+            relu_ns=readable(s["relu"].cost_ns, 2),
+            sig_ns=readable(s["sigmoid"].cost_ns, 2),
             sig_d=d("sigmoid", 2),
         ),
         "try_leaky": dict(
             leaky=d("leaky_relu", 0),
             elu=d("elu", 0),
-            elu_mean=f"{s['elu'].mean:.2g}",
-            relu_mean=f"{s['relu'].mean:.2g}",
+            elu_mean=readable(s["elu"].mean, 2),
+            relu_mean=readable(s["relu"].mean, 2),
         ),
-        "try_tanh": dict(tanh_mean=f"{s['tanh'].mean:.2g}", tanh_d=d("tanh", 2)),
-        "no_sigmoid": dict(sig_d=d("sigmoid", 2), sig_mean=f"{s['sigmoid'].mean:.2g}"),
+        "try_tanh": dict(tanh_mean=readable(s["tanh"].mean, 2), tanh_d=d("tanh", 2)),
+        "no_sigmoid": dict(sig_d=d("sigmoid", 2), sig_mean=readable(s["sigmoid"].mean, 2)),
     }
     return [
         (_tr(f"advice.{key}", lang), _tr(f"advice.{key}_why", lang, **values[key]))

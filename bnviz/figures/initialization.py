@@ -15,7 +15,7 @@ from bnviz.figures.theme import (
     base_layout,
     domains,
     f32,
-    minus_signs,
+    readable,
     tidy_log_axes,
 )
 from bnviz.i18n import t
@@ -101,7 +101,7 @@ def std_figure(
 
 
 def _panel_label(record: LayerStats | GradStats, lang: str) -> str:
-    text = _tr("fig.panel", lang, layer=record.layer, std=minus_signs(f"{record.std:.2g}"))
+    text = _tr("fig.panel", lang, layer=record.layer, std=readable(record.std, 2))
     saturated = getattr(record, "saturated", math.nan)
     if not math.isnan(saturated):
         text += "<br>" + _tr("fig.panel_saturated", lang, share=f"{saturated:.0%}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -141,6 +143,25 @@ def minus_signs(text: str) -> str:
     """A formatted number (or a phrase of them) with typographic minus signs, as plotly's axes
     write them: "−204", "4.5e−05", "x ≤ −2.5"."""
     return text.replace("-", "−")
+
+
+SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def readable(value: float, digits: int = 3) -> str:
+    """A number for a class, not a programmer: `digits` significant digits, written out
+    between 0.001 and 10 000 ("150", never "1.5e+02"), else "7.8×10⁴", "4.2×10⁻⁵"; "−"."""
+    if not math.isfinite(value):
+        return "+∞" if value > 0 else "−∞" if value < 0 else "NaN"
+    rounded = float(f"{value:.{digits}g}")
+    if rounded == 0:
+        return "0"
+    if 1e-3 <= abs(rounded) < 1e4:
+        return minus_signs(f"{rounded:g}")
+    mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
+    mantissa = mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa
+    power = "10" + str(int(exponent)).translate(SUPERSCRIPT)
+    return minus_signs(f"{mantissa}×{power}")
 
 
 def _tick_text(tick: float) -> str:

@@ -7,7 +7,14 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from bnviz.figures.theme import COLORS, PALETTE, base_layout, f32, minus_signs, tidy_log_axes
+from bnviz.figures.theme import (
+    COLORS,
+    PALETTE,
+    base_layout,
+    f32,
+    readable,
+    tidy_log_axes,
+)
 from bnviz.i18n import t
 from bnviz.lessons.why_bn import BNStep, DeepLinearStep, SafeLrCurve
 
@@ -20,9 +27,7 @@ def _tr(key: str, lang: str, **fmt: object) -> str:
 
 def _fmt(v: float) -> str:
     """3 significant digits with a typographic minus, as the axes write it: −204, 1.2e−05."""
-    if not math.isfinite(v):
-        return "+∞" if v > 0 else "−∞" if v < 0 else "nan"
-    return minus_signs(f"{v:.3g}")
+    return readable(v, 3)
 
 
 # ---------------------------------------------------------------------------- view 1

@@ -8,7 +8,15 @@ from collections.abc import Mapping
 import numpy as np
 import plotly.graph_objects as go
 
-from bnviz.figures.theme import COLORS, PALETTE, base_layout, downsample, f32, tidy_log_axes
+from bnviz.figures.theme import (
+    COLORS,
+    PALETTE,
+    base_layout,
+    downsample,
+    f32,
+    readable,
+    tidy_log_axes,
+)
 from bnviz.i18n import t
 from bnviz.stepper import Snapshot
 
@@ -118,9 +126,9 @@ def gamma_summary(result: Mapping[str, np.ndarray]) -> dict[str, str]:
 def bias_summary(result: Mapping[str, np.ndarray]) -> dict[str, str]:
     """The numbers the paragraph under the bias chart quotes, from the chart's own run."""
     return {
-        "steps": str(len(result["bias_grad"])), "bias_grad": f"{result['bias_grad'].max():.1e}",
-        "weight_grad": f"{result['weight_grad'].max():.2g}",
-        "moved": f"{result['bias_moved']:.1e}",
+        "steps": str(len(result["bias_grad"])), "bias_grad": readable(result["bias_grad"].max(), 2),
+        "weight_grad": readable(result["weight_grad"].max(), 2),
+        "moved": readable(result["bias_moved"], 2),
     }  # fmt: skip
 
 
