@@ -190,6 +190,24 @@ CONTOUR_LEGENDS = LEGENDS.replace(
 )
 
 
+LEGEND_BOTTOMS = """() => [...document.querySelectorAll('.js-plotly-plot')]
+  .filter(p => p.querySelector('.legend .traces'))
+  .map(p => Math.round(p.querySelector('.legend').getBoundingClientRect().bottom))"""
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_initialization_compare_legend_is_on_the_first_screen(browser, server, lang):
+    """Which colour is which of the six initializations: the legend sat below 720 px, under
+    the two-row box of initializations to compare (now in the sidebar, short names)."""
+    page = _open(browser, server, f"initialization?lang={lang}&view=compare", 1280, 720)
+    page.wait_for_function(f"() => ({LEGEND_BOTTOMS})().length >= 2")
+    bottoms = page.evaluate(LEGEND_BOTTOMS)
+    assert len(bottoms) == 2 and max(bottoms) <= 720, bottoms
+    assert not page.evaluate(CUT), page.evaluate(CUT)  # the sidebar's chips are not cut
+    no_exception(page)
+    page.close()
+
+
 VIEWS_BOX = """() => {  // the row of view buttons: where it is on the page
   const r = document.querySelector('[class*="-view"] [data-testid=stButtonGroup]')
     .getBoundingClientRect();

@@ -62,10 +62,12 @@ def std_figure(
     bn: bool = False,
     y_range: Sequence[float] | None = None,
     highlight: str | None = None,
+    shorter: int = 0,
 ) -> go.Figure:
     """Std of every layer's outputs (layer 0 = the input X), one line per init, log y.
 
-    y_range: log10 bounds (see shared_log_range); highlight: the init drawn bold.
+    y_range: log10 bounds (see shared_log_range); highlight: the init drawn bold; shorter:
+    px less plot height (the comparison's six-row legend ends on the first screen).
     """
     traces = []
     for i, (init, stds) in enumerate(curves.items()):
@@ -88,13 +90,13 @@ def std_figure(
         title,
         # the legend's long names take a row each in a half-width column: the plot keeps its
         # height (six rows once squeezed it to 60 px, its ten labels on top of each other)
-        height=HERO_HEIGHT + LEGEND_ROW_PX * len(traces),
+        height=HERO_HEIGHT - shorter + LEGEND_ROW_PX * len(traces),
         xaxis=dict(title=_tr("fig.layer", lang), dtick=1),
         yaxis=dict(title=_tr("fig.std", lang), type="log", exponentformat="power"),
     )
     if y_range is not None:
         layout["yaxis"]["range"] = list(y_range)
-    return tidy_log_axes(go.Figure(data=traces, layout=layout), plot_px=STD_PLOT_PX)
+    return tidy_log_axes(go.Figure(data=traces, layout=layout), plot_px=STD_PLOT_PX - shorter)
 
 
 # ---------------------------------------------------------------------------- histograms

@@ -13,6 +13,7 @@ from bnviz.ui import controls
 from bnviz.ui.common import PageContext, plain, show_table
 
 VIEWS = ("activations", "gradients", "compare")
+COMPARE_LESS = 30  # px of plot: the comparison's legend (six rows) ends within 1280x720
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -50,9 +51,9 @@ def pick_inits(ctx: PageContext) -> list:
             used = ", ".join(ctx.tr(f"initialization.init.{i}") for i in st.session_state[key])
             text = plain(",".join(unknown))
             st.info(ctx.tr("app.url_note", name="compare", text=text, default=used))
-    inits = st.multiselect(
+    inits = st.sidebar.multiselect(  # a setting; in the page it pushed the legend off screen
         ctx.tr("initialization.field.compare"), I.INITS, key=key,
-        format_func=lambda i: ctx.tr(f"initialization.init.{i}"),
+        format_func=lambda i: ctx.tr(f"initialization.init_short.{i}"),
     )  # fmt: skip
     if set(inits) != set(I.INITS):
         ctx.query["compare"] = ",".join(inits)
@@ -121,7 +122,9 @@ def show_compare(ctx: PageContext, cfg: I.InitSettings) -> None:
         off, on = curves(cfg, inits, False), curves(cfg, inits, True)
     y_range = figs.shared_log_range(off, on)
     for col, data, bn in zip(st.columns(2), (off, on), (False, True), strict=True):
-        fig = figs.std_figure(data, lang=ctx.lang, bn=bn, y_range=y_range, highlight=cfg.init)
+        fig = figs.std_figure(
+            data, lang=ctx.lang, bn=bn, y_range=y_range, highlight=cfg.init, shorter=COMPARE_LESS
+        )
         col.plotly_chart(fig, key=f"init.compare.{bn}")
     st.caption(ctx.tr("initialization.compare_note"))
     zeros_note(ctx, inits)
