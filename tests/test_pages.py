@@ -63,6 +63,16 @@ def test_bad_url_values_fall_back_with_a_note():
     assert at.session_state["lab.width"] == 32  # a good value is kept
 
 
+def test_several_bad_url_values_share_one_note():
+    """An audit: three bad values stacked three full-width notes, and the standardization
+    contours started at 540 px, mostly below the first screen. One box, a line each."""
+    at = page("02_standardization.py", scale="abc", lr="-1", steps="0")
+    assert not at.exception
+    boxes = [i.value for i in at.info if "not allowed here" in i.value]
+    assert len(boxes) == 1 and boxes[0].count("not allowed here") == 3, boxes
+    assert all(f"“{name}”" in boxes[0] for name in ("scale", "lr", "steps")), boxes
+
+
 def test_hide_removes_controls():
     at = page("01_batchnorm_lab.py", hide="lr,depth,presets")
     labels = {w.label for w in at.select_slider} | {w.label for w in at.number_input}

@@ -182,9 +182,12 @@ def begin(name: str) -> PageContext:
 
 def show_notes(ctx: PageContext) -> None:
     """Say which URL values were not usable and what was used instead."""
-    for note in ctx.notes:
-        text = plain(note.text)
-        st.info(ctx.tr("app.url_note", name=note.name, text=text, default=note.default))
+    said = [
+        ctx.tr("app.url_note", name=note.name, text=plain(note.text), default=note.default)
+        for note in ctx.notes
+    ]
+    if said:  # one box, a line each: three boxes pushed the page's chart off the first screen
+        st.info("  \n".join(said))
 
 
 def finish(ctx: PageContext) -> None:
