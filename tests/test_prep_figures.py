@@ -56,6 +56,17 @@ def test_bowls_figure_titles_carry_kappa():
     assert fig.data[0].x[0] <= 0 <= fig.data[0].x[-1]  # the grid covers the start w = 0
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_round_bowl_is_given_no_long_axis(lang):
+    """An audit: the whitened panel read "κ = 1.0, long axis at 90°"; a round bowl has none."""
+    probs = P.contour_problems(P.preset("lecture"))
+    titles = [a.text for a in FP.bowls_figure(probs, lang=lang).layout.annotations]
+    shapes = {k: P.bowl_shape(p)[0] for k, p in probs.items()}
+    for title, kappa in zip(titles, shapes.values(), strict=True):
+        assert ("°" in title) == (kappa >= FP.ROUND_KAPPA), (title, kappa)
+    assert min(shapes.values()) < FP.ROUND_KAPPA < max(shapes.values()), shapes  # both kinds
+
+
 def _snap(kind: str, state: str, acc, step: int = 30, diverged_at=None) -> Snapshot:
     evals = {"step": np.arange(0, 10 * len(acc), 10), "test_acc": np.asarray(acc, float)}
     cfg = D.run_configs()[kind]

@@ -15,6 +15,7 @@ from bnviz.lessons.preprocessing_data import TARGET, MeanImage, steps_to_target
 from bnviz.lessons.two_weights import Problem, contour_grid
 from bnviz.stepper import Snapshot
 
+ROUND_KAPPA = 1.05  # a bowl rounder than this has no long axis worth an angle (whitened: 1.0)
 INPUT_COLORS = {"raw": COLORS["raw"], "center": PALETTE[3], "normalize": PALETTE[0],
                 "whiten": PALETTE[2]}  # fmt: skip
 
@@ -84,7 +85,8 @@ def bowls_figure(
     titles = []
     for k in names:
         kappa, angle = bowl_shape(problems[k])
-        titles.append(_tr("fig.bowl_title", lang, name=_tr(f"panel.{k}", lang),
+        key = "fig.bowl_title" if kappa >= ROUND_KAPPA else "fig.bowl_title_round"
+        titles.append(_tr(key, lang, name=_tr(f"panel.{k}", lang),
                           kappa=kappa, angle=angle))  # fmt: skip
     fig = make_subplots(1, len(names), subplot_titles=titles, horizontal_spacing=0.07)
     for i, k in enumerate(names, start=1):
