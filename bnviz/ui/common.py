@@ -202,7 +202,7 @@ def finish(ctx: PageContext) -> None:
     base = st.context.url or ""
     link = base + ("?" + urllib.parse.urlencode(query) if query else "")
     # neither read by this run nor written back (a view or a choice read on the first run only)
-    unknown = sorted(set(ctx.params) - getattr(ctx.params, "read", set()) - set(query))
+    unknown = sorted(set(ctx.params) - getattr(ctx.params, "read", set(ctx.params)) - set(query))
     if unknown:  # a misspelled key (learning_rate=) would otherwise go unnoticed
         text = ctx.tr("app.url_unknown", keys=", ".join(plain(k) for k in unknown))
         (ctx.url_slot or st.sidebar).warning(text)
