@@ -123,7 +123,7 @@ export default function (component) {
       // not while hidden (a view being swapped out): plotly.js throws "Resize must be passed
       // a displayed plot div element"
       if (window.Plotly && box.plot.data && box.plot.offsetParent) {
-          window.Plotly.Plots.resize(box.plot).then(() => barsBesidePlots(window.Plotly, box));
+        window.Plotly.Plots.resize(box.plot).then(() => barsBesidePlots(window.Plotly, box));
       }
     });
     box.resize.observe(root);

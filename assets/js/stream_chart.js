@@ -7,7 +7,6 @@ const MAX_MS = 8000;
 const SLOW_MS = 250; // an answer slower than this doubles the interval
 const IDLE_MS = 2000; // paused or queued runs: ask less often
 const KEEP = 2000; // points per trace before the tab thins its own copy by half
-const ENDED = ["finished", "diverged", "error", "stopped", "interrupted"]; // stepper.TERMINAL
 
 function thin(P, live) {
   const data = live.plot.data;
@@ -87,7 +86,7 @@ function ended(live, ans) {
   if (!ans || !ans.state) return;
   const now = [];
   for (const [n, state] of Object.entries(ans.state)) {
-    if (!ENDED.includes(state)) live.seen[n] = true;
+    if (!live.data.ended.includes(state)) live.seen[n] = true;
     else if (live.seen[n]) {
       live.seen[n] = false;
       now.push(n);
@@ -197,7 +196,7 @@ export default function (component) {
   const live = parentElement.__bnvizLive;
   live.trigger = setTriggerValue;
   for (const [n, state] of Object.entries(data.states || {})) {
-    if (!ENDED.includes(state)) live.seen[n] = true; // the page drew it before it ended
+    if (!data.ended.includes(state)) live.seen[n] = true; // the page drew it before it ended
   }
   return () => {
     const live = parentElement.__bnvizLive;

@@ -25,11 +25,6 @@ def _tr(key: str, lang: str, **fmt: object) -> str:
     return t(f"why_bn.{key}", lang, **fmt)
 
 
-def _fmt(v: float) -> str:
-    """3 significant digits with a typographic minus, as the axes write it: −204, 1.2e−05."""
-    return readable(v, 3)
-
-
 # ---------------------------------------------------------------------------- view 1
 
 
@@ -55,7 +50,7 @@ def terms_figure(step: DeepLinearStep | BNStep, *, lang: str, height: int = 340)
             fig.add_trace(go.Scatter(
                 x=[0.5, len(terms) + 0.5], y=[abs(value)] * 2, mode="lines",
                 line=dict(color=color, dash="dash", width=2),
-                name=_tr(f"fig.{key}_line", lang, value=_fmt(value)),
+                name=_tr(f"fig.{key}_line", lang, value=readable(value)),
             ))  # fmt: skip
     fig.update_yaxes(type="log", title_text=_tr("fig.abs_change", lang), exponentformat="power")
     fig.update_xaxes(title_text=_tr("fig.order", lang), dtick=max(1, len(terms) // 10))
@@ -72,10 +67,12 @@ def change_figure(step: DeepLinearStep | BNStep, *, lang: str, height: int = 260
     finite = [v if math.isfinite(v) else np.nan for v in values]
     fig = go.Figure(
         go.Bar(x=labels, y=finite, marker_color=[COLORS["guide"], COLORS["accent"]],
-               text=[_fmt(v) for v in values], textposition="outside", showlegend=False),
-        layout=base_layout(_tr("fig.change_title", lang, ratio=_fmt(step.ratio)), height=height),
+               text=[readable(v) for v in values], textposition="outside", showlegend=False),
+        layout=base_layout(
+            _tr("fig.change_title", lang, ratio=readable(step.ratio)), height=height
+        ),
     )  # fmt: skip
-    # numbers as the bars write them ("−4.15e−05"), not plotly's SI "−40μ"
+    # the axis in e-notation ("−1e−05"), not plotly's SI "−40μ"
     fig.update_yaxes(title_text=_tr("fig.change", lang), zeroline=True, exponentformat="e")
     return fig
 

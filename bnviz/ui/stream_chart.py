@@ -17,7 +17,7 @@ import streamlit as st
 from bnviz import live_api
 from bnviz.figures.live import live_figure
 from bnviz.figures.theme import HERO_HEIGHT
-from bnviz.stepper import Snapshot
+from bnviz.stepper import TERMINAL, Snapshot
 from bnviz.ui import live_routes
 from bnviz.ui.common import PageContext
 
@@ -85,6 +85,7 @@ def stream_chart(
         "busy": ctx.tr("run.live_busy", seconds="{seconds}"),
         "gone": ctx.tr("run.live_gone"),
         "states": {n: s.state for n, s in snaps.items()},  # a run that ends after: a rerun
+        "ended": list(TERMINAL),
     }
     if labels:
         fields = ("label", "state", "step", "steps", "rate")
