@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from bnviz.figures.live import AXES, live_figure
+from bnviz.figures.live import AXES, DIVERGED, live_figure
 from bnviz.figures.theme import log_axis
 from bnviz.stepper import TERMINAL, Snapshot
 
@@ -62,13 +62,36 @@ def rounded(values: np.ndarray) -> list:
 
 
 def traces(snaps: Mapping[str, Snapshot], view: str, since: Mapping[str, int]) -> list[dict]:
-    """One record per trace of the view (runs in order × SERIES[view]) with its new points."""
+    """One record per trace of the view (runs in order × SERIES[view], then the run's
+    divergence mark) with its new points."""
     out = []
     for name, snap in snaps.items():
         for table, column in SERIES[view]:
             x, y = points(snap, table, column, since.get(name, 0))
             out.append({"run": name, "table": table, "column": column, "x": x, "y": y})
+        x, y = diverged_mark(snap, view) if not since else ([], [])
+        out.append({"run": name, "table": DIVERGED, "column": SERIES[view][0][1], "x": x, "y": y})
     return out
+
+
+def diverged_mark(snap: Snapshot, view: str) -> tuple[list, list]:
+    """Where a diverged run's curve ends: its last finite point of the view's first series.
+
+    A run that diverges within a few steps drew a line hidden against the y axis (x = 0 to 5
+    on an axis to 1500), and on the accuracy chart a single point that a line does not show.
+    The mark (an x labelled "diverged") is drawn with a whole figure only: a tab that sees a
+    run diverge asks for the whole figure again (stream_chart.js).
+    """
+    if snap.state != "diverged":
+        return [], []
+    table, column = SERIES[view][0]
+    rows = getattr(snap, table)
+    x, y = np.asarray(rows.get("step", ())), np.asarray(rows.get(column, ()), float)
+    finite = np.flatnonzero(np.isfinite(y))
+    if not len(finite):
+        return [], []
+    last = finite[-1]
+    return [int(x[last])], rounded(y[last : last + 1])
 
 
 def increment(snaps: Mapping[str, Snapshot], view: str, since: Mapping[str, int]) -> dict:

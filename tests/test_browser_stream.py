@@ -157,3 +157,37 @@ def test_the_run_buttons_follow_a_streamed_run_to_its_end(browser, server):
     assert page.get_by_role("button", name="Reset", exact=True).first.is_enabled()
     no_exception(page)
     page.close()
+
+
+MARKS = f"""() => [...document.querySelectorAll('{PLOT}')].map(p => ({{
+  marks: p.data.filter(t => t.mode === 'markers+text' && t.x.length).map(t => t.x[0]),
+  shown: [...p.querySelectorAll('.textpoint text')].map(e => e.textContent)}}))"""
+
+
+def test_a_run_that_diverges_while_watched_is_marked_where_its_curve_ends(browser, server):
+    """An audit: a run that diverged in a few steps drew a line hidden against the y axis and,
+    on the accuracy chart, one point that a line does not show. Each chart now marks where the
+    diverged run's curve ends (an x labelled "diverged"); a tab that was drawing the run when
+    it diverged asks for the whole figure again, which carries the marks (the tab's points
+    come as increments, which do not)."""
+    page = open_page(browser, server + "/batchnorm_lab?activation=relu&seed=37")  # trains
+    page.wait_for_function(  # drawn, and streaming past the first evaluations
+        "() => +((document.querySelector('.bnviz-live-status')?.innerText || '')"
+        ".match(/no BN: training · step (\\d+)/) || [0, 0])[1] >= 150",
+        timeout=60_000,
+    )
+    assert page.evaluate(MARKS) == [{"marks": [], "shown": []}] * 2
+    lr = page.locator('[data-testid="stSlider"]').filter(has_text="Learning rate now")
+    lr.locator('input[type="range"]').press("End")  # babysitting: lr 10 while it trains
+    alert = page.locator('[data-testid="stAlert"]').filter(has_text="no BN: diverged at step")
+    alert.first.wait_for(timeout=60_000)
+    step = int(alert.first.inner_text().split("diverged at step ")[1].split(" ")[0])
+    page.wait_for_function(f"() => ({MARKS})().every(c => c.shown.length)", timeout=30_000)
+    loss, accuracy = page.evaluate(MARKS)
+    assert loss["shown"] == accuracy["shown"] == ["diverged"], (loss, accuracy)
+    assert step - 3 <= loss["marks"][0] < step, (step, loss)  # the last finite loss
+    assert 0 <= step - accuracy["marks"][0] <= 100, (step, accuracy)  # the last evaluation
+    assert step > 150  # it diverged while watched: the marks came with a second whole figure
+    no_exception(page)
+    page.get_by_role("button", name="Pause", exact=True).click()  # leave the workers idle
+    page.close()

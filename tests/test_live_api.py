@@ -1,13 +1,17 @@
 """Live chart answers: increments add up to the whole figure, stay small, and are shared."""
 
+import dataclasses
 import gzip
 import json
 
 import numpy as np
+import pytest
 
 from bnviz import live_api
 from bnviz.config import RunConfig
+from bnviz.figures.live import DIVERGED
 from bnviz.figures.theme import log_axis
+from bnviz.i18n import t
 from bnviz.stepper import Snapshot, Stepper
 
 
@@ -88,6 +92,33 @@ def test_loss_and_accuracy_answers_span_the_same_steps():
     assert live_api.x_span({}) == 0
 
 
+def test_a_diverged_run_is_marked_where_its_curve_ends_in_a_whole_figure():
+    """An audit: a run that diverged within 5 steps drew its loss as a line hidden against the
+    y axis (x = 0-5 on an axis to 1500), and on the accuracy chart one point, which a line
+    does not show. A whole figure now marks where each view's curve ends: an x labelled
+    "diverged" at the last finite value. Increments carry no mark: a tab that sees a run
+    diverge asks for the whole figure again (stream_chart.js)."""
+    snap = fake(300, state="diverged")
+    loss = snap.losses["loss"].copy()
+    loss[-1] = np.inf  # a last row that is not finite: the mark stands on the one before
+    snap = dataclasses.replace(snap, losses={**snap.losses, "loss": loss})
+    for view, x, y in (("loss", 298, float(loss[-2])), ("accuracy", 200, 0.5)):
+        whole = live_api.traces({"plain": snap, "bn": fake(300)}, view, {})
+        marks = [tr for tr in whole if tr["table"] == DIVERGED]
+        assert [m["run"] for m in marks] == ["plain", "bn"]  # one per run, from the start
+        assert marks[0]["x"] == [x] and marks[0]["y"] == pytest.approx([y], rel=1e-5), view
+        assert marks[1]["x"] == []  # a run still training has none
+        later = live_api.traces({"plain": snap}, view, {"plain": 0})
+        assert [tr["x"] for tr in later if tr["table"] == DIVERGED] == [[]]
+        for lang, word in (("en", "diverged"), ("zh", "发散")):
+            fig = live_api.first_paint({"plain": snap}, view, lang)["figure"]
+            (mark,) = [tr for tr in fig["data"] if tr.get("mode") == "markers+text"]
+            assert list(mark["x"]) == [x] and list(mark["text"]) == [word]
+            assert mark["showlegend"] is False  # the legend still names each run once
+            shown = [tr["name"] for tr in fig["data"] if tr.get("showlegend")]
+            assert shown == [t("lab.run.plain", lang)], shown
+
+
 def test_values_are_float32_rounded_and_nan_is_null():
     assert live_api.rounded(np.array([1 / 3, np.nan, np.inf], np.float32)) == [0.333333, None, None]
     body = json.loads(
@@ -162,11 +193,13 @@ def test_route_answers_first_paint_then_points_from_the_one_scheduler(monkeypatc
     res, first = get(query)
     assert res.status_code == 200 and res.headers["content-encoding"] == "gzip"
     drawn = [tr for tr in first["figure"]["data"] if tr.get("hoverinfo") != "skip"]
-    assert len(drawn) == 2 * len(live_api.SERIES["loss"])  # the rest: grey line-style keys
+    # per run its series and its divergence mark; the rest: grey line-style keys
+    assert len(drawn) == 2 * (len(live_api.SERIES["loss"]) + 1)
     assert first["figure"]["layout"]["uirevision"] == "live"
     res, more = get(query + "&since=300,150", gzip_ok=False)
     assert "content-encoding" not in res.headers
-    assert more["index"] == [3] and more["x"][0][0] == 150  # bn's new mini-batch losses only
+    bn_losses = len(live_api.SERIES["loss"]) + 1  # the trace after plain's and its mark
+    assert more["index"] == [bn_losses] and more["x"][0][0] == 150  # bn's new losses only
     assert more["state"] == {"plain": "finished", "bn": "running"} and not more["done"]
     assert sched.polled == ["p1", "b1", "p1", "b1"]  # polling marks the runs as watched
     assert get("runs=plain:gone&view=loss")[0].status_code == 404

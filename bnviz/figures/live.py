@@ -8,6 +8,7 @@ from bnviz.figures.theme import COLORS, HERO_HEIGHT, base_layout, bottom_legend,
 from bnviz.i18n import t
 
 LEGEND_ROW = 28  # px: the runs' legend row stands this far above the line styles' row
+DIVERGED = "diverged"  # the table name of a run's divergence mark (live_api.diverged_mark)
 UIREVISION = "live"  # the same value on every redraw: plotly keeps the user's zoom and hover
 AXES = {
     "loss": dict(
@@ -29,7 +30,8 @@ def _style_legend(traces: list, styles: tuple[tuple[str, str, float], ...], lang
     seen = set()
     for tr in traces:
         run = tr.legendgroup
-        tr.showlegend = run not in seen and tr.line.dash in (None, "solid") and tr.opacity is None
+        solid = tr.mode == "lines" and tr.line.dash in (None, "solid") and tr.opacity is None
+        tr.showlegend = run not in seen and solid
         tr.name = t(f"lab.run.{run}", lang) if tr.showlegend else tr.name
         seen |= {run} if tr.showlegend else set()
     for key, dash, width in styles:
@@ -50,9 +52,18 @@ STYLES = {  # the line styles the legend explains once, in grey: (i18n key, dash
 
 
 def _trace(tr: dict, lang: str) -> go.Scatter:
-    """One series: thin and faint for mini-batch losses, bold (test dashed) for evaluations."""
+    """One series: thin and faint for mini-batch losses, bold (test dashed) for evaluations;
+    a diverged run's mark, an x labelled "diverged" where its curve ends."""
     color = COLORS.get(tr["run"], COLORS["guide"])
     label = t(f"lab.run.{tr['run']}", lang)
+    if tr["table"] == DIVERGED:
+        return go.Scatter(
+            x=tr["x"], y=tr["y"], name=f"{label} · {t('lab.fig.diverged', lang)}",
+            mode="markers+text", text=[t("lab.fig.diverged", lang)] * len(tr["x"]),
+            textposition="middle right", textfont=dict(color=color, size=14),
+            marker=dict(symbol="x-thin", size=14, color=color, line=dict(width=3, color=color)),
+            legendgroup=tr["run"], showlegend=False, cliponaxis=False,
+        )  # fmt: skip
     if tr["table"] == "losses":
         name, line, opacity = f"{label} · {t('lab.fig.batch', lang)}", dict(width=1), 0.35
     else:
