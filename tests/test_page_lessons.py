@@ -9,7 +9,15 @@ from bnviz.lessons import activations as A
 from bnviz.lessons import initialization as I
 from bnviz.ui.common import number_text
 from tests.browser_support import SHOTS, no_exception, open_page
-from tests.helpers import choose_preset, click, decode, figures, rerun_until, trace_lengths
+from tests.helpers import (
+    choose_preset,
+    click,
+    decode,
+    figures,
+    rerun_until,
+    shown_runs,
+    trace_lengths,
+)
 from tests.test_pages import page
 
 INIT, ACT = "03_initialization.py", "04_activations.py"
@@ -255,6 +263,17 @@ def test_act_dead_relu_panel_trains_live():
     assert len(fig["data"]) == 8  # 4 layers x 2 learning rates
     titles = [a["text"] for a in fig["layout"]["annotations"]]
     assert "0.001" in titles[0] and "0.03" in titles[1]
+    # each panel gives its run's share of dead units in layers 2-4 taken together, the share
+    # the sentence states over seeds 0-4 (an audit: the page never showed it)
+    runs = {
+        f"learning rate {r.snapshot.config.lr:g} ": r for r in shown_runs("activations").values()
+    }
+    for panel, title in enumerate(titles[:2]):
+        (run,) = [r for head, r in runs.items() if title.startswith(head)]
+        rows = len(decode(fig["data"][4 * panel]["x"]))  # the evaluations the panel drew
+        share = run.snapshot.evals["no_grad"][rows - 1, 1:].mean()
+        said = title.split(" · layers 2-4: ")[1].split("%")[0]
+        assert abs(int(said) - 100 * share) <= 0.5, (title, share)
     assert len(at.get("progress")) == 2
     click(at, "Reset")  # leave nothing running for the next test
     click(at, "Pause")
@@ -298,6 +317,24 @@ def test_browser_activations_page(browser, server):
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / "activations.png"), full_page=True)
     page.close()
+
+
+EMPHASIS = """() => [...document.querySelectorAll('[data-testid="stMain"] em')].map(e => {
+  const css = getComputedStyle(e); return [css.fontStyle, css.textEmphasisStyle]; })"""
+
+
+@pytest.mark.browser
+def test_chinese_emphasis_is_dotted_not_slanted(browser, server):
+    """An audit: the zh lessons' *…* emphasis came out as a synthetic italic, which slants
+    Chinese characters ("looks broken"); Chinese print marks emphasis with dots under the
+    characters (着重号). English keeps its italics."""
+    for lang, style in (("zh", ["normal", "dot"]), ("en", ["italic", "none"])):
+        page = open_page(browser, server + f"/activations?view=dead&lang={lang}")
+        page.locator('[data-testid="stMain"] em').first.wait_for(timeout=60_000)
+        found = page.evaluate(EMPHASIS)
+        assert found and all(f == style for f in found), (lang, found)
+        no_exception(page)
+        page.close()
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from bnviz.figures.theme import COLORS, PALETTE, base_layout, f32, minus_signs, readable
-from bnviz.i18n import t
-from bnviz.lessons.activations import ADVICE, POSITIVE_BIASES, Curve, Summary, ZigZag
+from bnviz.i18n import listed, t
+from bnviz.lessons.activations import ADVICE, POSITIVE_BIASES, Curve, Summary, ZigZag, deep_silent
 from bnviz.lessons.relu_race import Race, race_ratios
 from bnviz.stepper import Snapshot
 
@@ -155,7 +155,7 @@ def curve_figure(
 
 
 def regions_text(
-    regions: Sequence[tuple[float, float]], lo: float = -12.0, hi: float = 12.0
+    regions: Sequence[tuple[float, float]], lo: float = -12.0, hi: float = 12.0, *, lang: str
 ) -> str:
     """Flat intervals in words: "x ≤ −4.59, x ≥ 4.59" (open-ended at the grid's ends lo, hi)."""
     parts = []
@@ -168,7 +168,7 @@ def regions_text(
             parts.append(minus_signs(f"x ≥ {a:.3g}"))
         else:
             parts.append(minus_signs(f"{a:.3g} ≤ x ≤ {b:.3g}"))
-    return ", ".join(parts)
+    return listed(parts, lang)
 
 
 def cost_figure(costs: Mapping[str, float], *, lang: str) -> go.Figure:
@@ -311,11 +311,16 @@ def zigzag_figure(runs: Sequence[ZigZag], *, lang: str) -> go.Figure:
 
 
 def _dead_title(snap: Snapshot, lang: str) -> str:
-    """A run's panel title: its learning rate, and its test accuracy once evaluated."""
+    """A run's panel title: its learning rate, and once evaluated its test accuracy and the
+    share of dead units in layers 2 and up taken together (the share the sentence states
+    over seeds 0-4, here for this run)."""
     text = _tr("fig.dead_panel", lang, lr=f"{snap.config.lr:g}")
     acc = snap.evals.get("test_acc", ())
     if len(acc):
         text += " · " + _tr("fig.dead_acc", lang, acc=f"{acc[-1]:.0%}")
+    if len(acc) and snap.config.depth > 1 and "no_grad" in snap.evals:
+        share = f"{deep_silent(snap)[-1]:.0%}"
+        text += " · " + _tr("fig.dead_deep", lang, last=snap.config.depth, share=share)
     return text
 
 
@@ -471,8 +476,8 @@ def race_caption(race: Race, *, lang: str) -> str:
     """The setting, then the measured ratios next to the paper's 6x (two paragraphs)."""
     ratios = race_ratios(race)
     what = _tr(
-        "race.what", lang, lrs=", ".join(f"{lr:g}" for lr in race.lrs), target=race.target,
-        seeds=", ".join(map(str, race.seeds)),
+        "race.what", lang, lrs=listed((f"{lr:g}" for lr in race.lrs), lang), target=race.target,
+        seeds=listed(race.seeds, lang),
     )  # fmt: skip
     measured = _tr(
         "race.measured", lang, tanh_lo=f"{ratios['tanh'][0]:.1f}",
@@ -484,6 +489,6 @@ def race_caption(race: Race, *, lang: str) -> str:
 def positive_bias_text(shares: list[float], *, lang: str) -> str:
     """The positive-bias remedy's sentence with the dead shares measured per starting bias."""
     return t(
-        "activations.dead.positive_bias", lang, shares=", ".join(f"{s:.0%}" for s in shares),
-        biases=", ".join(f"{b:g}" for b in POSITIVE_BIASES),
+        "activations.dead.positive_bias", lang, shares=listed((f"{s:.0%}" for s in shares), lang),
+        biases=listed((f"{b:g}" for b in POSITIVE_BIASES), lang),
     )  # fmt: skip

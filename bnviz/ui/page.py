@@ -18,6 +18,7 @@ from bnviz.ui import common, controls
 from bnviz.ui.common import PageContext
 
 STYLE = Path(__file__).resolve().parents[2] / "assets" / "style.css"
+STYLE_ZH = STYLE.with_name("style_zh.css")  # emphasis as Chinese print marks it
 
 
 def begin(name: str, title_key: str | None = None) -> PageContext:
@@ -27,6 +28,8 @@ def begin(name: str, title_key: str | None = None) -> PageContext:
     """
     ctx = common.begin(name)
     st.html(STYLE)  # style-only HTML takes no room on the page
+    if ctx.lang == "zh":
+        st.html(STYLE_ZH)
     title, ctx.head = st.columns([3, 5], vertical_alignment="center")
     title.title(ctx.tr(title_key) if title_key else lesson_title(name, ctx.lang))
     return ctx
