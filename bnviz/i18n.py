@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import tomllib
+from collections.abc import Iterable
 from pathlib import Path
 
 LANGS = ("en", "zh")
@@ -46,6 +47,11 @@ def t(key: str, lang: str = DEFAULT_LANG, **fmt: object) -> str:
     """The text of `key` in `lang`, formatted with `fmt`; a missing key raises KeyError."""
     text = strings(normalize_lang(lang))[key]
     return text.format(**fmt) if fmt else text
+
+
+def listed(items: Iterable[object], lang: str) -> str:
+    """Items as a list in running text: "1.43, 1.45" (en), "1.43、1.45" (zh, the 顿号)."""
+    return t("app.list_sep", lang).join(map(str, items))
 
 
 def lesson_title(name: str, lang: str) -> str:

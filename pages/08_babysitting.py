@@ -36,7 +36,7 @@ def draw(snaps) -> None:
                 line = dict(train=train, val=val, gap=train - val)
                 st.caption(ctx.tr("babysitting.gap_line", label=labels[name], **line))
     elif view == "ratio":
-        tables = {f"{labels[n]} ({s.config.lr:g})": B.ratio_table(s) for n, s in snaps.items()}
+        tables = {figs.run_label(labels[n], s, lang): B.ratio_table(s) for n, s in snaps.items()}
         show(figs.ratio_tables_figure(tables, lang=lang), "ratio")
     else:
         snap = snaps["watch"]

@@ -337,9 +337,10 @@ def test_advice_cites_the_measured_evidence(lang):
 
 
 def test_regions_text():
-    assert fig.regions_text([(-12.0, -4.59), (4.59, 12.0)]) == "x ≤ −4.59, x ≥ 4.59"
-    assert fig.regions_text([(-0.77, -0.73)]) == "−0.77 ≤ x ≤ −0.73"
-    assert fig.regions_text([]) == ""
+    assert fig.regions_text([(-12.0, -4.59), (4.59, 12.0)], lang="en") == "x ≤ −4.59, x ≥ 4.59"
+    assert fig.regions_text([(-12.0, -4.59), (4.59, 12.0)], lang="zh") == "x ≤ −4.59、x ≥ 4.59"
+    assert fig.regions_text([(-0.77, -0.73)], lang="en") == "−0.77 ≤ x ≤ −0.73"
+    assert fig.regions_text([], lang="zh") == ""
 
 
 def test_probe_labels_sit_beside_their_points():

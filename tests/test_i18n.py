@@ -4,10 +4,11 @@ import ast
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bnviz.config import RunConfig, specs
-from bnviz.i18n import LANGS, lesson_text, lesson_title, normalize_lang, strings, t
+from bnviz.i18n import LANGS, lesson_text, lesson_title, listed, normalize_lang, strings, t
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -121,3 +122,17 @@ def test_no_subscript_is_written_as_an_underscore(lang):
         if re.search(r"(?<![\w{])[A-Za-z]_(\(|[A-Za-z0-9](?!\w))", plain):
             found[key] = text
     assert not found, found
+
+
+def test_lists_in_running_text_use_each_language_s_separator():
+    """An audit: Chinese sentences listed numbers with ASCII commas ("46%, 41%, 41%",
+    "1.43, 1.45, 2.26"); Chinese separates the items of a list with the 顿号 (、)."""
+    from bnviz.figures import activations, why_bn_live
+
+    assert listed([0.5, "x", 3], "en") == "0.5, x, 3"
+    assert listed([0.5, "x", 3], "zh") == "0.5、x、3"
+    gamma = {"gamma": np.ones((2, 3)), "beta": np.zeros((2, 3)), "test_acc": 0.5}
+    assert why_bn_live.gamma_summary(gamma, lang="zh")["gamma"] == "1.00、1.00"
+    said = activations.positive_bias_text([0.46, 0.41, 0.41], lang="zh")
+    assert "46%、41%、41%" in said and ", " not in said, said
+    assert "46%, 41%, 41%" in activations.positive_bias_text([0.46, 0.41, 0.41], lang="en")

@@ -67,6 +67,16 @@ def test_preprocessing_views_show_their_claims_on_the_computed_data():
     assert 60 < gains[0] < 110 and 2 < gains[-1] < 4.5  # the caption's "about 80 … about 3"
 
 
+def test_the_whitening_gains_read_as_multipliers_in_both_languages():
+    """An audit: zh said the main axis was "放大 0.484 倍" (magnified 0.484 times), where a
+    factor below 1 shrinks; both languages now say "multiplies by", with eps as "1e-5"."""
+    for lang, verb in (("en", "multiplies the main axis by "), ("zh", "白化把主方向乘以 ")):
+        at = page(PREP, lang=lang, view="contours")
+        (said,) = [c.value for c in at.caption if verb in c.value]
+        main = float(re.match(r"[\d.]+", said.split(verb)[1]).group())
+        assert 0 < main < 1 and "eps = 1e-5" in said and "放大" not in said, said
+
+
 def test_preprocessing_bad_link_values_fall_back_with_a_note():
     at = page(PREP, corr="2", eps="much", view="nowhere", offset_x="7")
     assert not at.exception
@@ -221,6 +231,7 @@ def test_babysitting_check_end_to_end(check):
         names_shown = [tr["name"] for tr in figs[0]["data"]]
         step = snaps["far_too_high"].diverged_at
         assert any(f"diverged at step {step}" in n for n in names_shown), names_shown
+        assert f"{t('babysitting.preset.too_low')} (lr 1e-4)" in names_shown  # as said above
         assert not at.warning  # the divergence is the lesson: no "try a smaller rate" box
 
 

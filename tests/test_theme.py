@@ -7,7 +7,8 @@ from pathlib import Path
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from bnviz.figures.theme import tidy_log_axes
+from bnviz.figures.theme import compact, tidy_log_axes
+from bnviz.i18n import t
 
 FIGURES = Path(__file__).resolve().parents[1] / "bnviz" / "figures"
 
@@ -87,3 +88,15 @@ def test_numbers_are_written_for_a_class_not_a_programmer():
         (1e4, 2): "1×10⁴", (float("inf"), 2): "+∞", (float("nan"), 2): "NaN",
     }  # fmt: skip
     assert {case: readable(*case) for case in cases} == cases
+
+
+def test_compact_writes_settings_as_the_lessons_do():
+    """The babysitting legend read "lr 0.0001" under a sentence saying 1e-4, and a caption
+    "eps = 1e-05" where the lessons write 1e-5."""
+    values = (1e-4, 1e-5, 2.5e-5, 0.001, 0.01, 0.3, 2.0, 10.0, 0.0)
+    assert [compact(v) for v in values] == [
+        "1e-4", "1e-5", "2.5e-5", "0.001", "0.01", "0.3", "2", "10", "0"
+    ]  # fmt: skip
+    assert (
+        t("babysitting.fig.run_lr", "zh", label="太低", lr=compact(1e-4)) == "太低（学习率 1e-4）"
+    )

@@ -8,7 +8,15 @@ import numpy as np
 import plotly.graph_objects as go
 
 from bnviz.figures.preprocessing import mosaic
-from bnviz.figures.theme import COLORS, PALETTE, base_layout, downsample, f32, log_axis
+from bnviz.figures.theme import (
+    COLORS,
+    PALETTE,
+    base_layout,
+    compact,
+    downsample,
+    f32,
+    log_axis,
+)
 from bnviz.i18n import t
 from bnviz.lessons.babysitting import (
     STRIP_UNITS,
@@ -56,6 +64,11 @@ def first_loss_figure(snaps: Mapping[str, Snapshot], *, lang: str = "en") -> go.
     return fig
 
 
+def run_label(label: str, snap: Snapshot, lang: str) -> str:
+    """A run named with its learning rate: "too low (lr 1e-4)", "太低（学习率 1e-4）"."""
+    return _tr("fig.run_lr", lang, label=label, lr=compact(snap.config.lr))
+
+
 def loss_curves_figure(
     snaps: Mapping[str, Snapshot], *, lang: str = "en", title: str = "loss_curves_title"
 ) -> go.Figure:
@@ -64,7 +77,7 @@ def loss_curves_figure(
     for i, (name, snap) in enumerate(snaps.items()):
         if not _has(snap.losses):
             continue
-        label = _tr(f"preset.{name}", lang) + f" (lr {snap.config.lr:g})"
+        label = run_label(_tr(f"preset.{name}", lang), snap, lang)
         if snap.state == "diverged":
             label += " · " + _tr("fig.diverged_at", lang, step=snap.diverged_at)
         steps, loss = downsample(snap.losses["step"], np.asarray(snap.losses["loss"]))

@@ -164,6 +164,15 @@ def readable(value: float, digits: int = 3) -> str:
     return minus_signs(f"{mantissa}×{power}")
 
 
+def compact(value: float) -> str:
+    """A setting as the lessons write it: "0.01", "2", and below 0.001 "1e-4", "2.5e-5" (never
+    "0.0001" beside a sentence saying 1e-4, nor Python's "1e-05")."""
+    if value == 0 or abs(value) >= 1e-3:
+        return f"{value:g}"
+    mantissa, exponent = f"{value:.2e}".split("e")
+    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+
+
 def _tick_text(tick: float) -> str:
     """'0.05', '300', or '10⁶' / '10⁻⁵' outside 0.001-10 000 (never '1e+06')."""
     if 1e-3 <= tick < 1e4:

@@ -17,7 +17,7 @@ from bnviz.figures.theme import (
     readable,
     tidy_log_axes,
 )
-from bnviz.i18n import t
+from bnviz.i18n import listed, t
 from bnviz.stepper import Snapshot
 
 RUN_COLORS = {"plain": COLORS["plain"], "bn": COLORS["bn"], "bn_noise": PALETTE[4]}
@@ -114,9 +114,9 @@ def gamma_beta_figure(result: Mapping[str, np.ndarray], *, lang: str,
     return fig
 
 
-def gamma_summary(result: Mapping[str, np.ndarray]) -> dict[str, str]:
+def gamma_summary(result: Mapping[str, np.ndarray], *, lang: str) -> dict[str, str]:
     """Mean |γ| and mean β per layer and the test accuracy, as text for the γ/β caption."""
-    fmt = lambda values: ", ".join(f"{v:.2f}" for v in values)  # noqa: E731
+    fmt = lambda values: listed((f"{v:.2f}" for v in values), lang)  # noqa: E731
     return {
         "gamma": fmt(np.abs(result["gamma"]).mean(1)), "beta": fmt(result["beta"].mean(1)),
         "acc": f"{float(result['test_acc']):.3f}",

@@ -60,7 +60,7 @@ def questions(ctx: PageContext, cfg: A.ActivationSettings, probes: dict) -> None
     mean = minus_signs(f"{s.mean:.3f}").replace("−0.000", "0.000")  # tanh's is ±1e-22: "0.000"
     st.markdown("- " + ctx.tr(f"activations.{centered}", mean=mean))
     if s.flat:
-        regions = figs.regions_text(s.flat)
+        regions = figs.regions_text(s.flat, lang=ctx.lang)
         st.markdown("- " + ctx.tr("activations.saturates_yes", regions=regions))
     else:
         st.markdown("- " + ctx.tr("activations.saturates_no"))

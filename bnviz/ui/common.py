@@ -14,7 +14,7 @@ import streamlit as st
 
 from bnviz.config import Note, from_query, specs, to_query
 from bnviz.figures.theme import minus_signs
-from bnviz.i18n import LANGS, normalize_lang, t
+from bnviz.i18n import LANGS, listed, normalize_lang, t
 from bnviz.runner import Scheduler
 from bnviz.store_open import open_store
 from bnviz.ui._compat import (
@@ -204,7 +204,7 @@ def finish(ctx: PageContext) -> None:
     # neither read by this run nor written back (a view or a choice read on the first run only)
     unknown = sorted(set(ctx.params) - getattr(ctx.params, "read", set(ctx.params)) - set(query))
     if unknown:  # a misspelled key (learning_rate=) would otherwise go unnoticed
-        text = ctx.tr("app.url_unknown", keys=", ".join(plain(k) for k in unknown))
+        text = ctx.tr("app.url_unknown", keys=listed((plain(k) for k in unknown), ctx.lang))
         (ctx.url_slot or st.sidebar).warning(text)
     with st.sidebar:
         st.caption(ctx.tr("app.share_link"))

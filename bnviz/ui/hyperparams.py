@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from bnviz.figures import hyperparams as figs
-from bnviz.i18n import t
+from bnviz.i18n import listed, t
 from bnviz.lessons import hyperparams as H
 from bnviz.lessons import hyperparams_views as V
 from bnviz.ui import live, plot
@@ -198,7 +198,8 @@ def importance(ctx: PageContext, cfg, snaps) -> None:
     measured = V.importance_of(snap)
     _chart(figs.importance_figure(measured, lang=ctx.lang), "importance")
     _diverged(ctx, [snap], "left_out")
-    order = ", ".join(ctx.tr(f"fields.{n}") for n in measured)  # IMPORTANCE_PARAMS: all named
+    # IMPORTANCE_PARAMS: every one named
+    order = listed((ctx.tr(f"fields.{n}") for n in measured), ctx.lang)
     agrees = "agrees" if next(iter(measured)) == "lr" else "differs"
     st.caption(ctx.tr(f"hyperparams.importance_{agrees}", order=order))
 
@@ -211,7 +212,7 @@ def failed(ctx: PageContext, specs: dict, runs: dict) -> list[str]:
     if not bad:
         return []
     worst = next(s for s in UNFINISHED if any(r.snapshot.state == s for r in bad.values()))
-    names = ctx.tr("hyperparams.failed.sep").join(ctx.tr(f"hyperparams.sweep.{n}") for n in bad)
+    names = listed((ctx.tr(f"hyperparams.sweep.{n}") for n in bad), ctx.lang)
     key = f"hyperparams.failed.{worst}" + ("_many" if len(bad) > 1 else "")  # "these searches"
     with st.container(key="hyperparams_failed"):
         st.error(ctx.tr(key, labels=names), icon=":material/error:")

@@ -7,6 +7,7 @@ import dataclasses
 import streamlit as st
 
 from bnviz.figures import initialization as figs
+from bnviz.i18n import listed
 from bnviz.lessons import initialization as I
 from bnviz.nets import SATURATING
 from bnviz.ui import controls
@@ -44,11 +45,12 @@ def pick_inits(ctx: PageContext) -> list:
     key = controls.widget_key(ctx, "compare")
     if key not in st.session_state:
         asked = [i for i in (ctx.params.get("compare") or "").split(",") if i]
-        listed = [i for i in asked if i in I.INITS]
-        st.session_state[key] = listed or list(I.INITS)
+        known = [i for i in asked if i in I.INITS]
+        st.session_state[key] = known or list(I.INITS)
         unknown = [i for i in asked if i not in I.INITS]
         if unknown:  # as for any setting: say what was not usable, and what is used
-            used = ", ".join(ctx.tr(f"initialization.init.{i}") for i in st.session_state[key])
+            chosen = st.session_state[key]
+            used = listed((ctx.tr(f"initialization.init.{i}") for i in chosen), ctx.lang)
             text = plain(",".join(unknown))
             st.info(ctx.tr("app.url_note", name="compare", text=text, default=used))
     inits = st.sidebar.multiselect(  # a setting; in the page it pushed the legend off screen
@@ -70,7 +72,7 @@ def symmetry_note(ctx: PageContext, cfg: I.InitSettings, records: list) -> None:
     """Zeros: one distinct unit per layer, said in words; random inits: how many differ."""
     counts = [r.distinct for r in records]
     if cfg.init == "zeros":
-        text = ", ".join(map(str, counts))
+        text = listed(counts, ctx.lang)
         st.warning(ctx.tr("initialization.symmetry", counts=text))
     elif all(c == cfg.width for c in counts):
         st.caption(ctx.tr("initialization.symmetry_broken", width=cfg.width))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from bnviz.figures import preprocessing as figs
+from bnviz.figures.theme import compact
 from bnviz.lessons import preprocessing as P
 from bnviz.lessons import preprocessing_data as D
 from bnviz.ui import controls, live, plot
@@ -86,7 +87,8 @@ def contours(ctx: PageContext, cfg: P.CloudConfig) -> None:
     """The raw, centered and whitened bowls with gradient descent on each."""
     problems, paths, gains = _bowls(cfg)
     st.plotly_chart(figs.bowls_figure(problems, paths, lang=ctx.lang), key="prep.bowls")
-    st.caption(ctx.tr("preprocessing.gains", main=gains[0], quiet=gains[-1], eps=cfg.eps))
+    eps = compact(cfg.eps)  # "1e-5", as the lessons write it
+    st.caption(ctx.tr("preprocessing.gains", main=gains[0], quiet=gains[-1], eps=eps))
 
 
 def pca(ctx: PageContext, cfg: P.CloudConfig) -> None:

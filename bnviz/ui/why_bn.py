@@ -8,6 +8,7 @@ import streamlit as st
 from bnviz.figures import why_bn as figs
 from bnviz.figures import why_bn_live as live_figs
 from bnviz.figures.theme import HERO_HEIGHT
+from bnviz.i18n import listed
 from bnviz.lessons import batchnorm_lab as lab
 from bnviz.lessons import why_bn as W
 from bnviz.lessons import why_bn_layers as Y
@@ -79,7 +80,7 @@ def show_static(ctx: PageContext, view: str, seed: int) -> None:
     left, right = st.columns(2)
     _chart(left, live_figs.gamma_beta_figure(gamma, lang=ctx.lang), "gamma")
     _chart(right, live_figs.bias_figure(bias, lang=ctx.lang), "bias")
-    left.caption(ctx.tr("why_bn.live.gamma_note", **live_figs.gamma_summary(gamma)))
+    left.caption(ctx.tr("why_bn.live.gamma_note", **live_figs.gamma_summary(gamma, lang=ctx.lang)))
     left.markdown(f"**{ctx.tr('lab.demo.undo_title')}**")
     left.markdown(ctx.tr("lab.demo.undo_what", diff=f"{undo:.1e}"))
     right.markdown(f"**{ctx.tr('lab.demo.bias_title')}**")
@@ -117,7 +118,7 @@ def draw_live(ctx: PageContext, view: str, snaps: dict) -> None:
         plot.chart(right, acc, "why.acc")
     if all(s.done for s in snaps.values()):
         labels = {n: ctx.tr(f"why_bn.live.run.{n}") for n in snaps}
-        accs = ", ".join(f"{labels[n]} {L.final_acc(s):.3f}" for n, s in snaps.items())
+        accs = listed((f"{labels[n]} {L.final_acc(s):.3f}" for n, s in snaps.items()), ctx.lang)
         st.caption(ctx.tr("why_bn.live.final_acc", runs=accs))
 
 
