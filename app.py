@@ -52,6 +52,12 @@ def main() -> None:
 if __name__ == "__main__":
     main()
 else:
+    # pandas whole, once, before any tab's script runs: plotly asks whether pandas is loaded
+    # (sys.modules, without importing) while building every figure, and a tab that did so while
+    # another thread was importing pandas got the half-made module and an AttributeError
+    # ("partially initialized module 'pandas' has no attribute 'Series'"), seen once here.
+    import pandas  # noqa: F401
+
     from bnviz.ui.live_routes import lifespan, routes
 
     app = st.App(__file__, routes=routes(), lifespan=lifespan)

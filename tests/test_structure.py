@@ -1,6 +1,8 @@
 """House rules that keep the layers apart, checked by parsing imports."""
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,3 +38,19 @@ def test_checker_would_catch_an_offender(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text("import streamlit as st\nfrom torch import nn\n")
     assert imported_modules(bad) == {"streamlit", "torch"}
+
+
+def test_the_served_app_loads_pandas_before_any_tab_builds_a_figure():
+    """Once here, a page's first figure after a server start raised "partially initialized
+    module 'pandas' has no attribute 'Series'": plotly looks pandas up in sys.modules (without
+    importing it) for every array it validates, and another thread was importing it. The module
+    `streamlit run` serves (app, imported at server start) now imports pandas whole first."""
+    probe = (
+        "import sys; import app; "
+        "from _plotly_utils.optional_imports import get_module; "
+        "print(hasattr(get_module('pandas', should_load=False), 'Series'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert out.stdout.strip().splitlines()[-1:] == ["True"], (out.stdout, out.stderr[-2000:])
