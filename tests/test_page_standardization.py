@@ -31,12 +31,14 @@ def page(lang: str = "en", **params) -> AppTest:
 def readouts(at) -> list[dict]:
     """Per panel (raw, standardized): the metrics as numbers, and the outcome's color and text."""
     values = [float(m.value.replace(",", "")) for m in at.metric]
-    outcomes = [m for md in at.markdown if (m := re.search(r"### :(\w+)\[(.*)\]", md.value))]
+    found = r"### :(\w+)\[(.*)\](?:\n\n:small\[.*?([\d.]+%).*\])?"  # and how far it got
+    outcomes = [m for md in at.markdown if (m := re.search(found, md.value))]
     assert len(values) == 2 * len(SPECTRUM) and len(outcomes) == 2
     return [
-        {**dict(zip(SPECTRUM, values[i * 4 : i * 4 + 4], strict=True)), "color": o[1], "text": o[2]}
+        {**dict(zip(SPECTRUM, values[i * 4 : i * 4 + 4], strict=True)), "color": o[1], "text": o[2],
+         "progress": o[3]}
         for i, o in enumerate(outcomes)
-    ]
+    ]  # fmt: skip
 
 
 def z_shape(z) -> tuple[int, ...]:
@@ -57,8 +59,9 @@ def assert_readouts_match(at, cfg: S.StandardizationConfig) -> list[dict]:
             assert panel[name] == pytest.approx(getattr(d, name), rel=5e-3), name
         if d.diverged:
             assert panel["color"] == "red" and f"step {d.diverged_at:,}" in panel["text"]
-        elif d.steps_to_converge is None:
+        elif d.steps_to_converge is None:  # and the share of the way it covered
             assert panel["color"] == "orange" and f"{cfg.steps:,}" in panel["text"]
+            assert panel["progress"] == f"{d.progress:.1%}", (panel, d.progress)
         else:
             assert panel["color"] == "green" and panel["text"] == f"{d.steps_to_converge:,} steps"
     return shown
@@ -95,6 +98,8 @@ def test_readouts_equal_the_engine_and_each_panel_uses_its_own_rate():
     at = page()
     raw, std = assert_readouts_match(at, DEFAULT)
     assert raw["lr"] == pytest.approx(DEFAULT.lr) and std["lr"] == pytest.approx(DEFAULT.lr_std)
+    # the sentence's "in 200 steps covers under 4 % of the way": shown (an audit: it was not)
+    assert 0 < float(raw["progress"][:-1]) < 4 and std["progress"] is None
     assert raw["kappa"] > 5000 and std["kappa"] < 1.5  # κ ≈ scale² against ≈ 1
     assert at.metric[3].delta == "0.98 × 2/λmax"  # the raw rate against the raw limit
     at.toggle(key="standardization.same_lr").set_value(True).run()
@@ -166,6 +171,11 @@ def test_preset_sets_its_values_and_shows_its_claim(name):
     elif name == "momentum":  # converges within the steps, where plain GD does not
         gd = S.descent(**cfg.replace(optimizer="gd").descent_args(False))
         assert raw["color"] == "green" and gd.steps_to_converge is None
+        # "about 10x faster than plain gradient descent": the page says by how much
+        plain = S.plain_gd_steps(cfg)
+        times = f"{plain / steps_of(raw):.1f}"
+        said = t("standardization.momentum_vs_gd", gd=f"{plain:,}", times=times)
+        assert said in " ".join(c.value for c in at.caption) and 8 < float(times) < 12, said
     elif name == "shifted":  # centering alone: a tilted valley, κ ≈ 50, against a round bowl
         assert 40 < raw["kappa"] < 60 and std["kappa"] < 1.5
         assert steps_of(raw) >= 10 * steps_of(std)
