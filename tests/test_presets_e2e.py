@@ -56,6 +56,12 @@ def test_lab_preset_runs_its_settings_shared_and_shows_its_claim(preset):
     plain, bn = runs["plain"].snapshot, runs["bn"].snapshot
     assert lab.CLAIMS[preset](plain, bn), preset
     assert t(f"lab.preset.{preset}_what") in [i.value for i in at.info]  # its sentence shows
+    if preset == "ioffe":  # "on Distributions ... drift about half as much with BN": by how much
+        at.button_group(key="lab.view").set_value("percentiles").run()
+        last = expected.depth  # the layer picker's default, the layer the sentence means
+        ratio = lab.percentile_drift(bn, last - 1) / lab.percentile_drift(plain, last - 1)
+        said = [c.value for c in at.caption if c.value.startswith(f"Layer {last},")]
+        assert said and said[0].endswith(f"{ratio:.2f}).") and 0.3 < ratio < 0.6, (said, ratio)
 
 
 def test_running_stats_regularization_preset_runs_five_nets_and_shows_its_claim():

@@ -158,7 +158,7 @@ CLAIMS = {
         plain.state == bn.state == "finished"
         and steps_to_accuracy(bn, 0.9) == 100
         and 300 <= _never(steps_to_accuracy(plain, 0.9)) <= 600
-        and 1.7 < percentile_drift(plain) / percentile_drift(bn) < 3.0  # "about half"
+        and 1.7 < percentile_drift(plain) / percentile_drift(bn) < 3.0  # "a third to a half"
     ),
     # "without BN the loss usually stays high": per seed only the saturation (0.89-0.99 over
     # three rounding modes of an AVX-512 machine); LARGE_LR_STUCK of seeds 0-4 keep the loss

@@ -8,6 +8,7 @@ import streamlit as st
 
 from bnviz.datasets import TWO_D, make_dataset
 from bnviz.figures import lab as figs
+from bnviz.lessons import batchnorm_lab as lab
 from bnviz.ui import controls, live, plot
 from bnviz.ui.stream_chart import stream_chart
 
@@ -44,6 +45,22 @@ def view_settings(ctx, cfg, view: str) -> tuple[int, tuple[int, int]]:
     return layer, window
 
 
+DRIFT_MIN_SAMPLES = 10  # telemetry samples before the drift is worth a number
+
+
+def drift(ctx, snaps, layer: int) -> None:
+    """How far the layer's 15/50/85 % lines wander in each run, as a number: the Ioffe preset
+    says "about half as much with BN", and the chart alone left the class to guess."""
+    rows = [len(s.telemetry.get("pre_q", ())) for s in snaps.values()]
+    if set(snaps) != {"plain", "bn"} or min(rows) < DRIFT_MIN_SAMPLES:
+        return
+    plain, bn = (lab.percentile_drift(snaps[n], layer) for n in ("plain", "bn"))
+    st.caption(ctx.tr(
+        "lab.drift", layer=layer + 1, plain=f"{plain:.3g}", bn=f"{bn:.3g}",
+        ratio=f"{bn / plain:.2f}" if plain else "—",
+    ))  # fmt: skip
+
+
 def drawer(ctx, cfg, view: str, labels: dict[str, str]):
     """draw(snaps): the charts of `view`, each figure shared by every tab showing it."""
     layer, window = view_settings(ctx, cfg, view)
@@ -64,6 +81,7 @@ def drawer(ctx, cfg, view: str, labels: dict[str, str]):
         elif view == "percentiles":
             chart(snaps, "pct", partial(figs.percentile_figure, snaps, layer, **kw))
             st.caption(ctx.tr("lab.percentiles_what"))
+            drift(ctx, snaps, layer)
         elif view == "histograms":
             chart(snaps, "hist", partial(figs.histogram_figure, snaps, **kw))
         elif view == "health":
