@@ -56,7 +56,7 @@ def test_lab_preset_runs_its_settings_shared_and_shows_its_claim(preset):
     plain, bn = runs["plain"].snapshot, runs["bn"].snapshot
     assert lab.CLAIMS[preset](plain, bn), preset
     assert t(f"lab.preset.{preset}_what") in [i.value for i in at.info]  # its sentence shows
-    if preset == "ioffe":  # "on Distributions ... drift about half as much with BN": by how much
+    if preset == "ioffe":  # "on Distributions ... a third to a half as much": by how much
         at.button_group(key="lab.view").set_value("percentiles").run()
         last = expected.depth  # the layer picker's default, the layer the sentence means
         ratio = lab.percentile_drift(bn, last - 1) / lab.percentile_drift(plain, last - 1)
