@@ -230,8 +230,9 @@ def shift_claim(snaps: dict[str, Snapshot]) -> bool:
 
 def smooth_rows_claim(rows: dict[str, dict[str, np.ndarray]]) -> bool:
     """The smoothness sentence on the pair's rows (smoothness_rows): median loss range, gradient
-    change and β_eff at least 2x smaller with BN; at initialization BN's β_eff is 1.5–5x larger;
-    at the last evaluation it is smaller."""
+    change and β_eff at least 2x smaller with BN; at initialization BN's β_eff is 1.9–3.6x larger
+    (seeds 0-4: 2.63, 2.08, 3.60, 1.94, 3.22; step 0, before any training step); at the last
+    evaluation it is smaller."""
     plain, bn = rows["plain"], rows["bn"]
     if min(len(plain["beta_eff"]), len(bn["beta_eff"])) < 2:
         return False
@@ -240,7 +241,7 @@ def smooth_rows_claim(rows: dict[str, dict[str, np.ndarray]]) -> bool:
         for m in ("loss_range", "grad_change", "beta_eff")
     )
     start = bn["beta_eff"][0] / plain["beta_eff"][0]
-    return bool(smaller and 1.5 < start < 5 and bn["beta_eff"][-1] < plain["beta_eff"][-1])
+    return bool(smaller and 1.85 < start < 3.7 and bn["beta_eff"][-1] < plain["beta_eff"][-1])
 
 
 def smooth_claim(snaps: dict[str, Snapshot]) -> bool:
