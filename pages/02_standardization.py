@@ -24,7 +24,7 @@ ctx.remember(cfg, DEFAULT)
 presets = {name: S.preset_values(name) for name in S.PRESETS}
 active = page.presets(ctx, presets, {f: getattr(DEFAULT, f) for f in FIELDS})
 upto, equal_aspect = ui.view_settings(ctx, cfg)
-page.look_for(ctx, active)
+page.look_for(ctx, active, custom=cfg.replace(seed=DEFAULT.seed) != DEFAULT)
 
 ui.draw(ctx, cfg, upto, equal_aspect)  # the two contour panels first
 page.explanation(ctx, "standardization")

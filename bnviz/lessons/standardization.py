@@ -307,10 +307,10 @@ def _momentum(seed: int) -> bool:
 
 
 def _shifted(seed: int) -> bool:
-    _, raw, std = _panels("shifted", seed)  # "κ about 50", "~110 steps", "3–4 steps"
+    _, raw, std = _panels("shifted", seed)  # "κ about 50", "100–125 steps", "3–4 steps"
     return (
         40 < raw.kappa < 60 and std.kappa < 1.5 and not raw.diverged
-        and 90 <= raw.steps_to_converge <= 130 and std.steps_to_converge <= 4
+        and 100 <= raw.steps_to_converge <= 125 and std.steps_to_converge <= 4
     )  # fmt: skip
 
 

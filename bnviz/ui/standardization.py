@@ -95,8 +95,9 @@ def notes(ctx: PageContext, cfg: S.StandardizationConfig, raw, std) -> list[str]
     both, how much larger a step the standardized problem could take: its limit 2/λmax over
     the raw one's ("thousands of times" was said of two identical panels, at the same scale)."""
     texts = [ctx.tr("standardization.same_panels_note")]
-    if not cfg.same_lr:
-        texts.append(ctx.tr("standardization.own_lr_note"))
+    if not cfg.same_lr:  # by how much the limits differ, as computed ("scale²" misled at scale 1)
+        times = f"{std.lr_max_stable / raw.lr_max_stable:,.0f}"
+        texts.append(ctx.tr("standardization.own_lr_note", times=times))
     elif (room := std.lr_max_stable / raw.lr_max_stable) >= 2:
         texts.append(ctx.tr("standardization.same_lr_note", times=f"{room:,.0f}"))
     else:
