@@ -256,11 +256,14 @@ def test_caviar_names_the_servers_training_time_not_the_classrooms_wait(lang):
     at = page(PAGE, lang=lang, view="caviar", models="8", steps="40", seed=seed)  # paced
     wait_for_runs(at, _done(["sweep"]), timeout=120)
     snap = shown_runs("hyperparams")["sweep"].snapshot
-    assert snap.pace and snap.busy_s < snap.wall_s / 2, (snap.busy_s, snap.wall_s)
+    assert snap.pace and 0 < snap.busy_s < snap.wall_s / 2, (snap.busy_s, snap.wall_s)
     template = t("hyperparams.wall_paced", lang, n=8, steps=40, seconds="(S)", wall="(W)")
     pattern = re.escape(template).replace(r"\(S\)", r"([\d.]+)").replace(r"\(W\)", r"(\d+)")
     found = [m for c in at.caption if (m := re.fullmatch(pattern, c.value))]
     assert found, [c.value for c in at.caption]
     busy, wall = (float(v) for v in found[0].groups())
     assert busy == pytest.approx(snap.busy_s, abs=0.051) and busy < wall
+    # the leaderboard's learning rates, each to 3 significant digits ("0.43" stood by "0.276")
+    lrs = list(at.dataframe[0].value.iloc[:, 0])
+    assert all(len(re.sub(r"^[0.]+", "", lr).replace(".", "")) == 3 for lr in lrs), lrs
     assert not at.exception

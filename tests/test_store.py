@@ -245,3 +245,31 @@ def test_pack_compresses_small_objects_and_leaves_big_ones():
         assert all(np.array_equal(back[k], obj[k], equal_nan=True) for k in obj)
     with pytest.raises(ValueError):
         store_mod.unpack(b"xjunk")
+
+
+# ENGINE_VERSION -> the fields of the snapshots a store keeps (Snapshot, then SweepSnapshot)
+LAYOUTS = {
+    "3": (
+        ("run_id", "config", "state", "step", "steps", "lr", "steps_per_s", "diverged_at",
+         "error", "queue_position", "losses", "evals", "telemetry", "boundary", "taken_at",
+         "pace", "first_layer"),
+        ("run_id", "state", "step", "steps", "steps_per_s", "taken_at", "error", "configs",
+         "eval_step", "train_loss", "test_acc", "final_loss", "final_acc", "model_state",
+         "model_step", "diverged_at", "queue_position", "wall_s", "busy_s", "pace", "cores",
+         "moves"),
+    ),
+}  # fmt: skip
+
+
+def test_a_new_snapshot_field_comes_with_a_new_engine_version():
+    """A finished snapshot stored by an older layout unpickles with a new field at its default:
+    a caviar sweep stored before busy_s existed said it trained "in 0.0 s". Changing a stored
+    snapshot's fields needs a new ENGINE_VERSION (older entries are then never found), and its
+    layout recorded here."""
+    import dataclasses
+
+    from bnviz.stepper import Snapshot
+    from bnviz.sweep import SweepSnapshot
+
+    fields = tuple(tuple(f.name for f in dataclasses.fields(c)) for c in (Snapshot, SweepSnapshot))
+    assert LAYOUTS.get(store_mod.ENGINE_VERSION) == fields, "bump ENGINE_VERSION, record the layout"

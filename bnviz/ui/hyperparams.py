@@ -139,7 +139,7 @@ def caviar(ctx: PageContext, cfg, snaps) -> None:
         order = np.argsort(np.nan_to_num(loss, nan=np.inf))[:5]
         st.dataframe(
             {
-                ctx.tr("hyperparams.fig.lr"): [f"{snap.configs[i].lr:.3g}" for i in order],
+                ctx.tr("hyperparams.fig.lr"): [f"{snap.configs[i].lr:#.3g}" for i in order],
                 ctx.tr("hyperparams.fig.final_loss"): [f"{loss[i]:.3g}" for i in order],
                 ctx.tr("hyperparams.fig.accuracy"): [
                     f"{V.latest(snap, 'test_acc')[i]:.1%}" for i in order
