@@ -28,6 +28,8 @@ def draw(snaps) -> None:
         show(figs.accuracy_figure(snaps, lang=lang), "acc", right)
     elif view == "lr":
         show(figs.loss_curves_figure(snaps, lang=lang), "loss")
+        if (high := snaps.get("high")) is not None and len(high.telemetry.get("dead", ())):
+            st.caption(ctx.tr("babysitting.high_dead", share=f"{B.last_layer_dead(high):.0%}"))
     elif view == "gap":
         show(figs.accuracy_figure(snaps, lang=lang), "acc")
         for name, snap in snaps.items():

@@ -233,6 +233,8 @@ def test_babysitting_check_end_to_end(check):
         assert any(f"diverged at step {step}" in n for n in names_shown), names_shown
         assert f"{t('babysitting.preset.too_low')} (lr 1e-4)" in names_shown  # as said above
         assert not at.warning  # the divergence is the lesson: no "try a smaller rate" box
+        share = f"{B.last_layer_dead(snaps['high']):.0%}"  # "90-100 % ... have died": shown
+        assert t("babysitting.high_dead", share=share) in [c.value for c in at.caption], share
     if check == "gap":  # each run's line, to the tenth of a point: on seed 4 validation went
         # 85.5 -> 86.4 %, and at whole percents both lines read "validation 86 %, gap 0.14"
         lines = [c.value for c in at.caption if "validation" in c.value]
