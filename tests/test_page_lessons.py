@@ -229,6 +229,15 @@ def test_act_gallery_and_zigzag_views():
     assert not [c for c in cells if c.startswith("-") or "e-" in c or c == "None"], cells
     at.button_group(key="activations.view").set_value("zigzag").run()
     assert not at.exception and len(drawn(at)) == 1
+    # the legend gives each path's length over the straight line, the sentence's measure (an
+    # audit: "heads there much more directly" beside a legend where it settled later, seed 2)
+    cfg = A.ActivationSettings(seed=2)
+    at.number_input(key="activations.seed").set_value(2).run()
+    names = [tr.get("name", "") for tr in drawn(at)[0]["data"]]
+    for positive in (True, False):
+        run = A.zigzag(cfg.steps, cfg.lr, positive, 2)
+        said = t("activations.fig.detour", times=f"{run.detour:.1f}")
+        assert any(said in n for n in names), (said, names)
 
 
 def test_act_bad_url_value_falls_back_with_a_note():

@@ -236,7 +236,9 @@ def _run_label(run: ZigZag, lang: str) -> str:
     base = _tr("fig.positive" if run.positive_inputs else "fig.centered", lang)
     steps = run.steps_to_target
     arrival = _tr("fig.never", lang) if steps is None else _tr("fig.steps", lang, n=steps)
-    return f"{base} · {arrival} · {_tr('fig.same_sign', lang, share=f'{run.same_sign:.0%}')}"
+    path = _tr("fig.detour", lang, times=f"{run.detour:.1f}")
+    quadrants = _tr("fig.same_sign", lang, share=f"{run.same_sign:.0%}")
+    return f"{base} · {arrival} · {path} · {quadrants}"
 
 
 def _run_traces(run: ZigZag, lang: str) -> list[go.Scatter]:
