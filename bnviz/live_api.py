@@ -79,8 +79,9 @@ def diverged_mark(snap: Snapshot, view: str) -> tuple[list, list]:
 
     A run that diverges within a few steps drew a line hidden against the y axis (x = 0 to 5
     on an axis to 1500), and on the accuracy chart a single point that a line does not show.
-    The mark (an x labelled "diverged") is drawn with a whole figure only: a tab that sees a
-    run diverge asks for the whole figure again (stream_chart.js).
+    The mark (an x labelled "diverged") comes with a whole figure only, never with points: a
+    divergence reruns the page, whose warning above the charts mounts them afresh, and a fresh
+    chart's first answer is the whole figure (tests/test_browser_stream.py watches it happen).
     """
     if snap.state != "diverged":
         return [], []

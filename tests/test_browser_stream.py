@@ -132,7 +132,14 @@ def test_a_streamed_run_that_diverges_says_so_with_one_step_number(browser, serv
     alert.first.wait_for(timeout=60_000)
     said = alert.first.inner_text()
     step = said.split("diverged at step ")[1].split(" ")[0]
-    status = page.locator(".bnviz-live-status").first.inner_text()
+    # the chart's status lines come with its answers: the rerun that shows the warning can
+    # mount the chart afresh, and its first answer may take a moment (CI read it empty)
+    status = ".bnviz-live-status"
+    page.wait_for_function(
+        f"() => (document.querySelector('{status}')?.innerText || '').includes('diverged')",
+        timeout=30_000,
+    )
+    status = page.locator(status).first.inner_text()
     assert f"no BN: diverged · step {step} / " in status, (said, status)
     no_exception(page)
     page.get_by_role("button", name="Pause", exact=True).click()  # leave the workers idle
@@ -167,15 +174,17 @@ MARKS = f"""() => [...document.querySelectorAll('{PLOT}')].map(p => ({{
 def test_a_run_that_diverges_while_watched_is_marked_where_its_curve_ends(browser, server):
     """An audit: a run that diverged in a few steps drew a line hidden against the y axis and,
     on the accuracy chart, one point that a line does not show. Each chart now marks where the
-    diverged run's curve ends (an x labelled "diverged"); a tab that was drawing the run when
-    it diverged asks for the whole figure again, which carries the marks (the tab's points
-    come as increments, which do not)."""
+    diverged run's curve ends (an x labelled "diverged"). The marks come with whole figures,
+    not with the points a streaming tab asks for: this checks that a tab watching the run
+    diverge gets them (the divergence's rerun puts its warning above the charts, which mounts
+    them afresh)."""
     page = open_page(browser, server + "/batchnorm_lab?activation=relu&seed=37")  # trains
     page.wait_for_function(  # drawn, and streaming past the first evaluations
         "() => +((document.querySelector('.bnviz-live-status')?.innerText || '')"
         ".match(/no BN: training · step (\\d+)/) || [0, 0])[1] >= 150",
         timeout=60_000,
     )
+    page.wait_for_function(f"() => ({MARKS})().length == 2", timeout=30_000)  # both drawn
     assert page.evaluate(MARKS) == [{"marks": [], "shown": []}] * 2
     lr = page.locator('[data-testid="stSlider"]').filter(has_text="Learning rate now")
     lr.locator('input[type="range"]').press("End")  # babysitting: lr 10 while it trains

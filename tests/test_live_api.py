@@ -96,8 +96,9 @@ def test_a_diverged_run_is_marked_where_its_curve_ends_in_a_whole_figure():
     """An audit: a run that diverged within 5 steps drew its loss as a line hidden against the
     y axis (x = 0-5 on an axis to 1500), and on the accuracy chart one point, which a line
     does not show. A whole figure now marks where each view's curve ends: an x labelled
-    "diverged" at the last finite value. Increments carry no mark: a tab that sees a run
-    diverge asks for the whole figure again (stream_chart.js)."""
+    "diverged" at the last finite value. Increments carry no mark (appended, it would repeat
+    with every answer): the divergence's rerun mounts the charts afresh, and a fresh chart
+    asks for the whole figure (tests/test_browser_stream.py)."""
     snap = fake(300, state="diverged")
     loss = snap.losses["loss"].copy()
     loss[-1] = np.inf  # a last row that is not finite: the mark stands on the one before

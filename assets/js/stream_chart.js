@@ -93,7 +93,6 @@ function ended(live, ans) {
     }
   }
   if (now.length && live.trigger) live.trigger("ended", now.join(",") + " " + Date.now());
-  return now.some((n) => ans.state[n] === "diverged");
 }
 
 async function ask(live) {
@@ -121,8 +120,7 @@ async function ask(live) {
   if (live.stopped) return;
   const took = performance.now() - t0;
   if (ans && ans.figure) {
-    // react, not newPlot: a repaint (below) keeps the zoom (the same uirevision)
-    await P.react(live.plot, ans.figure.data, ans.figure.layout, {
+    await P.newPlot(live.plot, ans.figure.data, ans.figure.layout, {
       responsive: true,
       displaylogo: false,
     });
@@ -145,13 +143,7 @@ async function ask(live) {
   const slow = !ok || took > SLOW_MS;
   live.interval = slow ? Math.min(live.interval * 2, MAX_MS) : Math.max(BASE_MS, live.interval / 2);
   say(live, ans);
-  if (ended(live, ans) && !ans.figure) {
-    // a run diverged: the whole figure once more, with the mark where its curve ends
-    // (live_api.diverged_mark), then points as before
-    live.since = null;
-    live.timer = setTimeout(() => ask(live).catch(() => {}), 0);
-    return;
-  }
+  ended(live, ans);
   if (ans && ans.done) {
     live.root.dataset.ended = "1"; // every run has ended: no more requests
     return;
