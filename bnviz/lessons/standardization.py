@@ -144,10 +144,14 @@ class Descent:
         return 1 - end / start if start else 1.0
 
 
-def plain_gd_steps(cfg: StandardizationConfig, limit: int = 20_000) -> int | None:
+PLAIN_GD_LIMIT = 20_000  # steps plain GD is given when momentum is compared with it
+
+
+def plain_gd_steps(cfg: StandardizationConfig) -> int | None:
     """Steps plain gradient descent needs on the raw panel at cfg's learning rate (None: not
-    within `limit`): what momentum is compared with ("about 10x faster")."""
-    return descent(**cfg.replace(optimizer="gd", steps=limit).descent_args(False)).steps_to_converge
+    within PLAIN_GD_LIMIT): what momentum is compared with ("about 10x faster")."""
+    plain = cfg.replace(optimizer="gd", steps=PLAIN_GD_LIMIT)
+    return descent(**plain.descent_args(False)).steps_to_converge
 
 
 def _spectrum(H: np.ndarray) -> tuple[np.ndarray, float, float]:

@@ -108,7 +108,8 @@ def notes(ctx: PageContext, cfg: S.StandardizationConfig, raw, std) -> list[str]
         gd = plain_gd_steps(cfg)
         times = f"{gd / raw.steps_to_converge:.1f}" if gd else None
         key = "momentum_vs_gd" if gd else "momentum_vs_gd_not"
-        texts.append(ctx.tr(f"standardization.{key}", gd=f"{gd or 20_000:,}", times=times))
+        steps = f"{gd or S.PLAIN_GD_LIMIT:,}"
+        texts.append(ctx.tr(f"standardization.{key}", gd=steps, times=times))
     return texts
 
 
