@@ -191,7 +191,10 @@ def test_a_run_that_diverges_while_watched_is_marked_where_its_curve_ends(browse
     alert = page.locator('[data-testid="stAlert"]').filter(has_text="no BN: diverged at step")
     alert.first.wait_for(timeout=60_000)
     step = int(alert.first.inner_text().split("diverged at step ")[1].split(" ")[0])
-    page.wait_for_function(f"() => ({MARKS})().every(c => c.shown.length)", timeout=30_000)
+    page.wait_for_function(  # both charts drawn again (every() of none is true: CI saw none)
+        f"() => {{ const c = ({MARKS})(); return c.length == 2 && c.every(m => m.shown.length); }}",
+        timeout=30_000,
+    )
     loss, accuracy = page.evaluate(MARKS)
     assert loss["shown"] == accuracy["shown"] == ["diverged"], (loss, accuracy)
     assert step - 3 <= loss["marks"][0] < step, (step, loss)  # the last finite loss
