@@ -1,9 +1,12 @@
 """Every page runs without an exception (AppTest); the lab trains live and obeys its buttons."""
 
+import ast
 import time
 from pathlib import Path
 
 import pytest
+import streamlit
+from streamlit.runtime.scriptrunner import magic
 from streamlit.testing.v1 import AppTest
 
 from bnviz.i18n import t
@@ -43,6 +46,27 @@ def test_app_router_shows_home_in_both_languages():
     at.session_state["lang"] = "zh"
     at.run()
     assert not at.exception and "看神经网络" in at.title[0].value
+
+
+def _magic_changes(source: str) -> bool:
+    """Whether Streamlit's "magic" would write something of this script to the page (by its
+    own transform)."""
+    return any(
+        isinstance(node, ast.Name) and node.id == magic.MAGIC_MODULE_NAME
+        for node in ast.walk(magic.add_magic(source, "page.py"))
+    )  # a write through the module magic imports (the import itself is an alias, not a Name)
+
+
+def test_magic_is_off_and_no_page_needs_it():
+    """.streamlit/config.toml turns magic off (Streamlit then compiles a page from its source
+    instead of parsing it into AST objects on every run, a parse that once raised CPython 3.11's
+    "AST constructor recursion depth mismatch" in a test run); a bare expression would now
+    show nothing, so none is left in a page."""
+    assert streamlit.config.get_option("runner.magicEnabled") is False  # read as AppTest reads it
+    for path in [ROOT / "app.py", *(ROOT / "pages").glob("*.py")]:
+        assert not _magic_changes(path.read_text()), path.name
+    assert _magic_changes('"""doc"""\nx = 1\nx\n')  # the check sees a bare expression
+    assert not _magic_changes('"""doc"""\nx = 1\nprint(x)\n')
 
 
 @pytest.mark.parametrize("name", PAGES)
