@@ -87,6 +87,32 @@ def test_preset_end_to_end_trains_its_sweep_and_its_claim_holds(preset):
     assert figures(at) and not at.exception
     assert V.diverged([run.snapshot])[0] == 0  # measured: no preset diverges on seed 0 ...
     assert not _diverged_said(at)  # ... and then nothing is said or drawn about it
+    if preset == "caviar":  # "a loss at least 10× below the median model's", as the page shows it
+        best, median, ratio = _below_median_shown(at, "en")
+        assert median / best >= 10 and float(ratio) >= 10, (best, median, ratio)
+
+
+def _below_median_shown(at, lang: str) -> tuple[float, float, str]:
+    """The caviar caption's best and median loss (numbers as written) and its ratio text."""
+    import re
+
+    template = t("hyperparams.below_median", lang, best="(B)", median="(M)", ratio="(R)")
+    number = r"([\d.]+(?:×10[⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+)?)"
+    pattern = re.escape(template)
+    for mark in (r"\(B\)", r"\(M\)", r"\(R\)"):
+        pattern = pattern.replace(mark, number)
+    found = [m.groups() for c in at.caption if (m := re.fullmatch(pattern, c.value))]
+    assert len(found) == 1, [c.value for c in at.caption]
+    best, median, ratio = found[0]
+    return _number(best), _number(median), ratio
+
+
+def _number(text: str) -> float:
+    """A number as theme.readable writes it ("0.0123", "4.2×10⁻⁵") back to a float."""
+    if "×10" not in text:
+        return float(text)
+    mantissa, power = text.split("×10")
+    return float(mantissa) * 10 ** int(power.translate(str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")))
 
 
 def _diverged_said(at) -> bool:
@@ -266,4 +292,9 @@ def test_caviar_names_the_servers_training_time_not_the_classrooms_wait(lang):
     # the leaderboard's learning rates, each to 3 significant digits ("0.43" stood by "0.276")
     lrs = list(at.dataframe[0].value.iloc[:, 0])
     assert all(len(re.sub(r"^[0.]+", "", lr).replace(".", "")) == 3 for lr in lrs), lrs
+    # how far below the median model the best ends, in numbers (the preset's sentence)
+    best, median, ratio = _below_median_shown(at, lang)
+    low, mid, times = V.below_median(snap.final_loss)
+    assert best == pytest.approx(low, rel=5e-3) and median == pytest.approx(mid, rel=5e-3)
+    assert _number(ratio) == pytest.approx(times, rel=0.03)
     assert not at.exception

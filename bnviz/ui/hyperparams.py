@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 from bnviz.figures import hyperparams as figs
+from bnviz.figures.theme import readable
 from bnviz.i18n import listed, t
 from bnviz.lessons import hyperparams as H
 from bnviz.lessons import hyperparams_views as V
@@ -147,6 +148,16 @@ def caviar(ctx: PageContext, cfg, snaps) -> None:
             },
             hide_index=True,
         )
+        if np.isfinite(loss).sum() >= 2:
+            low, mid, ratio = V.below_median(loss)
+            st.caption(
+                ctx.tr(
+                    "hyperparams.below_median",
+                    best=readable(low),
+                    median=readable(mid),
+                    ratio=readable(ratio, 2),
+                )
+            )
         st.caption(
             ctx.tr(
                 "hyperparams.wall_paced" if snap.pace else "hyperparams.wall",
