@@ -7,10 +7,12 @@ preset run at the wrong learning rate in the browser while all tests passed.
 
 import dataclasses
 
+import numpy as np
 import pytest
 
 from bnviz.config import RunConfig, from_query
 from bnviz.figures import running_stats as rs_figs
+from bnviz.figures.theme import readable
 from bnviz.i18n import t
 from bnviz.lessons import activations as act
 from bnviz.lessons import batchnorm_lab as lab
@@ -20,6 +22,7 @@ from bnviz.ui.common import scheduler
 from tests.helpers import (
     choose_preset,
     drop_every_run,
+    figures,
     full_speed,
     run_to_end,
     shown_runs,
@@ -101,6 +104,14 @@ def test_running_stats_preset_runs_its_settings_shared_and_shows_its_claim(prese
         assert runs[name].snapshot.step == rs.DEFAULT.steps
     assert rs.page_holds(preset, {n: runs[n].snapshot for n in expected}), preset
     assert t(f"running_stats.preset.{preset}_what") in [i.value for i in at.info]
+    # the measures the presets' sentences state, over the shown layer's 8 units (an audit:
+    # "running_var settles 1.4 to 2.5 times above", "4-11x further off": no number showed them)
+    subtitles = [f["layout"]["title"]["subtitle"]["text"] for f in figures(at)[:2]]
+    for name in expected:
+        measure = rs.layer_measure(runs[name].snapshot, 1)  # layer 2, the one shown
+        assert measure.units == 8 and np.isfinite(measure).all()
+        assert f"{measure.var_ratio:.2f}×</span>" in subtitles[1], (name, subtitles)
+        assert f">{readable(measure.mean_error, 2)}</span>" in subtitles[0], (name, subtitles)
     # both charts show both runs: one status line names both (not one over each chart)
     bars = [p.proto.text for p in at.get("progress")]
     labels = [rs_figs.momentum_label(c.bn_momentum, "en") for c in expected.values()]

@@ -7,13 +7,30 @@ from collections.abc import Mapping
 import numpy as np
 import plotly.graph_objects as go
 
-from bnviz.figures.theme import COLORS, PALETTE, base_layout, domains, downsample, f32, log_axis
-from bnviz.i18n import t
-from bnviz.lessons.running_stats import BatchNoise, ModeSeries, UnitSeries
+from bnviz.figures.theme import (
+    COLORS,
+    PALETTE,
+    base_layout,
+    domains,
+    downsample,
+    f32,
+    log_axis,
+    readable,
+)
+from bnviz.i18n import listed, t
+from bnviz.lessons.running_stats import (
+    BN_UNITS,
+    LATE,
+    BatchNoise,
+    LayerMeasure,
+    ModeSeries,
+    UnitSeries,
+)
 
 RUN_COLORS = {"main": COLORS["bn"], "compare": PALETTE[4]}  # blue, purple
 DOTS = "#9A9A9A"  # batch statistics: grey, so the lines stand out
 POPULATION = "#222222"  # the quantity the running statistics estimate
+SUBTITLE_PX = 22  # what a subtitle line adds above the plot
 
 
 def _tr(key: str, lang: str, **fmt: object) -> str:
@@ -82,10 +99,20 @@ def _legend_names(series: Mapping[str, UnitSeries], which: str, lang: str) -> di
 
 
 def stats_figure(
-    series: Mapping[str, UnitSeries], which: str, *, lang: str, layer: int, unit: int
+    series: Mapping[str, UnitSeries],
+    which: str,
+    *,
+    lang: str,
+    layer: int,
+    unit: int,
+    measures: Mapping[str, LayerMeasure] | None = None,
 ) -> go.Figure:
     """which='mean' or 'var': batch statistic per step (dots), torch's running buffer of each
     run (lines) and the population statistic of the current network (black line).
+
+    `measures`: each run's measure of the layer over all its recorded units (the running mean's
+    distance from the population, or running_var ÷ population variance, from step LATE), in
+    a subtitle, each number in its run's color; none before step LATE.
 
     The legend is two rows at 1280x720: the runs' lines, then the dots and the population line;
     the variance's two kinds of dots share one entry (÷B dots, ÷(B − 1) crosses). Hovering a
@@ -132,7 +159,27 @@ def stats_figure(
         title, height=320, xaxis=dict(title=_tr("step", lang)), yaxis=yaxis,
     )  # fmt: skip
     layout["legend"] |= dict(tracegroupgap=0)  # groups of one entry: rows as tight as before
+    if measures is not None:  # from the first draw, so the plot does not move at step LATE
+        subtitle = _measures_text(measures, series, which, lang)
+        layout["title"]["subtitle"] = dict(text=subtitle, font=dict(size=14, color=COLORS["guide"]))
+        layout["margin"]["t"] += SUBTITLE_PX  # from the plot: the legend stays on the screen
     return go.Figure(traces, layout)
+
+
+def _measures_text(
+    measures: Mapping[str, LayerMeasure], series: Mapping[str, UnitSeries], which: str, lang: str
+) -> str:
+    """ "8 units from step 150: running_var ÷ population 1.92×, 1.31×", each value in its run's
+    color; "…" for the values before step LATE."""
+    values, units = [], 0
+    for name, measure in measures.items():
+        value = measure.var_ratio if which == "var" else measure.mean_error
+        if name in series and np.isfinite(value):
+            text = f"{value:.2f}×" if which == "var" else readable(value, 2)
+            values.append(f'<span style="color:{RUN_COLORS[name]}">{text}</span>')
+            units = measure.units
+    text = listed(values, lang) if values else "…"
+    return _tr(f"measure_{which}", lang, n=units or BN_UNITS, late=LATE, values=text)
 
 
 # ---------------------------------------------------------------------------- train vs eval mode

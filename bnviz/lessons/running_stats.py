@@ -11,7 +11,7 @@ import math
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Literal, NamedTuple, get_args
 
 import numpy as np
 import torch
@@ -306,16 +306,25 @@ def claim_run(momentum: float | None, seed: int, batch_size: int = 32, lr: float
     return train_sync(main.replace(eval_every=max(20, main.eval_every)))
 
 
+LATE = 150  # the claims and the page's readouts measure a run from this step on
+
+
 def _late_error(s: UnitSeries, values: np.ndarray | None = None) -> float:
-    """Mean |running mean (or `values` at the telemetry steps) − population mean|, steps ≥ 150."""
-    late = s.eval_step >= 150
+    """Mean |running mean (or `values` at the telemetry steps) − population mean|, steps ≥ LATE."""
+    late = s.eval_step >= LATE
     line = np.interp(s.eval_step[late], s.step, s.running_mean if values is None else values)
     return float(np.abs(line - s.pop_mean[late]).mean())
 
 
+def layer_units(snap: Snapshot, layer: int) -> list[UnitSeries]:
+    """The series of the layer's recorded units (BN_UNITS of them); [] before any data."""
+    units = [unit_series(snap, layer, u) for u in range(BN_UNITS)]
+    return [u for u in units if u is not None]
+
+
 def _units(snap: Snapshot) -> list[UnitSeries]:
     """Layer 2's 8 recorded units (the page shows one; a claim holds for their median)."""
-    return [unit_series(snap, 1, u) for u in range(BN_UNITS)]
+    return layer_units(snap, 1)
 
 
 FOLLOWS = 0.05  # "follows the population line": late mean distance (measured 0.018-0.028)
@@ -331,8 +340,7 @@ def default_holds(usual: Snapshot, big: Snapshot) -> bool:
     within FOLLOWS of the population line. Per unit it varies: the median of 8 units."""
     moves = [np.std(np.diff(b.running_mean)) / np.std(np.diff(u.running_mean))
              for b, u in zip(_units(big), _units(usual), strict=True)]  # fmt: skip
-    late = np.median([_late_error(u) for u in _units(usual)])
-    return bool(np.median(moves) > 3 and late < FOLLOWS)
+    return bool(np.median(moves) > 3 and mean_error(usual, 1) < FOLLOWS)
 
 
 def tiny_holds(tiny: Snapshot) -> bool:
@@ -348,12 +356,38 @@ def tiny_holds(tiny: Snapshot) -> bool:
     )  # fmt: skip
 
 
-def _var_ratio(snap: Snapshot, layer: int) -> float:
-    """running_var / population variance of 8 units over the run from step 150 on."""
-    s = [unit_series(snap, layer, u) for u in range(8)]
-    late = s[0].eval_step >= 150
+def var_ratio(snap: Snapshot, layer: int) -> float:
+    """running_var / population variance of the layer's recorded units (8), averaged over the
+    run from step LATE on; NaN before that."""
+    s = layer_units(snap, layer)
+    if not s or not (late := s[0].eval_step >= LATE).any():
+        return float("nan")
     rv = [np.interp(x.eval_step[late], x.step, x.running_var).mean() for x in s]
     return float(np.mean(rv) / np.mean([x.pop_var[late].mean() for x in s]))
+
+
+def mean_error(snap: Snapshot, layer: int) -> float:
+    """How far the running mean stays off the population line: the median over the layer's
+    recorded units (8) of its mean distance from step LATE on; NaN before that."""
+    s = layer_units(snap, layer)
+    if not s or not (s[0].eval_step >= LATE).any():
+        return float("nan")
+    return float(np.median([_late_error(u) for u in s]))
+
+
+class LayerMeasure(NamedTuple):
+    """A run's BN layer over all its recorded units, from step LATE (NaN before): the page's
+    readouts and the claims' measures."""
+
+    units: int
+    mean_error: float  # mean_error(): the running mean's distance from the population
+    var_ratio: float  # var_ratio(): running_var ÷ population variance
+
+
+def layer_measure(snap: Snapshot, layer: int) -> LayerMeasure:
+    """mean_error and var_ratio of the layer, and over how many units."""
+    units = len(layer_units(snap, layer))
+    return LayerMeasure(units, mean_error(snap, layer), var_ratio(snap, layer))
 
 
 def scatter(s: UnitSeries) -> float:
@@ -366,18 +400,17 @@ def scatter(s: UnitSeries) -> float:
 
 def batch2_holds(two: Snapshot) -> bool:
     """Batch 2: scattered batch statistics; running_var 1.4-2.5x the population, layers 2-3."""
-    deep = [_var_ratio(two, layer) for layer in (1, 2)]  # measured 1.37-2.46, seeds 0-4
+    deep = [var_ratio(two, layer) for layer in (1, 2)]  # measured 1.37-2.46, seeds 0-4
     return bool(
         np.median([scatter(unit_series(two, 0, u)) for u in range(BN_UNITS)]) > SCATTER
-        and all(1.35 <= r <= 2.55 for r in deep) and 0.7 < _var_ratio(two, 0) < 1.2
+        and all(1.35 <= r <= 2.55 for r in deep) and 0.7 < var_ratio(two, 0) < 1.2
     )  # fmt: skip
 
 
 def cumulative_holds(none: Snapshot, usual: Snapshot) -> bool:
     """momentum=None keeps stale statistics: off the population line, unlike m = 0.1 (median
     over 8 units: measured 4.4-11x further; for single units as little as 1.4x)."""
-    err = [np.median([_late_error(u) for u in _units(s)]) for s in (none, usual)]
-    return bool(err[0] > 2 * err[1])
+    return bool(mean_error(none, 1) > 2 * mean_error(usual, 1))
 
 
 def page_holds(preset: str, runs: Mapping[str, Snapshot]) -> bool:
