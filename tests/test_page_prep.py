@@ -61,7 +61,15 @@ def test_preprocessing_views_show_their_claims_on_the_computed_data():
     assert D.pca_claim(trace(explained), ks, trace(acc_k))
 
     at = page(PREP, view="images")
-    assert D.images_claim(D.mean_image(D.photo_patches()))
+    stats = D.mean_image(D.photo_patches())
+    assert D.images_claim(stats)
+    # the sentence's "under 5 %" and "within 0.05" as the page shows them (an audit: no number)
+    (said,) = [c.value for c in at.caption if c.value.startswith("Measured on the")]
+    shares = [float(v) / 100 for v in re.findall(r"([\d.]+)%", said)]
+    gap = float(re.search(r"never more than ([\d.]+) from", said).group(1))
+    np.testing.assert_allclose(shares, stats.flatness, atol=5e-4)
+    assert gap == pytest.approx(stats.largest_gap, abs=5e-4)
+    assert max(shares) < 0.05 and gap < 0.05, said
     gains = trace(figures(at)[2])
     np.testing.assert_allclose(gains, D.noise_gains(D.photo_patches(8), D.NOISE_EPS), rtol=1e-6)
     assert 60 < gains[0] < 110 and 2 < gains[-1] < 4.5  # the caption's "about 80 … about 3"

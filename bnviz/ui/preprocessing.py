@@ -7,6 +7,7 @@ import streamlit as st
 
 from bnviz.figures import preprocessing as figs
 from bnviz.figures.theme import compact
+from bnviz.i18n import listed
 from bnviz.lessons import preprocessing as P
 from bnviz.lessons import preprocessing_data as D
 from bnviz.ui import controls, live, plot
@@ -106,6 +107,9 @@ def images(ctx: PageContext, cfg: P.CloudConfig) -> None:
     with st.spinner(ctx.tr("preprocessing.computing")):
         stats, gains = _photos()
     st.plotly_chart(figs.mean_image_figure(stats, lang=ctx.lang), key="prep.mean")
+    flat = listed([f"{v:.1%}" for v in stats.flatness], ctx.lang)  # the sentence's numbers
+    n, gap = len(D.photo_patches()), f"{stats.largest_gap:.3f}"
+    st.caption(ctx.tr("preprocessing.mean_measured", n=n, flat=flat, gap=gap))
     n = len(D.photo_patches())
     index = st.slider(ctx.tr("preprocessing.field.patch"), 0, n - 1, cfg.seed % n, key="prep.patch")
     patch = D.centered_patch(D.photo_patches(), index)
