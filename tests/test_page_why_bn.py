@@ -124,6 +124,14 @@ def test_live_trio_trains_through_the_scheduler_and_its_claims_hold(view):
     assert L.LIVE_CLAIMS[view](snaps)
     assert t(f"{KEY}.look_for.{view}") in infos(at)
     assert len(figures(at)) == 2 and not at.exception
+    if view == "shift":  # the sentence's ratios, as numbers (an audit: only curves showed it)
+        ratio = L.move_vs_bn({n: L.input_movement(s) for n, s in snaps.items()})
+        sub = by_title(at, "why_bn.live.move_title")["layout"]["title"]["subtitle"]["text"]
+        for run in ("plain", "bn_noise"):
+            times = f"{ratio[run]:.2g}" if ratio[run] < 10 else f"{ratio[run]:.0f}"
+            assert (
+                f"{t(f'{KEY}.live.run.{run}')} <span" in sub and f">{times}</span>× BN's" in sub
+            ), sub
 
 
 def drawn_smoothness(at) -> dict[str, dict[str, np.ndarray]]:

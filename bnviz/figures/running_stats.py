@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from bnviz.figures.theme import (
     COLORS,
     PALETTE,
+    add_subtitle,
     base_layout,
     domains,
     downsample,
@@ -30,7 +31,6 @@ from bnviz.lessons.running_stats import (
 RUN_COLORS = {"main": COLORS["bn"], "compare": PALETTE[4]}  # blue, purple
 DOTS = "#9A9A9A"  # batch statistics: grey, so the lines stand out
 POPULATION = "#222222"  # the quantity the running statistics estimate
-SUBTITLE_PX = 22  # what a subtitle line adds above the plot
 
 
 def _tr(key: str, lang: str, **fmt: object) -> str:
@@ -160,9 +160,7 @@ def stats_figure(
     )  # fmt: skip
     layout["legend"] |= dict(tracegroupgap=0)  # groups of one entry: rows as tight as before
     if measures is not None:  # from the first draw, so the plot does not move at step LATE
-        subtitle = _measures_text(measures, series, which, lang)
-        layout["title"]["subtitle"] = dict(text=subtitle, font=dict(size=14, color=COLORS["guide"]))
-        layout["margin"]["t"] += SUBTITLE_PX  # from the plot: the legend stays on the screen
+        add_subtitle(layout, _measures_text(measures, series, which, lang))  # legend stays put
     return go.Figure(traces, layout)
 
 

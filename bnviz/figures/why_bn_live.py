@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 from bnviz.figures.theme import (
     COLORS,
     PALETTE,
+    add_subtitle,
     base_layout,
     downsample,
     f32,
@@ -18,6 +19,7 @@ from bnviz.figures.theme import (
     tidy_log_axes,
 )
 from bnviz.i18n import listed, t
+from bnviz.lessons.why_bn_live import move_vs_bn
 from bnviz.stepper import Snapshot
 
 RUN_COLORS = {"plain": COLORS["plain"], "bn": COLORS["bn"], "bn_noise": PALETTE[4]}
@@ -148,11 +150,24 @@ def bias_figure(result: Mapping[str, np.ndarray], *, lang: str, height: int = 28
 # ---------------------------------------------------------------------------- the live trio
 
 
+def _vs_bn(moves: Mapping[str, Mapping[str, np.ndarray]], lang: str) -> str:
+    """'Median per step: no BN 52× BN's, BN + noise 5.1× BN's' (the covariate-shift sentence's
+    measure, each number in its run's color); '…' before the runs have two samples."""
+    parts = []
+    for run, ratio in move_vs_bn(moves).items():
+        if run != "bn" and np.isfinite(ratio):
+            times = f"{ratio:.2g}" if ratio < 10 else f"{ratio:.0f}"
+            value = f'<span style="color:{RUN_COLORS[run]}">{times}</span>'
+            parts.append(_tr("vs_bn", lang, run=_tr(f"run.{run}", lang), times=value))
+    return _tr("move_sub", lang, runs=listed(parts, lang) if parts else "…")
+
+
 def movement_figure(moves: Mapping[str, Mapping[str, np.ndarray]], *, lang: str,
                     height: int = 300) -> go.Figure:  # fmt: skip
     """Per run: how far the deepest pre-activation's quantiles move per step (log y);
     moves[run] = why_bn_live.input_movement(snap)."""
-    fig = go.Figure(layout=base_layout(_tr("move_title", lang), height=height))
+    layout = add_subtitle(base_layout(_tr("move_title", lang), height=height), _vs_bn(moves, lang))
+    fig = go.Figure(layout=layout)
     for run, m in moves.items():
         y = np.where(m["move"] > 0, m["move"], np.nan)  # a stalled run: 0 has no log
         fig.add_trace(_line(m["step"], y, run, lang))
@@ -164,7 +179,10 @@ def movement_figure(moves: Mapping[str, Mapping[str, np.ndarray]], *, lang: str,
 def bands_figure(moves: Mapping[str, Mapping[str, np.ndarray]], *, lang: str,
                  height: int = 300) -> go.Figure:  # fmt: skip
     """Per run: the deepest pre-activation's median (solid) and 15/85 % (dotted) over steps."""
-    fig = go.Figure(layout=base_layout(_tr("bands_title", lang), height=height))
+    layout = add_subtitle(
+        base_layout(_tr("bands_title", lang), height=height), _tr("bands_sub", lang)
+    )
+    fig = go.Figure(layout=layout)  # a subtitle as the movement chart beside it has
     for run, m in moves.items():
         steps = m["q_step"]
         fig.add_trace(_line(steps, m["q"][:, 1], run, lang, legendgroup=run))

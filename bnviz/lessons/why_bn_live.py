@@ -6,6 +6,8 @@ lower layers, γ/β and the bias are in bnviz.lessons.why_bn_layers.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import torch
 from torch.nn import functional as F
@@ -188,8 +190,14 @@ def final_acc(snap: Snapshot) -> float:
     return float(acc[-1]) if len(acc) else float("nan")
 
 
-def _median_move(snap: Snapshot) -> float:
-    return float(np.median(input_movement(snap)["move"]))
+def move_vs_bn(moves: Mapping[str, Mapping[str, np.ndarray]]) -> dict[str, float]:
+    """Each run's median movement per step (input_movement) over the BN run's: the covariate-
+    shift sentence's measure. NaN before both have two samples."""
+    median = {
+        n: float(np.median(m["move"])) if len(m["move"]) else np.nan for n, m in moves.items()
+    }
+    bn = median.get("bn", np.nan)
+    return {n: float(v / bn) if bn > 0 else np.nan for n, v in median.items()}
 
 
 AT_CHANCE = 0.6  # a moons net below this test accuracy at the end saturated (chance is 0.5)
@@ -215,7 +223,7 @@ def noise_claim(snaps: dict[str, Snapshot]) -> bool:
     return bool(
         final_acc(snaps["bn"]) >= NOISE_ACC
         and final_acc(snaps["bn_noise"]) >= NOISE_WORST
-        and _median_move(snaps["bn_noise"]) > 1.5 * _median_move(snaps["bn"])
+        and move_vs_bn({k: input_movement(snaps[k]) for k in ("bn", "bn_noise")})["bn_noise"] > 1.5
     )
 
 
@@ -223,9 +231,9 @@ def shift_claim(snaps: dict[str, Snapshot]) -> bool:
     """Covariate shift: BN + noise moves at least 1.5x more than BN; without BN over 10x more
     than BN, unless that net saturated at chance (1-3 of seeds 0-4, by the machine's rounding:
     its inputs then drift by anything from 0.3x to 9x BN's). Measured 12-81x where it trains."""
-    plain, bn, noisy = (_median_move(snaps[k]) for k in ("plain", "bn", "bn_noise"))
+    ratio = move_vs_bn({k: input_movement(snaps[k]) for k in ("plain", "bn", "bn_noise")})
     at_chance = final_acc(snaps["plain"]) < AT_CHANCE
-    return bool(noisy > 1.5 * bn and (plain > 10 * bn or at_chance))
+    return bool(ratio["bn_noise"] > 1.5 and (ratio["plain"] > 10 or at_chance))
 
 
 def smooth_rows_claim(rows: dict[str, dict[str, np.ndarray]]) -> bool:
