@@ -189,7 +189,11 @@ def test_the_run_buttons_pause_resume_step_and_reset_the_sweeps():
     buttons = {b.label: b for b in at.button}
     assert buttons["Start"].disabled and not buttons["Pause"].disabled  # they started on their own
     click(at, "Pause")
-    rerun_until(at, lambda _: all(r.snapshot.state == "paused" for r in runs.values()))
+    # paused, and drawn so: the predicate reads the runs as they are now, the buttons are as the
+    # last rerun drew them (Step still greyed out when a sweep paused just after it; CI saw it)
+    step_shown = lambda a: not a.button(key="hyperparams.run.step").disabled  # noqa: E731
+    rerun_until(at, lambda a: all(r.snapshot.state == "paused" for r in runs.values()))
+    rerun_until(at, step_shown)
     paused_at = {n: r.snapshot.step for n, r in runs.items()}
     assert all(s < 900 for s in paused_at.values()), paused_at
     click(at, "Step")  # one more step of every sweep
