@@ -281,7 +281,7 @@ def test_act_dead_relu_panel_trains_live():
         (run,) = [r for head, r in runs.items() if title.startswith(head)]
         rows = len(decode(fig["data"][4 * panel]["x"]))  # the evaluations the panel drew
         share = run.snapshot.evals["no_grad"][rows - 1, 1:].mean()
-        said = title.split(" · layers 2-4: ")[1].split("%")[0]
+        said = title.split(" · layers 2–4: ")[1].split("%")[0]
         assert abs(int(said) - 100 * share) <= 0.5, (title, share)
     assert len(at.get("progress")) == 2
     click(at, "Reset")  # leave nothing running for the next test
