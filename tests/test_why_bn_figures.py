@@ -43,7 +43,7 @@ def test_change_bars_are_signed_prediction_and_actual(lang):
     assert list(fig.data[0].text) == ["−204", "−38.3"]  # a minus sign, as the axis writes it
     tiny = figs.change_figure(deep_linear_step(20, 0.8, 0.01), lang=lang)
     assert list(tiny.data[0].text) == ["−4.15×10⁻⁵"] * 2  # never "e−05"
-    assert tiny.layout.yaxis.exponentformat == "e"  # "−1e−5" beside them, not SI "−10μ"
+    assert tiny.layout.yaxis.exponentformat == "power"  # "−1×10⁻⁵" as the bars write it
     lines = [d.name for d in figs.terms_figure(step, lang=lang).data[1:]]
     assert all("−" in name and "-" not in name.split()[-1] for name in lines), lines
 

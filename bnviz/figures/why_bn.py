@@ -72,8 +72,8 @@ def change_figure(step: DeepLinearStep | BNStep, *, lang: str, height: int = 260
             _tr("fig.change_title", lang, ratio=readable(step.ratio)), height=height
         ),
     )  # fmt: skip
-    # the axis in e-notation ("−1e−05"), not plotly's SI "−40μ"
-    fig.update_yaxes(title_text=_tr("fig.change", lang), zeroline=True, exponentformat="e")
+    # small changes as the bars' own labels write them ("−1×10⁻⁵"), not "−1e−5" or SI "−10μ"
+    fig.update_yaxes(title_text=_tr("fig.change", lang), zeroline=True, exponentformat="power")
     return fig
 
 
