@@ -151,7 +151,7 @@ def bias_figure(result: Mapping[str, np.ndarray], *, lang: str, height: int = 28
 
 
 def _vs_bn(moves: Mapping[str, Mapping[str, np.ndarray]], lang: str) -> str:
-    """'Median per step: no BN 52× BN's, BN + noise 5.1× BN's' (the covariate-shift sentence's
+    """'Median per step, against BN's: no BN 52×, BN + noise 5.1×' (the covariate-shift sentence's
     measure, each number in its run's color); '…' before the runs have two samples."""
     parts = []
     for run, ratio in move_vs_bn(moves).items():
