@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from bnviz.config import from_query
+from bnviz.figures.theme import readable
 from bnviz.i18n import lesson_title, t
 from bnviz.lessons import why_bn as W
 from bnviz.lessons import why_bn_layers as Y
@@ -173,4 +174,12 @@ def test_smoothness_view_trains_its_pair_live_shared_and_its_claim_holds():
     assert list(drawn["bn"]["step"]) == list(range(0, L.SMOOTH.steps + 1, 25))
     assert L.smooth_rows_claim(drawn)
     assert t(f"{KEY}.look_for.smooth") in infos(at)
+    # the sentence's numbers, under each chart's title (an audit: only the points showed them)
+    ratios = L.smooth_ratios({n: L.smoothness_rows(r.snapshot) for n, r in runs.items()})
+    for metric, measure in (("loss", "loss_range"), ("grad_change", None), ("beta_eff", None)):
+        sub = by_title(at, f"{KEY}.live.smooth.{metric}")["layout"]["title"]["subtitle"]["text"]
+        times = ratios[measure or metric]
+        assert sub.startswith(t(f"{KEY}.live.smooth.median", times=readable(times, 2))), sub
+        assert times > 2  # "at least 2× smaller"
+    assert sub.endswith(t(f"{KEY}.live.smooth.start", times=readable(ratios["start"], 2)))
     assert at.query_params["view"] == "smooth"  # the link reopens this view
