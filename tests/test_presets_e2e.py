@@ -65,6 +65,14 @@ def test_lab_preset_runs_its_settings_shared_and_shows_its_claim(preset):
         ratio = lab.percentile_drift(bn, last - 1) / lab.percentile_drift(plain, last - 1)
         said = [c.value for c in at.caption if c.value.startswith(f"Layer {last},")]
         assert said and said[0].endswith(f"{ratio:.2f}).") and 0.3 < ratio < 0.6, (said, ratio)
+    if preset == "deep_sigmoid":  # "the gradient shrinks about 4× per layer (Gradients)"
+        at.button_group(key="lab.view").set_value("gradients").run()
+        (grad,) = [f for f in figures(at) if f["layout"]["title"]["text"] == t("lab.fig.grad_norm")]
+        titles = [grad["layout"][a]["title"]["text"] for a in ("xaxis", "xaxis2")]
+        for snap, title in zip((plain, bn), titles, strict=True):
+            times = readable(lab.gradient_shrink(snap), 2)
+            assert title.endswith(" · " + t("lab.fig.shrink", times=times)), title
+        assert 3 < float(titles[0].split("÷")[1].split()[0]) < 6  # "about 4×", as shown
 
 
 def test_running_stats_regularization_preset_runs_five_nets_and_shows_its_claim():

@@ -14,9 +14,11 @@ from bnviz.figures.theme import (
     domains,
     downsample,
     f32,
+    readable,
     tidy_log_axes,
 )
 from bnviz.i18n import t
+from bnviz.lessons.batchnorm_lab import gradient_shrink
 from bnviz.stepper import Snapshot
 from bnviz.telemetry import HIST_BINS, HIST_RANGE, Q15, Q50, Q85
 
@@ -223,7 +225,11 @@ def per_layer_figure(
                     yaxis="y" + ax,
                 )
             )
-        axes[f"xaxis{ax}"] = dict(domain=dom, title=_label(name, lang))
+        title = _label(name, lang)
+        if column == "grad_norm" and len(tel["step"]) and n > 2:  # the deep-sigmoid sentence's
+            times = readable(gradient_shrink(snap), 2)  # "shrinks about 4× per layer", measured
+            title += " · " + t("lab.fig.shrink", lang, times=times)
+        axes[f"xaxis{ax}"] = dict(domain=dom, title=title)
         axes[f"yaxis{ax}"] = dict(
             anchor="x" + ax,
             type="log" if log_y else None,
