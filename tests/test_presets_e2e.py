@@ -73,6 +73,14 @@ def test_lab_preset_runs_its_settings_shared_and_shows_its_claim(preset):
             times = readable(lab.gradient_shrink(snap), 2)
             assert title.endswith(" · " + t("lab.fig.shrink", times=times)), title
         assert 3 < float(titles[0].split("÷")[1].split()[0]) < 6  # "about 4×", as shown
+    if preset == "large_init":  # "on Saturation over 80 % ... without BN and about 1 % with BN"
+        at.button_group(key="lab.view").set_value("health").run()
+        (sat,) = [f for f in figures(at) if f["layout"]["title"]["text"] == t("lab.fig.saturated")]
+        titles = [sat["layout"][a]["title"]["text"] for a in ("xaxis", "xaxis2")]
+        shares = [float(title.split(" · ")[1].split("%")[0]) / 100 for title in titles]
+        means = [lab.mean_saturation(snap).mean() for snap in (plain, bn)]
+        np.testing.assert_allclose(shares, means, atol=0.006)
+        assert shares[0] > 0.8 and shares[1] < 0.03, titles
 
 
 def test_running_stats_regularization_preset_runs_five_nets_and_shows_its_claim():

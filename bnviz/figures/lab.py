@@ -18,7 +18,7 @@ from bnviz.figures.theme import (
     tidy_log_axes,
 )
 from bnviz.i18n import t
-from bnviz.lessons.batchnorm_lab import gradient_shrink
+from bnviz.lessons.batchnorm_lab import gradient_shrink, mean_saturation
 from bnviz.stepper import Snapshot
 from bnviz.telemetry import HIST_BINS, HIST_RANGE, Q15, Q50, Q85
 
@@ -229,6 +229,10 @@ def per_layer_figure(
         if column == "grad_norm" and len(tel["step"]) and n > 2:  # the deep-sigmoid sentence's
             times = readable(gradient_shrink(snap), 2)  # "shrinks about 4× per layer", measured
             title += " · " + t("lab.fig.shrink", lang, times=times)
+        if column == "saturated" and len(tel["step"]):  # the large-init sentence's "over 80 %"
+            mean = mean_saturation(snap).mean()  # of the units, at the end
+            share = f"{mean:.1%}" if mean < 0.1 else f"{mean:.0%}"  # "1.4%", "95%"
+            title += " · " + t("lab.fig.saturated_share", lang, share=share)
         axes[f"xaxis{ax}"] = dict(domain=dom, title=title)
         axes[f"yaxis{ax}"] = dict(
             anchor="x" + ax,
