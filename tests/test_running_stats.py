@@ -16,6 +16,7 @@ from bnviz import i18n
 from bnviz.config import RunConfig
 from bnviz.datasets import make_dataset
 from bnviz.figures import running_stats as figs
+from bnviz.figures.theme import readable
 from bnviz.i18n import t
 from bnviz.lessons import running_stats as rs
 from bnviz.nets import build_mlp
@@ -307,7 +308,16 @@ def test_page_explains_in_both_languages_and_every_preset_sets_its_link():
     cells = [str(v) for v in at.table[0].value.to_numpy().ravel()]
     assert any(c.startswith("−") for c in cells) and not any(c.startswith("-") for c in cells)
     at.button_group(key="running_stats.view").set_value("noise").run()
-    assert len(figures(at)) == 1  # the batch-noise chart
+    assert len(figures(at)) == 1  # the batch-noise chart, with the caption's factor measured
+    noise, sub = rs.batch_noise(rs.DEFAULT), figures(at)[0]["layout"]["title"]["subtitle"]["text"]
+    for layer in range(3):  # unit 1, the picker's default
+        said = t(
+            "running_stats.fig.noise_fall_layer",
+            layer=layer + 1,
+            times=readable(noise.fall(layer, 0), 2),
+        )
+        assert f">{said}</span>" in sub, (said, sub)
+    assert readable(noise.fall(0, 0), 2) in ("10", "11", "12")  # "about 11 times smaller"
     at.button_group(key="running_stats.view").set_value("live").run()
     for name, values in rs.PRESETS.items():
         choose_preset(at, "running_stats", name)
@@ -485,3 +495,6 @@ def test_the_noise_views_sentence_holds_for_every_unit_and_seed():
         for spread in (noise.mean_std, noise.var_std):  # (sizes, layers, units)
             assert (np.diff(spread[eight:], axis=0) < 0).all(), seed
             assert (np.diff(spread[:, 0], axis=0) < 0).all(), seed
+        # the caption's "about 11 times smaller" from B = 2 to 256 (measured 9.8-12.3)
+        falls = [noise.fall(0, u) for u in range(noise.mean_std.shape[2])]
+        assert min(falls) > 9.5 and max(falls) < 12.5, (seed, falls)

@@ -263,6 +263,16 @@ def noise_figure(
             title=_tr(f"noise_{which}_axis", lang), anchor="x" + axis
         )
     layout = base_layout(_tr("noise_title", lang, unit=unit + 1), height=340, **axes)
+    falls = [  # the caption's "about 11 times smaller" (layer 1), measured for every layer
+        f'<span style="color:{PALETTE[k % len(PALETTE)]}">'
+        + _tr("noise_fall_layer", lang, layer=k + 1, times=readable(noise.fall(k, unit), 2))
+        + "</span>"
+        for k in range(noise.mean_std.shape[1])
+    ]
+    first, last = int(sizes[0]), int(sizes[-1])
+    add_subtitle(
+        layout, _tr("noise_fall", lang, first=first, last=last, layers=listed(falls, lang))
+    )
     if batch_size is not None and batch_size >= 2:
         layout["shapes"] = [
             dict(type="line", x0=batch_size, x1=batch_size, y0=0, y1=1, xref=x, yref=f"{y} domain",
