@@ -3,6 +3,7 @@ sweep trains through the scheduler), the claim checked on the sweep the page ran
 
 import pytest
 
+from bnviz.figures.theme import readable
 from bnviz.i18n import t
 from bnviz.lessons import hyperparams_views as V
 from bnviz.ui.live import pace_for
@@ -87,6 +88,12 @@ def test_preset_end_to_end_trains_its_sweep_and_its_claim_holds(preset):
     assert figures(at) and not at.exception
     assert V.diverged([run.snapshot])[0] == 0  # measured: no preset diverges on seed 0 ...
     assert not _diverged_said(at)  # ... and then nothing is said or drawn about it
+    if preset == "grid_vs_random":  # "the learning rate moves the loss by more than 10×, ..."
+        n = len(run.snapshot.configs) // 2
+        lr, scale = V.grid_spread(run.snapshot.final_loss[:n])
+        sub = figures(at)[0]["layout"]["title"]["subtitle"]["text"]
+        assert sub == t("hyperparams.grid_spread", lr=readable(lr, 2), scale=readable(scale, 2))
+        assert lr > 10 and scale < lr, sub
     if preset == "caviar":  # "a loss at least 10× below the median model's", as the page shows it
         best, median, ratio = _below_median_shown(at, "en")
         assert median / best >= 10 and float(ratio) >= 10, (best, median, ratio)

@@ -8,7 +8,15 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from bnviz.figures.theme import COLORS, HERO_HEIGHT, PALETTE, base_layout, f32, log_axis
+from bnviz.figures.theme import (
+    COLORS,
+    HERO_HEIGHT,
+    PALETTE,
+    add_subtitle,
+    base_layout,
+    f32,
+    log_axis,
+)
 from bnviz.i18n import strings, t
 from bnviz.lessons.hyperparams import NOTES_RANKING, good_share, notes_tier
 
@@ -125,12 +133,18 @@ def importance_figure(importances: Mapping[str, float], *, lang: str) -> go.Figu
 
 
 def response_figure(
-    groups: Mapping[str, tuple], axes: tuple[str, ...], gone=None, *, lang: str
+    groups: Mapping[str, tuple],
+    axes: tuple[str, ...],
+    gone=None,
+    *,
+    lang: str,
+    subtitle: str | None = None,
 ) -> go.Figure:
     """Loss against each axis (log x), one colour per design; groups: name -> (points (n, d), loss).
 
     The best point of each design is drawn large (its value in the legend). gone: name -> (n,)
     bool, the models that diverged (no loss): drawn as × along the top, above every loss.
+    `subtitle`: a line under the title (a measure the page states).
     """
     fig = make_subplots(rows=1, cols=len(axes), shared_yaxes=True, horizontal_spacing=0.05)
     gone = {n: np.asarray(m, bool) for n, m in (gone or {}).items() if np.any(m)}
@@ -181,7 +195,8 @@ def response_figure(
         xs = [pts[:, col] for pts, _ in groups.values()]
         fig.update_xaxes(log_axis(*xs), title=_tr(axis, lang), row=1, col=col + 1)
     fig.update_yaxes(log_axis(*losses), title=_tr("final_loss", lang), row=1, col=1)
-    fig.update_layout(base_layout(_tr("response", lang), height=HERO_HEIGHT))
+    layout = base_layout(_tr("response", lang), height=HERO_HEIGHT)
+    fig.update_layout(add_subtitle(layout, subtitle) if subtitle else layout)
     return fig
 
 

@@ -6,6 +6,7 @@ finished sweeps' snapshots, so the page test and the seed sweep check one defini
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Literal
 
@@ -191,11 +192,22 @@ def claim_grid(snap) -> bool:
     lrs = np.array([c.lr for c in snap.configs])
     if len(np.unique(lrs[g])) != int(np.sqrt(n)) or len(np.unique(lrs[r])) != n:
         return False
-    k = int(np.sqrt(n))
-    loss = np.log10(snap.final_loss[g]).reshape(k, k)  # rows: lr, columns: init scale
-    along_lr = np.ptp(np.nanmean(loss, axis=1))
-    along_scale = np.nanmean(np.ptp(loss, axis=1))
-    return bool(along_lr > 1.0 and along_scale < along_lr)
+    along_lr, along_scale = grid_spread(snap.final_loss[g])
+    return bool(along_lr > 10 and along_scale < along_lr)
+
+
+def grid_spread(loss: np.ndarray) -> tuple[float, float]:
+    """The grid's k × k final losses (rows: lr, columns: init scale): how many times the mean
+    loss moves along the learning rate (the range of the rows' geometric means) and along the
+    init scale (each row's range, averaged over the rows in log units); the grid preset's
+    measures. NaN while a row has no loss yet."""
+    k = int(np.sqrt(len(loss)))
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a row of NaN: its mean is NaN
+        logs = np.log10(np.asarray(loss, np.float64)).reshape(k, k)
+        along_lr = np.ptp(np.nanmean(logs, axis=1))
+        along_scale = np.nanmean(np.ptp(logs, axis=1))
+    return float(10**along_lr), float(10**along_scale)
 
 
 def claim_repeats(snaps) -> bool:
