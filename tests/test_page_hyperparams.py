@@ -1,6 +1,7 @@
 """The hyperparameter page: both languages, every preset end to end through the page (its
 sweep trains through the scheduler), the claim checked on the sweep the page ran, the caps."""
 
+import numpy as np
 import pytest
 
 from bnviz.figures.theme import readable
@@ -172,6 +173,14 @@ def test_zoom_preset_runs_both_rounds_and_draws_the_box():
     assert V.claim_coarse(runs["round1"].snapshot, runs["round2"].snapshot)
     fig = figures(at)[0]
     assert fig["layout"]["shapes"] and len(fig["data"]) == 2  # the box, both rounds drawn
+    # "it spans fewer decades and its typical (median) loss is lower", in the legend
+    for trace, name in zip(fig["data"], ("round1", "round2"), strict=True):
+        snap = runs[name].snapshot
+        decades, median = V.round_measure(np.array([c.lr for c in snap.configs]), V.latest(snap))
+        said = t(
+            "hyperparams.fig.round_measure", decades=f"{decades:.1f}", median=readable(median, 2)
+        )
+        assert trace["name"] == t(f"hyperparams.fig.{name}") + " · " + said, trace["name"]
 
 
 def test_sweeps_follow_the_classroom_pace_toggle():

@@ -16,9 +16,11 @@ from bnviz.figures.theme import (
     base_layout,
     f32,
     log_axis,
+    readable,
 )
 from bnviz.i18n import strings, t
 from bnviz.lessons.hyperparams import NOTES_RANKING, good_share, notes_tier
+from bnviz.lessons.hyperparams_views import round_measure
 
 DIVERGED = "#222222"  # the × of a model whose loss stopped being finite, in every figure
 DIVERGED_CELL = "#D0D0D0"  # its heatmap cell: grey, outside Viridis
@@ -211,12 +213,17 @@ def zoom_figure(rounds: Mapping[str, tuple], box, gone=None, *, lang: str) -> go
     for i, (name, (pts, loss)) in enumerate(rounds.items()):
         keep = ~gone.get(name, np.zeros(len(pts), bool))
         out.append(pts[~keep])
+        decades, median = round_measure(pts[:, 0], loss)  # the preset's measures, in the legend
+        label = _tr(name, lang)
+        if np.isfinite(median):
+            label += " · " + _tr("round_measure", lang, decades=f"{decades:.1f}",
+                                 median=readable(median, 2))  # fmt: skip
         pts, loss = pts[keep], np.asarray(loss)[keep]
         fig.add_scatter(
             x=f32(pts[:, 0]),
             y=f32(pts[:, 1]),
             mode="markers",
-            name=_tr(name, lang),
+            name=label,
             meta=name,
             marker=dict(
                 size=11,

@@ -229,12 +229,21 @@ def claim_scale(snap) -> bool:
     return bool(shares_lin[-1] >= 0.8 and shares_lin[0] == 0 and (shares_log > 0).all())
 
 
+def round_measure(lrs: np.ndarray, loss: np.ndarray) -> tuple[float, float]:
+    """(decades of learning rate a round spans, its median loss): the zoom preset's measures.
+    The median is NaN while no model has a loss."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all NaN: no loss yet
+        median = float(np.nanmedian(loss)) if len(loss) else np.nan
+    return float(np.ptp(np.log10(lrs))) if len(lrs) else np.nan, median
+
+
 def claim_coarse(round1, round2) -> bool:
     """Round 2 spans fewer decades of lr than round 1 and its median final loss is lower."""
-    lr1 = np.log10([c.lr for c in round1.configs])
-    lr2 = np.log10([c.lr for c in round2.configs])
-    a, b = np.nanmedian(round1.final_loss), np.nanmedian(round2.final_loss)
-    return bool(np.ptp(lr2) < np.ptp(lr1) and b < a)
+    (d1, a), (d2, b) = (
+        round_measure(np.array([c.lr for c in r.configs]), r.final_loss) for r in (round1, round2)
+    )
+    return bool(d2 < d1 and b < a)
 
 
 def claim_caviar(snap) -> bool:
