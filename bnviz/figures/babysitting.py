@@ -16,12 +16,14 @@ from bnviz.figures.theme import (
     downsample,
     f32,
     log_axis,
+    readable,
 )
 from bnviz.i18n import t
 from bnviz.lessons.babysitting import (
     STRIP_UNITS,
     RatioRow,
     expected_first_loss,
+    final,
     first_loss,
     lr_factor,
     strip,
@@ -80,6 +82,10 @@ def loss_curves_figure(
         label = run_label(_tr(f"preset.{name}", lang), snap, lang)
         if snap.state == "diverged":
             label += " · " + _tr("fig.diverged_at", lang, step=snap.diverged_at)
+        elif snap.state == "finished" and np.isfinite(loss := final(snap, "train_loss")):
+            label += " · " + _tr(
+                "fig.ends_at", lang, loss=readable(loss, 2)
+            )  # the sentences' measure
         steps, loss = downsample(snap.losses["step"], np.asarray(snap.losses["loss"]))
         color = PALETTE[i % len(PALETTE)]
         y = f32(np.clip(loss, None, 1e6))  # the blow-up before NaN, capped for the log axis
