@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from bnviz.config import from_query
+from bnviz.figures.theme import readable
 from bnviz.i18n import t
 from bnviz.lessons import babysitting as B
 from bnviz.lessons import preprocessing as P
@@ -239,7 +240,14 @@ def test_babysitting_check_end_to_end(check):
         names_shown = [tr["name"] for tr in figs[0]["data"]]
         step = snaps["far_too_high"].diverged_at
         assert any(f"diverged at step {step}" in n for n in names_shown), names_shown
-        assert f"{t('babysitting.preset.too_low')} (lr 1e-4)" in names_shown  # as said above
+        low = readable(B.final(snaps["too_low"], "train_loss"), 2)  # "still above 2", shown
+        ends = t("babysitting.fig.ends_at", loss=low)
+        assert f"{t('babysitting.preset.too_low')} (lr 1e-4) · {ends}" in names_shown
+        for name, bound in (("good", 0.05), ("high", 1.5)):  # "below 0.05", "above 1.5"
+            said = [n for n in names_shown if n.startswith(t(f"babysitting.preset.{name}"))]
+            value = float(said[0].split(t("babysitting.fig.ends_at", loss=""))[1])
+            assert value == float(readable(B.final(snaps[name], "train_loss"), 2))
+            assert (value < bound) if name == "good" else (value > bound), said
         assert not at.warning  # the divergence is the lesson: no "try a smaller rate" box
         share = f"{B.last_layer_dead(snaps['high']):.0%}"  # "90-100 % ... have died": shown
         assert t("babysitting.high_dead", share=share) in [c.value for c in at.caption], share
