@@ -209,19 +209,27 @@ def test_standardization_page_in_the_browser(browser, server):
 
 
 def test_the_opening_sentence_states_the_defaults_claim_only_on_the_defaults():
-    """An audit: a preset at another seed (its pill then deselects) showed the default sentence
-    ("x₂ is 100× x₁ … κ ≈ 10,000 … needs ~10,000") over a shifted problem with κ = 43.5 that
-    converged in 79 steps. The default claim holds for the defaults at any seed (default_holds,
-    seeds 0-4); other settings get a sentence saying what to compare."""
+    """An audit: a preset at another seed showed the default sentence ("x₂ is 100× x₁ … κ ≈
+    10,000 … needs ~10,000") over a shifted problem with κ = 43.5 that converged in 79 steps.
+    The default claim holds for the defaults at any seed (default_holds, seeds 0-4), a preset's
+    for the preset at any seed (its sentence says seeds 0–4); other settings get a sentence
+    saying what to compare. A preset keeps the seed (an audit: a click set it back to 0)."""
     default, custom = t("standardization.look_for.default"), t("standardization.look_for.custom")
+    shifted = t("standardization.preset.shifted_what")
     at = page(seed="3")
     assert default in [i.value for i in at.info]
     choose_preset(at, "standardization", "shifted")
+    assert at.number_input(key="standardization.seed").value == 3  # kept
     at.number_input(key="standardization.seed").set_value(1).run()
     said = [i.value for i in at.info]
-    assert custom in said and default not in said, said
+    assert shifted in said and default not in said, said  # still the preset, on seed 1
+    assert at.button_group(key="standardization.preset").value == "shifted"
+    assert at.query_params.get("seed") in ("1", ["1"])  # and the link says so
     # the limits' ratio is computed: "about scale² times" read 1 at scale 1, over 0.0392 vs 1.9
     raw, std = engine(S.preset_config("shifted").replace(seed=1))
     times = f"{std.lr_max_stable / raw.lr_max_stable:,.0f}"
     note = t("standardization.own_lr_note", times=times)
     assert 40 < float(times) < 60 and note in " ".join(c.value for c in at.caption)
+    at.number_input(key="standardization.steps").set_value(250).run()  # off the preset
+    said = [i.value for i in at.info]
+    assert custom in said and default not in said and shifted not in said, said

@@ -64,13 +64,19 @@ def _matches(ctx: PageContext, values: dict[str, Any]) -> bool:
 
 
 def presets(ctx: PageContext, items: dict[str, dict], defaults: dict[str, Any]) -> str | None:
-    """'Try this' pills: a click sets the page's settings to a preset (the rest to defaults).
+    """'Try this' pills: a click sets the page's settings to a preset (the rest to defaults,
+    but for the seed, which it keeps).
 
     A preset's value may be a tuple: the preset holds for any of them, and a click sets the
     first (a preset whose sentence speaks of two views stays selected on both).
     Returns the preset the settings match now (its pill is shown selected), or None.
     """
-    full = {name: {**defaults, **values} for name, values in items.items()}
+    # The seed is the class's, not the preset's: a preset keeps the seed shown and stays
+    # selected on any seed (its sentence states what holds over seeds 0–4). An audit: a click
+    # set the seed back to 0, and choosing seed 3 after it swapped its sentence for the generic
+    # one, so a link with a preset and a seed opened without the preset's claim.
+    base = {k: v for k, v in defaults.items() if k != "seed"}
+    full = {name: {**base, **values} for name, values in items.items()}
     active = next((name for name, values in full.items() if _matches(ctx, values)), None)
     if "presets" in ctx.hidden:
         return active
