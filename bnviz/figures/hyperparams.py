@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import numpy as np
 import plotly.graph_objects as go
@@ -202,10 +202,13 @@ def response_figure(
     return fig
 
 
-def zoom_figure(rounds: Mapping[str, tuple], box, gone=None, *, lang: str) -> go.Figure:
+def zoom_figure(
+    rounds: Mapping[str, tuple], box, gone=None, *, lang: str, ended: Collection[str] = ()
+) -> go.Figure:
     """Both rounds of coarse to fine in the (lr, init scale) plane, coloured by loss; the box.
 
     gone: round -> (n,) bool, the models that diverged (no loss to colour): drawn as ×.
+    ended: the rounds that have finished: their legend gives their decades and median loss.
     """
     fig = go.Figure(layout=base_layout(height=HERO_HEIGHT))
     gone = {n: np.asarray(m, bool) for n, m in (gone or {}).items()}
@@ -215,7 +218,7 @@ def zoom_figure(rounds: Mapping[str, tuple], box, gone=None, *, lang: str) -> go
         out.append(pts[~keep])
         decades, median = round_measure(pts[:, 0], loss)  # the preset's measures, in the legend
         label = _tr(name, lang)
-        if np.isfinite(median):
+        if name in ended and np.isfinite(median):
             label += " · " + _tr("round_measure", lang, decades=f"{decades:.1f}",
                                  median=readable(median, 2))  # fmt: skip
         pts, loss = pts[keep], np.asarray(loss)[keep]

@@ -168,7 +168,7 @@ def _measures_text(
     measures: Mapping[str, LayerMeasure], series: Mapping[str, UnitSeries], which: str, lang: str
 ) -> str:
     """ "8 units from step 150: running_var ÷ population 1.92×, 1.31×", each value in its run's
-    color; "…" for the values before step LATE."""
+    color; "…" while no run has ended (or before step LATE)."""
     values, units = [], 0
     for name, measure in measures.items():
         value = measure.var_ratio if which == "var" else measure.mean_error

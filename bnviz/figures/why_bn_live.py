@@ -63,10 +63,12 @@ def shift_figure(result: Mapping[str, Mapping[str, np.ndarray]], metric: str, *,
 SMOOTH_METRICS = ("loss", "grad_change", "beta_eff")  # the smoothness view's three charts
 
 
-def _smooth_text(result: Mapping[str, Mapping[str, np.ndarray]], metric: str, lang: str) -> str:
+def _smooth_text(
+    result: Mapping[str, Mapping[str, np.ndarray]], metric: str, lang: str, ended: bool
+) -> str:
     """ "median: BN 8.1× smaller" (and for β, "· step 0: 2.6× larger"): the sentence's measures
-    (smooth_ratios); "…" before both runs have an evaluation."""
-    ratios = smooth_ratios(result)
+    (smooth_ratios, over the whole runs); "…" until both have ended."""
+    ratios = smooth_ratios(result) if ended else smooth_ratios({})
     times = ratios["loss_range" if metric == "loss" else metric]
     if not np.isfinite(times):
         return "…"
@@ -78,13 +80,13 @@ def _smooth_text(result: Mapping[str, Mapping[str, np.ndarray]], metric: str, la
 
 def smoothness_figure(
     result: Mapping[str, Mapping[str, np.ndarray]], metric: str, *, lang: str,
-    height: int = 300, last: int | None = None,
+    height: int = 300, last: int | None = None, ended: bool = True,
 ) -> go.Figure:  # fmt: skip
     """Santurkar Fig. 4: metric "loss" draws the band min..max of L(θ − η·g) per run; other
     metrics (grad_change, beta_eff) one line per run; log y. result[run] has "step" and the
     metrics (why_bn_live.smoothness_rows); `last`: the x-axis spans the whole run from the start."""
     layout = base_layout(_tr(f"smooth.{metric}", lang), height=height)
-    fig = go.Figure(layout=add_subtitle(layout, _smooth_text(result, metric, lang)))
+    fig = go.Figure(layout=add_subtitle(layout, _smooth_text(result, metric, lang, ended)))
     for run, r in result.items():
         if metric == "loss":
             top = dict(color=RUN_COLORS[run], width=1)
@@ -164,11 +166,12 @@ def bias_figure(result: Mapping[str, np.ndarray], *, lang: str, height: int = 28
 # ---------------------------------------------------------------------------- the live trio
 
 
-def _vs_bn(moves: Mapping[str, Mapping[str, np.ndarray]], lang: str) -> str:
+def _vs_bn(moves: Mapping[str, Mapping[str, np.ndarray]], lang: str, ended: bool) -> str:
     """'Median per step, against BN's: no BN 52×, BN + noise 5.1×' (the covariate-shift sentence's
-    measure, each number in its run's color); '…' before the runs have two samples."""
+    measure, each number in its run's color, over the whole runs); '…' until they have ended
+    (early on the ratios wander: "BN + noise 0.83×" under a sentence saying 1.5 to 7.5×)."""
     parts = []
-    for run, ratio in move_vs_bn(moves).items():
+    for run, ratio in (move_vs_bn(moves) if ended else {}).items():
         if run != "bn" and np.isfinite(ratio):
             times = f"{ratio:.2g}" if ratio < 10 else f"{ratio:.0f}"
             value = f'<span style="color:{RUN_COLORS[run]}">{times}</span>'
@@ -177,10 +180,12 @@ def _vs_bn(moves: Mapping[str, Mapping[str, np.ndarray]], lang: str) -> str:
 
 
 def movement_figure(moves: Mapping[str, Mapping[str, np.ndarray]], *, lang: str,
-                    height: int = 300) -> go.Figure:  # fmt: skip
+                    height: int = 300, ended: bool = True) -> go.Figure:  # fmt: skip
     """Per run: how far the deepest pre-activation's quantiles move per step (log y);
     moves[run] = why_bn_live.input_movement(snap)."""
-    layout = add_subtitle(base_layout(_tr("move_title", lang), height=height), _vs_bn(moves, lang))
+    layout = add_subtitle(
+        base_layout(_tr("move_title", lang), height=height), _vs_bn(moves, lang, ended)
+    )
     fig = go.Figure(layout=layout)
     for run, m in moves.items():
         y = np.where(m["move"] > 0, m["move"], np.nan)  # a stalled run: 0 has no log

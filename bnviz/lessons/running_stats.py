@@ -390,6 +390,9 @@ class LayerMeasure(NamedTuple):
     var_ratio: float  # var_ratio(): running_var ÷ population variance
 
 
+NO_MEASURE = LayerMeasure(0, float("nan"), float("nan"))  # a run still training: nothing yet
+
+
 def layer_measure(snap: Snapshot, layer: int) -> LayerMeasure:
     """mean_error and var_ratio of the layer, and over how many units."""
     units = len(layer_units(snap, layer))

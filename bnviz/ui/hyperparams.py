@@ -52,7 +52,7 @@ def grid(ctx: PageContext, cfg, snaps) -> None:
     gone = {"grid": out[:n], "random": out[n:]}
     lr, scale = V.grid_spread(loss[:n])  # the preset's "more than 10×", "less than the lr"
     said = "…"  # the line's room from the first draw: the chart does not move when it fills
-    if np.isfinite([lr, scale]).all():
+    if snap.done and np.isfinite([lr, scale]).all():  # where the sweep ends, as said
         said = ctx.tr("hyperparams.grid_spread", lr=readable(lr, 2), scale=readable(scale, 2))
     fig = figs.response_figure(groups, ("lr", "scale"), gone, lang=ctx.lang, subtitle=said)
     _chart(fig, "grid")
@@ -125,7 +125,8 @@ def coarse(ctx: PageContext, cfg, snaps) -> None:
         box = V.fine_spec(first, cfg)[1]
     drawn = {n: snaps[n] for n in rounds}
     gone = {n: V.gone(s) for n, s in drawn.items()}
-    _chart(figs.zoom_figure(rounds, box, gone, lang=ctx.lang), "coarse")
+    ended = {n for n, s in drawn.items() if s.done}
+    _chart(figs.zoom_figure(rounds, box, gone, lang=ctx.lang, ended=ended), "coarse")
     _diverged(ctx, drawn.values(), "zoom")
     if "round2" not in snaps:
         st.caption(ctx.tr("hyperparams.round2_waits"))
@@ -146,14 +147,14 @@ def caviar(ctx: PageContext, cfg, snaps) -> None:
         st.dataframe(
             {
                 ctx.tr("hyperparams.fig.lr"): [f"{snap.configs[i].lr:#.3g}" for i in order],
-                ctx.tr("hyperparams.fig.final_loss"): [f"{loss[i]:.3g}" for i in order],
+                ctx.tr("hyperparams.fig.final_loss"): [readable(loss[i]) for i in order],
                 ctx.tr("hyperparams.fig.accuracy"): [
                     f"{V.latest(snap, 'test_acc')[i]:.1%}" for i in order
                 ],
             },
             hide_index=True,
         )
-        if np.isfinite(loss).sum() >= 2:
+        if snap.done and np.isfinite(loss).sum() >= 2:  # where the sweep ends, as said
             low, mid, ratio = V.below_median(loss)
             st.caption(
                 ctx.tr(

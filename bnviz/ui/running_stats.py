@@ -103,7 +103,11 @@ def settings(
 def draw_stats(ctx: PageContext, snaps, layer: int, unit: int) -> None:
     """Mean and variance of the chosen unit: batch (dots), running (lines), population."""
     series = {n: s for n, snap in snaps.items() if (s := rs.unit_series(snap, layer, unit))}
-    measures = {n: rs.layer_measure(snap, layer) for n, snap in snaps.items() if n in series}
+    measures = {  # a run's end measure, once it has ended (a sentence says where it settles)
+        n: rs.layer_measure(snap, layer) if snap.done else rs.NO_MEASURE
+        for n, snap in snaps.items()
+        if n in series
+    }
     for col, which in zip(st.columns(2), ("mean", "var"), strict=True):
         fig = figs.stats_figure(
             series, which, lang=ctx.lang, layer=layer, unit=unit, measures=measures

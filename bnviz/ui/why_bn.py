@@ -96,19 +96,22 @@ def live_configs(view: str, seed: int) -> dict:
 
 def draw_live(ctx: PageContext, view: str, snaps: dict) -> None:
     """A live view's charts of the runs' latest snapshots (they grow while the runs train)."""
-    lang = ctx.lang
+    lang, ended = ctx.lang, all(s.done for s in snaps.values())  # end measures: once ended
     if view == "smooth":  # Santurkar Fig. 4: a point per evaluation, on the whole run's x-axis
         rows = {n: L.smoothness_rows(s) for n, s in snaps.items()}
         last = max(s.steps for s in snaps.values())
         for col, metric in zip(st.columns(3), live_figs.SMOOTH_METRICS, strict=True):
-            fig = live_figs.smoothness_figure(rows, metric, lang=lang, height=SMALL, last=last)
+            fig = live_figs.smoothness_figure(
+                rows, metric, lang=lang, height=SMALL, last=last, ended=ended
+            )
             plot.chart(col, fig, f"why.smooth.{metric}")
         st.caption(ctx.tr("why_bn.live.smooth_note"))
         return
     left, right = st.columns(2)
     if view == "shift":
         moves = {n: L.input_movement(s) for n, s in snaps.items()}
-        plot.chart(left, live_figs.movement_figure(moves, lang=lang, height=PAIR), "why.move")
+        fig = live_figs.movement_figure(moves, lang=lang, height=PAIR, ended=ended)
+        plot.chart(left, fig, "why.move")
         plot.chart(right, live_figs.bands_figure(moves, lang=lang, height=PAIR), "why.bands")
         st.caption(ctx.tr("why_bn.live.move_note"))
     else:
