@@ -41,8 +41,8 @@ def gap_figure(evals: Mapping[str, Mapping[str, np.ndarray]], *, lang: str) -> g
                 hovertemplate="%{x}: %{y:.3f}<extra>%{fullData.name}</extra>",
             )
         )  # fmt: skip
-    layout = base_layout(  # shorter than a hero: the five runs' buttons sit above it
-        t("running_stats.fig.reg_title", lang), height=HERO_HEIGHT - 60,
+    layout = base_layout(  # shorter than a hero: the five runs' status line sits above it
+        t("running_stats.fig.reg_title", lang), height=HERO_HEIGHT - 20,
         xaxis=dict(title=t("running_stats.fig.step", lang)),
         yaxis=dict(title=t("running_stats.fig.reg_axis", lang), zeroline=True),
     )  # fmt: skip
