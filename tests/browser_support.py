@@ -133,8 +133,12 @@ def open_page(browser, url: str, locale: str = "en-US"):
     return page
 
 
-def settle(page, timeout: float = 60_000):
+def settle(page, timeout: float = 90_000):
     """Connected, the page's script has drawn its title, and no script run is under way.
+
+    90 s, as the tests' waits for a drawn chart: on a loaded machine (load 9 on 2 cores) a page
+    that has just started a preset's runs took over 60 s to finish a script run (activations'
+    dead-ReLU pair; 13 s on an idle machine).
 
     "notRunning" alone is also the state before the first run starts: a test that acted on
     it could find only what a previous run left (or nothing) and click the wrong element.
