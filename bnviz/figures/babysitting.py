@@ -82,10 +82,8 @@ def loss_curves_figure(
         label = run_label(_tr(f"preset.{name}", lang), snap, lang)
         if snap.state == "diverged":
             label += " · " + _tr("fig.diverged_at", lang, step=snap.diverged_at)
-        elif snap.state == "finished" and np.isfinite(loss := final(snap, "train_loss")):
-            label += " · " + _tr(
-                "fig.ends_at", lang, loss=readable(loss, 2)
-            )  # the sentences' measure
+        elif snap.state == "finished" and np.isfinite(end := final(snap, "train_loss")):
+            label += " · " + _tr("fig.ends_at", lang, loss=readable(end, 2))  # as said above
         steps, loss = downsample(snap.losses["step"], np.asarray(snap.losses["loss"]))
         color = PALETTE[i % len(PALETTE)]
         y = f32(np.clip(loss, None, 1e6))  # the blow-up before NaN, capped for the log axis

@@ -15,6 +15,7 @@ from bnviz.figures.theme import (
     domains,
     downsample,
     f32,
+    in_color,
     log_axis,
     readable,
 )
@@ -112,7 +113,7 @@ def stats_figure(
 
     `measures`: each run's measure of the layer over all its recorded units (the running mean's
     distance from the population, or running_var ÷ population variance, from step LATE), in
-    a subtitle, each number in its run's color; none before step LATE.
+    a subtitle, each number in its run's color; pass a run still training as NO_MEASURE.
 
     The legend is two rows at 1280x720: the runs' lines, then the dots and the population line;
     the variance's two kinds of dots share one entry (÷B dots, ÷(B − 1) crosses). Hovering a
@@ -144,7 +145,7 @@ def stats_figure(
     target = _line(main.eval_step, pop, _tr(f"pop_{which}", lang), "pop", POPULATION, 2.2, "dash")
     traces = under + traces + over + [target]
     short = _legend_names(series, which, lang) | {
-        "batch_var": _tr("legend_batch_var", lang, cross=f'<span style="color:{DOTS}">×</span>'),
+        "batch_var": _tr("legend_batch_var", lang, cross=in_color("×", DOTS)),
         "pop": _tr(f"legend_pop_{which}", lang),
     }
     for trace in traces:  # legend in reading order, whatever the drawing order
@@ -174,7 +175,7 @@ def _measures_text(
         value = measure.var_ratio if which == "var" else measure.mean_error
         if name in series and np.isfinite(value):
             text = f"{value:.2f}×" if which == "var" else readable(value, 2)
-            values.append(f'<span style="color:{RUN_COLORS[name]}">{text}</span>')
+            values.append(in_color(text, RUN_COLORS[name]))
             units = measure.units
     text = listed(values, lang) if values else "…"
     return _tr(f"measure_{which}", lang, n=units or BN_UNITS, late=LATE, values=text)
@@ -264,9 +265,10 @@ def noise_figure(
         )
     layout = base_layout(_tr("noise_title", lang, unit=unit + 1), height=340, **axes)
     falls = [  # the caption's "about 11 times smaller" (layer 1), measured for every layer
-        f'<span style="color:{PALETTE[k % len(PALETTE)]}">'
-        + _tr("noise_fall_layer", lang, layer=k + 1, times=readable(noise.fall(k, unit), 2))
-        + "</span>"
+        in_color(
+            _tr("noise_fall_layer", lang, layer=k + 1, times=readable(noise.fall(k, unit), 2)),
+            PALETTE[k % len(PALETTE)],
+        )
         for k in range(noise.mean_std.shape[1])
     ]
     first, last = int(sizes[0]), int(sizes[-1])

@@ -61,6 +61,11 @@ def base_layout(title: str | None = None, *, height: int = HERO_HEIGHT, **extra:
     return layout
 
 
+def in_color(text: str, color: str) -> str:
+    """Text for a title or legend drawn in a color (a run's number in its line's color)."""
+    return f'<span style="color:{color}">{text}</span>'
+
+
 def add_subtitle(layout: dict, text: str) -> dict:
     """A grey line under the layout's title (a measure, a key to the lines); the plot gives up
     the room, so the figure keeps its height and what is below it stays where it was."""

@@ -15,6 +15,7 @@ from bnviz.figures.theme import (
     base_layout,
     downsample,
     f32,
+    in_color,
     readable,
     tidy_log_axes,
 )
@@ -174,7 +175,7 @@ def _vs_bn(moves: Mapping[str, Mapping[str, np.ndarray]], lang: str, ended: bool
     for run, ratio in (move_vs_bn(moves) if ended else {}).items():
         if run != "bn" and np.isfinite(ratio):
             times = f"{ratio:.2g}" if ratio < 10 else f"{ratio:.0f}"
-            value = f'<span style="color:{RUN_COLORS[run]}">{times}</span>'
+            value = in_color(times, RUN_COLORS[run])
             parts.append(_tr("vs_bn", lang, run=_tr(f"run.{run}", lang), times=value))
     return _tr("move_sub", lang, runs=listed(parts, lang) if parts else "…")
 
