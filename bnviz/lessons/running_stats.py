@@ -365,7 +365,10 @@ def tiny_holds(tiny: Snapshot) -> bool:
 def var_ratio(snap: Snapshot, layer: int) -> float:
     """running_var / population variance of the layer's recorded units (8), averaged over the
     run from step LATE on; NaN before that."""
-    s = layer_units(snap, layer)
+    return _var_ratio(layer_units(snap, layer))
+
+
+def _var_ratio(s: list[UnitSeries]) -> float:
     if not s or not (late := s[0].eval_step >= LATE).any():
         return float("nan")
     rv = [np.interp(x.eval_step[late], x.step, x.running_var).mean() for x in s]
@@ -375,7 +378,10 @@ def var_ratio(snap: Snapshot, layer: int) -> float:
 def mean_error(snap: Snapshot, layer: int) -> float:
     """How far the running mean stays off the population line: the median over the layer's
     recorded units (8) of its mean distance from step LATE on; NaN before that."""
-    s = layer_units(snap, layer)
+    return _mean_error(layer_units(snap, layer))
+
+
+def _mean_error(s: list[UnitSeries]) -> float:
     if not s or not (s[0].eval_step >= LATE).any():
         return float("nan")
     return float(np.median([_late_error(u) for u in s]))
@@ -395,8 +401,8 @@ NO_MEASURE = LayerMeasure(0, float("nan"), float("nan"))  # a run still training
 
 def layer_measure(snap: Snapshot, layer: int) -> LayerMeasure:
     """mean_error and var_ratio of the layer, and over how many units."""
-    units = len(layer_units(snap, layer))
-    return LayerMeasure(units, mean_error(snap, layer), var_ratio(snap, layer))
+    units = layer_units(snap, layer)  # once for both measures
+    return LayerMeasure(len(units), _mean_error(units), _var_ratio(units))
 
 
 def scatter(s: UnitSeries) -> float:

@@ -50,10 +50,11 @@ def grid(ctx: PageContext, cfg, snaps) -> None:
     groups = {"grid": (pts[:n], loss[:n]), "random": (pts[n:], loss[n:])}
     out = V.gone(snap)
     gone = {"grid": out[:n], "random": out[n:]}
-    lr, scale = V.grid_spread(loss[:n])  # the preset's "more than 10×", "less than the lr"
     said = "…"  # the line's room from the first draw: the chart does not move when it fills
-    if snap.done and np.isfinite([lr, scale]).all():  # where the sweep ends, as said
-        said = ctx.tr("hyperparams.grid_spread", lr=readable(lr, 2), scale=readable(scale, 2))
+    if snap.done:  # the preset's "more than 10×", "less than the lr": where the sweep ends
+        lr, scale = V.grid_spread(loss[:n])
+        if np.isfinite([lr, scale]).all():
+            said = ctx.tr("hyperparams.grid_spread", lr=readable(lr, 2), scale=readable(scale, 2))
     fig = figs.response_figure(groups, ("lr", "scale"), gone, lang=ctx.lang, subtitle=said)
     _chart(fig, "grid")
     _diverged(ctx, [snap], "top")
