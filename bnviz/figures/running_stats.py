@@ -169,7 +169,7 @@ def _measures_text(
     measures: Mapping[str, LayerMeasure], series: Mapping[str, UnitSeries], which: str, lang: str
 ) -> str:
     """ "8 units from step 150: running_var ÷ population 1.92×, 1.31×", each value in its run's
-    color; "…" while no run has ended (or before step LATE)."""
+    color; app.when_ended ("… when the runs end") while no run has ended."""
     values, units = [], 0
     for name, measure in measures.items():
         value = measure.var_ratio if which == "var" else measure.mean_error
@@ -177,7 +177,7 @@ def _measures_text(
             text = f"{value:.2f}×" if which == "var" else readable(value, 2)
             values.append(in_color(text, RUN_COLORS[name]))
             units = measure.units
-    text = listed(values, lang) if values else "…"
+    text = listed(values, lang) if values else t("app.when_ended", lang)
     return _tr(f"measure_{which}", lang, n=units or BN_UNITS, late=LATE, values=text)
 
 

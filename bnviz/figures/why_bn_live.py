@@ -68,11 +68,11 @@ def _smooth_text(
     result: Mapping[str, Mapping[str, np.ndarray]], metric: str, lang: str, ended: bool
 ) -> str:
     """ "median: BN 8.1× smaller" (and for β, "· step 0: 2.6× larger"): the sentence's measures
-    (smooth_ratios, over the whole runs); "…" until both have ended."""
+    (smooth_ratios, over the whole runs); app.when_ended until both have ended."""
     ratios = smooth_ratios(result) if ended else smooth_ratios({})
     times = ratios["loss_range" if metric == "loss" else metric]
     if not np.isfinite(times):
-        return "…"
+        return t("app.when_ended", lang)
     text = _tr("smooth.median", lang, times=readable(times, 2))
     if metric == "beta_eff":
         text += " · " + _tr("smooth.start", lang, times=readable(ratios["start"], 2))
@@ -169,15 +169,15 @@ def bias_figure(result: Mapping[str, np.ndarray], *, lang: str, height: int = 28
 
 def _vs_bn(moves: Mapping[str, Mapping[str, np.ndarray]], lang: str, ended: bool) -> str:
     """'Median per step, against BN's: no BN 52×, BN + noise 5.1×' (the covariate-shift sentence's
-    measure, each number in its run's color, over the whole runs); '…' until they have ended
-    (early on the ratios wander: "BN + noise 0.83×" under a sentence saying 1.5 to 7.5×)."""
+    measure, each number in its run's color, over the whole runs); app.when_ended until they
+    have ended (early on the ratios wander: "BN + noise 0.83×" under "1.5 to 7.5×")."""
     parts = []
     for run, ratio in (move_vs_bn(moves) if ended else {}).items():
         if run != "bn" and np.isfinite(ratio):
             times = f"{ratio:.2g}" if ratio < 10 else f"{ratio:.0f}"
             value = in_color(times, RUN_COLORS[run])
             parts.append(_tr("vs_bn", lang, run=_tr(f"run.{run}", lang), times=value))
-    return _tr("move_sub", lang, runs=listed(parts, lang) if parts else "…")
+    return _tr("move_sub", lang, runs=listed(parts, lang) if parts else t("app.when_ended", lang))
 
 
 def movement_figure(moves: Mapping[str, Mapping[str, np.ndarray]], *, lang: str,

@@ -50,7 +50,7 @@ def grid(ctx: PageContext, cfg, snaps) -> None:
     groups = {"grid": (pts[:n], loss[:n]), "random": (pts[n:], loss[n:])}
     out = V.gone(snap)
     gone = {"grid": out[:n], "random": out[n:]}
-    said = "…"  # the line's room from the first draw: the chart does not move when it fills
+    said = ctx.tr("app.when_ended")  # the line's room from the first draw: the chart stays put
     if snap.done:  # the preset's "more than 10×", "less than the lr": where the sweep ends
         lr, scale = V.grid_spread(loss[:n])
         if np.isfinite([lr, scale]).all():
