@@ -124,14 +124,28 @@ def test_lab_sentence_states_the_default_claim_only_on_the_defaults(lang):
     assert not [s for s in said if hint in s], said
 
 
-def test_bn_with_batch_one_explains_and_cannot_start():
-    at = page("01_batchnorm_lab.py", batch_size="1")
+def test_bn_with_batch_one_explains_and_the_net_without_bn_trains():
+    """Batch size 1: the BN net cannot train and the page says why; its partner without BN can,
+    and trains (the lab showed no chart at all when one of its pair could not train)."""
+    at = page("01_batchnorm_lab.py", batch_size="1", steps="60", seed="13")
     assert not at.exception
-    assert any("batch size 1" in w.value and "Set Batch size in the sidebar" in w.value
-               for w in at.warning)  # fmt: skip
+    said = [w.value for w in at.warning if "batch size 1" in w.value]
+    assert len(said) == 1 and "Set Batch size in the sidebar" in said[0]
+    assert said[0].endswith(t("errors.others_train")), said
+    runs = shown_runs("lab")
+    assert set(runs) == {"plain"}, runs  # no BN run was started
+    assert runs["plain"].spec.batch_size == 1 and not runs["plain"].spec.batchnorm
+    full_speed(at, "lab")
+    rerun_until(at, lambda a: all("finished" in p.proto.text for p in a.get("progress")))
+    assert [p.proto.text.split(":")[0] for p in at.get("progress")] == [t("lab.run.plain")]
     start = next(b for b in at.button if b.label == "Start")
-    assert start.disabled
-    assert t("run.press_start") not in [i.value for i in at.info]  # Start cannot be pressed
+    assert start.disabled  # what can train has
+    assert not next(b for b in at.button if b.label == "Reset").disabled
+    for view in ("loss", "percentiles", "histograms", "health", "gradients", "boundary"):
+        at.button_group(key="lab.view").set_value(view).run()
+        assert not at.exception, view
+        figs = figures(at)
+        assert figs and all(fig["data"] for fig in figs), view
 
 
 def test_a_tab_opening_an_idle_paused_run_can_pause_it():

@@ -51,11 +51,20 @@ def _problems(spec: object) -> list:
     return spec.problems() if isinstance(spec, RunConfig) else []
 
 
+def trainable(configs: dict[str, RunConfig]) -> dict[str, RunConfig]:
+    """The configs that can train (BN at batch size 1 cannot; its partner without BN can)."""
+    return {name: cfg for name, cfg in configs.items() if not _problems(cfg)}
+
+
 def problems(ctx: PageContext, configs: dict[str, RunConfig]) -> bool:
-    """Explain settings that cannot train (e.g. BN with batch size 1); True if any."""
+    """Explain settings that cannot train (e.g. BN with batch size 1); True if any.
+
+    When others of the page's runs can, it says that they train (they do: `attached`).
+    """
     found = {key: fmt for cfg in configs.values() for key, fmt in _problems(cfg)}
+    others = bool(found) and bool(trainable(configs))
     for key, fmt in found.items():
-        st.warning(ctx.tr(key, **fmt))
+        st.warning(ctx.tr(key, **fmt) + (" " + ctx.tr("errors.others_train") if others else ""))
     return bool(found)
 
 
@@ -80,12 +89,12 @@ def attached(
     """The runs this tab watches for these configs (shared runs included).
 
     With autostart, missing runs are started at once (shared by config, so a class opening
-    the same page costs one training), unless the settings cannot train.
+    the same page costs one training), those whose settings can train: at batch size 1 the
+    lab's net without BN trains beside the BN net's explanation.
     """
     sched, sid = scheduler(), session_id()
     runs = {n: sched.watch(cfg, sid, f"{ctx.name}.{n}") for n, cfg in configs.items()}
-    blocked = any(_problems(cfg) for cfg in configs.values())
-    if autostart and not blocked and any(r is None for r in runs.values()):
+    if autostart and any(runs[n] is None for n in trainable(configs)):
         _start(ctx, configs)
         runs = {n: sched.watch(cfg, sid, f"{ctx.name}.{n}") for n, cfg in configs.items()}
     return runs
@@ -95,7 +104,7 @@ def _start(ctx: PageContext, configs: dict[str, RunConfig], reset: bool = False)
     sched, sid = scheduler(), session_id()
     classroom = classroom_pace(ctx)
     try:
-        for name, cfg in configs.items():
+        for name, cfg in trainable(configs).items():
             slot = f"{ctx.name}.{name}"
             run = sched.watch(cfg, sid, slot)
             if reset and run is not None:
@@ -130,18 +139,20 @@ def controls(ctx: PageContext, configs: dict[str, RunConfig], runs: dict[str, Ru
     for the whole run.
     """
     sched = scheduler()
-    snaps = [s for r in runs.values() if r is not None and (s := sched.poll(r.run_id))]
-    started = len(snaps) == len(runs)
+    polled = {n: sched.poll(r.run_id) for n, r in runs.items() if r is not None}
+    snaps = [s for s in polled.values() if s is not None]
+    can = trainable(configs)
+    started = all(polled.get(n) is not None for n in can)
     running = any(s.state in ACTIVE for s in snaps)
     paused = any(s.state == "paused" for s in snaps)
     blocked = problems(ctx, configs)
     st.session_state[f"{ctx.name}.blocked"] = blocked  # live_panel then asks for no Start
     buttons = [  # (label key, icon, disabled, what it does)
-        ("start", "play_arrow", blocked or started, lambda: _start(ctx, configs)),
+        ("start", "play_arrow", not can or started, lambda: _start(ctx, configs)),
         ("pause", "pause", not running, lambda: _act(runs, "pause")),
         ("resume", "resume", not paused, lambda: _act(runs, "resume")),
         ("step", "skip_next", not paused, lambda: _act(runs, "step", 1)),
-        ("reset", "restart_alt", blocked or not snaps, lambda: _start(ctx, configs, reset=True)),
+        ("reset", "restart_alt", not can or not snaps, lambda: _start(ctx, configs, reset=True)),
     ]
     with (
         ctx.head or st.container(),
