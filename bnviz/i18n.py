@@ -24,15 +24,40 @@ def _flatten(table: dict, prefix: str = "") -> dict[str, str]:
     return out
 
 
+_loaded: dict[str, tuple] = {}  # the signature of each language's files when last read
+
+
+def _files(lang: str) -> list[Path]:
+    return sorted((I18N_DIR / lang).glob("*.toml"))
+
+
+def _signature(lang: str) -> tuple:
+    """What the string files of `lang` are now: names, sizes and modification times."""
+    return tuple((p.name, (st := p.stat()).st_size, st.st_mtime_ns) for p in _files(lang))
+
+
 @functools.cache
 def strings(lang: str) -> dict[str, str]:
     """All strings of one language; each file's name is its keys' first part."""
     merged: dict[str, str] = {}
     lang = normalize_lang(lang)  # never a path from outside the assets (lang comes from URLs)
-    for path in sorted((I18N_DIR / lang).glob("*.toml")):
+    _loaded[lang] = _signature(lang)
+    for path in _files(lang):
         with path.open("rb") as fh:
             merged.update(_flatten(tomllib.load(fh), path.stem + "."))
     return merged
+
+
+def _reload_if_changed(lang: str) -> bool:
+    """Read the strings again if their files changed since (True if so).
+
+    A server whose code is updated without a restart (a `git pull`) reloads the changed pages,
+    which then ask for new keys: they are read then, not refused with a KeyError.
+    """
+    if _signature(lang) == _loaded.get(lang):
+        return False
+    strings.cache_clear()
+    return True
 
 
 def normalize_lang(lang: str | None) -> str:
@@ -44,8 +69,15 @@ def normalize_lang(lang: str | None) -> str:
 
 
 def t(key: str, lang: str = DEFAULT_LANG, **fmt: object) -> str:
-    """The text of `key` in `lang`, formatted with `fmt`; a missing key raises KeyError."""
-    text = strings(normalize_lang(lang))[key]
+    """The text of `key` in `lang`, formatted with `fmt`; a missing key raises KeyError
+    (after reading the files again if they changed since they were read)."""
+    lang = normalize_lang(lang)
+    try:
+        text = strings(lang)[key]
+    except KeyError:
+        if not _reload_if_changed(lang):
+            raise
+        text = strings(lang)[key]
     return text.format(**fmt) if fmt else text
 
 

@@ -136,3 +136,28 @@ def test_lists_in_running_text_use_each_language_s_separator():
     said = activations.positive_bias_text([0.46, 0.41, 0.41], lang="zh")
     assert "46%、41%、41%" in said and ", " not in said, said
     assert "46%, 41%, 41%" in activations.positive_bias_text([0.46, 0.41, 0.41], lang="en")
+
+
+def test_strings_added_while_the_server_runs_are_read_and_unknown_keys_still_raise(
+    tmp_path, monkeypatch
+):
+    """An audit: a server running while its code was updated (a `git pull`) raised KeyError on
+    every page that asked for a new key, because the strings were read once at start."""
+    import shutil
+
+    from bnviz import i18n
+
+    shutil.copytree(i18n.I18N_DIR, tmp_path / "i18n")
+    monkeypatch.setattr(i18n, "I18N_DIR", tmp_path / "i18n")
+    strings.cache_clear()
+    try:
+        assert t("app.list_sep", "zh") == "、"  # read from the copy
+        with (tmp_path / "i18n" / "zh" / "app.toml").open("a", encoding="utf-8") as fh:
+            fh.write('\nadded_after_start = "新的"\n')
+        assert t("app.added_after_start", "zh") == "新的"
+        with pytest.raises(KeyError):
+            t("app.never_written", "zh")
+    finally:
+        monkeypatch.undo()
+        strings.cache_clear()
+    assert "app.added_after_start" not in strings("zh")  # the real files again
