@@ -23,6 +23,18 @@ def test_home_opens_in_the_browser_language_and_switches(browser, server):
     page.close()
 
 
+def test_home_typed_by_hand_opens_the_home_page_with_the_root_as_its_share_link(browser, server):
+    """An audit: /home said "Page not found" and its share link repeated /home."""
+    page = open_page(browser, server + "/home?lang=zh")
+    page.wait_for_selector("text=看神经网络如何训练", timeout=30_000)
+    no_exception(page)
+    assert page.get_by_text("Page not found").count() == 0
+    link = page.locator('[data-testid="stSidebar"] [data-testid="stCode"]').first.inner_text()
+    assert link.strip() == server.rstrip("/") + "?lang=zh", link
+    assert page.get_by_text("首页", exact=True).count() == 1  # the alias is not in the navigation
+    page.close()
+
+
 def progress_steps(page) -> list[int]:
     """Each run's step, from its progress bar or (streamed charts) the chart's status lines."""
     texts = page.locator('[data-testid="stProgress"]').all_inner_texts()

@@ -200,6 +200,8 @@ def finish(ctx: PageContext) -> None:
     if {k: st.query_params.get(k) for k in st.query_params} != query:
         st.query_params.from_dict(query)
     base = st.context.url or ""
+    if ctx.name == "home":  # the app's root, however it was reached (/index, /home)
+        base = re.sub(r"/(index|home)/?$", "", base)
     link = base + ("?" + urllib.parse.urlencode(query) if query else "")
     # neither read by this run nor written back (a view or a choice read on the first run only)
     unknown = sorted(set(ctx.params) - getattr(ctx.params, "read", set(ctx.params)) - set(query))
