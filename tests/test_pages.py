@@ -124,23 +124,27 @@ def test_lab_sentence_states_the_default_claim_only_on_the_defaults(lang):
     assert not [s for s in said if hint in s], said
 
 
-def test_bn_with_batch_one_explains_and_the_net_without_bn_trains():
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_bn_with_batch_one_explains_and_the_net_without_bn_trains(lang):
     """Batch size 1: the BN net cannot train and the page says why; its partner without BN can,
     and trains (the lab showed no chart at all when one of its pair could not train)."""
-    at = page("01_batchnorm_lab.py", batch_size="1", steps="60", seed="13")
+    at = page("01_batchnorm_lab.py", batch_size="1", steps="60", seed="13", lang=lang)
     assert not at.exception
-    said = [w.value for w in at.warning if "batch size 1" in w.value]
-    assert len(said) == 1 and "Set Batch size in the sidebar" in said[0]
-    assert said[0].endswith(t("errors.others_train")), said
+    gap = "" if lang == "zh" else " "
+    said = [w.value for w in at.warning if w.value.startswith(t("errors.bn_batch1", lang))]
+    assert said == [t("errors.bn_batch1", lang) + gap + t("errors.others_train", lang)], said
     runs = shown_runs("lab")
     assert set(runs) == {"plain"}, runs  # no BN run was started
     assert runs["plain"].spec.batch_size == 1 and not runs["plain"].spec.batchnorm
     full_speed(at, "lab")
-    rerun_until(at, lambda a: all("finished" in p.proto.text for p in a.get("progress")))
-    assert [p.proto.text.split(":")[0] for p in at.get("progress")] == [t("lab.run.plain")]
-    start = next(b for b in at.button if b.label == "Start")
-    assert start.disabled  # what can train has
-    assert not next(b for b in at.button if b.label == "Reset").disabled
+    done = t("run.state.finished", lang)
+    rerun_until(at, lambda a: all(done in p.proto.text for p in a.get("progress")))
+    assert len(at.get("progress")) == 1  # one run's status line
+    assert at.get("progress")[0].proto.text.startswith(t("lab.run.plain", lang))
+    start, reset = (
+        next(b for b in at.button if b.label == t(f"run.{n}", lang)) for n in ("start", "reset")
+    )
+    assert start.disabled and not reset.disabled  # what can train has
     for view in ("loss", "percentiles", "histograms", "health", "gradients", "boundary"):
         at.button_group(key="lab.view").set_value(view).run()
         assert not at.exception, view

@@ -64,7 +64,8 @@ def problems(ctx: PageContext, configs: dict[str, RunConfig]) -> bool:
     found = {key: fmt for cfg in configs.values() for key, fmt in _problems(cfg)}
     others = bool(found) and bool(trainable(configs))
     for key, fmt in found.items():
-        st.warning(ctx.tr(key, **fmt) + (" " + ctx.tr("errors.others_train") if others else ""))
+        gap = "" if ctx.lang == "zh" else " "  # sentences in Chinese follow without a space
+        st.warning(ctx.tr(key, **fmt) + (gap + ctx.tr("errors.others_train") if others else ""))
     return bool(found)
 
 
