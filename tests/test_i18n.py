@@ -161,3 +161,12 @@ def test_strings_added_while_the_server_runs_are_read_and_unknown_keys_still_rai
         monkeypatch.undo()
         strings.cache_clear()
     assert "app.added_after_start" not in strings("zh")  # the real files again
+
+
+def test_every_english_setting_label_starts_with_a_capital():
+    """An audit: the hyperparameter page's sidebar said "trials per design" and "seed" under
+    the other pages' "Learning rate" and "Seed"."""
+    labels = {k: v for k, v in strings("en").items() if ".field." in k or k.startswith("fields.")}
+    assert len(labels) > 30
+    lower = {k: v for k, v in labels.items() if v[:1].isalpha() and v[:1].islower()}
+    assert not lower, lower
