@@ -158,3 +158,18 @@ def test_the_caption_counts_diverged_models_over_the_drawn_sweeps(lang):
     assert one == t("hyperparams.diverged.one", lang, k=2, n=4, a=40, how=cells)
     assert "2" in one and "4" in one and "40" in one
     assert diverged_note(lang, [snap(-1, -1), snap(-1)], "top") is None  # nothing said
+
+
+@pytest.mark.parametrize(("lang", "best"), [("en", 0), ("zh", 2)])
+def test_curves_legend_names_the_best_model_and_the_others_once(lang, best):
+    """An audit: the caviar chart's grey curves of the other 47 models had no legend entry."""
+    step = np.array([0, 20, 40])
+    acc = np.array([[0.5, 0.8, 0.9], [0.5, 0.7, 0.8], [0.6, 0.9, 0.99], [0.5, 0.6, 0.7]])
+    fig = F.curves_figure(step, acc, best, lang=lang)
+    shown = [(tr.name, tr.meta) for tr in fig.data if tr.showlegend]
+    assert shown == [
+        (t("hyperparams.fig.best", lang), "best") if i == best
+        else (t("hyperparams.fig.others", lang, n=3), "model")
+        for i in sorted({best, 1 if best == 0 else 0})
+    ]  # fmt: skip
+    assert min(fig.data, key=lambda tr: tr.legendrank).meta == "best"  # listed first

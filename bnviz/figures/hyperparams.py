@@ -275,14 +275,16 @@ def curves_figure(
     fig = go.Figure(layout=base_layout(height=HERO_HEIGHT))
     seen = np.asarray(acc, np.float64)[np.isfinite(acc)]
     bottom = min(CURVES_FLOOR, np.floor(seen.min() * 10) / 10) if len(seen) else CURVES_FLOOR
+    named = 1 if best == 0 else 0  # the grey curve that stands for all the others in the legend
     for i, row in enumerate(acc):
         top = i == best
         fig.add_scatter(
             x=f32(step),
             y=f32(row),
             mode="lines",
-            showlegend=top,
-            name=_tr("best", lang) if top else None,
+            showlegend=top or i == named,
+            legendrank=1 if top else 2,  # the best model first
+            name=_tr("best", lang) if top else _tr("others", lang, n=len(acc) - 1),
             meta="best" if top else "model",
             line=dict(
                 color=COLORS["bn"] if top else "rgba(120,120,120,0.35)", width=3 if top else 1
