@@ -75,6 +75,15 @@ def click(at, label: str):
     return buttons[0].click().run()
 
 
+def leave_idle(at):
+    """Pause the page's runs if they still train (a test's cleanup: leave the workers idle).
+
+    Runs of the same settings may already have finished, by another test in this process or
+    from the run store, and then Pause is disabled."""
+    pause = next(b for b in at.button if b.label == "Pause")
+    return at if pause.disabled else pause.click().run()
+
+
 def choose_preset(at, page_key: str, preset: str):
     """Click a preset's pill (what a teacher does) and rerun."""
     return at.button_group(key=f"{page_key}.preset").set_value(preset).run()

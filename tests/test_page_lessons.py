@@ -14,6 +14,7 @@ from tests.helpers import (
     click,
     decode,
     figures,
+    leave_idle,
     rerun_until,
     shown_runs,
     trace_lengths,
@@ -260,7 +261,7 @@ def test_act_dead_view_of_a_remedy_says_what_its_lines_show(activation):
     expected = "preset.dead_remedy_what" if activation == "elu" else f"look_for.dead_{activation}"
     assert t(f"activations.{expected}") in said, said
     assert t("activations.look_for.dead") not in said
-    click(at, "Pause")  # the pair started on its own: leave the workers idle
+    leave_idle(at)  # the pair started on its own
     assert not at.exception
 
 

@@ -12,9 +12,9 @@ from streamlit.testing.v1 import AppTest
 from bnviz.i18n import t
 from bnviz.ui.common import plain
 from tests.helpers import (
-    click,
     figures,
     full_speed,
+    leave_idle,
     rerun_until,
     shown_runs,
     trace_lengths,
@@ -283,4 +283,4 @@ def test_lab_greys_out_the_layer_and_step_window_where_a_view_does_not_use_them(
         "loss": (False, False), "percentiles": (True, True),
         "histograms": (False, True), "boundary": (False, False),
     }  # fmt: skip
-    click(at, "Pause")  # leave the workers idle
+    leave_idle(at)

@@ -24,7 +24,7 @@ from bnviz.runner import train_sync
 from bnviz.stepper import Snapshot
 from bnviz.train import Trainer, make_optimizer
 from tests.browser_support import SHOTS, no_exception, open_page
-from tests.helpers import choose_preset, click, decode, figures, rerun_until
+from tests.helpers import choose_preset, click, decode, figures, leave_idle, rerun_until
 
 ROOT = Path(__file__).resolve().parent.parent
 CFG = rs.DEFAULT.replace(steps=60, eval_every=20)  # every step recorded: 60 rows < 512
@@ -481,7 +481,7 @@ def test_a_preset_about_eval_mode_stays_selected_on_train_vs_eval(preset):
     assert at.button_group(key="running_stats.preset").value is None
     choose_preset(at, "running_stats", preset)  # a click on the modes view: the live view
     assert at.button_group(key="running_stats.view").value == "live"
-    click(at, "Pause")  # leave the workers idle
+    leave_idle(at)
 
 
 def test_the_noise_views_sentence_holds_for_every_unit_and_seed():
