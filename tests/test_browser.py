@@ -85,3 +85,45 @@ def test_lab_start_grows_pause_and_reset(browser, server):
     page.get_by_role("button", name="Pause", exact=True).click()
     no_exception(page)
     page.close()
+
+
+def _wait_buttons(page, want: dict[str, bool], timeout_s: float = 30.0) -> None:
+    """Wait until each named run button is enabled (True) or disabled (False)."""
+    seen = {}
+    for _ in range(int(timeout_s * 4)):
+        seen = {n: page.get_by_role("button", name=n, exact=True).is_enabled() for n in want}
+        if seen == want:
+            return
+        page.wait_for_timeout(250)
+    raise AssertionError(f"after {timeout_s} s the buttons are {seen}, not {want}")
+
+
+RUNNING, PAUSED = {"Pause": True, "Resume": False}, {"Pause": False, "Resume": True}
+
+
+@pytest.mark.parametrize(("view", "seed"), [("loss", 31), ("percentiles", 32)])
+def test_another_tab_pausing_and_resuming_a_shared_run_redraws_the_buttons(
+    browser, server, view, seed
+):
+    """An audit (5): a student's tab on the class's shared run was not told when the teacher
+    paused it (its Pause stayed enabled, Resume off, so it could not resume), nor when it was
+    resumed. Streamed (loss: stream_chart.js asks for the rerun) and polled views."""
+    url = f"{server}/batchnorm_lab?steps=100000&seed={seed}&view={view}"
+    teacher = open_page(browser, url)
+    teacher.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=stProgress], .bnviz-live-status')]"
+        ".some(e => /training/.test(e.innerText))",
+        timeout=60_000,
+    )
+    _wait_buttons(teacher, RUNNING)
+    student = open_page(browser, url)  # the same settings: the same runs
+    _wait_buttons(student, RUNNING)
+    teacher.get_by_role("button", name="Pause", exact=True).click()
+    _wait_buttons(student, PAUSED)  # told within a poll or two
+    student.get_by_role("button", name="Resume", exact=True).click()
+    _wait_buttons(teacher, RUNNING)
+    no_exception(teacher)
+    no_exception(student)
+    teacher.get_by_role("button", name="Pause", exact=True).click()
+    student.close()
+    teacher.close()

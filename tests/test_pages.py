@@ -1,6 +1,7 @@
 """Every page runs without an exception (AppTest); the lab trains live and obeys its buttons."""
 
 import ast
+import re
 import time
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from bnviz.i18n import t
 from bnviz.ui.common import plain
 from tests.helpers import (
+    click,
     figures,
     full_speed,
     leave_idle,
@@ -192,6 +194,37 @@ def test_lab_trains_live_pauses_and_every_view_draws():
     rerun_until(at, lambda a: all("finished" in p.proto.text for p in a.get("progress")))
     assert at.query_params["view"] == "boundary" and at.query_params["steps"] == "3000"
     assert "view=boundary" in at.code[-1].value  # the share link
+
+
+def _buttons(at) -> dict[str, bool]:
+    """The run buttons: label -> enabled."""
+    names = ("Start", "Pause", "Resume", "Step", "Reset")
+    return {b.label: not b.disabled for b in at.button if b.label in names}
+
+
+def _steps(at) -> list[int]:
+    return [int(re.search(r"step (\d+) /", p.proto.text).group(1)) for p in at.get("progress")]
+
+
+def test_pause_step_and_resume_draw_the_state_they_made():
+    """An audit (5): the rerun after a click drew the buttons before the worker had acted. After
+    Pause: "training", Pause enabled, Resume off; after Resume: "paused" and no redraw timer,
+    a frozen page while the run trained on; a Step showed nothing until the next one."""
+    at = page("01_batchnorm_lab.py", steps="100000", seed="14", view="percentiles")
+    rerun_until(at, lambda a: len(_steps(a)) == 2 and min(_steps(a)) > 0)
+    click(at, "Pause")  # what is drawn right after the click, with no rerun in between
+    assert all("paused" in p.proto.text for p in at.get("progress")), _steps(at)
+    assert _buttons(at) == {"Start": False, "Pause": False, "Resume": True, "Step": True,
+                            "Reset": True}  # fmt: skip
+    for _ in range(3):
+        before = _steps(at)
+        click(at, "Step")
+        assert _steps(at) == [s + 1 for s in before]  # every run, by exactly one
+    click(at, "Resume")
+    assert all("training" in p.proto.text for p in at.get("progress"))
+    assert _buttons(at) == {"Start": False, "Pause": True, "Resume": False, "Step": False,
+                            "Reset": True}  # fmt: skip
+    click(at, "Pause")
 
 
 def _extremes():

@@ -80,15 +80,23 @@ function say(live, ans) {
   live.root.dataset.interval = String(live.interval);
 }
 
+function stateClass(live, state) {
+  // What a run's state means for the page's buttons (bnviz/ui/live.py state_class).
+  if (live.data.ended.includes(state)) return "ended";
+  return state === "paused" ? "paused" : "active";
+}
+
 function ended(live, ans) {
-  // A run seen training in this tab has ended: the page reruns once (its run buttons, and a
-  // divergence's "diverged at step N" warning); a streamed view does not rerun on its own.
+  // A run has ended, paused or gone on since the page drew it (here or in another tab of a
+  // shared run): the page reruns once (its run buttons, and a divergence's "diverged at step
+  // N" warning); a streamed view does not rerun on its own.
   if (!ans || !ans.state) return;
   const now = [];
   for (const [n, state] of Object.entries(ans.state)) {
-    if (!live.data.ended.includes(state)) live.seen[n] = true;
-    else if (live.seen[n]) {
-      live.seen[n] = false;
+    const drawn = stateClass(live, (live.data.states || {})[n] || "");
+    const cls = stateClass(live, state);
+    if (cls !== drawn && live.told[n] !== cls) {
+      live.told[n] = cls; // once per change, until the page draws it
       now.push(n);
     }
   }
@@ -173,7 +181,7 @@ function start(root, data) {
   box.append(status, plot, note);
   root.appendChild(box);
   const live = { src: data.src, data, root: box, plot, note, status, since: null, stopped: false };
-  live.seen = {}; // the runs not ended when the page or an answer last said
+  live.told = {}; // the state class each run's last rerun was asked for
   Object.assign(live, { interval: BASE_MS, updates: 0, born: performance.now() });
   live.stop = () => {
     live.stopped = true;
@@ -195,9 +203,7 @@ export default function (component) {
   }
   const live = parentElement.__bnvizLive;
   live.trigger = setTriggerValue;
-  for (const [n, state] of Object.entries(data.states || {})) {
-    if (!data.ended.includes(state)) live.seen[n] = true; // the page drew it before it ended
-  }
+  live.told = {}; // the page has drawn the states in data.states
   return () => {
     const live = parentElement.__bnvizLive;
     if (live) live.stop();

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -18,8 +19,8 @@ from bnviz.ui.controls import log_grid
 from bnviz.ui.stream_chart import streaming
 
 ACTIVE = ("queued", "running")
-FAILED = ("error", "interrupted")  # ended without a result: the page says so, not its charts
 POLL_S = 0.5  # twice a second: smooth enough, ~10 ms of server CPU per chart
+PAUSED_POLL_S = 2.0  # paused runs: asked less often (the streamed charts' IDLE_MS)
 
 
 _FIGURES: OrderedDict = OrderedDict()
@@ -126,9 +127,43 @@ def restart(ctx: PageContext, configs: dict[str, RunConfig]) -> None:
 
 
 def _act(runs: dict[str, Run | None], action: str, value: float | None = None) -> None:
-    for r in runs.values():
-        if r is not None:
-            scheduler().control(r.run_id, action, value)
+    """Send `action` to every run, then wait (up to ACT_WAIT_S) until their workers have done it.
+
+    The page reruns next and draws its buttons and status from the runs' snapshots: drawn
+    before a worker had paused, the page said "training" with Pause enabled and Resume off;
+    drawn before it had resumed, "paused", and it started no redraw timer, so the class saw
+    a frozen page while the run trained on; a Step showed nothing until the next one (audit 5).
+    """
+    sched = scheduler()
+    before = {r.run_id: sched.poll(r.run_id) for r in runs.values() if r is not None}
+    for run_id in before:
+        sched.control(run_id, action, value)
+    deadline = time.monotonic() + ACT_WAIT_S
+    while any(not acted(action, value, old, sched.poll(i)) for i, old in before.items()):
+        if time.monotonic() > deadline:
+            break  # a busy worker: the live panel notices the change when it comes (state_class)
+        time.sleep(0.02)
+
+
+ACT_WAIT_S = 2.0  # a worker applies a command between slices (~0.05 s) and answers at once
+
+
+def acted(action: str, value: float | None, old: Snapshot | None, new: Snapshot | None) -> bool:
+    """True once `new` shows `action` done on the run that `old` showed (or it cannot be)."""
+    if old is None or new is None or new.state in TERMINAL:
+        return True
+    if action == "pause":
+        return new.state != "running"
+    if action == "resume":
+        return old.state != "paused" or new.state != "paused"
+    if action == "step":  # a worker steps a paused run only
+        return old.state != "paused" or new.step >= old.step + int(value or 1)
+    return True
+
+
+def state_class(state: str) -> str:
+    """What a run's state means for the page's buttons: active, paused or ended."""
+    return "active" if state in ACTIVE else "paused" if state == "paused" else "ended"
 
 
 def controls(ctx: PageContext, configs: dict[str, RunConfig], runs: dict[str, Run | None]) -> None:
@@ -283,12 +318,15 @@ def live_panel(
             st.info(ctx.tr("run.press_start"))
         return
     first = {n: sched.poll(i) for n, i in ids.items()}
-    active = any(s is not None and s.state in ACTIVE for s in first.values())
+    drawn = {n: state_class(getattr(s, "state", "")) for n, s in first.items()}
     frozen = bool(st.session_state.get(f"{ctx.name}.freeze", False))
     last_key = f"{ctx.name}.last_snaps"
     polled = not (streams and streaming())
+    # paused runs are asked too, less often: another tab of a shared run may resume them
+    classes = set(drawn.values())
+    every = POLL_S if "active" in classes else PAUSED_POLL_S if "paused" in classes else None
 
-    @st.fragment(run_every=POLL_S if active and not frozen and polled else None)
+    @st.fragment(run_every=every if polled and not frozen else None)
     def panel() -> None:
         snaps = {n: sched.poll(i) for n, i in ids.items()}
         if any(s is None for s in snaps.values()):  # dropped after a long idle time
@@ -319,16 +357,10 @@ def live_panel(
                     draw(stale)
                 except (IndexError, KeyError, ValueError):  # the old pair had another shape
                     st.session_state.pop(last_key, None)
-        ended = not any(s.state in ACTIVE for s in snaps.values())
-        failed = any(
-            s.state in FAILED and getattr(first[n], "state", "") not in FAILED
-            for n, s in snaps.items()
-        )
-        if polled and active and not frozen and (ended or failed):
-            st.rerun()  # the runs ended (a full rerun stops the timer), or one just failed
-        stopped = any(s.state in TERMINAL and getattr(first[n], "state", "") not in TERMINAL
-                      for n, s in snaps.items())  # fmt: skip
-        if not polled and stopped:  # the streamed chart saw a run end: buttons and warnings
+        # a run ended, failed, paused or went on (here or in another tab of a shared run): the
+        # page's buttons, warnings and timer change with it. A streamed chart reruns the panel
+        # when it sees such a change (stream_chart.js).
+        if not frozen and {n: state_class(s.state) for n, s in snaps.items()} != drawn:
             st.rerun()
 
     panel()
