@@ -1,6 +1,6 @@
 """BatchNorm lab: two identical networks, one with BN, trained side by side in the background."""
 
-from bnviz.lessons.batchnorm_lab import DEFAULT, PRESETS, pair
+from bnviz.lessons.batchnorm_lab import DEFAULT, PRESETS, batch_of_one, pair
 from bnviz.ui import controls, lab, live, page
 
 MAIN = ["activation", "init", "lr", "depth"]
@@ -25,7 +25,8 @@ configs = pair(cfg)
 runs = live.attached(ctx, configs)
 live.controls(ctx, configs, runs)
 live.sidebar(ctx, cfg, runs, lr=True)
-page.look_for(ctx, active, custom=cfg.replace(seed=DEFAULT.seed) != DEFAULT)
+one = batch_of_one(cfg)  # batch size 1: only the net without BN trains
+page.look_for(ctx, active, view=one, custom=not one and cfg.replace(seed=DEFAULT.seed) != DEFAULT)
 
 # ---- what to look at
 view = controls.view_choice(ctx, lab.VIEWS, ctx.tr("lab.view"), lambda v: ctx.tr(f"lab.views.{v}"))

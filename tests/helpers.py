@@ -80,7 +80,7 @@ def leave_idle(at):
 
     Runs of the same settings may already have finished, by another test in this process or
     from the run store, and then Pause is disabled."""
-    pause = next(b for b in at.button if b.label == "Pause")
+    pause = next(b for b in at.button if (b.key or "").endswith(".run.pause"))  # any language
     return at if pause.disabled else pause.click().run()
 
 

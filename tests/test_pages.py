@@ -132,9 +132,10 @@ def test_bn_with_batch_one_explains_and_the_net_without_bn_trains(lang):
     and trains (the lab showed no chart at all when one of its pair could not train)."""
     at = page("01_batchnorm_lab.py", batch_size="1", steps="60", seed="13", lang=lang)
     assert not at.exception
-    gap = "" if lang == "zh" else " "
-    said = [w.value for w in at.warning if w.value.startswith(t("errors.bn_batch1", lang))]
-    assert said == [t("errors.bn_batch1", lang) + gap + t("errors.others_train", lang)], said
+    said = [w.value for w in at.warning]
+    assert said == [t("errors.bn_batch1_others", lang)], said  # the short one: the pair's half
+    sentences = [i.value for i in at.info]
+    assert any(v.startswith(t("lab.look_for.batch1", lang)) for v in sentences), sentences
     runs = shown_runs("lab")
     assert set(runs) == {"plain"}, runs  # no BN run was started
     assert runs["plain"].spec.batch_size == 1 and not runs["plain"].spec.batchnorm
@@ -152,6 +153,21 @@ def test_bn_with_batch_one_explains_and_the_net_without_bn_trains(lang):
         assert not at.exception, view
         figs = figures(at)
         assert figs and all(fig["data"] for fig in figs), view
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_batch_one_on_the_lab_defaults_states_the_checked_claim(lang):
+    """lab.look_for.batch1_default (checked over seeds 0-4 in test_lab_claims) on the defaults
+    at batch size 1, any seed; not the pair's sentence, which speaks of two networks."""
+    from bnviz.lessons.batchnorm_lab import DEFAULT, pair
+
+    at = page("01_batchnorm_lab.py", batch_size="1", seed="3", lang=lang)
+    said = [i.value for i in at.info]
+    assert any(v.startswith(t("lab.look_for.batch1_default", lang)) for v in said), said
+    assert not [v for v in said if t("lab.look_for.custom", lang) in v]
+    run = shown_runs("lab")["plain"]  # the run the sentence is about: the defaults, batch 1
+    assert run.spec == pair(DEFAULT.replace(batch_size=1, seed=3))["plain"]
+    leave_idle(at)
 
 
 def test_a_tab_opening_an_idle_paused_run_can_pause_it():

@@ -137,6 +137,21 @@ def loss_stays_high(plain: Snapshot, bn: Snapshot) -> bool:
     return plain.state == "diverged" or final_loss(plain) > 10 * final_loss(bn)
 
 
+BATCH1_LOSS_ABOVE = 4.0  # lab.look_for.batch1_default: seeds 0-4 end at 4.4-37 (lr 1) ...
+BATCH1_LOSS_BELOW = 0.1  # ... and at 0.012-0.096 with lr 0.1 (tests/test_lab_claims.py)
+
+
+def batch_of_one(cfg: RunConfig) -> str | None:
+    """The lab's sentence at batch size 1, where only the net without BN trains (None: not 1).
+
+    "batch1_default" on the lab's defaults (any seed), whose claim is checked; else "batch1".
+    """
+    if cfg.batch_size != 1:
+        return None
+    same = cfg.replace(seed=DEFAULT.seed, batch_size=DEFAULT.batch_size) == DEFAULT
+    return "batch1_default" if same else "batch1"
+
+
 DEFAULT_PLAIN_LOWER = 4  # of seeds 0-4: "without it the training loss usually ends lower"
 LARGE_LR_STUCK = 4  # of seeds 0-4 (5 of 5 in two of three rounding modes measured, 4 in one)
 

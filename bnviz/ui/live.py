@@ -11,6 +11,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from bnviz.config import RunConfig
+from bnviz.i18n import strings
 from bnviz.live_api import shown_step
 from bnviz.runner import Busy, Run
 from bnviz.stepper import TERMINAL, Snapshot
@@ -60,13 +61,17 @@ def trainable(configs: dict[str, RunConfig]) -> dict[str, RunConfig]:
 def problems(ctx: PageContext, configs: dict[str, RunConfig]) -> bool:
     """Explain settings that cannot train (e.g. BN with batch size 1); True if any.
 
-    When others of the page's runs can, it says that they train (they do: `attached`).
+    When others of the page's runs can (they train: `attached`), the shorter `<key>_others`
+    says so: the page's sentence and charts are about those.
     """
     found = {key: fmt for cfg in configs.values() for key, fmt in _problems(cfg)}
     others = bool(found) and bool(trainable(configs))
+    table = strings(ctx.lang)
     for key, fmt in found.items():
-        gap = "" if ctx.lang == "zh" else " "  # sentences in Chinese follow without a space
-        st.warning(ctx.tr(key, **fmt) + (gap + ctx.tr("errors.others_train") if others else ""))
+        short = key.removeprefix("errors.") + "_others"
+        st.warning(
+            ctx.tr(f"errors.{short}" if others and f"errors.{short}" in table else key, **fmt)
+        )
     return bool(found)
 
 
