@@ -92,6 +92,16 @@ def test_loss_and_accuracy_answers_span_the_same_steps():
     assert live_api.x_span({}) == 0
 
 
+def test_a_run_of_a_few_steps_ticks_whole_steps():
+    """An audit: a run of Steps = 1 had its step axis ticked 0, 0.2, ... 1 ("step 0.6")."""
+    short = {"plain": fake(1, steps=1, state="finished")}
+    for view in ("loss", "accuracy"):
+        axis = live_api.first_paint(short, view, "en")["figure"]["layout"]["xaxis"]
+        assert axis["dtick"] == 1, view
+    long = live_api.first_paint({"plain": fake(391)}, "loss", "en")["figure"]["layout"]
+    assert "dtick" not in long["xaxis"]  # plotly's own ticks
+
+
 def test_a_diverged_run_is_marked_where_its_curve_ends_in_a_whole_figure():
     """An audit: a run that diverged within 5 steps drew its loss as a line hidden against the
     y axis (x = 0-5 on an axis to 1500), and on the accuracy chart one point, which a line

@@ -188,7 +188,7 @@ def weights_strip_figure(
     fig = go.Figure(go.Heatmap(z=f32(img), colorscale="RdBu", zmid=0, zmin=-1, zmax=1,
                                showscale=False, hoverinfo="skip"))  # fmt: skip
     title = _tr("fig.strip_title", lang, units=units, frames=len(frames))
-    margin = dict(l=70, r=10, t=72, b=45)  # unit labels; title and steps; roughness
+    margin = dict(l=70, r=10, t=90, b=45)  # unit labels; title and two-line steps; roughness
     layout = base_layout(title, margin=margin, shapes=shapes, showlegend=False)
     fig.update_layout(layout, height=STRIP_HEIGHT + margin["t"] + margin["b"])  # no legend row
     for note in notes:

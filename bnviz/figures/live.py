@@ -84,6 +84,9 @@ def _trace(tr: dict, lang: str) -> go.Scatter:
     )
 
 
+FEW_STEPS = 5  # up to this many steps, the step axis ticks every step
+
+
 def live_figure(traces: list[dict], view: str, *, lang: str, span: int = 0) -> go.Figure:
     """The chart of a live view from bnviz.live_api.traces() records (empty traces kept).
 
@@ -106,6 +109,7 @@ def live_figure(traces: list[dict], view: str, *, lang: str, span: int = 0) -> g
             automargin=True,
             rangemode="nonnegative",
             autorangeoptions=dict(include=[0, span]) if span else None,
+            dtick=1 if 0 < span <= FEW_STEPS else None,  # a run of 1-5 steps: no "step 0.2"
         ),
         yaxis=dict(title=t(axes["y"], lang), automargin=True, **axes["yaxis"]),
         uirevision=UIREVISION,
