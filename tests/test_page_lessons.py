@@ -157,10 +157,28 @@ def test_act_race_view_and_the_positive_bias_line(monkeypatch):
 
     from bnviz.figures import activations as act_figs
     from bnviz.lessons import relu_race as R
+    from bnviz.store import MemoryStore
+    from bnviz.ui import activations as act_ui
+    from bnviz.ui.common import scheduler
 
     small = R.convergence_race(seeds=(0, 1), lrs=(0.3,), target=0.3, max_steps=200)
-    monkeypatch.setattr(R, "convergence_race", lambda: small)  # the page's cached call
+    told = []
+
+    def fake(progress=None):  # the page's call, at the race's defaults
+        for done in (1, 2):
+            progress(done, 2)  # the page's progress bar
+            told.append(done)
+        return small
+
+    monkeypatch.setattr(R, "convergence_race", fake)
+    monkeypatch.setattr(act_ui, "_RACES", {})  # a server that has not computed it
+    monkeypatch.setattr(scheduler(), "store", MemoryStore())
     at = page(ACT, view="race")
+    assert told == [1, 2]
+    assert scheduler().store.get_finished(R.race_key()) is not None  # kept across restarts
+    monkeypatch.setattr(act_ui, "_RACES", {})  # a restart: read from the store, not computed
+    at = page(ACT, view="race")
+    assert told == [1, 2]
     assert not at.exception
     (fig,) = drawn(at)
     assert fig["layout"]["title"]["text"] == t("activations.fig.race_title", target=0.3)

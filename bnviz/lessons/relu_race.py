@@ -6,6 +6,7 @@ Trains the engine's own MLP (bnviz.train.Trainer), so the race runs what the lab
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,20 +74,34 @@ def steps_to_loss(
 def convergence_race(
     activations=RACE_ACTIVATIONS, seeds=RACE_SEEDS, lrs=RACE_LRS,
     target: float = RACE_TARGET, max_steps: int = RACE_MAX_STEPS,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Race:  # fmt: skip
     """The same 4 x 64 MLP on digits, the same data order: steps to `target` per activation.
 
     Cost: up to len(activations) x len(seeds) x len(lrs) x max_steps steps (~1 ms each);
-    cached, so a page pays it once per process.
+    the page keeps it in the run store, so a server pays it once. `progress(done, total)`
+    is called after each training run.
     """
     steps = np.full((len(activations), len(seeds)), np.nan)
+    total, done = len(activations) * len(seeds) * len(lrs), 0
     for i, name in enumerate(activations):
         for j, seed in enumerate(seeds):
-            found = [steps_to_loss(name, lr, seed, target, max_steps) for lr in lrs]
+            found = []
+            for lr in lrs:
+                found.append(steps_to_loss(name, lr, seed, target, max_steps))
+                done += 1
+                if progress is not None:
+                    progress(done, total)
             found = [f for f in found if f is not None]
             steps[i, j] = min(found) if found else np.nan
     steps.setflags(write=False)
     return Race(tuple(activations), tuple(seeds), tuple(lrs), target, max_steps, steps)
+
+
+def race_key() -> str:
+    """The run-store key of the race at its defaults (the settings in it: a change reruns it)."""
+    parts = (RACE_ACTIVATIONS, RACE_SEEDS, RACE_LRS, RACE_TARGET, RACE_MAX_STEPS, RACE_EVERY)
+    return "relu_race/" + "/".join(map(str, parts))
 
 
 def race_ratios(race: Race, fast: str = "relu") -> dict[str, tuple[float, float]]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import streamlit as st
 
 from bnviz.figures import activations as figs
@@ -9,7 +12,7 @@ from bnviz.figures.theme import minus_signs
 from bnviz.lessons import activations as A
 from bnviz.lessons import relu_race as R
 from bnviz.ui import live, plot
-from bnviz.ui.common import PageContext, show_table
+from bnviz.ui.common import PageContext, scheduler, show_table
 
 VIEWS = ("function", "gallery", "zigzag", "dead", "race")
 NOTES = {"maxout": "maxout_note", "prelu": "prelu_note"}
@@ -34,10 +37,58 @@ def zigzags(lr: float, steps: int, seed: int) -> list:
     return [A.zigzag(steps, lr, positive, seed) for positive in (True, False)]
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
-def race() -> R.Race:
-    """The ReLU/tanh/sigmoid race at its defaults (seeds 0-2): tens of seconds, once per process."""
-    return R.convergence_race()
+class _Race:
+    """The race being trained in a thread of its own: a tab that leaves (or reruns) while it
+    trains does not stop it, and the next tab finds it done or further on."""
+
+    def __init__(self) -> None:
+        self.done, self.total = 0, 1
+        self.result: R.Race | None = None
+        self.error: BaseException | None = None
+
+    def train(self, key: str, store) -> None:
+        try:
+            self.result = R.convergence_race(progress=self.count)
+            store.put_finished(key, self.result)
+        except BaseException as exc:  # shown to the tabs that wait; the next visit tries again
+            self.error = exc
+            with _RACE_LOCK:
+                _RACES.pop(key, None)
+
+    def count(self, done: int, total: int) -> None:
+        self.done, self.total = done, total
+
+
+_RACES: dict[str, _Race] = {}  # by store key: one race per server process
+_RACE_LOCK = threading.Lock()
+
+
+def race(ctx: PageContext) -> R.Race:
+    """The ReLU/tanh/sigmoid race at its defaults (18 runs, ~20 s): once per server, kept in the
+    run store across restarts, with a progress bar while it trains (audit 5: over 1.5 min of
+    a spinner under the greyed previous view after a server start)."""
+    key = R.race_key()
+    with _RACE_LOCK:
+        job = _RACES.get(key)
+        if job is None:
+            job = _RACES[key] = _Race()
+            store = scheduler().store
+            job.result = store.get_finished(key)
+            if job.result is None:
+                threading.Thread(target=job.train, args=(key, store), daemon=True).start()
+    if job.result is None:
+        bar = st.progress(0.0, text=ctx.tr("activations.race.computing"))
+        while job.result is None and job.error is None:
+            text = ctx.tr("activations.race.progress", done=job.done, total=job.total)
+            bar.progress(job.done / job.total, text=text)
+            time.sleep(RACE_POLL_S)
+        bar.empty()
+    if job.error is not None:
+        raise job.error
+    return job.result
+
+
+RACE_POLL_S = 0.25
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -138,8 +189,7 @@ def show_dead(ctx: PageContext, cfg: A.ActivationSettings) -> None:
 
 def show_race(ctx: PageContext, cfg: A.ActivationSettings) -> None:
     """Does ReLU converge 6x faster? Steps to a target loss, measured on this machine."""
-    with st.spinner(ctx.tr("activations.race.computing")):
-        result = race()
+    result = race(ctx)
     st.plotly_chart(figs.race_figure(result, lang=ctx.lang), key="act.race")
     st.markdown(figs.race_caption(result, lang=ctx.lang))
 
