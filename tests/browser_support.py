@@ -166,5 +166,8 @@ def click_preset(page, label: str, timeout: float = 60_000):
 
 
 def no_exception(page):
-    assert page.locator('[data-testid="stException"]').count() == 0
-    assert "Traceback" not in page.content()
+    shown = page.locator('[data-testid="stException"]').all_inner_texts()
+    assert not shown, shown
+    content = page.content()
+    at = content.find("Traceback")
+    assert at < 0, content[at : at + 2000]

@@ -127,3 +127,22 @@ def test_another_tab_pausing_and_resuming_a_shared_run_redraws_the_buttons(
     teacher.get_by_role("button", name="Pause", exact=True).click()
     student.close()
     teacher.close()
+
+
+def test_a_big_run_says_how_long_it_will_take_streamed_and_polled(browser, server):
+    """An audit (5): 10 layers x 512 units trained for minutes under "a run takes ~30 s"."""
+    page = open_page(browser, server + "/batchnorm_lab?depth=10&width=512&seed=34")
+    page.wait_for_function(  # the streamed chart's status lines (stream_chart.js)
+        "() => [...document.querySelectorAll('.bnviz-live-status')]"
+        ".some(e => /training .* min left/.test(e.innerText))",
+        timeout=90_000,
+    )
+    page.get_by_role("radio", name="Distributions").click()  # a polled view: progress bars
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=stProgress]')]"
+        ".some(e => /training .* min left/.test(e.innerText))",
+        timeout=90_000,
+    )
+    no_exception(page)
+    page.get_by_role("button", name="Pause", exact=True).click()
+    page.close()

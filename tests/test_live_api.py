@@ -245,3 +245,19 @@ def test_after_reset_the_streamed_charts_follow_the_new_pair(monkeypatch):
         src = json.loads(el.proto.json)["src"]
         assert f"plain:{ids['plain']}," in src and f"bn:{ids['bn']}&" in src
     click(at, "Pause")
+
+
+def test_a_run_with_a_minute_or_more_to_go_says_how_long():
+    """An audit (5): depth 10 x width 512 trained at 2-7 steps/s, about 5 minutes, under a toggle
+    that says "a run takes ~30 s", and no line said how long it would take."""
+    from types import SimpleNamespace
+
+    from bnviz.ui.live import status_text
+
+    ctx = SimpleNamespace(lang="en", tr=lambda key, **fmt: t(key, "en", **fmt))
+    slow = dataclasses.replace(fake(1000, steps=100_000), steps_per_s=200.0)
+    assert status_text(ctx, "no BN", slow).endswith(t("run.time_left", minutes=9))  # 495 s
+    quick = dataclasses.replace(slow, steps_per_s=5000.0)  # 20 s to go: nothing said
+    assert "min left" not in status_text(ctx, "no BN", quick)
+    paused = dataclasses.replace(slow, state="paused")
+    assert "min left" not in status_text(ctx, "no BN", paused)

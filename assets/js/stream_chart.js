@@ -64,9 +64,18 @@ function statusLine(d, ans) {
         .replace("{state}", d.status.states[ans.state[n]] || ans.state[n])
         .replace("{step}", String((ans.shown || ans.step)[n])) // a diverged run: its step N
         .replace("{steps}", String(ans.steps[n]))
-        .replace("{rate}", String(Math.round(ans.rate[n]))),
+        .replace("{rate}", String(Math.round(ans.rate[n]))) + timeLeft(d, ans, n),
     )
     .join("\n");
+}
+
+function timeLeft(d, ans, n) {
+  // " · about 4 min left" for a training run that needs a minute or more (run.time_left)
+  const rate = ans.rate[n];
+  if (ans.state[n] !== "running" || !(rate > 0) || !d.status.left) return "";
+  const seconds = (ans.steps[n] - (ans.shown || ans.step)[n]) / rate;
+  if (seconds < d.status.left.from) return "";
+  return d.status.left.text.replace("{minutes}", String(Math.ceil(seconds / 60)));
 }
 
 function say(live, ans) {

@@ -17,7 +17,7 @@ from bnviz.runner import Busy, Run
 from bnviz.stepper import TERMINAL, Snapshot
 from bnviz.ui.common import PageContext, scheduler, session_id
 from bnviz.ui.controls import log_grid
-from bnviz.ui.stream_chart import streaming
+from bnviz.ui.stream_chart import TIME_LEFT_FROM_S, streaming
 
 ACTIVE = ("queued", "running")
 POLL_S = 0.5  # twice a second: smooth enough, ~10 ms of server CPU per chart
@@ -267,7 +267,7 @@ def status_text(ctx: PageContext, label: str, snap: Snapshot) -> str:
     state = ctx.tr(f"run.state.{snap.state}")
     if snap.state == "queued" and snap.queue_position:
         state = ctx.tr("run.queued_at", position=snap.queue_position)
-    return ctx.tr(
+    text = ctx.tr(
         "run.status" if snap.state == "running" else "run.status_idle",
         label=label,
         state=state,
@@ -275,6 +275,17 @@ def status_text(ctx: PageContext, label: str, snap: Snapshot) -> str:
         steps=snap.steps,
         rate=snap.steps_per_s,
     )
+    left = seconds_left(snap)
+    if left >= TIME_LEFT_FROM_S:  # a big run: slower than classroom pace promises (audit 5)
+        text += ctx.tr("run.time_left", minutes=math.ceil(left / 60))
+    return text
+
+
+def seconds_left(snap: Snapshot) -> float:
+    """A training run's time to its last step at its current rate (0: not training)."""
+    if snap.state != "running" or not snap.steps_per_s > 0:
+        return 0.0
+    return (snap.steps - shown_step(snap)) / snap.steps_per_s
 
 
 def run_problems(ctx: PageContext, label: str, snap: Snapshot, warn: bool = True) -> None:

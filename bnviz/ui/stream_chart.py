@@ -41,6 +41,9 @@ _component = st.components.v2.component(
 )  # no shadow root: plotly.js puts its hover and mode-bar styles into the document head
 
 
+TIME_LEFT_FROM_S = 60.0  # a run with a minute or more to go says how long (status lines)
+
+
 def _rerun() -> None:
     """A run the chart saw training has ended: the page (or its live panel) reruns."""
 
@@ -95,5 +98,9 @@ def stream_chart(
             "labels": dict(labels),
             "states": {s: ctx.tr(f"run.state.{s}") for s in STATES},
             "hidden": not status_shown,
+            "left": {
+                "from": TIME_LEFT_FROM_S,
+                "text": ctx.tr("run.time_left", minutes="{minutes}"),
+            },
         }
     _component(key=key, data=data, height="content", on_ended_change=_rerun)
