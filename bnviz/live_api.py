@@ -150,6 +150,14 @@ def shown_step(snap) -> int:
     return snap.step
 
 
+def steered_lr(snap: Snapshot) -> float | None:
+    """The learning rate a run trains at now, if changed by hand from its settings' (else None)."""
+    lr, cfg = getattr(snap, "lr", math.nan), getattr(snap, "config", None)
+    if cfg is None or not math.isfinite(lr) or math.isclose(lr, cfg.lr, rel_tol=1e-6):
+        return None
+    return float(f"{lr:.3g}")
+
+
 def status(snaps: Mapping[str, Snapshot]) -> dict:
     """Step, planned steps, state, steps/s of each run; whether all ended (then no more asks)."""
     return {
@@ -158,6 +166,7 @@ def status(snaps: Mapping[str, Snapshot]) -> dict:
         "steps": {n: s.steps for n, s in snaps.items()},
         "state": {n: s.state for n, s in snaps.items()},
         "rate": {n: round(s.steps_per_s, 1) for n, s in snaps.items()},
+        "steered": {n: lr for n, s in snaps.items() if (lr := steered_lr(s)) is not None},
         "done": all(s.state in TERMINAL for s in snaps.values()),
     }
 

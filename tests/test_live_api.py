@@ -261,3 +261,19 @@ def test_a_run_with_a_minute_or_more_to_go_says_how_long():
     assert "min left" not in status_text(ctx, "no BN", quick)
     paused = dataclasses.replace(slow, state="paused")
     assert "min left" not in status_text(ctx, "no BN", paused)
+
+
+def test_a_learning_rate_changed_by_hand_is_in_the_status_line():
+    """An audit (5): moving "Learning rate now" left no trace; the sentence above still spoke of
+    the preset's rate (3) while the runs trained at 0.5."""
+    from types import SimpleNamespace
+
+    from bnviz.ui.live import status_text
+
+    ctx = SimpleNamespace(lang="zh", tr=lambda key, **fmt: t(key, "zh", **fmt))
+    snap = fake(300)
+    assert live_api.steered_lr(snap) is None and live_api.status({"a": snap})["steered"] == {}
+    by_hand = dataclasses.replace(snap, lr=snap.config.lr / 6)
+    lr = float(f"{snap.config.lr / 6:.3g}")
+    assert live_api.status({"a": by_hand})["steered"] == {"a": lr}  # the streamed status line's
+    assert t("run.steered", "zh", lr=lr) in status_text(ctx, "无 BN", by_hand)

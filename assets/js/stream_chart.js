@@ -64,9 +64,15 @@ function statusLine(d, ans) {
         .replace("{state}", d.status.states[ans.state[n]] || ans.state[n])
         .replace("{step}", String((ans.shown || ans.step)[n])) // a diverged run: its step N
         .replace("{steps}", String(ans.steps[n]))
-        .replace("{rate}", String(Math.round(ans.rate[n]))) + timeLeft(d, ans, n),
+        .replace("{rate}", String(Math.round(ans.rate[n]))) + steered(d, ans, n) + timeLeft(d, ans, n),
     )
     .join("\n");
+}
+
+function steered(d, ans, n) {
+  // " · learning rate now 0.5 (by hand)" for a run whose rate was changed live (run.steered)
+  const lr = (ans.steered || {})[n];
+  return lr === undefined || !d.status.steered ? "" : d.status.steered.replace("{lr}", String(lr));
 }
 
 function timeLeft(d, ans, n) {

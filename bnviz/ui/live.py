@@ -12,7 +12,7 @@ import streamlit as st
 
 from bnviz.config import RunConfig
 from bnviz.i18n import strings
-from bnviz.live_api import shown_step
+from bnviz.live_api import shown_step, steered_lr
 from bnviz.runner import Busy, Run
 from bnviz.stepper import TERMINAL, Snapshot
 from bnviz.ui.common import PageContext, scheduler, session_id
@@ -275,6 +275,9 @@ def status_text(ctx: PageContext, label: str, snap: Snapshot) -> str:
         steps=snap.steps,
         rate=snap.steps_per_s,
     )
+    lr = steered_lr(snap)
+    if lr is not None:  # changed by hand while it trained: the sentence speaks of the settings'
+        text += ctx.tr("run.steered", lr=lr)
     left = seconds_left(snap)
     if left >= TIME_LEFT_FROM_S:  # a big run: slower than classroom pace promises (audit 5)
         text += ctx.tr("run.time_left", minutes=math.ceil(left / 60))

@@ -98,6 +98,7 @@ def stream_chart(
             "labels": dict(labels),
             "states": {s: ctx.tr(f"run.state.{s}") for s in STATES},
             "hidden": not status_shown,
+            "steered": ctx.tr("run.steered", lr="{lr}"),
             "left": {
                 "from": TIME_LEFT_FROM_S,
                 "text": ctx.tr("run.time_left", minutes="{minutes}"),
