@@ -498,3 +498,14 @@ def test_the_noise_views_sentence_holds_for_every_unit_and_seed():
         # the caption's "about 11 times smaller" from B = 2 to 256 (measured 9.8-12.3)
         falls = [noise.fall(0, u) for u in range(noise.mean_std.shape[2])]
         assert min(falls) > 9.5 and max(falls) < 12.5, (seed, falls)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_chart_without_data_keeps_its_title_and_says_so_in_the_plot(lang):
+    """CI: "Layer 2, unit 1: variance of the BN input · waiting for data…" was cut at 1280."""
+    for fig in (
+        figs.stats_figure({}, "var", lang=lang, layer=1, unit=0),
+        figs.mode_figure({}, lang=lang),
+    ):
+        assert t("running_stats.fig.no_data", lang) not in fig.layout.title.text
+        assert [a.text for a in fig.layout.annotations] == [t("running_stats.fig.no_data", lang)]

@@ -18,6 +18,8 @@ const CONFIG = {
 
 const DEFAULT_HEIGHT = 450; // plotly's own, for a figure that sets none
 const BAR_GAP = 0.02; // a colour bar's distance from its plot, as plotly's own (x = 1.02)
+const RETRY_MS = 500; // plotly.js not loaded: the first retry after 1 s, then 2, 4, 8 s
+const MAX_RETRY_MS = 8000;
 
 function text(data) {
   return typeof data === "string" ? data : new TextDecoder().decode(data);
@@ -99,9 +101,14 @@ async function draw(box) {
       await barsBesidePlots(P, box);
       box.draws += 1;
       box.root.dataset.draws = String(box.draws);
+      box.wait = 0;
     }
   } catch (err) {
     box.root.dataset.error = String(err);
+    // plotly.js did not load (a busy or restarting server): try again, less and less often,
+    // or a finished run's chart, which no rerun redraws, stayed blank (seen under load in CI)
+    box.wait = Math.min(2 * (box.wait || RETRY_MS), MAX_RETRY_MS);
+    if (box.next && !box.gone) setTimeout(() => draw(box), box.wait);
   } finally {
     box.busy = false;
   }

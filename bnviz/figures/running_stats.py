@@ -46,7 +46,11 @@ def momentum_label(momentum: float | None, lang: str) -> str:
 
 
 def _empty(lang: str, title: str, height: int = 320) -> go.Figure:
-    return go.Figure(layout=base_layout(title + " · " + _tr("no_data", lang), height=height))
+    """The chart's title, and "waiting for data…" in the plot (in the title it was cut at 1280)."""
+    fig = go.Figure(layout=base_layout(title, height=height))
+    fig.add_annotation(text=_tr("no_data", lang), x=0.5, y=0.5, xref="paper", yref="paper",
+                       showarrow=False)  # fmt: skip
+    return fig
 
 
 def _range(dots: list[np.ndarray], lines: list[np.ndarray]) -> list[float] | None:
