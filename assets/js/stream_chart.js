@@ -64,7 +64,9 @@ function statusLine(d, ans) {
         .replace("{state}", d.status.states[ans.state[n]] || ans.state[n])
         .replace("{step}", String((ans.shown || ans.step)[n])) // a diverged run: its step N
         .replace("{steps}", String(ans.steps[n]))
-        .replace("{rate}", String(Math.round(ans.rate[n]))) + steered(d, ans, n) + timeLeft(d, ans, n),
+        .replace("{rate}", String(Math.round(ans.rate[n]))) +
+        steered(d, ans, n) +
+        timeLeft(d, ans, n),
     )
     .join("\n");
 }

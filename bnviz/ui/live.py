@@ -68,10 +68,8 @@ def problems(ctx: PageContext, configs: dict[str, RunConfig]) -> bool:
     others = bool(found) and bool(trainable(configs))
     table = strings(ctx.lang)
     for key, fmt in found.items():
-        short = key.removeprefix("errors.") + "_others"
-        st.warning(
-            ctx.tr(f"errors.{short}" if others and f"errors.{short}" in table else key, **fmt)
-        )
+        short = f"{key}_others"
+        st.warning(ctx.tr(short if others and short in table else key, **fmt))
     return bool(found)
 
 

@@ -45,7 +45,8 @@ TIME_LEFT_FROM_S = 60.0  # a run with a minute or more to go says how long (stat
 
 
 def _rerun() -> None:
-    """A run the chart saw training has ended: the page (or its live panel) reruns."""
+    """A run has ended, paused or gone on since the page drew it: the page (or its live panel)
+    reruns (stream_chart.js, `ended`)."""
 
 
 def streaming() -> bool:
