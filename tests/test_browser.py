@@ -131,7 +131,9 @@ def test_another_tab_pausing_and_resuming_a_shared_run_redraws_the_buttons(
 
 def test_a_big_run_says_how_long_it_will_take_streamed_and_polled(browser, server):
     """An audit (5): 10 layers x 512 units trained for minutes under "a run takes ~30 s"."""
-    page = open_page(browser, server + "/batchnorm_lab?depth=10&width=512&seed=34")
+    # 100,000 steps of 10 x 512: minutes at any speed (1500 steps keep classroom pace, ~50
+    # steps/s, on an idle machine: the line then rightly says nothing)
+    page = open_page(browser, server + "/batchnorm_lab?depth=10&width=512&steps=100000&seed=34")
     page.wait_for_function(  # the streamed chart's status lines (stream_chart.js)
         "() => [...document.querySelectorAll('.bnviz-live-status')]"
         ".some(e => /training .* min left/.test(e.innerText))",
