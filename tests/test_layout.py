@@ -208,6 +208,19 @@ def test_initialization_compare_legend_is_on_the_first_screen(browser, server, l
     page.close()
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_lab_at_batch_size_1_keeps_its_legends_on_the_first_screen(browser, server, lang):
+    """At batch size 1 the lab shows a warning (why the BN net cannot train) and a sentence
+    above its charts: which line is train and which test sat below 720 px (a teacher's pass)."""
+    page = _open(browser, server, f"batchnorm_lab?lang={lang}&batch_size=1", 1280, 720)
+    page.wait_for_function(f"() => ({LEGEND_BOTTOMS})().length >= 2", timeout=90_000)
+    bottoms = page.evaluate(LEGEND_BOTTOMS)
+    assert len(bottoms) == 2 and max(bottoms) <= 720, bottoms
+    assert not page.evaluate(CUT), page.evaluate(CUT)
+    no_exception(page)
+    page.close()
+
+
 VIEWS_BOX = """() => {  // the row of view buttons: where it is on the page
   const r = document.querySelector('[class*="-view"] [data-testid=stButtonGroup]')
     .getBoundingClientRect();
