@@ -424,3 +424,25 @@ def test_why_bn_view_row_stands_clear_of_the_title(browser, server):
     views = views_row.bounding_box()
     assert views["y"] >= text["bottom"] + 4, (text, views)
     page.close()
+
+
+ONE_LINE = """() => [...document.querySelectorAll('[data-testid=stProgress] p')].map(p => {
+  const r = document.createRange(); r.selectNodeContents(p);  // a line box per line
+  const tops = [...r.getClientRects()].map(b => b.top).sort((a, b) => a - b);
+  return {text: p.innerText, lines: tops.filter((t, i) => !i || t - tops[i - 1] > 5).length};
+})"""
+
+
+def test_why_bn_noise_status_lines_take_one_line_each_in_zh_at_1280(browser, server):
+    """Santurkar's three runs side by side: "BN + 噪声：训练中 · 第 179 / 300 步 · 10 步/秒"
+    took two lines in its third of the row (audit 5), its bar lower than the others'."""
+    page = _open(browser, server, "why_bn?lang=zh&view=noise", 1280, 720)
+    page.wait_for_function(  # the three runs training, past step 100, each with its rate
+        f"() => ({ONE_LINE})().filter(s => /\\d{{3}}\\D+300 步 · \\d+ 步/.test(s.text))"
+        ".length === 3",
+        timeout=90_000,
+    )
+    lines = page.evaluate(ONE_LINE)
+    assert len(lines) == 3 and all(s["lines"] == 1 for s in lines), lines
+    no_exception(page)
+    page.close()
