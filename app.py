@@ -30,19 +30,22 @@ def lesson_pages(lang: str) -> dict[str, list]:
         title, icon = lesson_title(name, lang), lesson_icon(name, ICONS.get(name))
         group = lesson_group(name)
         label = t(f"nav.section.{group}", lang) if group else ""
-        home = name == "home"  # served at /; its own pathname is not "home", which the alias takes
-        url = "index" if home else None
+        home = name == "home"  # served at /; its own pathname (never shown) leaves the aliases'
+        url = "root" if home else None
         page = st.Page(path, title=title, icon=icon, default=home, url_path=url)
         out.setdefault(label, []).append(page)
         if home:
-            out[label].append(home_alias(path, title))
+            out[label] += [home_alias(path, title, alias) for alias in HOME_ALIASES]
     return out
 
 
-def home_alias(home: Path, title: str):
-    """`/home`, typed by hand, shows the home page (it said "Page not found"; its share link
-    names the root); hidden from the navigation."""
-    return st.Page(home, title=title, url_path="home", visibility="hidden")
+HOME_ALIASES = ("home", "index")  # what people type for a site's first page
+
+
+def home_alias(home: Path, title: str, alias: str):
+    """`/home` or `/index`, typed by hand, shows the home page (it said "Page not found"; its
+    share link names the root); hidden from the navigation."""
+    return st.Page(home, title=title, url_path=alias, visibility="hidden")
 
 
 def main() -> None:

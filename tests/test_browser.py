@@ -23,9 +23,12 @@ def test_home_opens_in_the_browser_language_and_switches(browser, server):
     page.close()
 
 
-def test_home_typed_by_hand_opens_the_home_page_with_the_root_as_its_share_link(browser, server):
-    """An audit: /home said "Page not found" and its share link repeated /home."""
-    page = open_page(browser, server + "/home?lang=zh")
+@pytest.mark.parametrize("alias", ["home", "index"])
+def test_home_typed_by_hand_opens_the_home_page_with_the_root_as_its_share_link(
+    browser, server, alias
+):
+    """Audits: /home and /index said "Page not found"; /home's share link repeated /home."""
+    page = open_page(browser, server + f"/{alias}?lang=zh")
     page.wait_for_selector("text=看神经网络如何训练", timeout=30_000)
     no_exception(page)
     assert page.get_by_text("Page not found").count() == 0
