@@ -51,12 +51,19 @@ def home_alias(home: Path, title: str, alias: str):
 def main() -> None:
     """The router Streamlit runs for every tab."""
     ensure_router()
-    st.set_page_config(
-        page_title="bnviz", page_icon=str(HERE / "assets" / "favicon.png"), layout="wide"
-    )
+    icon = str(HERE / "assets" / "favicon.png")
+    st.set_page_config(page_title="bnviz", page_icon=icon, layout="wide")
     lang = language_switch()
     scheduler()  # start the workers now, so they are warm when a lesson starts training
-    st.navigation(lesson_pages(lang), position="top").run()
+    page = st.navigation(lesson_pages(lang), position="top")
+    st.set_page_config(page_title=tab_title(page), page_icon=icon, layout="wide")
+    page.run()
+
+
+def tab_title(page) -> str:
+    """The browser tab's title: the lesson's, so a student with several lessons open tells
+    them apart (every tab said "bnviz"); the home page's is the app's name."""
+    return "bnviz" if page.url_path == "" or page.url_path in HOME_ALIASES else page.title
 
 
 # ---- live charts (issue 13): `streamlit run app.py` finds this st.App and serves it with

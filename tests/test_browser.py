@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from bnviz.i18n import lesson_title
 from tests.browser_support import SHOTS, no_exception, open_page, settle
 
 pytestmark = pytest.mark.browser
@@ -35,6 +36,20 @@ def test_home_typed_by_hand_opens_the_home_page_with_the_root_as_its_share_link(
     link = page.locator('[data-testid="stSidebar"] [data-testid="stCode"]').first.inner_text()
     assert link.strip() == server.rstrip("/") + "?lang=zh", link
     assert page.get_by_text("首页", exact=True).count() == 1  # the alias is not in the navigation
+    page.close()
+
+
+def test_each_lesson_names_its_browser_tab(browser, server):
+    """An audit: every tab said "bnviz", so a student with several lessons open could not tell
+    them apart. A lesson's tab carries its title in the page's language; home, the app's name."""
+    page = open_page(browser, server + "/why_bn?lang=zh")
+    page.wait_for_function(
+        f"() => document.title === {lesson_title('why_bn', 'zh')!r}", timeout=30_000
+    )
+    page.goto(server + "/home")
+    page.wait_for_selector("text=Lessons", timeout=30_000)
+    page.wait_for_function("() => document.title === 'bnviz'", timeout=30_000)
+    no_exception(page)
     page.close()
 
 

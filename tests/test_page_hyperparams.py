@@ -59,7 +59,7 @@ def test_every_view_without_a_preset_says_what_to_look_for_in_that_view(lang):
 def test_a_bad_url_value_falls_back_with_a_note():
     at = page(PAGE, steps="-3", models="12", trials="7")
     assert not at.exception
-    notes = " ".join(i.value for i in at.info)
+    notes = " ".join(i.value for i in at.warning)
     assert "steps" in notes and "trials" in notes
     assert at.session_state["hyperparams.models"] == 12  # a good value is kept
     assert at.session_state["hyperparams.steps"] == V.DEFAULT.steps

@@ -106,7 +106,7 @@ def test_init_batchnorm_toggle_changes_the_table():
 def test_init_bad_url_values_fall_back_with_a_note():
     at = page(INIT, depth="99", init="random", width="100")
     assert not at.exception
-    notes = " ".join(i.value for i in at.info)
+    notes = " ".join(i.value for i in at.warning)
     assert "depth" in notes and "init" in notes
     assert at.session_state["initialization.depth"] == 10
     assert at.session_state["initialization.width"] == 100  # a good value is kept
@@ -140,12 +140,12 @@ def test_init_compare_link_with_an_unknown_init_says_so(lang):
     unknown inits only compares all of them, and says so too."""
     at = page(INIT, view="compare", compare="foo,xavier", lang=lang)
     assert not at.exception and at.multiselect(key="initialization.compare").value == ["xavier"]
-    (note,) = [i.value for i in at.info if "foo" in i.value]
+    (note,) = [i.value for i in at.warning if "foo" in i.value]
     assert strings(lang)["initialization.init.xavier"] in note
     assert all(len(f["data"]) == 1 for f in drawn(at))
     at = page(INIT, view="compare", compare="nope", lang=lang)
     assert len(at.multiselect(key="initialization.compare").value) == len(I.INITS)
-    (note,) = [i.value for i in at.info if "nope" in i.value]
+    (note,) = [i.value for i in at.warning if "nope" in i.value]
     assert strings(lang)["initialization.init.orthogonal"] in note
 
 
@@ -262,7 +262,7 @@ def test_act_gallery_and_zigzag_views():
 def test_act_bad_url_value_falls_back_with_a_note():
     at = page(ACT, activation="swish", dead_activation="tanh", view="nope")
     assert not at.exception
-    notes = " ".join(i.value for i in at.info)
+    notes = " ".join(i.value for i in at.warning)
     assert "activation" in notes and "dead_activation" in notes
     assert at.session_state["activations.activation"] == "sigmoid"
     assert at.session_state["activations.view"] == "function"
@@ -377,7 +377,7 @@ def test_a_bad_view_in_the_link_falls_back_with_a_note(script, key, good, label)
     at = page(script, view="nope")
     assert not at.exception
     assert at.session_state[key] == good
-    notes = " ".join(i.value for i in at.info)
+    notes = " ".join(i.value for i in at.warning)
     assert "nope" in notes and "view" in notes
     assert f"“{t(label)}”" in notes  # the view's button label, not its name in the link
     assert "view" not in at.query_params  # the link now says the default
@@ -393,4 +393,4 @@ def test_a_bad_view_in_the_link_is_noted_once(script):
     allowed here" twice (activations: once full width, once beside the title)."""
     at = page(script, view="nope")
     assert not at.exception
-    assert len([i for i in at.info if "nope" in i.value]) == 1, [i.value for i in at.info]
+    assert len([w for w in at.warning if "nope" in w.value]) == 1, [w.value for w in at.warning]

@@ -89,7 +89,7 @@ def test_the_whitening_gains_read_as_multipliers_in_both_languages():
 def test_preprocessing_bad_link_values_fall_back_with_a_note():
     at = page(PREP, corr="2", eps="much", view="nowhere", offset_x="7")
     assert not at.exception
-    notes = " ".join(infos(at))
+    notes = " ".join(w.value for w in at.warning)
     assert "corr" in notes and "eps" in notes and "view" in notes
     assert at.session_state["preprocessing.offset_x"] == 7.0  # a good value is kept
     assert at.session_state["preprocessing.view"] == "picture"
@@ -211,7 +211,7 @@ def test_babysitting_runs_in_both_languages(lang):
 def test_babysitting_bad_link_values_fall_back_with_a_note():
     at = page(BABY, weight_decay="lots", view="nowhere", seed="3")
     assert not at.exception
-    notes = " ".join(infos(at))
+    notes = " ".join(w.value for w in at.warning)
     assert "weight_decay" in notes and "view" in notes
     assert at.session_state["babysitting.seed"] == 3
 

@@ -125,7 +125,7 @@ def test_scrubber_draws_the_path_up_to_a_step():
 def test_bad_url_value_falls_back_with_a_note():
     at = page(scale="abc", seed="3")
     assert not at.exception
-    notes = " ".join(i.value for i in at.info)
+    notes = " ".join(i.value for i in at.warning)
     assert "scale" in notes and "abc" in notes
     assert at.session_state["standardization.scale"] == DEFAULT.scale
     assert_readouts_match(at, DEFAULT.replace(seed=3))  # the good value is kept

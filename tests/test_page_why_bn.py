@@ -59,7 +59,7 @@ def test_every_view_runs_and_draws_in_both_languages(view, lang):
 def test_bad_url_values_fall_back_with_a_note():
     at = page(PAGE, depth="99", w="big", view="nonsense")
     assert not at.exception
-    notes = " ".join(infos(at))
+    notes = " ".join(w.value for w in at.warning)
     assert "depth" in notes and "nonsense" in notes
     terms = by_title(at, "why_bn.fig.terms_title")
     assert len(decode(terms["data"][0]["x"])) == W.DeepLinearSettings().depth  # the default

@@ -10,7 +10,7 @@ import streamlit
 from streamlit.runtime.scriptrunner import magic
 from streamlit.testing.v1 import AppTest
 
-from bnviz.i18n import t
+from bnviz.i18n import listed, t
 from bnviz.ui.common import plain
 from tests.helpers import (
     click,
@@ -84,7 +84,7 @@ def test_every_page_runs(name, lang):
 def test_bad_url_values_fall_back_with_a_note():
     at = page("01_batchnorm_lab.py", depth="99", lr="fast", width="32")
     assert not at.exception
-    notes = " ".join(i.value for i in at.info)
+    notes = " ".join(i.value for i in at.warning)
     assert "depth" in notes and "lr" in notes
     assert at.session_state["lab.width"] == 32  # a good value is kept
 
@@ -94,7 +94,7 @@ def test_several_bad_url_values_share_one_note():
     contours started at 540 px, mostly below the first screen. One box, a line each."""
     at = page("02_standardization.py", scale="abc", lr="-1", steps="0")
     assert not at.exception
-    boxes = [i.value for i in at.info if "not allowed here" in i.value]
+    boxes = [w.value for w in at.warning if "not allowed here" in w.value]
     assert len(boxes) == 1 and boxes[0].count("not allowed here") == 3, boxes
     assert all(f"“{name}”" in boxes[0] for name in ("scale", "lr", "steps")), boxes
 
@@ -296,6 +296,9 @@ def test_an_unknown_url_key_is_named_and_left_out_of_the_link():
     assert dict(at.query_params) == {"depth": "3"}  # the link keeps the good value only
     at = page("09_hyperparams.py", lr="abc")
     assert [w.value for w in at.sidebar.warning] == [t("app.url_unknown", keys="lr")]
+    at = page("01_batchnorm_lab.py", foo="1", bar="2")  # two: "leaves them out" (an audit)
+    warned = [w.value for w in at.sidebar.warning]
+    assert warned == [t("app.url_unknown_many", keys=listed(["bar", "foo"], "en"))], warned
 
 
 @pytest.mark.parametrize("name", [p for p in PAGES if p != "00_home.py"])

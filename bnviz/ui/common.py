@@ -187,7 +187,7 @@ def show_notes(ctx: PageContext) -> None:
         for note in ctx.notes
     ]
     if said:  # one box, a line each: three boxes pushed the page's chart off the first screen
-        st.info("  \n".join(said))
+        st.warning("  \n".join(said))  # not blue: the page's sentence is an info box
 
 
 def finish(ctx: PageContext) -> None:
@@ -206,7 +206,8 @@ def finish(ctx: PageContext) -> None:
     # neither read by this run nor written back (a view or a choice read on the first run only)
     unknown = sorted(set(ctx.params) - getattr(ctx.params, "read", set(ctx.params)) - set(query))
     if unknown:  # a misspelled key (learning_rate=) would otherwise go unnoticed
-        text = ctx.tr("app.url_unknown", keys=listed((plain(k) for k in unknown), ctx.lang))
+        key = "app.url_unknown" if len(unknown) == 1 else "app.url_unknown_many"
+        text = ctx.tr(key, keys=listed((plain(k) for k in unknown), ctx.lang))
         (ctx.url_slot or st.sidebar).warning(text)
     with st.sidebar:
         st.caption(ctx.tr("app.share_link"))

@@ -28,7 +28,7 @@ def url_choice(ctx: PageContext, name: str, choices: Sequence[str]) -> str:
     if value in choices:
         return value
     default = choice_label(ctx, name, choices[0])
-    st.info(ctx.tr("app.url_note", name=name, text=plain(value), default=default))
+    st.warning(ctx.tr("app.url_note", name=name, text=plain(value), default=default))
     return choices[0]
 
 

@@ -52,7 +52,7 @@ def pick_inits(ctx: PageContext) -> list:
             chosen = st.session_state[key]
             used = listed((ctx.tr(f"initialization.init.{i}") for i in chosen), ctx.lang)
             text = plain(",".join(unknown))
-            st.info(ctx.tr("app.url_note", name="compare", text=text, default=used))
+            st.warning(ctx.tr("app.url_note", name="compare", text=text, default=used))
     inits = st.sidebar.multiselect(  # a setting; in the page it pushed the legend off screen
         ctx.tr("initialization.field.compare"), I.INITS, key=key,
         format_func=lambda i: ctx.tr(f"initialization.init_short.{i}"),
