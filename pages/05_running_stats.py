@@ -15,7 +15,7 @@ ctx.remember(cfg, rs.DEFAULT)
 ctx.remember(view_cfg, rs.View())
 active = page.presets(ctx, *ui.presets())
 view = page.views(ctx, ui.VIEWS)
-page.look_for(ctx, active, view)
+page.look_for(ctx, active, ui.sentence(view, cfg, view_cfg))
 
 ui.draw(ctx, view, cfg, view_cfg)
 page.explanation(ctx, "running_stats")

@@ -394,6 +394,29 @@ def test_batch_size_one_explains_and_never_raises():
     assert any("variance is **0**" in m.value for m in at.markdown)
 
 
+@pytest.mark.parametrize("view", ["live", "modes"])
+def test_batch_size_one_on_a_live_view_says_so_in_its_sentence(view):
+    """An audit: on Train vs eval at batch size 1 the sentence still said "both pass 88 %"
+    above the warning that nothing can train."""
+    at = page(batch_size="1", view=view)
+    said = [i.value for i in at.info]
+    assert i18n.t("running_stats.look_for.one") in said, said
+    assert i18n.t("running_stats.look_for.modes") not in said
+
+
+def test_train_vs_eval_states_its_numbers_on_the_defaults_only():
+    """An audit: after the teacher set batch size 4 and lr 0.5, the sentence still claimed
+    "both pass 88 % … within 12 points" over curves at 50 %, 25 points apart. The numbers
+    hold on the defaults' runs for any seed (test_claims_seeds); elsewhere it names none."""
+    for params, key in [
+        ({"seed": "3"}, "modes"),
+        ({"batch_size": "4", "lr": "0.5"}, "modes_custom"),
+        ({"compare": "0.01"}, "modes_custom"),
+    ]:
+        said = [i.value for i in page(view="modes", **params).info]
+        assert i18n.t(f"running_stats.look_for.{key}") in said, (params, said)
+
+
 def curves(at) -> dict[str, int]:
     """Points in the mean chart's batch-mean, running-mean and population traces."""
     figs_ = [f for f in figures(at) if "mean of the BN input" in str(f["layout"].get("title"))]

@@ -82,6 +82,12 @@ def run_configs(cfg: RunConfig, view: View) -> dict[str, RunConfig]:
     return out
 
 
+def on_defaults(cfg: RunConfig, view: View) -> bool:
+    """The page trains the defaults' runs (any seed): what running_stats.look_for.modes states
+    was measured on those (tests/test_claims_seeds.py)."""
+    return run_configs(cfg.replace(seed=DEFAULT.seed), view) == run_configs(DEFAULT, View())
+
+
 def widget_values(values: dict) -> dict:
     """Settings -> the page's widget values: bn_momentum becomes a slider value and a toggle."""
     out = dict(values)

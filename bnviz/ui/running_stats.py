@@ -181,6 +181,17 @@ def live_section(ctx: PageContext, view: str, cfg: RunConfig, configs: dict, lay
         live.live_panel(ctx, runs, labels, lambda snaps: draw_modes(ctx, snaps), one_line=True)
 
 
+def sentence(view: str, cfg: RunConfig, view_cfg: rs.View) -> str:
+    """Which running_stats.look_for.<key> speaks for the view: at batch size 1 the live views
+    show why BN cannot train ("one"); on settings other than the defaults' the train-vs-eval
+    sentence names no numbers ("modes_custom": an audit saw "both pass 88 %" over 50 %)."""
+    if view in ("live", "modes") and cfg.batch_size == 1:
+        return "one"
+    if view == "modes" and not rs.on_defaults(cfg, view_cfg):
+        return "modes_custom"
+    return view
+
+
 def draw(ctx: PageContext, view: str, cfg: RunConfig, view_cfg: rs.View) -> None:
     """The chosen view; at batch size 1 nothing can train and the explanation takes its place."""
     configs = rs.run_configs(cfg, view_cfg)
