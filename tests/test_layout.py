@@ -446,3 +446,26 @@ def test_why_bn_noise_status_lines_take_one_line_each_in_zh_at_1280(browser, ser
     assert len(lines) == 3 and all(s["lines"] == 1 for s in lines), lines
     no_exception(page)
     page.close()
+
+
+PLOT_BOTTOMS = """() => [...document.querySelectorAll('.js-plotly-plot')]
+  .map(p => Math.round(p.getBoundingClientRect().bottom))"""
+
+
+@pytest.mark.parametrize("view", ["shift", "noise"])
+def test_why_bn_three_runs_keep_their_charts_on_the_first_screen_while_training(
+    browser, server, view
+):
+    """An audit: on Covariate shift at 1280x720, while the three runs trained, the third status
+    line took two lines and the charts ended at 725 px, their legends under the fold."""
+    page = _open(browser, server, f"why_bn?view={view}", 1280, 720)
+    page.wait_for_function(  # the three runs training, past step 100, each with its rate
+        f"() => ({ONE_LINE})().filter(s => /step \\d{{3}} \\/ 300 · \\d+ steps/.test(s.text))"
+        ".length === 3",
+        timeout=90_000,
+    )
+    page.wait_for_function(f"() => ({PLOT_BOTTOMS})().length >= 2", timeout=30_000)
+    lines, bottoms = page.evaluate(ONE_LINE), page.evaluate(PLOT_BOTTOMS)
+    assert max(bottoms) <= 720, (bottoms, lines)  # "BN + noise: …" took two lines here
+    no_exception(page)
+    page.close()

@@ -19,7 +19,10 @@ from bnviz.ui.common import PageContext, scheduler, session_id
 LIVE_VIEWS = ("shift", "noise", "smooth")  # trained through the scheduler, shared by the class
 SLOTS = ("plain", "bn", "bn_noise")  # every live view's run names
 SMALL = 240  # three charts in a row under the run controls: they fit the first screen at 720
-PAIR = HERO_HEIGHT - 30  # two charts under a three-line sentence, the run controls and statuses
+# two charts under a three-line sentence, the run controls and three status lines, of which one
+# takes two lines at 1280 px while it trains ("BN + noise: training · step 273 / 300 · 10
+# steps/s"): at HERO_HEIGHT - 30 the charts' legends fell below 720 px (an audit)
+PAIR = HERO_HEIGHT - 50
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
