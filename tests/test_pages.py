@@ -243,6 +243,20 @@ def test_pause_step_and_resume_draw_the_state_they_made():
     click(at, "Pause")
 
 
+def test_a_rate_changed_by_hand_is_named_under_the_share_link():
+    """An audit (6): after "Learning rate now" moved to 0.1 the share link, captioned "same
+    settings and seed", still opened the run at lr 1, and nothing said so."""
+    at = page("01_batchnorm_lab.py", steps="100000", seed="15", view="percentiles")
+    rerun_until(at, lambda a: len(_steps(a)) == 2 and min(_steps(a)) > 0)
+    note = t("run.steered_link", lr="1")
+    assert note not in [c.value for c in at.sidebar.caption]
+    (rate,) = [s for s in at.select_slider if s.label.startswith("Learning rate now")]
+    rate.set_value(0.1).run()
+    assert note in [c.value for c in at.sidebar.caption]
+    assert "lr" not in at.query_params  # the link itself is the settings'
+    leave_idle(at)
+
+
 def _extremes():
     from bnviz.config import RunConfig, specs
 

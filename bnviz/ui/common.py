@@ -102,6 +102,7 @@ class PageContext:
     query: dict[str, str] = field(default_factory=dict)  # what this run writes back
     head: Any = None  # the title row's free space (run controls go there)
     url_slot: Any = None  # the sidebar's top: what the link held that the page does not use
+    link_notes: list[str] = field(default_factory=list)  # what the share link does not carry
 
     def tr(self, key: str, **fmt: object) -> str:
         """t(key) in the page's language."""
@@ -212,6 +213,8 @@ def finish(ctx: PageContext) -> None:
     with st.sidebar:
         st.caption(ctx.tr("app.share_link"))
         st.code(link or "?" + urllib.parse.urlencode(query), language=None, wrap_lines=True)
+        for note in ctx.link_notes:
+            st.caption(note)
 
 
 def number_text(value: object, percent: bool = False) -> object:

@@ -231,8 +231,9 @@ def pace_toggle(ctx: PageContext, runs: dict[str, Run | None]) -> None:
     )
 
 
-def live_lr(ctx: PageContext, cfg: RunConfig, runs: dict[str, Run | None]) -> None:
-    """Change the learning rate of the running runs ("babysitting").
+def live_lr(ctx: PageContext, cfg: RunConfig, runs: dict[str, Run | None]) -> bool:
+    """Change the learning rate of the running runs ("babysitting"); whether a run is steered
+    (trains at a rate other than its settings').
 
     The slider is keyed by the runs it steers, so a new pair (a preset, a changed setting) gets
     a fresh slider at that pair's rate; only a user's move of the slider sends a new rate.
@@ -249,7 +250,7 @@ def live_lr(ctx: PageContext, cfg: RunConfig, runs: dict[str, Run | None]) -> No
         for run_id in ids:
             scheduler().control(run_id, "lr", st.session_state[key])
 
-    st.select_slider(
+    chosen = st.select_slider(
         ctx.tr("run.live_lr"),
         log_grid(specs(RunConfig)["lr"], current),
         value=current,
@@ -258,6 +259,8 @@ def live_lr(ctx: PageContext, cfg: RunConfig, runs: dict[str, Run | None]) -> No
         key=key,
         on_change=send,
     )
+    moved = bool(live) and not math.isclose(chosen, cfg.lr, rel_tol=1e-6)  # before it applies
+    return moved or any(r is not None and steered_lr(r.snapshot) for r in runs.values())
 
 
 def status_text(ctx: PageContext, label: str, snap: Snapshot) -> str:
@@ -394,5 +397,7 @@ def sidebar(ctx: PageContext, cfg: RunConfig, runs: dict[str, Run | None], lr: b
         st.markdown(f"**{ctx.tr('run.while_training')}**")
         pace_toggle(ctx, runs)
         freeze_toggle(ctx)
-        if lr and "lr" not in ctx.hidden:
-            live_lr(ctx, cfg, runs)
+        if lr and "lr" not in ctx.hidden and live_lr(ctx, cfg, runs):
+            # an audit: the link, captioned "same settings and seed", gave a student the run
+            # at the settings' rate with no hint that the class saw another
+            ctx.link_notes.append(ctx.tr("run.steered_link", lr=f"{cfg.lr:.3g}"))
