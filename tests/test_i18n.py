@@ -170,3 +170,23 @@ def test_every_english_setting_label_starts_with_a_capital():
     assert len(labels) > 30
     lower = {k: v for k, v in labels.items() if v[:1].isalpha() and v[:1].islower()}
     assert not lower, lower
+
+
+INLINE_MATH = re.compile(r"(?<!\$)\$(?!\$)([^$\n]+?)\$(?!\$)")
+BREAKS = re.compile(r"[=+<>/-]|\\(le|ge|approx|cdot|leftarrow)\b")  # KaTeX may break after these
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_inline_formulas_stay_on_one_line(lang):
+    """An audit: "(x −" ended one line and "μB)/√(0+ε) = 0" began the next (KaTeX breaks an
+    inline formula after a relation or an operator). A formula in braces is one unbreakable
+    group."""
+    found = {
+        key: body
+        for key, text in strings(lang).items()
+        for body in INLINE_MATH.findall(text)
+        if BREAKS.search(body)
+    }
+    assert len(found) >= 5, found  # the rule has formulas to hold
+    loose = {k: b for k, b in found.items() if not (b.startswith("{") and b.endswith("}"))}
+    assert not loose, loose
