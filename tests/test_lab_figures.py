@@ -9,7 +9,7 @@ from bnviz.figures import lab as figs
 from bnviz.figures.live import live_figure
 from bnviz.figures.theme import HERO_HEIGHT
 from bnviz.i18n import t
-from bnviz.lessons.batchnorm_lab import pair
+from bnviz.lessons.batchnorm_lab import DEFAULT, pair
 from bnviz.runner import train_sync
 from bnviz.stepper import Snapshot, Stepper
 from bnviz.telemetry import Q15, Q50, Q85
@@ -128,3 +128,23 @@ def test_empty_snapshots_give_a_waiting_figure_not_an_error():
         ("en", figs.boundary_figure(empty, np.zeros((1, 2)), np.zeros(1), lang="en")),
     ):
         assert len(fig.data) == 0 and fig.layout.title.text == t("lab.fig.no_data", lang)
+
+
+@pytest.mark.parametrize("column", ["dead", "grad_norm"])  # a ReLU net's panels
+def test_a_run_that_diverged_early_shares_its_partners_step_axis_and_is_marked(column):
+    """An audit: ReLU, He init, lr 1, seed 7: the net without BN diverges at step 7, and its
+    panel showed one dot at step 0 on an axis from -1 to 1 beside its partner's 0 to 300, with
+    no mark saying so (the Loss view has one)."""
+    cfg = DEFAULT.replace(seed=7, activation="relu", init="he", steps=300)
+    runs = {name: train_sync(c) for name, c in pair(cfg).items()}
+    assert runs["plain"].state == "diverged" and runs["bn"].state == "finished"
+    fig = figs.per_layer_figure(runs, column, lang="en", log_y=column == "grad_norm")
+    assert fig.layout.xaxis2.matches == "x"  # one step axis: 0 to 300 in both panels
+    (mark,) = [tr for tr in fig.data if tr.mode == "markers+text"]
+    assert list(mark.text) == [t("lab.fig.diverged", "en")] and mark.xaxis == "x"
+    assert mark.x[0] == runs["plain"].telemetry["step"][-1]
+    assert not [
+        tr
+        for tr in figs.per_layer_figure(runs | {"plain": runs["bn"]}, column, lang="en").data
+        if tr.mode == "markers+text"
+    ]

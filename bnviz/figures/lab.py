@@ -225,6 +225,8 @@ def per_layer_figure(
                     yaxis="y" + ax,
                 )
             )
+        if snap.state == "diverged" and len(x):  # an x where its curves end, as on Loss
+            traces.append(_diverged_mark(name, x[-1], values[-1], lang, ax))
         title = _label(name, lang)
         if column == "grad_norm" and len(tel["step"]) and n > 2:  # the deep-sigmoid sentence's
             times = readable(gradient_shrink(snap), 2)  # "shrinks about 4× per layer", measured
@@ -233,7 +235,9 @@ def per_layer_figure(
             mean = mean_saturation(snap).mean()  # of the units, at the end
             share = f"{mean:.1%}" if mean < 0.1 else f"{mean:.0%}"  # "1.4%", "95%"
             title += " · " + t("lab.fig.saturated_share", lang, share=share)
-        axes[f"xaxis{ax}"] = dict(domain=dom, title=title)
+        # one step axis for the panels: a run that diverged at step 7 had one point at step 0
+        # on an axis from -1 to 1, beside its partner's 0 to 300 (an audit)
+        axes[f"xaxis{ax}"] = dict(domain=dom, title=title, matches="x" if i else None)
         axes[f"yaxis{ax}"] = dict(
             anchor="x" + ax,
             type="log" if log_y else None,
@@ -246,6 +250,19 @@ def per_layer_figure(
         return _empty(lang)
     layout = base_layout(t(f"lab.fig.{column}", lang), height=320, **axes)
     return tidy_log_axes(go.Figure(traces, layout))
+
+
+def _diverged_mark(name: str, step: float, last: np.ndarray, lang: str, ax: str) -> go.Scatter:
+    """An x labelled "diverged" at a diverged run's last sample, amid its layers' last values."""
+    color = COLORS.get(name, COLORS["guide"])
+    finite = last[np.isfinite(last)]
+    return go.Scatter(
+        x=[step], y=[float(np.median(finite)) if len(finite) else 0.0],
+        mode="markers+text", text=[t("lab.fig.diverged", lang)], textposition="middle right",
+        textfont=dict(color=color, size=14), cliponaxis=False, showlegend=False,
+        marker=dict(symbol="x-thin", size=14, color=color, line=dict(width=3, color=color)),
+        xaxis="x" + ax, yaxis="y" + ax,
+    )  # fmt: skip
 
 
 def _extent(centres: np.ndarray) -> list[float]:
