@@ -203,3 +203,24 @@ def test_a_run_that_diverges_while_watched_is_marked_where_its_curve_ends(browse
     no_exception(page)
     page.get_by_role("button", name="Pause", exact=True).click()  # leave the workers idle
     page.close()
+
+
+def test_streamed_charts_wear_the_theme_of_every_other_chart(browser, server):
+    """An audit: the lab's Loss and Accuracy charts had plain titles and larger axis titles
+    than the charts of every other view: the streamed chart skipped Streamlit's chart theme,
+    which the other charts get (plot.js). Both now apply the same template and bold title."""
+    page = open_page(browser, server + "/batchnorm_lab?seed=43")
+    themed = f"""() => [...document.querySelectorAll('{PLOT}')].map(p => ({{
+      title: p.layout.title.text, template: !!(p.layout.template && p.layout.template.layout),
+      axis: getComputedStyle(p.querySelector('.xtitle')).fontSize}}))"""
+    page.wait_for_function(f"() => ({themed})().length == 2", timeout=60_000)
+    charts = page.evaluate(themed)
+    assert all(c["title"].startswith("<b>") and c["template"] for c in charts), charts
+    page.get_by_text("Gradients", exact=True).first.click()  # a view drawn by plot.js
+    other = """() => [...document.querySelectorAll('.js-plotly-plot')]
+      .filter(p => !p.closest('.bnviz-live') && p.querySelector('.xtitle'))
+      .map(p => getComputedStyle(p.querySelector('.xtitle')).fontSize)"""
+    page.wait_for_function(f"() => ({other})().length > 0", timeout=60_000)
+    assert {c["axis"] for c in charts} == set(page.evaluate(other)), (charts, page.evaluate(other))
+    no_exception(page)
+    page.close()

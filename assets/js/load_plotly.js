@@ -1,5 +1,6 @@
 // Shared by bnviz's chart components (prepended to each by Python): plotly.js from the
-// server's own copy, loaded once per page however many charts ask for it.
+// server's own copy, loaded once per page however many charts ask for it; the template
+// Streamlit's own chart theme resolves to, fetched once per tab, and a figure themed with it.
 function loadPlotly(url) {
   if (window.Plotly) return Promise.resolve(window.Plotly);
   if (!window.__bnvizPlotly) {
@@ -15,4 +16,33 @@ function loadPlotly(url) {
     });
   }
   return window.__bnvizPlotly;
+}
+
+function loadTemplate(url) {
+  // one request per tab however many charts ask; without it (the server restarting) a chart
+  // is drawn in plotly's plain style, and the next figure asks again
+  if (!window.__bnvizTemplate) {
+    window.__bnvizTemplate = fetch(url)
+      .then((res) => {
+        if (!res.ok) throw new Error("chart template: HTTP " + res.status);
+        return res.json();
+      })
+      .catch(() => {
+        window.__bnvizTemplate = null;
+        return undefined;
+      });
+  }
+  return window.__bnvizTemplate;
+}
+
+function themed(fig, template) {
+  // Streamlit's theme, as its chart element applies it: its template, a bold title
+  const layout = fig.layout || {};
+  layout.template = template;
+  if (layout.title && typeof layout.title.text === "string" && layout.title.text) {
+    layout.title = { ...layout.title, text: "<b>" + layout.title.text + "</b>" };
+  }
+  if (layout.uirevision === undefined) layout.uirevision = "bnviz"; // a zoom survives redraws
+  delete layout.width; // the column's width
+  return { data: fig.data || [], layout };
 }

@@ -25,35 +25,6 @@ function text(data) {
   return typeof data === "string" ? data : new TextDecoder().decode(data);
 }
 
-function loadTemplate(url) {
-  // one request per tab however many charts ask; without it (the server restarting) a chart
-  // is drawn in plotly's plain style, and the next figure asks again
-  if (!window.__bnvizTemplate) {
-    window.__bnvizTemplate = fetch(url)
-      .then((res) => {
-        if (!res.ok) throw new Error("chart template: HTTP " + res.status);
-        return res.json();
-      })
-      .catch(() => {
-        window.__bnvizTemplate = null;
-        return undefined;
-      });
-  }
-  return window.__bnvizTemplate;
-}
-
-function themed(fig, template) {
-  // Streamlit's theme, as its chart element applies it: its template, a bold title
-  const layout = fig.layout || {};
-  layout.template = template;
-  if (layout.title && typeof layout.title.text === "string" && layout.title.text) {
-    layout.title = { ...layout.title, text: "<b>" + layout.title.text + "</b>" };
-  }
-  if (layout.uirevision === undefined) layout.uirevision = "bnviz"; // a zoom survives redraws
-  delete layout.width; // the column's width
-  return { data: fig.data || [], layout };
-}
-
 async function barsBesidePlots(P, box) {
   // A plot kept to equal axis units (constrain: "domain") shrinks inside its figure, but
   // plotly puts a colour bar by the figure's right edge: at 1920 px the standardized panel's

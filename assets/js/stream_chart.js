@@ -145,7 +145,10 @@ async function ask(live) {
   if (live.stopped) return;
   const took = performance.now() - t0;
   if (ans && ans.figure) {
-    await P.newPlot(live.plot, ans.figure.data, ans.figure.layout, {
+    // Streamlit's chart theme, as every other chart on the page has it (an audit: these two
+    // titles were not bold and their axis titles larger than on all the other views)
+    const fig = themed(ans.figure, await loadTemplate(live.data.template));
+    await P.newPlot(live.plot, fig.data, fig.layout, {
       responsive: true,
       displaylogo: false,
     });

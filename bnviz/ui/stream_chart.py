@@ -85,6 +85,7 @@ def stream_chart(
         "src": live_url(snaps, view, ctx.lang),
         "names": list(snaps),
         "plotly": live_routes.PLOTLY_URL,
+        "template": live_routes.TEMPLATE_SRC,  # Streamlit's chart theme, as plot.js applies it
         "height": HEIGHT,
         "busy": ctx.tr("run.live_busy", seconds="{seconds}"),
         "gone": ctx.tr("run.live_gone"),
