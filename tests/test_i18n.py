@@ -24,10 +24,15 @@ def test_placeholders_match_between_languages():
     import string
 
     fmt = string.Formatter()
+
+    def names(text: str) -> set[str] | str:
+        try:
+            return {f for _, f, _, _ in fmt.parse(text) if f}
+        except ValueError:  # nested braces: a formula's KaTeX group, in a text never formatted
+            return "not a format"
+
     for key, text in strings("en").items():
-        names_en = {f for _, f, _, _ in fmt.parse(text) if f}
-        names_zh = {f for _, f, _, _ in fmt.parse(strings("zh")[key]) if f}
-        assert names_en == names_zh, key
+        assert names(text) == names(strings("zh")[key]), key
 
 
 def used_keys() -> tuple[set[str], set[str]]:
