@@ -32,13 +32,15 @@ def gap_figure(evals: Mapping[str, Mapping[str, np.ndarray]], *, lang: str) -> g
         ev = evals.get(name)
         if not ev or not len(ev.get("step", ())):
             continue
-        gap = np.asarray(ev["train_acc"]) - np.asarray(ev["test_acc"])
+        # in percentage points, as the sentence counts them ("4-11 points lower"; an audit read
+        # 0.05 on the axis under it)
+        gap = 100 * (np.asarray(ev["train_acc"]) - np.asarray(ev["test_acc"]))
         traces.append(
             go.Scatter(
                 x=np.asarray(ev["step"], dtype=np.int32), y=f32(gap), mode="lines+markers",
                 name=run_label(name, lang), marker=dict(size=4),
                 line=dict(color=RUN_COLORS[name], width=2.2, dash=RUN_DASH[name]),
-                hovertemplate="%{x}: %{y:.3f}<extra>%{fullData.name}</extra>",
+                hovertemplate="%{x}: %{y:.1f}<extra>%{fullData.name}</extra>",
             )
         )  # fmt: skip
     layout = base_layout(  # shorter than a hero: the five runs' status line sits above it
@@ -52,7 +54,7 @@ def gap_figure(evals: Mapping[str, Mapping[str, np.ndarray]], *, lang: str) -> g
 def gap_lines(gaps: Mapping[str, Gap], *, lang: str) -> list[str]:
     """One line of final numbers per run, in the order of VARIANTS."""
     return [
-        t("running_stats.fig.reg_table", lang, label=run_label(n, lang), train=g.train_acc,
-          test=g.test_acc, gap=g.gap)
+        t("running_stats.fig.reg_table", lang, label=run_label(n, lang), train=100 * g.train_acc,
+          test=100 * g.test_acc, gap=100 * g.gap)
         for n, g in ((n, gaps[n]) for n in VARIANTS if n in gaps)
     ]  # fmt: skip
