@@ -532,3 +532,14 @@ def test_a_chart_without_data_keeps_its_title_and_says_so_in_the_plot(lang):
     ):
         assert t("running_stats.fig.no_data", lang) not in fig.layout.title.text
         assert [a.text for a in fig.layout.annotations] == [t("running_stats.fig.no_data", lang)]
+
+
+def test_the_overfitting_gap_is_drawn_in_points_as_the_sentence_counts_it():
+    """An audit: the sentence says "tests 4-11 points lower" over an axis reading 0.05."""
+    from bnviz.figures import regularization as reg_figs
+
+    name = next(iter(reg_figs.VARIANTS))
+    evals = {name: {"step": np.array([0, 10]), "train_acc": np.array([0.5, 0.99]),
+                    "test_acc": np.array([0.5, 0.91])}}  # fmt: skip
+    (trace,) = reg_figs.gap_figure(evals, lang="en").data
+    assert np.allclose(trace.y, [0.0, 8.0], atol=1e-4)
