@@ -17,7 +17,8 @@ cfg = page.settings(ctx, cfg, MAIN, MORE)
 ctx.remember(cfg, DEFAULT)
 active = page.presets(ctx, I.PRESETS, {f: getattr(DEFAULT, f) for f in MAIN + MORE})
 view = page.views(ctx, ui.VIEWS)
-page.look_for(ctx, active, view)
+# Compare shows every initialization: a preset's sentence (one init's table) does not speak for it
+page.look_for(ctx, None if view == "compare" else active, view)
 if cfg.batchnorm:
     st.caption(ctx.tr("initialization.bn_note"))
 

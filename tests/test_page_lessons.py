@@ -103,6 +103,15 @@ def test_init_batchnorm_toggle_changes_the_table():
     assert at.query_params["batchnorm"] == "true"
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_init_compare_view_says_what_it_compares(lang):
+    """An audit: on Compare initializations the sentence was the default preset's (its std
+    table, Gradients), not the six initializations side by side."""
+    said = [i.value for i in page(INIT, view="compare", lang=lang).info]
+    assert any(s.startswith(t("initialization.look_for.compare", lang)) for s in said), said
+    assert t("initialization.preset.cs231n_small_what", lang) not in said
+
+
 def test_init_bad_url_values_fall_back_with_a_note():
     at = page(INIT, depth="99", init="random", width="100")
     assert not at.exception
