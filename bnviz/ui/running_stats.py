@@ -58,7 +58,8 @@ def settings(
     unused = [name for name in ALL if name not in USES[view]]
     with st.sidebar:
         st.markdown(f"**{ctx.tr('app.settings')}**")
-        controls.unused_note(ctx, unused)
+        # said where the greyed-out settings are (an audit: the note stood over none greyed)
+        controls.unused_note(ctx, [n for n in unused if n in ("bn_momentum", *MAIN)])
         if "bn_momentum" not in ctx.hidden:
             off = "bn_momentum" in unused
             cumulative = st.session_state.get(key("bn_cumulative"), False)
@@ -75,6 +76,7 @@ def settings(
             cfg = cfg.replace(bn_momentum=None if cumulative else m)
         cfg = controls.settings_form(ctx, cfg, MAIN, unused)
         with st.expander(ctx.tr("app.more_settings")):
+            controls.unused_note(ctx, [n for n in unused if n not in ("bn_momentum", *MAIN)])
             cfg = controls.settings_form(ctx, cfg, MORE, unused)
             if "compare" not in ctx.hidden:
                 compare = st.selectbox(
