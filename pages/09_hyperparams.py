@@ -9,9 +9,11 @@ from bnviz.ui import hyperparams as ui
 ctx = page.begin("hyperparams")
 cfg = ctx.settings(V.Search, V.DEFAULT)
 page.show_notes(ctx)
-cfg = page.settings(ctx, cfg, ["trials", "models", "steps"], ["seed"])
+controls.seed_url_values(ctx, cfg, [*V.USES["grid"], "models"])  # the view kept, then read:
+shown = controls.view_state(ctx, V.VIEWS)  # before the presets (a preset picks a view) and the
+unused = [f for f in ("trials", "models", "steps") if f not in V.USES[shown]]  # settings it greys
+cfg = page.settings(ctx, cfg, ["trials", "models", "steps"], ["seed"], unused)
 ctx.remember(cfg, V.DEFAULT)
-controls.view_state(ctx, V.VIEWS)  # set before the presets: a preset picks a view
 defaults = {f: getattr(V.DEFAULT, f) for f in ("trials", "models", "steps", "seed")}
 active = page.presets(ctx, V.PRESETS, {**defaults, "view": V.VIEWS[0]})
 view = page.views(ctx, V.VIEWS)

@@ -318,3 +318,17 @@ def test_caviar_names_the_servers_training_time_not_the_classrooms_wait(lang):
     assert best == pytest.approx(low, rel=5e-3) and median == pytest.approx(mid, rel=5e-3)
     assert _number(ratio) == pytest.approx(times, rel=0.03)
     assert not at.exception
+
+
+def test_each_view_greys_out_the_settings_its_sweeps_do_not_read():
+    """An audit: on BN the caption says only the seed applies, yet Trials per design, Models
+    in a random sweep and Steps per model stayed active; other pages grey such settings."""
+    for view, uses in V.USES.items():
+        at = page(PAGE, view=view)
+        assert not at.exception, view
+        disabled = {w.key.split(".")[-1]: w.disabled for w in [*at.number_input, *at.selectbox,
+                    *at.select_slider, *at.segmented_control] if (w.key or "").startswith(
+                    "hyperparams.") and w.key.split(".")[-1] in ("trials", "models", "steps",
+                    "seed")}  # fmt: skip
+        assert disabled == {f: f not in uses for f in disabled} and len(disabled) == 4, view
+        assert t("app.unused_settings") in [c.value for c in at.sidebar.caption], view

@@ -17,6 +17,14 @@ from bnviz.lessons import hyperparams as H
 from bnviz.sweep import SweepSpec
 
 VIEWS = ("grid", "scale", "coarse", "caviar", "bn", "importance")
+USES = {  # the settings each view's sweeps read (specs below); the others are greyed out there
+    "grid": ("trials", "steps", "seed"),
+    "scale": ("models", "steps", "seed"),
+    "coarse": ("trials", "steps", "seed"),
+    "caviar": ("models", "steps", "seed"),
+    "bn": ("seed",),  # a fixed grid (H.BN_GRID_*)
+    "importance": ("models", "steps", "seed"),
+}
 # A small net of the lab's data; BN makes the init scale the axis that barely matters (view 1).
 BASE = RunConfig(dataset="moons", n_samples=500, depth=2, width=16, optimizer="momentum",
                  norm="batchnorm", steps=200, eval_every=20)  # fmt: skip

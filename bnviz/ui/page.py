@@ -40,15 +40,24 @@ def show_notes(ctx: PageContext) -> None:
     common.show_notes(ctx)
 
 
-def settings(ctx: PageContext, cfg: Any, main: Sequence[str], more: Sequence[str] = ()) -> Any:
-    """The page's settings in the sidebar: `main` always visible, `more` under an expander."""
+def settings(
+    ctx: PageContext,
+    cfg: Any,
+    main: Sequence[str],
+    more: Sequence[str] = (),
+    unused: Sequence[str] = (),
+) -> Any:
+    """The page's settings in the sidebar: `main` always visible, `more` under an expander;
+    those in `unused` (the view shown does not read them) greyed out, with a note where."""
     controls.seed_url_values(ctx, cfg, [*main, *more])
     with st.sidebar:
         st.markdown(f"**{ctx.tr('app.settings')}**")
-        cfg = controls.settings_form(ctx, cfg, main)
+        controls.unused_note(ctx, [f for f in main if f in unused])
+        cfg = controls.settings_form(ctx, cfg, main, unused)
         if [f for f in more if f not in ctx.hidden]:
             with st.expander(ctx.tr("app.more_settings")):
-                cfg = controls.settings_form(ctx, cfg, more)
+                controls.unused_note(ctx, [f for f in more if f in unused])
+                cfg = controls.settings_form(ctx, cfg, more, unused)
     return cfg
 
 
