@@ -88,7 +88,7 @@ def test_url_values_show_escaped_in_the_notes():
         at.query_params[key] = value
     at.run()
     assert not at.exception
-    notes = [line for i in at.info for line in i.value.split("  \n")]  # one box, a line each
+    notes = [line for i in at.warning for line in i.value.split("  \n")]  # one box, a line each
     for key, value in ATTACKS.items():
         note = next(n for n in notes if f"“{key}”" in n)
         quoted = note.split("“", 1)[1].split("”", 1)[0]  # the value as the note's markdown has it
