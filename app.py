@@ -2,6 +2,13 @@
 
 from pathlib import Path
 
+# pandas whole, before a figure is built: plotly asks whether pandas is loaded (sys.modules,
+# without importing) while building every figure, and a script that did so while another thread
+# was importing pandas got the half-made module and an AttributeError ("partially initialized
+# module 'pandas' has no attribute 'Series'"). Imported here, a script waits for the import to
+# finish. Once under `streamlit run` (this file as the module `app`), in AppTest at every run
+# (this file as __main__: a test saw the error under load, with runs training in threads).
+import pandas  # noqa: F401
 import streamlit as st
 
 from bnviz.i18n import lesson_group, lesson_icon, lesson_title, t
@@ -72,12 +79,6 @@ def tab_title(page) -> str:
 if __name__ == "__main__":
     main()
 else:
-    # pandas whole, once, before any tab's script runs: plotly asks whether pandas is loaded
-    # (sys.modules, without importing) while building every figure, and a tab that did so while
-    # another thread was importing pandas got the half-made module and an AttributeError
-    # ("partially initialized module 'pandas' has no attribute 'Series'"), seen once here.
-    import pandas  # noqa: F401
-
     from bnviz.ui.live_routes import lifespan, routes
 
     app = st.App(__file__, routes=routes(), lifespan=lifespan)
