@@ -11,6 +11,7 @@ from bnviz.figures.theme import (
     COLORS,
     PALETTE,
     base_layout,
+    diverged_mark,
     domains,
     downsample,
     f32,
@@ -254,14 +255,10 @@ def per_layer_figure(
 
 def _diverged_mark(name: str, step: float, last: np.ndarray, lang: str, ax: str) -> go.Scatter:
     """An x labelled "diverged" at a diverged run's last sample, amid its layers' last values."""
-    color = COLORS.get(name, COLORS["guide"])
     finite = last[np.isfinite(last)]
     return go.Scatter(
-        x=[step], y=[float(np.median(finite)) if len(finite) else 0.0],
-        mode="markers+text", text=[t("lab.fig.diverged", lang)], textposition="middle right",
-        textfont=dict(color=color, size=14), cliponaxis=False, showlegend=False,
-        marker=dict(symbol="x-thin", size=14, color=color, line=dict(width=3, color=color)),
-        xaxis="x" + ax, yaxis="y" + ax,
+        x=[step], y=[float(np.median(finite)) if len(finite) else 0.0], xaxis="x" + ax,
+        yaxis="y" + ax, **diverged_mark(COLORS.get(name, COLORS["guide"]), lang),
     )  # fmt: skip
 
 

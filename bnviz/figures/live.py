@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from bnviz.figures.theme import COLORS, HERO_HEIGHT, base_layout, bottom_legend, tidy_log_axes
+from bnviz.figures.theme import (
+    COLORS,
+    HERO_HEIGHT,
+    base_layout,
+    bottom_legend,
+    diverged_mark,
+    tidy_log_axes,
+)
 from bnviz.i18n import t
 
 LEGEND_ROW = 28  # px: the runs' legend row stands this far above the line styles' row
@@ -57,12 +64,11 @@ def _trace(tr: dict, lang: str) -> go.Scatter:
     color = COLORS.get(tr["run"], COLORS["guide"])
     label = t(f"lab.run.{tr['run']}", lang)
     if tr["table"] == DIVERGED:
+        mark = diverged_mark(color, lang)
+        mark["text"] *= len(tr["x"])
         return go.Scatter(
             x=tr["x"], y=tr["y"], name=f"{label} · {t('lab.fig.diverged', lang)}",
-            mode="markers+text", text=[t("lab.fig.diverged", lang)] * len(tr["x"]),
-            textposition="middle right", textfont=dict(color=color, size=14),
-            marker=dict(symbol="x-thin", size=14, color=color, line=dict(width=3, color=color)),
-            legendgroup=tr["run"], showlegend=False, cliponaxis=False,
+            legendgroup=tr["run"], **mark,
         )  # fmt: skip
     if tr["table"] == "losses":
         name, line, opacity = f"{label} · {t('lab.fig.batch', lang)}", dict(width=1), 0.35

@@ -7,6 +7,8 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
+from bnviz.i18n import t
+
 # Colors: no-BN in warm orange, BN in blue everywhere, so a class learns them once.
 COLORS = {
     "plain": "#E4572E",
@@ -64,6 +66,16 @@ def base_layout(title: str | None = None, *, height: int = HERO_HEIGHT, **extra:
 def in_color(text: str, color: str) -> str:
     """Text for a title or legend drawn in a color (a run's number in its line's color)."""
     return f'<span style="color:{color}">{text}</span>'
+
+
+def diverged_mark(color: str, lang: str) -> dict:
+    """Scatter arguments of the x labelled "diverged" where a diverged run's curves end (the
+    lab's streamed charts and its per-layer panels): one look wherever it appears."""
+    return dict(
+        mode="markers+text", text=[t("lab.fig.diverged", lang)], textposition="middle right",
+        textfont=dict(color=color, size=14), cliponaxis=False, showlegend=False,
+        marker=dict(symbol="x-thin", size=14, color=color, line=dict(width=3, color=color)),
+    )  # fmt: skip
 
 
 def add_subtitle(layout: dict, text: str) -> dict:
