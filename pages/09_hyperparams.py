@@ -6,15 +6,17 @@ from bnviz.lessons import hyperparams_views as V
 from bnviz.ui import controls, live, page
 from bnviz.ui import hyperparams as ui
 
+MAIN, MORE = ["trials", "models", "steps"], ["seed"]
+
 ctx = page.begin("hyperparams")
 cfg = ctx.settings(V.Search, V.DEFAULT)
 page.show_notes(ctx)
-controls.seed_url_values(ctx, cfg, [*V.USES["grid"], "models"])  # the view kept, then read:
+controls.seed_url_values(ctx, cfg, MAIN + MORE)  # the view kept from a last visit, then read
 shown = controls.view_state(ctx, V.VIEWS)  # before the presets (a preset picks a view) and the
-unused = [f for f in ("trials", "models", "steps") if f not in V.USES[shown]]  # settings it greys
-cfg = page.settings(ctx, cfg, ["trials", "models", "steps"], ["seed"], unused)
+unused = [f for f in MAIN + MORE if f not in V.USES[shown]]  # settings it does not read
+cfg = page.settings(ctx, cfg, MAIN, MORE, unused)
 ctx.remember(cfg, V.DEFAULT)
-defaults = {f: getattr(V.DEFAULT, f) for f in ("trials", "models", "steps", "seed")}
+defaults = {f: getattr(V.DEFAULT, f) for f in MAIN + MORE}
 active = page.presets(ctx, V.PRESETS, {**defaults, "view": V.VIEWS[0]})
 view = page.views(ctx, V.VIEWS)
 page.look_for(ctx, active, view)
