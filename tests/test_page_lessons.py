@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from bnviz.i18n import strings, t
@@ -161,8 +163,7 @@ def test_init_compare_link_with_an_unknown_init_says_so(lang):
 # ---------------------------------------------------------------------------- activations
 
 
-def test_act_race_view_and_the_positive_bias_line(monkeypatch):
-    import numpy as np
+def test_act_race_view_trains_once_per_server_with_a_progress_bar(monkeypatch):
 
     from bnviz.figures import activations as act_figs
     from bnviz.lessons import relu_race as R
@@ -180,12 +181,12 @@ def test_act_race_view_and_the_positive_bias_line(monkeypatch):
         return small
 
     monkeypatch.setattr(R, "convergence_race", fake)
-    monkeypatch.setattr(act_ui, "_RACES", {})  # a server that has not computed it
+    monkeypatch.setattr(act_ui, "_JOBS", {})  # a server that has not computed it
     monkeypatch.setattr(scheduler(), "store", MemoryStore())
     at = page(ACT, view="race")
     assert told == [1, 2]
     assert scheduler().store.get_finished(R.race_key()) is not None  # kept across restarts
-    monkeypatch.setattr(act_ui, "_RACES", {})  # a restart: read from the store, not computed
+    monkeypatch.setattr(act_ui, "_JOBS", {})  # a restart: read from the store, not computed
     at = page(ACT, view="race")
     assert told == [1, 2]
     assert not at.exception
@@ -195,15 +196,53 @@ def test_act_race_view_and_the_positive_bias_line(monkeypatch):
     assert any(caption.split("\n\n")[1] in m.value for m in at.markdown)  # the measured ratio
     assert t("activations.look_for.race") in [i.value for i in at.info]
 
-    def dead(bias, seed=0, steps=1000):  # layers 1-4; the line averages layers 2-4
+
+def test_act_dead_view_draws_its_runs_while_the_positive_bias_line_is_measured(monkeypatch):
+    """The remedy's three runs (10 s idle, a minute under load) train in the background: the
+    page draws the live runs at once, with a progress bar where the line will be (CI once saw
+    the previous view greyed for 11 s, because the page waited for them)."""
+    import threading
+
+    import numpy as np
+
+    from bnviz.figures import activations as act_figs
+    from bnviz.store import MemoryStore
+    from bnviz.ui import activations as act_ui
+    from bnviz.ui.common import scheduler
+
+    release, seen = threading.Event(), []
+
+    def dead(bias, seed=0, steps=1000, progress=None):  # layers 1-4; the line averages 2-4
+        seen.append((bias, seed, steps))
+        progress(500)
+        assert release.wait(30)
         return np.array([0.9, 0.4 + bias, 0.5, 0.6])
 
     monkeypatch.setattr(A, "dead_share_with_bias", dead)
-    at = page(ACT, view="dead", seed="9")  # a seed no other test caches
+    monkeypatch.setattr(act_ui, "_JOBS", {})
+    monkeypatch.setattr(scheduler(), "store", MemoryStore())
+    shares = [float(np.array([0.4 + b, 0.5, 0.6]).mean()) for b in A.POSITIVE_BIASES]
+    line = act_figs.positive_bias_text(shares, lang="en")
+    assert "50%, 50%, 53%" in line
+
+    at = page(ACT, view="dead", seed="9")
     assert not at.exception
-    shares = [float(dead(b)[1:].mean()) for b in A.POSITIVE_BIASES]
-    assert act_figs.positive_bias_text(shares, lang="en") in [m.value for m in at.markdown]
-    assert "50%, 50%, 53%" in act_figs.positive_bias_text(shares, lang="en")
+    assert line not in [m.value for m in at.markdown]
+    (bar,) = [b for b in at.get("progress") if "starting bias" in b.proto.text]
+    assert "500/3000" in bar.proto.text, bar.proto.text
+    assert figures(at), "the live runs' chart"
+    release.set()
+    job = act_ui._JOBS[A.positive_bias_key(9)]
+    for _ in range(300):
+        if job.result is not None:
+            break
+        time.sleep(0.05)
+    at.run()
+    assert not at.exception
+    assert line in [m.value for m in at.markdown]
+    assert not [b for b in at.get("progress") if "starting bias" in b.proto.text]
+    assert seen == [(b, 9, A.BIAS_STEPS) for b in A.POSITIVE_BIASES]
+    assert scheduler().store.get_finished(A.positive_bias_key(9)) == shares  # kept across restarts
 
 
 def test_act_every_preset_sets_its_values_and_view():
@@ -313,7 +352,8 @@ def test_act_dead_relu_panel_trains_live():
         share = run.snapshot.evals["no_grad"][rows - 1, 1:].mean()
         said = title.split(" · layers 2–4: ")[1].split("%")[0]
         assert abs(int(said) - 100 * share) <= 0.5, (title, share)
-    assert len(at.get("progress")) == 2
+    bars = [b.proto.text for b in at.get("progress")]  # and the bias remedy's, if measuring
+    assert len([b for b in bars if b.startswith("learning rate")]) == 2, bars
     click(at, "Reset")  # leave nothing running for the next test
     click(at, "Pause")
     assert not at.exception

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 import streamlit as st
 
@@ -37,64 +38,89 @@ def zigzags(lr: float, steps: int, seed: int) -> list:
     return [A.zigzag(steps, lr, positive, seed) for positive in (True, False)]
 
 
-class _Race:
-    """The race being trained in a thread of its own: a tab that leaves (or reruns) while it
-    trains does not stop it, and the next tab finds it done or further on."""
+class _Job:
+    """A computation in a thread of its own, once per server process: a tab that leaves (or
+    reruns) while it runs does not stop it, and the next tab finds it done or further on."""
 
     def __init__(self) -> None:
         self.done, self.total = 0, 1
-        self.result: R.Race | None = None
+        self.result = None
         self.error: BaseException | None = None
 
-    def train(self, key: str, store) -> None:
+    def run(self, key: str, store, compute: Callable) -> None:
         try:
-            self.result = R.convergence_race(progress=self.count)
+            self.result = compute(progress=self.count)
             store.put_finished(key, self.result)
         except BaseException as exc:  # shown to the tabs that wait; the next visit tries again
             self.error = exc
-            with _RACE_LOCK:
-                _RACES.pop(key, None)
+            with _JOBS_LOCK:
+                _JOBS.pop(key, None)
 
     def count(self, done: int, total: int) -> None:
         self.done, self.total = done, total
 
 
-_RACES: dict[str, _Race] = {}  # by store key: one race per server process
-_RACE_LOCK = threading.Lock()
+_JOBS: dict[str, _Job] = {}  # by store key: one job per server process
+_JOBS_LOCK = threading.Lock()
+
+
+def background(key: str, compute: Callable) -> _Job:
+    """The job computing `compute(progress=…)`, kept in the run store under `key` across
+    restarts: read from the store, or started now in a thread."""
+    with _JOBS_LOCK:
+        job = _JOBS.get(key)
+        if job is None:
+            job = _JOBS[key] = _Job()
+            store = scheduler().store
+            job.result = store.get_finished(key)
+            if job.result is None:
+                threading.Thread(target=job.run, args=(key, store, compute), daemon=True).start()
+    return job
 
 
 def race(ctx: PageContext) -> R.Race:
     """The ReLU/tanh/sigmoid race at its defaults (18 runs, ~20 s): once per server, kept in the
     run store across restarts, with a progress bar while it trains (audit 5: over 1.5 min of
     a spinner under the greyed previous view after a server start)."""
-    key = R.race_key()
-    with _RACE_LOCK:
-        job = _RACES.get(key)
-        if job is None:
-            job = _RACES[key] = _Race()
-            store = scheduler().store
-            job.result = store.get_finished(key)
-            if job.result is None:
-                threading.Thread(target=job.train, args=(key, store), daemon=True).start()
+    job = background(R.race_key(), lambda progress: R.convergence_race(progress=progress))
     if job.result is None:
         bar = st.progress(0.0, text=ctx.tr("activations.race.computing"))
         while job.result is None and job.error is None:
             text = ctx.tr("activations.race.progress", done=job.done, total=job.total)
             bar.progress(job.done / job.total, text=text)
-            time.sleep(RACE_POLL_S)
+            time.sleep(POLL_S)
         bar.empty()
     if job.error is not None:
         raise job.error
     return job.result
 
 
-RACE_POLL_S = 0.25
+POLL_S = 0.25
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def dead_with_bias(seed: int) -> list:
-    """Dead share of layers 2-4 after the large-rate run, per starting bias (~3 x 1000 steps)."""
-    return [float(A.dead_share_with_bias(b, seed)[1:].mean()) for b in A.POSITIVE_BIASES]
+def positive_bias(ctx: PageContext, seed: int) -> None:
+    """The positive-bias remedy's sentence, measured in the background (3 x 1000 steps: 10 s
+    on an idle server, a minute beside a class's runs): meanwhile the page is drawn, with a
+    progress bar in the sentence's place. Once per seed and server, kept in the run store."""
+
+    def compute(progress):
+        return A.positive_bias_shares(seed, progress)
+
+    job = background(A.positive_bias_key(seed), compute)
+    if job.result is not None:
+        st.markdown(figs.positive_bias_text(job.result, lang=ctx.lang))
+        return
+
+    @st.fragment(run_every=2 * POLL_S)
+    def waiting() -> None:
+        if job.error is not None:
+            raise job.error
+        if job.result is not None:  # the whole page once: it draws the sentence, and stops polling
+            st.rerun()
+        text = ctx.tr("activations.dead.bias_progress", done=job.done, total=job.total)
+        st.progress(job.done / job.total, text=text)
+
+    waiting()
 
 
 def questions(ctx: PageContext, cfg: A.ActivationSettings, probes: dict) -> None:
@@ -182,9 +208,7 @@ def show_dead(ctx: PageContext, cfg: A.ActivationSettings) -> None:
     st.caption(ctx.tr("activations.dead.intro") + " " + ctx.tr("activations.dead.what"))
     st.markdown(ctx.tr("activations.dead.advice"))
     if cfg.dead_activation == "relu":  # the remedy is for ReLU (the others do not die)
-        with st.spinner(ctx.tr("activations.dead.bias_computing")):
-            shares = dead_with_bias(cfg.seed)
-        st.markdown(figs.positive_bias_text(shares, lang=ctx.lang))
+        positive_bias(ctx, cfg.seed)
 
 
 def show_race(ctx: PageContext, cfg: A.ActivationSettings) -> None:
