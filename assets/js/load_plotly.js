@@ -7,7 +7,12 @@ function loadPlotly(url) {
     window.__bnvizPlotly = new Promise((resolve, reject) => {
       const tag = document.createElement("script");
       tag.src = url;
-      tag.onload = () => resolve(window.Plotly);
+      tag.onload = () => {
+        if (window.Plotly) return resolve(window.Plotly);
+        window.__bnvizPlotly = null; // loaded, yet no Plotly (a page, not the script): again
+        tag.remove();
+        reject(new Error("plotly.js loaded without defining Plotly"));
+      };
       tag.onerror = () => {
         window.__bnvizPlotly = null;
         reject(new Error("plotly.js did not load"));
@@ -37,7 +42,7 @@ function loadTemplate(url) {
 
 function themed(fig, template) {
   // Streamlit's theme, as its chart element applies it: its template, a bold title
-  const layout = fig.layout || {};
+  const layout = { ...(fig.layout || {}) }; // a copy: a failed draw retries the same figure
   layout.template = template;
   if (layout.title && typeof layout.title.text === "string" && layout.title.text) {
     layout.title = { ...layout.title, text: "<b>" + layout.title.text + "</b>" };

@@ -54,6 +54,7 @@ async function draw(box) {
   // one draw at a time; a figure that arrives meanwhile is drawn next (the newest only)
   if (box.busy) return;
   box.busy = true;
+  let drawing = null; // the figure being drawn: kept for the retry if its draw fails
   try {
     while (box.next) {
       const [P, template] = await Promise.all([
@@ -61,7 +62,8 @@ async function draw(box) {
         loadTemplate(TEMPLATE_URL),
       ]);
       if (box.gone) return;
-      const fig = themed(box.next, template); // the newest figure that arrived meanwhile
+      drawing = box.next; // the newest figure that arrived meanwhile
+      const fig = themed(drawing, template);
       box.next = null;
       box.plot.style.height = (fig.layout.height || DEFAULT_HEIGHT) + "px";
       for (const [i, x] of Object.entries(box.barX)) {
@@ -73,11 +75,14 @@ async function draw(box) {
       box.draws += 1;
       box.root.dataset.draws = String(box.draws);
       box.wait = 0;
+      drawing = null;
     }
   } catch (err) {
     box.root.dataset.error = String(err);
-    // plotly.js did not load (a busy or restarting server): try again, less and less often,
-    // or a finished run's chart, which no rerun redraws, stayed blank (seen under load in CI)
+    // plotly.js did not load (a busy or restarting server) or its draw failed: try again, less
+    // and less often, or a finished run's chart, which no rerun redraws, stayed blank (seen
+    // under load in CI); a newer figure, if one came meanwhile, is the one retried
+    if (!box.next) box.next = drawing;
     box.wait = Math.min(2 * (box.wait || RETRY_MS), MAX_RETRY_MS);
     if (box.next && !box.gone) setTimeout(() => draw(box), box.wait);
   } finally {
