@@ -148,7 +148,13 @@ def settle(page, timeout: float = 90_000):
     page.wait_for_selector('[data-testid="stMain"] h1', timeout=timeout)
     page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=timeout)
     page.wait_for_function(HOUSE_STYLE, timeout=timeout)
+    # right after a click the state may still read "notRunning" from before it: what the last
+    # run drew is greyed ("stale") until the new run has drawn its own (CI measured a greyed
+    # view's chart, below the fold, as the new view's)
+    page.wait_for_function(NOTHING_STALE, timeout=timeout)
 
+
+NOTHING_STALE = """() => !document.querySelector('[data-testid="stMain"] [data-stale="true"]')"""
 
 # a lesson page has its house style (assets/style.css) applied: for a moment after a script run
 # the browser lays the page out without it (title twice as large, the page ~100 px lower)

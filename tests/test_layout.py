@@ -87,6 +87,18 @@ STREAMED = """() => [...document.querySelectorAll('.bnviz-live .js-plotly-plot')
     .some(l => (l.getAttribute('d') || '').split('L').length > 3))"""
 
 
+# why a chart is blank, for the failure's message: plotly.js loaded? each steady chart's draws
+# and last error (assets/js/plot.js), greyed elements, the script's state
+CHARTS_STATE = """() => ({
+  plotly: typeof window.Plotly,
+  charts: [...document.querySelectorAll('.bnviz-plot')]
+    .map(r => [r.dataset.draws, r.dataset.error]),
+  plots: document.querySelectorAll('.js-plotly-plot').length,
+  stale: document.querySelectorAll('[data-stale="true"]').length,
+  script: document.querySelector('[data-test-script-state]')?.dataset.testScriptState,
+})"""
+
+
 def _charts_drawn(page) -> None:
     page.wait_for_function(DRAWN, timeout=90_000)
     page.wait_for_function(STREAMED, timeout=90_000)
@@ -104,17 +116,17 @@ def test_first_screen_at_1280x720_after_a_preset(browser, server, path, preset):
     # train"), in ~1 of 10 runs here and once in CI; see FAILED-… screenshots.
     try:
         page.wait_for_function(DRAWN, timeout=90_000)
-    except Exception:  # what the page showed instead (CI once timed out here on babysitting)
+    except Exception as exc:  # what the page showed instead (CI timed out here on babysitting)
         page.screenshot(path=str(SCREENS / f"FAILED-{path}-before-1280x720.png"))
-        raise
+        raise AssertionError(f"no chart drawn: {page.evaluate(CHARTS_STATE)}") from exc
     settle(page)
     click_preset(page, t(preset))
     settle(page)
     try:
         _charts_drawn(page)
-    except Exception:  # what the page showed instead (a rare timeout here, not reproduced)
+    except Exception as exc:  # what the page showed instead (a rare timeout here, not reproduced)
         page.screenshot(path=str(failed))
-        raise
+        raise AssertionError(f"charts not drawn: {page.evaluate(CHARTS_STATE)}") from exc
     no_exception(page)
     page.evaluate("() => window.scrollTo(0, 0)")
 
