@@ -138,7 +138,7 @@ def settle(page, timeout: float = 90_000):
 
     90 s, as the tests' waits for a drawn chart: on a loaded machine (load 9 on 2 cores) a page
     that has just started a preset's runs took over 60 s to finish a script run (activations'
-    dead-ReLU pair; 13 s on an idle machine).
+    dead-ReLU view, 13 s idle, until its bias remedy moved to the background).
 
     "notRunning" alone is also the state before the first run starts: a test that acted on
     it could find only what a previous run left (or nothing) and click the wrong element.
