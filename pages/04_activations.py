@@ -17,7 +17,7 @@ controls.seed_url_values(ctx, cfg, FIELDS)
 shown = controls.view_state(ctx, ui.VIEWS)  # a link to ?view=race shows no preset
 params = [A.PARAMETER[a] for a in [controls.current(ctx, "activation", cfg)] if a in A.PARAMETER]
 main = {"function": ["activation", *params], "gallery": [], "zigzag": ["lr", "steps"], "race": []}
-cfg = page.settings(ctx, cfg, main.get(shown, ["dead_activation"]), ["seed"])
+cfg = page.settings(ctx, cfg, main.get(shown, ["dead_activation"]), ["seed"], by_view=True)
 cfg = cfg.replace(**{f: controls.current(ctx, f, cfg) for f in FIELDS})
 presets = {name: {**v, "view": PRESET_VIEWS.get(name, "function")} for name, v in A.PRESETS.items()}
 active = page.presets(ctx, presets, {f: getattr(DEFAULT, f) for f in FIELDS})

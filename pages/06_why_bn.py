@@ -18,7 +18,7 @@ page.show_notes(ctx)
 controls.seed_url_values(ctx, cfg, MAIN + MORE)
 shown = controls.view_state(ctx, VIEWS)  # set before the presets, which match on it
 linear = shown == "linear"  # the other views use the seed only
-cfg = page.settings(ctx, cfg, MAIN if linear else ["seed"], MORE if linear else [])
+cfg = page.settings(ctx, cfg, MAIN if linear else ["seed"], MORE if linear else [], by_view=True)
 cfg = cfg.replace(**{f: controls.current(ctx, f, cfg) for f in MAIN + MORE})
 ctx.remember(cfg, DEFAULT)
 presets = {name: {**values, "view": "linear"} for name, values in W.PRESETS.items()}

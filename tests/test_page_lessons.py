@@ -245,6 +245,26 @@ def test_act_dead_view_draws_its_runs_while_the_positive_bias_line_is_measured(m
     assert scheduler().store.get_finished(A.positive_bias_key(9)) == shares  # kept across restarts
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_bad_link_value_for_a_setting_the_view_does_not_use_says_so(lang):
+    """An audit: /activations?view=dead&activation=foo said "using sigmoid instead" above the
+    dead-ReLU view's ReLU: that is the One function view's setting, not this view's."""
+    note = {"name": "activation", "text": "foo", "default": "sigmoid"}
+    other = t("app.url_note_unused", lang, **note)
+    plain = t("app.url_note", lang, **note)
+    for view, said in (("dead", other), ("zigzag", other), ("function", plain)):
+        at = page(ACT, view=view, activation="foo", lang=lang)
+        assert not at.exception
+        assert [w.value for w in at.warning] == [said], view
+    at = page("06_why_bn.py", view="shift", depth="foo", lang=lang)  # the live views: seed only
+    said = t("app.url_note_unused", lang, name="depth", text="foo", default=20)
+    assert said in [w.value for w in at.warning]
+    at = page("06_why_bn.py", view="linear", depth="foo", lang=lang)
+    assert t("app.url_note", lang, name="depth", text="foo", default=20) in [
+        w.value for w in at.warning
+    ]
+
+
 def test_act_every_preset_sets_its_values_and_view():
     at = page(ACT)
     for preset, values in A.PRESETS.items():

@@ -103,6 +103,8 @@ class PageContext:
     head: Any = None  # the title row's free space (run controls go there)
     url_slot: Any = None  # the sidebar's top: what the link held that the page does not use
     link_notes: list[str] = field(default_factory=list)  # what the share link does not carry
+    notes_slot: Any = None  # where the notes on the link's values stand (said again at finish)
+    used: set[str] | None = None  # the settings this view reads, where they differ by view
 
     def tr(self, key: str, **fmt: object) -> str:
         """t(key) in the page's language."""
@@ -183,16 +185,32 @@ def begin(name: str) -> PageContext:
 
 def show_notes(ctx: PageContext) -> None:
     """Say which URL values were not usable and what was used instead."""
-    said = [
-        ctx.tr("app.url_note", name=note.name, text=plain(note.text), default=note.default)
-        for note in ctx.notes
-    ]
-    if said:  # one box, a line each: three boxes pushed the page's chart off the first screen
-        st.warning("  \n".join(said))  # not blue: the page's sentence is an info box
+    if ctx.notes:
+        ctx.notes_slot = st.empty()
+        _notes(ctx)
+
+
+def _notes(ctx: PageContext) -> None:
+    """The notes in their box; once the view's settings are known (finish), a value for a
+    setting this view does not use says so (audit 6: "using sigmoid instead" over the dead-ReLU
+    view's ReLU read as a contradiction: that was the One function view's setting). Known on
+    pages whose views read different settings (page.settings' by_view); on the others a
+    setting without a control can still come from the link and be used."""
+
+    def said(note) -> str:
+        unused = ctx.used is not None and note.name not in ctx.used
+        key = "app.url_note_unused" if unused else "app.url_note"
+        return ctx.tr(key, name=note.name, text=plain(note.text), default=note.default)
+
+    # one box, a line each: three boxes pushed the page's chart off the first screen; not
+    # blue: the page's sentence is an info box
+    ctx.notes_slot.warning("  \n".join(said(note) for note in ctx.notes))
 
 
 def finish(ctx: PageContext) -> None:
     """Write the page's settings to the URL and show the share link."""
+    if ctx.notes_slot is not None and ctx.used is not None:
+        _notes(ctx)
     query = dict(ctx.query)
     if ctx.lang != browser_lang():
         query["lang"] = ctx.lang

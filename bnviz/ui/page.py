@@ -46,10 +46,15 @@ def settings(
     main: Sequence[str],
     more: Sequence[str] = (),
     unused: Sequence[str] = (),
+    by_view: bool = False,
 ) -> Any:
     """The page's settings in the sidebar: `main` always visible, `more` under an expander;
-    those in `unused` (the view shown does not read them) greyed out, with a note where."""
+    those in `unused` (the view shown does not read them) greyed out, with a note where.
+    `by_view`: the view reads only these (and not `unused`), so a bad link value for any other
+    setting is noted as one this view does not use; so is it with `unused` given."""
     controls.seed_url_values(ctx, cfg, [*main, *more])
+    if by_view or unused:
+        ctx.used = {f for f in [*main, *more] if f not in unused}
     with st.sidebar:
         st.markdown(f"**{ctx.tr('app.settings')}**")
         controls.unused_note(ctx, [f for f in main if f in unused])
