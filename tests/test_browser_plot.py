@@ -99,8 +99,8 @@ def test_switching_views_raises_no_error_in_the_page(browser, server):
     page.close()
 
 
-# plotly.js fails to arrive as a script twice, or its first draw throws: each once left a
-# finished run's chart blank (nothing reruns a finished page)
+# plotly.js fails to arrive as a script twice, or its first draw throws, or the theme's
+# request hangs: each left a finished run's chart blank (nothing reruns a finished page)
 ONE_FAILED_DRAW = """(() => {  // Plotly.react rejects its first call
   let real;
   Object.defineProperty(window, "Plotly", { configurable: true, get: () => real, set: (P) => {
@@ -116,13 +116,14 @@ ONE_FAILED_DRAW = """(() => {  // Plotly.react rejects its first call
 })()"""
 
 
-@pytest.mark.parametrize("failure", ["aborted", "not_a_script", "draw_throws"])
+@pytest.mark.parametrize("failure", ["aborted", "not_a_script", "draw_throws", "theme_hangs"])
 def test_a_chart_whose_plotly_did_not_load_tries_again(browser, server, failure):
     """CI: a finished run's chart stayed blank for 90 s under load, twice: plotly.js had not
     loaded and nothing asked again (a finished run's page does not rerun). Here the first two
     requests for plotly.js fail, or return a page instead of the script (its onload fired with
-    no Plotly defined), or the first draw throws; the chart is drawn all the same."""
-    from bnviz.ui.live_routes import PLOTLY_URL
+    no Plotly defined), or the first draw throws, or the theme is never sent (drawn after 10 s
+    in plotly's plain style); the chart is drawn all the same."""
+    from bnviz.ui.live_routes import PLOTLY_URL, TEMPLATE_URL
 
     url = server + "/babysitting?seed=35"  # ln C: two one-step runs, finished at once
     drawn = "() => [...document.querySelectorAll('.bnviz-plot')].some(r => +r.dataset.draws > 0)"
@@ -142,12 +143,15 @@ def test_a_chart_whose_plotly_did_not_load_tries_again(browser, server, failure)
         else:
             route.continue_()
 
-    page.route(f"**{PLOTLY_URL}*", flaky)
+    if failure == "theme_hangs":  # the template's request is never answered
+        page.route(f"**{TEMPLATE_URL}*", lambda route: failed.append(route.request.url))
+    else:
+        page.route(f"**{PLOTLY_URL}*", flaky)
     if failure == "draw_throws":
         page.add_init_script(ONE_FAILED_DRAW)
     page.goto(url)  # finished: one script run, one figure, no rerun to draw it again
     page.wait_for_function(drawn, timeout=60_000)
-    assert len(failed) == (0 if failure == "draw_throws" else 2)
+    assert len(failed) == {"draw_throws": 0, "theme_hangs": 1}.get(failure, 2)
     if failure == "draw_throws":  # the first draw failed, a second one drew
         assert page.evaluate("() => window.__bnvizReactCalls") >= 2
     no_exception(page)

@@ -23,11 +23,13 @@ function loadPlotly(url) {
   return window.__bnvizPlotly;
 }
 
+const TEMPLATE_WAIT_MS = 10000; // a request that hangs: the charts are drawn without it
+
 function loadTemplate(url) {
-  // one request per tab however many charts ask; without it (the server restarting) a chart
-  // is drawn in plotly's plain style, and the next figure asks again
+  // one request per tab however many charts ask; without it (the server restarting, or not
+  // answering) a chart is drawn in plotly's plain style, and the next figure asks again
   if (!window.__bnvizTemplate) {
-    window.__bnvizTemplate = fetch(url)
+    window.__bnvizTemplate = fetch(url, { signal: AbortSignal.timeout(TEMPLATE_WAIT_MS) })
       .then((res) => {
         if (!res.ok) throw new Error("chart template: HTTP " + res.status);
         return res.json();
