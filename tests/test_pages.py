@@ -350,3 +350,21 @@ def test_lab_greys_out_the_layer_and_step_window_where_a_view_does_not_use_them(
         "histograms": (False, True), "boundary": (False, False),
     }  # fmt: skip
     leave_idle(at)
+
+
+@pytest.mark.parametrize(
+    "name", [n for n in PAGES if n not in ("00_home.py", "02_standardization.py")]
+)
+def test_a_view_control_sent_without_a_value_keeps_the_links_view(name):
+    """An audit: a click on the classroom-pace toggle during a tab's first script run sent the
+    views' control with no value (None), and babysitting raised KeyError: None. The page now
+    shows the link's view."""
+    at = page(name)
+    (key,) = [g.key for g in at.get("button_group") if g.key.endswith(".view")]
+    at.button_group(key=key).set_value(at.button_group(key=key).options[1]).run()
+    view, link = at.button_group(key=key).value, at.query_params["view"]
+    assert view and link
+    at.session_state[key] = None  # what the browser sent
+    at.run()
+    assert not at.exception, at.exception
+    assert at.button_group(key=key).value == view and at.query_params["view"] == link

@@ -50,7 +50,9 @@ def view_state(ctx: PageContext, views: Sequence[str]) -> str:
     view_choice() said "not allowed here" twice.
     """
     key = widget_key(ctx, "view")
-    if key not in st.session_state:
+    # None: a click during the tab's first script run (the classroom-pace toggle, an audit)
+    # sent the views' control before it had a value; the page then raised KeyError: None
+    if st.session_state.get(key) not in views:
         st.session_state[key] = url_choice(ctx, "view", views)
     return st.session_state[key]
 
