@@ -233,3 +233,26 @@ def test_the_opening_sentence_states_the_defaults_claim_only_on_the_defaults():
     at.number_input(key="standardization.steps").set_value(250).run()  # off the preset
     said = [i.value for i in at.info]
     assert custom in said and default not in said and shifted not in said, said
+
+
+def test_shifted_preset_bounces_100_to_125_steps_on_the_page_at_every_seed():
+    """Audit 7: the page gave "Shifted" seed 0's rate at every seed, 0.986 of seed 1's limit,
+    and its raw panel converged in 79 steps under "bounces for 100–125 steps (seeds 0–4)". The
+    preset's rate now follows the seed: clicked at one seed, then the seed changed, as a class
+    does; the claim is read off the page's own read-outs. A rate changed by hand stays."""
+    at = page(seed="0")
+    choose_preset(at, "standardization", "shifted")
+    for seed in (1, 2, 3, 4, 0):
+        at.number_input(key="standardization.seed").set_value(seed).run()
+        assert at.button_group(key="standardization.preset").value == "shifted", seed
+        raw, std = readouts(at)
+        assert raw["color"] == "green" and std["color"] == "green", (seed, raw, std)
+        steps = int(raw["text"].split()[0].replace(",", ""))
+        assert 100 <= steps <= 125 and int(std["text"].split()[0]) <= 4, (seed, raw, std)
+        assert 40 < raw["kappa"] < 60 and std["kappa"] < 1.5, seed  # "κ about 50", "κ ≈ 1"
+    lr = at.select_slider(key="standardization.lr")
+    by_hand = 0.02  # on the slider's 1-2-5 grid
+    lr.set_value(by_hand).run()  # off the preset
+    at.number_input(key="standardization.seed").set_value(1).run()
+    assert at.select_slider(key="standardization.lr").value == by_hand
+    assert at.button_group(key="standardization.preset").value is None

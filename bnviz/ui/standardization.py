@@ -7,7 +7,7 @@ import streamlit as st
 from bnviz.figures import standardization as figs
 from bnviz.figures.theme import HERO_HEIGHT
 from bnviz.lessons import standardization as S
-from bnviz.ui import plot
+from bnviz.ui import controls, plot
 from bnviz.ui.common import PageContext
 
 RESOLUTION = {"linear": 200, "logistic": 80}  # logistic grids are brute force over the samples
@@ -37,6 +37,22 @@ def sweeps(raw_args: dict, std_args: dict) -> tuple:
 def plain_gd_steps(cfg: S.StandardizationConfig) -> int | None:
     """What momentum is compared with: plain GD's steps on the raw panel (~15-45 ms)."""
     return S.plain_gd_steps(cfg)
+
+
+def rate_follows_the_seed(ctx: PageContext) -> None:
+    """With a preset selected, a new seed gets the preset's rate for that seed: a preset's rate
+    is a share of the seed's limit 2/λmax (call before the settings' widgets exist). Seed 0's
+    rate at seed 1 is 0.986 of its limit, not 0.99: "Shifted" bounced for 79 steps where its
+    sentence says 100–125 (audit 7). A rate changed by hand has deselected the preset already."""
+    state, key = st.session_state, controls.widget_key
+    chosen, seed = state.get(f"{ctx.name}.preset"), state.get(key(ctx, "seed"))
+    last, state[f"{ctx.name}.rate_seed"] = state.get(f"{ctx.name}.rate_seed"), seed
+    if chosen is None or seed is None or last in (None, seed):  # the seed has not changed
+        return
+    values = S.preset_values(chosen, S.StandardizationConfig(seed=seed))
+    others = {k: v for k, v in values.items() if k != "lr"}
+    if "lr" in values and all(state.get(key(ctx, k), v) == v for k, v in others.items()):
+        state[key(ctx, "lr")] = values["lr"]
 
 
 def number(v: float) -> str:
