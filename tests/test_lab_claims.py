@@ -51,7 +51,7 @@ def test_every_preset_shows_its_sentence(results, name, seed):
 
 @pytest.mark.xdist_group("lab_claims")
 def test_large_lr_keeps_the_loss_high_without_bn_on_most_seeds(results):
-    """The large-lr sentence's "the loss stays high (on some machines one seed trains anyway)"."""
+    """The large-lr sentence's "the loss ends high (on some machines one seed trains anyway)"."""
     from bnviz.lessons.batchnorm_lab import LARGE_LR_STUCK, loss_stays_high
 
     pairs = [results["large_lr", seed] for seed in SEEDS]

@@ -53,6 +53,10 @@ def test_bowls_figure_titles_carry_kappa():
     assert [d.type for d in fig.data] == ["contour", "scatter"] * 3
     steps = paths["original"].steps_to_converge
     assert fig.data[1].name == t("preprocessing.fig.gd_path", "zh", steps=steps)
+    names = [d.name for d in FP.bowls_figure(probs, paths, lang="en").data if d.type == "scatter"]
+    one = [k for k, d in paths.items() if d.steps_to_converge == 1]
+    assert one, {k: d.steps_to_converge for k, d in paths.items()}  # whitening: a round bowl
+    assert "gradient descent: one step to within 1 %" in names and "1 steps" not in str(names)
     assert fig.data[0].x[0] <= 0 <= fig.data[0].x[-1]  # the grid covers the start w = 0
 
 

@@ -102,7 +102,8 @@ def bowls_figure(
         )  # fmt: skip
         if path is not None:
             n = paths[k].steps_to_converge
-            label = _tr("fig.gd_path", lang, steps=n if n is not None else "—")
+            key = "fig.gd_path_one" if n == 1 else "fig.gd_path"  # not "1 steps" (audit 7)
+            label = _tr(key, lang, steps=n if n is not None else "—")
             fig.add_trace(
                 go.Scatter(x=f32(path[:, 0]), y=f32(path[:, 1]), mode="lines+markers",
                            name=label, line=dict(color=COLORS["raw"], width=2),

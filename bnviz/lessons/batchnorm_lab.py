@@ -133,7 +133,7 @@ def _sooner(bn: Snapshot, plain: Snapshot, target: float) -> bool:
 
 
 def loss_stays_high(plain: Snapshot, bn: Snapshot) -> bool:
-    """The large-lr preset's "loss stays high": diverged, or over 10x BN's final loss."""
+    """The large-lr preset's "the loss ends high": diverged, or over 10x BN's final loss."""
     return plain.state == "diverged" or final_loss(plain) > 10 * final_loss(bn)
 
 
