@@ -183,3 +183,25 @@ def test_smoothness_view_trains_its_pair_live_shared_and_its_claim_holds():
         assert times > 2  # "at least 2× smaller"
     assert sub.endswith(t(f"{KEY}.live.smooth.start", times=readable(ratios["start"], 2)))
     assert at.query_params["view"] == "smooth"  # the link reopens this view
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_vanish_preset_shows_the_weights_1_step_it_compares_with(lang):
+    """Audit 7: "moves ŷ over 1000× less than with weights 1" had no w = 1 number on the page.
+    A caption now gives the same step with every weight 1, and the claim is read off it."""
+    import re
+
+    at = page(PAGE, lang=lang)
+    choose_preset(at, KEY, "vanish")
+    assert t("why_bn.preset.vanish_what", lang) in infos(at)
+    this = W.step_for(W.DeepLinearSettings(**W.PRESETS["vanish"]))
+    unit = W.step_for(W.DeepLinearSettings(**{**W.PRESETS["vanish"], "w": 1.0}))
+    (said,) = [c.value for c in at.caption if readable(unit.actual) in c.value]
+    assert readable(this.actual) in said
+    times = float(re.search(r"1/([\d.]+)|([\d.]+)× less", said).group(1 if lang == "zh" else 2))
+    assert times > 1000 and times == pytest.approx(unit.actual / this.actual, rel=0.01), said
+    choose_preset(at, KEY, "swamp")  # w = 1.2: this step moves ŷ more than weights 1
+    assert any(("× more" if lang == "en" else "倍。") in c.value for c in at.caption)
+    at.number_input(key="why_bn.w").set_value(1.0).run()
+    lead = t("why_bn.unit_note_less", lang, unit="", this="", times="")[:6]  # "For co…"
+    assert not [c.value for c in at.caption if c.value.startswith(lead)]  # nothing to compare

@@ -77,6 +77,18 @@ def change_figure(step: DeepLinearStep | BNStep, *, lang: str, height: int = 260
     return fig
 
 
+def unit_weights_text(step: DeepLinearStep, unit: DeepLinearStep, *, lang: str) -> str:
+    """The same step with every weight 1 (`unit`) against this one, as numbers: the vanish
+    preset's "over 1000× less than with weights 1" (audit 7: the page showed no w = 1 number)."""
+    this, one = abs(step.actual), abs(unit.actual)
+    more = this > one
+    times = this / one if more else one / this if this else math.inf
+    return _tr(
+        "unit_note_more" if more else "unit_note_less", lang, unit=readable(unit.actual),
+        this=readable(step.actual), times=readable(times, 2),
+    )  # fmt: skip
+
+
 def safe_lr_figure(curve: SafeLrCurve, *, lang: str, depth: int | None = None,
                    lr: float | None = None, height: int = 340) -> go.Figure:  # fmt: skip
     """Largest safe learning rate against depth, one line per weight (log y); with BN there

@@ -64,6 +64,9 @@ def show_linear(ctx: PageContext, cfg: W.DeepLinearSettings) -> None:
     _chart(left, figs.terms_figure(s, lang=ctx.lang, height=HERO_HEIGHT), "terms")
     _chart(right, figs.change_figure(s, lang=ctx.lang, height=HERO_HEIGHT), "change")
     st.caption(ctx.tr("why_bn.terms_note"))
+    unit = cfg.replace(w=1.0, spread=0.0)
+    if not cfg.batchnorm and cfg != unit and not getattr(s, "overflow", False):
+        st.caption(figs.unit_weights_text(s, step(unit), lang=ctx.lang))
     if getattr(s, "overflow", False):
         st.warning(ctx.tr("why_bn.overflow_note"))
     if cfg.batchnorm:
