@@ -19,8 +19,15 @@ params = [A.PARAMETER[a] for a in [controls.current(ctx, "activation", cfg)] if 
 main = {"function": ["activation", *params], "gallery": [], "zigzag": ["lr", "steps"], "race": []}
 cfg = page.settings(ctx, cfg, main.get(shown, ["dead_activation"]), ["seed"], by_view=True)
 cfg = cfg.replace(**{f: controls.current(ctx, f, cfg) for f in FIELDS})
-presets = {name: {**v, "view": PRESET_VIEWS.get(name, "function")} for name, v in A.PRESETS.items()}
-active = page.presets(ctx, presets, {f: getattr(DEFAULT, f) for f in FIELDS})
+# a preset sets, and is matched on, the settings its own view reads: Dead ReLUs lost its
+# sentence once One function's activation had been changed (an audit)
+READS = {"function": ["activation", *A.PARAMETER.values()], "zigzag": ["lr", "steps"]}
+presets = {}
+for name, values in A.PRESETS.items():
+    shown_in = PRESET_VIEWS.get(name, "function")
+    reads = {f: getattr(DEFAULT, f) for f in READS.get(shown_in, ["dead_activation"])}
+    presets[name] = {**reads, **values, "view": shown_in}
+active = page.presets(ctx, presets, {})
 view = page.views(ctx, ui.VIEWS)
 other = view == "dead" and cfg.dead_activation != "relu"  # its own sentence: none die
 page.look_for(ctx, active, f"dead_{cfg.dead_activation}" if other else view)

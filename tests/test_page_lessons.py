@@ -265,6 +265,19 @@ def test_a_bad_link_value_for_a_setting_the_view_does_not_use_says_so(lang):
     ]
 
 
+def test_act_dead_relus_keep_their_sentence_after_one_functions_activation_changed():
+    """Audit 8: choosing tanh on One function, then the Dead ReLUs view, deselected the
+    preset and swapped its 35–62 % claim for the generic sentence over the same ReLU runs."""
+    at = page(ACT)
+    at.selectbox(key="activations.activation").set_value("tanh").run()
+    at.button_group(key="activations.view").set_value("dead").run()
+    assert not at.exception
+    assert at.button_group(key="activations.preset").value == "dead_relu"
+    assert t("activations.preset.dead_relu_what") in [i.value for i in at.info]
+    choose_preset(at, "activations", "sigmoid_kills")  # One function's own preset still resets
+    assert at.session_state["activations.activation"] == "sigmoid"
+
+
 def test_act_every_preset_sets_its_values_and_view():
     at = page(ACT)
     for preset, values in A.PRESETS.items():
