@@ -202,6 +202,11 @@ def test_vanish_preset_shows_the_weights_1_step_it_compares_with(lang):
     assert times > 1000 and times == pytest.approx(unit.actual / this.actual, rel=0.01), said
     choose_preset(at, KEY, "swamp")  # w = 1.2: this step moves ŷ more than weights 1
     assert any(("× more" if lang == "en" else "倍。") in c.value for c in at.caption)
-    at.number_input(key="why_bn.w").set_value(1.0).run()
+    at.number_input(key="why_bn.spread").set_value(0.1).run()  # w = 1.2 ± 10 %: still more
+    at.number_input(key="why_bn.w").set_value(1.0).run()  # near weights 1: not "1× more"
+    near = W.step_for(W.DeepLinearSettings(**{**W.PRESETS["swamp"], "w": 1.0, "spread": 0.1}))
+    said = t("why_bn.unit_note_same", lang, unit=readable(unit.actual), this=readable(near.actual))
+    assert said in [c.value for c in at.caption]  # "about as much"
+    at.number_input(key="why_bn.spread").set_value(0.0).run()
     lead = t("why_bn.unit_note_less", lang, unit="", this="", times="")[:6]  # "For co…"
     assert not [c.value for c in at.caption if c.value.startswith(lead)]  # nothing to compare

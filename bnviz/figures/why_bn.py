@@ -83,10 +83,14 @@ def unit_weights_text(step: DeepLinearStep, unit: DeepLinearStep, *, lang: str) 
     this, one = abs(step.actual), abs(unit.actual)
     more = this > one
     times = this / one if more else one / this if this else math.inf
+    key = "same" if times < SAME_WITHIN else "more" if more else "less"  # not "1× more" (an audit)
     return _tr(
-        "unit_note_more" if more else "unit_note_less", lang, unit=readable(unit.actual),
-        this=readable(step.actual), times=readable(times, 2),
+        f"unit_note_{key}", lang, unit=readable(unit.actual), this=readable(step.actual),
+        times=readable(times, 2),
     )  # fmt: skip
+
+
+SAME_WITHIN = 1.5  # a change within this factor of the weights-1 step's is "about as much"
 
 
 def safe_lr_figure(curve: SafeLrCurve, *, lang: str, depth: int | None = None,
