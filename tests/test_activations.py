@@ -419,11 +419,11 @@ def test_prose_quotes_the_paper_and_the_measured_race_not_a_bare_6x(lang):
     assert "Krizhevsky" in text and "1.0–1.2" in text  # measured: convergence_race() defaults
 
 
-def test_a_slightly_positive_bias_barely_helps_dead_relus():
+def test_a_slightly_positive_bias_does_not_save_dead_relus():
     """~5 s: two 1000-step Adam runs (the page's large-rate dead-ReLU run, seed 0)."""
     zero, positive = act.dead_share_with_bias(0.0), act.dead_share_with_bias(0.1)
     deep = slice(1, None)  # layers 2-4: layer 1 sees the 2-D input and rarely dies
     assert zero[deep].mean() > 0.25 and positive[deep].mean() > 0.25  # many die either way
-    assert abs(zero[deep].mean() - positive[deep].mean()) < 0.15  # "barely helps"
+    assert abs(zero[deep].mean() - positive[deep].mean()) < 0.15  # "does not reliably help"
     for lang in ("en", "zh"):
         assert "{shares}" in strings(lang)["activations.dead.positive_bias"]

@@ -323,7 +323,7 @@ def dead_share_with_bias(
     `progress` is told the steps done, every 100.
 
     Measured, seeds 0-2, layers 2-4: 0.41/0.41/0.58 at bias 0, 0.41/0.41/0.53 at 0.01,
-    0.45/0.35/0.45 at 0.1: the bias barely helps; Adam at 0.03 pushes units below 0 anyway.
+    0.45/0.35/0.45 at 0.1: the bias does not reliably help; Adam at 0.03 pushes units below 0.
     """
     cfg = dead_relu_pair(seed=seed, steps=steps)["large"]
     trainer = Trainer(cfg)
