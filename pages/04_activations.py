@@ -7,6 +7,11 @@ from bnviz.ui import controls, page
 DEFAULT = A.ActivationSettings()
 FIELDS = ["activation", *A.PARAMETER.values(), "seed", "lr", "steps", "dead_activation"]
 PRESET_VIEWS = {"zigzag": "zigzag", "dead_relu": "dead", "dead_remedy": "dead"}
+# the settings each view reads (One function shows its activation's parameter only); a preset
+# sets, and is matched on, its own view's: Dead ReLUs lost its sentence once One function's
+# activation had been changed (an audit)
+READS = {"function": ["activation", *A.PARAMETER.values()], "gallery": [],
+         "zigzag": ["lr", "steps"], "dead": ["dead_activation"], "race": []}  # fmt: skip
 
 ctx = page.begin("activations", "nav.activations")
 cfg = ctx.settings(A.ActivationSettings, DEFAULT)
@@ -16,17 +21,18 @@ page.show_notes(ctx)
 controls.seed_url_values(ctx, cfg, FIELDS)
 shown = controls.view_state(ctx, ui.VIEWS)  # a link to ?view=race shows no preset
 params = [A.PARAMETER[a] for a in [controls.current(ctx, "activation", cfg)] if a in A.PARAMETER]
-main = {"function": ["activation", *params], "gallery": [], "zigzag": ["lr", "steps"], "race": []}
-cfg = page.settings(ctx, cfg, main.get(shown, ["dead_activation"]), ["seed"], by_view=True)
+main = [f for f in READS[shown] if f in params or f not in A.PARAMETER.values()]
+# All nine draws every function at its link's parameters, with no control for them
+cfg = page.settings(ctx, cfg, main, ["seed"], by_view=shown != "gallery")
 cfg = cfg.replace(**{f: controls.current(ctx, f, cfg) for f in FIELDS})
-# a preset sets, and is matched on, the settings its own view reads: Dead ReLUs lost its
-# sentence once One function's activation had been changed (an audit)
-READS = {"function": ["activation", *A.PARAMETER.values()], "zigzag": ["lr", "steps"]}
 presets = {}
 for name, values in A.PRESETS.items():
     shown_in = PRESET_VIEWS.get(name, "function")
-    reads = {f: getattr(DEFAULT, f) for f in READS.get(shown_in, ["dead_activation"])}
-    presets[name] = {**reads, **values, "view": shown_in}
+    presets[name] = {
+        **{f: getattr(DEFAULT, f) for f in READS[shown_in]},
+        **values,
+        "view": shown_in,
+    }
 active = page.presets(ctx, presets, {})
 view = page.views(ctx, ui.VIEWS)
 other = view == "dead" and cfg.dead_activation != "relu"  # its own sentence: none die

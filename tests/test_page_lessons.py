@@ -256,6 +256,9 @@ def test_a_bad_link_value_for_a_setting_the_view_does_not_use_says_so(lang):
         at = page(ACT, view=view, activation="foo", lang=lang)
         assert not at.exception
         assert [w.value for w in at.warning] == [said], view
+    at = page(ACT, view="gallery", leaky_slope="foo", lang=lang)  # drawn, with no control
+    said = t("app.url_note", lang, name="leaky_slope", text="foo", default=0.01)
+    assert [w.value for w in at.warning] == [said]
     at = page("06_why_bn.py", view="shift", depth="foo", lang=lang)  # the live views: seed only
     said = t("app.url_note_unused", lang, name="depth", text="foo", default=20)
     assert said in [w.value for w in at.warning]
