@@ -130,6 +130,20 @@ def test_empty_snapshots_give_a_waiting_figure_not_an_error():
         assert len(fig.data) == 0 and fig.layout.title.text == t("lab.fig.no_data", lang)
 
 
+def test_a_run_with_no_sample_yet_beside_one_with_samples_draws_its_partner(snaps):
+    """CI: the net without BN still queued while the BN net had samples: the percentile figure
+    set the range of a first panel that was not there (KeyError: 'yaxis'), and the page raised.
+    The drawn panel has the range, its own tick labels and no axis to match."""
+    only_bn = {"plain": Snapshot("plain", RunConfig(), "queued"), "bn": snaps["bn"]}
+    fig = figs.percentile_figure(only_bn, 1, lang="en")
+    assert len([tr for tr in fig.data if tr.fill is None]) == 3
+    assert fig.layout.yaxis2.range is not None and fig.layout.yaxis2.matches is None
+    for column in ("saturated", "grad_norm"):
+        fig = figs.per_layer_figure(only_bn, column, lang="en")
+        assert fig.data and fig.layout.yaxis2.showticklabels is not False, column
+        assert fig.layout.xaxis2.matches is None and fig.layout.yaxis2.matches is None
+
+
 @pytest.mark.parametrize("column", ["dead", "grad_norm"])  # a ReLU net's panels
 def test_a_run_that_diverged_early_shares_its_partners_step_axis_and_is_marked(column):
     """An audit: ReLU, He init, lr 1, seed 7: the net without BN diverges at step 7, and its

@@ -113,15 +113,23 @@ def percentile_figure(
         layout_axes[f"xaxis{axis}"] = dict(
             domain=dom, title=f"{_label(name, lang)} — {t('lab.fig.step', lang)}"
         )
-        layout_axes[f"yaxis{axis}"] = dict(anchor=f"x{axis}", matches="y" if i else None)
+        first = next((k[5:] for k in layout_axes if k.startswith("yaxis")), None)
+        layout_axes[f"yaxis{axis}"] = dict(anchor=f"x{axis}", matches=_matched("y", first))
     if not traces:
         return _empty(lang)
-    title = t(f"lab.fig.percentiles_{which}", lang, layer=layer + 1)
-    layout = base_layout(title, height=340, **layout_axes)
     if np.isfinite(lo) and np.isfinite(hi) and hi > lo:
         pad = 0.05 * (hi - lo)
-        layout["yaxis"]["range"] = [lo - pad, hi + pad]
-    return go.Figure(traces, layout)
+        for key in [k for k in layout_axes if k.startswith("yaxis")]:
+            layout_axes[key]["range"] = [lo - pad, hi + pad]
+    title = t(f"lab.fig.percentiles_{which}", lang, layer=layer + 1)
+    return go.Figure(traces, base_layout(title, height=340, **layout_axes))
+
+
+def _matched(letter: str, first: str | None) -> str | None:
+    """A panel's axis shares the first drawn panel's ("y", "y2"), or is the first (None). The
+    first run may have no sample yet while its partner has: the panels then start at the
+    second (CI: the percentile figure set the range of a "yaxis" that was not there)."""
+    return None if first is None else letter + first
 
 
 def histogram_figure(
@@ -238,14 +246,16 @@ def per_layer_figure(
             title += " · " + t("lab.fig.saturated_share", lang, share=share)
         # one step axis for the panels: a run that diverged at step 7 had one point at step 0
         # on an axis from -1 to 1, beside its partner's 0 to 300 (an audit)
-        axes[f"xaxis{ax}"] = dict(domain=dom, title=title, matches="x" if i else None)
+        first = next((k[5:] for k in axes if k.startswith("xaxis")), None)
+        axes[f"xaxis{ax}"] = dict(domain=dom, title=title, matches=_matched("x", first))
         axes[f"yaxis{ax}"] = dict(
             anchor="x" + ax,
             type="log" if log_y else None,
             exponentformat="power",  # 10⁻⁸, not plotly's SI "10n" on a projector
             rangemode="nonnegative" if column in ("saturated", "dead") else None,  # shares
-            matches="y" if i else None,
-            showticklabels=not i,  # same axis; in a half-width column its labels hit panel 1
+            matches=_matched("y", first),
+            showticklabels=first
+            is None,  # same axis; in a half-width column its labels hit panel 1
         )
     if not traces:
         return _empty(lang)
