@@ -254,8 +254,8 @@ def per_layer_figure(
             exponentformat="power",  # 10⁻⁸, not plotly's SI "10n" on a projector
             rangemode="nonnegative" if column in ("saturated", "dead") else None,  # shares
             matches=_matched("y", first),
-            showticklabels=first
-            is None,  # same axis; in a half-width column its labels hit panel 1
+            # same axis: labels on the first panel only (in a half-width column they hit it)
+            showticklabels=first is None,
         )
     if not traces:
         return _empty(lang)
