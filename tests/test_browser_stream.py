@@ -49,9 +49,11 @@ def test_loss_chart_streams_points_and_zoom_survives_ten_updates(browser, server
     page.locator(PLOT).first.scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / "lab-stream.png"))
     page.get_by_role("button", name="Pause", exact=True).click()  # leave the workers idle
-    page.wait_for_function(  # a run not training shows no rate (it read "0 steps/s")
-        "() => [...document.querySelectorAll('.bnviz-live-status')]"
-        ".some(e => e.innerText.includes('paused'))",
+    page.wait_for_function(  # a run not training shows no rate (it read "0 steps/s"); both
+        # runs' lines say paused (under load the second run's line came a snapshot later)
+        "() => { const s = [...document.querySelectorAll('.bnviz-live-status')]"
+        ".map(e => e.innerText).join('\\n');"
+        " return s.includes('paused') && !s.includes('training'); }",
         timeout=30_000,
     )
     status = page.locator(".bnviz-live-status").first.inner_text()

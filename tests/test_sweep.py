@@ -284,12 +284,17 @@ def test_parts_move_home_when_the_other_core_is_busy_and_out_when_it_is_free(mon
 def test_the_cpu_meter_sees_this_process_work():
     from bnviz.procs import CpuMeter
 
+    cpu, wall = time.process_time(), time.monotonic()
     meter = CpuMeter()
     end = time.process_time() + 0.3
     while time.process_time() < end:
         pass
     usage = meter.read()
-    assert usage.own > 0.5 and usage.busy >= usage.own - 0.1 and 0 <= usage.idle <= 2.1
+    cpu, wall = time.process_time() - cpu, time.monotonic() - wall
+    # this process's share of a core as measured around the meter (not a fixed share: on a
+    # loaded machine a busy loop gets under half a core: 0.49 here beside a browser audit)
+    assert usage.own == pytest.approx(cpu / wall, abs=0.05) and usage.own >= 0.3 / wall - 0.05
+    assert usage.busy >= usage.own - 0.1 and 0 <= usage.idle <= 2.1
 
 
 def test_a_paced_sweep_takes_only_the_steps_its_pace_allows(monkeypatch):

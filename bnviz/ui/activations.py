@@ -49,8 +49,9 @@ class _Job:
 
     def run(self, key: str, store, compute: Callable) -> None:
         try:
-            self.result = compute(progress=self.count)
-            store.put_finished(key, self.result)
+            result = compute(progress=self.count)
+            store.put_finished(key, result)  # kept before it is shown: a tab that saw it done
+            self.result = result  # and a restart right after find it in the store
         except BaseException as exc:  # shown to the tabs that wait; the next visit tries again
             self.error = exc
             with _JOBS_LOCK:
