@@ -9,7 +9,7 @@ MORE += ["seed"]
 EXTRA = {"leaky_relu": "leaky_slope", "elu": "elu_alpha", "maxout": "maxout_k"}
 
 ctx = page.begin("lab", "nav.batchnorm_lab")
-cfg = ctx.settings(type(DEFAULT), DEFAULT)
+cfg = ctx.settings(type(DEFAULT), DEFAULT, fixed=["norm"])  # pair() trains without and with BN
 page.show_notes(ctx)
 optional = ["momentum", "init_scale", *EXTRA.values()]
 controls.seed_url_values(ctx, cfg, MAIN + MORE + optional)

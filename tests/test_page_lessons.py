@@ -249,7 +249,7 @@ def test_act_dead_view_draws_its_runs_while_the_positive_bias_line_is_measured(m
 def test_a_bad_link_value_for_a_setting_the_view_does_not_use_says_so(lang):
     """An audit: /activations?view=dead&activation=foo said "using sigmoid instead" above the
     dead-ReLU view's ReLU: that is the One function view's setting, not this view's."""
-    note = {"name": "activation", "text": "foo", "default": "sigmoid"}
+    note = {"name": "activation", "text": "foo", "default": t("options.sigmoid", lang)}
     other = t("app.url_note_unused", lang, **note)
     plain = t("app.url_note", lang, **note)
     for view, said in (("dead", other), ("zigzag", other), ("function", plain)):

@@ -396,3 +396,76 @@ def test_every_preset_keeps_the_classs_seed_and_its_sentence(name):
         assert at.session_state[f"{key}.seed"] == 3, preset.content
         assert at.query_params.get("seed") in ("3", ["3"]), preset.content  # in the link
         assert at.button_group(key=f"{key}.preset").value is not None, preset.content  # matched
+
+
+def _warned(at) -> list[str]:
+    return [w.value for w in at.warning]
+
+
+def test_a_link_value_the_control_cannot_show_is_said():
+    """Audit 10: the lab's momentum control has no "cumulative" (the running-statistics page's
+    toggle), so ?bn_momentum=none became 0.1 with no word."""
+    at = page("01_batchnorm_lab.py", bn_momentum="none", depth="3")
+    assert not at.exception
+    said = t("app.url_note", name="bn_momentum", text="none", default="0.1")
+    assert said in _warned(at), _warned(at)
+    assert dict(at.query_params) == {"depth": "3"}  # the link says what trains: 0.1
+    at = page("05_running_stats.py", bn_momentum="none")  # a value this page can show
+    assert not at.exception and not _warned(at)
+
+
+def test_a_layer_or_unit_past_the_net_is_said():
+    """Audit 10: ?layer=10 on a 3-layer net showed layer 3 and rewrote the link, silently."""
+    at = page("05_running_stats.py", layer="10")
+    assert not at.exception
+    assert t("app.url_note", name="layer", text="10", default=3) in _warned(at), _warned(at)
+    assert dict(at.query_params)["layer"] == "3"
+    at = page("05_running_stats.py", unit="8", width="4")
+    assert t("app.url_note", name="unit", text="8", default=4) in _warned(at), _warned(at)
+    at = page("05_running_stats.py", layer="3", unit="3")  # on the net: nothing to say
+    assert not _warned(at) and dict(at.query_params)["layer"] == "3"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_note_names_the_value_used_as_the_controls_do(lang):
+    """Audit 10: the notes said "using xavier", "using None", "using False" (in Chinese too)."""
+    at = page("01_batchnorm_lab.py", init="bogus", standardize="maybe", train_limit="x", lang=lang)
+    assert not at.exception
+    for name, text, default in (
+        ("init", "bogus", t("options.xavier", lang)),
+        ("standardize", "maybe", t("options.on", lang)),
+        ("train_limit", "x", t("options.train_limit.none", lang)),
+    ):
+        said = t("app.url_note", lang, name=name, text=text, default=default)
+        assert any(said in w for w in _warned(at)), (said, _warned(at))
+
+
+def test_a_hide_name_that_hides_nothing_is_said_and_left_out_of_the_link():
+    """Audit 10: ?hide=learning_rate (a typo for lr) left the control shown and said nothing."""
+    at = page("01_batchnorm_lab.py", hide="learning_rate,lr")
+    assert not at.exception
+    warned = [w.value for w in at.sidebar.warning]
+    assert warned == [t("app.hide_unknown", names=plain("learning_rate"))], warned
+    assert dict(at.query_params)["hide"] == "lr"  # what hides something stays in the link
+    at = page("05_running_stats.py", hide="compare,bn_momentum,presets")  # the page's own
+    assert not at.sidebar.warning and dict(at.query_params)["hide"] == "bn_momentum,compare,presets"
+    at = page("01_batchnorm_lab.py", norm="batchnorm")  # the lab trains both: not its setting
+    assert [w.value for w in at.sidebar.warning] == [t("app.url_unknown", keys="norm")]
+    assert "norm" not in at.query_params
+
+
+def test_a_view_on_a_page_without_views_and_a_language_the_app_lacks_are_said():
+    """Audit 10: ?view=bogus on standardization and ?lang=fr were dropped without a word."""
+    at = page("02_standardization.py", view="bogus")
+    assert [w.value for w in at.sidebar.warning] == [t("app.url_unknown", keys="view")]
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.query_params["lang"] = "fr"  # in the link the session opens with
+    at.run()
+    at.switch_page("pages/01_batchnorm_lab.py")
+    at.query_params["lang"] = "fr"
+    at.run()
+    assert not at.exception
+    said = t("app.url_note", name="lang", text="fr", default="English")
+    assert said in _warned(at), _warned(at)
+    at = page("01_batchnorm_lab.py", lang="zh")  # one it has: nothing said
+    assert not _warned(at)

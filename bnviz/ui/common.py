@@ -14,7 +14,7 @@ import streamlit as st
 
 from bnviz.config import Note, from_query, specs, to_query
 from bnviz.figures.theme import minus_signs
-from bnviz.i18n import LANGS, listed, normalize_lang, t
+from bnviz.i18n import LANGS, listed, normalize_lang, strings, t
 from bnviz.runner import Scheduler
 from bnviz.store_open import open_store
 from bnviz.ui._compat import (
@@ -75,7 +75,8 @@ class Params(dict):
 
     def __init__(self, values: dict[str, str]):
         super().__init__(values)
-        self.read: set[str] = {"lang", "hide", "view"}  # the app's own keys
+        # the app's own keys; `view` is read by the pages that have views (controls.url_choice)
+        self.read: set[str] = {"lang", "hide"}
 
     def get(self, key, default=None):
         self.read.add(key)
@@ -110,11 +111,19 @@ class PageContext:
         """t(key) in the page's language."""
         return t(key, self.lang, **fmt)
 
-    def settings(self, cls: type, base: Any = None, prefix: str = "") -> Any:
-        """Settings of cls from the URL (keys optionally prefixed); bad values noted."""
-        params = {k[len(prefix) :]: v for k, v in self.params.items() if k.startswith(prefix)}
+    def settings(
+        self, cls: type, base: Any = None, prefix: str = "", fixed: Collection[str] = ()
+    ) -> Any:
+        """Settings of cls from the URL (keys optionally prefixed); bad values noted. Those in
+        `fixed` the page sets itself (the lab trains with and without BN whatever `norm`
+        says): not read, so a link's value is named as not a setting of the page."""
+        params = {
+            k[len(prefix) :]: v
+            for k, v in self.params.items()
+            if k.startswith(prefix) and k[len(prefix) :] not in fixed
+        }
         if isinstance(self.params, Params):
-            self.params.read.update(prefix + name for name in specs(cls))
+            self.params.read.update(prefix + name for name in specs(cls) if name not in fixed)
         cfg, notes = from_query(cls, params, base)
         self.notes.extend(notes)
         return cfg
@@ -131,6 +140,25 @@ class PageContext:
                     self.query[prefix + key] = str(getattr(cfg, key))
 
 
+def option_label(ctx: PageContext, name: str, value: Any) -> str:
+    """Label of a choice: <page>.option.<value>, options.<field>.<value>, options.<value>."""
+    table = strings(ctx.lang)
+    for key in (f"{ctx.name}.option.{value}", f"options.{name}.{value}", f"options.{value}"):
+        if key in table:
+            return table[key]
+    return str(value)
+
+
+def value_label(ctx: PageContext, name: str, value: Any) -> str:
+    """A setting's value as the page's controls say it, for a sentence: a choice's label, on or
+    off, a field's meaning of none (all examples, cumulative), a number as written."""
+    if value is None or isinstance(value, bool):
+        value = {None: "none", True: "on", False: "off"}[value]
+    elif isinstance(value, float):
+        return minus_signs(f"{value:g}")
+    return option_label(ctx, name, value)
+
+
 def current_lang() -> str:
     """The session's language: chosen by the switch, else the URL's, else the browser's."""
     if "lang" not in st.session_state:
@@ -144,11 +172,10 @@ def language_switch() -> str:
     lang = current_lang()
     if "lang" in (st.query_params.get("hide") or "").split(","):
         return lang
-    labels = {"en": "English", "zh": "中文"}
     chosen = st.sidebar.segmented_control(
         t("app.language", lang),
         LANGS,
-        format_func=labels.get,
+        format_func=LANG_NAMES.get,
         default=lang,
         key="lang_switch",
         required=True,
@@ -180,13 +207,22 @@ def begin(name: str) -> PageContext:
     _session_token(session_id())
     params = Params({k: st.query_params.get(k) for k in st.query_params})
     hidden = {h.strip() for h in (params.get("hide") or "").split(",") if h.strip()}
-    return PageContext(name, current_lang(), params, hidden, url_slot=st.sidebar.empty())
+    ctx = PageContext(name, current_lang(), params, hidden, url_slot=st.sidebar.empty())
+    url_lang = params.get("lang")
+    if url_lang and normalize_lang(url_lang) != url_lang.replace("_", "-").split("-")[0].lower():
+        ctx.notes.append(Note("lang", url_lang, LANG_NAMES[ctx.lang], "no such language"))
+    return ctx
+
+
+LANG_NAMES = {"en": "English", "zh": "中文"}  # the language switch's labels
 
 
 def show_notes(ctx: PageContext) -> None:
-    """Say which URL values were not usable and what was used instead."""
+    """Say which URL values were not usable and what was used instead. The box's place is kept
+    (an empty placeholder takes no room): a value found unusable later in the run, when its
+    control is drawn, is said there too (finish)."""
+    ctx.notes_slot = st.empty()
     if ctx.notes:
-        ctx.notes_slot = st.empty()
         _notes(ctx)
 
 
@@ -198,9 +234,10 @@ def _notes(ctx: PageContext) -> None:
     setting without a control can still come from the link and be used."""
 
     def said(note) -> str:
-        unused = ctx.used is not None and note.name not in ctx.used
+        unused = ctx.used is not None and note.name not in ctx.used and note.name != "lang"
         key = "app.url_note_unused" if unused else "app.url_note"
-        return ctx.tr(key, name=note.name, text=plain(note.text), default=note.default)
+        default = value_label(ctx, note.name, note.default)
+        return ctx.tr(key, name=note.name, text=plain(note.text), default=default)
 
     # one box, a line each: three boxes pushed the page's chart off the first screen; not
     # blue: the page's sentence is an info box
@@ -209,13 +246,17 @@ def _notes(ctx: PageContext) -> None:
 
 def finish(ctx: PageContext) -> None:
     """Write the page's settings to the URL and show the share link."""
-    if ctx.notes_slot is not None and ctx.used is not None:
+    if ctx.notes_slot is not None and ctx.notes:
         _notes(ctx)
     query = dict(ctx.query)
     if ctx.lang != browser_lang():
         query["lang"] = ctx.lang
-    if ctx.hidden:
-        query["hide"] = ",".join(sorted(ctx.hidden))
+    # `hide` names a setting of the page (read from the link or not), presets or lang; a name
+    # that hides nothing (a typo: hide=learning_rate) is said and left out of the link
+    hideable = getattr(ctx.params, "read", set(ctx.params)) | {"presets", "lang"}
+    hides_nothing = sorted(ctx.hidden - hideable)
+    if ctx.hidden & hideable:
+        query["hide"] = ",".join(sorted(ctx.hidden & hideable))
     if {k: st.query_params.get(k) for k in st.query_params} != query:
         st.query_params.from_dict(query)
     base = st.context.url or ""
@@ -224,10 +265,15 @@ def finish(ctx: PageContext) -> None:
     link = base + ("?" + urllib.parse.urlencode(query) if query else "")
     # neither read by this run nor written back (a view or a choice read on the first run only)
     unknown = sorted(set(ctx.params) - getattr(ctx.params, "read", set(ctx.params)) - set(query))
+    said = []
     if unknown:  # a misspelled key (learning_rate=) would otherwise go unnoticed
         key = "app.url_unknown" if len(unknown) == 1 else "app.url_unknown_many"
-        text = ctx.tr(key, keys=listed((plain(k) for k in unknown), ctx.lang))
-        (ctx.url_slot or st.sidebar).warning(text)
+        said.append(ctx.tr(key, keys=listed((plain(k) for k in unknown), ctx.lang)))
+    if hides_nothing:
+        names = listed((plain(k) for k in hides_nothing), ctx.lang)
+        said.append(ctx.tr("app.hide_unknown", names=names))
+    if said:
+        (ctx.url_slot or st.sidebar).warning("  \n".join(said))
     with st.sidebar:
         st.caption(ctx.tr("app.share_link"))
         st.code(link or "?" + urllib.parse.urlencode(query), language=None, wrap_lines=True)

@@ -9,9 +9,9 @@ from typing import Any
 
 import streamlit as st
 
-from bnviz.config import FieldSpec, specs
+from bnviz.config import FieldSpec, Note, specs
 from bnviz.i18n import strings
-from bnviz.ui.common import PageContext, plain
+from bnviz.ui.common import PageContext, option_label, plain
 
 
 def widget_key(ctx: PageContext, name: str) -> str:
@@ -80,15 +80,6 @@ def view_choice(
     return view
 
 
-def option_label(ctx: PageContext, name: str, value: Any) -> str:
-    """Label of a choice: <page>.option.<value>, options.<field>.<value>, options.<value>."""
-    table = strings(ctx.lang)
-    for key in (f"{ctx.name}.option.{value}", f"options.{name}.{value}", f"options.{value}"):
-        if key in table:
-            return table[key]
-    return str(value)
-
-
 def log_grid(spec: FieldSpec, value: float) -> list[float]:
     """1-2-5 steps across a log-scaled range, plus the current value."""
     lo, hi = math.floor(math.log10(spec.lo)), math.ceil(math.log10(spec.hi))
@@ -116,8 +107,10 @@ def draw(
     if spec.choices:
         fmt = lambda v: option_label(ctx, spec.name, v)  # noqa: E731
         return st.selectbox(label, spec.choices, format_func=fmt, **kw)
-    if spec.optional and st.session_state[key] is None:
+    if spec.optional and st.session_state[key] is None:  # this control has no "none"
         st.session_state[key] = spec.default if spec.default is not None else spec.lo
+        if (text := ctx.params.get(spec.name)) is not None:  # the link's bn_momentum=none
+            ctx.notes.append(Note(spec.name, text, st.session_state[key], "no none here"))
     if spec.log:
         options = log_grid(spec, st.session_state[key])
         return st.select_slider(label, options, format_func=_fmt_number, **kw)

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import streamlit as st
 
-from bnviz.config import RunConfig
+from bnviz.config import Note, RunConfig
 from bnviz.figures import regularization as reg_figs
 from bnviz.figures import running_stats as figs
 from bnviz.figures.theme import minus_signs
@@ -52,6 +52,8 @@ def settings(
     """The sidebar: BN momentum (a slider plus a toggle: the generic widget has no None), the
     run's settings, and under "more" the momentum to compare and the layer and unit shown;
     those the view does not use are greyed out (USES)."""
+    if not st.session_state.get(f"{ctx.name}.__seeded"):  # the link's values (first run)
+        ctx.notes.extend(picker_notes(ctx, cfg, view_cfg))
     start = widget_values(cfg, view_cfg)
     controls.seed_url_values(ctx, SimpleNamespace(**start), list(start))
     key = lambda name: controls.widget_key(ctx, name)  # noqa: E731
@@ -100,6 +102,17 @@ def settings(
                 key=f"running_stats.unit.{units}", disabled="unit" in unused,
             )  # fmt: skip
     return cfg, view_cfg.replace(layer=layer + 1, unit=unit + 1)
+
+
+def picker_notes(ctx: PageContext, cfg: RunConfig, view_cfg: rs.View) -> list[Note]:
+    """A link's layer or unit past the net's (layer=10 on 3 layers): the pickers show the last
+    one, and the page says so (it did silently, an audit)."""
+    most = {"layer": cfg.depth, "unit": min(rs.BN_UNITS, cfg.width)}
+    return [
+        Note(name, ctx.params.get(name), n, "past the net's")
+        for name, n in most.items()
+        if name in ctx.params and getattr(view_cfg, name) > n
+    ]
 
 
 def draw_stats(ctx: PageContext, snaps, layer: int, unit: int) -> None:
