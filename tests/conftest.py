@@ -30,7 +30,8 @@ def _close_the_tab():
     """After each test, the AppTest "tab" closes, as a browser tab would: it lets go of its runs.
 
     Every AppTest shares one session id, so without this a test's runs would count against the
-    next test's per-tab quota (4 open runs) and its Start would be refused as busy.
+    next test's per-tab quota (5 open runs: Quotas.max_per_session in bnviz/runner.py) and its
+    Start would be refused as busy.
     """
     yield
     common = sys.modules.get("bnviz.ui.common")
