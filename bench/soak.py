@@ -1,7 +1,7 @@
 """A class for ten minutes: N tabs against a real server, minute by minute, then all close.
 
     python bench/soak.py [--sessions 60] [--minutes 10]          # every tab on the lab's pair
-    python bench/soak.py --mix [--sessions 60] [--minutes 10]    # tabs spread over every page
+    python bench/soak.py --mix [--sessions 60] [--minutes 10]    # tabs over home + 5 lessons
 
 Uses bench/load.py's browser-protocol client and server control (a fresh run store in a temp
 file, so nothing opens finished from an earlier run). Each minute: fragment-rerun p50/p95,
@@ -28,6 +28,8 @@ import websockets
 from _common import rss_mb
 from load import children, close_tab, open_tab, pct, rerun
 
+# --mix: home and the first five lessons, each at its default view (not why_bn, preprocessing,
+# babysitting or hyperparams)
 PAGES = ("", "batchnorm_lab", "standardization", "initialization", "activations", "running_stats")
 LAB_QUERY = "steps=100000"
 
@@ -211,7 +213,7 @@ async def main_async(args: argparse.Namespace) -> None:
             print(
                 f"server pid {proc.pid} ready in {ready:.1f} s; {os.cpu_count()} cores, load "
                 f"average {os.getloadavg()[0]:.1f}; {args.sessions} tabs, "
-                f"{'every page' if args.mix else 'the lab pair'}, {args.minutes} min",
+                f"{'home and five lessons' if args.mix else 'the lab pair'}, {args.minutes} min",
                 flush=True,
             )
             await asyncio.wait_for(soak(args, port, proc.pid), 60 * args.minutes + 300)
@@ -228,7 +230,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=60, help="tabs (≤ 200)")
     parser.add_argument("--minutes", type=int, default=10, help="≤ 30")
-    parser.add_argument("--mix", action="store_true", help="tabs spread over every page")
+    parser.add_argument("--mix", action="store_true", help="tabs spread over the pages in PAGES")
     args = parser.parse_args()
     args.sessions = max(1, min(args.sessions, 200))
     args.minutes = max(1, min(args.minutes, 30))
