@@ -112,20 +112,29 @@ def test_every_lesson_sits_in_a_titled_navigation_group(lang):
         assert t(f"nav.section.{group}", lang)
 
 
+def written_as_underscore(text: str) -> bool:
+    """True when text writes a subscript with "_" (or a power with "^") outside $…$ and code."""
+    plain = re.sub(r"\$[^$]*\$|`[^`]*`", "", text)  # LaTeX and code keep their underscores
+    if re.search(r"[μσ²βγ]_[A-Za-z0-9]|\)\^[A-Za-z0-9]", plain):  # μ_B, (1 − m)^k
+        return True
+    # a one-letter symbol's subscript (x_j, w_l, h_(l−1), h_{l−1}) where a caption or help text
+    # showed it literally; names such as fan_in or running_mean are not subscripts
+    return bool(re.search(r"(?<![\w{])[A-Za-z]_(\(|\{|[A-Za-z0-9](?!\w))", plain))
+
+
 @pytest.mark.parametrize("lang", LANGS)
 def test_no_subscript_is_written_as_an_underscore(lang):
     """Chart legends, table cells and plain markdown show "μ_B" and "m(1 − m)^k" literally.
     Outside $…$ (LaTeX, which st.markdown renders) a subscript is <sub>…</sub> in a chart, or
-    left out."""
-    found = {}
-    for key, text in strings(lang).items():
-        plain = re.sub(r"\$[^$]*\$|`[^`]*`", "", text)  # LaTeX and code keep their underscores
-        if re.search(r"[μσ²βγ]_[A-Za-z0-9]|\)\^[A-Za-z0-9]", plain):  # μ_B, (1 − m)^k
-            found[key] = text
-        # a one-letter symbol's subscript (x_j, w_l, h_(l−1)) where a caption or help text
-        # showed it literally; names such as fan_in or running_mean are not subscripts
-        if re.search(r"(?<![\w{])[A-Za-z]_(\(|[A-Za-z0-9](?!\w))", plain):
-            found[key] = text
+    left out. The lesson prose (assets/lessons, st.markdown) too: the why-BN lesson showed
+    "w_l", "g_i" and "h_{l−1}" with their underscores and braces (an audit)."""
+    found = {key: text for key, text in strings(lang).items() if written_as_underscore(text)}
+    lessons = sorted((ROOT / "assets" / "lessons" / normalize_lang(lang)).glob("*.md"))
+    assert lessons
+    for path in lessons:
+        for n, paragraph in enumerate(path.read_text(encoding="utf-8").split("\n"), 1):
+            if written_as_underscore(paragraph):
+                found[f"{path.relative_to(ROOT)}:{n}"] = paragraph
     assert not found, found
 
 
