@@ -1,7 +1,7 @@
 """Data preprocessing: center, normalize, PCA, whiten — the picture, the bowls, training, images."""
 
 from bnviz.lessons import preprocessing as P
-from bnviz.ui import controls, page
+from bnviz.ui import page
 from bnviz.ui import preprocessing as ui
 
 DEFAULT = P.CloudConfig()
@@ -9,7 +9,7 @@ DEFAULT = P.CloudConfig()
 ctx = page.begin("preprocessing")
 cfg = ctx.settings(P.CloudConfig, DEFAULT)
 page.show_notes(ctx)
-shown = controls.view_state(ctx, ui.VIEWS)  # known before the pills: the link's view counts
+shown = ui.view_shown(ctx, cfg)  # known before the pills: the link's view counts
 cfg = ui.sidebar(ctx, cfg, shown)  # greys out what the view shown does not use
 ctx.remember(cfg, DEFAULT)
 active = page.presets(ctx, ui.presets(), ui.defaults(DEFAULT))

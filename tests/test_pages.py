@@ -449,6 +449,14 @@ def test_a_hide_name_that_hides_nothing_is_said_and_left_out_of_the_link():
     assert dict(at.query_params)["hide"] == "lr"  # what hides something stays in the link
     at = page("05_running_stats.py", hide="compare,bn_momentum,presets")  # the page's own
     assert not at.sidebar.warning and dict(at.query_params)["hide"] == "bn_momentum,compare,presets"
+    at = page("05_running_stats.py", hide="layer,unit", layer="3")  # the link's, no control
+    assert not at.sidebar.warning and not at.exception
+    assert not [s for s in at.selectbox if s.label == t("running_stats.layer")]
+    assert dict(at.query_params)["layer"] == "3"
+    at = page("03_initialization.py", hide="compare", compare="he,xavier")
+    assert not at.sidebar.warning and not at.exception and not at.multiselect
+    assert at.session_state["initialization.compare"] == ["he", "xavier"]
+    assert dict(at.query_params)["compare"] == "he,xavier"  # and the share link keeps them
     at = page("01_batchnorm_lab.py", norm="batchnorm")  # the lab trains both: not its setting
     assert [w.value for w in at.sidebar.warning] == [t("app.url_unknown", keys="norm")]
     assert "norm" not in at.query_params
@@ -469,3 +477,32 @@ def test_a_view_on_a_page_without_views_and_a_language_the_app_lacks_are_said():
     assert said in _warned(at), _warned(at)
     at = page("01_batchnorm_lab.py", lang="zh")  # one it has: nothing said
     assert not _warned(at)
+
+
+VIEW_PAGES = {  # page: (its name, a view besides the first)
+    "01_batchnorm_lab.py": ("lab", "health"),
+    "03_initialization.py": ("initialization", "gradients"),
+    "04_activations.py": ("activations", "zigzag"),
+    "05_running_stats.py": ("running_stats", "noise"),
+    "06_why_bn.py": ("why_bn", "smooth"),
+    "07_preprocessing.py": ("preprocessing", "contours"),
+    "08_babysitting.py": ("babysitting", "gap"),
+    "09_hyperparams.py": ("hyperparams", "importance"),
+}
+
+
+@pytest.mark.parametrize("name", VIEW_PAGES)
+def test_a_lesson_keeps_its_view_after_a_visit_to_another(name):
+    """The README's "a lesson keeps its settings and view": preprocessing (and running
+    statistics) read the link's view before putting back what the last visit left, so a tab
+    back from another lesson showed the first view again (audit 10's helper)."""
+    key, view = VIEW_PAGES[name]
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+    at.switch_page(f"pages/{name}").run()
+    at.session_state[f"{key}.view"] = view
+    at.run()
+    assert not at.exception and at.session_state[f"{key}.view"] == view
+    at.switch_page("pages/02_standardization.py").run()
+    at.switch_page(f"pages/{name}").run()
+    assert not at.exception
+    assert at.session_state[f"{key}.view"] == view

@@ -53,10 +53,13 @@ def pick_inits(ctx: PageContext) -> list:
             used = listed((ctx.tr(f"initialization.init.{i}") for i in chosen), ctx.lang)
             text = plain(",".join(unknown))
             st.warning(ctx.tr("app.url_note", name="compare", text=text, default=used))
-    inits = st.sidebar.multiselect(  # a setting; in the page it pushed the legend off screen
-        ctx.tr("initialization.field.compare"), I.INITS, key=key,
-        format_func=lambda i: ctx.tr(f"initialization.init_short.{i}"),
-    )  # fmt: skip
+    if "compare" in ctx.hidden:  # hide=compare: the link's (or all) inits, no control
+        inits = st.session_state[key]
+    else:
+        inits = st.sidebar.multiselect(  # a setting; in the page it pushed the legend off screen
+            ctx.tr("initialization.field.compare"), I.INITS, key=key,
+            format_func=lambda i: ctx.tr(f"initialization.init_short.{i}"),
+        )  # fmt: skip
     if set(inits) != set(I.INITS):
         ctx.query["compare"] = ",".join(inits)
     return inits

@@ -37,10 +37,17 @@ def defaults(cfg: P.CloudConfig) -> dict:
     return {f: getattr(cfg, f) for f in [*MAIN, "eps", *MORE]}
 
 
+def view_shown(ctx: PageContext, cfg: P.CloudConfig) -> str:
+    """The view shown, known before the pills: the link's, or the one a last visit left (the
+    widgets' values are put back first: read before them, the link's view replaced the tab's
+    own after a visit to another lesson)."""
+    controls.seed_url_values(ctx, cfg, [*MAIN, "eps", *MORE])
+    return controls.view_state(ctx, VIEWS)
+
+
 def sidebar(ctx: PageContext, cfg: P.CloudConfig, view: str) -> P.CloudConfig:
     """Cloud settings, greyed out on the views that draw no cloud; eps on a fixed log ladder
-    (0 included: whitening without a floor)."""
-    controls.seed_url_values(ctx, cfg, [*MAIN, "eps", *MORE])
+    (0 included: whitening without a floor). After view_shown."""
     unused = () if view in CLOUD_VIEWS else (*MAIN, "eps", "n")
     with st.sidebar:
         st.markdown(f"**{ctx.tr('preprocessing.settings')}**")

@@ -46,16 +46,23 @@ def presets() -> tuple[dict, dict]:
     return items, widget_values(rs.DEFAULT, rs.View())
 
 
+def view_shown(ctx: PageContext, cfg: RunConfig, view_cfg: rs.View) -> str:
+    """The view shown, known before the pills compare their views: the link's, or the one a
+    last visit left (its widgets' values are put back first: read before them, the link's
+    view replaced the tab's own after a visit to another lesson)."""
+    if not st.session_state.get(f"{ctx.name}.__seeded"):  # the link's values (first run)
+        ctx.notes.extend(picker_notes(ctx, cfg, view_cfg))
+    start = widget_values(cfg, view_cfg)
+    controls.seed_url_values(ctx, SimpleNamespace(**start), list(start))
+    return controls.view_state(ctx, VIEWS)
+
+
 def settings(
     ctx: PageContext, cfg: RunConfig, view_cfg: rs.View, view: str
 ) -> tuple[RunConfig, rs.View]:
     """The sidebar: BN momentum (a slider plus a toggle: the generic widget has no None), the
     run's settings, and under "more" the momentum to compare and the layer and unit shown;
     those the view does not use are greyed out (USES)."""
-    if not st.session_state.get(f"{ctx.name}.__seeded"):  # the link's values (first run)
-        ctx.notes.extend(picker_notes(ctx, cfg, view_cfg))
-    start = widget_values(cfg, view_cfg)
-    controls.seed_url_values(ctx, SimpleNamespace(**start), list(start))
     key = lambda name: controls.widget_key(ctx, name)  # noqa: E731
     unused = [name for name in ALL if name not in USES[view]]
     with st.sidebar:
@@ -90,17 +97,20 @@ def settings(
                 )  # fmt: skip
                 view_cfg = view_cfg.replace(compare=compare)
             units = min(rs.BN_UNITS, cfg.width)
-            layer = st.selectbox(
-                ctx.tr("running_stats.layer"), range(cfg.depth),
-                index=min(view_cfg.layer, cfg.depth) - 1,
-                format_func=lambda i: ctx.tr("running_stats.fig.layer_n", layer=i + 1),
-                key=f"running_stats.layer.{cfg.depth}", disabled="layer" in unused,
-            )  # fmt: skip
-            unit = st.selectbox(
-                ctx.tr("running_stats.unit"), range(units), index=min(view_cfg.unit, units) - 1,
-                format_func=lambda i: ctx.tr("running_stats.unit_n", unit=i + 1),
-                key=f"running_stats.unit.{units}", disabled="unit" in unused,
-            )  # fmt: skip
+            layer = min(view_cfg.layer, cfg.depth) - 1  # hide=layer,unit: the link's, no control
+            unit = min(view_cfg.unit, units) - 1
+            if "layer" not in ctx.hidden:
+                layer = st.selectbox(
+                    ctx.tr("running_stats.layer"), range(cfg.depth), index=layer,
+                    format_func=lambda i: ctx.tr("running_stats.fig.layer_n", layer=i + 1),
+                    key=f"running_stats.layer.{cfg.depth}", disabled="layer" in unused,
+                )  # fmt: skip
+            if "unit" not in ctx.hidden:
+                unit = st.selectbox(
+                    ctx.tr("running_stats.unit"), range(units), index=unit,
+                    format_func=lambda i: ctx.tr("running_stats.unit_n", unit=i + 1),
+                    key=f"running_stats.unit.{units}", disabled="unit" in unused,
+                )  # fmt: skip
     return cfg, view_cfg.replace(layer=layer + 1, unit=unit + 1)
 
 
