@@ -20,6 +20,7 @@ from tests.helpers import (
     rerun_until,
     shown_runs,
     trace_lengths,
+    wait_for_runs,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -255,6 +256,34 @@ def test_a_rate_changed_by_hand_is_named_under_the_share_link():
     assert note in [c.value for c in at.sidebar.caption]
     assert "lr" not in at.query_params  # the link itself is the settings'
     leave_idle(at)
+
+
+def test_the_live_rate_reads_the_rate_of_the_runs_shown_after_they_end():
+    """Audit 9: after a preset's runs at lr 3 had ended, "Learning rate now" read 1.0: the
+    slider of every pair with no live run shared one key, which kept the value it was first
+    drawn with whenever the page never drew the new pair live (a streamed chart does not
+    rerun the page while it trains; a pair already trained ends at once)."""
+
+    def rate(at) -> float:
+        (slider,) = [s for s in at.select_slider if s.label.startswith("Learning rate now")]
+        return slider.value
+
+    def ended_at(lr):
+        def ended(at) -> bool:
+            runs = shown_runs("lab").values()
+            return len(runs) == 2 and all(r.snapshot.done and r.snapshot.lr == lr for r in runs)
+
+        return ended
+
+    at = page("01_batchnorm_lab.py", steps="40", seed="43", lr="0.5")
+    full_speed(at, "lab")
+    wait_for_runs(at, ended_at(0.5))
+    at.select_slider(key="lab.lr").set_value(1.0).run()  # another pair: trains and ends
+    wait_for_runs(at, ended_at(1.0))
+    assert rate(at) == 1.0
+    at.select_slider(key="lab.lr").set_value(0.5).run()  # the first pair: ended already
+    assert ended_at(0.5)(at)
+    assert rate(at) == 0.5  # the runs shown trained at 0.5 (the old key read 1.0)
 
 
 def _extremes():

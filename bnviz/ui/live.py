@@ -240,11 +240,15 @@ def live_lr(ctx: PageContext, cfg: RunConfig, runs: dict[str, Run | None]) -> bo
     """
     from bnviz.config import specs
 
-    live = [r for r in runs.values() if r is not None and r.snapshot.state in ("running", "paused")]
-    rate = live[0].snapshot.lr if live else math.nan
+    shown = [r for r in runs.values() if r is not None]
+    live = [r for r in shown if r.snapshot.state in ("running", "paused")]
+    rate = (live or shown)[0].snapshot.lr if shown else math.nan  # an ended run: its last rate
     current = float(f"{rate if rate == rate else cfg.lr:.6g}")  # NaN before the first snapshot
     ids = tuple(r.run_id for r in live)
-    key = f"{ctx.name}.live_lr." + ("-".join(ids) or "idle")
+    # keyed by the runs shown (and by the rate while there are none): a key shared by every
+    # pair with no live run ("idle") kept the first value it was drawn with, so after a preset's
+    # runs at lr 3 had ended it read 1.0, the default's (audit 9)
+    key = f"{ctx.name}.live_lr." + ("-".join(r.run_id for r in shown) or f"none-{cfg.lr:g}")
 
     def send() -> None:
         for run_id in ids:
