@@ -167,3 +167,8 @@ def test_a_digits_preset_clicked_on_the_boundary_view_opens_a_view_that_draws_it
     assert t("lab.no_boundary") not in [i.value for i in at.info]
     assert {r.spec.dataset for r in shown_runs("lab").values()} == {"digits"}  # the run it starts
     assert at.button_group(key="lab.preset").value == "ioffe"  # its pill stays selected
+    at.button_group(key="lab.view").set_value("boundary").run()  # a teacher goes on through
+    assert not at.exception  # the views (audit 9: deselected there, "on your settings")
+    assert at.button_group(key="lab.preset").value == "ioffe"
+    assert t("lab.preset.ioffe_what") in [i.value for i in at.info]
+    assert t("lab.no_boundary") in [i.value for i in at.info]  # why no chart

@@ -17,11 +17,14 @@ VIEWS = ("loss", "percentiles", "histograms", "health", "gradients", "boundary")
 
 def presets_for(ctx, presets: dict[str, dict], base) -> dict[str, dict]:
     """The presets; on the decision-boundary view, those whose run it cannot draw (digits: 64
-    inputs) also open Loss & accuracy. The Ioffe preset there left the class no chart at all."""
+    inputs) also open Loss & accuracy. The Ioffe preset there left the class no chart at all.
+    They stay selected on the boundary view too (a teacher who goes through the views after
+    the preset found it deselected there, under "on your settings … pick a preset", audit 9)."""
     if st.session_state.get(controls.widget_key(ctx, "view"), VIEWS[0]) != "boundary":
         return presets
     drawable = lambda values: values.get("dataset", base.dataset) in TWO_D  # noqa: E731
-    return {n: v if drawable(v) else {**v, "view": VIEWS[0]} for n, v in presets.items()}
+    opens = (VIEWS[0], "boundary")  # a click opens the first; the preset holds on both
+    return {n: v if drawable(v) else {**v, "view": opens} for n, v in presets.items()}
 
 
 LAYER_VIEWS = ("percentiles",)  # the views that use the layer picker
