@@ -97,6 +97,23 @@ def test_histogram_grid_has_a_heatmap_per_layer_and_run(snaps):
     assert np.asarray(heat[0].z).shape == (40, len(snaps["plain"].telemetry["step"]))
 
 
+def test_histograms_of_up_to_six_layers_end_on_a_projectors_first_screen():
+    """Audit 9: at 66 px a layer the lab's four layers and the runs' names went below 720 px
+    under a three-line sentence (large learning rate), and six layers (small, large init)
+    below it under any: from the chart's top there (354, 329 px) 340 and 360 px are left,
+    less the 40 px base_layout adds under a plot. Over four layers the panels' titles are their numbers
+    ("layer 5" along each ran into the next ones') and two tick labels each."""
+    assert figs.histogram_height(4) <= 354 - 40
+    assert all(figs.histogram_height(n) <= 360 - 40 for n in range(1, 7))
+    assert figs.histogram_height(10) > figs.histogram_height(6)  # not squeezed past reading
+    cfg = RunConfig(depth=6, width=8, steps=4, log_every=1, eval_every=2)
+    deep = {"plain": train_sync(cfg), "bn": train_sync(cfg.replace(norm="batchnorm"))}
+    fig = figs.histogram_figure(deep, lang="en")
+    titles = [fig.layout[f"yaxis{k if k > 1 else ''}"].title.text for k in range(1, 7)]
+    assert titles == ["1", "2", "3", "4", "5", "6"] and fig.layout.height == 320 + 40
+    assert fig.layout.yaxis.tickvals == (-5, 5)
+
+
 def test_health_gradients_and_boundary(snaps):
     dead = figs.per_layer_figure(snaps, "dead", lang="en")
     assert len(dead.data) == 6

@@ -132,6 +132,22 @@ def _matched(letter: str, first: str | None) -> str | None:
     return None if first is None else letter + first
 
 
+HIST_PANELS_PX = 224  # the layers' panels together: 56 px each for the lab's four
+HIST_LAYER_MIN_PX = 40  # a deeper net's panels shrink to this, then the chart grows
+
+
+def histogram_height(layers: int) -> int:
+    """The histograms' height in px. With 66 px a layer the lab's four layers and the runs'
+    names ended at 720 px only under a one- or two-line sentence: a preset's three lines (large
+    learning rate) and its six layers (small, large init) put them below the fold (audit 9).
+    Now up to six layers end on a projector's first screen; ten (deep sigmoid) need a scroll."""
+    return max(300, round(_hist_layer_px(layers) * layers) + 80)
+
+
+def _hist_layer_px(layers: int) -> float:
+    return max(HIST_LAYER_MIN_PX, min(HIST_PANELS_PX // 4, HIST_PANELS_PX / layers))
+
+
 def histogram_figure(
     snaps: Mapping[str, Snapshot], *, lang: str, window: Window = None
 ) -> go.Figure:
@@ -142,6 +158,14 @@ def histogram_figure(
     layers = first["pre_hist"].shape[1]
     centers = f32(np.linspace(-HIST_RANGE, HIST_RANGE, HIST_BINS + 1)[:-1] + HIST_RANGE / HIST_BINS)
     rows = [[1 - (r + 1) / layers + 0.02, 1 - r / layers - 0.02] for r in range(layers)]
+    # over four layers the panels are lower: "layer 5" written along each ran into the next
+    # ones', and three tick labels into each other (the title says each row is a layer)
+    dense = _hist_layer_px(layers) < HIST_PANELS_PX // 4
+    ticks = (-5, 5) if dense else None
+
+    def title(layer: int) -> str:
+        return str(layer) if dense else t("lab.fig.layer_n", lang, layer=layer)
+
     traces, axes, k = [], {}, 0
     for c, ((name, snap), dom) in enumerate(zip(snaps.items(), domains(len(snaps)), strict=True)):
         tel = snap.telemetry
@@ -172,14 +196,11 @@ def histogram_figure(
             axes[f"yaxis{ax}"] = dict(
                 domain=rows[r],
                 anchor="x" + ax,
-                title=dict(text=t("lab.fig.layer_n", lang, layer=r + 1), font=dict(size=14))
-                if c == 0
-                else None,
+                title=dict(text=title(r + 1), font=dict(size=14)) if c == 0 else None,
                 tickfont=dict(size=14),
+                tickvals=ticks,
             )
-    # 66 px a layer: the lab's four layers and their runs' names end above 720 px (110 px a
-    # layer put the fourth and the names below the fold on a projector)
-    layout = base_layout(t("lab.fig.histograms", lang), height=max(300, 66 * layers + 80), **axes)
+    layout = base_layout(t("lab.fig.histograms", lang), height=histogram_height(layers), **axes)
     return go.Figure(traces, layout)
 
 

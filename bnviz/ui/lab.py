@@ -87,6 +87,7 @@ def drawer(ctx, cfg, view: str, labels: dict[str, str]):
             drift(ctx, snaps, layer)
         elif view == "histograms":
             chart(snaps, "hist", partial(figs.histogram_figure, snaps, **kw))
+            st.caption(ctx.tr("lab.histograms_what"))
         elif view == "health":
             column = "saturated" if cfg.activation in ("sigmoid", "tanh") else "dead"
             chart(snaps, column, partial(figs.per_layer_figure, snaps, column, **kw))
