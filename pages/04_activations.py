@@ -23,7 +23,8 @@ shown = controls.view_state(ctx, ui.VIEWS)  # a link to ?view=race shows no pres
 params = [A.PARAMETER[a] for a in [controls.current(ctx, "activation", cfg)] if a in A.PARAMETER]
 main = [f for f in READS[shown] if f in params or f not in A.PARAMETER.values()]
 # All nine draws every function at its link's parameters, with no control for them
-cfg = page.settings(ctx, cfg, main, ["seed"], by_view=shown != "gallery")
+unused = ["seed"] if shown in ("function", "race") else []  # no randomness, or seeds 0–2 fixed
+cfg = page.settings(ctx, cfg, main, ["seed"], unused, by_view=shown != "gallery")
 cfg = cfg.replace(**{f: controls.current(ctx, f, cfg) for f in FIELDS})
 presets = {}
 for name, values in A.PRESETS.items():

@@ -101,8 +101,8 @@ def test_histograms_of_up_to_six_layers_end_on_a_projectors_first_screen():
     """Audit 9: at 66 px a layer the lab's four layers and the runs' names went below 720 px
     under a three-line sentence (large learning rate), and six layers (small, large init)
     below it under any: from the chart's top there (354, 329 px) 340 and 360 px are left,
-    less the 40 px base_layout adds under a plot. Over four layers the panels' titles are their numbers
-    ("layer 5" along each ran into the next ones') and two tick labels each."""
+    less the 40 px base_layout adds under a plot. Over four layers the panels' titles are
+    their numbers ("layer 5" along each ran into the next ones') and two tick labels each."""
     assert figs.histogram_height(4) <= 354 - 40
     assert all(figs.histogram_height(n) <= 360 - 40 for n in range(1, 7))
     assert figs.histogram_height(10) > figs.histogram_height(6)  # not squeezed past reading

@@ -268,6 +268,19 @@ def test_a_bad_link_value_for_a_setting_the_view_does_not_use_says_so(lang):
     ]
 
 
+def test_act_seed_is_greyed_out_where_the_view_uses_none():
+    """Audit 9: the race trains seeds 0–2 whatever the seed (its caption says so), and One
+    function has no randomness: changing Seed there did nothing, with no word."""
+    for view, used in (("function", False), ("zigzag", True)):
+        at = page(ACT, view=view)
+        assert not at.exception
+        (seed,) = [n for n in at.number_input if n.key == "activations.seed"]
+        assert seed.disabled is not used, view
+    at = page(ACT, view="function", seed="x")  # and a bad link value says it is not used
+    said = t("app.url_note_unused", name="seed", text="x", default="0")
+    assert said in [w.value for w in at.warning]
+
+
 def test_act_dead_relus_keep_their_sentence_after_one_functions_activation_changed():
     """Audit 8: choosing tanh on One function, then the Dead ReLUs view, deselected the
     preset and swapped its 35–62 % claim for the generic sentence over the same ReLU runs."""
