@@ -62,10 +62,16 @@ def _reload_if_changed(lang: str) -> bool:
 
 def normalize_lang(lang: str | None) -> str:
     """'zh-CN', 'zh_TW', 'zh' -> 'zh'; anything else we lack -> 'en'."""
-    if not lang:
-        return DEFAULT_LANG
-    base = lang.replace("_", "-").split("-")[0].lower()
-    return base if base in LANGS else DEFAULT_LANG
+    return _base(lang) if has_lang(lang) else DEFAULT_LANG
+
+
+def has_lang(lang: str | None) -> bool:
+    """Whether the app speaks `lang` ('zh-CN', 'EN' yes; 'fr', '' no)."""
+    return bool(lang) and _base(lang) in LANGS
+
+
+def _base(lang: str) -> str:
+    return lang.replace("_", "-").split("-")[0].lower()
 
 
 def t(key: str, lang: str = DEFAULT_LANG, **fmt: object) -> str:

@@ -14,7 +14,7 @@ import streamlit as st
 
 from bnviz.config import Note, from_query, specs, to_query
 from bnviz.figures.theme import minus_signs
-from bnviz.i18n import LANGS, listed, normalize_lang, strings, t
+from bnviz.i18n import LANGS, has_lang, listed, normalize_lang, strings, t
 from bnviz.runner import Scheduler
 from bnviz.store_open import open_store
 from bnviz.ui._compat import (
@@ -159,6 +159,9 @@ def value_label(ctx: PageContext, name: str, value: Any) -> str:
     return option_label(ctx, name, value)
 
 
+LANG_NAMES = {"en": "English", "zh": "中文"}  # the language switch's labels
+
+
 def current_lang() -> str:
     """The session's language: chosen by the switch, else the URL's, else the browser's."""
     if "lang" not in st.session_state:
@@ -209,12 +212,9 @@ def begin(name: str) -> PageContext:
     hidden = {h.strip() for h in (params.get("hide") or "").split(",") if h.strip()}
     ctx = PageContext(name, current_lang(), params, hidden, url_slot=st.sidebar.empty())
     url_lang = params.get("lang")
-    if url_lang and normalize_lang(url_lang) != url_lang.replace("_", "-").split("-")[0].lower():
+    if url_lang and not has_lang(url_lang):  # lang=fr: said, in the language used instead
         ctx.notes.append(Note("lang", url_lang, LANG_NAMES[ctx.lang], "no such language"))
     return ctx
-
-
-LANG_NAMES = {"en": "English", "zh": "中文"}  # the language switch's labels
 
 
 def show_notes(ctx: PageContext) -> None:
