@@ -106,6 +106,7 @@ class PageContext:
     link_notes: list[str] = field(default_factory=list)  # what the share link does not carry
     notes_slot: Any = None  # where the notes on the link's values stand (said again at finish)
     used: set[str] | None = None  # the settings this view reads, where they differ by view
+    notes_drawn: str = ""  # the notes' text in notes_slot
 
     def tr(self, key: str, **fmt: object) -> str:
         """t(key) in the page's language."""
@@ -240,8 +241,11 @@ def _notes(ctx: PageContext) -> None:
         return ctx.tr(key, name=note.name, text=plain(note.text), default=default)
 
     # one box, a line each: three boxes pushed the page's chart off the first screen; not
-    # blue: the page's sentence is an info box
-    ctx.notes_slot.warning("  \n".join(said(note) for note in ctx.notes))
+    # blue: the page's sentence is an info box. Drawn again only when it changed (at finish).
+    text = "  \n".join(said(note) for note in ctx.notes)
+    if text != ctx.notes_drawn:
+        ctx.notes_slot.warning(text)
+        ctx.notes_drawn = text
 
 
 def finish(ctx: PageContext) -> None:

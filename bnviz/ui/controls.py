@@ -147,9 +147,10 @@ def unused_note(ctx: PageContext, unused: Collection[str]) -> None:
         st.caption(ctx.tr("app.unused_settings"))
 
 
-def seed_url_values(ctx: PageContext, cfg: Any, fields: Sequence[str]) -> None:
+def seed_url_values(ctx: PageContext, cfg: Any, fields: Sequence[str]) -> bool:
     """On a page's first run, its widgets start from the URL's settings; after a visit to
-    another page they start where the user left them.
+    another page they start where the user left them. True on that first run (the link's
+    values are the ones the page now shows).
 
     Streamlit forgets the state of widgets a run did not draw, so a tab that went to another
     lesson and came back found its settings (and view) reset. Every run keeps a copy of the
@@ -157,7 +158,8 @@ def seed_url_values(ctx: PageContext, cfg: Any, fields: Sequence[str]) -> None:
     """
     flag, kept = f"{ctx.name}.__seeded", f"{ctx.name}.__kept"
     keys = [widget_key(ctx, name) for name in [*fields, "view"]]
-    if not st.session_state.get(flag):
+    first = not st.session_state.get(flag)
+    if first:
         st.session_state[flag] = True
         for name in fields:
             st.session_state[widget_key(ctx, name)] = getattr(cfg, name)
@@ -166,6 +168,7 @@ def seed_url_values(ctx: PageContext, cfg: Any, fields: Sequence[str]) -> None:
             st.session_state.setdefault(key, value)
     now = {k: st.session_state[k] for k in keys if k in st.session_state}
     st.session_state[kept] = {**st.session_state.get(kept, {}), **now}  # pages call it twice
+    return first
 
 
 def apply_preset(ctx: PageContext, values: dict[str, Any]) -> Callable[[], None]:

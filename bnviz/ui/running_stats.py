@@ -50,10 +50,9 @@ def view_shown(ctx: PageContext, cfg: RunConfig, view_cfg: rs.View) -> str:
     """The view shown, known before the pills compare their views: the link's, or the one a
     last visit left (its widgets' values are put back first: read before them, the link's
     view replaced the tab's own after a visit to another lesson)."""
-    if not st.session_state.get(f"{ctx.name}.__seeded"):  # the link's values (first run)
-        ctx.notes.extend(picker_notes(ctx, cfg, view_cfg))
     start = widget_values(cfg, view_cfg)
-    controls.seed_url_values(ctx, SimpleNamespace(**start), list(start))
+    if controls.seed_url_values(ctx, SimpleNamespace(**start), list(start)):  # the link's
+        ctx.notes.extend(picker_notes(ctx, cfg, view_cfg))
     return controls.view_state(ctx, VIEWS)
 
 
