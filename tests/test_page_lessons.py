@@ -327,9 +327,11 @@ def test_act_function_view_writes_numbers_as_its_charts_do(lang):
     assert not at.exception
     text = " ".join(m.value for m in at.markdown)
     assert t("activations.centered_yes", lang, mean="0.000") in text
-    at = page(ACT, lang=lang)  # sigmoid: f′(±10) = 4.5e-05
+    at = page(ACT, lang=lang)  # sigmoid: f′(±10) = 4.5e-05, the chart's labels 4.5×10⁻⁵
     text = " ".join(m.value for m in at.markdown)
-    assert "4.5e−05" in text and "−10" in text and "e-" not in text
+    assert "f′ = 4.5×10⁻⁵" in text and "−10" in text and "e-" not in text and "e−" not in text
+    labels = [a["text"] for a in drawn(at)[0]["layout"]["annotations"] if "f′" in a["text"]]
+    assert "f′(−10) = 4.5×10⁻⁵" in labels, labels
 
 
 def test_act_gallery_and_zigzag_views():

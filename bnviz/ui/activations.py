@@ -9,7 +9,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from bnviz.figures import activations as figs
-from bnviz.figures.theme import minus_signs
+from bnviz.figures.theme import minus_signs, readable
 from bnviz.lessons import activations as A
 from bnviz.lessons import relu_race as R
 from bnviz.ui import live, plot
@@ -131,7 +131,8 @@ def questions(ctx: PageContext, cfg: A.ActivationSettings, probes: dict) -> None
     for x, d in probes.items():
         answer = "flat" if abs(d) < A.FLAT else "passes"
         ask = ctx.tr("activations.question.ask", x=minus_signs(f"{x:g}"))
-        said = ctx.tr(f"activations.question.{answer}", d=minus_signs(f"{d:.2g}"))
+        # as the chart's label beside it writes f′ (4.5×10⁻⁵, never 4.5e−05)
+        said = ctx.tr(f"activations.question.{answer}", d=readable(d, 2))
         st.markdown(f"- *{ask}* {said}")
     s = summary(name, **cfg.params())
     centered = "centered_yes" if s.zero_centered else "centered_no"
