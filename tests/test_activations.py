@@ -189,6 +189,11 @@ def test_figures_have_data_in_both_languages(lang):
         n.startswith(t("activations.fig.positive", lang)) for n in names
     )
     assert len(zz.layout.shapes) == 4
+    # w₀ and w* on pale boxes over the paths (as trace text, under the lines through them)
+    labels = {a.text: a for a in zz.layout.annotations}
+    assert sorted(labels) == ["w*", "w₀"] and all(a.bgcolor for a in labels.values())
+    assert (labels["w*"].x, labels["w*"].y) == (1.0, -1.0)
+    assert not any("text" in (tr.mode or "") for tr in zz.data)
     costs = fig.cost_figure({"relu": 0.2, "tanh": 2.0}, lang=lang)
     # horizontal bars, the first name on top (plotly draws the first category at the bottom):
     # slanted under vertical bars, long names ran under their neighbours

@@ -282,16 +282,24 @@ def zigzag_figure(runs: Sequence[ZigZag], *, lang: str) -> go.Figure:
             go.Scatter(
                 x=f32([start[0], target[0]]),
                 y=f32([start[1], target[1]]),
-                mode="markers+text",
-                text=["w₀", "w*"],
-                textposition="top right",
+                mode="markers",
                 name=_tr("fig.target", lang),
                 marker=dict(symbol=["circle", "star"], size=[9, 16], color=COLORS["guide"]),
             )
         )
+        # labels on a pale box above the paths (as trace text they sat under the lines that
+        # run through both points): w₀ up-left, where no step goes (the first is down-right),
+        # w* down-right of the star, outside the paths' last turns around it
+        box = dict(showarrow=False, font=dict(size=14), bgcolor="rgba(255, 255, 255, 0.85)")
+        notes = [
+            dict(x=start[0], y=start[1], text="w₀", xanchor="right", yanchor="bottom", **box),
+            dict(x=target[0], y=target[1], text="w*", xanchor="left", yanchor="top", **box),
+        ]
+        for note, (dx, dy) in zip(notes, [(-6, 6), (10, -10)], strict=True):
+            note.update(xref="x", yref="y", xshift=dx, yshift=dy)
         shapes = _quadrants(*start, lang) + _quadrants(0.0, 0.0, lang, "2")
     else:
-        shapes = []
+        shapes, notes = [], []
     layout = base_layout(
         _tr("fig.zigzag_title", lang),
         height=440,
@@ -305,6 +313,7 @@ def zigzag_figure(runs: Sequence[ZigZag], *, lang: str) -> go.Figure:
         ),
         yaxis2=dict(anchor="x2", range=[-VIEW, VIEW], scaleanchor="x2", constrain="domain"),
         shapes=shapes,
+        annotations=notes,
     )
     return go.Figure(data=traces, layout=layout)
 
