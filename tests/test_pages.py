@@ -508,15 +508,15 @@ def test_a_view_on_a_page_without_views_and_a_language_the_app_lacks_are_said():
     assert not _warned(at)
 
 
-VIEW_PAGES = {  # page: (its name, a view besides the first)
-    "01_batchnorm_lab.py": ("lab", "health"),
-    "03_initialization.py": ("initialization", "gradients"),
-    "04_activations.py": ("activations", "zigzag"),
-    "05_running_stats.py": ("running_stats", "noise"),
-    "06_why_bn.py": ("why_bn", "smooth"),
-    "07_preprocessing.py": ("preprocessing", "contours"),
-    "08_babysitting.py": ("babysitting", "gap"),
-    "09_hyperparams.py": ("hyperparams", "importance"),
+VIEW_PAGES = {  # page: (its name, a view besides the first, the first)
+    "01_batchnorm_lab.py": ("lab", "health", "loss"),
+    "03_initialization.py": ("initialization", "gradients", "activations"),
+    "04_activations.py": ("activations", "zigzag", "function"),
+    "05_running_stats.py": ("running_stats", "noise", "live"),
+    "06_why_bn.py": ("why_bn", "smooth", "linear"),
+    "07_preprocessing.py": ("preprocessing", "contours", "picture"),
+    "08_babysitting.py": ("babysitting", "gap", "init_loss"),
+    "09_hyperparams.py": ("hyperparams", "importance", "grid"),
 }
 
 
@@ -525,7 +525,7 @@ def test_a_lesson_keeps_its_view_after_a_visit_to_another(name):
     """The README's "a lesson keeps its settings and view": preprocessing (and running
     statistics) read the link's view before putting back what the last visit left, so a tab
     back from another lesson showed the first view again (audit 10's helper)."""
-    key, view = VIEW_PAGES[name]
+    key, view, _ = VIEW_PAGES[name]
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
     at.switch_page(f"pages/{name}").run()
     at.session_state[f"{key}.view"] = view
@@ -535,3 +535,36 @@ def test_a_lesson_keeps_its_view_after_a_visit_to_another(name):
     at.switch_page(f"pages/{name}").run()
     assert not at.exception
     assert at.session_state[f"{key}.view"] == view
+
+
+@pytest.mark.parametrize("name", VIEW_PAGES)
+def test_going_back_to_the_first_view_says_nothing_about_the_link(name):
+    """Audit 11: back on the first view, the link still held the last view's `view=` (the
+    first view is not written), the page had read it on its first run only, and said "Not a
+    setting of this page, so not used: view", on every page with views, at the most common
+    click in class. A key the page read once stays its own: `compare` and `hide=compare` too."""
+    key, view, first = VIEW_PAGES[name]
+    at = page(name, view=view)
+    assert at.session_state[f"{key}.view"] == view and not _warned(at)
+    at.session_state[f"{key}.view"] = first
+    at.run()
+    assert not at.exception and at.session_state[f"{key}.view"] == first
+    assert not _warned(at), _warned(at)
+    assert "view" not in at.query_params  # the first view is the link without one
+
+
+def test_a_choice_read_from_the_link_once_stays_the_pages_own():
+    """Initialization's `compare` is read on the page's first run only: set back to all inits
+    (no `compare=` in the link), the next run called it "not a setting of this page"; and
+    `hide=compare`, kept while the link's inits are unread, was called "hides nothing"."""
+    at = page("03_initialization.py", view="compare", compare="he,xavier")
+    from bnviz.lessons.initialization import INITS
+
+    at.multiselect[0].set_value(list(INITS)).run()
+    assert not at.exception and not _warned(at), _warned(at)
+    assert "compare" not in at.query_params
+    at = page("03_initialization.py", view="compare", hide="compare", compare="he,xavier")
+    at.session_state["initialization.view"] = "activations"
+    at.run()
+    assert not at.exception and not _warned(at), _warned(at)
+    assert dict(at.query_params).get("hide") == "compare"

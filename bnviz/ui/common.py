@@ -255,9 +255,14 @@ def finish(ctx: PageContext) -> None:
     query = dict(ctx.query)
     if ctx.lang != browser_lang():
         query["lang"] = ctx.lang
+    # the keys this page has read from its link in this tab: a view or a choice is read on the
+    # page's first run only, and stays the page's own (back on the first view, the link still
+    # held view= from the last run: audit 11 saw "not a setting of this page, so not used: view")
+    read = st.session_state.setdefault(f"{ctx.name}.__link_keys", set())
+    read |= getattr(ctx.params, "read", set(ctx.params))
     # `hide` names a setting of the page (read from the link or not), presets or lang; a name
     # that hides nothing (a typo: hide=learning_rate) is said and left out of the link
-    hideable = getattr(ctx.params, "read", set(ctx.params)) | {"presets", "lang"}
+    hideable = read | {"presets", "lang"}
     hides_nothing = sorted(ctx.hidden - hideable)
     if ctx.hidden & hideable:
         query["hide"] = ",".join(sorted(ctx.hidden & hideable))
@@ -267,8 +272,8 @@ def finish(ctx: PageContext) -> None:
     if ctx.name == "home":  # the app's root, however it was reached (/index, /home)
         base = re.sub(r"/(index|home)/?$", "", base)
     link = base + ("?" + urllib.parse.urlencode(query) if query else "")
-    # neither read by this run nor written back (a view or a choice read on the first run only)
-    unknown = sorted(set(ctx.params) - getattr(ctx.params, "read", set(ctx.params)) - set(query))
+    # never read by this page, nor written back: learning_rate= for lr=
+    unknown = sorted(set(ctx.params) - read - set(query))
     said = []
     if unknown:  # a misspelled key (learning_rate=) would otherwise go unnoticed
         key = "app.url_unknown" if len(unknown) == 1 else "app.url_unknown_many"
