@@ -153,6 +153,17 @@ def test_activations_dead_unit_preset_runs_its_pair_shared_and_shows_its_claim(p
     assert t(f"activations.preset.{preset}_what") in [i.value for i in at.info]
 
 
+def test_a_digits_preset_clicked_first_on_a_link_to_the_boundary_view_opens_loss():
+    """Audit 11: opened from a link on Decision boundary, the Ioffe preset kept the boundary
+    view (no chart, only the note why): the pills were built before the link's view was read."""
+    at = page(LAB, view="boundary")
+    choose_preset(at, "lab", "ioffe")
+    assert not at.exception
+    assert at.button_group(key="lab.view").value == "loss"
+    assert at.button_group(key="lab.preset").value == "ioffe"
+    assert t("lab.no_boundary") not in [i.value for i in at.info]
+
+
 def test_a_digits_preset_clicked_on_the_boundary_view_opens_a_view_that_draws_it():
     """The decision boundary is drawn for 2-D data only: the Ioffe preset (digits) clicked there
     left the class a note and no chart. It opens Loss & accuracy; a 2-D preset stays put."""
