@@ -64,7 +64,7 @@ def test_lab_preset_runs_its_settings_shared_and_shows_its_claim(preset):
         last = expected.depth  # the layer picker's default, the layer the sentence means
         ratio = lab.percentile_drift(bn, last - 1) / lab.percentile_drift(plain, last - 1)
         said = [c.value for c in at.caption if c.value.startswith(f"Layer {last},")]
-        assert said and said[0].endswith(f"{ratio:.2f}).") and 0.3 < ratio < 0.6, (said, ratio)
+        assert said and said[0].endswith(f"{readable(ratio)}).") and 0.3 < ratio < 0.6, said
     if preset == "deep_sigmoid":  # "the gradient shrinks about 4× per layer (Gradients)"
         at.button_group(key="lab.view").set_value("gradients").run()
         (grad,) = [f for f in figures(at) if f["layout"]["title"]["text"] == t("lab.fig.grad_norm")]

@@ -8,6 +8,7 @@ import streamlit as st
 
 from bnviz.datasets import TWO_D, make_dataset
 from bnviz.figures import lab as figs
+from bnviz.figures.theme import readable
 from bnviz.lessons import batchnorm_lab as lab
 from bnviz.ui import controls, live, plot
 from bnviz.ui.stream_chart import stream_chart
@@ -60,7 +61,7 @@ def drift(ctx, snaps, layer: int) -> None:
     plain, bn = (lab.percentile_drift(snaps[n], layer) for n in ("plain", "bn"))
     st.caption(ctx.tr(
         "lab.drift", layer=layer + 1, plain=f"{plain:.3g}", bn=f"{bn:.3g}",
-        ratio=f"{bn / plain:.2f}" if plain else "—",
+        ratio=readable(bn / plain) if plain else "—",  # 3 digits, as the ranges: "557.33" had 5
     ))  # fmt: skip
 
 
