@@ -95,6 +95,10 @@ def test_histogram_grid_has_a_heatmap_per_layer_and_run(snaps):
     heat = [tr for tr in fig.data if tr.type == "heatmap"]
     assert len(heat) == 2 * 3
     assert np.asarray(heat[0].z).shape == (40, len(snaps["plain"].telemetry["step"]))
+    # both edge rows (values past ±6) drawn: plotly's "best" smoothing lost the bottom one in
+    # the browser, so a saturated layer showed one dark edge, not two (audit 11's screenshots)
+    assert {tr.zsmooth for tr in heat} == {"fast"}
+    assert list(heat[0].y[[0, -1]]) == pytest.approx([-5.85, 5.85])  # the edge bins' centres
 
 
 def test_histograms_of_up_to_six_layers_end_on_a_projectors_first_screen():
