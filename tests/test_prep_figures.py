@@ -53,6 +53,16 @@ def test_bowls_figure_titles_carry_kappa():
     assert [d.type for d in fig.data] == ["contour", "scatter"] * 3
     steps = paths["original"].steps_to_converge
     assert fig.data[1].name == t("preprocessing.fig.gd_path", "zh", steps=steps)
+    # and in each panel's title: on hover only, a projector never showed the preset's point
+    # (audit 11: "1 to 2 steps instead of over 100", and the page printed only κ)
+    titles = [a.text.split("<br>")[-1] for a in fig.layout.annotations]
+    one = {k: p.steps_to_converge == 1 for k, p in paths.items()}
+    assert titles == [
+        t("preprocessing.fig.gd_steps_one", "zh")
+        if one[k]
+        else t("preprocessing.fig.gd_steps", "zh", steps=p.steps_to_converge)
+        for k, p in paths.items()
+    ], titles
     names = [d.name for d in FP.bowls_figure(probs, paths, lang="en").data if d.type == "scatter"]
     one = [k for k, d in paths.items() if d.steps_to_converge == 1]
     assert one, {k: d.steps_to_converge for k, d in paths.items()}  # whitening: a round bowl

@@ -82,12 +82,18 @@ def bowls_figure(
     """Loss contours of the two-weight model on raw, centered and whitened features, with the
     gradient-descent path of each when given."""
     names = list(problems)
-    titles = []
+    titles, labels = [], {}
     for k in names:
         kappa, angle = bowl_shape(problems[k])
         key = "fig.bowl_title" if kappa >= ROUND_KAPPA else "fig.bowl_title_round"
         titles.append(_tr(key, lang, name=_tr(f"panel.{k}", lang),
                           kappa=kappa, angle=angle))  # fmt: skip
+        if paths is not None:  # the steps in the title: as hover text a projector never showed
+            n = paths[k].steps_to_converge  # them, and the preset's sentence is about them
+            one = "_one" if n == 1 else ""  # not "1 steps" (audit 7)
+            steps = n if n is not None else "—"
+            labels[k] = _tr(f"fig.gd_path{one}", lang, steps=steps)
+            titles[-1] += "<br>" + _tr(f"fig.gd_steps{one}", lang, steps=steps)
     fig = make_subplots(1, len(names), subplot_titles=titles, horizontal_spacing=0.07)
     for i, k in enumerate(names, start=1):
         p = problems[k]
@@ -101,12 +107,9 @@ def bowls_figure(
             1, i,
         )  # fmt: skip
         if path is not None:
-            n = paths[k].steps_to_converge
-            key = "fig.gd_path_one" if n == 1 else "fig.gd_path"  # not "1 steps" (audit 7)
-            label = _tr(key, lang, steps=n if n is not None else "—")
             fig.add_trace(
                 go.Scatter(x=f32(path[:, 0]), y=f32(path[:, 1]), mode="lines+markers",
-                           name=label, line=dict(color=COLORS["raw"], width=2),
+                           name=labels[k], line=dict(color=COLORS["raw"], width=2),
                            marker=dict(size=3), showlegend=False),
                 1, i,
             )  # fmt: skip
@@ -114,7 +117,8 @@ def bowls_figure(
             scaleanchor=_axis("x", i), title_text="w₂" if i == 1 else None, row=1, col=i
         )
         fig.update_xaxes(title_text="w₁", row=1, col=i)
-    fig.update_layout(base_layout(height=330, margin=dict(l=55, r=20, t=60, b=40)))  # 2-line titles
+    top = 60 if paths is None else 80  # 2-line titles, 3 with the steps
+    fig.update_layout(base_layout(height=330 + top - 60, margin=dict(l=55, r=20, t=top, b=40)))
     return fig
 
 
