@@ -126,7 +126,45 @@ def browser(server):
         b.close()
 
 
-def open_page(browser, url: str, locale: str = "en-US"):
+@pytest.fixture(scope="session")
+def _tabs(browser):
+    """[the session's one tab], opened on first use (again if a test closed it)."""
+    tabs = []
+    yield tabs
+    for page in tabs:
+        if not page.is_closed():
+            page.close()
+
+
+@pytest.fixture
+def tab(_tabs, browser):
+    """The session's one tab (en-US), navigated by each test that needs one page.
+
+    Navigating a tab the browser has costs Chromium 1.4-2.9 s of CPU per page load; a new tab,
+    4-6.4 s, in a new context or the same one: it starts a renderer process and compiles
+    Streamlit's and plotly's scripts cold (`/proc` CPU of the browser's processes, lab,
+    activations, standardization). The suite is CPU-bound, so that was ~1.5 min of its time.
+    After the test the tab goes to about:blank: the page's Streamlit session ends, as a closed
+    tab's does, and no test finds what the previous one left.
+    """
+    if not _tabs or _tabs[0].is_closed():
+        _tabs[:] = [browser.new_page(locale="en-US", viewport={"width": 1400, "height": 1000})]
+    yield _tabs[0]
+    if not _tabs[0].is_closed():
+        _tabs[0].goto("about:blank")
+
+
+def open_page(tab, url: str, width: int = 1400, height: int = 1000):
+    """`url` in the session's tab (the `tab` fixture) at width x height, settled."""
+    tab.set_viewport_size({"width": width, "height": height})
+    tab.goto(url)
+    settle(tab)
+    return tab
+
+
+def new_tab(browser, url: str, locale: str = "en-US"):
+    """`url` in a tab of its own (a second tab, another locale, routes), settled; the test
+    closes it."""
     page = browser.new_page(locale=locale, viewport={"width": 1400, "height": 1000})
     page.goto(url)
     settle(page)

@@ -55,9 +55,11 @@ def _stop_the_workers():
 
 
 from tests.browser_support import (  # noqa: E402, F401  (session-wide fixtures)
+    _tabs,
     browser,
     server,
     server_process,
+    tab,
 )
 
 

@@ -5,13 +5,13 @@ import re
 import pytest
 
 from bnviz.i18n import lesson_title
-from tests.browser_support import SHOTS, no_exception, open_page, settle
+from tests.browser_support import SHOTS, new_tab, no_exception, open_page, settle
 
 pytestmark = pytest.mark.browser
 
 
 def test_home_opens_in_the_browser_language_and_switches(browser, server):
-    page = open_page(browser, server, locale="zh-CN")
+    page = new_tab(browser, server, locale="zh-CN")
     page.wait_for_selector("text=看神经网络如何训练", timeout=30_000)
     no_exception(page)
     page.get_by_role("radio", name="English").click()
@@ -25,24 +25,21 @@ def test_home_opens_in_the_browser_language_and_switches(browser, server):
 
 
 @pytest.mark.parametrize("alias", ["home", "index"])
-def test_home_typed_by_hand_opens_the_home_page_with_the_root_as_its_share_link(
-    browser, server, alias
-):
+def test_home_typed_by_hand_opens_the_home_page_with_the_root_as_its_share_link(tab, server, alias):
     """Audits: /home and /index said "Page not found"; /home's share link repeated /home."""
-    page = open_page(browser, server + f"/{alias}?lang=zh")
+    page = open_page(tab, server + f"/{alias}?lang=zh")
     page.wait_for_selector("text=看神经网络如何训练", timeout=30_000)
     no_exception(page)
     assert page.get_by_text("Page not found").count() == 0
     link = page.locator('[data-testid="stSidebar"] [data-testid="stCode"]').first.inner_text()
     assert link.strip() == server.rstrip("/") + "?lang=zh", link
     assert page.get_by_text("首页", exact=True).count() == 1  # the alias is not in the navigation
-    page.close()
 
 
-def test_each_lesson_names_its_browser_tab(browser, server):
+def test_each_lesson_names_its_browser_tab(tab, server):
     """An audit: every tab said "bnviz", so a student with several lessons open could not tell
     them apart. A lesson's tab carries its title in the page's language; home, the app's name."""
-    page = open_page(browser, server + "/why_bn?lang=zh")
+    page = open_page(tab, server + "/why_bn?lang=zh")
     page.wait_for_function(
         f"() => document.title === {lesson_title('why_bn', 'zh')!r}", timeout=30_000
     )
@@ -50,7 +47,6 @@ def test_each_lesson_names_its_browser_tab(browser, server):
     page.wait_for_selector("text=Lessons", timeout=30_000)
     page.wait_for_function("() => document.title === 'bnviz'", timeout=30_000)
     no_exception(page)
-    page.close()
 
 
 def progress_steps(page) -> list[int]:
@@ -61,8 +57,8 @@ def progress_steps(page) -> list[int]:
     return [int(m.group(1)) for t in texts if (m := re.search(r"step (\d+) /", t))]
 
 
-def test_lab_start_grows_pause_and_reset(browser, server):
-    page = open_page(browser, server + "/batchnorm_lab?steps=20000&seed=21")  # trains on open
+def test_lab_start_grows_pause_and_reset(tab, server):
+    page = open_page(tab, server + "/batchnorm_lab?steps=20000&seed=21")  # trains on open
     no_exception(page)
     page.wait_for_function(
         "() => document.querySelectorAll('.js-plotly-plot .scatterlayer .trace').length >= 4",
@@ -121,20 +117,20 @@ RUNNING, PAUSED = {"Pause": True, "Resume": False}, {"Pause": False, "Resume": T
 
 @pytest.mark.parametrize(("view", "seed"), [("loss", 31), ("percentiles", 32)])
 def test_another_tab_pausing_and_resuming_a_shared_run_redraws_the_buttons(
-    browser, server, view, seed
+    browser, tab, server, view, seed
 ):
     """An audit (5): a student's tab on the class's shared run was not told when the teacher
     paused it (its Pause stayed enabled, Resume off, so it could not resume), nor when it was
     resumed. Streamed (loss: stream_chart.js asks for the rerun) and polled views."""
     url = f"{server}/batchnorm_lab?steps=100000&seed={seed}&view={view}"
-    teacher = open_page(browser, url)
+    teacher = open_page(tab, url)
     teacher.wait_for_function(
         "() => [...document.querySelectorAll('[data-testid=stProgress], .bnviz-live-status')]"
         ".some(e => /training/.test(e.innerText))",
         timeout=60_000,
     )
     _wait_buttons(teacher, RUNNING)
-    student = open_page(browser, url)  # the same settings: the same runs
+    student = new_tab(browser, url)  # the same settings: the same runs
     _wait_buttons(student, RUNNING)
     teacher.get_by_role("button", name="Pause", exact=True).click()
     _wait_buttons(student, PAUSED)  # told within a poll or two
@@ -144,14 +140,13 @@ def test_another_tab_pausing_and_resuming_a_shared_run_redraws_the_buttons(
     no_exception(student)
     teacher.get_by_role("button", name="Pause", exact=True).click()
     student.close()
-    teacher.close()
 
 
-def test_a_big_run_says_how_long_it_will_take_streamed_and_polled(browser, server):
+def test_a_big_run_says_how_long_it_will_take_streamed_and_polled(tab, server):
     """An audit (5): 10 layers x 512 units trained for minutes under "a run takes ~30 s"."""
     # 100,000 steps of 10 x 512: minutes at any speed (1500 steps keep classroom pace, ~50
     # steps/s, on an idle machine: the line then rightly says nothing)
-    page = open_page(browser, server + "/batchnorm_lab?depth=10&width=512&steps=100000&seed=34")
+    page = open_page(tab, server + "/batchnorm_lab?depth=10&width=512&steps=100000&seed=34")
     page.wait_for_function(  # the streamed chart's status lines (stream_chart.js)
         "() => [...document.querySelectorAll('.bnviz-live-status')]"
         ".some(e => /training .* min left/.test(e.innerText))",
@@ -165,4 +160,3 @@ def test_a_big_run_says_how_long_it_will_take_streamed_and_polled(browser, serve
     )
     no_exception(page)
     page.get_by_role("button", name="Pause", exact=True).click()
-    page.close()

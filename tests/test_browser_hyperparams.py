@@ -19,11 +19,9 @@ STEPPING = (
 )
 
 
-def test_a_sweep_whose_worker_dies_says_interrupted_and_try_again_trains_it(
-    browser, server_process
-):
+def test_a_sweep_whose_worker_dies_says_interrupted_and_try_again_trains_it(tab, server_process):
     proc, url = server_process
-    page = open_page(browser, url + URL)
+    page = open_page(tab, url + URL)
     no_exception(page)
     page.wait_for_function(STEPPING, timeout=60_000)  # the workers may still be warming up
     workers = worker_pids(proc.pid)
@@ -53,4 +51,3 @@ def test_a_sweep_whose_worker_dies_says_interrupted_and_try_again_trains_it(
     settle(page)
     assert alert.count() == 0 and page.locator(".js-plotly-plot").count() >= 1  # its curves
     no_exception(page)
-    page.close()

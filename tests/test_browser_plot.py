@@ -23,12 +23,12 @@ SAMPLE = f"""() => [...document.querySelectorAll('{PLOT}')].map(p => {{
 }})"""
 
 
-def test_a_live_chart_is_redrawn_in_place_and_never_blank(browser, server):
+def test_a_live_chart_is_redrawn_in_place_and_never_blank(tab, server):
     """The lab's Distributions view polls twice a second. As st.plotly_chart its chart was
     unmounted and mounted again on each redraw: blank for 50 ms to 0.25 s each time. Sampled
     every 20 ms for 5 s, the chart is there in every sample, the same element throughout, and
     it has taken new figures (the run trains on open); a zoom survives them."""
-    page = open_page(browser, server + "/batchnorm_lab?steps=20000&seed=31&view=percentiles")
+    page = open_page(tab, server + "/batchnorm_lab?steps=20000&seed=31&view=percentiles")
     redrawn = f"() => +document.querySelector('{PLOT}')?.parentElement.dataset.draws >= 2"
     page.wait_for_function(redrawn, timeout=60_000)
     page.evaluate(f"() => {{ window.__bnvizFirst = document.querySelector('{PLOT}'); }}")
@@ -65,14 +65,13 @@ def test_a_live_chart_is_redrawn_in_place_and_never_blank(browser, server):
     assert page.evaluate(state)[0] == zoom
     no_exception(page)
     page.get_by_role("button", name="Pause", exact=True).click()  # leave the workers idle
-    page.close()
 
 
-def test_streamlit_theme_is_the_stored_template(browser, server):
+def test_streamlit_theme_is_the_stored_template(tab, server):
     """A live chart takes Streamlit's chart theme from assets/js/streamlit_template.json: here
     read again from an st.plotly_chart that Streamlit drew (the standardization page's). An
     upgrade that changes the theme fails here; BNVIZ_WRITE_TEMPLATE=1 stores the new one."""
-    page = open_page(browser, server + "/standardization")
+    page = open_page(tab, server + "/standardization")
     chart = '[data-testid="stPlotlyChart"] .js-plotly-plot'
     page.wait_for_selector(f"{chart} .main-svg", timeout=60_000)
     drawn = page.evaluate(f"() => document.querySelector('{chart}').layout.template")
@@ -80,23 +79,26 @@ def test_streamlit_theme_is_the_stored_template(browser, server):
         text = json.dumps(drawn, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
         plot.TEMPLATE.write_text(text, encoding="utf-8")
     assert drawn == plot.template()
-    page.close()
 
 
-def test_switching_views_raises_no_error_in_the_page(browser, server):
+def test_switching_views_raises_no_error_in_the_page(tab, server):
     """Leaving a view of live charts: the chart being swapped out was hidden while its size
     watcher still fired, and plotly.js threw "Resize must be passed a displayed plot div
     element" (an uncaught error in the page, on six views in a browser audit)."""
     errors: list[str] = []
-    page = open_page(browser, server + "/why_bn?view=smooth&seed=37")
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page = open_page(tab, server + "/why_bn?view=smooth&seed=37")
+
+    def on_error(exc):
+        errors.append(str(exc))
+
+    page.on("pageerror", on_error)
     page.wait_for_function(f"() => document.querySelectorAll('{PLOT}').length >= 3", timeout=60_000)
     for label in ("Santurkar's test", "Smoothness", "Covariate shift", "Smoothness"):
         page.locator('[data-testid="stButtonGroup"] button').filter(has_text=label).first.click()
         page.wait_for_timeout(1500)
+    page.remove_listener("pageerror", on_error)  # the tab goes on to the next test
     no_exception(page)
     assert not errors, errors
-    page.close()
 
 
 # plotly.js fails to arrive as a script twice, or its first draw throws, or the theme's
@@ -117,7 +119,7 @@ ONE_FAILED_DRAW = """(() => {  // Plotly.react rejects its first call
 
 
 @pytest.mark.parametrize("failure", ["aborted", "not_a_script", "draw_throws", "theme_hangs"])
-def test_a_chart_whose_plotly_did_not_load_tries_again(browser, server, failure):
+def test_a_chart_whose_plotly_did_not_load_tries_again(browser, tab, server, failure):
     """CI: a finished run's chart stayed blank for 90 s under load, twice: plotly.js had not
     loaded and nothing asked again (a finished run's page does not rerun). Here the first two
     requests for plotly.js fail, or return a page instead of the script (its onload fired with
@@ -127,9 +129,8 @@ def test_a_chart_whose_plotly_did_not_load_tries_again(browser, server, failure)
 
     url = server + "/babysitting?seed=35"  # ln C: two one-step runs, finished at once
     drawn = "() => [...document.querySelectorAll('.bnviz-plot')].some(r => +r.dataset.draws > 0)"
-    first = open_page(browser, url)
+    first = open_page(tab, url)
     first.wait_for_function(drawn, timeout=60_000)  # the runs have finished
-    first.close()
     page = browser.new_page(locale="en-US", viewport={"width": 1280, "height": 720})
     failed = []
 

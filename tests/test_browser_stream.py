@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.browser_support import SHOTS, no_exception, open_page, settle
+from tests.browser_support import SHOTS, no_exception, open_page
 
 pytestmark = pytest.mark.browser
 
@@ -14,8 +14,8 @@ def lengths(page) -> list[int]:
     return page.evaluate(f"() => document.querySelector('{PLOT}').data.map(t => t.x.length)")
 
 
-def test_loss_chart_streams_points_and_zoom_survives_ten_updates(browser, server):
-    page = open_page(browser, server + "/batchnorm_lab?steps=20000&seed=23")  # trains on open
+def test_loss_chart_streams_points_and_zoom_survives_ten_updates(tab, server):
+    page = open_page(tab, server + "/batchnorm_lab?steps=20000&seed=23")  # trains on open
     no_exception(page)
     page.wait_for_function(f"{UPDATES} >= 2", timeout=60_000)  # points arrive by fetch
     before = lengths(page)
@@ -58,14 +58,13 @@ def test_loss_chart_streams_points_and_zoom_survives_ten_updates(browser, server
     )
     status = page.locator(".bnviz-live-status").first.inner_text()
     assert "no BN: paused · step " in status and "steps/s" not in status, status
-    page.close()
 
 
-def test_step_axes_start_at_zero_and_span_the_first_evaluation(browser, server):
+def test_step_axes_start_at_zero_and_span_the_first_evaluation(tab, server):
     """At a run's start the accuracy chart has one point (step 0): plotly's own range was -1..1,
     an empty chart crossed by the zero line. Both streamed charts now span 0..eval_every (100)
     from their first points on, and grow from there."""
-    page = open_page(browser, server + "/batchnorm_lab?seed=29")  # classroom pace: slow start
+    page = open_page(tab, server + "/batchnorm_lab?seed=29")  # classroom pace: slow start
     no_exception(page)
     page.wait_for_function(  # both charts drawn, each with its first points (a cold server
         # paints empty charts first; plotly's range without points is 0..6, whatever is asked)
@@ -96,18 +95,16 @@ def test_step_axes_start_at_zero_and_span_the_first_evaluation(browser, server):
         )
     finally:
         print("step axes end at", page.evaluate(ends))
-    page.close()
 
 
-def test_loss_and_accuracy_plots_start_and_end_at_the_same_height(browser, server):
+def test_loss_and_accuracy_plots_start_and_end_at_the_same_height(tab, server):
     """The status lines (each run's state and step) stood above the loss chart only, so it
     started ~45 px below the accuracy chart beside it: the accuracy chart keeps their room,
     unseen. The loss chart's legend (one more entry, "mini-batch") wrapped to two rows in
     English where the accuracy chart's took one, so it ended 22 px higher: each legend is now
     two rows, runs above line styles."""
-    page = browser.new_page(locale="en-US", viewport={"width": 1280, "height": 720})
-    page.goto(server + "/batchnorm_lab?seed=41")  # a projector: the columns at their narrowest
-    settle(page)
+    # a projector: the columns at their narrowest
+    page = open_page(tab, server + "/batchnorm_lab?seed=41", 1280, 720)
     tops = """() => [...document.querySelectorAll('.bnviz-live')].map(b => ({
       plot: b.querySelector('.nsewdrag')?.getBoundingClientRect().top,
       bottom: b.querySelector('.nsewdrag')?.getBoundingClientRect().bottom,
@@ -122,14 +119,13 @@ def test_loss_and_accuracy_plots_start_and_end_at_the_same_height(browser, serve
     assert abs(loss["plot"] - accuracy["plot"]) <= 1, (loss, accuracy)
     assert abs(loss["bottom"] - accuracy["bottom"]) <= 1, (loss, accuracy)
     no_exception(page)
-    page.close()
 
 
-def test_a_streamed_run_that_diverges_says_so_with_one_step_number(browser, server):
+def test_a_streamed_run_that_diverges_says_so_with_one_step_number(tab, server):
     """An audit: on the streamed Loss & accuracy view the diverged run's status read "step 5"
     while the Gradients view said "diverged at step 6", and no warning told the class to try a
     smaller learning rate (the streamed view never reran). Now a run's end reruns the page."""
-    page = open_page(browser, server + "/batchnorm_lab?lr=10.0&activation=relu&seed=29")
+    page = open_page(tab, server + "/batchnorm_lab?lr=10.0&activation=relu&seed=29")
     alert = page.locator('[data-testid="stAlert"]').filter(has_text="diverged at step")
     alert.first.wait_for(timeout=60_000)
     said = alert.first.inner_text()
@@ -145,13 +141,12 @@ def test_a_streamed_run_that_diverges_says_so_with_one_step_number(browser, serv
     assert f"no BN: diverged · step {step} / " in status, (said, status)
     no_exception(page)
     page.get_by_role("button", name="Pause", exact=True).click()  # leave the workers idle
-    page.close()
 
 
-def test_the_run_buttons_follow_a_streamed_run_to_its_end(browser, server):
+def test_the_run_buttons_follow_a_streamed_run_to_its_end(tab, server):
     """The streamed view does not rerun while its runs train: when they finished, Pause was
     still enabled (the buttons of the page's first draw) until the teacher clicked something."""
-    page = open_page(browser, server + "/batchnorm_lab?steps=100&seed=31")  # ~10 s, classroom
+    page = open_page(tab, server + "/batchnorm_lab?steps=100&seed=31")  # ~10 s, classroom
     pause = page.get_by_role("button", name="Pause", exact=True)
     page.wait_for_function(
         "() => [...document.querySelectorAll('.bnviz-live-status')]"
@@ -165,7 +160,6 @@ def test_the_run_buttons_follow_a_streamed_run_to_its_end(browser, server):
     assert pause.first.is_disabled()
     assert page.get_by_role("button", name="Reset", exact=True).first.is_enabled()
     no_exception(page)
-    page.close()
 
 
 MARKS = f"""() => [...document.querySelectorAll('{PLOT}')].map(p => ({{
@@ -173,14 +167,14 @@ MARKS = f"""() => [...document.querySelectorAll('{PLOT}')].map(p => ({{
   shown: [...p.querySelectorAll('.textpoint text')].map(e => e.textContent)}}))"""
 
 
-def test_a_run_that_diverges_while_watched_is_marked_where_its_curve_ends(browser, server):
+def test_a_run_that_diverges_while_watched_is_marked_where_its_curve_ends(tab, server):
     """An audit: a run that diverged in a few steps drew a line hidden against the y axis and,
     on the accuracy chart, one point that a line does not show. Each chart now marks where the
     diverged run's curve ends (an x labelled "diverged"). The marks come with whole figures,
     not with the points a streaming tab asks for: this checks that a tab watching the run
     diverge gets them (the divergence's rerun puts its warning above the charts, which mounts
     them afresh)."""
-    page = open_page(browser, server + "/batchnorm_lab?activation=relu&seed=37")  # trains
+    page = open_page(tab, server + "/batchnorm_lab?activation=relu&seed=37")  # trains
     page.wait_for_function(  # drawn, and streaming past the first evaluations
         "() => +((document.querySelector('.bnviz-live-status')?.innerText || '')"
         ".match(/no BN: training · step (\\d+)/) || [0, 0])[1] >= 150",
@@ -204,14 +198,13 @@ def test_a_run_that_diverges_while_watched_is_marked_where_its_curve_ends(browse
     assert step > 150  # it diverged while watched: the marks came with a second whole figure
     no_exception(page)
     page.get_by_role("button", name="Pause", exact=True).click()  # leave the workers idle
-    page.close()
 
 
-def test_streamed_charts_wear_the_theme_of_every_other_chart(browser, server):
+def test_streamed_charts_wear_the_theme_of_every_other_chart(tab, server):
     """An audit: the lab's Loss and Accuracy charts had plain titles and larger axis titles
     than the charts of every other view: the streamed chart skipped Streamlit's chart theme,
     which the other charts get (plot.js). Both now apply the same template and bold title."""
-    page = open_page(browser, server + "/batchnorm_lab?seed=43")
+    page = open_page(tab, server + "/batchnorm_lab?seed=43")
     themed = f"""() => [...document.querySelectorAll('{PLOT}')].map(p => ({{
       title: p.layout.title.text, template: !!(p.layout.template && p.layout.template.layout),
       axis: getComputedStyle(p.querySelector('.xtitle')).fontSize}}))"""
@@ -225,4 +218,3 @@ def test_streamed_charts_wear_the_theme_of_every_other_chart(browser, server):
     page.wait_for_function(f"() => ({other})().length > 0", timeout=60_000)
     assert {c["axis"] for c in charts} == set(page.evaluate(other)), (charts, page.evaluate(other))
     no_exception(page)
-    page.close()

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bnviz.i18n import t
-from tests.browser_support import ROOT, click_preset, no_exception, settle
+from tests.browser_support import ROOT, click_preset, no_exception, open_page, settle
 
 pytestmark = pytest.mark.browser
 SCREENS = ROOT / os.environ.get(  # an absolute path stays itself
@@ -66,11 +66,8 @@ CUT = """() => {  // text elements whose content is wider than their box (ellips
 }"""
 
 
-def _open(browser, server, path: str, width: int, height: int):
-    page = browser.new_page(locale="en-US", viewport={"width": width, "height": height})
-    page.goto(f"{server}/{path}")
-    settle(page)
-    return page
+def _open(tab, server, path: str, width: int, height: int):
+    return open_page(tab, f"{server}/{path}", width, height)
 
 
 DRAWN = """() => [...document.querySelectorAll('.js-plotly-plot')].some(p =>
@@ -106,8 +103,8 @@ def _charts_drawn(page) -> None:
 
 
 @pytest.mark.parametrize(("path", "preset"), PAGES, ids=[p for p, _ in PAGES])
-def test_first_screen_at_1280x720_after_a_preset(browser, server, path, preset):
-    page = _open(browser, server, path, 1280, 720)
+def test_first_screen_at_1280x720_after_a_preset(tab, server, path, preset):
+    page = _open(tab, server, path, 1280, 720)
     SCREENS.mkdir(parents=True, exist_ok=True)
     failed = SCREENS / f"FAILED-{path}-{preset.rsplit('.', 1)[1]}-1280x720.png"
     # Click once the page has drawn, as a teacher would. Clicked while the page was still
@@ -160,7 +157,6 @@ def test_first_screen_at_1280x720_after_a_preset(browser, server, path, preset):
     page.wait_for_timeout(1500)
     assert page.evaluate(CUT) == []
     page.screenshot(path=str(SCREENS / f"{path}-1920x1080.png"))
-    page.close()
 
 
 VIEWS_ROW = """() => {  // each view button's right edge against its column's (title row or page)
@@ -173,10 +169,11 @@ VIEWS_ROW = """() => {  // each view button's right edge against its column's (t
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_every_view_button_fits_its_row_at_1280x720(browser, server, lang):
+def test_every_view_button_fits_its_row_at_1280x720(tab, server, lang):
     """The views sit right of the title; a long label pushed the last one out of sight
     (running statistics in Chinese: "过拟合" was cut at the column's edge)."""
-    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    page = tab
+    page.set_viewport_size({"width": 1280, "height": 720})
     for path in ("batchnorm_lab", "initialization", "activations", "running_stats", "why_bn",
                  "preprocessing", "babysitting", "hyperparams"):  # fmt: skip
         page.goto(f"{server}/{path}?lang={lang}")
@@ -185,7 +182,6 @@ def test_every_view_button_fits_its_row_at_1280x720(browser, server, lang):
         buttons = page.evaluate(VIEWS_ROW)
         assert buttons, path
         assert [label for label, over in buttons if over > 0] == [], (path, buttons)
-    page.close()
 
 
 LEGENDS = """() => [...document.querySelectorAll('.js-plotly-plot')]  // drawn, with a legend
@@ -208,29 +204,27 @@ LEGEND_BOTTOMS = """() => [...document.querySelectorAll('.js-plotly-plot')]
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_initialization_compare_legend_is_on_the_first_screen(browser, server, lang):
+def test_initialization_compare_legend_is_on_the_first_screen(tab, server, lang):
     """Which colour is which of the six initializations: the legend sat below 720 px, under
     the two-row box of initializations to compare (now in the sidebar, short names)."""
-    page = _open(browser, server, f"initialization?lang={lang}&view=compare", 1280, 720)
+    page = _open(tab, server, f"initialization?lang={lang}&view=compare", 1280, 720)
     page.wait_for_function(f"() => ({LEGEND_BOTTOMS})().length >= 2")
     bottoms = page.evaluate(LEGEND_BOTTOMS)
     assert len(bottoms) == 2 and max(bottoms) <= 720, bottoms
     assert not page.evaluate(CUT), page.evaluate(CUT)  # the sidebar's chips are not cut
     no_exception(page)
-    page.close()
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_lab_at_batch_size_1_keeps_its_legends_on_the_first_screen(browser, server, lang):
+def test_lab_at_batch_size_1_keeps_its_legends_on_the_first_screen(tab, server, lang):
     """At batch size 1 the lab shows a warning (why the BN net cannot train) and a sentence
     above its charts: which line is train and which test sat below 720 px (a teacher's pass)."""
-    page = _open(browser, server, f"batchnorm_lab?lang={lang}&batch_size=1", 1280, 720)
+    page = _open(tab, server, f"batchnorm_lab?lang={lang}&batch_size=1", 1280, 720)
     page.wait_for_function(f"() => ({LEGEND_BOTTOMS})().length >= 2", timeout=90_000)
     bottoms = page.evaluate(LEGEND_BOTTOMS)
     assert len(bottoms) == 2 and max(bottoms) <= 720, bottoms
     assert not page.evaluate(CUT), page.evaluate(CUT)
     no_exception(page)
-    page.close()
 
 
 VIEWS_BOX = """() => {  // the row of view buttons: where it is on the page
@@ -245,10 +239,10 @@ LIVE_VIEWS = [("activations", "dead"), ("why_bn", "smooth"), ("preprocessing", "
 
 
 @pytest.mark.parametrize(("path", "view"), LIVE_VIEWS, ids=[p for p, _ in LIVE_VIEWS])
-def test_view_buttons_stay_put_when_a_view_trains_live(browser, server, path, view):
+def test_view_buttons_stay_put_when_a_view_trains_live(tab, server, path, view):
     """A teacher clicks through the views: the row of views stays where it is. On activations'
     Dead ReLUs view the run buttons took the title row and the views moved under the presets."""
-    page = _open(browser, server, f"{path}?lang=en", 1280, 720)
+    page = _open(tab, server, f"{path}?lang=en", 1280, 720)
     page.wait_for_selector('[class*="-view"] [data-testid=stButtonGroup] button')
     before = page.evaluate(VIEWS_BOX)
     page.locator('[class*="-view"] [data-testid=stButtonGroup] button').filter(
@@ -262,7 +256,6 @@ def test_view_buttons_stay_put_when_a_view_trains_live(browser, server, path, vi
         before, after
     )  # fmt: skip
     no_exception(page)
-    page.close()
 
 
 BARS = """() => [...document.querySelectorAll('[data-testid=stProgress]')].map(p => {
@@ -271,11 +264,11 @@ BARS = """() => [...document.querySelectorAll('[data-testid=stProgress]')].map(p
           lines: Math.round(p.querySelector('p').getBoundingClientRect().height / 20)}; })"""
 
 
-def test_preprocessing_status_bars_stand_level_when_a_label_takes_two_lines(browser, server):
+def test_preprocessing_status_bars_stand_level_when_a_label_takes_two_lines(tab, server):
     """Four runs' status lines over four columns: when one label wrapped to two lines its bar
     sat lower than the others ("Raw: finished · step 300 / 300" fits on a line, "Centered: …"
     does not)."""
-    page = _open(browser, server, "preprocessing?lang=en&view=training", 1280, 720)  # trains
+    page = _open(tab, server, "preprocessing?lang=en&view=training", 1280, 720)  # trains
     bars: list = []
     for _ in range(600):  # ~100 s at most; 300 steps each, at classroom pace
         bars = page.evaluate(BARS)
@@ -286,15 +279,14 @@ def test_preprocessing_status_bars_stand_level_when_a_label_takes_two_lines(brow
     assert len({b["lines"] for b in bars}) > 1, bars  # the case this checks: labels differ
     assert max(b["top"] for b in bars) - min(b["top"] for b in bars) <= 1, bars
     no_exception(page)
-    page.close()
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_running_stats_legends_take_two_rows_and_plots_line_up(browser, server, lang):
+def test_running_stats_legends_take_two_rows_and_plots_line_up(tab, server, lang):
     """The mean and variance charts side by side at 1280x720: each legend at most two rows
     (they took 4 and 5, one entry a row), so both plot areas have the same top and bottom.
     The cumulative preset has the longest run names ("running_mean, m = None")."""
-    page = _open(browser, server, f"running_stats?lang={lang}", 1280, 720)
+    page = _open(tab, server, f"running_stats?lang={lang}", 1280, 720)
     click_preset(page, t("running_stats.preset.cumulative", lang))
     settle(page)
     _charts_drawn(page)
@@ -307,7 +299,6 @@ def test_running_stats_legends_take_two_rows_and_plots_line_up(browser, server, 
     assert max(c["rows"] for c in charts) <= 2, charts
     assert abs(charts[0]["top"] - charts[1]["top"]) <= 1, charts
     assert abs(charts[0]["bottom"] - charts[1]["bottom"]) <= 1, charts
-    page.close()
 
 
 BARS_BESIDE = """() => [...document.querySelectorAll('.js-plotly-plot')]
@@ -319,11 +310,11 @@ BARS_BESIDE = """() => [...document.querySelectorAll('.js-plotly-plot')]
 
 
 @pytest.mark.parametrize("size", [(1920, 1080), (1280, 720)])
-def test_standardization_colour_bars_stand_beside_their_plots(browser, server, size):
+def test_standardization_colour_bars_stand_beside_their_plots(tab, server, size):
     """The standardized panel keeps equal axis units, so its plot shrinks to a square inside
     the figure; its colour bar stayed at the figure's edge, 206 px from the plot at 1920 px.
     Again after a preset redraws both panels, and with the true-shape toggle on."""
-    page = _open(browser, server, "standardization?lang=en", *size)
+    page = _open(tab, server, "standardization?lang=en", *size)
 
     def bars() -> list:
         page.wait_for_function(f"() => ({BARS_BESIDE})().length == 2")
@@ -342,15 +333,14 @@ def test_standardization_colour_bars_stand_beside_their_plots(browser, server, s
     settle(page)
     bars()
     no_exception(page)
-    page.close()
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_standardization_contour_legends_take_as_many_rows_and_plots_line_up(browser, server, lang):
+def test_standardization_contour_legends_take_as_many_rows_and_plots_line_up(tab, server, lang):
     """The raw and standardized contours side by side at 1280x720: the raw plot's longer tick
     labels ("−0.05") left it less width, its legend took two rows against one beside it, and
     the two plots did not line up."""
-    page = _open(browser, server, f"standardization?lang={lang}", 1280, 720)
+    page = _open(tab, server, f"standardization?lang={lang}", 1280, 720)
     # both drawn: CI once measured the first contour beside a chart further down the page
     page.wait_for_function(f"() => ({CONTOUR_LEGENDS})().length >= 2")
     page.wait_for_timeout(500)
@@ -358,7 +348,6 @@ def test_standardization_contour_legends_take_as_many_rows_and_plots_line_up(bro
     assert len(contours) == 2, contours
     assert contours[0]["rows"] == contours[1]["rows"], contours
     assert abs(contours[0]["bottom"] - contours[1]["bottom"]) <= 1, contours
-    page.close()
 
 
 TITLES_CUT = """() => {  // chart titles wider than their chart (plotly clips them at its edge)
@@ -374,18 +363,15 @@ TITLES_CUT = """() => {  // chart titles wider than their chart (plotly clips th
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_gallery_titles_fit_their_charts_at_1280x720(browser, server, lang):
+def test_gallery_titles_fit_their_charts_at_1280x720(tab, server, lang):
     """Nine charts in rows of three: "Sigmoid 1/(1 + e⁻ˣ): f and its derivative f′" was cut
     mid-word (the page text's CUT check cannot see a title plotly drew)."""
-    page = browser.new_page(locale="en-US", viewport={"width": 1280, "height": 720})
-    page.goto(f"{server}/activations?view=gallery&lang={lang}")
-    settle(page)
+    page = open_page(tab, f"{server}/activations?view=gallery&lang={lang}", 1280, 720)
     page.wait_for_function(
         "() => document.querySelectorAll('.js-plotly-plot .gtitle').length >= 9", timeout=60_000
     )
     no_exception(page)
     assert page.evaluate(TITLES_CUT) == []
-    page.close()
 
 
 CROWDED = """(plot) => {
@@ -406,24 +392,19 @@ CROWDED = """(plot) => {
 
 
 @pytest.mark.parametrize("view", ["activations", "gradients"])
-def test_initialization_panels_keep_their_labels_apart_at_1280x720(browser, server, view):
+def test_initialization_panels_keep_their_labels_apart_at_1280x720(tab, server, view):
     """Ten small panels: the figure's title touched the first row's panel titles, and one
     panel's "1" stood 10 px from the next one's "−1"."""
-    page = browser.new_page(locale="en-US", viewport={"width": 1280, "height": 720})
-    page.goto(f"{server}/initialization?view={view}")
-    settle(page)
+    page = open_page(tab, f"{server}/initialization?view={view}", 1280, 720)
     plot = page.locator(".js-plotly-plot").filter(has=page.locator(".annotation-text")).first
     plot.wait_for(timeout=60_000)
     no_exception(page)
     assert plot.evaluate(CROWDED) == []
-    page.close()
 
 
-def test_why_bn_view_row_stands_clear_of_the_title(browser, server):
+def test_why_bn_view_row_stands_clear_of_the_title(tab, server):
     """Six views take a row under why-BN's title: it started inside the title's text."""
-    page = browser.new_page(locale="en-US", viewport={"width": 1280, "height": 720})
-    page.goto(f"{server}/why_bn?lang=zh")
-    settle(page)
+    page = open_page(tab, f"{server}/why_bn?lang=zh", 1280, 720)
     views_row = page.locator('[data-testid="stMain"] [data-testid="stButtonGroup"]').first
     views_row.wait_for(timeout=30_000)
     page.evaluate("() => document.fonts.ready")  # a fallback font wrapped the title: 3 lines
@@ -435,7 +416,6 @@ def test_why_bn_view_row_stands_clear_of_the_title(browser, server):
     )
     views = views_row.bounding_box()
     assert views["y"] >= text["bottom"] + 4, (text, views)
-    page.close()
 
 
 ONE_LINE = """() => [...document.querySelectorAll('[data-testid=stProgress] p')].map(p => {
@@ -445,10 +425,10 @@ ONE_LINE = """() => [...document.querySelectorAll('[data-testid=stProgress] p')]
 })"""
 
 
-def test_why_bn_noise_status_lines_take_one_line_each_in_zh_at_1280(browser, server):
+def test_why_bn_noise_status_lines_take_one_line_each_in_zh_at_1280(tab, server):
     """Santurkar's three runs side by side: "BN + 噪声：训练中 · 第 179 / 300 步 · 10 步/秒"
     took two lines in its third of the row (audit 5), its bar lower than the others'."""
-    page = _open(browser, server, "why_bn?lang=zh&view=noise", 1280, 720)
+    page = _open(tab, server, "why_bn?lang=zh&view=noise", 1280, 720)
     page.wait_for_function(  # the three runs training, past step 100, each with its rate
         f"() => ({ONE_LINE})().filter(s => /\\d{{3}}\\D+300 步 · \\d+ 步/.test(s.text))"
         ".length === 3",
@@ -457,7 +437,6 @@ def test_why_bn_noise_status_lines_take_one_line_each_in_zh_at_1280(browser, ser
     lines = page.evaluate(ONE_LINE)
     assert len(lines) == 3 and all(s["lines"] == 1 for s in lines), lines
     no_exception(page)
-    page.close()
 
 
 PLOT_BOTTOMS = """() => [...document.querySelectorAll('.js-plotly-plot')]
@@ -465,12 +444,10 @@ PLOT_BOTTOMS = """() => [...document.querySelectorAll('.js-plotly-plot')]
 
 
 @pytest.mark.parametrize("view", ["shift", "noise"])
-def test_why_bn_three_runs_keep_their_charts_on_the_first_screen_while_training(
-    browser, server, view
-):
+def test_why_bn_three_runs_keep_their_charts_on_the_first_screen_while_training(tab, server, view):
     """An audit: on Covariate shift at 1280x720, while the three runs trained, the third status
     line took two lines and the charts ended at 725 px, their legends under the fold."""
-    page = _open(browser, server, f"why_bn?view={view}", 1280, 720)
+    page = _open(tab, server, f"why_bn?view={view}", 1280, 720)
     page.wait_for_function(  # the three runs training, past step 100, each with its rate
         f"() => ({ONE_LINE})().filter(s => /step \\d{{3}} \\/ 300 · \\d+ steps/.test(s.text))"
         ".length === 3",
@@ -480,4 +457,3 @@ def test_why_bn_three_runs_keep_their_charts_on_the_first_screen_while_training(
     lines, bottoms = page.evaluate(ONE_LINE), page.evaluate(PLOT_BOTTOMS)
     assert max(bottoms) <= 720, (bottoms, lines)  # "BN + noise: …" took two lines here
     no_exception(page)
-    page.close()

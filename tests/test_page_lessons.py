@@ -10,7 +10,7 @@ from bnviz.i18n import strings, t
 from bnviz.lessons import activations as A
 from bnviz.lessons import initialization as I
 from bnviz.ui.common import number_text
-from tests.browser_support import SHOTS, no_exception, open_page
+from tests.browser_support import SHOTS, new_tab, no_exception, open_page
 from tests.helpers import (
     choose_preset,
     click,
@@ -423,8 +423,8 @@ def _charts(page, n: int) -> None:
 
 
 @pytest.mark.browser
-def test_browser_initialization_page(browser, server):
-    page = open_page(browser, server + "/initialization")
+def test_browser_initialization_page(tab, server):
+    page = open_page(tab, server + "/initialization")
     _charts(page, 2)  # the histogram grid and the std chart
     no_exception(page)
     table = page.locator('[data-testid="stDataFrame"]')
@@ -434,12 +434,11 @@ def test_browser_initialization_page(browser, server):
     page.wait_for_timeout(500)
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / "initialization.png"), full_page=True)
-    page.close()
 
 
 @pytest.mark.browser
 def test_browser_activations_page(browser, server):
-    page = open_page(browser, server + "/activations?view=gallery", locale="zh-CN")
+    page = new_tab(browser, server + "/activations?view=gallery", locale="zh-CN")
     _charts(page, len(A.NAMES) + 1)
     no_exception(page)
     page.set_viewport_size({"width": 1400, "height": 2800})
@@ -454,17 +453,16 @@ EMPHASIS = """() => [...document.querySelectorAll('[data-testid="stMain"] em')].
 
 
 @pytest.mark.browser
-def test_chinese_emphasis_is_dotted_not_slanted(browser, server):
+def test_chinese_emphasis_is_dotted_not_slanted(tab, server):
     """An audit: the zh lessons' *…* emphasis came out as a synthetic italic, which slants
     Chinese characters ("looks broken"); Chinese print marks emphasis with dots under the
     characters (着重号). English keeps its italics."""
     for lang, style in (("zh", ["normal", "dot"]), ("en", ["italic", "none"])):
-        page = open_page(browser, server + f"/activations?view=dead&lang={lang}")
+        page = open_page(tab, server + f"/activations?view=dead&lang={lang}")
         page.locator('[data-testid="stMain"] em').first.wait_for(timeout=60_000)
         found = page.evaluate(EMPHASIS)
         assert found and all(f == style for f in found), (lang, found)
         no_exception(page)
-        page.close()
 
 
 @pytest.mark.parametrize(

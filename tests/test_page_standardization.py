@@ -191,8 +191,8 @@ def test_preset_sets_its_values_and_shows_its_claim(name):
 
 
 @pytest.mark.browser
-def test_standardization_page_in_the_browser(browser, server):
-    page_ = open_page(browser, server + "/standardization")
+def test_standardization_page_in_the_browser(tab, server):
+    page_ = open_page(tab, server + "/standardization")
     page_.set_viewport_size({"width": 1400, "height": 2600})  # all four charts on screen
     page_.wait_for_function(
         "() => document.querySelectorAll('.js-plotly-plot .contourlayer path').length > 0"
@@ -205,7 +205,6 @@ def test_standardization_page_in_the_browser(browser, server):
     assert page_.get_by_text(kappa, exact=True).count() == 1
     SHOTS.mkdir(exist_ok=True)
     page_.screenshot(path=str(SHOTS / "standardization.png"), full_page=True)
-    page_.close()
 
 
 def test_the_opening_sentence_states_the_defaults_claim_only_on_the_defaults():

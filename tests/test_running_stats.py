@@ -472,8 +472,8 @@ def curves_now(page_) -> dict:
 
 
 @pytest.mark.browser
-def test_browser_starts_a_run_and_the_three_curves_grow(browser, server):
-    page_ = open_page(browser, server + "/running_stats?steps=5000&seed=4")
+def test_browser_starts_a_run_and_the_three_curves_grow(tab, server):
+    page_ = open_page(tab, server + "/running_stats?steps=5000&seed=4")
     page_.set_viewport_size({"width": 1400, "height": 2800})
     no_exception(page_)
     page_.wait_for_function(GROWN % CURVES_JS, arg=10, timeout=60_000)
@@ -485,7 +485,6 @@ def test_browser_starts_a_run_and_the_three_curves_grow(browser, server):
     SHOTS.mkdir(exist_ok=True)
     page_.screenshot(path=str(SHOTS / "running_stats.png"), full_page=True)
     page_.get_by_role("button", name="Pause", exact=True).click()
-    page_.close()
 
 
 @pytest.mark.parametrize("preset", ["tiny", "batch2"])
