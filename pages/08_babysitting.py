@@ -35,7 +35,7 @@ def draw(snaps) -> None:
         for name, snap in snaps.items():
             train, val = B.final(snap, "train_acc"), B.final(snap, "test_acc")
             if train == train:  # NaN before the first evaluation
-                line = dict(train=train, val=val, gap=train - val)
+                line = dict(train=train, val=val, points=100 * (train - val))  # as running stats
                 st.caption(ctx.tr("babysitting.gap_line", label=labels[name], **line))
     elif view == "ratio":
         tables = {figs.run_label(labels[n], s, lang): B.ratio_table(s) for n, s in snaps.items()}

@@ -258,6 +258,11 @@ def test_babysitting_check_end_to_end(check):
         lines = [c.value for c in at.caption if "validation" in c.value]
         vals = [f"validation {B.final(s, 'test_acc'):.1%}" for s in snaps.values()]
         assert len(lines) == 2 and all(v in " ".join(lines) for v in vals), (lines, vals)
+        # the gap of two accuracies in points, as running statistics writes it ("gap 15.1 %"
+        # read as a share of something; audit 11)
+        gaps = [B.final(s, "train_acc") - B.final(s, "test_acc") for s in snaps.values()]
+        ends = {f"gap {100 * gap:.1f} points" for gap in gaps}
+        assert {line.rsplit(", ", 1)[1] for line in lines} == ends, lines
 
 
 def test_babysitting_diverged_run_has_one_step_in_its_status_line_and_its_legend():
