@@ -150,8 +150,8 @@ def tab(_tabs, browser):
     if not _tabs or _tabs[0].is_closed():
         _tabs[:] = [browser.new_page(locale="en-US", viewport={"width": 1400, "height": 1000})]
     yield _tabs[0]
-    if not _tabs[0].is_closed():
-        _tabs[0].goto("about:blank")
+    if not _tabs[0].is_closed():  # not waiting for the blank page's load: a busy page took 5 s
+        _tabs[0].goto("about:blank", wait_until="commit")
 
 
 def open_page(tab, url: str, width: int = 1400, height: int = 1000):

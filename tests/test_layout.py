@@ -269,8 +269,9 @@ def test_preprocessing_status_bars_stand_level_when_a_label_takes_two_lines(tab,
     sat lower than the others ("Raw: finished · step 300 / 300" fits on a line, "Centered: …"
     does not)."""
     page = _open(tab, server, "preprocessing?lang=en&view=training", 1280, 720)  # trains
+    page.get_by_text(t("run.pace", seconds="30")).click()  # full speed: the end is the point
     bars: list = []
-    for _ in range(600):  # ~100 s at most; 300 steps each, at classroom pace
+    for _ in range(600):  # ~100 s at most; 300 steps each
         bars = page.evaluate(BARS)
         if len(bars) == 4 and all("finished" in b["text"] for b in bars):
             break
