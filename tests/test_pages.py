@@ -568,3 +568,16 @@ def test_a_choice_read_from_the_link_once_stays_the_pages_own():
     at.run()
     assert not at.exception and not _warned(at), _warned(at)
     assert dict(at.query_params).get("hide") == "compare"
+
+
+def test_every_run_sends_each_settings_value_to_the_browser():
+    """Audit 11: a control under "More settings" that the browser mounted from a run that had
+    not changed it took its default, the minimum, and sent it back with the next click: on 1 in
+    7 first visits to babysitting a click on the selected preset gave seed 0 and weight decay
+    0.0 (read in the browser's rerun message). Each run now sends every setting's value."""
+    at = page("08_babysitting.py", seed="7")
+    at.run()  # a run that changes nothing
+    assert not at.exception
+    sent = {w.key: w.proto for w in at.number_input}
+    for key, value in (("babysitting.seed", 7), ("babysitting.weight_decay", 0.03)):
+        assert sent[key].set_value and sent[key].value == pytest.approx(value), (key, sent[key])

@@ -92,6 +92,19 @@ def _fmt_number(v: float) -> str:
     return f"{v:g}"
 
 
+def keep_value(key: str, value: Any) -> None:
+    """The widget's value (else `value`), set again before the widget is drawn, so every run
+    sends it to the browser (Streamlit's `set_value`).
+
+    Otherwise only a run that changed it does: a control under "More settings" that the browser
+    mounted from a later run's copy took its own default, the minimum, and sent that back with
+    the next click. Audit 11, 1 in 7 first visits to babysitting: a click on the selected preset
+    gave seed 0 and weight decay 0.0 (their values in the browser's rerun message); the lab's
+    "every setting at its minimum" in a browser test once was likely the same.
+    """
+    st.session_state[key] = st.session_state.get(key, value)
+
+
 def draw(
     ctx: PageContext, spec: FieldSpec, value: Any, label: str, help: str | None,
     disabled: bool = False,
@@ -99,8 +112,7 @@ def draw(
     """One widget for one setting (greyed out if `disabled`: it keeps its value); returns the
     chosen value."""
     key = widget_key(ctx, spec.name)
-    if key not in st.session_state:
-        st.session_state[key] = value
+    keep_value(key, value)
     kw = dict(key=key, help=help, disabled=disabled)
     if spec.kind is bool:
         return st.toggle(label, **kw)

@@ -87,6 +87,7 @@ def settings(
             controls.unused_note(ctx, [n for n in unused if n not in ("bn_momentum", *MAIN)])
             cfg = controls.settings_form(ctx, cfg, MORE, unused)
             if "compare" not in ctx.hidden:
+                controls.keep_value(key("compare"), view_cfg.compare)  # under More: see there
                 compare = st.selectbox(
                     ctx.tr("running_stats.field.compare"), rs.COMPARES,
                     format_func=lambda v: controls.option_label(ctx, "compare", v)
