@@ -19,8 +19,8 @@ more += ["init_scale"] if controls.current(ctx, "init", cfg) == "scaled" else []
 cfg = page.settings(ctx, cfg, MAIN, more)
 ctx.remember(cfg, DEFAULT)
 defaults = {f: getattr(DEFAULT, f) for f in MAIN + MORE + optional}
-controls.view_state(ctx, lab.VIEWS)  # known before the pills: a link's boundary view counts
-active = page.presets(ctx, lab.presets_for(ctx, PRESETS, DEFAULT), defaults)
+shown = controls.view_state(ctx, lab.VIEWS)  # before the pills: a link's boundary view counts
+active = page.presets(ctx, lab.presets_for(shown, PRESETS, DEFAULT), defaults)
 
 configs = pair(cfg)
 runs = live.attached(ctx, configs)

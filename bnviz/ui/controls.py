@@ -98,9 +98,9 @@ def keep_value(key: str, value: Any) -> None:
 
     Otherwise only a run that changed it does: a control under "More settings" that the browser
     mounted from a later run's copy took its own default, the minimum, and sent that back with
-    the next click. Audit 11, 1 in 7 first visits to babysitting: a click on the selected preset
-    gave seed 0 and weight decay 0.0 (their values in the browser's rerun message); the lab's
-    "every setting at its minimum" in a browser test once was likely the same.
+    the next click. Audit 11, about 1 in 8 first visits to babysitting: a click on the selected
+    preset gave seed 0 and weight decay 0.0 (their values in the browser's rerun message); the
+    lab's "every setting at its minimum" in a browser test once was likely the same.
     """
     st.session_state[key] = st.session_state.get(key, value)
 

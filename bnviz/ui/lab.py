@@ -10,18 +10,18 @@ from bnviz.datasets import TWO_D, make_dataset
 from bnviz.figures import lab as figs
 from bnviz.figures.theme import readable
 from bnviz.lessons import batchnorm_lab as lab
-from bnviz.ui import controls, live, plot
+from bnviz.ui import live, plot
 from bnviz.ui.stream_chart import stream_chart
 
 VIEWS = ("loss", "percentiles", "histograms", "health", "gradients", "boundary")
 
 
-def presets_for(ctx, presets: dict[str, dict], base) -> dict[str, dict]:
+def presets_for(view: str, presets: dict[str, dict], base) -> dict[str, dict]:
     """The presets; on the decision-boundary view, those whose run it cannot draw (digits: 64
     inputs) also open Loss & accuracy. The Ioffe preset there left the class no chart at all.
     They stay selected on the boundary view too (a teacher who goes through the views after
     the preset found it deselected there, under "on your settings … pick a preset", audit 9)."""
-    if st.session_state.get(controls.widget_key(ctx, "view"), VIEWS[0]) != "boundary":
+    if view != "boundary":
         return presets
     drawable = lambda values: values.get("dataset", base.dataset) in TWO_D  # noqa: E731
     opens = (VIEWS[0], "boundary")  # a click opens the first; the preset holds on both
