@@ -1,5 +1,7 @@
 """Lab figure builders: built from real snapshots, asserted on data and layout (not pixels)."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -7,8 +9,9 @@ from bnviz import live_api
 from bnviz.config import RunConfig
 from bnviz.figures import lab as figs
 from bnviz.figures.live import live_figure
-from bnviz.figures.theme import HERO_HEIGHT
+from bnviz.figures.theme import HERO_HEIGHT, readable
 from bnviz.i18n import t
+from bnviz.lessons import batchnorm_lab as lab
 from bnviz.lessons.batchnorm_lab import DEFAULT, pair
 from bnviz.runner import train_sync
 from bnviz.stepper import Snapshot, Stepper
@@ -71,6 +74,29 @@ def test_percentiles_side_by_side_share_the_y_axis(snaps):
     np.testing.assert_allclose(lines[2].y, plain[:, Q85], rtol=1e-6)
     assert fig.layout.yaxis2.matches == "y"
     assert fig.layout.xaxis.domain[1] < fig.layout.xaxis2.domain[0]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_percentile_panels_say_how_far_their_lines_move(snaps, lang):
+    """The Ioffe sentence's "a third to a half as much with BN" on the first screen: each step
+    axis gives its run's drift, the BN one the ratio (the caption under the chart was below
+    720 px); until a run has DRIFT_MIN_SAMPLES samples its axis gives none."""
+    fig = figs.percentile_figure(snaps, 2, lang=lang)
+    plain, bn = (lab.percentile_drift(snaps[n], 2) for n in ("plain", "bn"))
+    step = t("lab.fig.step", lang)
+    assert fig.layout.xaxis.title.text == (
+        f"{t('lab.run.plain', lang)} — {step} · {t('lab.fig.drift', lang, range=f'{plain:.3g}')}"
+    )
+    assert fig.layout.xaxis2.title.text.endswith(
+        t("lab.fig.drift", lang, range=f"{bn:.3g}")
+        + t("lab.fig.drift_ratio", lang, ratio=readable(bn / plain))
+    )
+    few = lab.DRIFT_MIN_SAMPLES - 1
+    early = {n: dataclasses.replace(s, telemetry={k: v[:few] for k, v in s.telemetry.items()})
+             for n, s in snaps.items()}  # fmt: skip
+    titles = [figs.percentile_figure(early, 2, lang=lang).layout[a].title.text
+              for a in ("xaxis", "xaxis2")]  # fmt: skip
+    assert titles == [f"{t(f'lab.run.{n}', lang)} — {step}" for n in ("plain", "bn")]
 
 
 @pytest.mark.parametrize("column", ["grad_norm", "saturated"])

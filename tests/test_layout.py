@@ -227,6 +227,28 @@ def test_lab_at_batch_size_1_keeps_its_legends_on_the_first_screen(tab, server, 
     no_exception(page)
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_lab_distributions_legend_and_drift_are_on_the_first_screen_under_ioffe(tab, server, lang):
+    """Audit 11: under the Ioffe preset's three-line sentence the Distributions legend ended at
+    734 px, and the drift its sentence is about was only in the caption below the fold."""
+    page = _open(tab, server, f"batchnorm_lab?lang={lang}&view=percentiles", 1280, 720)
+    page.wait_for_function(DRAWN, timeout=90_000)
+    settle(page)
+    click_preset(page, t("lab.preset.ioffe", lang))
+    settle(page)
+    ratio = t("lab.fig.drift_ratio", lang, ratio="\0").split("\0")[1]  # "× as much)", " 倍）"
+    axis = f"""() => [...document.querySelectorAll('.js-plotly-plot text[class$="title"]')]
+      .filter(e => e.textContent.includes({ratio!r}))
+      .map(e => Math.round(e.getBoundingClientRect().bottom))"""
+    page.wait_for_function(f"() => ({axis})().length === 1", timeout=90_000)
+    page.evaluate("() => window.scrollTo(0, 0)")
+    bottoms = page.evaluate(LEGEND_BOTTOMS)
+    assert len(bottoms) == 1 and bottoms[0] <= 720, bottoms
+    assert page.evaluate(axis)[0] <= 720
+    assert t("lab.preset.ioffe_what", lang) in page.locator(".st-key-look_for").inner_text()
+    no_exception(page)
+
+
 VIEWS_BOX = """() => {  // the row of view buttons: where it is on the page
   const r = document.querySelector('[class*="-view"] [data-testid=stButtonGroup]')
     .getBoundingClientRect();

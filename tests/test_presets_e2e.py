@@ -65,6 +65,10 @@ def test_lab_preset_runs_its_settings_shared_and_shows_its_claim(preset):
         ratio = lab.percentile_drift(bn, last - 1) / lab.percentile_drift(plain, last - 1)
         said = [c.value for c in at.caption if c.value.startswith(f"Layer {last},")]
         assert said and said[0].endswith(f"{readable(ratio)}).") and 0.3 < ratio < 0.6, said
+        title = t("lab.fig.percentiles_pre", layer=last)  # and on the first screen, under BN's
+        (pct,) = [f for f in figures(at) if f["layout"]["title"]["text"] == title]
+        shown = pct["layout"]["xaxis2"]["title"]["text"]
+        assert shown.endswith(t("lab.fig.drift_ratio", ratio=readable(ratio))), shown
     if preset == "deep_sigmoid":  # "the gradient shrinks about 4× per layer (Gradients)"
         at.button_group(key="lab.view").set_value("gradients").run()
         (grad,) = [f for f in figures(at) if f["layout"]["title"]["text"] == t("lab.fig.grad_norm")]

@@ -19,7 +19,12 @@ from bnviz.figures.theme import (
     tidy_log_axes,
 )
 from bnviz.i18n import t
-from bnviz.lessons.batchnorm_lab import gradient_shrink, mean_saturation
+from bnviz.lessons.batchnorm_lab import (
+    DRIFT_MIN_SAMPLES,
+    gradient_shrink,
+    mean_saturation,
+    percentile_drift,
+)
 from bnviz.stepper import Snapshot
 from bnviz.telemetry import HIST_BINS, HIST_RANGE, Q15, Q50, Q85
 
@@ -98,8 +103,11 @@ def percentile_figure(
     which: str = "pre",
     window: Window = None,
 ) -> go.Figure:
-    """One layer's pre-activation percentiles over time: no-BN and BN side by side, same y-axis."""
+    """One layer's pre-activation percentiles over time: no-BN and BN side by side, same y-axis.
+    Each panel's step axis says how far its lines move (the number the caption explains), so
+    the Ioffe sentence's "a third to a half as much" is on the first screen (audit 11)."""
     traces, layout_axes, lo, hi = [], {}, np.inf, -np.inf
+    moves = _drifts(snaps, layer) if which == "pre" else {}
     for i, ((name, snap), dom) in enumerate(zip(snaps.items(), domains(len(snaps)), strict=True)):
         tel = snap.telemetry
         if not _has(tel) or layer >= tel[which + "_q"].shape[1]:
@@ -110,9 +118,13 @@ def percentile_figure(
             lo, hi = min(lo, np.nanmin(q[:, 1])), max(hi, np.nanmax(q[:, 9]))
         axis = "" if i == 0 else str(i + 1)
         traces += _band_traces(x, q, COLORS[name], axis, i == 0, lang)
-        layout_axes[f"xaxis{axis}"] = dict(
-            domain=dom, title=f"{_label(name, lang)} — {t('lab.fig.step', lang)}"
-        )
+        title = f"{_label(name, lang)} — {t('lab.fig.step', lang)}"
+        if name in moves:
+            title += " · " + t("lab.fig.drift", lang, range=f"{moves[name]:.3g}")
+            if name == "bn" and moves.get("plain"):
+                ratio = readable(moves["bn"] / moves["plain"])  # as the caption's
+                title += t("lab.fig.drift_ratio", lang, ratio=ratio)
+        layout_axes[f"xaxis{axis}"] = dict(domain=dom, title=title)
         first = next((k[5:] for k in layout_axes if k.startswith("yaxis")), None)
         layout_axes[f"yaxis{axis}"] = dict(anchor=f"x{axis}", matches=_matched("y", first))
     if not traces:
@@ -122,7 +134,18 @@ def percentile_figure(
         for key in [k for k in layout_axes if k.startswith("yaxis")]:
             layout_axes[key]["range"] = [lo - pad, hi + pad]
     title = t(f"lab.fig.percentiles_{which}", lang, layer=layer + 1)
-    return go.Figure(traces, base_layout(title, height=340, **layout_axes))
+    # 320, not 340: under a preset's three-line sentence the legend ended at 734 px (audit 11)
+    return go.Figure(traces, base_layout(title, height=320, **layout_axes))
+
+
+def _drifts(snaps: Mapping[str, Snapshot], layer: int) -> dict[str, float]:
+    """percentile_drift of each run with enough samples of `layer` to be worth a number."""
+    return {
+        name: percentile_drift(snap, layer)
+        for name, snap in snaps.items()
+        if len(snap.telemetry.get("pre_q", ())) >= DRIFT_MIN_SAMPLES
+        and layer < snap.telemetry["pre_q"].shape[1]
+    }
 
 
 def _matched(letter: str, first: str | None) -> str | None:

@@ -77,6 +77,9 @@ def steps_to_accuracy(snap: Snapshot, target: float) -> int | None:
     return int(snap.evals["step"][hits[0]]) if len(hits) else None
 
 
+DRIFT_MIN_SAMPLES = 10  # telemetry samples before the drift is worth a number
+
+
 def percentile_drift(snap: Snapshot, layer: int = -1, skip: float = 0.1) -> float:
     """How far the 15/50/85 % of a layer's pre-activation wander after the first `skip` share."""
     q = snap.telemetry["pre_q"][:, layer][:, [Q15, Q50, Q85]]

@@ -49,14 +49,11 @@ def view_settings(ctx, cfg, view: str) -> tuple[int, tuple[int, int]]:
     return layer, window
 
 
-DRIFT_MIN_SAMPLES = 10  # telemetry samples before the drift is worth a number
-
-
 def drift(ctx, snaps, layer: int) -> None:
     """How far the layer's 15/50/85 % lines wander in each run, as a number: the Ioffe preset
     says "a third to a half as much with BN", and the chart alone left the class to guess."""
     rows = [len(s.telemetry.get("pre_q", ())) for s in snaps.values()]
-    if set(snaps) != {"plain", "bn"} or min(rows) < DRIFT_MIN_SAMPLES:
+    if set(snaps) != {"plain", "bn"} or min(rows) < lab.DRIFT_MIN_SAMPLES:
         return
     plain, bn = (lab.percentile_drift(snaps[n], layer) for n in ("plain", "bn"))
     st.caption(ctx.tr(
