@@ -149,13 +149,13 @@ def test_a_big_run_says_how_long_it_will_take_streamed_and_polled(tab, server):
     page = open_page(tab, server + "/batchnorm_lab?depth=10&width=512&steps=100000&seed=34")
     page.wait_for_function(  # the streamed chart's status lines (stream_chart.js)
         "() => [...document.querySelectorAll('.bnviz-live-status')]"
-        ".some(e => /training .* min left/.test(e.innerText))",
+        ".some(e => /training · step \\S+ \\/ \\S+ · about \\d+ min left/.test(e.innerText))",
         timeout=90_000,
     )
     page.get_by_role("radio", name="Distributions").click()  # a polled view: progress bars
     page.wait_for_function(
         "() => [...document.querySelectorAll('[data-testid=stProgress]')]"
-        ".some(e => /training .* min left/.test(e.innerText))",
+        ".some(e => /training · step \\S+ \\/ \\S+ · about \\d+ min left/.test(e.innerText))",
         timeout=90_000,
     )
     no_exception(page)

@@ -256,9 +256,11 @@ def test_a_run_with_a_minute_or_more_to_go_says_how_long():
 
     ctx = SimpleNamespace(lang="en", tr=lambda key, **fmt: t(key, "en", **fmt))
     slow = dataclasses.replace(fake(1000, steps=100_000), steps_per_s=200.0)
-    assert status_text(ctx, "no BN", slow).endswith(t("run.time_left", minutes=9))  # 495 s
+    said = status_text(ctx, "no BN", slow)
+    assert said.endswith(t("run.time_left", minutes=9)), said  # 495 s
+    assert "steps/s" not in said  # the time left instead of the rate: one line in a third of a row
     quick = dataclasses.replace(slow, steps_per_s=5000.0)  # 20 s to go: nothing said
-    assert "min left" not in status_text(ctx, "no BN", quick)
+    assert "min left" not in (said := status_text(ctx, "no BN", quick)) and "steps/s" in said
     paused = dataclasses.replace(slow, state="paused")
     assert "min left" not in status_text(ctx, "no BN", paused)
 

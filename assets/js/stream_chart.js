@@ -57,9 +57,10 @@ function setPaths(layout, update) {
 function statusLine(d, ans) {
   // "Without BN: training · step 120 / 1500 · 480 steps/s" for each run (when asked for);
   // no rate unless it is training (a finished run read "0 steps/s", or its last rate)
+  // a run that says how long it has left leaves out its rate (bnviz/ui/live.py status_text)
   return d.names
     .map((n) =>
-      (ans.state[n] === "running" ? d.status.template : d.status.idle)
+      (ans.state[n] === "running" && !timeLeft(d, ans, n) ? d.status.template : d.status.idle)
         .replace("{label}", d.status.labels[n] || n)
         .replace("{state}", d.status.states[ans.state[n]] || ans.state[n])
         .replace("{step}", String((ans.shown || ans.step)[n])) // a diverged run: its step N

@@ -268,12 +268,15 @@ def live_lr(ctx: PageContext, cfg: RunConfig, runs: dict[str, Run | None]) -> bo
 
 
 def status_text(ctx: PageContext, label: str, snap: Snapshot) -> str:
-    """ "<label>: <state> · step <n> / <steps> · <rate> steps/s" (no rate unless running)."""
+    """ "<label>: <state> · step <n> / <steps> · <rate> steps/s" (no rate unless running); a
+    run with a minute or more to go says how long instead of its rate: with both, a third of
+    a row (why BN's noise view, zh) took two lines on a busy server and pushed its chart down."""
     state = ctx.tr(f"run.state.{snap.state}")
     if snap.state == "queued" and snap.queue_position:
         state = ctx.tr("run.queued_at", position=snap.queue_position)
+    left = seconds_left(snap)
     text = ctx.tr(
-        "run.status" if snap.state == "running" else "run.status_idle",
+        "run.status" if snap.state == "running" and left < TIME_LEFT_FROM_S else "run.status_idle",
         label=label,
         state=state,
         step=shown_step(snap),
@@ -283,7 +286,6 @@ def status_text(ctx: PageContext, label: str, snap: Snapshot) -> str:
     lr = steered_lr(snap)
     if lr is not None:  # changed by hand while it trained: the sentence speaks of the settings'
         text += ctx.tr("run.steered", lr=lr)
-    left = seconds_left(snap)
     if left >= TIME_LEFT_FROM_S:  # a big run: slower than classroom pace promises (audit 5)
         text += ctx.tr("run.time_left", minutes=math.ceil(left / 60))
     return text
