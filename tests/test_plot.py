@@ -34,6 +34,9 @@ def test_the_theme_is_served_once_not_sent_with_every_redraw():
     on a live panel): the 9 KB theme comes from its own cached route instead."""
     assert "paper_bgcolor" not in plot.JS and len(plot.JS) < 6_000, len(plot.JS)
     assert live_routes.TEMPLATE_SRC in plot.JS
+    # sent without comment lines and indents (stream_chart.script): safe while no script has a
+    # string spanning lines, a template literal
+    assert not [js.name for js in plot.JS_DIR.glob("*.js") if "`" in js.read_text()]
     route = {r.path: r for r in live_routes.routes()}[live_routes.TEMPLATE_URL]
     request = Request({"type": "http", "method": "GET", "headers": [(b"accept-encoding", b"gzip")]})
     with ThreadPoolExecutor(1) as pool:  # a thread of its own: a browser test's loop may run here

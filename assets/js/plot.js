@@ -20,6 +20,12 @@ const DEFAULT_HEIGHT = 450; // plotly's own, for a figure that sets none
 const BAR_GAP = 0.02; // a colour bar's distance from its plot, as plotly's own (x = 1.02)
 const RETRY_MS = 500; // plotly.js not loaded: the first retry after 1 s, then 2, 4, 8 s
 const MAX_RETRY_MS = 8000;
+// A live chart takes a new figure twice a second, and a Plotly.react while a zoom was dragged
+// could end the drag (a test's zoom did not take, under load). While a button is held on the
+// chart the newest figure waits, drawn after the release; a press whose release the page never
+// saw (let go outside the window) stops holding it after this long.
+const HOLD_MAX_MS = 10000;
+const AFTER_RELEASE_MS = 100;
 
 function text(data) {
   return typeof data === "string" ? data : new TextDecoder().decode(data);
@@ -50,13 +56,24 @@ async function barsBesidePlots(P, box) {
   }
 }
 
+function holding(box) {
+  // a mouse button or finger down on the chart (a zoom or pan being dragged)
+  return box.heldSince !== null && performance.now() - box.heldSince < HOLD_MAX_MS;
+}
+
 async function draw(box) {
   // one draw at a time; a figure that arrives meanwhile is drawn next (the newest only)
   if (box.busy) return;
+  if (holding(box)) {
+    // drawn on release, or once the hold is taken as lost
+    clearTimeout(box.holdTimer);
+    box.holdTimer = setTimeout(() => draw(box), HOLD_MAX_MS);
+    return;
+  }
   box.busy = true;
   let drawing = null; // the figure being drawn: kept for the retry if its draw fails
   try {
-    while (box.next) {
+    while (box.next && !holding(box)) {
       const [P, template] = await Promise.all([
         loadPlotly(PLOTLY_URL),
         loadTemplate(TEMPLATE_URL),
@@ -102,6 +119,21 @@ export default function (component) {
     root.appendChild(plot);
     parentElement.appendChild(root);
     box = { root, plot, next: null, busy: false, gone: false, draws: 0, barX: {} };
+    box.heldSince = null;
+    root.addEventListener("pointerdown", () => (box.heldSince = performance.now()), true);
+    box.release = () => {
+      if (box.heldSince === null) return;
+      box.heldSince = null;
+      clearTimeout(box.holdTimer);
+      // after plotly's own mouseup has set the zoom: drawn before it, the figure ended the
+      // drag at its last step (an aborted zoom, under load)
+      box.holdTimer = setTimeout(() => box.next && !box.gone && draw(box), AFTER_RELEASE_MS);
+    };
+    // captured: plotly's drag handlers stop the events they use; blur is the window's own
+    // (an element's blur, e.g. an input losing focus to this press, does not bubble)
+    window.addEventListener("pointerup", box.release, true);
+    window.addEventListener("pointercancel", box.release, true);
+    window.addEventListener("blur", box.release);
     box.resize = new ResizeObserver(() => {
       // not while hidden (a view being swapped out): plotly.js throws "Resize must be passed
       // a displayed plot div element"
@@ -125,6 +157,10 @@ export default function (component) {
   return () => {
     box.gone = true;
     box.resize.disconnect();
+    clearTimeout(box.holdTimer);
+    window.removeEventListener("pointerup", box.release, true);
+    window.removeEventListener("pointercancel", box.release, true);
+    window.removeEventListener("blur", box.release);
     if (window.Plotly) window.Plotly.purge(box.plot);
     delete parentElement.__bnvizPlot;
   };

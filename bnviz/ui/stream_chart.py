@@ -25,10 +25,11 @@ JS = Path(__file__).resolve().parents[2] / "assets" / "js" / "stream_chart.js"
 
 
 def script(path: Path) -> str:
-    """A component's script without its comment lines: Streamlit sends the script again with
-    every redraw of the element (twice a second on a live panel)."""
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return "".join(line + "\n" for line in lines if not line.lstrip().startswith("//"))
+    """A component's script without its comment lines and indents: Streamlit sends the script
+    again with every redraw of the element (twice a second on a live panel). The scripts have
+    no multi-line strings (no template literals), so no indent is part of a value."""
+    lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return "".join(line + "\n" for line in lines if line and not line.startswith("//"))
 
 
 # loadPlotly(url), shared with bnviz/ui/plot.py's component: prepended to each one's script
