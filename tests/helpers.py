@@ -89,6 +89,15 @@ def choose_preset(at, page_key: str, preset: str):
     return at.button_group(key=f"{page_key}.preset").set_value(preset).run()
 
 
+def setting(at, page_key: str, name: str):
+    """A page's setting as the page holds it: its widget's value, or, when the view shown did
+    not draw its widget, the page's kept copy (controls.release_undrawn)."""
+    key = f"{page_key}.{name}"
+    if key in at.session_state:
+        return at.session_state[key]
+    return at.session_state[f"{page_key}.__kept"][key]
+
+
 def full_speed(at, page_key: str):
     """Turn classroom pace off (one click in the sidebar), so a test needn't wait 30 s a run."""
     return at.toggle(key=f"{page_key}.pace").set_value(False).run()

@@ -71,3 +71,25 @@ def test_the_legacy_pages_runner_is_where_we_look_for_it():
 
     legacy.__code__ = legacy.__code__.replace(co_name=LEGACY_PAGES_RUNNER)
     assert legacy() is True
+
+
+WIDGETS_PROBE = """
+import streamlit as st
+from bnviz.ui import _compat
+st.session_state["before"] = _compat.widget_keys_this_run()
+st.number_input("n", key="probe.n")
+if st.session_state.get("probe.n", 0) == 0:
+    st.toggle("t", key="probe.t")
+st.session_state["after"] = _compat.widget_keys_this_run()
+"""
+
+
+def test_widget_keys_this_run_are_the_keys_drawn_so_far_in_this_run():
+    """controls.release_undrawn reads which settings' widgets a run drew."""
+    assert _compat.widget_keys_this_run() == frozenset()  # outside a run
+    at = AppTest.from_string(WIDGETS_PROBE).run(timeout=30)
+    assert not at.exception
+    assert at.session_state["before"] == frozenset()
+    assert at.session_state["after"] == {"probe.n", "probe.t"}
+    at.number_input(key="probe.n").set_value(1).run()  # the toggle is not drawn this run
+    assert at.session_state["after"] == {"probe.n"}

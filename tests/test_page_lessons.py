@@ -18,6 +18,7 @@ from tests.helpers import (
     figures,
     leave_idle,
     rerun_until,
+    setting,
     shown_runs,
     trace_lengths,
 )
@@ -300,7 +301,7 @@ def test_act_every_preset_sets_its_values_and_view():
         choose_preset(at, "activations", preset)
         assert not at.exception, preset
         for name, value in values.items():
-            assert at.session_state[f"activations.{name}"] == value, (preset, name)
+            assert setting(at, "activations", name) == value, (preset, name)
         view = at.session_state["activations.view"]
         assert view == {"zigzag": "zigzag", "dead_relu": "dead", "dead_remedy": "dead"}.get(
             preset, "function"
@@ -332,6 +333,28 @@ def test_act_function_view_writes_numbers_as_its_charts_do(lang):
     assert "f′ = 4.5×10⁻⁵" in text and "−10" in text and "e-" not in text and "e−" not in text
     labels = [a["text"] for a in drawn(at)[0]["layout"]["annotations"] if "f′" in a["text"]]
     assert "f′(−10) = 4.5×10⁻⁵" in labels, labels
+
+
+@pytest.mark.parametrize(
+    ("preset", "away", "key", "value"),
+    [("leaky_never_dies", "gallery", "leaky_slope", 0.1),
+     ("maxout_pieces", "zigzag", "maxout_k", 4),
+     ("dead_remedy", "function", "dead_activation", "elu")],
+)  # fmt: skip
+def test_act_a_presets_setting_survives_a_trip_to_another_view(preset, away, key, value):
+    """Audit 12: Leaky ReLU 0.1x, All nine, One function showed slope 0.01 (the page's first
+    run's value, which Streamlit brought back once the slope's widget went undrawn); ELU: none
+    die came back to Dead ReLUs as ReLU, dying, the opposite of what the class had just seen."""
+    at = page(ACT, seed="3")
+    choose_preset(at, "activations", preset)
+    back = at.session_state["activations.view"]
+    for view in (away, back):
+        at.button_group(key="activations.view").set_value(view).run()
+        assert not at.exception
+    assert setting(at, "activations", key) == value
+    assert at.query_params[key] == str(value)  # the share link
+    assert at.session_state["activations.preset"] == preset  # its pill and its sentence
+    assert t(f"activations.preset.{preset}_what") in [i.value for i in at.info]
 
 
 def test_act_gallery_and_zigzag_views():

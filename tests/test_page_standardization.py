@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from bnviz.i18n import strings, t
 from bnviz.lessons import standardization as S
 from tests.browser_support import SHOTS, no_exception, open_page
-from tests.helpers import choose_preset, decode, figures, trace_lengths
+from tests.helpers import choose_preset, decode, figures, setting, trace_lengths
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = S.StandardizationConfig()
@@ -159,7 +159,7 @@ def test_preset_sets_its_values_and_shows_its_claim(name):
     assert not at.exception, at.exception
     values = S.preset_values(name)
     for field, value in values.items():
-        assert at.session_state[f"standardization.{field}"] == value, field
+        assert setting(at, "standardization", field) == value, field
     cfg = DEFAULT.replace(**values)
     raw, std = assert_readouts_match(at, cfg)
     assert dict(at.query_params).get("lr") == str(values["lr"])  # a shared link reproduces it

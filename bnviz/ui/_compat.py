@@ -18,6 +18,7 @@ __all__ = [
     "leave_pages_directory_mode",
     "running_under_apptest",
     "script_session_id",
+    "widget_keys_this_run",
 ]
 # The function of streamlit/runtime/scriptrunner/script_runner.py that runs a script in the old
 # pages/ mode (it wraps the main script and the pages/ files in a navigation of its own).
@@ -56,3 +57,9 @@ def inside_legacy_pages_mode() -> bool:
 def running_under_apptest() -> bool:
     """True inside streamlit.testing's AppTest, which installs a MagicMock as the Runtime."""
     return type(Runtime._instance).__module__.startswith("unittest.mock")
+
+
+def widget_keys_this_run() -> frozenset[str]:
+    """The keys of the widgets this script run has drawn so far (empty outside a run)."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    return ctx.shared.widget_user_keys_this_run.snapshot() if ctx is not None else frozenset()

@@ -11,6 +11,7 @@ import streamlit as st
 
 from bnviz.config import FieldSpec, Note, specs
 from bnviz.i18n import strings
+from bnviz.ui._compat import widget_keys_this_run
 from bnviz.ui.common import PageContext, option_label, plain
 
 
@@ -181,6 +182,24 @@ def seed_url_values(ctx: PageContext, cfg: Any, fields: Sequence[str]) -> bool:
     now = {k: st.session_state[k] for k in keys if k in st.session_state}
     st.session_state[kept] = {**st.session_state.get(kept, {}), **now}  # pages call it twice
     return first
+
+
+def release_undrawn(ctx: PageContext) -> None:
+    """At the end of a run: the page's settings whose widgets this run did not draw leave
+    session state, kept in the copy seed_url_values puts back.
+
+    Streamlit keeps a value set under a widget's key before its widget first existed (the
+    page's first run seeds every setting), and when the widget is next left undrawn that old
+    value comes back in place of the widget's. Audit 12: Leaky ReLU 0.1x, then All nine, then
+    One function showed slope 0.01; ELU: none die came back to Dead ReLUs as ReLU, dying.
+    """
+    kept = st.session_state.get(f"{ctx.name}.__kept")
+    if not kept:
+        return
+    drawn = widget_keys_this_run()
+    for key in [k for k in kept if k not in drawn and k in st.session_state]:
+        kept[key] = st.session_state[key]
+        del st.session_state[key]
 
 
 def apply_preset(ctx: PageContext, values: dict[str, Any]) -> Callable[[], None]:

@@ -153,5 +153,7 @@ def explanation(ctx: PageContext, lesson: str) -> None:
 
 
 def finish(ctx: PageContext) -> None:
-    """Write the settings to the URL and show the share link."""
+    """Write the settings to the URL and show the share link; the settings this run's view did
+    not draw wait in the page's kept copy (controls.release_undrawn)."""
     common.finish(ctx)
+    controls.release_undrawn(ctx)
