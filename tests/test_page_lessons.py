@@ -357,6 +357,21 @@ def test_act_a_presets_setting_survives_a_trip_to_another_view(preset, away, key
     assert t(f"activations.preset.{preset}_what") in [i.value for i in at.info]
 
 
+def test_act_zigzag_pill_holds_whatever_one_function_shows_and_leaves_it_alone():
+    """Audit 12: the zig-zag preset held One function's activation (sigmoid), which the zig-zag
+    does not read: after Leaky ReLU 0.1x its pill and sentence were off on the same chart, and
+    a click on it set One function back to sigmoid."""
+    at = page(ACT, seed="3")
+    choose_preset(at, "activations", "leaky_never_dies")
+    at.button_group(key="activations.view").set_value("zigzag").run()
+    assert at.session_state["activations.preset"] == "zigzag"
+    assert t("activations.preset.zigzag_what") in [i.value for i in at.info]
+    choose_preset(at, "activations", "zigzag")
+    at.button_group(key="activations.view").set_value("function").run()
+    assert setting(at, "activations", "activation") == "leaky_relu"
+    assert at.session_state["activations.preset"] == "leaky_never_dies"
+
+
 def test_act_gallery_and_zigzag_views():
     at = page(ACT, view="gallery")
     assert not at.exception

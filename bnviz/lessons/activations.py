@@ -69,7 +69,9 @@ PRESETS: dict[str, dict] = {
     "sigmoid_kills": {"activation": "sigmoid"},  # f′(±10) ≈ 0: the three questions
     "leaky_never_dies": {"activation": "leaky_relu", "leaky_slope": 0.1},  # the notes' 0.1x
     "maxout_pieces": {"activation": "maxout", "maxout_k": 4},
-    "zigzag": {"activation": "sigmoid", "lr": 2.5, "steps": 150},
+    # the zig-zag view's own settings only: with One function's activation in it too, the pill
+    # and its sentence went off on the zig-zag whenever One function showed another (audit 12)
+    "zigzag": {"lr": 2.5, "steps": 150},
     "dead_relu": {"dead_activation": "relu"},  # 0.03 kills 40-60 % of the deep units for good
     "dead_remedy": {"dead_activation": "elu"},  # the same rates: (almost) nothing dies
 }
