@@ -165,6 +165,9 @@ def test_init_compare_link_with_an_unknown_init_says_so(lang):
 
 
 def test_act_race_view_trains_once_per_server_with_a_progress_bar(monkeypatch):
+    """While the race trains the page is drawn, a progress bar in the chart's place (audit 12:
+    the page waited, and the view before stayed on screen greyed, with its own share link)."""
+    import threading
 
     from bnviz.figures import activations as act_figs
     from bnviz.lessons import relu_race as R
@@ -173,19 +176,37 @@ def test_act_race_view_trains_once_per_server_with_a_progress_bar(monkeypatch):
     from bnviz.ui.common import scheduler
 
     small = R.convergence_race(seeds=(0, 1), lrs=(0.3,), target=0.3, max_steps=200)
-    told = []
+    told, release = [], threading.Event()
 
     def fake(progress=None):  # the page's call, at the race's defaults
         for done in (1, 2):
             progress(done, 2)  # the page's progress bar
             told.append(done)
+            assert release.wait(30)
         return small
 
     monkeypatch.setattr(R, "convergence_race", fake)
     monkeypatch.setattr(act_ui, "_JOBS", {})  # a server that has not computed it
     monkeypatch.setattr(scheduler(), "store", MemoryStore())
-    at = page(ACT, view="race")
-    assert told == [1, 2]
+    at = page(ACT, view="dead")
+    at.button_group(key="activations.view").set_value("race").run()  # from another view
+    assert not at.exception
+    assert len([b for b in at.get("progress") if "run 1 of 2" in b.proto.text]) == 1
+    title = t("activations.fig.race_title", target=0.3)
+    titles = [f["layout"].get("title", {}).get("text") for f in figures(at)]
+    assert title not in titles, titles
+    assert at.query_params["view"] == "race"  # the share link is this view's already
+    assert t("activations.look_for.race") in [i.value for i in at.info]
+    release.set()
+    job = act_ui._JOBS[R.race_key()]
+    for _ in range(300):
+        if job.result is not None:
+            break
+        time.sleep(0.05)
+    at.run()
+    assert told == [1, 2] and not at.exception
+    assert not [b for b in at.get("progress") if "run " in b.proto.text]
+    assert title in [f["layout"].get("title", {}).get("text") for f in figures(at)]
     assert scheduler().store.get_finished(R.race_key()) is not None  # kept across restarts
     monkeypatch.setattr(act_ui, "_JOBS", {})  # a restart: read from the store, not computed
     at = page(ACT, view="race")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 
 import streamlit as st
@@ -79,21 +78,27 @@ def background(key: str, compute: Callable) -> _Job:
     return job
 
 
-def race(ctx: PageContext) -> R.Race:
+def race_job() -> _Job:
     """The ReLU/tanh/sigmoid race at its defaults (18 runs, ~20 s): once per server, kept in the
-    run store across restarts, with a progress bar while it trains (audit 5: over 1.5 min of
-    a spinner under the greyed previous view after a server start)."""
-    job = background(R.race_key(), lambda progress: R.convergence_race(progress=progress))
-    if job.result is None:
-        bar = st.progress(0.0, text=ctx.tr("activations.race.computing"))
-        while job.result is None and job.error is None:
-            text = ctx.tr("activations.race.progress", done=job.done, total=job.total)
-            bar.progress(job.done / job.total, text=text)
-            time.sleep(POLL_S)
-        bar.empty()
-    if job.error is not None:
-        raise job.error
-    return job.result
+    run store across restarts."""
+    return background(R.race_key(), lambda progress: R.convergence_race(progress=progress))
+
+
+def wait_for(ctx: PageContext, job: _Job, progress_key: str) -> None:
+    """A progress bar (`progress_key` with done and total) while `job` runs, polled in a
+    fragment, so the rest of the page is drawn meanwhile; once it is done the page reruns and
+    draws the result in the bar's place."""
+
+    @st.fragment(run_every=2 * POLL_S)
+    def waiting() -> None:
+        if job.error is not None:
+            raise job.error
+        if job.result is not None:  # the whole page once: it draws the result, and stops polling
+            st.rerun()
+        text = ctx.tr(progress_key, done=job.done, total=job.total)
+        st.progress(job.done / job.total, text=text)
+
+    waiting()
 
 
 POLL_S = 0.25
@@ -110,18 +115,8 @@ def positive_bias(ctx: PageContext, seed: int) -> None:
     job = background(A.positive_bias_key(seed), compute)
     if job.result is not None:
         st.markdown(figs.positive_bias_text(job.result, lang=ctx.lang))
-        return
-
-    @st.fragment(run_every=2 * POLL_S)
-    def waiting() -> None:
-        if job.error is not None:
-            raise job.error
-        if job.result is not None:  # the whole page once: it draws the sentence, and stops polling
-            st.rerun()
-        text = ctx.tr("activations.dead.bias_progress", done=job.done, total=job.total)
-        st.progress(job.done / job.total, text=text)
-
-    waiting()
+    else:
+        wait_for(ctx, job, "activations.dead.bias_progress")
 
 
 def questions(ctx: PageContext, cfg: A.ActivationSettings, probes: dict) -> None:
@@ -214,8 +209,15 @@ def show_dead(ctx: PageContext, cfg: A.ActivationSettings) -> None:
 
 
 def show_race(ctx: PageContext, cfg: A.ActivationSettings) -> None:
-    """Does ReLU converge 6x faster? Steps to a target loss, measured on this machine."""
-    result = race(ctx)
+    """Does ReLU converge 6x faster? Steps to a target loss, measured on this machine. While
+    the race trains the page is drawn with a progress bar in the chart's place: the page once
+    waited for it, and the view before stayed on screen, greyed, for ~20 s with its own share
+    link (audit 12; audit 5: 1.5 min of a spinner after a server start)."""
+    job = race_job()
+    if job.result is None:
+        wait_for(ctx, job, "activations.race.progress")
+        return
+    result = job.result
     st.plotly_chart(figs.race_figure(result, lang=ctx.lang), key="act.race")
     st.markdown(figs.race_caption(result, lang=ctx.lang))
 
