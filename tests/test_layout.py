@@ -249,6 +249,24 @@ def test_lab_distributions_legend_and_drift_are_on_the_first_screen_under_ioffe(
     no_exception(page)
 
 
+SUBTITLE_CLEAR = """() => [...document.querySelectorAll('.js-plotly-plot')].map(p => {
+  const sub = p.querySelector('.gtitle-subtitle');
+  const ticks = [...p.querySelectorAll('.ytick text')].map(e => e.getBoundingClientRect().top);
+  return sub && ticks.length ? Math.min(...ticks) - sub.getBoundingClientRect().bottom : null;
+}).filter(gap => gap !== null)"""
+
+
+def test_a_charts_top_tick_label_stands_clear_of_its_subtitle(tab, server):
+    """Audit 12: on why BN's covariate shift the log axis's top label "1" ran 4 px into the
+    subtitle above it (the moves per step start at about 1)."""
+    page = _open(tab, server, "why_bn?seed=3&view=shift&lang=en", 1280, 720)
+    page.wait_for_function(f"() => ({SUBTITLE_CLEAR})().length === 2", timeout=90_000)
+    settle(page)
+    gaps = page.evaluate(SUBTITLE_CLEAR)
+    assert len(gaps) == 2 and min(gaps) >= 0, gaps
+    no_exception(page)
+
+
 VIEWS_BOX = """() => {  // the row of view buttons: where it is on the page
   const r = document.querySelector('[class*="-view"] [data-testid=stButtonGroup]')
     .getBoundingClientRect();

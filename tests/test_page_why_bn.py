@@ -5,6 +5,8 @@ sentence on those runs and on the lines drawn."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -103,6 +105,11 @@ def test_gamma_beta_view_shows_the_labs_demos_and_its_claim():
     assert np.all(init < 0.05) and np.all((trained > 0.15) & (trained < 0.55))
     text = " ".join(m.value for m in at.markdown)
     assert t("lab.demo.undo_title") in text and t("lab.demo.bias_title") in text
+    # numbers written one way (audit 12: "mean β: -0.18" and "9.5e-08" beside "6.1×10⁻¹⁷")
+    shown = text + " ".join(c.value for c in at.caption)
+    odd = r"\d[eE][-+−]?\d|(?<![\w{(^])-\d"  # 9.5e-08, or a minus as a hyphen (not "order-1")
+    assert not re.search(odd, shown), re.findall(r".{12}(?:" + odd + ").{5}", shown)
+    assert "×10⁻" in text.split(t("lab.demo.undo_title"))[1].split(t("lab.demo.bias_title"))[0]
     bias = by_title(at, "why_bn.live.bias_title")["data"]
     assert max(decode(bias[1]["y"])) < 1e-12 * min(decode(bias[0]["y"]))
 

@@ -31,7 +31,8 @@ HERO_HEIGHT = 300  # a page's main chart: with the header, presets and sentence 
 LOG_TICKS = [((1, 2, 5), 1), ((1, 3), 1), *(((1,), n) for n in (1, 2, 5, 10, 20, 50, 100))]
 LOG_LABEL_PX = 28  # a log y axis's labels stand at least this far apart (14 px, superscripts)
 X_LABELS_PX = 50  # what an x axis's tick labels and title take from a plot's height
-SUBTITLE_PX = 28  # what a subtitle line (add_subtitle) takes from a plot's height
+SUBTITLE_PX = 48  # a subtitle line (add_subtitle); at 28 a top tick label ("1") ran 4-8 px into it
+# (plotly centres the title and subtitle in the top margin: half of what is added goes above)
 
 
 def domains(n: int, gap: float = 0.06) -> list[list[float]]:

@@ -16,6 +16,7 @@ from bnviz.figures.theme import (
     downsample,
     f32,
     in_color,
+    minus_signs,
     readable,
     tidy_log_axes,
 )
@@ -135,7 +136,7 @@ def gamma_beta_figure(result: Mapping[str, np.ndarray], *, lang: str,
 
 def gamma_summary(result: Mapping[str, np.ndarray], *, lang: str) -> dict[str, str]:
     """Mean |γ| and mean β per layer and the test accuracy, as text for the γ/β caption."""
-    fmt = lambda values: listed((f"{v:.2f}" for v in values), lang)  # noqa: E731
+    fmt = lambda values: listed((minus_signs(f"{v:.2f}") for v in values), lang)  # noqa: E731
     return {
         "gamma": fmt(np.abs(result["gamma"]).mean(1)), "beta": fmt(result["beta"].mean(1)),
         "acc": f"{float(result['test_acc']):.3f}",

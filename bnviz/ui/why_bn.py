@@ -7,7 +7,7 @@ import streamlit as st
 
 from bnviz.figures import why_bn as figs
 from bnviz.figures import why_bn_live as live_figs
-from bnviz.figures.theme import HERO_HEIGHT
+from bnviz.figures.theme import HERO_HEIGHT, readable
 from bnviz.i18n import listed
 from bnviz.lessons import batchnorm_lab as lab
 from bnviz.lessons import why_bn as W
@@ -88,7 +88,7 @@ def show_static(ctx: PageContext, view: str, seed: int) -> None:
     _chart(right, live_figs.bias_figure(bias, lang=ctx.lang), "bias")
     left.caption(ctx.tr("why_bn.live.gamma_note", **live_figs.gamma_summary(gamma, lang=ctx.lang)))
     left.markdown(f"**{ctx.tr('lab.demo.undo_title')}**")
-    left.markdown(ctx.tr("lab.demo.undo_what", diff=f"{undo:.1e}"))
+    left.markdown(ctx.tr("lab.demo.undo_what", diff=readable(undo, 2)))  # 9.5×10⁻⁸
     right.markdown(f"**{ctx.tr('lab.demo.bias_title')}**")
     right.markdown(ctx.tr("lab.demo.bias_what", **live_figs.bias_summary(bias)))  # the chart's
 
