@@ -19,12 +19,7 @@ from bnviz.figures.theme import (
     tidy_log_axes,
 )
 from bnviz.i18n import t
-from bnviz.lessons.batchnorm_lab import (
-    DRIFT_MIN_SAMPLES,
-    gradient_shrink,
-    mean_saturation,
-    percentile_drift,
-)
+from bnviz.lessons.batchnorm_lab import gradient_shrink, mean_saturation, percentile_drifts
 from bnviz.stepper import Snapshot
 from bnviz.telemetry import HIST_BINS, HIST_RANGE, Q15, Q50, Q85
 
@@ -107,7 +102,7 @@ def percentile_figure(
     Each panel's step axis says how far its lines move (the number the caption explains), so
     the Ioffe sentence's "a third to a half as much" is on the first screen (audit 11)."""
     traces, layout_axes, lo, hi = [], {}, np.inf, -np.inf
-    moves = _drifts(snaps, layer) if which == "pre" else {}
+    moves = percentile_drifts(snaps, layer) if which == "pre" else {}
     for i, ((name, snap), dom) in enumerate(zip(snaps.items(), domains(len(snaps)), strict=True)):
         tel = snap.telemetry
         if not _has(tel) or layer >= tel[which + "_q"].shape[1]:
@@ -136,16 +131,6 @@ def percentile_figure(
     title = t(f"lab.fig.percentiles_{which}", lang, layer=layer + 1)
     # 320, not 340: under a preset's three-line sentence the legend ended at 734 px (audit 11)
     return go.Figure(traces, base_layout(title, height=320, **layout_axes))
-
-
-def _drifts(snaps: Mapping[str, Snapshot], layer: int) -> dict[str, float]:
-    """percentile_drift of each run with enough samples of `layer` to be worth a number."""
-    return {
-        name: percentile_drift(snap, layer)
-        for name, snap in snaps.items()
-        if len(snap.telemetry.get("pre_q", ())) >= DRIFT_MIN_SAMPLES
-        and layer < snap.telemetry["pre_q"].shape[1]
-    }
 
 
 def _matched(letter: str, first: str | None) -> str | None:

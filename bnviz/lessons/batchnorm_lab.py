@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import torch
 from torch import nn
@@ -85,6 +87,17 @@ def percentile_drift(snap: Snapshot, layer: int = -1, skip: float = 0.1) -> floa
     q = snap.telemetry["pre_q"][:, layer][:, [Q15, Q50, Q85]]
     q = q[int(len(q) * skip) :]
     return float(np.mean(q.max(0) - q.min(0)))
+
+
+def percentile_drifts(snaps: Mapping[str, Snapshot], layer: int) -> dict[str, float]:
+    """percentile_drift of each run with DRIFT_MIN_SAMPLES samples of `layer` or more: the
+    numbers the lab's Distributions axes and caption give."""
+    return {
+        name: percentile_drift(snap, layer)
+        for name, snap in snaps.items()
+        if len(snap.telemetry.get("pre_q", ())) >= DRIFT_MIN_SAMPLES
+        and layer < snap.telemetry["pre_q"].shape[1]
+    }
 
 
 def mean_saturation(snap: Snapshot, last: int = 5) -> np.ndarray:

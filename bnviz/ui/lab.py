@@ -52,10 +52,10 @@ def view_settings(ctx, cfg, view: str) -> tuple[int, tuple[int, int]]:
 def drift(ctx, snaps, layer: int) -> None:
     """How far the layer's 15/50/85 % lines wander in each run, as a number: the Ioffe preset
     says "a third to a half as much with BN", and the chart alone left the class to guess."""
-    rows = [len(s.telemetry.get("pre_q", ())) for s in snaps.values()]
-    if set(snaps) != {"plain", "bn"} or min(rows) < lab.DRIFT_MIN_SAMPLES:
+    moves = lab.percentile_drifts(snaps, layer)
+    if set(snaps) != {"plain", "bn"} or set(moves) != {"plain", "bn"}:
         return
-    plain, bn = (lab.percentile_drift(snaps[n], layer) for n in ("plain", "bn"))
+    plain, bn = moves["plain"], moves["bn"]
     st.caption(ctx.tr(
         "lab.drift", layer=layer + 1, plain=f"{plain:.3g}", bn=f"{bn:.3g}",
         ratio=readable(bn / plain) if plain else "—",  # 3 digits, as the ranges: "557.33" had 5
