@@ -470,8 +470,8 @@ def test_why_bn_noise_status_lines_take_one_line_each_in_zh_at_1280(tab, server)
     """Santurkar's three runs side by side: "BN + 噪声：训练中 · 第 179 / 300 步 · 10 步/秒"
     took two lines in its third of the row (audit 5), its bar lower than the others'."""
     page = _open(tab, server, "why_bn?lang=zh&view=noise", 1280, 720)
-    page.wait_for_function(  # the three runs training, past step 100, each with its rate
-        f"() => ({ONE_LINE})().filter(s => /\\d{{3}}\\D+300 步 · \\d+ 步/.test(s.text))"
+    page.wait_for_function(  # the three runs training, past step 100 (three leave out rates)
+        f"() => ({ONE_LINE})().filter(s => /训练中 · \\d{{3}}\\D+300 步$/.test(s.text))"
         ".length === 3",
         timeout=90_000,
     )
@@ -489,12 +489,13 @@ def test_why_bn_three_runs_keep_their_charts_on_the_first_screen_while_training(
     """An audit: on Covariate shift at 1280x720, while the three runs trained, the third status
     line took two lines and the charts ended at 725 px, their legends under the fold."""
     page = _open(tab, server, f"why_bn?view={view}", 1280, 720)
-    page.wait_for_function(  # the three runs training, past step 100, each with its rate
-        f"() => ({ONE_LINE})().filter(s => /step \\d{{3}} \\/ 300 · \\d+ steps/.test(s.text))"
+    page.wait_for_function(  # the three runs training, past step 100 (three leave out rates)
+        f"() => ({ONE_LINE})().filter(s => /training · step \\d{{3}} \\/ 300$/.test(s.text))"
         ".length === 3",
         timeout=90_000,
     )
     page.wait_for_function(f"() => ({PLOT_BOTTOMS})().length >= 2", timeout=30_000)
     lines, bottoms = page.evaluate(ONE_LINE), page.evaluate(PLOT_BOTTOMS)
     assert max(bottoms) <= 720, (bottoms, lines)  # "BN + noise: …" took two lines here
+    assert all(s["lines"] == 1 for s in lines), lines  # with rates, two lines each (audit 12)
     no_exception(page)

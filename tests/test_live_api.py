@@ -263,6 +263,10 @@ def test_a_run_with_a_minute_or_more_to_go_says_how_long():
     assert "min left" not in (said := status_text(ctx, "no BN", quick)) and "steps/s" in said
     paused = dataclasses.replace(slow, state="paused")
     assert "min left" not in status_text(ctx, "no BN", paused)
+    # three in a row leave out their rates (why BN's trio: two lines each at 1280 px)
+    assert status_text(ctx, "no BN", quick, rate=False) == t(
+        "run.status_idle", label="no BN", state=t("run.state.running"), step=1000, steps=100_000
+    )
 
 
 def test_a_learning_rate_changed_by_hand_is_in_the_status_line():

@@ -19,9 +19,11 @@ from bnviz.lessons import why_bn_live as L
 from bnviz.ui.common import scheduler
 from tests.helpers import (
     choose_preset,
+    click,
     decode,
     figures,
     full_speed,
+    rerun_until,
     shown_runs,
     wait_for_runs,
 )
@@ -138,6 +140,21 @@ def test_live_trio_trains_through_the_scheduler_and_its_claims_hold(view):
         for run in ("plain", "bn_noise"):
             times = f"{ratio[run]:.2g}" if ratio[run] < 10 else f"{ratio[run]:.0f}"
             assert f"{t(f'{KEY}.live.run.{run}')} <span" in sub and f">{times}</span>×" in sub, sub
+
+
+def test_three_status_lines_in_a_row_leave_out_their_rates():
+    """Audit 12: "BN + noise: training · step 244 / 300 · 10 steps/s" took two lines in a third
+    of the row at 1280 px. Three runs side by side give their steps, not their rates."""
+    at = page(PAGE, view="noise", seed="4")
+
+    def training(a) -> bool:
+        said = [p.text for p in a.get("progress")]
+        return len(said) == 3 and all(t("run.state.running") in s for s in said)
+
+    rerun_until(at, training, timeout=120)
+    for said in (p.text for p in at.get("progress")):
+        assert " / 300" in said and "steps/s" not in said, said
+    click(at, "Pause")
 
 
 def drawn_smoothness(at) -> dict[str, dict[str, np.ndarray]]:

@@ -21,6 +21,7 @@ from bnviz.ui.stream_chart import TIME_LEFT_FROM_S, streaming
 
 ACTIVE = ("queued", "running")
 POLL_S = 0.5  # twice a second: smooth enough, ~10 ms of server CPU per chart
+RATES_IN_A_ROW = 2  # status lines side by side that still give their steps per second
 PAUSED_POLL_S = 2.0  # paused runs: asked less often (the streamed charts' IDLE_MS)
 
 
@@ -267,16 +268,19 @@ def live_lr(ctx: PageContext, cfg: RunConfig, runs: dict[str, Run | None]) -> bo
     return moved or any(r is not None and steered_lr(r.snapshot) for r in runs.values())
 
 
-def status_text(ctx: PageContext, label: str, snap: Snapshot) -> str:
-    """ "<label>: <state> · step <n> / <steps> · <rate> steps/s" (no rate unless running); a
-    run with a minute or more to go says how long instead of its rate: with both, a third of
-    a row (why BN's noise view, zh) took two lines on a busy server and pushed its chart down."""
+def status_text(ctx: PageContext, label: str, snap: Snapshot, rate: bool = True) -> str:
+    """ "<label>: <state> · step <n> / <steps> · <rate> steps/s" (no rate unless running, or
+    not `rate`); a run with a minute or more to go says how long instead of its rate: with
+    both, a third of a row (why BN's noise view, zh) took two lines on a busy server and pushed
+    its chart down."""
     state = ctx.tr(f"run.state.{snap.state}")
     if snap.state == "queued" and snap.queue_position:
         state = ctx.tr("run.queued_at", position=snap.queue_position)
     left = seconds_left(snap)
     text = ctx.tr(
-        "run.status" if snap.state == "running" and left < TIME_LEFT_FROM_S else "run.status_idle",
+        "run.status"
+        if rate and snap.state == "running" and left < TIME_LEFT_FROM_S
+        else "run.status_idle",
         label=label,
         state=state,
         step=shown_step(snap),
@@ -366,8 +370,12 @@ def live_panel(
                 run_problems(ctx, labels[name], snap, warn)
         elif polled:  # bottom-aligned: a label on two lines leaves the bars level
             cols = st.columns(len(snaps), vertical_alignment="bottom")
+            # three in a row leave out their rates: "repeats 1/2: training · step 20 / 200 ·
+            # 10 steps/s" took two lines in a third of the row at 1280 px
+            rate = len(snaps) <= RATES_IN_A_ROW
             for col, (name, snap) in zip(cols, snaps.items(), strict=True):
-                col.progress(min(1.0, snap.progress), text=status_text(ctx, labels[name], snap))
+                said = status_text(ctx, labels[name], snap, rate)
+                col.progress(min(1.0, snap.progress), text=said)
             for name, snap in snaps.items():  # under the row, so they move no bar
                 run_problems(ctx, labels[name], snap, warn)
         else:  # the chart shows the status lines; a run's end reruns the page (below)
