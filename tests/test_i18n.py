@@ -148,6 +148,25 @@ def test_no_subscript_is_written_as_an_underscore(lang):
     assert not found, found
 
 
+EMPHASIS = re.compile(r"(?<![*\\])\*(?![*\s])([^*\n]+?)(?<![*\s\\])\*(?!\*)")  # *…*, not **…**
+
+
+def test_chinese_emphasis_puts_its_dots_under_chinese_only():
+    """Chinese pages mark *…* with 着重号 (assets/style_zh.css), a dot under each character,
+    Latin letters too: "*用 ReLU，…*" put dots under R, e, L, U (audit 12). Emphasis in
+    Chinese text holds no Latin word."""
+    assert EMPHASIS.findall("a *b* and **c** *d e*") == ["b", "d e"]
+    texts = dict(strings("zh"))
+    for path in sorted((ROOT / "assets" / "lessons" / "zh").glob("*.md")):
+        texts[str(path.relative_to(ROOT))] = path.read_text(encoding="utf-8")
+    latin = {
+        key: spans
+        for key, text in texts.items()
+        if (spans := [m for m in EMPHASIS.findall(text) if re.search("[A-Za-z]", m)])
+    }
+    assert not latin, latin
+
+
 def test_lists_in_running_text_use_each_language_s_separator():
     """An audit: Chinese sentences listed numbers with ASCII commas ("46%, 41%, 41%",
     "1.43, 1.45, 2.26"); Chinese separates the items of a list with the 顿号 (、)."""
