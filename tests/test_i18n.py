@@ -167,6 +167,16 @@ def test_chinese_emphasis_puts_its_dots_under_chinese_only():
     assert not latin, latin
 
 
+def test_chinese_names_a_mini_batch_one_way():
+    """The Chinese pages said both "mini-batch" and "小批量" (the study notes write
+    mini-batch): one term for one thing."""
+    texts = dict(strings("zh"))
+    for path in sorted((ROOT / "assets" / "lessons" / "zh").glob("*.md")):
+        texts[str(path.relative_to(ROOT))] = path.read_text(encoding="utf-8")
+    assert any("mini-batch" in text for text in texts.values())
+    assert not [key for key, text in texts.items() if "小批量" in text]
+
+
 def test_lists_in_running_text_use_each_language_s_separator():
     """An audit: Chinese sentences listed numbers with ASCII commas ("46%, 41%, 41%",
     "1.43, 1.45, 2.26"); Chinese separates the items of a list with the 顿号 (、)."""
