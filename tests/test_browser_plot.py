@@ -3,6 +3,7 @@ Streamlit themes its own charts (bnviz/ui/plot.py)."""
 
 import json
 import os
+import re
 
 import pytest
 
@@ -74,6 +75,47 @@ def test_a_live_chart_is_redrawn_in_place_and_never_blank(tab, server):
     assert page.evaluate(state)[0] == zoom
     no_exception(page)
     page.get_by_role("button", name="Pause", exact=True).click()  # leave the workers idle
+
+
+# Streamlit runs an element's calls asynchronously and may run an earlier call's cleanup after
+# the next call has taken the element: here, in that order, on a div of this test's own
+LATE_CLEANUP = """async ([js, spec, leaveMs]) => {
+  const url = URL.createObjectURL(new Blob([js], {type: "text/javascript"}));
+  const mount = (await import(url)).default;
+  const el = document.createElement("div");
+  el.style.width = "600px";
+  document.body.appendChild(el);
+  const first = mount({data: spec, parentElement: el});
+  const second = mount({data: spec, parentElement: el});
+  const root = el.querySelector(".bnviz-plot");
+  first();  // late: the second call holds the element
+  const wait = (ms) => new Promise((r) => setTimeout(r, ms));
+  for (let i = 0; i < 100 && !root.dataset.draws; i++) await wait(100);
+  await wait(leaveMs + 500);
+  const kept = {draws: +root.dataset.draws || 0, same: el.querySelector(".bnviz-plot") === root,
+    box: !!el.__bnvizPlot, traces: root.querySelectorAll(".scatterlayer .trace").length};
+  el.remove();  // unmounted: the element leaves the page, then its cleanup
+  second();
+  await wait(leaveMs + 500);
+  return {kept, left: {box: !!el.__bnvizPlot, purged: !root.querySelector(".main-svg")}};
+}"""
+
+
+def test_a_late_cleanup_leaves_the_chart_drawn(tab, server):
+    """CI, babysitting: a finished run's chart stayed blank for 90 s (plotly.js loaded, the
+    element there, never drawn). Streamlit had run an earlier call's cleanup after the next
+    call took the element, and the cleanup tore the chart down; nothing reran a finished page.
+    A cleanup now tears down only an element that has left the page."""
+    import plotly.graph_objects as go
+
+    page = open_page(tab, server + "/babysitting")
+    page.wait_for_function("() => !!window.Plotly", timeout=60_000)
+    spec = plot.spec(go.Figure(go.Scatter(y=[1.0, 3.0, 2.0]), layout={"height": 300}))
+    leave_ms = int(re.search(r"const LEAVE_MS = (\d+);", plot.JS).group(1))
+    seen = page.evaluate(LATE_CLEANUP, [plot.JS, spec.decode(), leave_ms])
+    assert seen["kept"] == {"draws": 1, "same": True, "box": True, "traces": 1}, seen
+    assert seen["left"] == {"box": False, "purged": True}, seen  # no leak once it is gone
+    no_exception(page)
 
 
 def test_streamlit_theme_is_the_stored_template(tab, server):

@@ -1,7 +1,10 @@
 """Real headless Chromium: the lab's loss chart streams new points and keeps the user's zoom."""
 
+import re
+
 import pytest
 
+from bnviz.ui import stream_chart
 from tests.browser_support import SHOTS, no_exception, open_page
 
 pytestmark = pytest.mark.browser
@@ -12,6 +15,44 @@ UPDATES = f"() => +(document.querySelector('{PLOT}')?.parentElement.dataset.upda
 
 def lengths(page) -> list[int]:
     return page.evaluate(f"() => document.querySelector('{PLOT}').data.map(t => t.x.length)")
+
+
+LATE_CLEANUP = """async ([js, leaveMs]) => {  // as tests/test_browser_plot.py's, on the lab's data
+  const url = URL.createObjectURL(new Blob([js], {type: "text/javascript"}));
+  const mount = (await import(url)).default;
+  const data = document.querySelector(".bnviz-live").parentElement.__bnvizLive.data;
+  const el = document.createElement("div");
+  document.body.appendChild(el);
+  const call = () => mount({data, parentElement: el, setTriggerValue: () => {}});
+  const first = call();
+  const second = call();
+  const live = el.__bnvizLive;
+  first();  // late: the second call holds the element
+  const wait = (ms) => new Promise((r) => setTimeout(r, ms));
+  await wait(leaveMs + 500);
+  const updates = () => +live.root.dataset.updates || 0;
+  const before = updates();
+  for (let i = 0; i < 100 && updates() < before + 2; i++) await wait(100);
+  const kept = {same: el.__bnvizLive === live, stopped: live.stopped, more: updates() > before};
+  el.remove();  // unmounted: the element leaves the page, then its cleanup
+  second();
+  await wait(leaveMs + 500);
+  return {kept, left: {live: !!el.__bnvizLive, stopped: live.stopped}};
+}"""
+
+
+def test_a_late_cleanup_leaves_the_chart_streaming(tab, server):
+    """Streamlit may run an earlier call's cleanup after the next call has taken the element;
+    the cleanup stopped the chart's requests, and a training run's chart stood still until the
+    page next reran (the lab's streamed page reruns only when a run's state changes)."""
+    page = open_page(tab, server + "/batchnorm_lab?steps=20000&seed=24")
+    page.wait_for_function(f"{UPDATES} >= 2", timeout=60_000)
+    leave_ms = int(re.search(r"const LEAVE_MS = (\d+);", stream_chart.SCRIPT).group(1))
+    seen = page.evaluate(LATE_CLEANUP, [stream_chart.SCRIPT, leave_ms])
+    assert seen["kept"] == {"same": True, "stopped": False, "more": True}, seen
+    assert seen["left"] == {"live": False, "stopped": True}, seen  # no requests once it is gone
+    no_exception(page)
+    page.get_by_role("button", name="Pause", exact=True).click()  # leave the workers idle
 
 
 def test_loss_chart_streams_points_and_zoom_survives_ten_updates(tab, server):

@@ -29,6 +29,20 @@ def test_the_stored_template_is_streamlits_light_theme():
     assert template["layout"]["colorway"][0] == "#0068c9"  # Streamlit's first chart color
 
 
+def test_a_script_is_sent_without_its_comments_and_strings_keep_theirs(tmp_path):
+    from bnviz.ui.stream_chart import script
+
+    js = tmp_path / "a.js"
+    js.write_text(
+        '// a comment line\n  const a = 1; // after code\n  const u = "http: // x"; // c\n'
+        "  const s = 'it // is'; const t = \"it's\"; // it's\n"
+    )
+    assert script(js) == (
+        'const a = 1;\nconst u = "http: // x";\n'
+        "const s = 'it // is'; const t = \"it's\"; // it's\n"  # unsure where a string ends: kept
+    )
+
+
 def test_the_theme_is_served_once_not_sent_with_every_redraw():
     """Streamlit sends a component's script with every redraw of the element (twice a second
     on a live panel): the 9 KB theme comes from its own cached route instead."""

@@ -26,6 +26,11 @@ const MAX_RETRY_MS = 8000;
 // saw (let go outside the window) stops holding it after this long.
 const HOLD_MAX_MS = 10000;
 const AFTER_RELEASE_MS = 100;
+// Streamlit calls this function again for each new figure, and may run an earlier call's
+// cleanup late, after the next call has taken the element (its calls are async). Taken as an
+// unmount, that left a finished run's chart blank for good (CI: babysitting, "no chart drawn").
+// A cleanup now tears down only once the element has left the page, looked at this long after.
+const LEAVE_MS = 1000;
 
 function text(data) {
   return typeof data === "string" ? data : new TextDecoder().decode(data);
@@ -154,14 +159,19 @@ export default function (component) {
     box.next = fig;
     draw(box);
   }
-  return () => {
-    box.gone = true;
-    box.resize.disconnect();
-    clearTimeout(box.holdTimer);
-    window.removeEventListener("pointerup", box.release, true);
-    window.removeEventListener("pointercancel", box.release, true);
-    window.removeEventListener("blur", box.release);
-    if (window.Plotly) window.Plotly.purge(box.plot);
-    delete parentElement.__bnvizPlot;
-  };
+  return () =>
+    setTimeout(() => {
+      if (!parentElement.isConnected && parentElement.__bnvizPlot === box) leave(box, parentElement);
+    }, LEAVE_MS);
+}
+
+function leave(box, parentElement) {
+  box.gone = true;
+  box.resize.disconnect();
+  clearTimeout(box.holdTimer);
+  window.removeEventListener("pointerup", box.release, true);
+  window.removeEventListener("pointercancel", box.release, true);
+  window.removeEventListener("blur", box.release);
+  if (window.Plotly) window.Plotly.purge(box.plot);
+  delete parentElement.__bnvizPlot;
 }

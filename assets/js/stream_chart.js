@@ -213,6 +213,11 @@ function start(root, data) {
   return live;
 }
 
+// Streamlit may run an earlier call's cleanup late, after the next call has taken the element
+// (bnviz/ui/plot.js, LEAVE_MS): a cleanup stops the chart only once the element has left the
+// page, looked at this long after. Taken at once, a late one stopped a run's chart for good.
+const LEAVE_MS = 1000;
+
 export default function (component) {
   const { data, parentElement, setTriggerValue } = component;
   const current = parentElement.__bnvizLive;
@@ -225,9 +230,10 @@ export default function (component) {
   const live = parentElement.__bnvizLive;
   live.trigger = setTriggerValue;
   live.told = {}; // the page has drawn the states in data.states
-  return () => {
-    const live = parentElement.__bnvizLive;
-    if (live) live.stop();
-    delete parentElement.__bnvizLive;
-  };
+  return () =>
+    setTimeout(() => {
+      if (parentElement.isConnected || parentElement.__bnvizLive !== live) return;
+      live.stop();
+      delete parentElement.__bnvizLive;
+    }, LEAVE_MS);
 }

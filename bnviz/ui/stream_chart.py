@@ -25,11 +25,23 @@ JS = Path(__file__).resolve().parents[2] / "assets" / "js" / "stream_chart.js"
 
 
 def script(path: Path) -> str:
-    """A component's script without its comment lines and indents: Streamlit sends the script
+    """A component's script without its comments and indents: Streamlit sends the script
     again with every redraw of the element (twice a second on a live panel). The scripts have
-    no multi-line strings (no template literals), so no indent is part of a value."""
-    lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
+    no multi-line strings (no template literals), so no indent is part of a value; a comment
+    after code starts with " // " outside a string (an even number of quotes before it)."""
+    lines = (_code(line).strip() for line in path.read_text(encoding="utf-8").splitlines())
     return "".join(line + "\n" for line in lines if line and not line.startswith("//"))
+
+
+def _code(line: str) -> str:
+    """The line without a comment after its code."""
+    at = line.find(" // ")
+    while at >= 0:
+        before = line[:at]
+        if before.count('"') % 2 == 0 and before.count("'") % 2 == 0:
+            return before
+        at = line.find(" // ", at + 1)
+    return line
 
 
 # loadPlotly(url), shared with bnviz/ui/plot.py's component: prepended to each one's script
@@ -37,8 +49,9 @@ LOAD_PLOTLY = script(JS.parent / "load_plotly.js")
 STATES = ("queued", "running", "paused", "finished", "diverged", "error", "stopped", "interrupted")
 HEIGHT = HERO_HEIGHT + 20  # px: the runs' status lines sit above it, all within 1280x720
 
+SCRIPT = LOAD_PLOTLY + script(JS)  # the component's script, as the browser gets it
 _component = st.components.v2.component(
-    "bnviz_stream_chart", js=LOAD_PLOTLY + script(JS), isolate_styles=False
+    "bnviz_stream_chart", js=SCRIPT, isolate_styles=False
 )  # no shadow root: plotly.js puts its hover and mode-bar styles into the document head
 
 
