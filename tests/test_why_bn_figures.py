@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from bnviz.figures import why_bn as figs
+from bnviz.i18n import t
 from bnviz.lessons.why_bn import bn_step, deep_linear_step, safe_lr_curve
 
 
@@ -135,3 +136,27 @@ def test_every_preset_has_a_label_and_a_claim(lang):
         assert t(f"why_bn.preset.{name}", lang) and t(f"why_bn.preset.{name}_what", lang)
     for view in ("linear", "lower", "shift", "noise", "smooth", "gamma_beta"):
         assert t(f"why_bn.view.{view}", lang) and t(f"why_bn.look_for.{view}", lang)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_live_views_draw_while_one_run_has_points_and_the_others_none(lang):
+    """Audit 13: Santurkar's test raised KeyError: 'step' for a moment on every load (a red box
+    in the page): the first run had losses, the others were queued with none yet."""
+    from bnviz.figures import why_bn_live as live_figs
+    from bnviz.lessons import why_bn_live as L
+    from bnviz.stepper import Snapshot, train_sync
+
+    cfg = L.LIVE.replace(steps=30)
+    started = train_sync(cfg)
+    snaps = {"plain": started}
+    for name in ("bn", "bn_noise"):
+        snaps[name] = Snapshot(f"{name}-1", cfg, "queued", steps=cfg.steps)
+    trio = live_figs.trio_figure(snaps, lang=lang)
+    assert [tr.name for tr in trio.data] == [t("why_bn.live.run.plain", lang)]
+    assert len(live_figs.accuracy_figure(snaps, lang=lang).data) == 1
+    moves = {n: L.input_movement(s) for n, s in snaps.items()}
+    assert live_figs.movement_figure(moves, lang=lang, ended=False).data
+    assert live_figs.bands_figure(moves, lang=lang).data
+    rows = {n: L.smoothness_rows(s) for n, s in snaps.items()}
+    for metric in live_figs.SMOOTH_METRICS:
+        live_figs.smoothness_figure(rows, metric, lang=lang, last=cfg.steps, ended=False)

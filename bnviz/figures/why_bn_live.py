@@ -43,6 +43,8 @@ def trio_figure(snaps: Mapping[str, Snapshot], *, lang: str, height: int = 340) 
     """Training loss per step (log y) of no BN, BN and BN + noise."""
     fig = go.Figure(layout=base_layout(_tr("trio_title", lang), height=height))
     for run, snap in snaps.items():
+        if not len(snap.losses.get("step", ())):  # queued, or not past step 0: no losses yet
+            continue
         x, y = downsample(snap.losses["step"], snap.losses["loss"])
         fig.add_trace(_line(x, y, run, lang))
     fig.update_yaxes(type="log", title_text=_tr("loss", lang), exponentformat="power")
