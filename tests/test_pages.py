@@ -491,6 +491,31 @@ def test_a_hide_name_that_hides_nothing_is_said_and_left_out_of_the_link():
     assert "norm" not in at.query_params
 
 
+def test_a_link_s_notes_stay_for_the_visit_while_their_settings_keep_those_values():
+    """Audit 13: "… is not allowed here; using 1 instead" went at the next click (the pace
+    toggle), or when a run ended: the link's values are read on the visit's first run, which
+    takes them out of the URL. A note stays until its setting changes or the tab leaves."""
+    at = page("01_batchnorm_lab.py", lr="50", view="nope", learning_rate="3", seed="1")
+    lr_note = t("app.url_note", name="lr", text="50", default="1")
+    view_note = t("app.url_note", name="view", text="nope", default="“Loss & accuracy”")
+
+    def said() -> str:
+        return "\n".join(_warned(at))
+
+    first = said()
+    assert lr_note in first and view_note in first and plain("learning_rate") in first, first
+    assert "lr" not in at.query_params
+    at.toggle(key="lab.pace").set_value(False).run()  # a click on anything else
+    assert lr_note in said() and view_note in said() and plain("learning_rate") in said(), said()
+    lr = at.select_slider(key="lab.lr")
+    lr.set_value(0.2).run()  # the setting changed by hand: its note has done its work
+    assert lr_note not in said() and view_note in said(), said()
+    at.switch_page("pages/02_standardization.py").run()
+    at.switch_page("pages/01_batchnorm_lab.py").run()  # back: a new visit, no old notes
+    assert not at.exception and not _warned(at), _warned(at)
+    assert at.select_slider(key="lab.lr").value == 0.2
+
+
 def test_a_view_on_a_page_without_views_and_a_language_the_app_lacks_are_said():
     """Audit 10: ?view=bogus on standardization and ?lang=fr were dropped without a word."""
     at = page("02_standardization.py", view="bogus")

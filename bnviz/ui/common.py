@@ -107,6 +107,8 @@ class PageContext:
     notes_slot: Any = None  # where the notes on the link's values stand (said again at finish)
     used: set[str] | None = None  # the settings this view reads, where they differ by view
     notes_drawn: str = ""  # the notes' text in notes_slot
+    said: list[tuple[str, str]] = field(default_factory=list)  # notes said in place: (name, text)
+    kept_notes: list[tuple[str, str]] = field(default_factory=list)  # from this visit's first run
 
     def tr(self, key: str, **fmt: object) -> str:
         """t(key) in the page's language."""
@@ -212,18 +214,49 @@ def begin(name: str) -> PageContext:
     params = Params({k: st.query_params.get(k) for k in st.query_params})
     hidden = {h.strip() for h in (params.get("hide") or "").split(",") if h.strip()}
     ctx = PageContext(name, current_lang(), params, hidden, url_slot=st.sidebar.empty())
+    if st.session_state.get(LAST_PAGE) != name:  # a visit starts: an earlier one's notes are old
+        st.session_state.pop(f"{name}.{NOTES_KEPT}", None)
+        st.session_state.pop(f"{name}.{NOTES_KEPT}.unknown", None)
+        st.session_state[LAST_PAGE] = name
     url_lang = params.get("lang")
     if url_lang and not has_lang(url_lang):  # lang=fr: said, in the language used instead
         ctx.notes.append(Note("lang", url_lang, LANG_NAMES[ctx.lang], "no such language"))
     return ctx
 
 
+LAST_PAGE = "__page"  # the page this tab ran last
+NOTES_KEPT = "__url_notes"  # a page's notes on its link, kept for the visit
+
+
+def setting_now(ctx: PageContext, name: str) -> Any:
+    """A setting's value in this run (its widget's, else the page's kept copy: a setting the
+    last view did not draw, controls.release_undrawn); None for a name without a control."""
+    key = widget_key(ctx, name)
+    return st.session_state.get(key, st.session_state.get(kept_key(ctx), {}).get(key))
+
+
+def widget_key(ctx: PageContext, name: str) -> str:
+    """Session-state key of a setting's widget on this page."""
+    return f"{ctx.name}.{name}"
+
+
+def kept_key(ctx: PageContext) -> str:
+    """Session-state key of the page's kept copy of its settings (controls.seed_url_values)."""
+    return f"{ctx.name}.__kept"
+
+
 def show_notes(ctx: PageContext) -> None:
     """Say which URL values were not usable and what was used instead. The box's place is kept
     (an empty placeholder takes no room): a value found unusable later in the run, when its
-    control is drawn, is said there too (finish)."""
+    control is drawn, is said there too (finish).
+
+    The link's values are read on a visit's first run only, and that run takes them out of the
+    URL: the notes stay for the visit while their settings keep the value the note names (audit
+    13: the next click, or a run's end, removed "… is not allowed here; using 1 instead")."""
     ctx.notes_slot = st.empty()
-    if ctx.notes:
+    kept = st.session_state.get(f"{ctx.name}.{NOTES_KEPT}", {})
+    ctx.kept_notes = [(n, said) for n, (said, was) in kept.items() if setting_now(ctx, n) == was]
+    if ctx.notes or ctx.kept_notes:
         _notes(ctx)
 
 
@@ -242,16 +275,27 @@ def _notes(ctx: PageContext) -> None:
 
     # one box, a line each: three boxes pushed the page's chart off the first screen; not
     # blue: the page's sentence is an info box. Drawn again only when it changed (at finish).
-    text = "  \n".join(said(note) for note in ctx.notes)
+    lines = {note.name: said(note) for note in ctx.notes}
+    said_now = {n for n, _ in ctx.said} | set(lines)
+    lines |= {n: text for n, text in ctx.kept_notes if n not in said_now}
+    text = "  \n".join(lines.values())
     if text != ctx.notes_drawn:
         ctx.notes_slot.warning(text)
         ctx.notes_drawn = text
+    return lines
+
+
+def _keep_notes(ctx: PageContext) -> None:
+    """This run's notes on the link, each with its setting's value now (show_notes)."""
+    lines = _notes(ctx) if ctx.notes_slot is not None and (ctx.notes or ctx.kept_notes) else {}
+    lines |= dict(ctx.said)
+    kept = {n: (text, setting_now(ctx, n)) for n, text in lines.items()}
+    st.session_state[f"{ctx.name}.{NOTES_KEPT}"] = kept
 
 
 def finish(ctx: PageContext) -> None:
     """Write the page's settings to the URL and show the share link."""
-    if ctx.notes_slot is not None and ctx.notes:
-        _notes(ctx)
+    _keep_notes(ctx)
     query = dict(ctx.query)
     if ctx.lang != browser_lang():
         query["lang"] = ctx.lang
@@ -281,6 +325,11 @@ def finish(ctx: PageContext) -> None:
     if hides_nothing:
         names = listed((plain(k) for k in hides_nothing), ctx.lang)
         said.append(ctx.tr("app.hide_unknown", names=names))
+    unknown_kept = f"{ctx.name}.{NOTES_KEPT}.unknown"  # said on the visit's first run only
+    if said:
+        st.session_state[unknown_kept] = said
+    elif st.session_state.get(LAST_PAGE) == ctx.name:
+        said = st.session_state.get(unknown_kept, [])
     if said:
         (ctx.url_slot or st.sidebar).warning("  \n".join(said))
     with st.sidebar:

@@ -12,12 +12,7 @@ import streamlit as st
 from bnviz.config import FieldSpec, Note, specs
 from bnviz.i18n import strings
 from bnviz.ui._compat import widget_keys_this_run
-from bnviz.ui.common import PageContext, option_label, plain
-
-
-def widget_key(ctx: PageContext, name: str) -> str:
-    """Session-state key of a setting's widget on this page."""
-    return f"{ctx.name}.{name}"
+from bnviz.ui.common import PageContext, kept_key, option_label, plain, widget_key
 
 
 def url_choice(ctx: PageContext, name: str, choices: Sequence[str]) -> str:
@@ -29,7 +24,9 @@ def url_choice(ctx: PageContext, name: str, choices: Sequence[str]) -> str:
     if value in choices:
         return value
     default = choice_label(ctx, name, choices[0])
-    st.warning(ctx.tr("app.url_note", name=name, text=plain(value), default=default))
+    said = ctx.tr("app.url_note", name=name, text=plain(value), default=default)
+    st.warning(said)
+    ctx.said.append((name, said))  # kept for the visit (common.show_notes)
     return choices[0]
 
 
@@ -169,7 +166,7 @@ def seed_url_values(ctx: PageContext, cfg: Any, fields: Sequence[str]) -> bool:
     lesson and came back found its settings (and view) reset. Every run keeps a copy of the
     page's settings under a key no widget owns, and puts back what was forgotten.
     """
-    flag, kept = f"{ctx.name}.__seeded", f"{ctx.name}.__kept"
+    flag, kept = f"{ctx.name}.__seeded", kept_key(ctx)
     keys = [widget_key(ctx, name) for name in [*fields, "view"]]
     first = not st.session_state.get(flag)
     if first:
@@ -193,7 +190,7 @@ def release_undrawn(ctx: PageContext) -> None:
     value comes back in place of the widget's. Audit 12: Leaky ReLU 0.1x, then All nine, then
     One function showed slope 0.01; ELU: none die came back to Dead ReLUs as ReLU, dying.
     """
-    kept = st.session_state.get(f"{ctx.name}.__kept")
+    kept = st.session_state.get(kept_key(ctx))
     if not kept:
         return
     drawn = widget_keys_this_run()

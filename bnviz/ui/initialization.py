@@ -52,7 +52,9 @@ def pick_inits(ctx: PageContext) -> list:
             chosen = st.session_state[key]
             used = listed((ctx.tr(f"initialization.init.{i}") for i in chosen), ctx.lang)
             text = plain(",".join(unknown))
-            st.warning(ctx.tr("app.url_note", name="compare", text=text, default=used))
+            said = ctx.tr("app.url_note", name="compare", text=text, default=used)
+            st.warning(said)
+            ctx.said.append(("compare", said))  # kept for the visit (common.show_notes)
     if "compare" in ctx.hidden:  # hide=compare: the link's (or all) inits, no control
         inits = st.session_state[key]
     else:
