@@ -510,6 +510,9 @@ def test_a_link_s_notes_stay_for_the_visit_while_their_settings_keep_those_value
     lr = at.select_slider(key="lab.lr")
     lr.set_value(0.2).run()  # the setting changed by hand: its note has done its work
     assert lr_note not in said() and view_note in said(), said()
+    at.session_state["lang"] = "zh"  # the language switched: said in English, not shown in zh
+    at.run()
+    assert not at.exception and view_note not in said(), said()
     at.switch_page("pages/02_standardization.py").run()
     at.switch_page("pages/01_batchnorm_lab.py").run()  # back: a new visit, no old notes
     assert not at.exception and not _warned(at), _warned(at)

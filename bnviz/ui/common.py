@@ -215,8 +215,8 @@ def begin(name: str) -> PageContext:
     hidden = {h.strip() for h in (params.get("hide") or "").split(",") if h.strip()}
     ctx = PageContext(name, current_lang(), params, hidden, url_slot=st.sidebar.empty())
     if st.session_state.get(LAST_PAGE) != name:  # a visit starts: an earlier one's notes are old
-        st.session_state.pop(f"{name}.{NOTES_KEPT}", None)
-        st.session_state.pop(f"{name}.{NOTES_KEPT}.unknown", None)
+        for key in [k for k in st.session_state if str(k).startswith(f"{name}.{NOTES_KEPT}")]:
+            del st.session_state[key]
         st.session_state[LAST_PAGE] = name
     url_lang = params.get("lang")
     if url_lang and not has_lang(url_lang):  # lang=fr: said, in the language used instead
@@ -226,6 +226,11 @@ def begin(name: str) -> PageContext:
 
 LAST_PAGE = "__page"  # the page this tab ran last
 NOTES_KEPT = "__url_notes"  # a page's notes on its link, kept for the visit
+
+
+def notes_key(ctx: PageContext, part: str = "values") -> str:
+    """Session-state key of the page's kept notes, in the page's language (said in it)."""
+    return f"{ctx.name}.{NOTES_KEPT}.{part}.{ctx.lang}"
 
 
 def setting_now(ctx: PageContext, name: str) -> Any:
@@ -254,7 +259,7 @@ def show_notes(ctx: PageContext) -> None:
     URL: the notes stay for the visit while their settings keep the value the note names (audit
     13: the next click, or a run's end, removed "… is not allowed here; using 1 instead")."""
     ctx.notes_slot = st.empty()
-    kept = st.session_state.get(f"{ctx.name}.{NOTES_KEPT}", {})
+    kept = st.session_state.get(notes_key(ctx), {})
     ctx.kept_notes = [(n, said) for n, (said, was) in kept.items() if setting_now(ctx, n) == was]
     if ctx.notes or ctx.kept_notes:
         _notes(ctx)
@@ -290,7 +295,7 @@ def _keep_notes(ctx: PageContext) -> None:
     lines = _notes(ctx) if ctx.notes_slot is not None and (ctx.notes or ctx.kept_notes) else {}
     lines |= dict(ctx.said)
     kept = {n: (text, setting_now(ctx, n)) for n, text in lines.items()}
-    st.session_state[f"{ctx.name}.{NOTES_KEPT}"] = kept
+    st.session_state[notes_key(ctx)] = kept
 
 
 def finish(ctx: PageContext) -> None:
@@ -325,11 +330,10 @@ def finish(ctx: PageContext) -> None:
     if hides_nothing:
         names = listed((plain(k) for k in hides_nothing), ctx.lang)
         said.append(ctx.tr("app.hide_unknown", names=names))
-    unknown_kept = f"{ctx.name}.{NOTES_KEPT}.unknown"  # said on the visit's first run only
-    if said:
-        st.session_state[unknown_kept] = said
-    elif st.session_state.get(LAST_PAGE) == ctx.name:
-        said = st.session_state.get(unknown_kept, [])
+    if said:  # said on the visit's first run only (the link then leaves them out)
+        st.session_state[notes_key(ctx, "unknown")] = said
+    else:
+        said = st.session_state.get(notes_key(ctx, "unknown"), [])
     if said:
         (ctx.url_slot or st.sidebar).warning("  \n".join(said))
     with st.sidebar:
