@@ -504,15 +504,19 @@ def test_a_link_s_notes_stay_for_the_visit_while_their_settings_keep_those_value
 
     first = said()
     assert lr_note in first and view_note in first and plain("learning_rate") in first, first
+    main_boxes = [w.value for w in at.main.warning]
+    assert len(main_boxes) == 1, main_boxes  # one box: two pushed the lab's legends off screen
     assert "lr" not in at.query_params
     at.toggle(key="lab.pace").set_value(False).run()  # a click on anything else
     assert lr_note in said() and view_note in said() and plain("learning_rate") in said(), said()
     lr = at.select_slider(key="lab.lr")
     lr.set_value(0.2).run()  # the setting changed by hand: its note has done its work
     assert lr_note not in said() and view_note in said(), said()
-    at.session_state["lang"] = "zh"  # the language switched: said in English, not shown in zh
+    at.session_state["lang"] = "zh"  # the language switched: the notes are said in Chinese
     at.run()
-    assert not at.exception and view_note not in said(), said()
+    view_zh = t("app.url_note", "zh", name="view", text="nope", default="“损失与准确率”")
+    assert not at.exception and view_note not in said() and view_zh in said(), said()
+    assert t("app.url_unknown", "zh", keys=plain("learning_rate")) in said(), said()
     at.switch_page("pages/02_standardization.py").run()
     at.switch_page("pages/01_batchnorm_lab.py").run()  # back: a new visit, no old notes
     assert not at.exception and not _warned(at), _warned(at)
@@ -532,6 +536,11 @@ def test_a_view_on_a_page_without_views_and_a_language_the_app_lacks_are_said():
     assert not at.exception
     said = t("app.url_note", name="lang", text="fr", default="English")
     assert said in _warned(at), _warned(at)
+    at.toggle(key="lab.pace").set_value(False).run()  # kept for the visit
+    assert said in _warned(at), _warned(at)
+    at.session_state["lang"] = "zh"  # a language picked: the note has done its work
+    at.run()
+    assert not at.exception and not _warned(at), _warned(at)
     at = page("01_batchnorm_lab.py", lang="zh")  # one it has: nothing said
     assert not _warned(at)
 

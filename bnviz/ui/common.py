@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
 import re
 import urllib.parse
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ from bnviz.ui._compat import (
     script_session_id,
 )
 
+Saying = Callable[["PageContext"], str]  # a note in the page's language, whichever it is now
 SHOWN_CHARS = 60  # a URL value quoted back in a note is cut here (values may be 10 KB)
 _PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation: all of markdown's
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")  # line breaks would start new blocks
@@ -107,8 +109,8 @@ class PageContext:
     notes_slot: Any = None  # where the notes on the link's values stand (said again at finish)
     used: set[str] | None = None  # the settings this view reads, where they differ by view
     notes_drawn: str = ""  # the notes' text in notes_slot
-    said: list[tuple[str, str]] = field(default_factory=list)  # notes said in place: (name, text)
-    kept_notes: list[tuple[str, str]] = field(default_factory=list)  # from this visit's first run
+    said: list[tuple[str, Saying]] = field(default_factory=list)  # notes said later (say)
+    kept_notes: list[tuple[str, Saying]] = field(default_factory=list)  # this visit's first run's
 
     def tr(self, key: str, **fmt: object) -> str:
         """t(key) in the page's language."""
@@ -229,13 +231,16 @@ NOTES_KEPT = "__url_notes"  # a page's notes on its link, kept for the visit
 
 
 def notes_key(ctx: PageContext, part: str = "values") -> str:
-    """Session-state key of the page's kept notes, in the page's language (said in it)."""
-    return f"{ctx.name}.{NOTES_KEPT}.{part}.{ctx.lang}"
+    """Session-state key of the page's kept notes (each said in the language of the run)."""
+    return f"{ctx.name}.{NOTES_KEPT}.{part}"
 
 
 def setting_now(ctx: PageContext, name: str) -> Any:
     """A setting's value in this run (its widget's, else the page's kept copy: a setting the
-    last view did not draw, controls.release_undrawn); None for a name without a control."""
+    last view did not draw, controls.release_undrawn); None for a name without a control. The
+    language is the page's (a note on lang=fr goes when the user picks one)."""
+    if name == "lang":
+        return ctx.lang
     key = widget_key(ctx, name)
     return st.session_state.get(key, st.session_state.get(kept_key(ctx), {}).get(key))
 
@@ -260,42 +265,69 @@ def show_notes(ctx: PageContext) -> None:
     13: the next click, or a run's end, removed "… is not allowed here; using 1 instead")."""
     ctx.notes_slot = st.empty()
     kept = st.session_state.get(notes_key(ctx), {})
-    ctx.kept_notes = [(n, said) for n, (said, was) in kept.items() if setting_now(ctx, n) == was]
-    if ctx.notes or ctx.kept_notes:
+    ctx.kept_notes = [(n, say_) for n, (say_, was) in kept.items() if setting_now(ctx, n) == was]
+    _notes(ctx)
+
+
+def say(ctx: PageContext, name: str, saying: Saying) -> None:
+    """A note on the link's value for `name`, found while the page is drawn (a view, a list of
+    inits): said in the notes' box with the others (one box: audit 13 saw a second box push the
+    lab's legends off the first screen) and kept for the visit like them."""
+    ctx.said.append((name, saying))
+    if ctx.notes_slot is None:  # a page without the box says it where it is
+        st.warning(saying(ctx))
+    else:
         _notes(ctx)
 
 
-def _notes(ctx: PageContext) -> None:
-    """The notes in their box; once the view's settings are known (finish), a value for a
-    setting this view does not use says so (audit 6: "using sigmoid instead" over the dead-ReLU
-    view's ReLU read as a contradiction: that was the One function view's setting). Known on
-    pages whose views read different settings (page.settings' by_view); on the others a
-    setting without a control can still come from the link and be used."""
+def url_note(note: Note, ctx: PageContext) -> str:
+    """What the page says of a setting's value from the link it could not use; once the
+    view's settings are known (finish), a value for a setting this view does not use says so
+    (audit 6: "using sigmoid instead" over the dead-ReLU view's ReLU read as a contradiction:
+    that was the One function view's setting). Known on pages whose views read different
+    settings (page.settings' by_view); on the others a setting without a control can still
+    come from the link and be used."""
+    unused = ctx.used is not None and note.name not in ctx.used and note.name != "lang"
+    key = "app.url_note_unused" if unused else "app.url_note"
+    default = value_label(ctx, note.name, note.default)
+    return ctx.tr(key, name=note.name, text=plain(note.text), default=default)
 
-    def said(note) -> str:
-        unused = ctx.used is not None and note.name not in ctx.used and note.name != "lang"
-        key = "app.url_note_unused" if unused else "app.url_note"
-        default = value_label(ctx, note.name, note.default)
-        return ctx.tr(key, name=note.name, text=plain(note.text), default=default)
 
+def _notes(ctx: PageContext) -> dict[str, Saying]:
+    """The notes in their box, said in the page's language now (a switch says them again)."""
     # one box, a line each: three boxes pushed the page's chart off the first screen; not
     # blue: the page's sentence is an info box. Drawn again only when it changed (at finish).
-    lines = {note.name: said(note) for note in ctx.notes}
-    said_now = {n for n, _ in ctx.said} | set(lines)
-    lines |= {n: text for n, text in ctx.kept_notes if n not in said_now}
-    text = "  \n".join(lines.values())
+    sayings: dict[str, Saying] = dict(ctx.kept_notes)
+    sayings |= {note.name: functools.partial(url_note, note) for note in ctx.notes}
+    sayings |= dict(ctx.said)
+    text = "  \n".join(saying(ctx) for saying in sayings.values())
     if text != ctx.notes_drawn:
-        ctx.notes_slot.warning(text)
+        if text:
+            ctx.notes_slot.warning(text)
+        else:
+            ctx.notes_slot.empty()
         ctx.notes_drawn = text
-    return lines
+    return sayings
 
 
 def _keep_notes(ctx: PageContext) -> None:
     """This run's notes on the link, each with its setting's value now (show_notes)."""
-    lines = _notes(ctx) if ctx.notes_slot is not None and (ctx.notes or ctx.kept_notes) else {}
-    lines |= dict(ctx.said)
-    kept = {n: (text, setting_now(ctx, n)) for n, text in lines.items()}
+    sayings = _notes(ctx) if ctx.notes_slot is not None else dict(ctx.said)
+    kept = {n: (saying, setting_now(ctx, n)) for n, saying in sayings.items()}
     st.session_state[notes_key(ctx)] = kept
+
+
+def _unknown_keys_note(unknown: list[str], hides_nothing: list[str], ctx: PageContext) -> str:
+    """The link's keys this page does not read (a misspelled learning_rate= would otherwise go
+    unnoticed), and the names in its `hide` that hide nothing."""
+    said = []
+    if unknown:
+        key = "app.url_unknown" if len(unknown) == 1 else "app.url_unknown_many"
+        said.append(ctx.tr(key, keys=listed((plain(k) for k in unknown), ctx.lang)))
+    if hides_nothing:
+        names = listed((plain(k) for k in hides_nothing), ctx.lang)
+        said.append(ctx.tr("app.hide_unknown", names=names))
+    return "  \n".join(said)
 
 
 def finish(ctx: PageContext) -> None:
@@ -323,19 +355,13 @@ def finish(ctx: PageContext) -> None:
     link = base + ("?" + urllib.parse.urlencode(query) if query else "")
     # never read by this page, nor written back: learning_rate= for lr=
     unknown = sorted(set(ctx.params) - read - set(query))
-    said = []
-    if unknown:  # a misspelled key (learning_rate=) would otherwise go unnoticed
-        key = "app.url_unknown" if len(unknown) == 1 else "app.url_unknown_many"
-        said.append(ctx.tr(key, keys=listed((plain(k) for k in unknown), ctx.lang)))
-    if hides_nothing:
-        names = listed((plain(k) for k in hides_nothing), ctx.lang)
-        said.append(ctx.tr("app.hide_unknown", names=names))
-    if said:  # said on the visit's first run only (the link then leaves them out)
-        st.session_state[notes_key(ctx, "unknown")] = said
+    if unknown or hides_nothing:  # seen on the visit's first run only (the link then drops them)
+        saying = functools.partial(_unknown_keys_note, unknown, hides_nothing)
+        st.session_state[notes_key(ctx, "unknown")] = saying
     else:
-        said = st.session_state.get(notes_key(ctx, "unknown"), [])
-    if said:
-        (ctx.url_slot or st.sidebar).warning("  \n".join(said))
+        saying = st.session_state.get(notes_key(ctx, "unknown"))
+    if saying:
+        (ctx.url_slot or st.sidebar).warning(saying(ctx))
     with st.sidebar:
         st.caption(ctx.tr("app.share_link"))
         st.code(link or "?" + urllib.parse.urlencode(query), language=None, wrap_lines=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable, Collection, Sequence
 from typing import Any
@@ -12,7 +13,7 @@ import streamlit as st
 from bnviz.config import FieldSpec, Note, specs
 from bnviz.i18n import strings
 from bnviz.ui._compat import widget_keys_this_run
-from bnviz.ui.common import PageContext, kept_key, option_label, plain, widget_key
+from bnviz.ui.common import PageContext, kept_key, option_label, plain, say, widget_key
 
 
 def url_choice(ctx: PageContext, name: str, choices: Sequence[str]) -> str:
@@ -23,11 +24,14 @@ def url_choice(ctx: PageContext, name: str, choices: Sequence[str]) -> str:
     value = ctx.params.get(name, choices[0])
     if value in choices:
         return value
-    default = choice_label(ctx, name, choices[0])
-    said = ctx.tr("app.url_note", name=name, text=plain(value), default=default)
-    st.warning(said)
-    ctx.said.append((name, said))  # kept for the visit (common.show_notes)
+    say(ctx, name, functools.partial(_choice_note, name, value, choices[0]))
     return choices[0]
+
+
+def _choice_note(name: str, value: str, used: str, ctx: PageContext) -> str:
+    """What the page says of a choice's value from the link it could not use."""
+    default = choice_label(ctx, name, used)
+    return ctx.tr("app.url_note", name=name, text=plain(value), default=default)
 
 
 def choice_label(ctx: PageContext, name: str, value: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import streamlit as st
 
@@ -11,7 +12,7 @@ from bnviz.i18n import listed
 from bnviz.lessons import initialization as I
 from bnviz.nets import SATURATING
 from bnviz.ui import controls
-from bnviz.ui.common import PageContext, plain, show_table
+from bnviz.ui.common import PageContext, plain, say, show_table
 
 VIEWS = ("activations", "gradients", "compare")
 COMPARE_LESS = 30  # px of plot: the comparison's legend (six rows) ends within 1280x720
@@ -40,6 +41,13 @@ def curves(cfg: I.InitSettings, inits: list, batchnorm: bool) -> dict:
     return _curves(tuple(inits), cfg.activation, **shape)
 
 
+def _compare_note(unknown: list[str], chosen: list[str], ctx: PageContext) -> str:
+    """What the page says of the link's inits it does not have, and the ones compared."""
+    used = listed((ctx.tr(f"initialization.init.{i}") for i in chosen), ctx.lang)
+    text = plain(",".join(unknown))
+    return ctx.tr("app.url_note", name="compare", text=text, default=used)
+
+
 def pick_inits(ctx: PageContext) -> list:
     """The inits to compare (all by default; the URL's `compare=` on a fresh visit)."""
     key = controls.widget_key(ctx, "compare")
@@ -49,12 +57,8 @@ def pick_inits(ctx: PageContext) -> list:
         st.session_state[key] = known or list(I.INITS)
         unknown = [i for i in asked if i not in I.INITS]
         if unknown:  # as for any setting: say what was not usable, and what is used
-            chosen = st.session_state[key]
-            used = listed((ctx.tr(f"initialization.init.{i}") for i in chosen), ctx.lang)
-            text = plain(",".join(unknown))
-            said = ctx.tr("app.url_note", name="compare", text=text, default=used)
-            st.warning(said)
-            ctx.said.append(("compare", said))  # kept for the visit (common.show_notes)
+            chosen = tuple(st.session_state[key])
+            say(ctx, "compare", functools.partial(_compare_note, unknown, chosen))
     if "compare" in ctx.hidden:  # hide=compare: the link's (or all) inits, no control
         inits = st.session_state[key]
     else:
