@@ -1,5 +1,6 @@
 """Real headless Chromium: the lab's loss chart streams new points and keeps the user's zoom."""
 
+import contextlib
 import re
 
 import pytest
@@ -160,6 +161,42 @@ def test_loss_and_accuracy_plots_start_and_end_at_the_same_height(tab, server):
     assert abs(loss["plot"] - accuracy["plot"]) <= 1, (loss, accuracy)
     assert abs(loss["bottom"] - accuracy["bottom"]) <= 1, (loss, accuracy)
     no_exception(page)
+
+
+WIDTHS = """() => [...document.querySelectorAll('.bnviz-live')].map(b => ({
+  box: Math.round(b.getBoundingClientRect().width),
+  plot: Math.round(b.querySelector('.main-svg')?.getBoundingClientRect().width || 0)}))"""
+
+
+def test_streamed_charts_follow_their_column_when_the_sidebar_closes_and_opens(tab, server):
+    """Audit 14: plotly's `responsive` follows the window only. The sidebar closed left the two
+    charts narrow in wide columns; opened again, they kept the wide width and the accuracy
+    chart ran under the loss chart and off the screen."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout  # (browser tests only)
+
+    page = open_page(tab, server + "/batchnorm_lab?steps=20000&seed=25", 1366, 768)
+    page.wait_for_function(f"{UPDATES} >= 1", timeout=60_000)
+
+    def fitted(label: str, was: int = 0) -> list[dict]:
+        grown = f"() => Math.abs(({WIDTHS})()[0].box - {was}) > 100"
+        page.wait_for_function(grown, timeout=10_000)  # the column changed
+        fits = f"() => {{ const w = ({WIDTHS})(); return w.length === 2 && w.every(c => "
+        fits += "c.plot > 100 && Math.abs(c.plot - c.box) <= 2); }"
+        with contextlib.suppress(PlaywrightTimeout):  # said by the assertion, with the widths
+            page.wait_for_function(fits, timeout=10_000)
+        widths = page.evaluate(WIDTHS)
+        assert all(abs(c["plot"] - c["box"]) <= 2 for c in widths), (label, widths)
+        return widths
+
+    opened = fitted("sidebar open")
+    page.get_by_test_id("stSidebar").hover()  # its button shows on hover
+    page.get_by_role("button", name="Collapse sidebar").click()
+    closed = fitted("sidebar closed", opened[0]["box"])
+    assert closed[0]["box"] > opened[0]["box"], (opened, closed)
+    page.get_by_role("button", name="Expand sidebar").click()
+    assert fitted("sidebar open again", closed[0]["box"])[0]["box"] < closed[0]["box"]
+    no_exception(page)
+    page.get_by_role("button", name="Pause", exact=True).click()  # leave the workers idle
 
 
 def test_a_streamed_run_that_diverges_says_so_with_one_step_number(tab, server):

@@ -124,7 +124,7 @@ function ended(live, ans) {
 async function ask(live) {
   let P;
   try {
-    P = await loadPlotly(live.data.plotly);
+    P = live.P = await loadPlotly(live.data.plotly);
   } catch (err) {
     live.interval = Math.min(live.interval * 2, MAX_MS); // the server is busy or restarting
     say(live, null);
@@ -204,10 +204,17 @@ function start(root, data) {
   const live = { src: data.src, data, root: box, plot, note, status, since: null, stopped: false };
   live.told = {}; // the state class each run's last rerun was asked for
   Object.assign(live, { interval: BASE_MS, updates: 0, born: performance.now() });
+  // plotly's "responsive" follows the window only: the sidebar opened or closed changes the
+  // column, and the charts kept their width (audit 14: one ran under the other, off the screen)
+  live.resize = new ResizeObserver(() => {
+    if (live.P && live.plot.data && live.plot.offsetParent) live.P.Plots.resize(live.plot);
+  });
+  live.resize.observe(box);
   live.stop = () => {
     live.stopped = true;
     clearTimeout(live.timer);
     if (live.ctrl) live.ctrl.abort();
+    live.resize.disconnect();
   };
   ask(live).catch(() => {});
   return live;
