@@ -6,7 +6,7 @@ import re
 import pytest
 
 from bnviz.ui import stream_chart
-from tests.browser_support import SHOTS, no_exception, open_page
+from tests.browser_support import SHOTS, no_exception, open_page, settle
 
 pytestmark = pytest.mark.browser
 
@@ -197,6 +197,39 @@ def test_streamed_charts_follow_their_column_when_the_sidebar_closes_and_opens(t
     assert fitted("sidebar open again", closed[0]["box"])[0]["box"] < closed[0]["box"]
     no_exception(page)
     page.get_by_role("button", name="Pause", exact=True).click()  # leave the workers idle
+
+
+TOOLBARS = """([live]) => [...document.querySelectorAll('.js-plotly-plot')]
+  .filter(p => p.data && !!p.closest('.bnviz-live') === live)
+  .map(p => p.querySelector('.modebar')?.getAttribute('class') ?? 'none')"""
+
+
+def test_a_touch_screen_gets_no_chart_toolbar_over_the_titles(browser, tab, server):
+    """Audit 14: plotly shows its toolbar always where there is no hover (a tablet, a phone),
+    top right over the chart's title: it hid why BN's "(ratio 0.187)". Touch: no toolbar, on
+    the lab's streamed charts and on every other (plot.js); with a mouse, it shows on hover."""
+    url = server + "/batchnorm_lab?seed=26"
+    seen = {}
+    touch = browser.new_page(
+        has_touch=True, locale="en-US", viewport={"width": 768, "height": 1024}
+    )
+    try:
+        for name, page in (("touch", touch), ("mouse", tab)):
+            page.set_viewport_size({"width": 768, "height": 1024})
+            page.goto(url)
+            settle(page)
+            drawn = f"([live]) => ({TOOLBARS})([live]).length >= (live ? 2 : 1)"
+            page.wait_for_function(drawn, arg=[True], timeout=60_000)
+            streamed = page.evaluate(TOOLBARS, [True])
+            page.get_by_role("radio", name="Distributions").click()
+            page.wait_for_function(drawn, arg=[False], timeout=60_000)
+            seen[name] = (streamed, page.evaluate(TOOLBARS, [False]))
+            no_exception(page)
+    finally:
+        touch.close()
+    assert all(bar == "none" for charts in seen["touch"] for bar in charts), seen
+    assert all("modebar--hover" in bar for charts in seen["mouse"] for bar in charts), seen
+    tab.get_by_role("button", name="Pause", exact=True).click()  # leave the workers idle
 
 
 def test_a_streamed_run_that_diverges_says_so_with_one_step_number(tab, server):

@@ -152,6 +152,7 @@ async function ask(live) {
     await P.newPlot(live.plot, fig.data, fig.layout, {
       responsive: true,
       displaylogo: false,
+      displayModeBar: MODE_BAR,
     });
     live.ticks = JSON.stringify(ans.yticks || {});
     live.span = ans.xspan;
