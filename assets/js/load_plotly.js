@@ -23,11 +23,6 @@ function loadPlotly(url) {
   return window.__bnvizPlotly;
 }
 
-// The charts' toolbar shows on hover. A touch screen has no hover, and plotly then shows it
-// always, over the charts' titles (audit 14: on a tablet it hid why BN's ratio): none there.
-// The test is plotly's own.
-const MODE_BAR = window.matchMedia("(hover: none)").matches ? false : "hover";
-
 const TEMPLATE_WAIT_MS = 10000; // a request that hangs: the charts are drawn without it
 
 function loadTemplate(url) {

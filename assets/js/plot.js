@@ -11,7 +11,7 @@
 // of plotly.js; loadPlotly (load_plotly.js). The element's data is the figure's JSON, as bytes.
 const CONFIG = {
   displaylogo: false,
-  displayModeBar: MODE_BAR,
+  displayModeBar: "hover",
   modeBarButtonsToRemove: ["lasso2d", "select2d", "sendChartToCloud"],
   responsive: true,
 };

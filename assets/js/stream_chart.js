@@ -152,7 +152,6 @@ async function ask(live) {
     await P.newPlot(live.plot, fig.data, fig.layout, {
       responsive: true,
       displaylogo: false,
-      displayModeBar: MODE_BAR,
     });
     live.ticks = JSON.stringify(ans.yticks || {});
     live.span = ans.xspan;
