@@ -184,6 +184,27 @@ def test_every_view_button_fits_its_row_at_1280x720(tab, server, lang):
         assert [label for label, over in buttons if over > 0] == [], (path, buttons)
 
 
+OFF_SCREEN = """() => [...document.querySelectorAll('.stMain [data-testid=stButtonGroup] button')]
+  .filter(b => b.getBoundingClientRect().right > innerWidth + 1)
+  .map(b => b.innerText)"""
+
+
+def test_every_preset_and_view_is_on_a_phone_s_screen(tab, server):
+    """Audit 14: at 390 px a row of presets or views was one strip scrolling sideways under a
+    faint fade (Streamlit's button group in a row): three of the lab's five presets, the whole
+    "ReLU vs tanh" view of activations, were off the screen's edge. They wrap onto rows."""
+    page = tab
+    page.set_viewport_size({"width": 390, "height": 844})
+    hidden = {}
+    for path in ("batchnorm_lab", "activations", "running_stats", "why_bn", "hyperparams"):
+        page.goto(f"{server}/{path}?seed=3")
+        settle(page)
+        page.wait_for_selector('[class*="-preset"] [data-testid=stButtonGroup] button')
+        hidden[path] = page.evaluate(OFF_SCREEN)
+        no_exception(page)
+    assert not any(hidden.values()), hidden
+
+
 LEGENDS = """() => [...document.querySelectorAll('.js-plotly-plot')]  // drawn, with a legend
   .filter(p => p.querySelector('.legend .traces') && p.getBoundingClientRect().height > 0)
   .map(p => {
