@@ -58,6 +58,9 @@ def test_safe_lr_lines_per_weight_on_log_axis_and_bn_on_top(lang):
     assert np.isnan(fig.data[0].y[0])  # depth 1: no limit, no point
     assert min(fig.data[3].y) > np.nanmax(curve.lr[np.isfinite(curve.lr)])
     assert fig.layout.shapes[0].x0 == 20
+    # the house's legend under the plot: on the right, at a tablet's width or less, plotly put
+    # it over the chart's title (audit 14)
+    assert fig.layout.legend.orientation == "h" and fig.layout.legend.yref == "container"
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

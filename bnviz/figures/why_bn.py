@@ -121,5 +121,4 @@ def safe_lr_figure(curve: SafeLrCurve, *, lang: str, depth: int | None = None,
         ))  # fmt: skip
     fig.update_yaxes(type="log", title_text=_tr("fig.safe_lr", lang), exponentformat="power")
     fig.update_xaxes(title_text=_tr("fig.depth", lang))
-    fig.update_layout(legend=dict(orientation="v", x=1.02, y=1, yanchor="top", xanchor="left"))
     return tidy_log_axes(fig)
