@@ -184,6 +184,31 @@ def test_every_view_button_fits_its_row_at_1280x720(tab, server, lang):
         assert [label for label, over in buttons if over > 0] == [], (path, buttons)
 
 
+TABLES = """() => [...document.querySelectorAll('[data-testid=stTable]')].map(box => {
+  const table = box.querySelector('table'), cells = [...table.querySelectorAll('thead th')];
+  return {box: box.getBoundingClientRect().right, table: table.getBoundingClientRect().right,
+          scroll: box.scrollWidth - box.clientWidth, last: cells.at(-1).innerText,
+          lastRight: cells.at(-1).getBoundingClientRect().right}; })"""
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_table_shows_all_its_columns_at_1280x720(tab, server, lang):
+    """st.dataframe sized each column to its text and hid the rest behind a sideways scroll: at
+    1280x720 the activations table lost its measured cost column, and initialization's showed
+    "50" for 500 distinct units (the table said 50 under a caption saying 500)."""
+    page = tab
+    page.set_viewport_size({"width": 1280, "height": 720})
+    for path in ("initialization", "initialization?view=gradients", "activations?view=gallery"):
+        page.goto(f"{server}/{path}{'&' if '?' in path else '?'}lang={lang}")
+        settle(page)
+        page.wait_for_selector("[data-testid=stTable] thead th", timeout=60_000)
+        tables = page.evaluate(TABLES)
+        assert len(tables) == 1, (path, tables)
+        for table in tables:
+            assert table["scroll"] <= 1 and table["lastRight"] <= table["box"] + 1, (path, table)
+        no_exception(page)
+
+
 OFF_SCREEN = """() => [...document.querySelectorAll('.stMain [data-testid=stButtonGroup] button')]
   .filter(b => b.getBoundingClientRect().right > innerWidth + 1)
   .map(b => b.innerText)"""

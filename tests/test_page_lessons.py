@@ -38,7 +38,7 @@ def drawn(at) -> list[dict]:
 
 def column(at, key: str, lang: str = "en") -> list:
     """One column of the page's first table, by its i18n key, as the class reads it."""
-    return list(at.dataframe[0].value[t(key, lang)])
+    return list(at.table[0].value[t(key, lang)])
 
 
 def written(values, percent: bool = False) -> list:
@@ -122,7 +122,7 @@ def test_init_bad_url_values_fall_back_with_a_note():
     assert "depth" in notes and "init" in notes
     assert at.session_state["initialization.depth"] == 10
     assert at.session_state["initialization.width"] == 100  # a good value is kept
-    assert len(at.dataframe[0].value) == 11
+    assert len(at.table[0].value) == 11
 
 
 def test_init_zeros_say_the_symmetry_is_never_broken():
@@ -400,9 +400,9 @@ def test_act_gallery_and_zigzag_views():
     assert len(figs) == len(A.NAMES) + 1  # nine curves and the cost chart
     names = column(at, "activations.table.name")
     assert names == [t(f"activations.name.{n}", "en") for n in A.NAMES]
-    sigmoid = at.dataframe[0].value.iloc[0]
+    sigmoid = at.table[0].value.iloc[0]
     assert sigmoid[t("activations.table.d_zero", "en")] == "0.25"
-    cells = [str(v) for row in at.dataframe[0].value.itertuples(index=False) for v in row]
+    cells = [str(v) for row in at.table[0].value.itertuples(index=False) for v in row]
     assert not [c for c in cells if c.startswith("-") or "e-" in c or c == "None"], cells
     at.button_group(key="activations.view").set_value("zigzag").run()
     assert not at.exception and len(drawn(at)) == 1
@@ -486,7 +486,7 @@ def test_browser_initialization_page(tab, server):
     page = open_page(tab, server + "/initialization")
     _charts(page, 2)  # the histogram grid and the std chart
     no_exception(page)
-    table = page.locator('[data-testid="stDataFrame"]')
+    table = page.locator('[data-testid="stTable"]')
     table.first.wait_for(timeout=60_000)  # drawn after the charts (CI once counted 0 before it)
     assert table.count() == 1
     page.set_viewport_size({"width": 1400, "height": 2800})  # full_page does not scroll

@@ -172,7 +172,7 @@ def show_gallery(ctx: PageContext, cfg: A.ActivationSettings) -> None:
     st.caption(ctx.tr("activations.gallery_note"))
     st.markdown(f"**{ctx.tr('activations.compare_title')}**")
     rows = figs.summary_rows(list(summaries.values()), lang=ctx.lang)
-    show_table(rows, "act.table")
+    show_table(rows)
     st.caption(ctx.tr("activations.questions_note"))
     left, right = st.columns(2)
     costs = {n: s.cost_ns for n, s in summaries.items()}

@@ -380,10 +380,24 @@ def number_text(value: object, percent: bool = False) -> object:
     return value
 
 
-def show_table(rows: list[dict], key: str, percent: Collection[str] = (), **kwargs: Any) -> None:
-    """st.dataframe of rows whose float columns are written by number_text, right-aligned."""
-    numeric = {c for row in rows for c, v in row.items() if isinstance(v, float) or v is None}
+def show_table(rows: list[dict], percent: Collection[str] = ()) -> None:
+    """A static table (st.table) of rows whose number columns are written by number_text,
+    right-aligned. It fits its column, wrapping a long heading: st.dataframe sized each column
+    to its text and hid what did not fit behind a sideways scroll, so at 1280x720 the
+    activations table lost its measured cost column and initialization's read "50" for 500
+    distinct units (seen after audit 14 found the table too wide on a laptop)."""
+    import pandas as pd  # (Streamlit's own dependency; loaded with the first table)
+
+    def number(v: object) -> bool:
+        return v is None or (isinstance(v, int | float) and not isinstance(v, bool))
+
+    numeric = [c for c in rows[0] if all(number(r[c]) for r in rows)]
     cells = [{c: number_text(v, c in percent) if c in numeric else v for c, v in row.items()}
              for row in rows]  # fmt: skip
-    config = {c: st.column_config.TextColumn(alignment="right") for c in numeric}
-    st.dataframe(cells, hide_index=True, column_config=config, key=key, **kwargs)
+    frame = pd.DataFrame(cells)
+    right = {"text-align": "right !important"}  # over st.table's own, inline per cell
+    styler = frame.style.hide(axis="index").set_properties(subset=numeric, **right)
+    headings = [f"th.col{frame.columns.get_loc(c)}" for c in numeric]
+    if headings:
+        styler.set_table_styles([{"selector": ", ".join(headings), "props": list(right.items())}])
+    st.table(styler)

@@ -71,10 +71,9 @@ def pick_inits(ctx: PageContext) -> list:
     return inits
 
 
-def table(ctx: PageContext, rows: list, key: str) -> None:
+def table(ctx: PageContext, rows: list) -> None:
     """A per-layer table: 3 significant digits (0.213, 0.0475, 2.38e−07), shares in %."""
-    height = 35 * (len(rows) + 1) + 3  # every layer visible, no inner scrollbar
-    show_table(rows, key, percent={ctx.tr("initialization.table.saturated")}, height=height)
+    show_table(rows, percent={ctx.tr("initialization.table.saturated")})
 
 
 def symmetry_note(ctx: PageContext, cfg: I.InitSettings, records: list) -> None:
@@ -104,7 +103,7 @@ def show_activations(ctx: PageContext, cfg: I.InitSettings) -> None:
     left, right = st.columns([1, 1])
     with left:
         st.markdown(f"**{ctx.tr('initialization.table.title')}**")
-        table(ctx, figs.table_rows(layers, lang=ctx.lang, input_record=x_stats), "init.table")
+        table(ctx, figs.table_rows(layers, lang=ctx.lang, input_record=x_stats))
     with right:
         inits = pick_inits(ctx)
         with st.spinner(ctx.tr("initialization.computing")):
@@ -121,7 +120,7 @@ def show_gradients(ctx: PageContext, cfg: I.InitSettings) -> None:
     st.plotly_chart(figs.histogram_grid(grads, lang=ctx.lang, bn=cfg.batchnorm), key="init.ghist")
     st.caption(ctx.tr("initialization.gradient_note"))
     st.markdown(f"**{ctx.tr('initialization.table.grad_title')}**")
-    table(ctx, figs.table_rows(grads, lang=ctx.lang), "init.gtable")
+    table(ctx, figs.table_rows(grads, lang=ctx.lang))
     if "compare" in ctx.params:  # not shown here: keep it in the link
         ctx.query["compare"] = ctx.params["compare"]
 
