@@ -10,7 +10,7 @@ from bnviz.i18n import strings, t
 from bnviz.lessons import activations as A
 from bnviz.lessons import initialization as I
 from bnviz.ui.common import number_text
-from tests.browser_support import SHOTS, new_tab, no_exception, open_page
+from tests.browser_support import SHOTS, new_tab, no_exception, open_page, settle
 from tests.helpers import (
     choose_preset,
     click,
@@ -479,6 +479,32 @@ def _charts(page, n: int) -> None:
         f".filter(p => p.querySelector('.trace')).length >= {n}",
         timeout=60_000,
     )
+
+
+WATCH_NOTES = """() => { window.__notes = new Set();
+  const look = () => document.querySelectorAll('[data-testid=stMain] [data-testid=stAlert]')
+    .forEach(a => window.__notes.add(a.innerText.trim()));
+  new MutationObserver(look).observe(document.querySelector('[data-testid=stMain]'),
+    {childList: true, subtree: true, characterData: true}); }"""
+
+
+@pytest.mark.browser
+def test_a_kept_note_reads_the_same_through_a_rerun(tab, server):
+    """A kept note on a value the view does not use was said first as "using sigmoid instead"
+    and then, once the view's settings were known, as "not used by this view": on each rerun
+    the yellow box flickered between the two. It is said as it was said until then."""
+    page = open_page(tab, server + "/activations?view=dead&activation=foo&seed=3", 1280, 720)
+    note = {"name": "activation", "text": "foo", "default": t("options.sigmoid")}
+    unused = t("app.url_note_unused", **note)
+    page.get_by_text(unused).wait_for(timeout=30_000)
+    page.evaluate(WATCH_NOTES)
+    for view in ("Zig-zag", "Dead ReLUs"):  # two reruns, each with the note kept
+        page.get_by_role("radiogroup", name="Show").get_by_role("radio", name=view).click()
+        page.wait_for_timeout(500)
+        settle(page)
+    seen = [text for text in page.evaluate("() => [...window.__notes]") if "foo" in text]
+    assert seen == [unused], seen
+    no_exception(page)
 
 
 @pytest.mark.browser

@@ -108,6 +108,8 @@ class PageContext:
     link_notes: list[str] = field(default_factory=list)  # what the share link does not carry
     notes_slot: Any = None  # where the notes on the link's values stand (said again at finish)
     used: set[str] | None = None  # the settings this view reads, where they differ by view
+    used_last: set[str] | None = None  # `used` at the last run's end (until this one's is known)
+    settled: bool = False  # the page is drawn: `used` is this run's (finish)
     notes_drawn: str = ""  # the notes' text in notes_slot
     said: list[tuple[str, Saying]] = field(default_factory=list)  # notes said later (say)
     kept_notes: list[tuple[str, Saying]] = field(default_factory=list)  # this visit's first run's
@@ -264,6 +266,7 @@ def show_notes(ctx: PageContext) -> None:
     URL: the notes stay for the visit while their settings keep the value the note names (audit
     13: the next click, or a run's end, removed "… is not allowed here; using 1 instead")."""
     ctx.notes_slot = st.empty()
+    ctx.used_last = st.session_state.get(notes_key(ctx, "used"))
     kept = st.session_state.get(notes_key(ctx), {})
     ctx.kept_notes = [(n, say_) for n, (say_, was) in kept.items() if setting_now(ctx, n) == was]
     _notes(ctx)
@@ -287,7 +290,8 @@ def url_note(note: Note, ctx: PageContext) -> str:
     that was the One function view's setting). Known on pages whose views read different
     settings (page.settings' by_view); on the others a setting without a control can still
     come from the link and be used."""
-    unused = ctx.used is not None and note.name not in ctx.used and note.name != "lang"
+    used = ctx.used if ctx.settled else ctx.used_last  # a kept note says it as it was said
+    unused = used is not None and note.name not in used and note.name != "lang"
     key = "app.url_note_unused" if unused else "app.url_note"
     default = value_label(ctx, note.name, note.default)
     return ctx.tr(key, name=note.name, text=plain(note.text), default=default)
@@ -312,9 +316,11 @@ def _notes(ctx: PageContext) -> dict[str, Saying]:
 
 def _keep_notes(ctx: PageContext) -> None:
     """This run's notes on the link, each with its setting's value now (show_notes)."""
+    ctx.settled = True
     sayings = _notes(ctx) if ctx.notes_slot is not None else dict(ctx.said)
     kept = {n: (saying, setting_now(ctx, n)) for n, saying in sayings.items()}
     st.session_state[notes_key(ctx)] = kept
+    st.session_state[notes_key(ctx, "used")] = ctx.used
 
 
 def _unknown_keys_note(unknown: list[str], hides_nothing: list[str], ctx: PageContext) -> str:
