@@ -318,14 +318,21 @@ class Scheduler:
             self._send(run, action, *(() if value is None else (value,)))
 
     def reset(self, run_id: str, session: str, slot: str) -> Run | None:
-        """Drop the run and start its spec again from step 0."""
+        """Drop the run and start its spec again from step 0. The other tabs watching it watch
+        the new one (a class's shared run is reset for the class: audit 15 saw a student's
+        Reset freeze the projected page on the dropped run)."""
         with self._lock:
             run = self.book.runs.get(run_id)
             if run is None:
                 return None
+            others = [key for key, rid in self.book.slots.items() if rid == run_id]
             self._send(run, "drop")
             self._forget(run_id)
-            return self.start(run.spec, session, slot, run.steps, fresh=True)
+            new = self.start(run.spec, session, slot, run.steps, fresh=True)
+            for other in others:
+                if other != (session, slot):
+                    self.book.attach(new, *other)
+            return new
 
     def release(self, session: str) -> None:
         """A tab closed: it watches nothing any more (non-blocking; safe on the event loop)."""

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from bnviz.i18n import lesson_title
+from bnviz.i18n import lesson_title, t
 from tests.browser_support import SHOTS, new_tab, no_exception, open_page, settle
 
 pytestmark = pytest.mark.browser
@@ -140,6 +140,40 @@ def test_another_tab_pausing_and_resuming_a_shared_run_redraws_the_buttons(
     no_exception(student)
     teacher.get_by_role("button", name="Pause", exact=True).click()
     student.close()
+
+
+STEPS = """() => [...document.querySelectorAll('[data-testid=stProgress], .bnviz-live-status')]
+  .map(e => e.innerText).join(' ').match(/step (\\d[\\d,]*)/g) || []"""
+
+
+@pytest.mark.parametrize(("view", "seed"), [("loss", 35), ("percentiles", 36)])
+def test_a_reset_in_another_tab_is_followed_by_every_tab_on_the_run(
+    browser, tab, server, view, seed
+):
+    """Audit 15: the teacher's Reset started a new run for the teacher's tab only; the students'
+    tabs stood on the dropped run ("Live updates stopped … Press Reset", or their charts gone:
+    "dropped after a long idle time"), and a student's Reset did the same to the projector."""
+    url = f"{server}/batchnorm_lab?steps=100000&seed={seed}&view={view}"
+    student = new_tab(browser, url)
+    try:
+        later = "() => { const s = (" + STEPS + ")().map(m => +m.slice(5).replace(',', ''));"
+        student.wait_for_function(later + " return s.length && Math.min(...s) >= 300; }",
+                                  timeout=90_000)  # fmt: skip
+        teacher = open_page(tab, url)  # the same settings: the same runs
+        _wait_buttons(teacher, RUNNING)
+        teacher.get_by_role("button", name="Reset", exact=True).click()
+        # the student's lines go back to the new run's first steps, and keep moving
+        student.wait_for_function(later + " return s.length && Math.max(...s) < 200; }",
+                                  timeout=30_000)  # fmt: skip
+        _wait_buttons(student, RUNNING)
+        gone = [t(key) for key in ("run.dropped", "run.live_gone")]
+        text = student.locator("[data-testid=stMain]").inner_text()
+        assert not [g for g in gone if g[:20] in text], text
+        no_exception(student)
+        no_exception(teacher)
+        teacher.get_by_role("button", name="Pause", exact=True).click()
+    finally:
+        student.close()
 
 
 def test_a_big_run_says_how_long_it_will_take_streamed_and_polled(tab, server):

@@ -173,6 +173,7 @@ async function ask(live) {
   live.interval = slow ? Math.min(live.interval * 2, MAX_MS) : Math.max(BASE_MS, live.interval / 2);
   say(live, ans);
   ended(live, ans);
+  if (ans && ans.gone && live.trigger) live.trigger("ended", "gone " + Date.now()); // reset elsewhere?
   if (ans && ans.done) {
     live.root.dataset.ended = "1"; // every run has ended: no more requests
     return;

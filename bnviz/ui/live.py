@@ -359,7 +359,12 @@ def live_panel(
     @st.fragment(run_every=every if polled and not frozen else None)
     def panel() -> None:
         snaps = {n: sched.poll(i) for n, i in ids.items()}
-        if any(s is None for s in snaps.values()):  # dropped after a long idle time
+        if any(s is None for s in snaps.values()):
+            # reset in another tab: this tab's slots watch the new runs (Scheduler.reset), which
+            # the page draws when it runs again; else dropped after a long idle time
+            now = {n: sched.slots.get((session_id(), f"{ctx.name}.{n}")) for n in ids}
+            if any(now[n] not in (None, i) and sched.poll(now[n]) for n, i in ids.items()):
+                st.rerun()
             st.info(ctx.tr("run.dropped"))
             return
         if polled and one_line:
