@@ -219,6 +219,33 @@ def test_act_race_view_trains_once_per_server_with_a_progress_bar(monkeypatch):
     assert t("activations.look_for.race") in [i.value for i in at.info]
 
 
+def test_act_race_bar_counts_every_run_before_the_first_ends(monkeypatch):
+    """Audit 15: for its first ~5 s the race's bar said "run 0 of 1", then "of 18"."""
+    import threading
+
+    from bnviz.lessons import relu_race as R
+    from bnviz.store import MemoryStore
+    from bnviz.ui import activations as act_ui
+    from bnviz.ui.common import scheduler
+
+    release = threading.Event()
+
+    def fake(progress=None):  # no run has ended yet
+        assert release.wait(30)
+        raise RuntimeError("not wanted")
+
+    monkeypatch.setattr(R, "convergence_race", fake)
+    monkeypatch.setattr(act_ui, "_JOBS", {})
+    monkeypatch.setattr(scheduler(), "store", MemoryStore())
+    try:
+        at = page(ACT, view="race")
+        runs = len(R.RACE_ACTIVATIONS) * len(R.RACE_SEEDS) * len(R.RACE_LRS)
+        bars = [b.proto.text for b in at.get("progress")]
+        assert [b for b in bars if f"run 0 of {runs}" in b], bars
+    finally:
+        release.set()
+
+
 def test_act_dead_view_draws_its_runs_while_the_positive_bias_line_is_measured(monkeypatch):
     """The remedy's three runs (10 s idle, a minute under load) train in the background: the
     page draws the live runs at once, with a progress bar where the line will be (CI once saw

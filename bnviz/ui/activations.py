@@ -41,8 +41,8 @@ class _Job:
     """A computation in a thread of its own, once per server process: a tab that leaves (or
     reruns) while it runs does not stop it, and the next tab finds it done or further on."""
 
-    def __init__(self) -> None:
-        self.done, self.total = 0, 1
+    def __init__(self, total: int) -> None:
+        self.done, self.total = 0, total  # known before the first progress ("run 0 of 1": audit 15)
         self.result = None
         self.error: BaseException | None = None
 
@@ -64,13 +64,13 @@ _JOBS: dict[str, _Job] = {}  # by store key: one job per server process
 _JOBS_LOCK = threading.Lock()
 
 
-def background(key: str, compute: Callable) -> _Job:
-    """The job computing `compute(progress=…)`, kept in the run store under `key` across
-    restarts: read from the store, or started now in a thread."""
+def background(key: str, compute: Callable, total: int) -> _Job:
+    """The job computing `compute(progress=…)` in `total` parts, kept in the run store under
+    `key` across restarts: read from the store, or started now in a thread."""
     with _JOBS_LOCK:
         job = _JOBS.get(key)
         if job is None:
-            job = _JOBS[key] = _Job()
+            job = _JOBS[key] = _Job(total)
             store = scheduler().store
             job.result = store.get_finished(key)
             if job.result is None:
@@ -81,7 +81,8 @@ def background(key: str, compute: Callable) -> _Job:
 def race_job() -> _Job:
     """The ReLU/tanh/sigmoid race at its defaults (18 runs, ~20 s): once per server, kept in the
     run store across restarts."""
-    return background(R.race_key(), lambda progress: R.convergence_race(progress=progress))
+    runs = len(R.RACE_ACTIVATIONS) * len(R.RACE_SEEDS) * len(R.RACE_LRS)  # as the race counts
+    return background(R.race_key(), lambda progress: R.convergence_race(progress=progress), runs)
 
 
 def wait_for(ctx: PageContext, job: _Job, progress_key: str) -> None:
@@ -112,7 +113,7 @@ def positive_bias(ctx: PageContext, seed: int) -> None:
     def compute(progress):
         return A.positive_bias_shares(seed, progress)
 
-    job = background(A.positive_bias_key(seed), compute)
+    job = background(A.positive_bias_key(seed), compute, A.BIAS_STEPS * len(A.POSITIVE_BIASES))
     if job.result is not None:
         st.markdown(figs.positive_bias_text(job.result, lang=ctx.lang))
     else:
