@@ -364,3 +364,29 @@ def test_an_ended_run_draws_its_decision_boundary_once(monkeypatch):
         stepper.advance()
     first, again = stepper.snapshot(), stepper.snapshot()
     assert calls == [10, 30] and again.boundary is first.boundary
+
+
+def test_a_run_s_rate_is_averaged_over_seconds_not_one_snapshot(monkeypatch):
+    """Audit 15: over one 0.2 s window a stall read "about 4 min left" on a run with 20 s to
+    go, and the catch-up after it 300 steps/s on a run paced at 50."""
+    from bnviz import stepper as stepper_module
+    from bnviz.stepper import Stepper
+
+    clock = [100.0]
+    monkeypatch.setattr(stepper_module.time, "monotonic", lambda: clock[0])
+    run = Stepper("r", RunConfig(steps=100_000))
+    run.state = "running"
+    run._rate_mark = (clock[0], run.step)
+
+    def snapshot_after(seconds: float, steps: int) -> float:
+        clock[0] += seconds
+        run.trainer.step_count += steps
+        return run.snapshot().steps_per_s
+
+    rates = [snapshot_after(0.4, 20) for _ in range(10)]  # 50 steps/s for 4 s
+    assert rates[-1] == pytest.approx(50)
+    stalled = snapshot_after(0.4, 0)  # the server busy for a moment
+    burst = snapshot_after(0.4, 120)  # then the catch-up: 300 steps/s
+    assert 35 < stalled < 50 and 50 < burst < 100, (stalled, burst)
+    run.state = "paused"
+    assert snapshot_after(0.4, 0) == 0  # a paused run trains at no rate
