@@ -242,6 +242,27 @@ def test_a_touch_screen_gets_no_chart_toolbar_over_the_titles(browser, tab, serv
     tab.get_by_role("button", name="Pause", exact=True).click()  # leave the workers idle
 
 
+def test_pause_live_updates_holds_the_streamed_charts(tab, server):
+    """Audit 15: "Pause live updates (to hover)" froze the polled views, but on the lab's
+    default view the streamed charts went on growing (439 to 535 points in 3 s)."""
+    from bnviz.i18n import t
+
+    page = open_page(tab, server + "/batchnorm_lab?steps=20000&seed=27")
+    page.wait_for_function(f"{UPDATES} >= 2", timeout=60_000)
+    toggle = page.get_by_text(t("run.freeze"), exact=True)
+    toggle.click()
+    settle(page)
+    page.wait_for_timeout(2500)  # a request in flight when it was switched on may still land
+    held = page.evaluate(UPDATES)
+    page.wait_for_timeout(3000)
+    assert page.evaluate(UPDATES) == held
+    toggle.click()
+    settle(page)
+    page.wait_for_function(f"{UPDATES} >= {held + 2}", timeout=30_000)  # on again
+    no_exception(page)
+    page.get_by_role("button", name="Pause", exact=True).click()  # leave the workers idle
+
+
 def test_a_streamed_run_that_diverges_says_so_with_one_step_number(tab, server):
     """An audit: on the streamed Loss & accuracy view the diverged run's status read "step 5"
     while the Gradients view said "diverged at step 6", and no warning told the class to try a

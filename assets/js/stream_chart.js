@@ -122,6 +122,10 @@ function ended(live, ans) {
 }
 
 async function ask(live) {
+  if (live.data.frozen) {
+    live.timer = setTimeout(() => ask(live).catch(() => {}), IDLE_MS); // held: points to read
+    return;
+  }
   let P;
   try {
     P = live.P = await loadPlotly(live.data.plotly);

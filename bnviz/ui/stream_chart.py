@@ -105,6 +105,9 @@ def stream_chart(
         "gone": ctx.tr("run.live_gone"),
         "states": {n: s.state for n, s in snaps.items()},  # a run that ends after: a rerun
         "ended": list(TERMINAL),
+        # "Pause live updates (to hover)": asks nothing meanwhile (audit 15: the streamed
+        # charts went on growing under the switched-on toggle)
+        "frozen": bool(st.session_state.get(f"{ctx.name}.freeze", False)),
     }
     if labels:
         fields = ("label", "state", "step", "steps", "rate")
