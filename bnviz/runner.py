@@ -350,6 +350,19 @@ class Scheduler:
                 run.sessions.discard(session)
                 self._unwatched(run)
 
+    def leave_page(self, session: str, page: str) -> None:
+        """A tab went to another lesson: the page's shared open runs stop counting as the tab's
+        (audit 15: after the lab, running statistics' five-run view hit the tab's quota of 5
+        with the lab's pair). Coming back finds them again by their settings; a run found by
+        no settings (steered by hand, failed) stays the tab's."""
+        with self._lock:
+            mine = [(slot, rid) for (sid, slot), rid in self.book.slots.items() if sid == session]
+            for slot, rid in mine:
+                run = self.book.runs.get(rid)
+                shared = run is not None and self.book.shared.get(run.spec.key()) == rid
+                if slot.startswith(page + ".") and shared and run.open:
+                    self.leave(session, slot)
+
     def _drop_after(self, run: Run) -> float:
         """Seconds without a poll before an open run is dropped (sooner when no tab has it)."""
         q = self.quotas

@@ -618,3 +618,26 @@ def test_every_run_sends_each_settings_value_to_the_browser():
     sent = {w.key: w.proto for w in at.number_input}
     for key, value in (("babysitting.seed", 7), ("babysitting.weight_decay", 0.03)):
         assert sent[key].set_value and sent[key].value == pytest.approx(value), (key, sent[key])
+
+
+def test_a_lesson_left_stops_counting_against_the_tab_s_quota():
+    """Audit 15: the lab's pair still counted as the tab's on running statistics, whose
+    five-run view then hit the tab's quota of 5 and started one run."""
+    from bnviz.ui.common import scheduler
+
+    at = page("01_batchnorm_lab.py", steps="100000", seed="28")
+    assert not at.exception
+
+    def lab_slots() -> list:
+        return [key for key in scheduler().slots if key[1].startswith("lab.")]
+
+    assert len(lab_slots()) == 2, lab_slots()
+    session = lab_slots()[0][0]
+    at.switch_page("pages/05_running_stats.py").run()
+    assert not at.exception
+    assert [key for key in lab_slots() if key[0] == session] == []
+    at.switch_page("pages/01_batchnorm_lab.py").run()  # back: the same pair, watched again
+    assert not at.exception and len([k for k in lab_slots() if k[0] == session]) == 2
+    for (sid, _), run_id in list(scheduler().slots.items()):
+        if sid == session:
+            scheduler().control(run_id, "pause")  # leave the workers idle

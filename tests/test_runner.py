@@ -390,3 +390,26 @@ def test_a_run_s_rate_is_averaged_over_seconds_not_one_snapshot(monkeypatch):
     assert 35 < stalled < 50 and 50 < burst < 100, (stalled, burst)
     run.state = "paused"
     assert snapshot_after(0.4, 0) == 0  # a paused run trains at no rate
+
+
+def test_leaving_a_page_frees_its_shared_runs_from_the_tabs_quota():
+    """Audit 15: after the lab's pair and running statistics' first view, its five-run view
+    hit the tab's quota of 5 ("This tab already has 5 open runs") and started one run."""
+    q = Quotas(max_per_session=2)
+    s = Scheduler(workers=1, backend="thread", warm=False, quotas=q, snapshot_s=0.05)
+    try:
+        long = SMALL.replace(steps=100_000)
+        a = s.start(long, "tab", "lab.plain")
+        b = s.start(long.replace(seed=1), "tab", "lab.bn")
+        s.control(b.run_id, "lr", 0.5)  # steered by hand: no settings find it again
+        s.leave_page("tab", "lab")
+        assert "tab" not in s.runs[a.run_id].sessions  # found again by its settings on return
+        assert "tab" in s.runs[b.run_id].sessions  # kept: the tab's own
+        c = s.start(long.replace(seed=2), "tab", "running_stats.live")  # room for one more
+        with pytest.raises(Busy):
+            s.start(long.replace(seed=3), "tab", "running_stats.modes")
+        s.leave_page("tab", "running")  # a prefix of no page's name: nothing left
+        assert "tab" in s.runs[c.run_id].sessions
+        assert s.watch(long, "tab", "lab.plain") is a  # back on the lab: the same run
+    finally:
+        s.shutdown()

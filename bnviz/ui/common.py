@@ -218,10 +218,13 @@ def begin(name: str) -> PageContext:
     params = Params({k: st.query_params.get(k) for k in st.query_params})
     hidden = {h.strip() for h in (params.get("hide") or "").split(",") if h.strip()}
     ctx = PageContext(name, current_lang(), params, hidden, url_slot=st.sidebar.empty())
-    if st.session_state.get(LAST_PAGE) != name:  # a visit starts: an earlier one's notes are old
+    left = st.session_state.get(LAST_PAGE)
+    if left != name:  # a visit starts: an earlier one's notes are old
         for key in [k for k in st.session_state if str(k).startswith(f"{name}.{NOTES_KEPT}")]:
             del st.session_state[key]
         st.session_state[LAST_PAGE] = name
+        if left:  # the lesson left: its runs no longer count against the tab's quota
+            scheduler().leave_page(session_id(), left)
     url_lang = params.get("lang")
     if url_lang and not has_lang(url_lang):  # lang=fr: said, in the language used instead
         ctx.notes.append(Note("lang", url_lang, LANG_NAMES[ctx.lang], "no such language"))
