@@ -342,6 +342,7 @@ def dead_share_with_bias(
 
 
 BIAS_STEPS = 1000  # each starting bias's large-rate run
+BIAS_TOTAL_STEPS = BIAS_STEPS * len(POSITIVE_BIASES)  # the remedy's measurement
 
 
 def positive_bias_key(seed: int) -> str:
@@ -355,7 +356,7 @@ def positive_bias_shares(
 ) -> list[float]:
     """Dead share of layers 2-4 after the large-rate run, per starting bias (POSITIVE_BIASES,
     BIAS_STEPS each); `progress` is told (steps done, steps in all)."""
-    total, shares = BIAS_STEPS * len(POSITIVE_BIASES), []
+    total, shares = BIAS_TOTAL_STEPS, []
     for i, bias in enumerate(POSITIVE_BIASES):
         done = i * BIAS_STEPS
         tell = None if progress is None else lambda step, done=done: progress(done + step, total)

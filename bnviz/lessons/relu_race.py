@@ -26,6 +26,7 @@ KRIZHEVSKY_SPEEDUP = 6.0
 RACE_ACTIVATIONS = ("relu", "tanh", "sigmoid")
 RACE_LRS = (0.1, 0.3)  # every activation gets the best of the same learning rates
 RACE_SEEDS = (0, 1, 2)
+RACE_RUNS = len(RACE_ACTIVATIONS) * len(RACE_LRS) * len(RACE_SEEDS)  # at the defaults
 RACE_TARGET = 0.1  # mean cross-entropy on the whole training set
 RACE_MAX_STEPS = 2000  # sigmoid needs ~1300 steps to reach 0.3 at the larger rate
 RACE_EVERY = 10  # steps between checks of the training loss: the race's resolution

@@ -81,8 +81,7 @@ def background(key: str, compute: Callable, total: int) -> _Job:
 def race_job() -> _Job:
     """The ReLU/tanh/sigmoid race at its defaults (18 runs, ~20 s): once per server, kept in the
     run store across restarts."""
-    runs = len(R.RACE_ACTIVATIONS) * len(R.RACE_SEEDS) * len(R.RACE_LRS)  # as the race counts
-    return background(R.race_key(), lambda progress: R.convergence_race(progress=progress), runs)
+    return background(R.race_key(), R.convergence_race, R.RACE_RUNS)
 
 
 def wait_for(ctx: PageContext, job: _Job, progress_key: str) -> None:
@@ -113,7 +112,7 @@ def positive_bias(ctx: PageContext, seed: int) -> None:
     def compute(progress):
         return A.positive_bias_shares(seed, progress)
 
-    job = background(A.positive_bias_key(seed), compute, A.BIAS_STEPS * len(A.POSITIVE_BIASES))
+    job = background(A.positive_bias_key(seed), compute, A.BIAS_TOTAL_STEPS)
     if job.result is not None:
         st.markdown(figs.positive_bias_text(job.result, lang=ctx.lang))
     else:
