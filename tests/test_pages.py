@@ -641,3 +641,20 @@ def test_a_lesson_left_stops_counting_against_the_tab_s_quota():
     for (sid, _), run_id in list(scheduler().slots.items()):
         if sid == session:
             scheduler().control(run_id, "pause")  # leave the workers idle
+
+
+def test_home_lists_the_lessons_in_the_top_navigation_s_order():
+    """Audit 15: the home page listed the lessons in file order (running statistics 5th, why
+    BN 6th) while the top navigation groups them (BatchNorm: lab, running statistics, why BN)."""
+    from bnviz.i18n import lesson_title
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    listed_here = [link.proto.label for link in at.get("page_link")]
+    nav = ["batchnorm_lab", "running_stats", "why_bn", "standardization", "initialization",
+           "activations", "preprocessing", "babysitting", "hyperparams"]  # fmt: skip
+    assert listed_here == [lesson_title(name, "en") for name in nav], listed_here
+    sections = [t(f"nav.section.{g}") for g in ("batchnorm", "inputs", "training")]
+    assert [m.value for m in at.markdown if m.value.strip("*") in sections] == [
+        f"**{section}**" for section in sections
+    ]
