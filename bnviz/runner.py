@@ -23,8 +23,13 @@ from bnviz.runs import Registry, Run, store_key
 from bnviz.stepper import Snapshot, train_sync
 from bnviz.store import MemoryStore, RunStore
 
-__all__ = ["Busy", "Quotas", "Run", "Scheduler", "Snapshot", "train_sync"]
+__all__ = ["Busy", "Quotas", "Run", "Scheduler", "Snapshot", "slot_name", "train_sync"]
 log = logging.getLogger(__name__)
+
+
+def slot_name(page: str, run: str) -> str:
+    """A tab's place for one of a page's runs ("lab.bn"); `leave_page` finds a page's by it."""
+    return f"{page}.{run}"
 
 
 @dataclass(frozen=True)
@@ -360,7 +365,7 @@ class Scheduler:
             for slot, rid in mine:
                 run = self.book.runs.get(rid)
                 shared = run is not None and self.book.shared.get(run.spec.key()) == rid
-                if slot.startswith(page + ".") and shared and run.open:
+                if slot.startswith(slot_name(page, "")) and shared and run.open:
                     self.leave(session, slot)
 
     def _drop_after(self, run: Run) -> float:

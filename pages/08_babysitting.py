@@ -5,7 +5,6 @@ import streamlit as st
 from bnviz.figures import babysitting as figs
 from bnviz.lessons import babysitting as B
 from bnviz.ui import controls, live, page, plot
-from bnviz.ui.common import scheduler, session_id
 
 DEFAULT = B.BabysitSettings()
 SLOTS = {name for runs in B.PRESETS.values() for name in runs}  # every view's run names
@@ -64,8 +63,7 @@ configs = B.run_configs(view, cfg)
 labels = {name: ctx.tr(f"babysitting.preset.{name}") for name in configs}
 if view == "gap":
     labels["decay"] = ctx.tr("babysitting.decay_label", value=cfg.weight_decay)
-for name in SLOTS - set(configs):  # another view's runs stop counting against this tab
-    scheduler().leave(session_id(), f"{ctx.name}.{name}")
+live.leave(ctx, SLOTS - set(configs))  # another view's runs stop counting against this tab
 runs = live.attached(ctx, configs)
 live.controls(ctx, configs, runs)
 live.sidebar(ctx, next(iter(configs.values())), runs)

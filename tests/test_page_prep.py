@@ -3,6 +3,7 @@ and zh, bad links fall back with a note, and every preset end to end with its cl
 what the page computed or trained."""
 
 import re
+import time
 
 import numpy as np
 import pytest
@@ -16,9 +17,12 @@ from bnviz.lessons import preprocessing_data as D
 from bnviz.ui.common import scheduler
 from tests.helpers import (
     choose_preset,
+    click,
     decode,
     figures,
     full_speed,
+    leave_idle,
+    rerun_until,
     shown_runs,
     wait_for_runs,
 )
@@ -296,3 +300,27 @@ def test_babysitting_weight_decay_is_changed_live_on_the_gap_view():
     assert t("babysitting.look_for.gap") in infos(at)  # not the 0.03 preset's sentence
     plain, decay = runs["no_decay"].snapshot, runs["decay"].snapshot
     assert B.gap(decay) < B.gap(plain)  # more decay, a narrower gap still
+
+
+def test_a_setting_changed_while_paused_starts_its_new_run_paused():
+    """Audit 15: on the gap check, paused, a new weight decay started the decay run again and
+    it trained beside the paused run without decay (no_decay); the page showed Pause and Resume both
+    enabled. The new run waits at step 0 with the others; Resume runs both."""
+    at = page(BABY, view="gap", seed="41")
+    rerun_until(at, lambda a: {"no_decay", "decay"} <= set(shown_runs("babysitting")))
+    click(at, "Pause")
+    before = shown_runs("babysitting")
+    assert {r.snapshot.state for r in before.values()} == {"paused"}
+    at.number_input(key="babysitting.weight_decay").set_value(0.1).run()
+    assert not at.exception, at.exception
+    runs = shown_runs("babysitting")
+    assert runs["no_decay"] is before["no_decay"] and runs["decay"] is not before["decay"]
+    assert runs["decay"].spec.weight_decay == 0.1
+    time.sleep(1.0)  # a started run would be training by now
+    assert {r.state for r in shown_runs("babysitting").values()} == {"paused"}
+    assert runs["decay"].snapshot.step == 0
+    buttons = {b.label: not b.disabled for b in at.button if b.label in ("Pause", "Resume")}
+    assert buttons == {"Pause": False, "Resume": True}, buttons
+    click(at, "Resume")
+    assert {r.state for r in shown_runs("babysitting").values()} == {"running"}
+    leave_idle(at)

@@ -13,7 +13,7 @@ import streamlit as st
 from bnviz.config import RunConfig
 from bnviz.i18n import strings
 from bnviz.live_api import shown_step, steered_lr
-from bnviz.runner import Busy, Run
+from bnviz.runner import Busy, Run, slot_name
 from bnviz.stepper import TERMINAL, Snapshot
 from bnviz.ui.common import PageContext, scheduler, session_id
 from bnviz.ui.controls import log_grid
@@ -99,30 +99,56 @@ def attached(
     lab's net without BN trains beside the BN net's explanation.
     """
     sched, sid = scheduler(), session_id()
-    runs = {n: sched.watch(cfg, sid, f"{ctx.name}.{n}") for n, cfg in configs.items()}
+    runs = {n: sched.watch(cfg, sid, slot(ctx, n)) for n, cfg in configs.items()}
     if autostart and any(runs[n] is None for n in trainable(configs)):
-        _start(ctx, configs)
-        runs = {n: sched.watch(cfg, sid, f"{ctx.name}.{n}") for n, cfg in configs.items()}
+        _start(ctx, configs, hold=_held(runs))
+        runs = {n: sched.watch(cfg, sid, slot(ctx, n)) for n, cfg in configs.items()}
     return runs
 
 
-def _start(ctx: PageContext, configs: dict[str, RunConfig], reset: bool = False) -> None:
+def slot(ctx: PageContext, name: str) -> str:
+    """This page's place for its run `name` in the tab (what the tab watches there)."""
+    return slot_name(ctx.name, name)
+
+
+def leave(ctx: PageContext, names) -> None:
+    """This tab stops watching the page's runs `names` (another view's: they stop counting
+    against the tab; nobody else watching, they pause and go on when the view comes back)."""
+    for name in names:
+        scheduler().leave(session_id(), slot(ctx, name))
+
+
+def _held(runs: dict[str, Run | None]) -> bool:
+    """Whether the page's runs were paused by hand (audit 15: on babysitting's gap check,
+    paused, a new weight decay started its run beside the paused one without decay, and the
+    page showed Pause and Resume both enabled). An idle-paused run goes on when polled."""
+    return any(r is not None and r.state == "paused" and not r.auto_paused for r in runs.values())
+
+
+def _start(
+    ctx: PageContext, configs: dict[str, RunConfig], reset: bool = False, hold: bool = False
+) -> None:
+    """Start the configs' missing runs (with reset: all of them again from step 0); with
+    hold, they wait paused at step 0 beside the page's paused runs until Resume."""
     sched, sid = scheduler(), session_id()
     classroom = classroom_pace(ctx)
+    started = {}
     try:
         for name, cfg in trainable(configs).items():
-            slot = f"{ctx.name}.{name}"
-            run = sched.watch(cfg, sid, slot)
+            run = sched.watch(cfg, sid, slot(ctx, name))
             if reset and run is not None:
-                run = sched.reset(run.run_id, sid, slot)
+                run = sched.reset(run.run_id, sid, slot(ctx, name))
             elif run is None:
-                run = sched.start(cfg, sid, slot)
+                run = sched.start(cfg, sid, slot(ctx, name))
             else:
                 continue
             if run is not None and run.open:
                 sched.control(run.run_id, "pace", pace_for(run.steps, classroom))
+                started[name] = run
     except Busy as busy:
         st.session_state[f"{ctx.name}.busy"] = ctx.tr(busy.reason, **busy.values)
+    if hold:
+        _act(started, "pause")  # drawn next as paused, with Resume enabled
 
 
 def restart(ctx: PageContext, configs: dict[str, RunConfig]) -> None:
@@ -156,8 +182,8 @@ def acted(action: str, value: float | None, old: Snapshot | None, new: Snapshot 
     """True once `new` shows `action` done on the run that `old` showed (or it cannot be)."""
     if old is None or new is None or new.state in TERMINAL:
         return True
-    if action == "pause":
-        return new.state != "running"
+    if action == "pause":  # a run just started shows "queued" until its worker has it
+        return new.state not in ACTIVE
     if action == "resume":
         return old.state != "paused" or new.state != "paused"
     if action == "step":  # a worker steps a paused run only
@@ -362,7 +388,7 @@ def live_panel(
         if any(s is None for s in snaps.values()):
             # reset in another tab: this tab's slots watch the new runs (Scheduler.reset), which
             # the page draws when it runs again; else dropped after a long idle time
-            now = {n: sched.slots.get((session_id(), f"{ctx.name}.{n}")) for n in ids}
+            now = {n: sched.slots.get((session_id(), slot(ctx, n))) for n in ids}
             if any(now[n] not in (None, i) and sched.poll(now[n]) for n, i in ids.items()):
                 st.rerun()
             st.info(ctx.tr("run.dropped"))

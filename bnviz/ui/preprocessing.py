@@ -11,7 +11,7 @@ from bnviz.i18n import listed
 from bnviz.lessons import preprocessing as P
 from bnviz.lessons import preprocessing_data as D
 from bnviz.ui import controls, live, plot
-from bnviz.ui.common import PageContext, scheduler, session_id
+from bnviz.ui.common import PageContext
 
 MAIN = ["corr", "offset_x", "offset_y", "scale_x", "scale_y"]
 MORE = ["n", "seed"]
@@ -156,8 +156,7 @@ def training(ctx: PageContext, cfg: P.CloudConfig) -> None:
 
 def leave_runs(ctx: PageContext) -> None:
     """Another view: the comparison's runs stop counting against this tab."""
-    for kind in D.INPUTS:
-        scheduler().leave(session_id(), f"{ctx.name}.{kind}")
+    live.leave(ctx, D.INPUTS)
 
 
 VIEW_DRAW = {"picture": picture, "contours": contours, "training": training, "pca": pca,

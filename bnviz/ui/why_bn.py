@@ -14,7 +14,7 @@ from bnviz.lessons import why_bn as W
 from bnviz.lessons import why_bn_layers as Y
 from bnviz.lessons import why_bn_live as L
 from bnviz.ui import live, plot
-from bnviz.ui.common import PageContext, scheduler, session_id
+from bnviz.ui.common import PageContext
 
 LIVE_VIEWS = ("shift", "noise", "smooth")  # trained through the scheduler, shared by the class
 SLOTS = ("plain", "bn", "bn_noise")  # every live view's run names
@@ -134,8 +134,7 @@ def draw_live(ctx: PageContext, view: str, snaps: dict) -> None:
 def leave_slots(ctx: PageContext, keep=()) -> None:
     """This tab stops watching the live runs of the views it does not show (nobody else
     watching: they pause, and go on where they were when the view comes back)."""
-    for name in set(SLOTS) - set(keep):
-        scheduler().leave(session_id(), f"{ctx.name}.{name}")
+    live.leave(ctx, set(SLOTS) - set(keep))
 
 
 def show_live(ctx: PageContext, view: str, seed: int) -> None:
