@@ -3,7 +3,7 @@ statistics pages holds for seeds 0-4 (engine level): each lesson module has a CL
 preset -> check(seed), and every `<lesson>.preset.<name>_what` string must have its check.
 The lab's presets: tests/test_lab_claims.py (lab.CLAIMS, over seeds 0-4). The why-BN page's
 live views: why_bn_live.LIVE_CLAIMS on the runs the page starts (smoothness here, ~0.5 s a seed;
-the trio's in tests/test_why_bn_live.py).
+the trio's in tests/test_why_bn.py).
 
 The preprocessing page's live preset (preprocessing_data.RUN_CLAIMS) is checked on its four runs
 trained here for each seed (~1 s per run); its cloud presets in tests/test_preprocessing.py.
@@ -19,6 +19,7 @@ regularization 5 x 600 steps (a few seconds each).
 """
 
 import functools
+from pathlib import Path
 
 import pytest
 import torch
@@ -38,6 +39,23 @@ from bnviz.stepper import train_sync
 SEEDS = range(5)
 LESSONS = {"initialization": I, "standardization": S, "activations": A, "running_stats": RS}
 CASES = [(lesson, name) for lesson, module in LESSONS.items() for name in module.CLAIMS]
+CHECKED_IN = {  # lessons whose preset sentences are checked over seeds 0-4 in their own file
+    "lab": "test_lab_claims.py",
+    "babysitting": "test_babysitting.py",
+    "hyperparams": "test_hyperparams_claims.py",
+    "why_bn": "test_why_bn.py",
+    "preprocessing": "test_claims_seeds.py",  # below
+}
+
+
+def test_every_lesson_that_says_a_preset_sentence_has_its_checks_named_here():
+    """A new lesson's `<lesson>.preset.<name>_what` sentences are checked: in LESSONS (CLAIMS =
+    {preset: check(seed) -> bool}) or in a file named in CHECKED_IN (README, "Adding a
+    lesson")."""
+    said = {k.split(".")[0] for k in strings("en") if ".preset." in k and k.endswith("_what")}
+    assert not said - set(LESSONS) - set(CHECKED_IN), said - set(LESSONS) - set(CHECKED_IN)
+    for lesson, file in CHECKED_IN.items():
+        assert "CLAIMS" in (Path(__file__).parent / file).read_text(), (lesson, file)
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

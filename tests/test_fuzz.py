@@ -13,20 +13,28 @@ from streamlit.testing.v1 import AppTest
 
 from bnviz.config import ConfigError, RunConfig, from_query, parse_value, specs, to_query, validate
 from bnviz.lessons.activations import ActivationSettings
+from bnviz.lessons.babysitting import BabysitSettings
+from bnviz.lessons.hyperparams_views import Search
 from bnviz.lessons.initialization import InitSettings
+from bnviz.lessons.preprocessing import CloudConfig
 from bnviz.lessons.running_stats import View
 from bnviz.lessons.standardization import StandardizationConfig
+from bnviz.lessons.why_bn import DeepLinearSettings
 
 ROOT = Path(__file__).resolve().parent.parent
-SETTINGS = [RunConfig, InitSettings, ActivationSettings, StandardizationConfig, View]
 PAGE_SETTINGS = {
-    "00_home.py": [],
+    "00_home.py": [],  # every page (test_fuzz_covers_every_page)
     "01_batchnorm_lab.py": [RunConfig],
     "02_standardization.py": [StandardizationConfig],
     "03_initialization.py": [InitSettings],
     "04_activations.py": [ActivationSettings],
     "05_running_stats.py": [RunConfig, View],
+    "06_why_bn.py": [DeepLinearSettings],
+    "07_preprocessing.py": [CloudConfig],
+    "08_babysitting.py": [BabysitSettings],
+    "09_hyperparams.py": [Search],
 }
+SETTINGS = sorted({c for classes in PAGE_SETTINGS.values() for c in classes}, key=str)
 FIELD_NAMES = sorted({n for cls in SETTINGS for n in specs(cls)})
 ODD_NUMBERS = [
     "1e309", "-1e309", "nan", "NaN", "-nan", "inf", "-inf", "Infinity", "-0", "-0.0", "0",
@@ -43,8 +51,12 @@ KEY = st.one_of(st.sampled_from([*FIELD_NAMES, "lang", "hide", "view"]), st.text
 PARAMS = st.dictionaries(KEY, TEXT, max_size=12)
 ENGINE = settings(max_examples=300, deadline=None, database=None)
 PAGES = settings(
-    max_examples=20, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    max_examples=30, deadline=None, database=None, suppress_health_check=list(HealthCheck)
 )
+
+
+def test_fuzz_covers_every_page():
+    assert sorted(PAGE_SETTINGS) == sorted(p.name for p in (ROOT / "pages").glob("[0-9]*.py"))
 
 
 def settings_hold(cls, cfg) -> None:
