@@ -153,8 +153,19 @@ def loss_stays_high(plain: Snapshot, bn: Snapshot) -> bool:
     return plain.state == "diverged" or final_loss(plain) > 10 * final_loss(bn)
 
 
-BATCH1_LOSS_ABOVE = 4.0  # lab.look_for.batch1_default: seeds 0-4 end at 4.4-37 (lr 1) ...
-BATCH1_LOSS_BELOW = 0.1  # ... and at 0.012-0.096 with lr 0.1 (tests/test_lab_claims.py)
+BATCH1_MOSTLY_ABOVE = 2.0  # lab.look_for.batch1_default, lr 1: the median evaluation after step 0
+BATCH1_GETS_BELOW = 0.1  # ... lr 0.1: the lowest evaluation (tests/test_lab_claims.py)
+# Seeds 0-9 under three CPU kernels (ATEN_CPU_CAPABILITY): medians 6.5-58, lows 0.003-0.041.
+# The final evaluation alone is chance: one example per step kicks the loss up and down, and
+# "ends above 4 ... at 0.1, below 0.1" failed on another CPU (seed 3: 1.9; seed 1: 0.29).
+
+
+def batch_one_claim(lr: float, losses) -> bool:
+    """lab.look_for.batch1_default on the training losses (every evaluation) of the net without
+    BN at batch size 1: mostly above 2 at learning rate 1; below 0.1 at some point at 0.1."""
+    if lr == 1.0:
+        return float(np.median(losses[1:])) > BATCH1_MOSTLY_ABOVE
+    return float(np.min(losses)) < BATCH1_GETS_BELOW
 
 
 def batch_of_one(cfg: RunConfig) -> str | None:
