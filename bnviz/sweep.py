@@ -99,6 +99,15 @@ class SweepResult:
     diverged_at: np.ndarray  # (N,) -1 if none
 
 
+class TooBig(ValueError):
+    """A sweep past one of the caps above; `key` (errors.sweep_*) and `values` say it to a
+    class in its language (the message itself names the constant, for a developer)."""
+
+    def __init__(self, message: str, key: str, **values: object):
+        super().__init__(message)
+        self.key, self.values = key, values
+
+
 @dataclass(frozen=True)
 class SweepSpec:
     """What a sweep trains: base.replace(**change) per model; validated and capped when made."""
@@ -115,23 +124,30 @@ class SweepSpec:
         configs = self.configs()
         if not configs:
             raise ValueError("a sweep needs at least one model")
-        if len(configs) > MAX_MODELS:
-            raise ValueError(
-                f"a sweep holds at most {MAX_MODELS} models (MAX_MODELS), got {len(configs)}"
-            )
-        total = len(configs) * configs[0].steps
+        n, steps = len(configs), configs[0].steps
+        if n > MAX_MODELS:
+            raise TooBig(
+                f"a sweep holds at most {MAX_MODELS} models (MAX_MODELS), got {n}",
+                "errors.sweep_models", limit=MAX_MODELS, n=n,
+            )  # fmt: skip
+        total = n * steps
         if total > MAX_MODEL_STEPS:
-            raise ValueError(
+            raise TooBig(
                 f"a sweep trains at most {MAX_MODEL_STEPS:,} model-steps (MAX_MODEL_STEPS), "
-                f"got {len(configs)} models × {configs[0].steps} steps = {total:,}"
-            )
+                f"got {n} models × {steps} steps = {total:,}",
+                "errors.sweep_model_steps", limit=f"{MAX_MODEL_STEPS:,}", n=n, steps=steps,
+                total=f"{total:,}",
+            )  # fmt: skip
         check_shared(configs)
         c = configs[0]
         per_model = (
             c.depth * c.width * (c.width + 4) * (c.maxout_k if c.activation == "maxout" else 1)
         )
         if per_model * len(configs) > MAX_PARAMS:
-            raise ValueError(f"a sweep holds at most {MAX_PARAMS:,} parameters (MAX_PARAMS)")
+            raise TooBig(
+                f"a sweep holds at most {MAX_PARAMS:,} parameters (MAX_PARAMS)",
+                "errors.sweep_params", limit=f"{MAX_PARAMS:,}",
+            )  # fmt: skip
 
     def configs(self) -> tuple[RunConfig, ...]:
         """The RunConfig of every model (steps set to the sweep's)."""

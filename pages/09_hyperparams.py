@@ -23,9 +23,9 @@ page.look_for(ctx, active, view)
 
 try:
     specs = V.specs(view, cfg)
-except ValueError as too_big:  # past the sweep caps: say so, train nothing
+except ValueError as err:  # past the sweep caps: say so, train nothing
     specs = None
-    st.error(ctx.tr("hyperparams.too_big", error=str(too_big)), icon=":material/block:")
+    st.error(ctx.tr("hyperparams.too_big", error=ui.too_big(ctx, err)), icon=":material/block:")
 
 if specs is not None:
     runs = live.attached(ctx, specs)

@@ -65,11 +65,23 @@ def test_a_bad_url_value_falls_back_with_a_note():
     assert at.session_state["hyperparams.steps"] == V.DEFAULT.steps
 
 
-def test_a_sweep_past_the_caps_shows_a_message_not_a_traceback():
-    at = page(PAGE, view="caviar", models="1000")
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_sweep_past_the_caps_shows_a_message_not_a_traceback(lang):
+    """In the page's language: audit 16 saw the Chinese page say the engine's English, "a sweep
+    trains at most 1,000,000 model-steps (MAX_MODEL_STEPS), got …"."""
+    at = page(PAGE, view="caviar", models="1000", lang=lang)
     assert not at.exception
-    assert any("256" in e.value for e in at.error)
+    why = t("errors.sweep_models", lang, limit=256, n=1000)
+    assert [e.value for e in at.error] == [t("hyperparams.too_big", lang, error=why)]
     assert not shown_runs("hyperparams")
+    at = page(PAGE, view="grid", steps="6000", lang=lang)  # the grid trains; its 20 seeds cannot
+    full_speed(at, "hyperparams")
+    wait_for_runs(at, lambda a: shown_runs("hyperparams")["sweep"].snapshot.done, timeout=120)
+    at.run()
+    why = t("errors.sweep_model_steps", lang, limit="1,000,000", n=180, steps=6000,
+            total="1,080,000")  # fmt: skip
+    captions = [c.value for c in at.caption]
+    assert t("hyperparams.repeats_too_big", lang, n=20, error=why) in captions, captions
 
 
 @pytest.mark.parametrize("preset", sorted(V.CLAIMS))

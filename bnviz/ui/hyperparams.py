@@ -10,6 +10,7 @@ from bnviz.figures.theme import readable
 from bnviz.i18n import listed, t
 from bnviz.lessons import hyperparams as H
 from bnviz.lessons import hyperparams_views as V
+from bnviz.sweep import TooBig
 from bnviz.ui import live, plot
 from bnviz.ui.common import PageContext, plain
 
@@ -63,6 +64,12 @@ def grid(ctx: PageContext, cfg, snaps) -> None:
     _repeats(ctx, cfg, snaps)
 
 
+def too_big(ctx: PageContext, err: ValueError) -> str:
+    """Why a sweep cannot train, in the page's language (audit 16: the Chinese page said the
+    engine's English, "a sweep trains at most … (MAX_MODEL_STEPS)")."""
+    return ctx.tr(err.key, **err.values) if isinstance(err, TooBig) else str(err)
+
+
 def _repeats(ctx: PageContext, cfg, snaps) -> None:
     """View 1 on many seeds: how often random beats the grid (once both sweeps finished)."""
     seeds = V.repeat_seeds(cfg)
@@ -73,8 +80,8 @@ def _repeats(ctx: PageContext, cfg, snaps) -> None:
     if None in parts:
         try:
             V.repeat_specs(cfg)
-        except ValueError as too_big:  # what specs() left out
-            st.caption(ctx.tr("hyperparams.repeats_too_big", n=n, error=str(too_big)))
+        except ValueError as err:  # what specs() left out
+            st.caption(ctx.tr("hyperparams.repeats_too_big", n=n, error=too_big(ctx, err)))
             return
     if None in parts or not all(p.state == "finished" for p in parts):
         st.caption(ctx.tr("hyperparams.repeats_wait", n=n))
