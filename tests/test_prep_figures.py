@@ -70,6 +70,20 @@ def test_bowls_figure_titles_carry_kappa():
     assert fig.data[0].x[0] <= 0 <= fig.data[0].x[-1]  # the grid covers the start w = 0
 
 
+def test_each_bowl_panel_shows_its_whole_grid_and_nothing_past_it():
+    """Audit 16: plotly cut the square grid to the panel's shape and drew bits of the contour
+    lines outside the axes, over the whitened panel's title. The axes are the grid's."""
+    probs = P.contour_problems(P.preset("lecture"))
+    fig = FP.bowls_figure(probs, {k: P.descend(p) for k, p in probs.items()}, lang="en")
+    layout = fig.layout.to_plotly_json()
+    contours = [d for d in fig.data if d.type == "contour"]
+    for i, trace in enumerate(contours, start=1):
+        x, y = layout[f"xaxis{i if i > 1 else ''}"], layout[f"yaxis{i if i > 1 else ''}"]
+        assert x["constrain"] == y["constrain"] == "domain", (x, y)
+        assert list(x["range"]) == [trace.x[0], trace.x[-1]], (x["range"], trace.x[[0, -1]])
+        assert list(y["range"]) == [trace.y[0], trace.y[-1]], (y["range"], trace.y[[0, -1]])
+
+
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_a_round_bowl_is_given_no_long_axis(lang):
     """An audit: the whitened panel read "κ = 1.0, long axis at 90°"; a round bowl has none."""

@@ -113,10 +113,13 @@ def bowls_figure(
                            marker=dict(size=3), showlegend=False),
                 1, i,
             )  # fmt: skip
-        fig.update_yaxes(
-            scaleanchor=_axis("x", i), title_text="w₂" if i == 1 else None, row=1, col=i
-        )
-        fig.update_xaxes(title_text="w₁", row=1, col=i)
+        fig.update_yaxes(  # the axes shrink to the grid (constrain="domain"): cut to the panel's
+            # shape instead, plotly left bits of the contour lines at its corners (audit 16)
+            scaleanchor=_axis("x", i), title_text="w₂" if i == 1 else None, row=1, col=i,
+            constrain="domain", range=[float(g.w2[0]), float(g.w2[-1])],
+        )  # fmt: skip
+        fig.update_xaxes(title_text="w₁", row=1, col=i, constrain="domain",
+                         range=[float(g.w1[0]), float(g.w1[-1])])  # fmt: skip
     top = 60 if paths is None else 80  # 2-line titles, 3 with the steps
     fig.update_layout(base_layout(height=330 + top - 60, margin=dict(l=55, r=20, t=top, b=40)))
     return fig
