@@ -82,6 +82,18 @@ def test_preprocessing_views_show_their_claims_on_the_computed_data():
     assert 60 < gains[0] < 110 and 2 < gains[-1] < 4.5  # the caption's "about 80 … about 3"
 
 
+@pytest.mark.parametrize("seed", [0, 3])
+def test_the_images_view_opens_on_a_patch_with_something_in_it(seed):
+    """Audit 16: it opened on patch 0, flat sky, and its three squares were plain colour."""
+    at = page(PREP, view="images", seed=str(seed))
+    (slider,) = [s for s in at.slider if s.key == "prep.patch"]
+    patches = D.photo_patches()
+    spread = patches.std(axis=(1, 2, 3))
+    assert spread[slider.value] >= np.quantile(spread, 0.95), (slider.value, spread[slider.value])
+    shown = decode(figures(at)[1]["data"][0]["z"])  # the patch as it is: the first square
+    np.testing.assert_allclose(shown.astype(float), patches[slider.value] * 255, atol=1)
+
+
 def test_the_whitening_gains_read_as_multipliers_in_both_languages():
     """An audit: zh said the main axis was "放大 0.484 倍" (magnified 0.484 times), where a
     factor below 1 shrinks; both languages now say "multiplies by", with eps as "1e-5"."""

@@ -177,6 +177,13 @@ def mean_image(patches: np.ndarray) -> MeanImage:
     return MeanImage(m, c, flat, float(np.abs(m - c).max()))
 
 
+def textured_patch(patches: np.ndarray, seed: int) -> int:
+    """The patch the images view opens on: the seed's in order of pixel spread, most first
+    (audit 16: patch 0 is flat sky, and its three squares showed plain colour)."""
+    spread = patches.std(axis=(1, 2, 3))
+    return int(np.argsort(-spread, kind="stable")[seed % len(patches)])
+
+
 def centered_patch(patches: np.ndarray, index: int) -> dict[str, np.ndarray]:
     """One patch as it is, minus the mean image, and minus the per-channel mean."""
     stats = mean_image(patches)

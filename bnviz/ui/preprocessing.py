@@ -122,10 +122,10 @@ def images(ctx: PageContext, cfg: P.CloudConfig) -> None:
     flat = listed([f"{v:.1%}" for v in stats.flatness], ctx.lang)  # the sentence's numbers
     n, gap = len(D.photo_patches()), f"{stats.largest_gap:.3f}"
     st.caption(ctx.tr("preprocessing.mean_measured", n=n, flat=flat, gap=gap))
-    n = len(D.photo_patches())
-    index = st.slider(ctx.tr("preprocessing.field.patch"), 0, n - 1, cfg.seed % n, key="prep.patch")
-    patch = D.centered_patch(D.photo_patches(), index)
     left, right = st.columns(2)
+    first = D.textured_patch(D.photo_patches(), cfg.seed)  # above the patch, not page-wide
+    index = left.slider(ctx.tr("preprocessing.field.patch"), 0, n - 1, first, key="prep.patch")
+    patch = D.centered_patch(D.photo_patches(), index)
     left.plotly_chart(figs.centered_figure(patch, lang=ctx.lang), key="prep.patch_fig")
     right.plotly_chart(figs.noise_gain_figure(D.NOISE_EPS, gains, lang=ctx.lang), key="prep.noise")
     right.caption(ctx.tr("preprocessing.claim.noise"))
