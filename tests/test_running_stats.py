@@ -307,6 +307,8 @@ def test_page_explains_in_both_languages_and_every_preset_sets_its_link():
     assert "Expected more than 1 value per channel" in at.code[0].value and at.table
     cells = [str(v) for v in at.table[0].value.to_numpy().ravel()]
     assert any(c.startswith("−") for c in cells) and not any(c.startswith("-") for c in cells)
+    heads = [h for h in at.table[0].value.columns if h.startswith("feature")]
+    assert len(heads) == 4 and all("\u00a0" in h and " " not in h for h in heads), heads  # one line
     at.button_group(key="running_stats.view").set_value("noise").run()
     assert len(figures(at)) == 1  # the batch-noise chart, with the caption's factor measured
     noise, sub = rs.batch_noise(rs.DEFAULT), figures(at)[0]["layout"]["title"]["subtitle"]["text"]
