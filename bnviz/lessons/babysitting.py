@@ -245,7 +245,7 @@ def _lr(s: Mapping[str, Snapshot]) -> bool:
         and final(s["good"], "train_loss") < 0.05
         and high.state == "finished"
         and final(high, "train_loss") > 1.5
-        and last_layer_dead(high) >= 0.9  # measured 0.91-1.0, seeds 0-4
+        and last_layer_dead(high) > 0.5  # "most": 0.91-1.0 on seeds 0-4, 0.78 with MKL_CBWR
         and far.state == "diverged"
         and far.diverged_at <= 10
     )
