@@ -76,3 +76,15 @@ def test_the_prose_count_of_random_wins_is_the_measured_one():
         cfg = V.DEFAULT.replace(trials=9, seed=seed)
         wins, _, total = V.repeat_tally([Done(s) for s in V.repeat_specs(cfg).values()])
         assert total == 20 and 6 <= wins <= 13, (seed, wins)
+
+
+def test_importance_ranks_the_learning_rate_first_on_most_seeds():
+    """hyperparams.preset.what_matters_what: "first on most seeds" (3 of seeds 0-4 at least;
+    every seed's share is CLAIMS["what_matters"])."""
+    values = {k: v for k, v in V.PRESETS["what_matters"].items() if k != "view"}
+    first = 0
+    for seed in range(5):
+        cfg = V.DEFAULT.replace(**values, seed=seed)
+        snap = Done(V.specs(V.PRESETS["what_matters"]["view"], cfg)["sweep"])
+        first += next(iter(V.importance_of(snap))) == "lr"
+    assert first >= 3, first

@@ -271,9 +271,15 @@ def importance_of(snap) -> dict:
     return H.sweep_importance(snap.configs, snap.final_loss)
 
 
+LR_SHARE = 0.2  # "on every seed it explains at least a fifth of the variance"
+
+
 def claim_importance(snap) -> bool:
-    """The learning rate is measured first or second (first on most seeds; the rest varies)."""
-    return "lr" in list(importance_of(snap))[:2]
+    """The learning rate explains at least LR_SHARE of the final loss's variance (fANOVA's
+    shares sum to 1). "First on most seeds" is checked across seeds (tests). Seeds 0-4 measured
+    0.39-0.94 here, 0.24-0.83 with MKL_CBWR=COMPATIBLE, where seed 1 put it third: "at worst
+    second" did not hold there."""
+    return importance_of(snap)["lr"] >= LR_SHARE
 
 
 CLAIMS = {
