@@ -18,7 +18,7 @@ import numpy as np
 from bnviz.config import RunConfig
 from bnviz.train import Trainer
 
-# 256 training digits (the first of the seeded split) against 899 held out (test_fraction
+# 256 training digits (the first of the seeded split) against 898 held out (test_fraction
 # 0.5): a 3 x 128 ReLU net fits them all within 600 Adam steps and tests clearly lower.
 BASE = RunConfig(
     dataset="digits", train_limit=256, test_fraction=0.5, depth=3, width=128,
