@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas  # noqa: F401
 import streamlit as st
 
-from bnviz.i18n import lesson_group, lesson_icon, lesson_title, t
+from bnviz.i18n import lesson_icon, lesson_title, lessons_by_group, t
 from bnviz.ui.common import ensure_router, language_switch, scheduler
 
 HERE = Path(__file__).resolve().parent
@@ -32,17 +32,17 @@ def lesson_pages(lang: str) -> dict[str, list]:
     grouped by the lesson's section (Home first, ungrouped); groups in the order of their
     first page."""
     out: dict[str, list] = {}
-    for path in sorted((HERE / "pages").glob("[0-9][0-9]_*.py")):
-        name = path.stem[3:]
-        title, icon = lesson_title(name, lang), lesson_icon(name, ICONS.get(name))
-        group = lesson_group(name)
+    for group, paths in lessons_by_group(HERE / "pages").items():
         label = t(f"nav.section.{group}", lang) if group else ""
-        home = name == "home"  # served at /; its own pathname (never shown) leaves the aliases'
-        url = "root" if home else None
-        page = st.Page(path, title=title, icon=icon, default=home, url_path=url)
-        out.setdefault(label, []).append(page)
-        if home:
-            out[label] += [home_alias(path, title, alias) for alias in HOME_ALIASES]
+        for path in paths:
+            name = path.stem[3:]
+            title, icon = lesson_title(name, lang), lesson_icon(name, ICONS.get(name))
+            home = name == "home"  # served at /; its own pathname (never shown) leaves the aliases'
+            url = "root" if home else None
+            page = st.Page(path, title=title, icon=icon, default=home, url_path=url)
+            out.setdefault(label, []).append(page)
+            if home:
+                out[label] += [home_alias(path, title, alias) for alias in HOME_ALIASES]
     return out
 
 

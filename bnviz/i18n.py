@@ -119,6 +119,15 @@ def lesson_group(name: str) -> str:
     return table.get(f"{name}.nav_group") or table.get(f"nav.group.{name}", "")
 
 
+def lessons_by_group(pages: Path) -> dict[str, list[Path]]:
+    """The page files pages/NN_<name>.py by navigation group ("" = none), each group in file
+    order and the groups in the order of their first page: the top bar and the home page."""
+    out: dict[str, list[Path]] = {}
+    for path in sorted(pages.glob("[0-9][0-9]_*.py")):
+        out.setdefault(lesson_group(path.stem[3:]), []).append(path)
+    return out
+
+
 def lesson_text(name: str, lang: str) -> str:
     """The prose of a lesson page from assets/lessons/{lang}/{name}.md."""
     path = I18N_DIR.parent / "lessons" / normalize_lang(lang) / f"{name}.md"

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from bnviz.i18n import lesson_about, lesson_group, lesson_title
+from bnviz.i18n import lesson_about, lesson_title, lessons_by_group
 from bnviz.ui import common
 
 ctx = common.begin("home")
@@ -12,15 +12,12 @@ st.title(ctx.tr("home.title"))
 st.write(ctx.tr("home.tagline"))
 
 st.subheader(ctx.tr("home.lessons"))
-sections: dict[str, list[Path]] = {}  # as the top navigation groups them (app.lesson_pages)
-for path in sorted(Path(__file__).parent.glob("[0-9][0-9]_*.py")):
-    if path.stem[3:] != "home":
-        sections.setdefault(lesson_group(path.stem[3:]), []).append(path)
-for group, paths in sections.items():
+for group, paths in lessons_by_group(Path(__file__).parent).items():  # as the top bar has them
     if group:
         st.markdown(f"**{ctx.tr(f'nav.section.{group}')}**")
     for path in paths:
-        name = path.stem[3:]
+        if (name := path.stem[3:]) == "home":
+            continue
         st.page_link(f"pages/{path.name}", label=lesson_title(name, ctx.lang), icon="➡️")
         st.caption(lesson_about(name, ctx.lang))
 
