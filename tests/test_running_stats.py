@@ -309,6 +309,12 @@ def test_page_explains_in_both_languages_and_every_preset_sets_its_link():
     assert any(c.startswith("−") for c in cells) and not any(c.startswith("-") for c in cells)
     heads = [h for h in at.table[0].value.columns if h.startswith("feature")]
     assert len(heads) == 4 and all("\u00a0" in h and " " not in h for h in heads), heads  # one line
+    at.session_state["lang"] = "zh"
+    at.run()
+    heads = [h for h in at.table[0].value.columns if h.startswith("特")]  # 特 over 征 1: a joiner
+    assert len(heads) == 4 and all("\u2060" in h and " " not in h for h in heads), heads
+    at.session_state["lang"] = "en"
+    at.run()
     at.button_group(key="running_stats.view").set_value("noise").run()
     assert len(figures(at)) == 1  # the batch-noise chart, with the caption's factor measured
     noise, sub = rs.batch_noise(rs.DEFAULT), figures(at)[0]["layout"]["title"]["subtitle"]["text"]
