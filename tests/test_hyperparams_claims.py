@@ -65,17 +65,25 @@ def test_repeats_claim_holds_for_seeds_0_to_4(trials):
         assert V.claim_repeats(snaps), (trials, seed, V.repeat_tally(snaps))
 
 
-def test_the_prose_count_of_random_wins_is_the_measured_one():
+def test_the_prose_count_of_random_wins_and_the_good_rates_are_the_measured_ones():
     """'random ahead on only about half of them: 6–13 of 20 (seeds 0–4)': 9 trials, engine
     level. The count moves with the matmul library's last-bit rounding (7-9, 6-7 and with
     MKL_CBWR=COMPATIBLE 10-13 on two machines), so the test allows the sentence's range."""
     from bnviz.i18n import lesson_text
 
-    assert "6–13" in lesson_text("hyperparams", "en") and "6–13" in lesson_text("hyperparams", "zh")
+    for lang in ("en", "zh"):
+        assert all(n in lesson_text("hyperparams", lang) for n in ("6–13", "0.02", "95 %", "0.9"))
     for seed in range(5):
         cfg = V.DEFAULT.replace(trials=9, seed=seed)
-        wins, _, total = V.repeat_tally([Done(s) for s in V.repeat_specs(cfg).values()])
+        snaps = [Done(s) for s in V.repeat_specs(cfg).values()]
+        wins, _, total = V.repeat_tally(snaps)
         assert total == 20 and 6 <= wins <= 13, (seed, wins)
+        # "learning rates from about 0.02 up to 1.0 nearly all train well (test accuracy above
+        # 0.9 for at least 95 % of the models at those rates)": measured 98-99 %, the lowest
+        # 0.81-0.85 (view 1's sweep is the first seed's models here)
+        lr = np.concatenate([[c.lr for c in s.configs] for s in snaps])
+        acc = np.concatenate([s.final_acc for s in snaps])[lr >= 0.02]
+        assert len(acc) > 100 and (acc > 0.9).mean() >= 0.95, (seed, np.sort(acc)[:5])
 
 
 def test_importance_ranks_the_learning_rate_first_on_most_seeds():
