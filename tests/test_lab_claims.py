@@ -59,6 +59,17 @@ def test_large_lr_keeps_the_loss_high_without_bn_on_most_seeds(results):
 
 
 @pytest.mark.xdist_group("lab_claims")
+def test_large_lr_fails_on_some_seeds_after_first_training_well(results):
+    """The large-lr sentence's "on some seeds after first reaching over 85 % test accuracy"."""
+    from bnviz.i18n import t
+    from bnviz.lessons.batchnorm_lab import LARGE_LR_PEAK, LARGE_LR_PEAKED, peaked_then_stuck
+
+    assert f"{LARGE_LR_PEAK:.0%}".replace("%", " %") in t("lab.preset.large_lr_what", "en")
+    pairs = [results["large_lr", seed] for seed in SEEDS]
+    assert sum(peaked_then_stuck(p["plain"], p["bn"]) for p in pairs) >= LARGE_LR_PEAKED
+
+
+@pytest.mark.xdist_group("lab_claims")
 def test_default_without_bn_usually_ends_at_a_lower_training_loss(results):
     """The default sentence's "without it the training loss usually ends lower"."""
     from bnviz.lessons.batchnorm_lab import DEFAULT_PLAIN_LOWER, final_loss
