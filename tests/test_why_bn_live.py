@@ -101,7 +101,8 @@ def shifts():
 def test_shift_claim_bn_steadies_the_deep_input_and_noise_unsteadies_it(shifts):
     for r in shifts:
         med = {k: {m: float(np.median(v)) for m, v in d.items()} for k, d in r.items()}
-        assert med["bn_noise"]["mean_shift"] > 8 * med["bn"]["mean_shift"]
+        # "8 to 27 times more": 8.2-26.5 under four rounding modes (8.2: scalar kernels)
+        assert 8 <= med["bn_noise"]["mean_shift"] / med["bn"]["mean_shift"] < 27.5
         assert med["bn_noise"]["std_shift"] > med["plain"]["std_shift"]
         assert med["bn"]["first_layer_effect"] < 0.03
     moving = [r for r in shifts if np.median(r["plain"]["first_layer_effect"]) > 1e-3]
@@ -111,7 +112,9 @@ def test_shift_claim_bn_steadies_the_deep_input_and_noise_unsteadies_it(shifts):
         plain, bn = (np.median(r[k]["first_layer_effect"]) for k in ("plain", "bn"))
         ratios.append(plain / bn)
         mean = np.median(r["plain"]["mean_shift"]) / np.median(r["bn"]["mean_shift"])
-        assert mean > 4  # "its mean moves 4 to 31 times less" where the net without BN trains
+        # "its mean moves 4 to 31 times less" where the net without BN trains (which seeds
+        # that is varies with the rounding mode: 4.3-31.0 under four)
+        assert 4 <= mean < 31.5
     assert sum(x > 10 for x in ratios) >= len(ratios) - 1  # "10x or more, on all but one"
 
 
@@ -164,7 +167,7 @@ def test_lower_claim_linear_lower_layers_do_nothing_tanh_ones_do():
         tanh = [layers.lower_layers("tanh", f, cfg) for f in (False, True)]
         assert lin[0]["lower_change"] > 0.1 and lin[1]["lower_change"] == 0.0
         assert abs(lin[0]["test_acc"] - lin[1]["test_acc"]) <= 0.03
-        assert all(r["test_acc"] < 0.65 for r in lin)
+        assert all(0.5 <= r["test_acc"] <= 0.63 for r in lin)  # "0.5–0.63 on the spirals"
         assert all(r["test_acc"] > 0.85 for r in tanh)
         rows = {("linear", f): lin[f] for f in (0, 1)} | {("tanh", f): tanh[f] for f in (0, 1)}
         assert layers.lower_claim({(a, bool(f)): r for (a, f), r in rows.items()}), s

@@ -130,11 +130,12 @@ LAYER_PRESETS: dict[str, dict] = {
 
 
 def lower_claim(rows: dict[tuple[str, bool], dict[str, float]]) -> bool:
-    """Linear: lower layers trained or frozen give the same accuracy (within 0.03, below 0.65);
+    """Linear: lower layers trained or frozen give the same accuracy (within 0.03, 0.5-0.63);
     tanh: above 0.85 either way. rows[(activation, frozen)] = lower_layers(...)."""
     lin = [rows[("linear", f)]["test_acc"] for f in (False, True)]
     tanh = [rows[("tanh", f)]["test_acc"] for f in (False, True)]
-    return bool(abs(lin[0] - lin[1]) <= 0.03 and max(lin) < 0.65 and min(tanh) > 0.85)
+    in_range = min(lin) >= 0.5 and max(lin) <= 0.63  # measured 0.508-0.624, four rounding modes
+    return bool(abs(lin[0] - lin[1]) <= 0.03 and in_range and min(tanh) > 0.85)
 
 
 def gamma_claim(result: dict[str, np.ndarray]) -> bool:
