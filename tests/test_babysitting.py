@@ -110,6 +110,15 @@ def test_four_learning_rates_four_shapes(seed):
     assert B.CLAIMS["lr"](snaps)
 
 
+def test_the_high_rate_mini_batch_curve_dips_below_its_final_level_on_some_seeds():
+    """lr_what: "ends above 1.5 (...; the mini-batch curve dips lower on some seeds)"."""
+    from bnviz.i18n import t
+
+    assert f"ends above {B.HIGH_LR_ENDS_ABOVE}" in t("babysitting.preset.lr_what", "en")
+    dipped = [B.minibatch_dips(run("lr", "high", seed)) for seed in SEEDS]
+    assert sum(dipped) >= B.HIGH_LR_DIPPED, dipped
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_weight_decay_narrows_the_train_validation_gap(seed):
     plain, decay = run("gap", "no_decay", seed), run("gap", "decay", seed)
