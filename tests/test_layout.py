@@ -52,6 +52,14 @@ BOXES = """() => {
           scroll: document.documentElement.scrollWidth, width: window.innerWidth};
 }"""
 
+# the heights of the charts bnviz's components draw (plot.js, stream_chart.js) whose axes keep
+# no fixed ratio: the ones a taller window stretches
+STRETCHABLE = r"""() => [...document.querySelectorAll('.bnviz-plot, .bnviz-live')]
+  .map(e => e.querySelector('.js-plotly-plot'))
+  .filter(p => p && p.offsetParent && p.getBoundingClientRect().height > 50
+    && !Object.keys(p.layout || {}).some(k => /^[xy]axis\d*$/.test(k) && p.layout[k].scaleanchor))
+  .map(p => p.getBoundingClientRect().height)"""
+
 CUT = """() => {  // text elements whose content is wider than their box (ellipsis or clipped)
   const out = [];
   const sel = 'button, label, p, h1, h2, h3, [data-testid^="stMetric"]';
@@ -153,10 +161,20 @@ def test_first_screen_at_1280x720_after_a_preset(tab, server, path, preset):
     first = next(k for p, k in PAGES if p == path) == preset  # a page's first entry: its name
     path = path if first else f"{path}-{preset.rsplit('.', 1)[1]}"
     page.screenshot(path=str(SCREENS / f"{path}-1280x720.png"))
+    small = page.evaluate(STRETCHABLE)
     page.set_viewport_size({"width": 1920, "height": 1080})
     page.wait_for_timeout(1500)
     assert page.evaluate(CUT) == []
     page.screenshot(path=str(SCREENS / f"{path}-1920x1080.png"))
+    # 1080 px tall: the charts stretch (assets/js/load_plotly.js, 1.35x), the first screen
+    # still holds the sentence and the first chart
+    boxes = page.evaluate(BOXES)
+    for name in ("look", "chart"):
+        b = boxes[name]
+        assert b["top"] >= 0 and b["bottom"] <= 1080 and b["right"] <= 1920, (name, b)
+    large = page.evaluate(STRETCHABLE)
+    assert len(large) == len(small), (small, large)
+    assert all(1.3 < b / a < 1.4 for a, b in zip(small, large, strict=True)), (small, large)
 
 
 VIEWS_ROW = """() => {  // each view button's right edge against its column's (title row or page)

@@ -53,3 +53,30 @@ function themed(fig, template) {
   delete layout.width; // the column's width
   return { data: fig.data || [], layout };
 }
+
+// Chart heights are chosen for a 1280x720 projector. A taller window (a 1920x1080 one)
+// stretches every chart up to MAX_STRETCH times: at 1080 px they were wide flat strips over
+// half the screen (audit 16). A figure with locked axis ratios (images, contours on a square
+// grid) keeps its height: taller, it would only gain blank space.
+const DESIGN_HEIGHT = 720;
+const MAX_STRETCH = 1.35;
+
+function stretch(layout) {
+  const locked = Object.keys(layout || {}).some(
+    (k) => /^[xy]axis\d*$/.test(k) && layout[k] && layout[k].scaleanchor,
+  );
+  return locked ? 1 : Math.min(MAX_STRETCH, Math.max(1, window.innerHeight / DESIGN_HEIGHT));
+}
+
+function stretched(layout, height) {
+  // a copy of layout at `height` (the figure's own) times stretch(); a legend placed in the
+  // container keeps its distance in px from the bottom edge
+  const k = stretch(layout);
+  const out = { ...layout, height: Math.round(height * k) };
+  for (const [key, leg] of Object.entries(out)) {
+    if (/^legend\d*$/.test(key) && leg && leg.yref === "container" && leg.y) {
+      out[key] = { ...leg, y: leg.y / k };
+    }
+  }
+  return out;
+}

@@ -61,6 +61,10 @@ async function barsBesidePlots(P, box) {
   }
 }
 
+function stretchedHeight(fig) {
+  return stretched(fig.layout, fig.layout?.height || DEFAULT_HEIGHT).height + "px";
+}
+
 function holding(box) {
   // a mouse button or finger down on the chart (a zoom or pan being dragged)
   return box.heldSince !== null && performance.now() - box.heldSince < HOLD_MAX_MS;
@@ -86,8 +90,10 @@ async function draw(box) {
       if (box.gone) return;
       drawing = box.next; // the newest figure that arrived meanwhile
       const fig = themed(drawing, template);
+      fig.layout = stretched(fig.layout, fig.layout.height || DEFAULT_HEIGHT);
       box.next = null;
-      box.plot.style.height = (fig.layout.height || DEFAULT_HEIGHT) + "px";
+      box.drawn = drawing; // redrawn as it is when the window's height changes the stretch
+      box.plot.style.height = fig.layout.height + "px";
       for (const [i, x] of Object.entries(box.barX)) {
         const bar = fig.data[i] && fig.data[i].colorbar;
         if (bar && bar.x === undefined) bar.x = x;
@@ -147,6 +153,15 @@ export default function (component) {
       }
     });
     box.resize.observe(root);
+    box.onWindow = () => {
+      // a window made taller or shorter (a browser maximized on the projector): the same
+      // figure again, at the new stretch (uirevision keeps a zoom)
+      const drawn = box.drawn;
+      if (!drawn || box.next || box.plot.style.height === stretchedHeight(drawn)) return;
+      box.next = drawn;
+      draw(box);
+    };
+    window.addEventListener("resize", box.onWindow);
     parentElement.__bnvizPlot = box;
   }
   const spec = text(data);
@@ -155,7 +170,9 @@ export default function (component) {
     box.spec = spec;
     const fig = JSON.parse(spec);
     // its place is kept before plotly.js has loaded
-    if (!box.plot.style.height) box.plot.style.height = (fig.layout?.height || DEFAULT_HEIGHT) + "px";
+    if (!box.plot.style.height) {
+      box.plot.style.height = stretchedHeight(fig);
+    }
     box.next = fig;
     draw(box);
   }
@@ -172,6 +189,7 @@ function leave(box, parentElement) {
   window.removeEventListener("pointerup", box.release, true);
   window.removeEventListener("pointercancel", box.release, true);
   window.removeEventListener("blur", box.release);
+  window.removeEventListener("resize", box.onWindow);
   if (window.Plotly) window.Plotly.purge(box.plot);
   delete parentElement.__bnvizPlot;
 }

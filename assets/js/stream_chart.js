@@ -153,6 +153,9 @@ async function ask(live) {
     // Streamlit's chart theme, as every other chart on the page has it (an audit: these two
     // titles were not bold and their axis titles larger than on all the other views)
     const fig = themed(ans.figure, await loadTemplate(live.data.template));
+    live.layout = fig.layout; // as the server sent it: a taller window stretches it again
+    fig.layout = stretched(fig.layout, fig.layout.height || live.data.height);
+    live.plot.style.height = fig.layout.height + "px";
     await P.newPlot(live.plot, fig.data, fig.layout, {
       responsive: true,
       displaylogo: false,
@@ -192,7 +195,7 @@ function start(root, data) {
   const box = document.createElement("div");
   box.className = "bnviz-live";
   const plot = document.createElement("div");
-  plot.style.height = data.height + "px";
+  plot.style.height = stretched({}, data.height).height + "px";
   const note = document.createElement("div");
   note.className = "bnviz-live-note";
   note.style.cssText = "font-size: 0.8rem; opacity: 0.7; min-height: 1.2em";
@@ -215,11 +218,29 @@ function start(root, data) {
     if (live.P && live.plot.data && live.plot.offsetParent) live.P.Plots.resize(live.plot);
   });
   live.resize.observe(box);
+  live.onWindow = () => {
+    // a window made taller or shorter: the chart's height at the new stretch (load_plotly.js)
+    if (!live.layout || !live.plot.data) return;
+    const layout = stretched(live.layout, live.layout.height || live.data.height);
+    if (live.plot.style.height === layout.height + "px") return;
+    live.plot.style.height = layout.height + "px";
+    // sized from its box (autosize): a relayout of the height fixed the width too, at the
+    // narrower window's (the chart kept 400 of its 720 px after a 1280 to 1920 resize)
+    const update = { autosize: true };
+    for (const key of Object.keys(layout)) {
+      if (/^legend\d*$/.test(key) && layout[key] && layout[key].y !== undefined) {
+        update[key + ".y"] = layout[key].y;
+      }
+    }
+    live.P.relayout(live.plot, update);
+  };
+  window.addEventListener("resize", live.onWindow);
   live.stop = () => {
     live.stopped = true;
     clearTimeout(live.timer);
     if (live.ctrl) live.ctrl.abort();
     live.resize.disconnect();
+    window.removeEventListener("resize", live.onWindow);
   };
   ask(live).catch(() => {});
   return live;
