@@ -69,7 +69,7 @@ function stretch(layout) {
 }
 
 function stretched(layout, height) {
-  // a copy of layout at `height` (the figure's own) times stretch(); a legend placed in the
+  // a copy of layout at height (the figure's own) times stretch(); a legend placed in the
   // container keeps its distance in px from the bottom edge
   const k = stretch(layout);
   const out = { ...layout, height: Math.round(height * k) };
