@@ -442,6 +442,17 @@ def cumulative_holds(none: Snapshot, usual: Snapshot) -> bool:
     return bool(4 <= mean_error(none, 1) / mean_error(usual, 1) <= 12)
 
 
+def closest_unit(none: Snapshot, usual: Snapshot) -> float:
+    """The cumulative preset's "a single unit can come close": the least ratio over layer 2's
+    recorded units of momentum=None's late distance from the population line to m = 0.1's."""
+    pairs = zip(layer_units(none, 1), layer_units(usual, 1), strict=True)
+    return float(min(_late_error(a) / _late_error(b) for a, b in pairs))
+
+
+CLOSE_UNIT = 2.0  # "close": within this factor; seeds 0-4: 1.42, 1.25, 1.01, 1.76, 2.01
+CLOSE_SEEDS = 3  # ... on this many of them
+
+
 def page_holds(preset: str, runs: Mapping[str, Snapshot]) -> bool:
     """The preset's check on the runs the page started for it ('main', 'compare')."""
     main, other = runs["main"], runs.get("compare")
