@@ -284,6 +284,9 @@ def test_the_live_rate_reads_the_rate_of_the_runs_shown_after_they_end():
     at.select_slider(key="lab.lr").set_value(0.5).run()  # the first pair: ended already
     assert ended_at(0.5)(at)
     assert rate(at) == 0.5  # the runs shown trained at 0.5 (the old key read 1.0)
+    # its values written as the settings' slider writes them: "1", not "1.0" (audit 16)
+    (slider,) = [s for s in at.select_slider if s.label.startswith("Learning rate now")]
+    assert "1" in slider.options and "0.5" in slider.options and "1.0" not in slider.options
 
 
 def _extremes():

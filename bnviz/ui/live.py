@@ -285,6 +285,7 @@ def live_lr(ctx: PageContext, cfg: RunConfig, runs: dict[str, Run | None]) -> bo
         ctx.tr("run.live_lr"),
         log_grid(specs(RunConfig)["lr"], current),
         value=current,
+        format_func=lambda v: f"{v:g}",  # "3" as the settings' slider writes it, not "3.0"
         disabled=not live,
         help=ctx.tr("run.live_lr_help"),
         key=key,
