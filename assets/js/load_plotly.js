@@ -56,16 +56,20 @@ function themed(fig, template) {
 
 // Chart heights are chosen for a 1280x720 projector. A taller window (a 1920x1080 one)
 // stretches every chart up to MAX_STRETCH times: at 1080 px they were wide flat strips over
-// half the screen (audit 16). A figure with locked axis ratios (images, contours on a square
-// grid) keeps its height: taller, it would only gain blank space.
+// half the screen (audit 16). A figure with locked axis ratios (images, tiles) keeps its
+// height, where taller would only gain blank space, unless its layout.meta.stretch says
+// otherwise (a square plot in a wide column grows; it keeps its partner's height beside it).
 const DESIGN_HEIGHT = 720;
 const MAX_STRETCH = 1.35;
 
 function stretch(layout) {
+  const k = Math.min(MAX_STRETCH, Math.max(1, window.innerHeight / DESIGN_HEIGHT));
+  const told = layout && layout.meta && layout.meta.stretch;
+  if (told !== undefined) return told ? k : 1;
   const locked = Object.keys(layout || {}).some(
-    (k) => /^[xy]axis\d*$/.test(k) && layout[k] && layout[k].scaleanchor,
+    (key) => /^[xy]axis\d*$/.test(key) && layout[key] && layout[key].scaleanchor,
   );
-  return locked ? 1 : Math.min(MAX_STRETCH, Math.max(1, window.innerHeight / DESIGN_HEIGHT));
+  return locked ? 1 : k;
 }
 
 function stretched(layout, height) {

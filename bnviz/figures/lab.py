@@ -364,4 +364,7 @@ def boundary_figure(
     if not traces:
         return _empty(lang)
     # the hero height: at 1280x720 the panels' labels (x-axis titles) stay on the first screen
-    return go.Figure(traces, base_layout(t("lab.fig.boundary", lang), **axes))
+    # square panels in a wide figure: a taller window makes them larger (load_plotly.js)
+    return go.Figure(
+        traces, base_layout(t("lab.fig.boundary", lang), meta=dict(stretch=True), **axes)
+    )

@@ -103,6 +103,9 @@ def contour_figure(
     # two items a row on both panels: the raw panel's longer tick labels leave its plot less
     # width, and its legend took two rows against one beside it (the plots did not line up)
     layout["legend"] |= dict(entrywidth=0.5, entrywidthmode="fraction")
+    # a taller window stretches both panels alike, the square one too (assets/js/load_plotly.js;
+    # audit 18: at 1080 px the raw panel grew beside a standardized one that kept its height)
+    layout["meta"] = dict(stretch=True)
     return go.Figure(data=[contour, *_path_traces(d, upto, lang)], layout=layout)
 
 
