@@ -178,6 +178,7 @@ def test_first_loss_and_accuracy_figures(snaps):
 def test_ratio_table_colours_each_status():
     rows = [B.RatioRow(0, -1.0, "too_high", "lower_lr"), B.RatioRow(1, -3.0, "ok", "keep")]
     fig = FB.ratio_table_figure(rows, lang="zh")
+    assert fig.layout.meta == {"stretch": False}  # rows keep their height on a taller window
     cells = fig.data[0].cells.values
     assert list(cells[0]) == ["1", t("babysitting.fig.head", "zh")]
     assert list(cells[1]) == ["1.0e-01", "1.0e-03"]
@@ -243,6 +244,7 @@ def test_babysitting_figures_accept_queued_runs():
 def test_ratio_tables_put_every_run_in_one_table_labelled_once():
     rows = [B.RatioRow(0, -5.0, "too_low", "raise_lr"), B.RatioRow(1, math.nan, "none", "check")]
     fig = FB.ratio_tables_figure({"A (0.0001)": rows, "B (1)": rows[:1]}, lang="en")
+    assert fig.layout.meta == {"stretch": False}  # the page's table: blank under it if stretched
     cells = fig.data[0].cells.values
     assert list(cells[0]) == ["A (0.0001)", "", "B (1)"]
     assert list(cells[1]) == ["1", t("babysitting.fig.head"), t("babysitting.fig.head")]

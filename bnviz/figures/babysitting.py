@@ -131,6 +131,11 @@ def advice_text(row: RatioRow, lang: str) -> str:
     return _tr(f"advice.{row.advice}", lang, factor=factor)
 
 
+# a table's rows keep their height: a taller window would only add blank space under them
+# (assets/js/load_plotly.js stretches charts; audit 18: 180 px blank under the ratio table)
+KEEP_HEIGHT = dict(stretch=False)
+
+
 def ratio_table_figure(rows: list[RatioRow], *, lang: str = "en") -> go.Figure:
     """The update/weight diagnosis: layer, ratio, status, recommended change."""
     last = len(rows) - 1
@@ -146,6 +151,7 @@ def ratio_table_figure(rows: list[RatioRow], *, lang: str = "en") -> go.Figure:
                    font=dict(color=["black", "black", colors, "black"])),
     ))  # fmt: skip
     fig.update_layout(base_layout(_tr("fig.ratio_title", lang), height=60 + 30 * len(rows)))
+    fig.update_layout(meta=KEEP_HEIGHT)
     return fig
 
 
@@ -223,5 +229,5 @@ def ratio_tables_figure(tables: Mapping[str, list[RatioRow]], *, lang: str = "en
                    font=dict(color=["black", "black", "black", colors, "black"])),
     ))  # fmt: skip
     height = 60 + 26 * (len(colors) + 1)
-    fig.update_layout(base_layout(_tr("fig.ratio_title", lang), height=height))
+    fig.update_layout(base_layout(_tr("fig.ratio_title", lang), height=height), meta=KEEP_HEIGHT)
     return fig
