@@ -128,6 +128,8 @@ def test_lower_gamma_and_bias_figures(short_runs, lang):
     assert len(gamma.data) == 2 and len(gamma.data[0].x) == 3
     bias = lf.bias_figure(short_runs["bias"], lang=lang)
     assert bias.layout.yaxis.type == "log" and max(bias.data[1].y) < 1e-12
+    # side by side on the γ and β view: one height, so their legends line up (audit 18)
+    assert bias.layout.height == gamma.layout.height
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

@@ -154,7 +154,7 @@ def bias_summary(result: Mapping[str, np.ndarray]) -> dict[str, str]:
     }  # fmt: skip
 
 
-def bias_figure(result: Mapping[str, np.ndarray], *, lang: str, height: int = 280) -> go.Figure:
+def bias_figure(result: Mapping[str, np.ndarray], *, lang: str, height: int = 300) -> go.Figure:
     """Largest |gradient| of the bias before BN vs of its weights, per step (log y)."""
     steps = np.arange(1, len(result["bias_grad"]) + 1)
     fig = go.Figure(layout=base_layout(_tr("bias_title", lang), height=height))
