@@ -11,6 +11,7 @@ from streamlit.runtime.scriptrunner import magic
 from streamlit.testing.v1 import AppTest
 
 from bnviz.i18n import listed, t
+from bnviz.train import Trainer
 from bnviz.ui.common import plain
 from tests.helpers import (
     click,
@@ -315,6 +316,28 @@ def test_every_control_at_its_extremes_renders():
 def test_a_diverging_run_says_so_on_the_page():
     at = page("01_batchnorm_lab.py", activation="relu", init="large", lr="10.0", depth="6")
     rerun_until(at, lambda a: any("diverged at step" in w.value for w in a.warning))
+    assert not at.exception
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_run_that_fails_says_so_in_the_pages_language(monkeypatch, lang):
+    """A run whose training raised: the page says so in its language and what to press; the
+    exception's text (English, whatever the language) only in small print under it. It was
+    "{label} 出错停止：RuntimeError: …", the English inside the Chinese sentence."""
+    original = Trainer.next_batch
+
+    def fails(self):
+        if self.cfg.seed == 661 and self.step_count >= 3:
+            raise RuntimeError("a *failed* step")
+        return original(self)
+
+    monkeypatch.setattr(Trainer, "next_batch", fails)
+    at = page("01_batchnorm_lab.py", seed="661", lang=lang)
+    said = t("run.error", lang, label="").strip()
+    rerun_until(at, lambda a: any(said in e.value for e in a.error))
+    detail = t("run.error_detail", lang, error=plain("RuntimeError: a *failed* step"))
+    assert detail in [c.value for c in at.caption]
+    assert not any("RuntimeError" in e.value for e in at.error)
     assert not at.exception
 
 

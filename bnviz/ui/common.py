@@ -27,6 +27,7 @@ from bnviz.ui._compat import (
 
 Saying = Callable[["PageContext"], str]  # a note in the page's language, whichever it is now
 SHOWN_CHARS = 60  # a URL value quoted back in a note is cut here (values may be 10 KB)
+ERROR_CHARS = 300  # of a job's error text, in small print
 _PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation: all of markdown's
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")  # line breaks would start new blocks
 

@@ -12,11 +12,10 @@ from bnviz.lessons import hyperparams as H
 from bnviz.lessons import hyperparams_views as V
 from bnviz.sweep import TooBig
 from bnviz.ui import live, plot
-from bnviz.ui.common import PageContext, plain
+from bnviz.ui.common import ERROR_CHARS, PageContext, plain
 
 FIRST = {"coarse": "round1", "grid": "sweep"}  # a view's sweep it draws before the later ones
 UNFINISHED = ("error", "interrupted", "stopped")  # worst first: the message says the worst
-ERROR_CHARS = 300  # of a job's error text, in small print
 
 
 def _points(snap, fields=("lr", "init_scale")) -> np.ndarray:

@@ -15,7 +15,7 @@ from bnviz.i18n import strings
 from bnviz.live_api import shown_step, steered_lr
 from bnviz.runner import Busy, Run, slot_name
 from bnviz.stepper import TERMINAL, Snapshot
-from bnviz.ui.common import PageContext, scheduler, session_id
+from bnviz.ui.common import ERROR_CHARS, PageContext, plain, scheduler, session_id
 from bnviz.ui.controls import log_grid
 from bnviz.ui.stream_chart import TIME_LEFT_FROM_S, streaming
 
@@ -334,7 +334,9 @@ def run_problems(ctx: PageContext, label: str, snap: Snapshot, warn: bool = True
     if snap.state == "diverged" and warn:
         st.warning(ctx.tr("run.diverged", label=label, step=snap.diverged_at))
     elif snap.state == "error":
-        st.error(ctx.tr("run.error", label=label, error=snap.error or ""))
+        st.error(ctx.tr("run.error", label=label))
+        if snap.error:  # the exception's own text, in English whatever the page's language
+            st.caption(ctx.tr("run.error_detail", error=plain(snap.error, ERROR_CHARS)))
     elif snap.state == "interrupted":  # no checkpoint to resume from: Reset trains it again
         st.warning(ctx.tr("run.interrupted", label=label, step=snap.step))
 
