@@ -44,6 +44,28 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def start_streamlit(script: str | Path) -> tuple[subprocess.Popen, str]:
+    """`streamlit run script` from the project's folder (its .streamlit/config.toml) on a free
+    port, once it answers: (its process, its URL)."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "BNVIZ_BACKEND"}  # real worker processes
+    cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port)]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":
+                return proc, url
+        except OSError:
+            pass
+        assert proc.poll() is None, proc.stdout.read().decode()
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.3)
+
+
 @pytest.fixture(scope="session")
 def server_process():
     """`streamlit run app.py` on a free port, (its process, its URL); stopped with SIGTERM at
@@ -53,23 +75,7 @@ def server_process():
         if os.environ.get("BNVIZ_ALLOW_NO_BROWSER") == "1":
             pytest.skip(missing)
         pytest.fail(missing + " — set BNVIZ_ALLOW_NO_BROWSER=1 to skip browser tests locally")
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k != "BNVIZ_BACKEND"}  # real worker processes
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
-    proc = subprocess.Popen(
-        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":
-                break
-        except OSError:
-            pass
-        assert proc.poll() is None, proc.stdout.read().decode()
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.3)
+    proc, url = start_streamlit("app.py")
     yield proc, url
     workers = _children(proc.pid)
     assert workers, "the server should have started its worker processes"

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from bnviz.ui import plot
-from tests.browser_support import no_exception, open_page
+from tests.browser_support import no_exception, open_page, start_streamlit
 
 pytestmark = pytest.mark.browser
 
@@ -118,14 +118,29 @@ def test_a_late_cleanup_leaves_the_chart_drawn(tab, server):
     no_exception(page)
 
 
-def test_streamlit_theme_is_the_stored_template(tab, server):
-    """A live chart takes Streamlit's chart theme from assets/js/streamlit_template.json: here
-    read again from an st.plotly_chart that Streamlit drew (the standardization page's). An
-    upgrade that changes the theme fails here; BNVIZ_WRITE_TEMPLATE=1 stores the new one."""
-    page = open_page(tab, server + "/standardization")
-    chart = '[data-testid="stPlotlyChart"] .js-plotly-plot'
-    page.wait_for_selector(f"{chart} .main-svg", timeout=60_000)
-    drawn = page.evaluate(f"() => document.querySelector('{chart}').layout.template")
+THEMED = """import plotly.graph_objects as go
+import streamlit as st
+
+st.plotly_chart(go.Figure(go.Scatter(y=[1.0, 3.0, 2.0])))
+"""
+
+
+def test_streamlit_theme_is_the_stored_template(tab, tmp_path):
+    """A chart takes Streamlit's chart theme from assets/js/streamlit_template.json: here read
+    again from an st.plotly_chart that Streamlit draws (a one-line app of its own, served with
+    the project's .streamlit/config.toml: no page of the app draws with st.plotly_chart now).
+    An upgrade that changes the theme fails here; BNVIZ_WRITE_TEMPLATE=1 stores the new one."""
+    script = tmp_path / "themed.py"
+    script.write_text(THEMED, encoding="utf-8")
+    proc, url = start_streamlit(script)
+    try:
+        tab.goto(url)
+        chart = '[data-testid="stPlotlyChart"] .js-plotly-plot'
+        tab.wait_for_selector(f"{chart} .main-svg", timeout=60_000)
+        drawn = tab.evaluate(f"() => document.querySelector('{chart}').layout.template")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
     if os.environ.get("BNVIZ_WRITE_TEMPLATE"):
         text = json.dumps(drawn, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
         plot.TEMPLATE.write_text(text, encoding="utf-8")

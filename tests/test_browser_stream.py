@@ -209,8 +209,8 @@ TOOLBARS = """([live]) => [...document.querySelectorAll('.js-plotly-plot')]
 def test_a_touch_screen_gets_no_chart_toolbar_over_the_titles(browser, tab, server):
     """Audit 14: plotly shows its toolbar always where there is no hover (a tablet, a phone),
     top right over the chart's title: it hid why BN's "(ratio 0.187)". Touch: none, on the
-    lab's streamed charts, on a plot.js chart and on st.plotly_chart's; with a mouse, the
-    toolbar is there, on hover."""
+    lab's streamed charts and on plot.js charts (the lab's views, why BN's static ones); with a
+    mouse, the toolbar is there, on hover."""
     seen = {}
     touch = browser.new_page(
         has_touch=True, locale="en-US", viewport={"width": 768, "height": 1024}

@@ -155,7 +155,7 @@ def show_function(ctx: PageContext, cfg: A.ActivationSettings) -> None:
     c, regions, probes = curve(cfg.activation, **cfg.params())
     left, right = st.columns([3, 2])
     fig = figs.curve_figure(c, lang=ctx.lang, regions=regions, probes=probes, height=420)
-    left.plotly_chart(fig, key="act.curve")
+    plot.chart(left, fig, "act.curve")
     with right:
         questions(ctx, cfg, probes)
 
@@ -168,7 +168,7 @@ def show_gallery(ctx: PageContext, cfg: A.ActivationSettings) -> None:
         for col, name in zip(st.columns(3), A.NAMES[start : start + 3], strict=True):
             c, regions, _ = curve(name, **cfg.params(name))
             fig = figs.curve_figure(c, lang=ctx.lang, regions=regions, height=250, legend=False)
-            col.plotly_chart(fig, key=f"act.gallery.{name}")
+            plot.chart(col, fig, f"act.gallery.{name}")
     st.caption(ctx.tr("activations.gallery_note"))
     st.markdown(f"**{ctx.tr('activations.compare_title')}**")
     rows = figs.summary_rows(list(summaries.values()), lang=ctx.lang)
@@ -176,7 +176,7 @@ def show_gallery(ctx: PageContext, cfg: A.ActivationSettings) -> None:
     st.caption(ctx.tr("activations.questions_note"))
     left, right = st.columns(2)
     costs = {n: s.cost_ns for n, s in summaries.items()}
-    left.plotly_chart(figs.cost_figure(costs, lang=ctx.lang), key="act.cost")
+    plot.chart(left, figs.cost_figure(costs, lang=ctx.lang), "act.cost")
     left.caption(ctx.tr("activations.cost_note"))
     with right:
         advice(ctx, summaries)
@@ -185,7 +185,7 @@ def show_gallery(ctx: PageContext, cfg: A.ActivationSettings) -> None:
 def show_zigzag(ctx: PageContext, cfg: A.ActivationSettings) -> None:
     """Why zero-centered outputs matter: one neuron's two weights, positive vs centered inputs."""
     runs = zigzags(cfg.lr, cfg.steps, cfg.seed)
-    st.plotly_chart(figs.zigzag_figure(runs, lang=ctx.lang), key="act.zigzag")
+    plot.chart(st, figs.zigzag_figure(runs, lang=ctx.lang), "act.zigzag")
     st.caption(ctx.tr("activations.zigzag_note"))
     st.caption(ctx.tr("activations.zigzag_lr_note"))
 
@@ -218,7 +218,7 @@ def show_race(ctx: PageContext, cfg: A.ActivationSettings) -> None:
         wait_for(ctx, job, "activations.race.progress")
         return
     result = job.result
-    st.plotly_chart(figs.race_figure(result, lang=ctx.lang), key="act.race")
+    plot.chart(st, figs.race_figure(result, lang=ctx.lang), "act.race")
     st.markdown(figs.race_caption(result, lang=ctx.lang))
 
 

@@ -93,13 +93,13 @@ def _photos() -> tuple:
 
 def picture(ctx: PageContext, cfg: P.CloudConfig) -> None:
     """The lecture figure: five panels, the covariance under each."""
-    st.plotly_chart(figs.panels_figure(P.panels(cfg), lang=ctx.lang), key="prep.panels")
+    plot.chart(st, figs.panels_figure(P.panels(cfg), lang=ctx.lang), "prep.panels")
 
 
 def contours(ctx: PageContext, cfg: P.CloudConfig) -> None:
     """The raw, centered and whitened bowls with gradient descent on each."""
     problems, paths, gains = _bowls(cfg)
-    st.plotly_chart(figs.bowls_figure(problems, paths, lang=ctx.lang), key="prep.bowls")
+    plot.chart(st, figs.bowls_figure(problems, paths, lang=ctx.lang), "prep.bowls")
     eps = compact(cfg.eps)  # "1e-5", as the lessons write it
     st.caption(ctx.tr("preprocessing.gains", main=gains[0], quiet=gains[-1], eps=eps))
 
@@ -109,16 +109,16 @@ def pca(ctx: PageContext, cfg: P.CloudConfig) -> None:
     with st.spinner(ctx.tr("preprocessing.training_spinner")):
         explained, recs, acc = _pca(cfg.seed)
     left, right = st.columns(2)
-    left.plotly_chart(figs.explained_figure(explained, lang=ctx.lang), key="prep.explained")
-    right.plotly_chart(figs.accuracy_k_figure(D.PCA_KS, acc, lang=ctx.lang), key="prep.acc_k")
-    st.plotly_chart(figs.reconstructions_figure(recs, D.RECON_KS, lang=ctx.lang), key="prep.recs")
+    plot.chart(left, figs.explained_figure(explained, lang=ctx.lang), "prep.explained")
+    plot.chart(right, figs.accuracy_k_figure(D.PCA_KS, acc, lang=ctx.lang), "prep.acc_k")
+    plot.chart(st, figs.reconstructions_figure(recs, D.RECON_KS, lang=ctx.lang), "prep.recs")
 
 
 def images(ctx: PageContext, cfg: P.CloudConfig) -> None:
     """Mean image vs per-channel mean, one patch centered both ways, whitening's noise gain."""
     with st.spinner(ctx.tr("preprocessing.computing")):
         stats, gains = _photos()
-    st.plotly_chart(figs.mean_image_figure(stats, lang=ctx.lang), key="prep.mean")
+    plot.chart(st, figs.mean_image_figure(stats, lang=ctx.lang), "prep.mean")
     flat = listed([f"{v:.1%}" for v in stats.flatness], ctx.lang)  # the sentence's numbers
     n, gap = len(D.photo_patches()), f"{stats.largest_gap:.3f}"
     st.caption(ctx.tr("preprocessing.mean_measured", n=n, flat=flat, gap=gap))
@@ -126,8 +126,8 @@ def images(ctx: PageContext, cfg: P.CloudConfig) -> None:
     first = D.textured_patch(D.photo_patches(), cfg.seed)  # above the patch, not page-wide
     index = left.slider(ctx.tr("preprocessing.field.patch"), 0, n - 1, first, key="prep.patch")
     patch = D.centered_patch(D.photo_patches(), index)
-    left.plotly_chart(figs.centered_figure(patch, lang=ctx.lang), key="prep.patch_fig")
-    right.plotly_chart(figs.noise_gain_figure(D.NOISE_EPS, gains, lang=ctx.lang), key="prep.noise")
+    plot.chart(left, figs.centered_figure(patch, lang=ctx.lang), "prep.patch_fig")
+    plot.chart(right, figs.noise_gain_figure(D.NOISE_EPS, gains, lang=ctx.lang), "prep.noise")
     right.caption(ctx.tr("preprocessing.claim.noise"))
 
 

@@ -231,7 +231,7 @@ def draw(ctx: PageContext, view: str, cfg: RunConfig, view_cfg: rs.View) -> None
     elif view == "noise":
         noise = rs.batch_noise(cfg)
         fig = figs.noise_figure(noise, unit, lang=ctx.lang, layer=layer, batch_size=cfg.batch_size)
-        st.plotly_chart(fig, key="running_stats.noise")
+        plot.chart(st, fig, "running_stats.noise")
         st.markdown(ctx.tr("running_stats.noise_what"))
     else:
         batch_of_one_section(ctx)

@@ -149,8 +149,8 @@ def draw(ctx: PageContext, cfg: S.StandardizationConfig, upto: int, equal_aspect
 
     left, right = st.columns(2)
     loss = figs.loss_figure(raw, std, lang=ctx.lang, upto=upto)
-    left.plotly_chart(loss, key="standardization.loss")
+    plot.chart(left, loss, "standardization.loss")
     used = (cfg.lr_for(False), cfg.lr_for(True))
     sweep = figs.sweep_figure(sweep_raw, sweep_std, lang=ctx.lang, used=used)
-    right.plotly_chart(sweep, key="standardization.sweep")
+    plot.chart(right, sweep, "standardization.sweep")
     right.caption(ctx.tr("standardization.sweep_note", steps=f"{sweep_raw.steps:,}"))

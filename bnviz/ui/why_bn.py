@@ -53,16 +53,12 @@ def gamma_demos(seed: int) -> tuple:
     )  # fmt: skip
 
 
-def _chart(where, fig, key: str) -> None:
-    where.plotly_chart(fig, key=f"why.{key}")
-
-
 def show_linear(ctx: PageContext, cfg: W.DeepLinearSettings) -> None:
     """The hero: the order-k terms with predicted vs actual, then the safe-lr curve."""
     s = step(cfg)
     left, right = st.columns([3, 2])
-    _chart(left, figs.terms_figure(s, lang=ctx.lang, height=HERO_HEIGHT), "terms")
-    _chart(right, figs.change_figure(s, lang=ctx.lang, height=HERO_HEIGHT), "change")
+    plot.chart(left, figs.terms_figure(s, lang=ctx.lang, height=HERO_HEIGHT), "why.terms")
+    plot.chart(right, figs.change_figure(s, lang=ctx.lang, height=HERO_HEIGHT), "why.change")
     st.caption(ctx.tr("why_bn.terms_note"))
     unit = cfg.replace(w=1.0, spread=0.0)
     if not cfg.batchnorm and cfg != unit and not getattr(s, "overflow", False):
@@ -72,7 +68,7 @@ def show_linear(ctx: PageContext, cfg: W.DeepLinearSettings) -> None:
     if cfg.batchnorm:
         st.caption(ctx.tr("why_bn.bn_note"))
     fig = figs.safe_lr_figure(safe_curve(cfg.w), lang=ctx.lang, depth=cfg.depth, lr=cfg.lr)
-    _chart(st, fig, "safe")
+    plot.chart(st, fig, "why.safe")
 
 
 def show_static(ctx: PageContext, view: str, seed: int) -> None:
@@ -80,12 +76,12 @@ def show_static(ctx: PageContext, view: str, seed: int) -> None:
     with st.spinner(ctx.tr("why_bn.computing")):
         data = lower_rows(seed) if view == "lower" else gamma_demos(seed)
     if view == "lower":
-        _chart(st, live_figs.lower_figure(data, lang=ctx.lang), "lower")
+        plot.chart(st, live_figs.lower_figure(data, lang=ctx.lang), "why.lower")
         return
     gamma, bias, undo = data
     left, right = st.columns(2)
-    _chart(left, live_figs.gamma_beta_figure(gamma, lang=ctx.lang), "gamma")
-    _chart(right, live_figs.bias_figure(bias, lang=ctx.lang), "bias")
+    plot.chart(left, live_figs.gamma_beta_figure(gamma, lang=ctx.lang), "why.gamma")
+    plot.chart(right, live_figs.bias_figure(bias, lang=ctx.lang), "why.bias")
     left.caption(ctx.tr("why_bn.live.gamma_note", **live_figs.gamma_summary(gamma, lang=ctx.lang)))
     left.markdown(f"**{ctx.tr('lab.demo.undo_title')}**")
     left.markdown(ctx.tr("lab.demo.undo_what", diff=readable(undo, 2)))  # 9.5×10⁻⁸
