@@ -5,6 +5,7 @@ import gzip
 import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -61,3 +62,19 @@ def test_the_theme_is_served_once_not_sent_with_every_redraw():
     # a changed template is a new URL, so no browser keeps the old one
     digest = hashlib.sha256(live_routes.TEMPLATE.read_bytes()).hexdigest()[:12]
     assert live_routes.TEMPLATE_SRC.endswith(digest)
+
+
+def test_every_chart_of_the_app_is_drawn_by_plot_chart():
+    """A chart drawn with st.plotly_chart keeps its 1280x720 height on a 1920x1080 projector
+    (only plot.js stretches) and blanks on each redraw: only the two fallbacks for AppTest call
+    it (plot.chart and the streamed chart's, without the server's routes)."""
+    root = Path(__file__).resolve().parent.parent
+    files = [root / "app.py", *root.glob("pages/*.py"), *root.glob("bnviz/**/*.py")]
+    calls = {
+        f"{f.relative_to(root)}:{n}"
+        for f in files
+        for n, line in enumerate(f.read_text(encoding="utf-8").splitlines(), 1)
+        if ".plotly_chart(" in line
+    }
+    assert {c.split(":")[0] for c in calls} == {"bnviz/ui/plot.py", "bnviz/ui/stream_chart.py"}
+    assert len(calls) == 2, calls
