@@ -181,7 +181,7 @@ def test_ratio_table_colours_each_status():
     assert fig.layout.meta == {"stretch": False}  # rows keep their height on a taller window
     cells = fig.data[0].cells.values
     assert list(cells[0]) == ["1", t("babysitting.fig.head", "zh")]
-    assert list(cells[1]) == ["1.0e-01", "1.0e-03"]
+    assert list(cells[1]) == ["1e-1", "1e-3"]  # as the title writes its target, 1e-3
     assert list(cells[3]) == [
         t("babysitting.advice.lower_lr", "zh", factor="100"),  # 1e-1 is 100x 1e-3
         t("babysitting.advice.keep", "zh"),
@@ -248,7 +248,7 @@ def test_ratio_tables_put_every_run_in_one_table_labelled_once():
     cells = fig.data[0].cells.values
     assert list(cells[0]) == ["A (0.0001)", "", "B (1)"]
     assert list(cells[1]) == ["1", t("babysitting.fig.head"), t("babysitting.fig.head")]
-    assert list(cells[2]) == ["1.0e-05", "—", "1.0e-05"]
+    assert list(cells[2]) == ["1e-5", "—", "1e-5"]
     assert list(fig.data[0].cells.font.color[3]) == [
         FB.STATUS_COLORS[s] for s in ("too_low", "none", "too_low")
     ]

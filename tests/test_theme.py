@@ -7,7 +7,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from bnviz.figures.theme import compact, tidy_log_axes
+from bnviz.figures.theme import compact, exponent_text, tidy_log_axes
 from bnviz.i18n import t
 
 FIGURES = Path(__file__).resolve().parents[1] / "bnviz" / "figures"
@@ -100,3 +100,11 @@ def test_compact_writes_settings_as_the_lessons_do():
     assert (
         t("babysitting.fig.run_lr", "zh", label="太低", lr=compact(1e-4)) == "太低（学习率 1e-4）"
     )
+
+
+def test_exponent_text_writes_a_ratio_as_the_babysitting_lesson_does():
+    """Babysitting's ratio table read "6.7e-05" and "1.0e-03" under its title's "≈ 1e-3"."""
+    values = (6.72e-5, 1e-3, 0.0012, 0.1, 2.5e-7, 9.96e-4)
+    assert [exponent_text(v, 2) for v in values] == [
+        "6.7e-5", "1e-3", "1.2e-3", "1e-1", "2.5e-7", "1e-3"
+    ]  # fmt: skip

@@ -14,6 +14,7 @@ from bnviz.figures.theme import (
     base_layout,
     compact,
     downsample,
+    exponent_text,
     f32,
     log_axis,
     readable,
@@ -136,11 +137,17 @@ def advice_text(row: RatioRow, lang: str) -> str:
 KEEP_HEIGHT = dict(stretch=False)
 
 
+def ratio_text(row: RatioRow) -> str:
+    """A layer's update/weight ratio as the lesson writes its target ("≈ 1e-3"): "6.7e-5"
+    (it was "6.7e-05" under a title saying 1e-3); "—" when there is none."""
+    return exponent_text(10**row.log_ratio, 2) if np.isfinite(row.log_ratio) else "—"
+
+
 def ratio_table_figure(rows: list[RatioRow], *, lang: str = "en") -> go.Figure:
     """The update/weight diagnosis: layer, ratio, status, recommended change."""
     last = len(rows) - 1
     layer = [_tr("fig.head", lang) if r.layer == last else str(r.layer + 1) for r in rows]
-    ratio = [f"{10**r.log_ratio:.1e}" if np.isfinite(r.log_ratio) else "—" for r in rows]
+    ratio = [ratio_text(r) for r in rows]
     status = [_tr(f"status.{r.status}", lang) for r in rows]
     advice = [advice_text(r, lang) for r in rows]
     colors = [STATUS_COLORS[r.status] for r in rows]
@@ -217,7 +224,7 @@ def ratio_tables_figure(tables: Mapping[str, list[RatioRow]], *, lang: str = "en
         for r in rows:
             columns[0].append(label if r.layer == 0 else "")
             columns[1].append(_tr("fig.head", lang) if r.layer == last else str(r.layer + 1))
-            columns[2].append(f"{10**r.log_ratio:.1e}" if np.isfinite(r.log_ratio) else "—")
+            columns[2].append(ratio_text(r))
             columns[3].append(_tr(f"status.{r.status}", lang))
             columns[4].append(advice_text(r, lang))
             colors.append(STATUS_COLORS[r.status])

@@ -196,7 +196,13 @@ def compact(value: float) -> str:
     "0.0001" beside a sentence saying 1e-4, nor Python's "1e-05")."""
     if value == 0 or abs(value) >= 1e-3:
         return f"{value:g}"
-    mantissa, exponent = f"{value:.2e}".split("e")
+    return exponent_text(value)
+
+
+def exponent_text(value: float, digits: int = 3) -> str:
+    """`value` in e-notation as the lessons write it, `digits` significant digits at most:
+    "1e-3", "6.7e-5", "2.5e-1" (never Python's "6.70e-05")."""
+    mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
     return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
 
 
