@@ -144,7 +144,7 @@ def test_the_advice_says_how_far_to_move_the_learning_rate():
     assert B.lr_factor(-5.0) == 100 and B.lr_factor(-1.2) == 60 and B.lr_factor(-3.7) == 5
     row = B.RatioRow(0, -5.0, "too_low", "raise_lr")
     assert FB.advice_text(row, "en") == "raise the learning rate (about 100×)"
-    assert FB.advice_text(row, "zh") == "提高学习率（约 100 倍）"
+    assert FB.advice_text(row, "zh") == "把学习率提高到约 100 倍"
 
 
 def test_ratio_diagnosis_thresholds():
