@@ -177,6 +177,35 @@ def test_chinese_names_a_mini_batch_one_way():
     assert not [key for key, text in texts.items() if "小批量" in text]
 
 
+def _chinese_texts() -> dict[str, str]:
+    texts = dict(strings("zh"))
+    for path in sorted((ROOT / "assets" / "lessons" / "zh").glob("*.md")):
+        texts[str(path.relative_to(ROOT))] = path.read_text(encoding="utf-8")
+    return texts
+
+
+def test_chinese_says_ratios_and_terms_one_clear_way():
+    """Audit 19a: "缩小约 4.5 倍" / "少 10 倍" / "小了 N 倍" read either way in Chinese (the
+    pages write 1/N); dead units had four names (死掉的单元, 死单元, “死亡”单元, 死亡单元); a
+    wait ended in one "…" where Chinese writes "……"."""
+    texts = _chinese_texts()
+    assert any("死亡单元" in text for text in texts.values())
+    unclear = re.compile(r"缩小约 \S+ 倍|少 \S+ 倍|小了 \S+ 倍|死掉的单元|死单元|“死亡”")
+    assert {k: unclear.findall(v) for k, v in texts.items() if unclear.search(v)} == {}
+    one_dot = [k for k, v in strings("zh").items() if v.endswith("…") and not v.endswith("……")]
+    assert one_dot == []
+
+
+def test_thousands_are_grouped_with_commas_in_both_languages():
+    """Audit 19a: one page wrote "10 000" beside "10,000" (the code writes 20,000)."""
+    for lang in ("en", "zh"):
+        texts = dict(strings(lang))
+        for path in sorted((ROOT / "assets" / "lessons" / lang).glob("*.md")):
+            texts[str(path.relative_to(ROOT))] = path.read_text(encoding="utf-8")
+        spaced = re.compile(r"\d[ \u00a0\u2009\u202f]\d{3}(?!\d)")
+        assert {k: spaced.findall(v) for k, v in texts.items() if spaced.search(v)} == {}
+
+
 def test_lists_in_running_text_use_each_language_s_separator():
     """An audit: Chinese sentences listed numbers with ASCII commas ("46%, 41%, 41%",
     "1.43, 1.45, 2.26"); Chinese separates the items of a list with the 顿号 (、)."""
