@@ -58,8 +58,9 @@ BOXES = """() => {
 CHART_HEIGHTS = r"""() => [...document.querySelectorAll('.bnviz-plot, .bnviz-live')]
   .map(e => e.querySelector('.js-plotly-plot'))
   .filter(p => p && p.offsetParent && p.getBoundingClientRect().height > 50)
-  .map(p => [p.getBoundingClientRect().height, (p.layout.meta || {}).stretch ?? !Object
-    .keys(p.layout || {}).some(k => /^[xy]axis\d*$/.test(k) && p.layout[k].scaleanchor)])"""
+  .map(p => [p.getBoundingClientRect().height, (p.layout.meta || {}).stretch ?? !(Object
+    .keys(p.layout || {}).some(k => /^[xy]axis\d*$/.test(k) && p.layout[k].scaleanchor)
+    || (p.data || []).some(d => d.type === 'image'))])"""
 
 CUT = """() => {  // text elements whose content is wider than their box (ellipsis or clipped)
   const out = [];
@@ -461,6 +462,23 @@ def test_standardization_contour_legends_take_as_many_rows_and_plots_line_up(
     assert len(contours) == 2, contours
     assert contours[0]["rows"] == contours[1]["rows"], contours
     assert abs(contours[0]["bottom"] - contours[1]["bottom"]) <= 1, contours
+
+
+def test_images_keep_their_height_on_a_taller_window(tab, server):
+    """Audit 19b: preprocessing's images (the mean image, one patch centered two ways) grew
+    with a 1920x1080 window like the charts, into blank space: plotly locks an image's axes
+    itself, with no scaleanchor in the layout for load_plotly.js to see."""
+    page = _open(tab, server, "preprocessing?view=images", 1280, 720)
+    page.wait_for_function(f"() => ({CHART_HEIGHTS})().length >= 3", timeout=60_000)
+    page.wait_for_timeout(500)
+    small = page.evaluate(CHART_HEIGHTS)
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.wait_for_timeout(1500)
+    large = page.evaluate(CHART_HEIGHTS)
+    images = [grows for _, grows in small]
+    assert images.count(False) == 2 and images.count(True) >= 1, small  # 2 image rows, a chart
+    for (a, grows), (b, _) in zip(small, large, strict=True):
+        assert 1.3 < b / a < 1.4 if grows else abs(b - a) <= 1, (small, large)
 
 
 TITLES_CUT = """() => {  // chart titles wider than their chart (plotly clips them at its edge)

@@ -59,23 +59,24 @@ function themed(fig, template) {
 // half the screen (audit 16). A figure with locked axis ratios (images, tiles) keeps its
 // height, where taller would only gain blank space, unless its layout.meta.stretch says
 // otherwise (a square plot in a wide column grows; it keeps its partner's height beside it).
+// An image trace locks its axes without saying so in the layout (plotly does it itself).
 const DESIGN_HEIGHT = 720;
 const MAX_STRETCH = 1.35;
 
-function stretch(layout) {
+function stretch(layout, data) {
   const k = Math.min(MAX_STRETCH, Math.max(1, window.innerHeight / DESIGN_HEIGHT));
   const told = layout && layout.meta && layout.meta.stretch;
   if (told !== undefined) return told ? k : 1;
   const locked = Object.keys(layout || {}).some(
     (key) => /^[xy]axis\d*$/.test(key) && layout[key] && layout[key].scaleanchor,
   );
-  return locked ? 1 : k;
+  return locked || (data || []).some((trace) => trace.type === "image") ? 1 : k;
 }
 
-function stretched(layout, height) {
+function stretched(layout, height, data) {
   // a copy of layout at height (the figure's own) times stretch(); a legend placed in the
   // container keeps its distance in px from the bottom edge
-  const k = stretch(layout);
+  const k = stretch(layout, data);
   const out = { ...layout, height: Math.round(height * k) };
   for (const [key, leg] of Object.entries(out)) {
     if (/^legend\d*$/.test(key) && leg && leg.yref === "container" && leg.y) {

@@ -62,7 +62,7 @@ async function barsBesidePlots(P, box) {
 }
 
 function stretchedHeight(fig) {
-  return stretched(fig.layout, fig.layout?.height || DEFAULT_HEIGHT).height + "px";
+  return stretched(fig.layout, fig.layout?.height || DEFAULT_HEIGHT, fig.data).height + "px";
 }
 
 function holding(box) {
@@ -90,7 +90,7 @@ async function draw(box) {
       if (box.gone) return;
       drawing = box.next; // the newest figure that arrived meanwhile
       const fig = themed(drawing, template);
-      fig.layout = stretched(fig.layout, fig.layout.height || DEFAULT_HEIGHT);
+      fig.layout = stretched(fig.layout, fig.layout.height || DEFAULT_HEIGHT, fig.data);
       box.next = null;
       box.drawn = drawing; // redrawn as it is when the window's height changes the stretch
       box.plot.style.height = fig.layout.height + "px";
