@@ -223,3 +223,41 @@ def test_a_chart_whose_plotly_did_not_load_tries_again(browser, tab, server, fai
         assert page.evaluate("() => window.__bnvizReactCalls") >= 2
     no_exception(page)
     page.close()
+
+
+FULL = """() => { const e = document.fullscreenElement;
+  return e && [e.getBoundingClientRect().height, e._fullLayout.height, innerHeight]; }"""
+
+
+@pytest.mark.parametrize(
+    ("path", "chart"),
+    [
+        ("why_bn", ".bnviz-plot .js-plotly-plot"),
+        ("batchnorm_lab?seed=28", ".bnviz-live .js-plotly-plot"),
+    ],
+)
+def test_a_chart_goes_full_screen_from_its_toolbar_and_comes_back(tab, server, path, chart):
+    """Audit 19b: st.plotly_chart's toolbar had "Fullscreen", and a teacher enlarges one chart
+    on the projector; the app's charts (plot.js, the streamed ones) had none. Their toolbar has
+    it now (and no "Share chart..." to plotly's cloud: the streamed charts showed one)."""
+    page = open_page(tab, f"{server}/{path}", 1280, 720)
+    plot = page.locator(chart).first
+    plot.locator(".modebar-btn").first.wait_for(state="attached", timeout=60_000)
+    titles = plot.evaluate("p => [...p.querySelectorAll('.modebar-btn')].map(b => b.dataset.title)")
+    assert "Share chart..." not in titles and "Full screen (Esc leaves)" in titles, titles
+    before = plot.evaluate("p => [p.getBoundingClientRect().height, p._fullLayout.height]")
+    assert before[0] < 600, before
+    plot.hover()
+    plot.locator('[data-title="Full screen (Esc leaves)"]').click()
+    page.wait_for_function(f"() => {{ const f = ({FULL})(); return f && f[1] === f[2]; }}")
+    height, drawn, window = page.evaluate(FULL)
+    assert height == window == drawn == 720
+    page.evaluate("() => document.exitFullscreen()")
+    page.wait_for_function("() => !document.fullscreenElement")
+    page.wait_for_function(
+        "([sel, h]) => document.querySelector(sel)._fullLayout.height === h", arg=[chart, before[1]]
+    )
+    assert plot.evaluate("p => p.getBoundingClientRect().height") == before[0]
+    no_exception(page)
+    if "lab" in path:
+        page.get_by_role("button", name="Pause", exact=True).click()  # leave the workers idle

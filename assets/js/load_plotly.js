@@ -73,10 +73,12 @@ function stretch(layout, data) {
   return locked || (data || []).some((trace) => trace.type === "image") ? 1 : k;
 }
 
-function stretched(layout, height, data) {
-  // a copy of layout at height (the figure's own) times stretch(); a legend placed in the
-  // container keeps its distance in px from the bottom edge
-  const k = stretch(layout, data);
+function stretched(layout, height, data, plot) {
+  // a copy of layout at height (the figure's own) times stretch(), or the screen's height
+  // while plot is shown full screen; a legend placed in the container keeps its distance in px
+  // from the bottom edge
+  const full = plot && document.fullscreenElement === plot;
+  const k = full ? window.innerHeight / height : stretch(layout, data);
   const out = { ...layout, height: Math.round(height * k) };
   for (const [key, leg] of Object.entries(out)) {
     if (/^legend\d*$/.test(key) && leg && leg.yref === "container" && leg.y) {
@@ -85,3 +87,31 @@ function stretched(layout, height, data) {
   }
   return out;
 }
+
+// The toolbar's "Full screen" (st.plotly_chart's own toolbar had one; a teacher enlarges one
+// chart on the projector). Entering or leaving it is a resize to every chart: each draws again
+// at the height stretched() gives it (the screen's, full screen).
+const FULL_SCREEN = {
+  name: "fullscreen",
+  title: "Full screen (Esc leaves)",
+  icon: {
+    width: 1000,
+    height: 1000,
+    path:
+      "M0 0H380V110H110V380H0ZM620 0H1000V380H890V110H620ZM0 620H110V890H380V1000H0Z" +
+      "M890 620H1000V1000H620V890H890Z",
+  },
+  click: (plot) =>
+    document.fullscreenElement ? document.exitFullscreen() : plot.requestFullscreen(),
+};
+if (!window.__bnvizFullScreen) {
+  window.__bnvizFullScreen = true;
+  document.addEventListener("fullscreenchange", () => window.dispatchEvent(new Event("resize")));
+}
+// Both chart scripts' toolbar: no lasso or box select (nothing reads a selection), no
+// "Share chart..." to plotly's cloud (offline classrooms), and the full-screen button.
+const TOOLBAR = {
+  displaylogo: false,
+  modeBarButtonsToRemove: ["lasso2d", "select2d", "sendChartToCloud"],
+  modeBarButtonsToAdd: [FULL_SCREEN],
+};

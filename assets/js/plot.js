@@ -9,12 +9,7 @@
 // to in the browser (so these charts look like every st.plotly_chart on the page), fetched once
 // per tab: Streamlit sends this script again with every redraw; PLOTLY_URL, the server's copy
 // of plotly.js; loadPlotly (load_plotly.js). The element's data is the figure's JSON, as bytes.
-const CONFIG = {
-  displaylogo: false,
-  displayModeBar: "hover",
-  modeBarButtonsToRemove: ["lasso2d", "select2d", "sendChartToCloud"],
-  responsive: true,
-};
+const CONFIG = { ...TOOLBAR, displayModeBar: "hover", responsive: true };
 
 const DEFAULT_HEIGHT = 450; // plotly's own, for a figure that sets none
 const BAR_GAP = 0.02; // a colour bar's distance from its plot, as plotly's own (x = 1.02)
@@ -61,8 +56,8 @@ async function barsBesidePlots(P, box) {
   }
 }
 
-function stretchedHeight(fig) {
-  return stretched(fig.layout, fig.layout?.height || DEFAULT_HEIGHT, fig.data).height + "px";
+function stretchedHeight(fig, plot) {
+  return stretched(fig.layout, fig.layout?.height || DEFAULT_HEIGHT, fig.data, plot).height + "px";
 }
 
 function holding(box) {
@@ -90,7 +85,7 @@ async function draw(box) {
       if (box.gone) return;
       drawing = box.next; // the newest figure that arrived meanwhile
       const fig = themed(drawing, template);
-      fig.layout = stretched(fig.layout, fig.layout.height || DEFAULT_HEIGHT, fig.data);
+      fig.layout = stretched(fig.layout, fig.layout.height || DEFAULT_HEIGHT, fig.data, box.plot);
       box.next = null;
       box.drawn = drawing; // redrawn as it is when the window's height changes the stretch
       box.plot.style.height = fig.layout.height + "px";
@@ -157,7 +152,7 @@ export default function (component) {
       // a window made taller or shorter (a browser maximized on the projector): the same
       // figure again, at the new stretch (uirevision keeps a zoom)
       const drawn = box.drawn;
-      if (!drawn || box.next || box.plot.style.height === stretchedHeight(drawn)) return;
+      if (!drawn || box.next || box.plot.style.height === stretchedHeight(drawn, box.plot)) return;
       box.next = drawn;
       draw(box);
     };
@@ -171,7 +166,7 @@ export default function (component) {
     const fig = JSON.parse(spec);
     // its place is kept before plotly.js has loaded
     if (!box.plot.style.height) {
-      box.plot.style.height = stretchedHeight(fig);
+      box.plot.style.height = stretchedHeight(fig, box.plot);
     }
     box.next = fig;
     draw(box);

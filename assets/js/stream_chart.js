@@ -154,12 +154,9 @@ async function ask(live) {
     // titles were not bold and their axis titles larger than on all the other views)
     const fig = themed(ans.figure, await loadTemplate(live.data.template));
     live.layout = fig.layout; // as the server sent it: a taller window stretches it again
-    fig.layout = stretched(fig.layout, fig.layout.height || live.data.height);
+    fig.layout = stretched(fig.layout, fig.layout.height || live.data.height, fig.data, live.plot);
     live.plot.style.height = fig.layout.height + "px";
-    await P.newPlot(live.plot, fig.data, fig.layout, {
-      responsive: true,
-      displaylogo: false,
-    });
+    await P.newPlot(live.plot, fig.data, fig.layout, { ...TOOLBAR, responsive: true });
     live.ticks = JSON.stringify(ans.yticks || {});
     live.span = ans.xspan;
     live.root.dataset.painted = String(Math.round(performance.now() - live.born));
@@ -221,7 +218,7 @@ function start(root, data) {
   live.onWindow = () => {
     // a window made taller or shorter: the chart's height at the new stretch (load_plotly.js)
     if (!live.layout || !live.plot.data) return;
-    const layout = stretched(live.layout, live.layout.height || live.data.height);
+    const layout = stretched(live.layout, live.layout.height || live.data.height, [], live.plot);
     if (live.plot.style.height === layout.height + "px") return;
     live.plot.style.height = layout.height + "px";
     // sized from its box (autosize): a relayout of the height fixed the width too, at the
