@@ -385,7 +385,7 @@ def test_prose_describes_the_data_and_the_curvature_ratio_the_page_shows(lang):
     assert np.sqrt(d.kappa) == pytest.approx(100, rel=0.03)  # the ellipse's axes ratio
     text = lesson_text("standardization", lang)
     valley = text.split("\n\n")[0]
-    assert "N(0, 1)" in valley and "scale² = 10 000" in valley
+    assert "N(0, 1)" in valley and {"en": "scale²", "zh": "尺度比²"}[lang] + " = 10,000" in valley
     assert "100 times faster" not in text and "快约 100 倍" not in text
 
 
