@@ -1,4 +1,6 @@
-"""A chart that a live panel redraws in place (st.components.v2 + Plotly.react).
+"""Every chart of the app, live or not (st.components.v2 + Plotly.react): a live panel's is
+redrawn in place, and every one grows on a taller window (assets/js/load_plotly.js) and has a
+full-screen button in its toolbar.
 
 st.plotly_chart ids each element by its figure, so every redraw of a live panel (twice a
 second) mounted a new chart: the area went blank for 50 ms to 0.25 s each time, measured in
