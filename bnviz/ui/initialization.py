@@ -11,9 +11,8 @@ from bnviz.figures import initialization as figs
 from bnviz.i18n import listed
 from bnviz.lessons import initialization as I
 from bnviz.nets import SATURATING
-from bnviz.ui import controls
+from bnviz.ui import controls, plot
 from bnviz.ui.common import PageContext, plain, say, show_table
-from bnviz.ui.plot import chart
 
 VIEWS = ("activations", "gradients", "compare")
 COMPARE_LESS = 30  # px of plot: the comparison's legend (six rows) ends within 1280x720
@@ -97,8 +96,7 @@ def show_activations(ctx: PageContext, cfg: I.InitSettings) -> None:
     """Every layer's histogram, the per-layer table, and the std per layer of several inits."""
     with st.spinner(ctx.tr("initialization.computing")):
         x_stats, layers = activations(cfg)
-    # drawn by plot.js: a taller window (a 1920x1080 projector) makes the panels taller
-    chart(st, figs.histogram_grid(layers, lang=ctx.lang, bn=cfg.batchnorm), key="init.hist")
+    plot.chart(st, figs.histogram_grid(layers, lang=ctx.lang, bn=cfg.batchnorm), "init.hist")
     symmetry_note(ctx, cfg, layers)
     if cfg.activation in SATURATING:
         st.caption(ctx.tr("initialization.saturated_note"))
@@ -111,7 +109,7 @@ def show_activations(ctx: PageContext, cfg: I.InitSettings) -> None:
         with st.spinner(ctx.tr("initialization.computing")):
             several = curves(cfg, inits, cfg.batchnorm)
         fig = figs.std_figure(several, lang=ctx.lang, bn=cfg.batchnorm, highlight=cfg.init)
-        chart(st, fig, key="init.std")
+        plot.chart(st, fig, "init.std")
         zeros_note(ctx, inits)
 
 
@@ -119,7 +117,7 @@ def show_gradients(ctx: PageContext, cfg: I.InitSettings) -> None:
     """The back-propagated gradient of every layer: histograms and the per-layer table."""
     with st.spinner(ctx.tr("initialization.computing")):
         grads = gradients(cfg)
-    chart(st, figs.histogram_grid(grads, lang=ctx.lang, bn=cfg.batchnorm), key="init.ghist")
+    plot.chart(st, figs.histogram_grid(grads, lang=ctx.lang, bn=cfg.batchnorm), "init.ghist")
     st.caption(ctx.tr("initialization.gradient_note"))
     st.markdown(f"**{ctx.tr('initialization.table.grad_title')}**")
     table(ctx, figs.table_rows(grads, lang=ctx.lang))
@@ -137,7 +135,7 @@ def show_compare(ctx: PageContext, cfg: I.InitSettings) -> None:
         fig = figs.std_figure(
             data, lang=ctx.lang, bn=bn, y_range=y_range, highlight=cfg.init, shorter=COMPARE_LESS
         )
-        chart(col, fig, key=f"init.compare.{bn}")
+        plot.chart(col, fig, f"init.compare.{bn}")
     st.caption(ctx.tr("initialization.compare_note"))
     zeros_note(ctx, inits)
 
