@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from bnviz.figures.preprocessing import mosaic
 from bnviz.figures.theme import (
     COLORS,
+    KEEP_HEIGHT,
     PALETTE,
     base_layout,
     compact,
@@ -130,11 +131,6 @@ def advice_text(row: RatioRow, lang: str) -> str:
     """The recommended change, with the factor this layer's ratio asks for."""
     factor = f"{lr_factor(row.log_ratio):g}" if np.isfinite(row.log_ratio) else ""
     return _tr(f"advice.{row.advice}", lang, factor=factor)
-
-
-# a table's rows keep their height: a taller window would only add blank space under them
-# (assets/js/load_plotly.js stretches charts; audit 18: 180 px blank under the ratio table)
-KEEP_HEIGHT = dict(stretch=False)
 
 
 def ratio_text(row: RatioRow) -> str:

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from bnviz.figures.theme import (
     COLORS,
     PALETTE,
+    STRETCH,
     base_layout,
     diverged_mark,
     domains,
@@ -365,6 +366,4 @@ def boundary_figure(
         return _empty(lang)
     # the hero height: at 1280x720 the panels' labels (x-axis titles) stay on the first screen
     # square panels in a wide figure: a taller window makes them larger (load_plotly.js)
-    return go.Figure(
-        traces, base_layout(t("lab.fig.boundary", lang), meta=dict(stretch=True), **axes)
-    )
+    return go.Figure(traces, base_layout(t("lab.fig.boundary", lang), meta=STRETCH, **axes))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from bnviz.figures.theme import COLORS, base_layout, f32, minus_signs, tidy_log_axes
+from bnviz.figures.theme import COLORS, STRETCH, base_layout, f32, minus_signs, tidy_log_axes
 from bnviz.i18n import t
 from bnviz.lessons.standardization import Descent, Grid, Sweep
 
@@ -105,7 +105,7 @@ def contour_figure(
     layout["legend"] |= dict(entrywidth=0.5, entrywidthmode="fraction")
     # a taller window stretches both panels alike, the square one too (assets/js/load_plotly.js;
     # audit 18: at 1080 px the raw panel grew beside a standardized one that kept its height)
-    layout["meta"] = dict(stretch=True)
+    layout["meta"] = STRETCH
     return go.Figure(data=[contour, *_path_traces(d, upto, lang)], layout=layout)
 
 

@@ -27,6 +27,11 @@ PALETTE = ["#2E86AB", "#E4572E", "#76B041", "#F3A712", "#7D5BA6", "#17BEBB", "#A
 # Chinese glyphs fall through to the next fonts.
 FONT = dict(family="'Source Sans', Inter, 'Noto Sans SC', 'PingFang SC', sans-serif", size=14)
 HERO_HEIGHT = 300  # a page's main chart: with the header, presets and sentence it fits 1280x720
+# A figure's layout.meta for assets/js/load_plotly.js, which stretches a chart's height on a
+# window taller than 720 px unless its axes are locked (images, tiles): a square plot in a wide
+# column grows all the same (STRETCH); a table keeps its rows' height (KEEP_HEIGHT).
+STRETCH = dict(stretch=True)
+KEEP_HEIGHT = dict(stretch=False)
 # A log axis's labellings, finest first: (mantissas, every how many powers of ten)
 LOG_TICKS = [((1, 2, 5), 1), ((1, 3), 1), *(((1,), n) for n in (1, 2, 5, 10, 20, 50, 100))]
 LOG_LABEL_PX = 28  # a log y axis's labels stand at least this far apart (14 px, superscripts)
