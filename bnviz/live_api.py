@@ -21,6 +21,7 @@ from bnviz.figures.theme import log_axis
 from bnviz.stepper import TERMINAL, Snapshot
 
 MAX_POINTS = 1000  # per trace over the whole run (plotly stays smooth; JSON stays small)
+HEADROOM = 100  # a log view's axis ends this many times above the runs' highest first value
 # view -> the (table, column) series drawn for every run, in trace order
 SERIES: dict[str, tuple[tuple[str, str], ...]] = {
     "loss": (("losses", "loss"), ("evals", "train_loss"), ("evals", "test_loss")),
@@ -65,13 +66,37 @@ def traces(snaps: Mapping[str, Snapshot], view: str, since: Mapping[str, int]) -
     """One record per trace of the view (runs in order × SERIES[view], then the run's
     divergence mark) with its new points."""
     out = []
+    top = ceiling(snaps, view) if not since else None
     for name, snap in snaps.items():
         for table, column in SERIES[view]:
             x, y = points(snap, table, column, since.get(name, 0))
             out.append({"run": name, "table": table, "column": column, "x": x, "y": y})
         x, y = diverged_mark(snap, view) if not since else ([], [])
-        out.append({"run": name, "table": DIVERGED, "column": SERIES[view][0][1], "x": x, "y": y})
+        mark = {"run": name, "table": DIVERGED, "column": SERIES[view][0][1], "x": x, "y": y}
+        if top is not None and y and y[0] > top:  # drawn on the axis's top edge, said in hover
+            mark.update(y=[top], reached=y)
+        out.append(mark)
     return out
+
+
+def ceiling(snaps: Mapping[str, Snapshot], view: str) -> float | None:
+    """Where a log view's axis stops: HEADROOM times the highest first value of any run's
+    series (None for a linear view or before any finite value).
+
+    A run that diverges climbs to 10^30 before its loss is NaN; an axis spanning that left the
+    other run's curve a flat line along the bottom (lr 10, ReLU, large init, 6 layers: the
+    no-BN loss went 6,660 -> 4·10^29 -> NaN, the BN run's 300 -> 0.5 was unreadable). Above
+    the ceiling a curve leaves the chart at its top, where its "diverged" mark stands.
+    """
+    if AXES[view]["yaxis"].get("type") != "log":
+        return None
+    firsts = []
+    for snap in snaps.values():
+        for table, column in SERIES[view]:
+            y = np.asarray(getattr(snap, table).get(column, ()), float)
+            finite = y[np.isfinite(y) & (y > 0)]
+            firsts += finite[:1].tolist()
+    return float(f"{HEADROOM * max(firsts):.6g}") if firsts else None
 
 
 def diverged_mark(snap: Snapshot, view: str) -> tuple[list, list]:
@@ -110,17 +135,25 @@ def increment(snaps: Mapping[str, Snapshot], view: str, since: Mapping[str, int]
 
 
 def y_ticks(snaps: Mapping[str, Snapshot], view: str) -> dict:
-    """The y axis's ticks of a log view (the loss) over every value the runs hold, as
-    theme.log_axis labels a figure drawn whole ({} for a linear axis or no data yet).
+    """The y axis's ticks of a log view (the loss) over every value the runs hold up to the
+    view's ceiling, as theme.log_axis labels a figure drawn whole ({} for a linear axis or no
+    data yet); and, once a value passes the ceiling, the autorange clip that stops the axis there.
 
     The browser sets them as the axis grows: plotly's own small "2" and "5" between powers of
     ten read as values on a projector.
     """
-    if AXES[view]["yaxis"].get("type") != "log":
+    top = ceiling(snaps, view)
+    if top is None:
         return {}
     series = SERIES[view]
-    axis = log_axis(*(getattr(s, t).get(c, ()) for s in snaps.values() for t, c in series))
-    return {k: axis[k] for k in ("tickvals", "ticktext") if k in axis}
+    values = [
+        np.asarray(getattr(s, t).get(c, ()), float) for s in snaps.values() for t, c in series
+    ]
+    axis = log_axis(*(np.minimum(v, top) for v in values))
+    ticks = {k: axis[k] for k in ("tickvals", "ticktext") if k in axis}
+    if any(np.any(v[np.isfinite(v)] > top) for v in values):
+        ticks["autorangeoptions"] = {"clipmax": top}
+    return ticks
 
 
 def x_span(snaps: Mapping[str, Snapshot]) -> int:

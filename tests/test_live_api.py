@@ -283,3 +283,30 @@ def test_a_learning_rate_changed_by_hand_is_in_the_status_line():
     lr = float(f"{snap.config.lr / 6:.3g}")
     assert live_api.status({"a": by_hand})["steered"] == {"a": lr}  # the streamed status line's
     assert t("run.steered", "zh", lr=lr) in status_text(ctx, "无 BN", by_hand)
+
+
+def test_a_diverging_climb_leaves_the_loss_axis_at_its_ceiling():
+    """An audit: lr 10, ReLU, large init, 6 layers: the no-BN loss went 6,660 -> 4·10^29 ->
+    NaN and the log axis spanned 10^30, the BN run's whole curve a line along its bottom. The
+    axis now stops HEADROOM times above the runs' highest first value; the mark of the run
+    that left stands on that edge and its hover says the value reached."""
+    plain = fake(300, state="diverged")
+    loss = plain.losses["loss"].copy()
+    loss[-2:] = [4e29, np.nan]  # the climb, then NaN
+    plain = dataclasses.replace(plain, losses={**plain.losses, "loss": loss})
+    snaps = {"plain": plain, "bn": fake(300)}
+    top = live_api.HEADROOM * 1.0  # every series of fake() starts at 1
+    assert live_api.ceiling(snaps, "loss") == top and live_api.ceiling(snaps, "accuracy") is None
+    for ticks in (
+        live_api.increment(snaps, "loss", {"plain": 290, "bn": 290})["yticks"],
+        live_api.first_paint(snaps, "loss", "en")["figure"]["layout"]["yaxis"],
+    ):
+        assert ticks["autorangeoptions"]["clipmax"] == top
+        assert max(ticks["tickvals"]) <= 2 * top  # labels end at the ceiling, not at 10^29
+    mark = next(tr for tr in live_api.traces(snaps, "loss", {}) if tr["table"] == DIVERGED)
+    assert mark["y"] == [top] and mark["reached"] == [pytest.approx(4e29, rel=1e-5)]
+    figure = live_api.first_paint(snaps, "loss", "en")["figure"]
+    drawn = next(tr for tr in figure["data"] if tr.get("customdata") is not None)
+    assert list(drawn["customdata"]) == mark["reached"] and "customdata" in drawn["hovertemplate"]
+    calm = {"plain": fake(300), "bn": fake(300)}  # no value past the ceiling: autorange alone
+    assert "autorangeoptions" not in live_api.y_ticks(calm, "loss")

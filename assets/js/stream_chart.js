@@ -34,6 +34,10 @@ function axesUpdate(live, ans) {
   if (ticks && ticks.tickvals && key !== live.ticks) {
     live.ticks = key;
     Object.assign(update, { "yaxis.tickvals": ticks.tickvals, "yaxis.ticktext": ticks.ticktext });
+    // a run past the ceiling (live_api.ceiling: a diverging loss at 10^30) leaves the chart
+    // at its top instead of squeezing every other curve to a line along the bottom
+    const clip = ticks.autorangeoptions && ticks.autorangeoptions.clipmax;
+    if (clip) update["yaxis.autorangeoptions.clipmax"] = clip;
   }
   if (ans.xspan && ans.xspan !== live.span) {
     live.span = ans.xspan; // a zoomed axis keeps its range: this sets only what autorange covers

@@ -60,12 +60,15 @@ STYLES = {  # the line styles the legend explains once, in grey: (i18n key, dash
 
 def _trace(tr: dict, lang: str) -> go.Scatter:
     """One series: thin and faint for mini-batch losses, bold (test dashed) for evaluations;
-    a diverged run's mark, an x labelled "diverged" where its curve ends."""
+    a diverged run's mark, an x labelled "diverged" where its curve ends (on the axis's top
+    edge when the curve left the chart: its hover says the value it reached)."""
     color = COLORS.get(tr["run"], COLORS["guide"])
     label = t(f"lab.run.{tr['run']}", lang)
     if tr["table"] == DIVERGED:
         mark = diverged_mark(color, lang)
         mark["text"] *= len(tr["x"])
+        if "reached" in tr:
+            mark.update(customdata=tr["reached"], hovertemplate="%{x}, %{customdata:.3g}")
         return go.Scatter(
             x=tr["x"], y=tr["y"], name=f"{label} · {t('lab.fig.diverged', lang)}",
             legendgroup=tr["run"], **mark,
