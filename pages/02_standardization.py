@@ -11,10 +11,11 @@ FIELDS = MAIN + MORE
 
 ctx = page.begin("standardization", "nav.standardization")
 cfg = ctx.settings(S.StandardizationConfig, DEFAULT)
+view = ctx.settings(S.View, S.View())
 page.show_notes(ctx)
 
 # ---- controls: what matters in view, the rest under "more"
-controls.seed_url_values(ctx, cfg, FIELDS)
+first = ui.seed_url_values(ctx, cfg, view, FIELDS)
 ui.rate_follows_the_seed(ctx)
 skip = {"lr_std"} if controls.current(ctx, "same_lr", cfg) else set()
 skip |= {"beta"} if controls.current(ctx, "optimizer", cfg) == "gd" else set()
@@ -27,9 +28,10 @@ ctx.remember(cfg, DEFAULT)
 seeded = DEFAULT.replace(seed=cfg.seed)
 presets = {name: S.preset_values(name, seeded) for name in S.PRESETS}
 active = page.presets(ctx, presets, {f: getattr(DEFAULT, f) for f in FIELDS})
-upto, equal_aspect = ui.view_settings(ctx, cfg)
+view = ui.view_settings(ctx, cfg, view, first)
+ctx.remember(view, S.View())
 page.look_for(ctx, active, custom=cfg.replace(seed=DEFAULT.seed) != DEFAULT)
 
-ui.draw(ctx, cfg, upto, equal_aspect)  # the two contour panels first
+ui.draw(ctx, cfg, view)  # the two contour panels first
 page.explanation(ctx, "standardization")
 page.finish(ctx)

@@ -122,6 +122,36 @@ def test_scrubber_draws_the_path_up_to_a_step():
     assert trace_lengths(figs[2])[0] == 8
 
 
+def test_the_link_carries_the_scrubber_and_equal_axis_units():
+    """Audit 13: a teacher scrubbed to step 20 with equal axis units and shared the link; the
+    student's page drew the whole path on stretched axes. Both are the link's now (upto=,
+    equal_aspect=; a scrubber at the last step is the default, the whole path)."""
+    at = page(steps="50", upto="20", equal_aspect="true")
+    assert not at.exception and not at.warning
+    assert at.slider(key="standardization.upto.50").value == 20
+    assert at.toggle(key="standardization.equal_aspect").value is True
+    figs = figures(at)
+    assert [trace_lengths(f)[1] for f in figs[:2]] == [21, 21]  # steps 0..20 on both panels
+    assert all(f["layout"]["yaxis"].get("scaleanchor") == "x" for f in figs[:2])
+    link = at.code[-1].value  # the sidebar's share link
+    assert "upto=20" in link and "equal_aspect=true" in link, link
+    at.slider(key="standardization.upto.50").set_value(50).run()  # the end: the default
+    assert "upto" not in at.query_params and "upto=" not in at.code[-1].value
+    at.slider(key="standardization.upto.50").set_value(7).run()
+    assert at.query_params["upto"] == "7"
+    at.toggle(key="standardization.equal_aspect").set_value(False).run()
+    assert "equal_aspect" not in at.query_params
+    assert "scaleanchor" not in figures(at)[0]["layout"]["yaxis"]
+    hidden = page(steps="50", upto="5", hide="upto,equal_aspect")  # the link's, no control
+    assert not hidden.slider and not [w for w in hidden.toggle if "equal" in w.key]
+    assert [trace_lengths(f)[1] for f in figures(hidden)[:2]] == [6, 6]
+    assert hidden.query_params["hide"] == "equal_aspect,upto"
+    bad = page(upto="-3")
+    said = t("app.url_note", name="upto", text="\\-3", default=t("standardization.option.20000"))
+    assert said in " ".join(w.value for w in bad.warning)
+    assert bad.slider(key="standardization.upto.200").value == 200  # the whole path
+
+
 def test_bad_url_value_falls_back_with_a_note():
     at = page(scale="abc", seed="3")
     assert not at.exception

@@ -26,9 +26,9 @@ from bnviz.lessons.two_weights import (
 )
 
 __all__ = [  # the lesson's API; the math lives in two_weights
-    "PRESETS", "Descent", "Grid", "Problem", "StandardizationConfig", "Sweep", "contour_grid",
-    "crossings", "descent", "loss_at", "lr_limit", "lr_sweep", "make_data", "preset_config",
-    "preset_values", "problem", "standardized",
+    "PRESETS", "Descent", "Grid", "Problem", "StandardizationConfig", "Sweep", "View",
+    "contour_grid", "crossings", "descent", "loss_at", "lr_limit", "lr_sweep", "make_data",
+    "preset_config", "preset_values", "problem", "standardized",
 ]  # fmt: skip
 
 Optimizer = Literal["gd", "momentum", "adam"]
@@ -42,6 +42,7 @@ SWEEP_STEPS = {"exact": 20_000, "adam": 5_000, "logistic": 1_000}
 SWEEP_POINTS = {"exact": 40, "adam": 30, "logistic": 20}
 ADAM_LRS = (1e-4, 1.0)  # Adam's step is ~lr in weight units whatever the curvature: one range
 
+MAX_STEPS = 20_000
 CONVERGED = 0.01  # converged: loss - min <= 1 % of the start's loss - min
 DIVERGED = 1e6  # diverged: loss > 1e6 x the start's loss (or not finite)
 
@@ -55,7 +56,7 @@ class StandardizationConfig(Validated):
     lr: float = setting(1.96e-4, lo=1e-7, hi=10.0, log=True)  # raw: 0.98 × 2/λmax ≈ 0.98 × 2/100²
     lr_std: float = setting(0.5, lo=1e-7, hi=10.0, log=True)  # standardized: a straight path
     same_lr: bool = False  # True: both panels use lr (standardized then crawls at the raw's lr)
-    steps: int = setting(200, lo=1, hi=20_000)  # 200: the raw panel still crawls; it needs ~1e4
+    steps: int = setting(200, lo=1, hi=MAX_STEPS)  # 200: the raw panel still crawls; it needs ~1e4
     optimizer: Optimizer = "gd"  # plain GD shows the zig-zag; momentum/Adam are the cures
     beta: float = setting(0.9, lo=0.0, hi=0.999)  # momentum (Adam's β1): the usual 0.9 (seed 002)
     w1_0: float = setting(-2.0, lo=-10.0, hi=10.0)  # start: far along the long axis...
@@ -90,6 +91,14 @@ class StandardizationConfig(Validated):
             start=(self.w1_0, self.w2_0), noise=self.noise, n=self.n, seed=self.seed,
             model=self.model, offset=self.offset,
         )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class View(Validated):
+    """How the page shows the paths, outside the descent's settings (the link carries both)."""
+
+    upto: int = setting(MAX_STEPS, lo=0, hi=MAX_STEPS)  # the step drawn to; past `steps`: the end
+    equal_aspect: bool = False  # equal axis units: the raw bowl as thin as it is
 
 
 # ---------------------------------------------------------------------------- descent

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from types import SimpleNamespace
+
 import streamlit as st
 
 from bnviz.figures import standardization as figs
@@ -90,20 +93,41 @@ def readouts(ctx: PageContext, d: S.Descent, steps: int) -> None:
     b.markdown(said, help=ctx.tr(r + "steps_help"), anchors=False)
 
 
-def view_settings(ctx: PageContext, cfg: S.StandardizationConfig) -> tuple[int, bool]:
-    """(step to draw the paths up to, equal aspect): the scrubber in the title row, the toggle."""
-    with ctx.head:
-        upto = st.slider(
-            ctx.tr("standardization.field.upto"), 0, cfg.steps, cfg.steps,
-            help=ctx.tr("standardization.help.upto"), key=f"standardization.upto.{cfg.steps}",
-        )  # fmt: skip
-    with st.sidebar:
-        equal_aspect = st.toggle(
-            ctx.tr("standardization.field.equal_aspect"),
-            help=ctx.tr("standardization.help.equal_aspect"),
-            key="standardization.view.equal_aspect",
-        )  # fmt: skip
-    return upto, equal_aspect
+def seed_url_values(
+    ctx: PageContext, cfg: S.StandardizationConfig, view: S.View, fields: list[str]
+) -> bool:
+    """controls.seed_url_values over the settings and Equal axis units (True on the page's
+    first run, when the link's values are the ones shown)."""
+    values = SimpleNamespace(**dataclasses.asdict(cfg), equal_aspect=view.equal_aspect)
+    return controls.seed_url_values(ctx, values, [*fields, "equal_aspect"])
+
+
+def view_settings(
+    ctx: PageContext, cfg: S.StandardizationConfig, view: S.View, first: bool
+) -> S.View:
+    """How the paths are shown: the scrubber in the title row (the step they are drawn to) and
+    Equal axis units in the sidebar; the link's on the page's first run, the link's alone when
+    hidden (hide=upto,equal_aspect). A scrubber at the last step is the default: the whole path,
+    however many steps a later setting asks for."""
+    upto, equal_aspect = min(view.upto, cfg.steps), view.equal_aspect
+    key = f"standardization.upto.{cfg.steps}"  # a new number of steps: a new scrubber, at its end
+    if first:
+        st.session_state[key] = upto
+    if "upto" not in ctx.hidden:
+        st.session_state.setdefault(key, cfg.steps)
+        with ctx.head:
+            upto = st.slider(
+                ctx.tr("standardization.field.upto"), 0, cfg.steps,
+                help=ctx.tr("standardization.help.upto"), key=key,
+            )  # fmt: skip
+    if "equal_aspect" not in ctx.hidden:
+        with st.sidebar:
+            equal_aspect = st.toggle(
+                ctx.tr("standardization.field.equal_aspect"),
+                help=ctx.tr("standardization.help.equal_aspect"),
+                key=controls.widget_key(ctx, "equal_aspect"),
+            )  # fmt: skip
+    return S.View(upto=upto if upto < cfg.steps else S.View().upto, equal_aspect=equal_aspect)
 
 
 def notes(ctx: PageContext, cfg: S.StandardizationConfig, raw, std) -> list[str]:
@@ -129,8 +153,9 @@ def notes(ctx: PageContext, cfg: S.StandardizationConfig, raw, std) -> list[str]
     return texts
 
 
-def draw(ctx: PageContext, cfg: S.StandardizationConfig, upto: int, equal_aspect: bool) -> None:
+def draw(ctx: PageContext, cfg: S.StandardizationConfig, view: S.View) -> None:
     """The two contour panels and their read-outs first, then the loss curves and the sweep."""
+    upto, equal_aspect = min(view.upto, cfg.steps), view.equal_aspect
     with st.spinner(ctx.tr("standardization.computing")):
         raw, std = run(cfg.descent_args(False)), run(cfg.descent_args(True))
         grid_raw = grid(cfg.descent_args(False), equal_aspect)
