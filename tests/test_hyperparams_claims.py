@@ -19,16 +19,35 @@ class Done:
         self.configs, self.steps = spec.configs(), spec.steps
         if not train:  # a claim about where the trials are drawn needs no training
             return
-        r = train_sweep(spec.base, [dict(c) for c in spec.changes], spec.steps)
+        r = trained(spec)
         self.configs, self.steps = r.configs, spec.steps
         self.final_loss, self.final_acc = r.final_loss, r.final_acc
         self.train_loss, self.test_acc = r.train_loss, r.test_acc
 
 
+_TRAINED: dict[str, object] = {}
+
+
+def trained(spec):
+    """train_sweep's result for a spec, trained once in this process: two tests read the same
+    sweeps (the repeats at 9 trials, the what-matters preset), each pair in one xdist group."""
+    key = repr(spec)
+    if key not in _TRAINED:
+        _TRAINED[key] = train_sweep(spec.base, [dict(c) for c in spec.changes], spec.steps)
+    return _TRAINED[key]
+
+
 PRESETS = list(V.CLAIMS)
+SHARED = {"what_matters": "hp_what_matters"}  # preset -> the xdist group of its readers
 
 
-@pytest.mark.parametrize("preset", PRESETS)
+@pytest.mark.parametrize(
+    "preset",
+    [
+        pytest.param(p, marks=pytest.mark.xdist_group(SHARED[p])) if p in SHARED else p
+        for p in PRESETS
+    ],
+)
 def test_preset_claim_holds_for_seeds_0_to_4(preset):
     values = {k: v for k, v in V.PRESETS[preset].items() if k != "view"}
     for seed in range(5):
@@ -56,7 +75,9 @@ def test_latest_is_the_final_value_once_finished():
     assert V.best(np.array([np.nan, 0.3, 0.1])) == 2
 
 
-@pytest.mark.parametrize("trials", [9, 25])
+@pytest.mark.parametrize(
+    "trials", [pytest.param(9, marks=pytest.mark.xdist_group("hp_repeats")), 25]
+)
 def test_repeats_claim_holds_for_seeds_0_to_4(trials):
     """Random finds the lower loss on 25-75 % of the repeat seeds; the grid's best is 1.0."""
     for seed in range(5):
@@ -65,6 +86,7 @@ def test_repeats_claim_holds_for_seeds_0_to_4(trials):
         assert V.claim_repeats(snaps), (trials, seed, V.repeat_tally(snaps))
 
 
+@pytest.mark.xdist_group("hp_repeats")
 def test_the_prose_count_of_random_wins_and_the_good_rates_are_the_measured_ones():
     """'random ahead on only about half of them: 6–13 of 20 (seeds 0–4)': 9 trials, engine
     level. The count moves with the matmul library's last-bit rounding (7-9, 6-7 and with
@@ -87,6 +109,7 @@ def test_the_prose_count_of_random_wins_and_the_good_rates_are_the_measured_ones
         assert len(acc) > 100 and (acc > 0.9).mean() >= 0.95, (seed, np.sort(acc)[:5])
 
 
+@pytest.mark.xdist_group("hp_what_matters")
 def test_importance_ranks_the_learning_rate_first_on_most_seeds():
     """hyperparams.preset.what_matters_what: "first on most seeds" (3 of seeds 0-4 at least;
     every seed's share is CLAIMS["what_matters"])."""
