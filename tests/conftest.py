@@ -63,6 +63,19 @@ from tests.browser_support import (  # noqa: E402, F401  (session-wide fixtures)
 )
 
 
+def pytest_runtest_logreport(report):
+    """BNVIZ_TIMELINE=<file>: a line per test phase (worker, start, stop, phase, test id), to
+    see where the suite's time goes: which worker sits idle at the end, what runs beside what.
+    `python tests/timeline.py <file>` sums it up."""
+    path = os.environ.get("BNVIZ_TIMELINE")
+    node = getattr(report, "node", None)  # the controller's view of an xdist worker's report
+    if path and (node is not None or not os.environ.get("PYTEST_XDIST_WORKER")):
+        worker = getattr(getattr(node, "gateway", None), "id", "main")
+        with open(path, "a") as out:
+            out.write(f"{worker}\t{report.start:.3f}\t{report.stop:.3f}\t{report.when}\t")
+            out.write(f"{report.nodeid}\n")
+
+
 def pytest_terminal_summary(terminalreporter):
     """Print the cases each fuzz test tried (its `fuzz_cases` property), even with -q."""
     rows = [
