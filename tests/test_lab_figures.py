@@ -209,3 +209,29 @@ def test_a_run_that_diverged_early_shares_its_partners_step_axis_and_is_marked(c
         for tr in figs.per_layer_figure(runs | {"plain": runs["bn"]}, column, lang="en").data
         if tr.mode == "markers+text"
     ]
+
+
+def test_a_run_that_diverged_early_shares_the_step_axis_on_distributions_and_histograms():
+    """An audit (lr 10, ReLU, large init, 6 layers): the Distributions view drew the diverged
+    run's one sample at step 0 on an axis from -1 to 1 ("step -0.5"); the Histograms view
+    stretched its one column across the whole panel, as if its values had stayed all run. The
+    panels now share the partner's step axis, the column is one sampling interval wide, and an
+    x labelled "diverged" says where the run ended, as on every other view."""
+    cfg = DEFAULT.replace(seed=7, activation="relu", init="he", steps=300)
+    runs = {name: train_sync(c) for name, c in pair(cfg).items()}
+    assert runs["plain"].state == "diverged"
+    last = int(runs["plain"].telemetry["step"][-1])
+    fig = figs.percentile_figure(runs, 1, lang="en")
+    assert fig.layout.xaxis2.matches == "x"
+    (mark,) = [tr for tr in fig.data if tr.mode == "markers+text"]
+    assert mark.x[0] == last and list(mark.text) == [t("lab.fig.diverged", "en")]
+    fig = figs.histogram_figure(runs, lang="en")
+    axes = [k for k in fig.layout.to_plotly_json() if k.startswith("xaxis")]
+    assert len(axes) > 2 and all(fig.layout[k].matches == "x" for k in axes if k != "xaxis")
+    (mark,) = [tr for tr in fig.data if tr.type == "scatter"]
+    assert mark.x[0] > last and mark.xaxis == "x"  # beside its last column, in the top row
+    columns = [tr for tr in fig.data if tr.type == "heatmap" and tr.xaxis == "x"]
+    assert len(runs["plain"].telemetry["step"]) == 1  # diverged at step 7: one sample
+    assert columns[0].dx == runs["plain"].config.log_every and columns[0].x is None  # its width
+    healthy = figs.histogram_figure(runs | {"plain": runs["bn"]}, lang="en")
+    assert not [tr for tr in healthy.data if tr.type == "scatter"]

@@ -114,14 +114,18 @@ def percentile_figure(
             lo, hi = min(lo, np.nanmin(q[:, 1])), max(hi, np.nanmax(q[:, 9]))
         axis = "" if i == 0 else str(i + 1)
         traces += _band_traces(x, q, COLORS[name], axis, i == 0, lang)
+        if snap.state == "diverged" and len(x):  # an x where its lines end, as on Loss
+            traces.append(_diverged_mark(name, x[-1], q[-1, Q50 : Q50 + 1], lang, axis))
         title = f"{_label(name, lang)} — {t('lab.fig.step', lang)}"
         if name in moves:
             title += " · " + t("lab.fig.drift", lang, range=f"{moves[name]:.3g}")
             if name == "bn" and moves.get("plain"):
                 ratio = readable(moves["bn"] / moves["plain"])  # as the caption's
                 title += t("lab.fig.drift_ratio", lang, ratio=ratio)
-        layout_axes[f"xaxis{axis}"] = dict(domain=dom, title=title)
+        # one step axis for the panels: a run that diverged at step 3 had its one sample at
+        # step 0 on an axis from -1 to 1 ("step -0.5") beside its partner's 0 to 1500
         first = next((k[5:] for k in layout_axes if k.startswith("yaxis")), None)
+        layout_axes[f"xaxis{axis}"] = dict(domain=dom, title=title, matches=_matched("x", first))
         layout_axes[f"yaxis{axis}"] = dict(anchor=f"x{axis}", matches=_matched("y", first))
     if not traces:
         return _empty(lang)
@@ -183,9 +187,13 @@ def histogram_figure(
             k += 1
             ax = "" if k == 1 else str(k)
             z = np.sqrt(tel["pre_hist"][m, r].T)  # sqrt: thin tails stay visible
+            steps = tel["step"][m]
+            # one sample (a run that diverged at step 3): a column as wide as the sampling
+            # interval, not plotly's 1 step, a sliver on the shared axis to 1500
+            at = dict(x=steps) if len(steps) != 1 else dict(x0=steps[0], dx=snap.config.log_every)
             traces.append(
                 go.Heatmap(
-                    x=tel["step"][m],
+                    **at,
                     y=centers,
                     z=f32(z),
                     colorscale="Blues" if name == "bn" else "Oranges",
@@ -199,11 +207,15 @@ def histogram_figure(
                     hovertemplate="step %{x}<br>z≈%{y:.2f}<extra></extra>",
                 )
             )
+            if r == 0 and snap.state == "diverged" and m.any():  # where its samples end
+                after = tel["step"][m][-1] + snap.config.log_every  # past its last column
+                traces.append(_diverged_mark(name, after, np.array([0.0]), lang, ax))  # z = 0
             axes[f"xaxis{ax}"] = dict(
                 domain=dom,
                 anchor="y" + ax,
                 showticklabels=r == layers - 1,
                 title=_label(name, lang) if r == layers - 1 else None,
+                matches=None if k == 1 else "x",  # one step axis: a diverged run ends early
             )
             axes[f"yaxis{ax}"] = dict(
                 domain=rows[r],
