@@ -68,7 +68,7 @@ def _trace(tr: dict, lang: str) -> go.Scatter:
         mark = diverged_mark(color, lang)
         mark["text"] *= len(tr["x"])
         if "reached" in tr:
-            mark.update(customdata=tr["reached"], hovertemplate="%{x}, %{customdata:.3g}")
+            mark.update(customdata=tr["reached"], hovertemplate="(%{x}, %{customdata:.3g})")
         return go.Scatter(
             x=tr["x"], y=tr["y"], name=f"{label} · {t('lab.fig.diverged', lang)}",
             legendgroup=tr["run"], **mark,
