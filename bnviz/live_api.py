@@ -81,22 +81,29 @@ def traces(snaps: Mapping[str, Snapshot], view: str, since: Mapping[str, int]) -
 
 def ceiling(snaps: Mapping[str, Snapshot], view: str) -> float | None:
     """Where a log view's axis stops: HEADROOM times the highest first value of any run's
-    series (None for a linear view or before any finite value).
+    series, or higher if a run that has not diverged went higher (None for a linear view or
+    before any finite value). Only a diverged run's values are cut there.
 
     A run that diverges climbs to 10^30 before its loss is NaN; an axis spanning that left the
     other run's curve a flat line along the bottom (lr 10, ReLU, large init, 6 layers: the
     no-BN loss went 6,660 -> 4·10^29 -> NaN, the BN run's 300 -> 0.5 was unreadable). Above
-    the ceiling a curve leaves the chart at its top, where its "diverged" mark stands.
+    the ceiling its curve leaves the chart at the top, where its "diverged" mark stands. A run
+    that trains, however high its loss goes (lr 10, tanh: BN's test loss 0.76 -> 196), is
+    drawn whole (audit 20: cut at 100x its first loss, its peaks flat along the top).
     """
     if AXES[view]["yaxis"].get("type") != "log":
         return None
-    firsts = []
+    firsts, highest = [], []
     for snap in snaps.values():
         for table, column in SERIES[view]:
             y = np.asarray(getattr(snap, table).get(column, ()), float)
             finite = y[np.isfinite(y) & (y > 0)]
             firsts += finite[:1].tolist()
-    return float(f"{HEADROOM * max(firsts):.6g}") if firsts else None
+            if snap.state != "diverged":
+                highest += finite.max(initial=0.0, keepdims=True).tolist()
+    if not firsts:
+        return None
+    return float(f"{max([HEADROOM * max(firsts), *highest]):.6g}")
 
 
 def diverged_mark(snap: Snapshot, view: str) -> tuple[list, list]:

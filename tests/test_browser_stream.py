@@ -339,13 +339,13 @@ def test_a_run_that_diverges_while_watched_is_marked_where_its_curve_ends(tab, s
     assert step - 3 <= loss["marks"][0] < step, (step, loss)  # the last finite loss
     assert 0 <= step - accuracy["marks"][0] <= 100, (step, accuracy)  # the last evaluation
     assert step > 150  # it diverged while watched: the marks came with a second whole figure
-    # the loss axis stops HEADROOM times above the first losses (live_api.ceiling): the run's
-    # climb to 10^30 before NaN had squeezed the BN run's curve to a line along the bottom
+    # the loss axis stops HEADROOM times above the first losses, or at the BN run's highest
+    # (live_api.ceiling): the climb to 10^30 before NaN had squeezed BN's curve to the bottom
     top, first, clip = page.evaluate(f"""() => {{ const p = document.querySelector('{PLOT}');
       const lines = p.data.filter(t => t.mode === 'lines' && t.y.length && t.y[0] !== null);
       return [p._fullLayout.yaxis.range[1], Math.max(...lines.map(t => t.y[0])),
               (p.layout.yaxis.autorangeoptions || {{}}).clipmax]; }}""")
-    assert clip == pytest.approx(live_api.HEADROOM * first, rel=1e-4), (clip, first)
+    assert clip and clip >= live_api.HEADROOM * first * (1 - 1e-4), (clip, first)  # or BN's top
     assert 10**top <= clip * 1.001, (top, clip)  # the climb leaves the chart at its top
     no_exception(page)
     page.get_by_role("button", name="Pause", exact=True).click()  # leave the workers idle

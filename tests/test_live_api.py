@@ -306,7 +306,17 @@ def test_a_diverging_climb_leaves_the_loss_axis_at_its_ceiling():
     mark = next(tr for tr in live_api.traces(snaps, "loss", {}) if tr["table"] == DIVERGED)
     assert mark["y"] == [top] and mark["reached"] == [pytest.approx(4e29, rel=1e-5)]
     figure = live_api.first_paint(snaps, "loss", "en")["figure"]
-    drawn = next(tr for tr in figure["data"] if tr.get("customdata") is not None)
-    assert list(drawn["customdata"]) == mark["reached"] and "customdata" in drawn["hovertemplate"]
+    drawn = next(tr for tr in figure["data"] if tr.get("hovertext") is not None)
+    assert list(drawn["hovertext"]) == [t("lab.fig.reached", "en", step=298, value="4×10²⁹")]
     calm = {"plain": fake(300), "bn": fake(300)}  # no value past the ceiling: autorange alone
     assert "autorangeoptions" not in live_api.y_ticks(calm, "loss")
+    # audit 20: a run that trains is drawn whole however high it goes (lr 10, tanh: BN's test
+    # loss 0.76 -> 196 was cut at 76); only the diverged run's climb leaves the chart
+    spike = fake(300)
+    high = spike.losses["loss"].copy()
+    high[50] = 500.0
+    spike = dataclasses.replace(spike, losses={**spike.losses, "loss": high})
+    assert live_api.ceiling({"plain": plain, "bn": spike}, "loss") == 500.0
+    assert "autorangeoptions" not in live_api.y_ticks({"plain": fake(300), "bn": spike}, "loss")
+    ticks = live_api.y_ticks({"plain": plain, "bn": spike}, "loss")
+    assert ticks["autorangeoptions"]["clipmax"] == 500.0

@@ -10,6 +10,7 @@ from bnviz.figures.theme import (
     base_layout,
     bottom_legend,
     diverged_mark,
+    readable,
     tidy_log_axes,
 )
 from bnviz.i18n import t
@@ -67,8 +68,10 @@ def _trace(tr: dict, lang: str) -> go.Scatter:
     if tr["table"] == DIVERGED:
         mark = diverged_mark(color, lang)
         mark["text"] *= len(tr["x"])
-        if "reached" in tr:
-            mark.update(customdata=tr["reached"], hovertemplate="(%{x}, %{customdata:.3g})")
+        if "reached" in tr:  # the step and the value, said (audit 20: "1, 4.67e+31")
+            said = [t("lab.fig.reached", lang, step=x, value=readable(v)) for x, v in
+                    zip(tr["x"], tr["reached"], strict=True)]  # fmt: skip
+            mark.update(hovertext=said, hoverinfo="text")
         return go.Scatter(
             x=tr["x"], y=tr["y"], name=f"{label} · {t('lab.fig.diverged', lang)}",
             legendgroup=tr["run"], **mark,
