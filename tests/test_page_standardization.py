@@ -146,10 +146,28 @@ def test_the_link_carries_the_scrubber_and_equal_axis_units():
     assert not hidden.slider and not [w for w in hidden.toggle if "equal" in w.key]
     assert [trace_lengths(f)[1] for f in figures(hidden)[:2]] == [6, 6]
     assert hidden.query_params["hide"] == "equal_aspect,upto"
+    cut = t("standardization.upto_hidden", upto=5, steps="50")  # no scrubber: a line says so
+    assert cut in " ".join(c.value for c in hidden.caption)
     bad = page(upto="-3")
     said = t("app.url_note", name="upto", text="\\-3", default=t("standardization.option.20000"))
     assert said in " ".join(w.value for w in bad.warning)
     assert bad.slider(key="standardization.upto.200").value == 200  # the whole path
+
+
+def test_a_preset_after_a_scrub_shows_its_whole_path_and_a_scrub_past_the_steps_is_said():
+    """Audit 20: scrubbed to step 3, Diverge drew 3 steps under a sentence about the path
+    leaving the panel (presets that changed Steps got a new scrubber, the others kept it); and
+    upto=500 on 100 steps showed step 100 without a word."""
+    at = page()
+    at.slider(key="standardization.upto.200").set_value(3).run()
+    assert at.query_params["upto"] == "3"
+    choose_preset(at, "standardization", "diverge")
+    assert at.slider(key="standardization.upto.200").value == 200 and "upto" not in at.query_params
+    assert [trace_lengths(f)[1] for f in figures(at)[:2]] == [201, 201]  # the whole path
+    past = page(upto="500", steps="100")
+    said = t("app.url_note", name="upto", text="500", default="100")
+    assert said in " ".join(w.value for w in past.warning)
+    assert past.slider(key="standardization.upto.100").value == 100
 
 
 def test_bad_url_value_falls_back_with_a_note():

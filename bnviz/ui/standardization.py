@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import streamlit as st
 
+from bnviz.config import Note
 from bnviz.figures import standardization as figs
 from bnviz.figures.theme import HERO_HEIGHT
 from bnviz.lessons import standardization as S
@@ -111,8 +112,16 @@ def view_settings(
     however many steps a later setting asks for."""
     upto, equal_aspect = min(view.upto, cfg.steps), view.equal_aspect
     key = f"standardization.upto.{cfg.steps}"  # a new number of steps: a new scrubber, at its end
+    state, seen = st.session_state, f"{ctx.name}.upto_preset"
+    chosen = state.get(f"{ctx.name}.preset")
+    picked = not first and chosen is not None and chosen != state.get(seen)
+    state[seen] = chosen
     if first:
-        st.session_state[key] = upto
+        state[key] = upto
+        if "upto" in ctx.params and S.View().upto > view.upto > cfg.steps:  # upto=500, 100 steps
+            ctx.notes.append(Note("upto", ctx.params["upto"], cfg.steps, "past the steps"))
+    elif picked:  # a preset shows its whole path (audit 20: Diverge after a scrub drew 3 steps)
+        state[key] = cfg.steps
     if "upto" not in ctx.hidden:
         st.session_state.setdefault(key, cfg.steps)
         with ctx.head:
@@ -170,7 +179,10 @@ def draw(ctx: PageContext, cfg: S.StandardizationConfig, view: S.View) -> None:
         with col:
             readouts(ctx, d, cfg.steps)
 
-    st.caption("  \n".join(notes(ctx, cfg, raw, std)))
+    said = notes(ctx, cfg, raw, std)
+    if "upto" in ctx.hidden and upto < cfg.steps:  # no scrubber to say the paths are cut
+        said.append(ctx.tr("standardization.upto_hidden", upto=upto, steps=f"{cfg.steps:,}"))
+    st.caption("  \n".join(said))
 
     left, right = st.columns(2)
     loss = figs.loss_figure(raw, std, lang=ctx.lang, upto=upto)
