@@ -223,6 +223,12 @@ def test_a_run_that_diverged_early_shares_the_step_axis_on_distributions_and_his
     last = int(runs["plain"].telemetry["step"][-1])
     fig = figs.percentile_figure(runs, 1, lang="en")
     assert fig.layout.xaxis2.matches == "x"
+    # each panel its own y range: the diverged run's step-0 spread flattened BN's lines
+    assert fig.layout.yaxis2.matches is None and fig.layout.yaxis.range != fig.layout.yaxis2.range
+    bn = runs["bn"].telemetry["pre_q"][:, 1]
+    assert fig.layout.yaxis2.range[1] - fig.layout.yaxis2.range[0] < 1.2 * (bn.max() - bn.min())
+    together = figs.percentile_figure(runs | {"plain": runs["bn"]}, 1, lang="en").layout
+    assert together.yaxis2.matches == "y" and together.yaxis.range == together.yaxis2.range
     (mark,) = [tr for tr in fig.data if tr.mode == "markers+text"]
     assert mark.x[0] == last and list(mark.text) == [t("lab.fig.diverged", "en")]
     fig = figs.histogram_figure(runs, lang="en")

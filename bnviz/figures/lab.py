@@ -102,17 +102,20 @@ def percentile_figure(
     """One layer's pre-activation percentiles over time: no-BN and BN side by side, same y-axis.
     Each panel's step axis says how far its lines move (the number the caption explains), so
     the Ioffe sentence's "a third to a half as much" is on the first screen (audit 11)."""
-    traces, layout_axes, lo, hi = [], {}, np.inf, -np.inf
+    traces, layout_axes, spans = [], {}, {}
     moves = percentile_drifts(snaps, layer) if which == "pre" else {}
+    # one y axis to compare the panels, but not with a run that diverged: its last sample
+    # (±10,000 at step 0) flattened its partner's lines (audit 20); each panel then has its own
+    apart = any(s.state == "diverged" for s in snaps.values())
     for i, ((name, snap), dom) in enumerate(zip(snaps.items(), domains(len(snaps)), strict=True)):
         tel = snap.telemetry
         if not _has(tel) or layer >= tel[which + "_q"].shape[1]:
             continue
         m = _window(tel["step"], window)
         x, q = tel["step"][m], tel[which + "_q"][m, layer]
-        if len(x):
-            lo, hi = min(lo, np.nanmin(q[:, 1])), max(hi, np.nanmax(q[:, 9]))
         axis = "" if i == 0 else str(i + 1)
+        if len(x) and np.isfinite(q[:, [1, 9]]).any():
+            spans[axis] = (np.nanmin(q[:, 1]), np.nanmax(q[:, 9]))
         traces += _band_traces(x, q, COLORS[name], axis, i == 0, lang)
         if snap.state == "diverged" and len(x):  # an x where its lines end, as on Loss
             traces.append(_diverged_mark(name, x[-1], q[-1, Q50 : Q50 + 1], lang, axis))
@@ -126,13 +129,17 @@ def percentile_figure(
         # step 0 on an axis from -1 to 1 ("step -0.5") beside its partner's 0 to 1500
         first = next((k[5:] for k in layout_axes if k.startswith("yaxis")), None)
         layout_axes[f"xaxis{axis}"] = dict(domain=dom, title=title, matches=_matched("x", first))
-        layout_axes[f"yaxis{axis}"] = dict(anchor=f"x{axis}", matches=_matched("y", first))
+        matches = None if apart else _matched("y", first)
+        layout_axes[f"yaxis{axis}"] = dict(anchor=f"x{axis}", matches=matches)
     if not traces:
         return _empty(lang)
-    if np.isfinite(lo) and np.isfinite(hi) and hi > lo:
-        pad = 0.05 * (hi - lo)
+    if spans:  # the panels' common range, or (apart) each panel's own
+        shared = (min(lo for lo, _ in spans.values()), max(hi for _, hi in spans.values()))
         for key in [k for k in layout_axes if k.startswith("yaxis")]:
-            layout_axes[key]["range"] = [lo - pad, hi + pad]
+            lo, hi = spans.get(key[5:], shared) if apart else shared
+            if np.isfinite(lo) and np.isfinite(hi) and hi > lo:
+                pad = 0.05 * (hi - lo)
+                layout_axes[key]["range"] = [lo - pad, hi + pad]
     title = t(f"lab.fig.percentiles_{which}", lang, layer=layer + 1)
     # 320, not 340: under a preset's three-line sentence the legend ended at 734 px (audit 11)
     return go.Figure(traces, base_layout(title, height=320, **layout_axes))
