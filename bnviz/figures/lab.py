@@ -99,7 +99,8 @@ def percentile_figure(
     which: str = "pre",
     window: Window = None,
 ) -> go.Figure:
-    """One layer's pre-activation percentiles over time: no-BN and BN side by side, same y-axis.
+    """One layer's pre-activation percentiles over time: no-BN and BN side by side, same y-axis
+    (each its own beside a run that diverged), one step axis.
     Each panel's step axis says how far its lines move (the number the caption explains), so
     the Ioffe sentence's "a third to a half as much" is on the first screen (audit 11)."""
     traces, layout_axes, spans = [], {}, {}

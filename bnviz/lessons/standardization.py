@@ -42,7 +42,7 @@ SWEEP_STEPS = {"exact": 20_000, "adam": 5_000, "logistic": 1_000}
 SWEEP_POINTS = {"exact": 40, "adam": 30, "logistic": 20}
 ADAM_LRS = (1e-4, 1.0)  # Adam's step is ~lr in weight units whatever the curvature: one range
 
-MAX_STEPS = 20_000
+MAX_STEPS = 20_000  # the longest descent a link may ask for; View.upto's default: the end
 CONVERGED = 0.01  # converged: loss - min <= 1 % of the start's loss - min
 DIVERGED = 1e6  # diverged: loss > 1e6 x the start's loss (or not finite)
 

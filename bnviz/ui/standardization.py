@@ -123,7 +123,7 @@ def view_settings(
     elif picked:  # a preset shows its whole path (audit 20: Diverge after a scrub drew 3 steps)
         state[key] = cfg.steps
     if "upto" not in ctx.hidden:
-        st.session_state.setdefault(key, cfg.steps)
+        state.setdefault(key, cfg.steps)
         with ctx.head:
             upto = st.slider(
                 ctx.tr("standardization.field.upto"), 0, cfg.steps,
