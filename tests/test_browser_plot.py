@@ -225,6 +225,33 @@ def test_a_chart_whose_plotly_did_not_load_tries_again(browser, tab, server, fai
     page.close()
 
 
+BLANK = "() => document.getElementById('root').replaceChildren()"  # what React left: nothing
+
+
+def test_a_page_streamlit_dropped_is_reloaded_with_its_settings(tab, server):
+    """CI: after a Reset on the lab's Distributions, Streamlit's page threw ("'setIn' cannot be
+    called on an ElementNode"), React dropped the whole app, and the teacher's tab stayed
+    white for 90 s. The charts' script reloads a page left empty (assets/js/load_plotly.js):
+    the same link, so the same settings. Here the page is emptied as that error empties it."""
+    url = server + "/batchnorm_lab?steps=200&seed=38&view=percentiles"
+    page = open_page(tab, url)
+    page.wait_for_selector(PLOT, timeout=60_000)
+    page.evaluate("() => { window.__bnvizBefore = true; }")
+    page.evaluate(BLANK)
+    page.wait_for_function("() => !window.__bnvizBefore", timeout=30_000)  # a new page
+    page.wait_for_selector('[data-testid="stMain"] h1', timeout=60_000)
+    page.wait_for_selector(PLOT, timeout=60_000)
+    assert page.url == url
+    no_exception(page)
+    # a page that keeps going blank is not reloaded for ever: 3 reloads a minute at most
+    page.evaluate("() => { window.__bnvizBefore = true; }")
+    page.evaluate("() => sessionStorage.setItem('bnvizRevived', JSON.stringify([1, 2, 3]"
+                  ".map(() => Date.now())))")  # fmt: skip
+    page.evaluate(BLANK)
+    page.wait_for_timeout(4000)  # 1.5 s is the wait before a reload
+    assert page.evaluate("() => window.__bnvizBefore === true"), "reloaded a 4th time"
+
+
 FULL = """() => { const e = document.fullscreenElement;
   return e && [e.getBoundingClientRect().height, e._fullLayout.height, innerHeight]; }"""
 

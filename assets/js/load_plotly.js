@@ -115,3 +115,34 @@ const TOOLBAR = {
   modeBarButtonsToRemove: ["lasso2d", "select2d", "sendChartToCloud"],
   modeBarButtonsToAdd: [FULL_SCREEN],
 };
+
+// Streamlit 1.67's page can go white: under load, after a Reset on a view that redraws itself
+// (the lab's Distributions), a delta now and then arrives for a place the page no longer has
+// ("'setIn' cannot be called on an ElementNode", thrown in Streamlit's own code), React drops
+// the whole app and nothing draws it again (CI: 90 s of a blank page). The link in the address
+// bar holds the page's settings, so a reload brings the same page and runs back. At most
+// REVIVE_MAX reloads a minute: a page that keeps failing stays as it is.
+const REVIVE_WAIT_MS = 1500;
+const REVIVE_MAX = 3;
+
+function revive() {
+  const root = document.getElementById("root");
+  if (!root || root.childElementCount > 0) return;
+  const now = Date.now();
+  const recent = JSON.parse(sessionStorage.getItem("bnvizRevived") || "[]")
+    .filter((t) => now - t < 60000);
+  if (recent.length >= REVIVE_MAX) return;
+  sessionStorage.setItem("bnvizRevived", JSON.stringify([...recent, now]));
+  console.warn("bnviz: the page went blank (Streamlit dropped it); reloading it");
+  location.reload();
+}
+
+if (!window.__bnvizRevive) {
+  window.__bnvizRevive = true;
+  const root = document.getElementById("root");
+  if (root) {
+    new MutationObserver(() => {
+      if (root.childElementCount === 0) setTimeout(revive, REVIVE_WAIT_MS);
+    }).observe(root, { childList: true });
+  }
+}
