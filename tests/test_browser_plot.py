@@ -184,13 +184,33 @@ ONE_FAILED_DRAW = """(() => {  // Plotly.react rejects its first call
 })()"""
 
 
-@pytest.mark.parametrize("failure", ["aborted", "not_a_script", "draw_throws", "theme_hangs"])
-def test_a_chart_whose_plotly_did_not_load_tries_again(browser, tab, server, failure):
+def _counted(failed: list[str], failure: str | None):
+    """A route handler (one argument: playwright passes the request to a second) failing the
+    first two requests as `failure` says, each noted in `failed`; None: never answering."""
+
+    def handle(route):
+        if failure is None:
+            failed.append(route.request.url)
+        elif len(failed) < 2 and failure != "draw_throws":
+            failed.append(route.request.url)
+            if failure == "aborted":
+                route.abort()
+            else:
+                body = "<!doctype html><p>busy"
+                route.fulfill(status=200, content_type="text/html", body=body)
+        else:
+            route.continue_()
+
+    return handle
+
+
+def test_a_chart_whose_plotly_did_not_load_tries_again(browser, tab, server):
     """CI: a finished run's chart stayed blank for 90 s under load, twice: plotly.js had not
     loaded and nothing asked again (a finished run's page does not rerun). Here the first two
     requests for plotly.js fail, or return a page instead of the script (its onload fired with
-    no Plotly defined), or the first draw throws, or the theme is never sent (drawn after 10 s
-    in plotly's plain style); the chart is drawn all the same."""
+    no Plotly defined), or the theme is never sent (drawn after 10 s in plotly's plain style),
+    or the first draw throws; the chart is drawn all the same. One tab opens the page once per
+    failure (a new tab per failure started a renderer each time)."""
     from bnviz.ui.live_routes import PLOTLY_URL, TEMPLATE_URL
 
     url = server + "/babysitting?seed=35"  # ln C: two one-step runs, finished at once
@@ -198,31 +218,24 @@ def test_a_chart_whose_plotly_did_not_load_tries_again(browser, tab, server, fai
     first = open_page(tab, url)
     first.wait_for_function(drawn, timeout=60_000)  # the runs have finished
     page = browser.new_page(locale="en-US", viewport={"width": 1280, "height": 720})
-    failed = []
-
-    def flaky(route):
-        if len(failed) < 2 and failure != "draw_throws":
-            failed.append(route.request.url)
-            if failure == "aborted":
-                route.abort()
+    try:  # the failed draw last: an init script stays for every later load of the tab
+        for failure in ["aborted", "not_a_script", "theme_hangs", "draw_throws"]:
+            failed: list[str] = []
+            page.unroute_all(behavior="ignoreErrors")
+            if failure == "theme_hangs":  # the template's request is never answered
+                page.route(f"**{TEMPLATE_URL}*", _counted(failed, None))
             else:
-                route.fulfill(status=200, content_type="text/html", body="<!doctype html><p>busy")
-        else:
-            route.continue_()
-
-    if failure == "theme_hangs":  # the template's request is never answered
-        page.route(f"**{TEMPLATE_URL}*", lambda route: failed.append(route.request.url))
-    else:
-        page.route(f"**{PLOTLY_URL}*", flaky)
-    if failure == "draw_throws":
-        page.add_init_script(ONE_FAILED_DRAW)
-    page.goto(url)  # finished: one script run, one figure, no rerun to draw it again
-    page.wait_for_function(drawn, timeout=60_000)
-    assert len(failed) == {"draw_throws": 0, "theme_hangs": 1}.get(failure, 2)
-    if failure == "draw_throws":  # the first draw failed, a second one drew
-        assert page.evaluate("() => window.__bnvizReactCalls") >= 2
-    no_exception(page)
-    page.close()
+                page.route(f"**{PLOTLY_URL}*", _counted(failed, failure))
+            if failure == "draw_throws":
+                page.add_init_script(ONE_FAILED_DRAW)
+            page.goto(url)  # finished: one script run, one figure, no rerun to draw it again
+            page.wait_for_function(drawn, timeout=60_000)
+            assert len(failed) == {"draw_throws": 0, "theme_hangs": 1}.get(failure, 2), failure
+            if failure == "draw_throws":  # the first draw failed, a second one drew
+                assert page.evaluate("() => window.__bnvizReactCalls") >= 2
+            no_exception(page)
+    finally:
+        page.close()
 
 
 BLANK = "() => document.getElementById('root').replaceChildren()"  # what React left: nothing
