@@ -263,6 +263,7 @@ def test_a_page_streamlit_dropped_is_reloaded_with_its_settings(tab, server):
     page.evaluate(BLANK)
     page.wait_for_timeout(4000)  # 1.5 s is the wait before a reload
     assert page.evaluate("() => window.__bnvizBefore === true"), "reloaded a 4th time"
+    page.evaluate("() => sessionStorage.removeItem('bnvizRevived')")  # the next test's tab
 
 
 FULL = """() => { const e = document.fullscreenElement;
