@@ -102,10 +102,16 @@ class Worker:
             self.send(job_id)
         return True
 
-    def build(self, job_id: str, spec: Any, steps: int, blob: bytes | None = None) -> Job:
-        """A new job, or (blob: a checkpoint) the job that wrote it, paused until resumed."""
+    def build(
+        self, job_id: str, spec: Any, steps: int, blob: bytes | None = None, paused: bool = False
+    ) -> Job:
+        """A new job (`paused`: until resumed), or (blob: a checkpoint) the job that wrote it,
+        paused until resumed."""
         if blob is None:
-            return build_job(spec, job_id, steps)
+            job = build_job(spec, job_id, steps)
+            if paused:
+                job.state = "paused"
+            return job
         job = Stepper.restore(blob)
         job.run_id, job.state = job_id, "paused"  # the scheduler resumes it if it ran
         self.saved_at[job_id] = time.monotonic()

@@ -205,7 +205,7 @@ class Scheduler:
             if r.worker is not None:
                 loads[r.worker] += 1
         run.worker = loads.index(min(loads))
-        self._send(run, "start", run.spec, run.steps, *(() if run.blob is None else (run.blob,)))
+        self._send(run, "start", run.spec, run.steps, run.blob, run.state == "paused")
         if run.pace:
             self._send(run, "pace", run.pace)
         if run.blob is not None and run.state == "running":
@@ -232,12 +232,20 @@ class Scheduler:
             return run
 
     def start(
-        self, spec: Any, session: str, slot: str, steps: int | None = None, fresh: bool = False
+        self,
+        spec: Any,
+        session: str,
+        slot: str,
+        steps: int | None = None,
+        fresh: bool = False,
+        paused: bool = False,
     ) -> Run:
         """Get the shared run of spec (started if new), watched by session in slot; or Busy.
 
         A new run opens finished from the store, or continues from its stored checkpoint,
-        unless `fresh` (Reset: train it again from step 0).
+        unless `fresh` (Reset: train it again from step 0). A new run `paused` waits, paused,
+        for a resume before any worker has it: started and then paused, it trained a slice
+        first (CI saw step 22 of a run started beside paused ones).
         """
         with self._lock:
             run = self.watch(spec, session, slot)
@@ -261,7 +269,10 @@ class Scheduler:
             run = self.book.add(spec, total, lambda rid: placeholder(spec, rid, total))
             run.blob = None if fresh else self._stored(self.store.resume, key)
             self._attach(run, session, slot)
-            self._enqueue(run)
+            if paused:
+                run.mark(state="paused")  # control("resume") enqueues it (no worker yet)
+            else:
+                self._enqueue(run)
             return run
 
     def _stored(self, read: Callable[[str], Any], key: str) -> Any:
@@ -316,6 +327,8 @@ class Scheduler:
                 self.waiting.remove(run_id)
                 run.mark(state="paused" if action == "pause" else "stopped")
                 return
+            if run.worker is None and run.state == "paused" and action in ("step", "lr"):
+                self._place(run)  # a run started paused: on a worker, still paused, to act on
             full = self.book.count("running") >= self.quotas.max_running
             if action == "resume" and run.state == "paused" and (run.worker is None or full):
                 self._enqueue(run)  # never started, or no room now: wait in line

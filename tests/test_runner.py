@@ -81,6 +81,26 @@ def test_pause_resume_step_stop(sched):
     wait_for(lambda: sched.poll(run.run_id).state == "stopped")
 
 
+def test_a_run_started_paused_waits_at_step_0_and_steps_and_resumes(sched):
+    """CI: a run started beside paused ones and paused right after had trained 22 steps by the
+    time its worker read the pause. Started paused, no worker has it until it is acted on."""
+    run = sched.start(SMALL.replace(steps=100_000), "s", "a", paused=True)
+    assert run.state == "paused" and run.worker is None
+    time.sleep(0.5)  # a run that was started trains many steps in this time
+    assert sched.poll(run.run_id).state == "paused" and sched.poll(run.run_id).step == 0
+    sched.control(run.run_id, "lr", 0.05)  # on a worker now, still paused
+    sched.control(run.run_id, "step", 1)
+    wait_for(lambda: sched.poll(run.run_id).step == 1)
+    time.sleep(0.3)
+    assert sched.poll(run.run_id).state == "paused" and sched.poll(run.run_id).step == 1
+    assert sched.poll(run.run_id).lr == 0.05
+    sched.control(run.run_id, "resume")
+    wait_for(lambda: sched.poll(run.run_id).step > 10)
+    other = sched.start(SMALL.replace(steps=100_000, seed=1), "s", "b", paused=True)
+    sched.control(other.run_id, "resume")  # never on a worker: resumed, it starts
+    wait_for(lambda: sched.poll(other.run_id).step > 10)
+
+
 def test_learning_rate_change_unshares_the_run(sched):
     cfg = SMALL.replace(steps=100_000)
     run = sched.start(cfg, "s", "a")

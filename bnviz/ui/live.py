@@ -138,8 +138,8 @@ def _start(
             run = sched.watch(cfg, sid, slot(ctx, name))
             if reset and run is not None:
                 run = sched.reset(run.run_id, sid, slot(ctx, name))
-            elif run is None:
-                run = sched.start(cfg, sid, slot(ctx, name))
+            elif run is None:  # held: paused before any worker has it, Resume enabled
+                run = sched.start(cfg, sid, slot(ctx, name), paused=hold)
             else:
                 continue
             if run is not None and run.open:
@@ -147,8 +147,8 @@ def _start(
                 started[name] = run
     except Busy as busy:
         st.session_state[f"{ctx.name}.busy"] = ctx.tr(busy.reason, **busy.values)
-    if hold:
-        _act(started, "pause")  # drawn next as paused, with Resume enabled
+    if hold:  # a run found open (a shared run another tab trains) waits with the others
+        _act({n: r for n, r in started.items() if r.state != "paused"}, "pause")
 
 
 def restart(ctx: PageContext, configs: dict[str, RunConfig]) -> None:
