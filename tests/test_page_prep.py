@@ -336,3 +336,28 @@ def test_a_setting_changed_while_paused_starts_its_new_run_paused():
     click(at, "Resume")
     assert {r.state for r in shown_runs("babysitting").values()} == {"running"}
     leave_idle(at)
+
+
+def test_a_run_paused_at_its_first_evaluation_is_drawn_as_a_point():
+    """A run with one evaluation so far (the new weight decay's, paused, stepped once) showed
+    axes and a legend over nothing on the accuracy chart: plotly draws no line through one
+    point. Its two lines are drawn with markers until they have a second point."""
+    at = page(BABY, view="gap", seed="41")
+    rerun_until(at, lambda a: {"no_decay", "decay"} <= set(shown_runs("babysitting")))
+    click(at, "Pause")
+    at.number_input(key="babysitting.weight_decay").set_value(0.1).run()
+    click(at, "Step")
+    rerun_until(at, lambda a: len(shown_runs("babysitting")["decay"].snapshot.evals["step"]) == 1)
+    runs = shown_runs("babysitting")
+    assert runs["decay"].state == "paused" and runs["decay"].snapshot.step == 1
+    [acc] = [
+        f for f in figures(at) if f["layout"]["title"]["text"] == t("babysitting.fig.gap_title")
+    ]
+    decay = t("babysitting.preset.decay")
+    drawn = {tr["name"]: (tr["mode"], len(decode(tr["x"]))) for tr in acc["data"]}
+    assert [n for n in drawn if n.startswith(decay)] and all(
+        drawn[n] == ("lines+markers", 1) for n in drawn if n.startswith(decay)
+    ), drawn
+    # the pair paused by hand: markers while it has one point too, a line once it has more
+    assert all((mode == "lines+markers") == (n == 1) for mode, n in drawn.values()), drawn
+    leave_idle(at)

@@ -7,7 +7,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from bnviz.figures.theme import compact, exponent_text, tidy_log_axes
+from bnviz.figures.theme import compact, exponent_text, mark_lone_points, tidy_log_axes
 from bnviz.i18n import t
 
 FIGURES = Path(__file__).resolve().parents[1] / "bnviz" / "figures"
@@ -108,3 +108,16 @@ def test_exponent_text_writes_a_ratio_as_the_babysitting_lesson_does():
     assert [exponent_text(v, 2) for v in values] == [
         "6.7e-5", "1e-3", "1.2e-3", "1e-1", "2.5e-7", "1e-3"
     ]  # fmt: skip
+
+
+def test_a_line_with_one_point_gets_its_marker_and_others_keep_their_mode():
+    fig = go.Figure([
+        go.Scatter(x=[0], y=[0.5], mode="lines"),  # one evaluation so far
+        go.Scatter(x=[0, 100], y=[0.5, None], mode="lines"),  # one finite point
+        go.Scatter(x=[0, 100], y=[0.5, 0.7], mode="lines"),  # a line
+        go.Scatter(x=[None], y=[None], mode="lines"),  # a legend's key: nothing to draw
+        go.Scatter(x=[0], y=[1.0], mode="markers"),
+        go.Heatmap(z=[[1.0]]),
+    ])  # fmt: skip
+    modes = [getattr(tr, "mode", None) for tr in mark_lone_points(fig).data]
+    assert modes == ["lines+markers", "lines+markers", "lines", "lines", "markers", None]

@@ -171,6 +171,24 @@ def _finite(values: object) -> np.ndarray:
         return np.array([v if isinstance(v, int | float) else np.nan for v in values], float)
 
 
+LONE_POINT_PX = 9  # a lone point's marker: visible from the back of a classroom
+
+
+def mark_lone_points(fig: go.Figure) -> go.Figure:
+    """`fig` with a marker on every line that has one point so far: plotly draws no line
+    through a single point, so a run paused before its second evaluation showed axes and a
+    legend over nothing. Such a trace is drawn "lines+markers" (its line's colour) until it
+    has a second point, unclipped: at step 0 the marker sits on the axis's edge, half cut."""
+    for tr in fig.data:
+        if getattr(tr, "mode", None) != "lines":
+            continue
+        y = _finite(tr.y)
+        x = _finite(tr.x) if tr.x is not None else np.zeros(len(y))
+        if len(x) == len(y) and np.count_nonzero(np.isfinite(x) & np.isfinite(y)) == 1:
+            tr.update(mode="lines+markers", cliponaxis=False, marker_size=LONE_POINT_PX)
+    return fig
+
+
 def minus_signs(text: str) -> str:
     """A formatted number (or a phrase of them) with typographic minus signs, as plotly's axes
     write them: "−204", "4.5e−05", "x ≤ −2.5"."""

@@ -17,6 +17,7 @@ from pathlib import Path
 import plotly.io as pio
 import streamlit as st
 
+from bnviz.figures.theme import mark_lone_points
 from bnviz.ui import live_routes
 from bnviz.ui.stream_chart import LOAD_PLOTLY, script, streaming
 
@@ -42,7 +43,7 @@ def spec(fig) -> bytes:
     is shared by every tab that shows it, so each poll serializes it once, not once per tab."""
     made = getattr(fig, "_bnviz_spec", None)
     if made is None:
-        made = pio.to_json(fig, validate=False).encode()
+        made = pio.to_json(mark_lone_points(fig), validate=False).encode()
         fig._bnviz_spec = made
     return made
 
@@ -54,7 +55,7 @@ def chart(where, fig, key: str) -> None:
     be JSON-encoded again, string and all).
     """
     if not streaming():
-        where.plotly_chart(fig, key=key)
+        where.plotly_chart(mark_lone_points(fig), key=key)
         return
     if where is st:
         _component(key=key, data=spec(fig), height="content")
