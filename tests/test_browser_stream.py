@@ -369,3 +369,45 @@ def test_streamed_charts_wear_the_theme_of_every_other_chart(tab, server):
     page.wait_for_function(f"() => ({other})().length > 0", timeout=60_000)
     assert {c["axis"] for c in charts} == set(page.evaluate(other)), (charts, page.evaluate(other))
     no_exception(page)
+
+
+LONE = f"""() => [...document.querySelectorAll('{PLOT}')].map(p => ({{
+  lone: p.data.filter(t => t.x.filter(v => v !== null).length === 1 && t.mode === 'lines')
+    .map(t => t.name),
+  marked: p.data.filter(t => t.mode === 'lines+markers').map(t => t.name),
+  points: p.querySelectorAll('.scatterlayer .points path').length,
+}}))"""
+
+
+def test_a_run_paused_before_its_second_evaluation_shows_its_first(tab, server):
+    """Paused between its first evaluation and its second, the accuracy chart was empty (axes
+    and a legend): plotly draws no line through one point. Those lines get a marker until
+    their second point, then are lines again."""
+    page = open_page(tab, server + "/batchnorm_lab?steps=90&seed=38")  # 10 steps/s, evals 0, 90
+    page.wait_for_function(
+        "() => /no BN: training · step [1-9]/.test("
+        "document.querySelector('.bnviz-live-status')?.innerText || '')",
+        timeout=60_000,
+    )
+    page.get_by_role("button", name="Pause", exact=True).click()
+    page.wait_for_function(
+        "() => (document.querySelector('.bnviz-live-status')?.innerText || '')"
+        ".split('\\n').every(l => l.includes('paused'))",
+        timeout=30_000,
+    )
+    status = page.locator(".bnviz-live-status").first.inner_text()
+    assert re.search(r"no BN: paused · step [1-8]\d? / 90", status), status
+    page.wait_for_function(
+        f"() => ({LONE})().length === 2 && ({LONE})()[1].marked.length === 4", timeout=30_000
+    )
+    loss, accuracy = page.evaluate(LONE)
+    assert accuracy["lone"] == [] and accuracy["points"] >= 1, accuracy  # drawn, as a point
+    assert loss["lone"] == [] and len(loss["marked"]) == 4, loss  # train and test, both runs
+    page.get_by_role("button", name="Resume", exact=True).click()
+    page.wait_for_function(
+        "() => (document.querySelector('.bnviz-live-status')?.innerText || '')"
+        ".split('\\n').every(l => l.includes('finished'))",
+        timeout=60_000,
+    )
+    page.wait_for_function(f"() => ({LONE})().every(c => c.marked.length === 0)", timeout=30_000)
+    no_exception(page)

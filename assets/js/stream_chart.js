@@ -7,6 +7,32 @@ const MAX_MS = 8000;
 const SLOW_MS = 250; // an answer slower than this doubles the interval
 const IDLE_MS = 2000; // paused or queued runs: ask less often
 const KEEP = 2000; // points per trace before the tab thins its own copy by half
+const LONE_PX = 9; // a lone point's marker (bnviz/figures/theme.py LONE_POINT_PX)
+
+function lonePoints(data, lone) {
+  // plotly draws no line through one point: a run paused before its second evaluation showed
+  // an accuracy chart with axes and a legend over nothing. A line with one point gets its
+  // marker, unclipped at the axis's edge, until it has a second (bnviz/figures/theme.py
+  // mark_lone_points draws every other chart so). True when a trace changed.
+  let changed = false;
+  for (const tr of data) {
+    const marked = lone.has(tr);
+    if (tr.mode !== "lines" && !marked) continue;
+    let n = 0;
+    for (let i = 0; i < tr.y.length && n < 2; i++) if (tr.x[i] !== null && tr.y[i] !== null) n++;
+    if ((n === 1) === marked) continue;
+    changed = true;
+    if (marked) {
+      lone.delete(tr);
+      Object.assign(tr, { mode: "lines", cliponaxis: true });
+    } else {
+      lone.add(tr);
+      tr.marker = { ...(tr.marker || {}), size: LONE_PX };
+      Object.assign(tr, { mode: "lines+markers", cliponaxis: false });
+    }
+  }
+  return changed;
+}
 
 function thin(P, live) {
   const data = live.plot.data;
@@ -160,6 +186,7 @@ async function ask(live) {
     live.layout = fig.layout; // as the server sent it: a taller window stretches it again
     fig.layout = stretched(fig.layout, fig.layout.height || live.data.height, fig.data, live.plot);
     live.plot.style.height = fig.layout.height + "px";
+    lonePoints(fig.data, live.lone);
     await P.newPlot(live.plot, fig.data, fig.layout, { ...TOOLBAR, responsive: true });
     live.ticks = JSON.stringify(ans.yticks || {});
     live.span = ans.xspan;
@@ -169,6 +196,7 @@ async function ask(live) {
     if (ans.index.length) {
       setPaths(live.plot.layout, update);
       await P.extendTraces(live.plot, { x: ans.x, y: ans.y }, ans.index);
+      if (lonePoints(live.plot.data, live.lone)) await P.redraw(live.plot);
       await thin(P, live);
       live.updates += 1;
       live.root.dataset.updates = String(live.updates);
@@ -212,6 +240,7 @@ function start(root, data) {
   root.appendChild(box);
   const live = { src: data.src, data, root: box, plot, note, status, since: null, stopped: false };
   live.told = {}; // the state class each run's last rerun was asked for
+  live.lone = new WeakSet(); // traces drawn with a marker while they have one point
   Object.assign(live, { interval: BASE_MS, updates: 0, born: performance.now() });
   // plotly's "responsive" follows the window only: the sidebar opened or closed changes the
   // column, and the charts kept their width (audit 14: one ran under the other, off the screen)
