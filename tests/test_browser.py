@@ -206,3 +206,48 @@ def test_a_big_run_says_how_long_it_will_take_streamed_and_polled(tab, server):
     )
     no_exception(page)
     page.get_by_role("button", name="Pause", exact=True).click()
+
+
+LR_SHOWN = (
+    '() => document.querySelector(\'[data-testid="stSidebar"] [data-testid="stSlider"]'
+    ' [data-testid="stSliderThumbValue"]\')?.innerText'
+)
+
+
+def _lab_shows(page, lr: str, sentence: str) -> None:
+    """The lab's sidebar shows learning rate `lr` and the page says `sentence`."""
+    page.wait_for_function(f"() => ({LR_SHOWN})() === {lr!r}", timeout=90_000)
+    settle(page)
+    page.get_by_text(sentence).first.wait_for(timeout=30_000)
+
+
+def test_back_and_forward_bring_back_the_settings_of_each_address(tab, server):
+    """D10: after a preset, Back changed the address to the earlier settings and the page wrote
+    its own back at once (its widgets kept the preset's values): Back did nothing, and a second
+    Back left the page. Now each Back shows the earlier settings, Forward the later ones; and an
+    address the page rewrote (a bad value's note) does not trap Back on it."""
+    page = open_page(tab, server + "/?lang=en")
+    page.goto(server + "/batchnorm_lab?seed=49&lang=en")
+    _lab_shows(page, "1", t("lab.look_for.default"))
+    page.get_by_role("radio", name=t("lab.preset.large_lr")).click()
+    _lab_shows(page, "3", t("lab.preset.large_lr_what"))
+    assert "lr=3" in page.url, page.url
+    page.go_back()
+    _lab_shows(page, "1", t("lab.look_for.default"))
+    assert "lr=" not in page.url, page.url
+    page.go_forward()
+    _lab_shows(page, "3", t("lab.preset.large_lr_what"))
+    page.get_by_role("button", name="Pause", exact=True).click()  # leave the workers idle
+    no_exception(page)
+    # a bad value: the page rewrites the address with a note (a new history entry); Back to the
+    # address as typed is not loaded again (it would be rewritten and pushed again, for ever)
+    page.goto(server + "/batchnorm_lab?seed=49&lang=en&lr=abc")
+    _lab_shows(page, "1", t("lab.look_for.default"))
+    rewritten = page.url
+    assert "lr=" not in rewritten, rewritten
+    page.go_back()  # the address as typed: rewritten in place
+    page.wait_for_timeout(2000)
+    settle(page)
+    page.go_back()  # the preset's address before it
+    _lab_shows(page, "3", t("lab.preset.large_lr_what"))  # its runs, paused above
+    no_exception(page)

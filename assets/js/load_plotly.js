@@ -146,3 +146,25 @@ if (!window.__bnvizRevive) {
     }).observe(root, { childList: true });
   }
 }
+
+// The browser's Back and Forward: Streamlit reruns the page with the earlier address, but the
+// page's widgets keep their values and write them back, so Back after a preset did nothing (the
+// address flickered). The earlier address holds that page's settings: the page is loaded
+// afresh from it. Entries Streamlit pushed (state {}) are addresses the app wrote; the entry a
+// tab opened with (state null) only when the app kept it as it was: one it rewrote (a bad
+// value's note) would be rewritten and pushed again, and Back would never leave it.
+const KEPT_WAIT_MS = 2000;
+
+if (!window.__bnvizBack) {
+  window.__bnvizBack = true;
+  const kept = () => JSON.parse(sessionStorage.getItem("bnvizKept") || "[]");
+  const opened = location.href;
+  setTimeout(() => {
+    if (history.state === null && location.href === opened && !kept().includes(opened)) {
+      sessionStorage.setItem("bnvizKept", JSON.stringify([...kept(), opened].slice(-50)));
+    }
+  }, KEPT_WAIT_MS);
+  window.addEventListener("popstate", (event) => {
+    if (event.state !== null || kept().includes(location.href)) location.reload();
+  });
+}
