@@ -535,9 +535,14 @@ def test_the_noise_views_sentence_holds_for_every_unit_and_seed():
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_a_chart_without_data_keeps_its_title_and_says_so_in_the_plot(lang):
     """CI: "Layer 2, unit 1: variance of the BN input · waiting for data…" was cut at 1280."""
+    from bnviz.lessons.running_stats import ModeSeries
+
+    one = np.array([0.5])  # audit 21: only step 0's evaluation, which a log step axis cannot
+    at_0 = ModeSeries(0.1, np.array([0]), one, one, one, one)  # show: axes from 1 to 10^6
     for fig in (
         figs.stats_figure({}, "var", lang=lang, layer=1, unit=0),
         figs.mode_figure({}, lang=lang),
+        figs.mode_figure({"main": at_0}, lang=lang),
     ):
         assert t("running_stats.fig.no_data", lang) not in fig.layout.title.text
         assert [a.text for a in fig.layout.annotations] == [t("running_stats.fig.no_data", lang)]

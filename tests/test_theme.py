@@ -7,7 +7,13 @@ from pathlib import Path
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from bnviz.figures.theme import compact, exponent_text, mark_lone_points, tidy_log_axes
+from bnviz.figures.theme import (
+    compact,
+    exponent_text,
+    mark_lone_points,
+    note_if_empty,
+    tidy_log_axes,
+)
 from bnviz.i18n import t
 
 FIGURES = Path(__file__).resolve().parents[1] / "bnviz" / "figures"
@@ -121,3 +127,10 @@ def test_a_line_with_one_point_gets_its_marker_and_others_keep_their_mode():
     ])  # fmt: skip
     modes = [getattr(tr, "mode", None) for tr in mark_lone_points(fig).data]
     assert modes == ["lines+markers", "lines+markers", "lines", "lines", "markers", None]
+
+
+def test_a_chart_with_no_point_yet_says_so_and_one_with_a_point_does_not():
+    empty = go.Figure([go.Scatter(x=[], y=[]), go.Scatter(x=[None], y=[None])])
+    assert [a.text for a in note_if_empty(empty, "waiting").layout.annotations] == ["waiting"]
+    one = go.Figure([go.Scatter(x=[], y=[]), go.Scatter(x=[10], y=[0.5])])
+    assert not note_if_empty(one, "waiting").layout.annotations

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from bnviz.config import RunConfig
+from bnviz.i18n import t
 from bnviz.lessons import why_bn_layers as layers
 from bnviz.lessons import why_bn_live as live
 from bnviz.nets import BNNoise, build_mlp
@@ -191,3 +192,29 @@ def test_bias_claim_bias_before_bn_gets_no_gradient():
     torch.manual_seed(123)  # the global RNG's state changes nothing: one seed, one chart
     again = layers.bias_gradient(seed=SEEDS[-1])
     np.testing.assert_array_equal(again["weight_grad"], r["weight_grad"])
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_live_charts_before_their_first_measurement_say_they_wait(lang):
+    """Audit 21: paused at step 2, the covariate-shift view's two charts were empty axes (0 to
+    6; a log axis to 10^4) under status lines saying "step 2": they now say what they wait for,
+    and stop saying it once there is a point (one point: drawn as a dot, bnviz/ui/plot.py)."""
+    from bnviz.figures import why_bn_live as live_figs
+
+    snaps = live.train_trio(live.LIVE.replace(steps=1))  # one sample each: no movement yet
+    moves = {n: live.input_movement(s) for n, s in snaps.items()}
+    waiting = t("why_bn.live.no_data", lang)
+    for fig in (
+        live_figs.movement_figure(moves, lang=lang),
+        live_figs.bands_figure(moves, lang=lang),
+    ):
+        assert waiting in [a.text for a in fig.layout.annotations], fig.layout.title.text
+    snaps = live.train_trio(live.LIVE.replace(steps=20))
+    moves = {n: live.input_movement(s) for n, s in snaps.items()}
+    for fig in (
+        live_figs.movement_figure(moves, lang=lang),
+        live_figs.bands_figure(moves, lang=lang),
+        live_figs.trio_figure(snaps, lang=lang),
+        live_figs.accuracy_figure(snaps, lang=lang),
+    ):
+        assert waiting not in [a.text for a in fig.layout.annotations], fig.layout.title.text

@@ -203,7 +203,7 @@ def _mode_lines(modes: Mapping[str, ModeSeries], metric: str, lang: str) -> list
 def mode_figure(modes: Mapping[str, ModeSeries], *, lang: str) -> go.Figure:
     """Accuracy and loss of the same network with batch statistics and with running ones."""
     title, main = _tr("mode_title", lang), modes.get("main")
-    if main is None:
+    if main is None or not (main.step > 0).any():  # log steps: the evaluation at 0 is not drawn
         return _empty(lang, title)
     traces, axes = [], {}
     for i, (metric, dom) in enumerate(zip(("acc", "loss"), domains(2, 0.14), strict=True)):

@@ -171,6 +171,19 @@ def _finite(values: object) -> np.ndarray:
         return np.array([v if isinstance(v, int | float) else np.nan for v in values], float)
 
 
+def note_if_empty(fig: go.Figure, text: str) -> go.Figure:
+    """`fig` with `text` in the middle of its plot when no trace has a point yet (a live chart
+    before its first measurement: axes from 0 to 6, or a log axis up to 10^6, and nothing in
+    them, while the status line said the run was at step 7)."""
+    for tr in fig.data:
+        y = _finite(getattr(tr, "y", None))
+        x = _finite(tr.x) if getattr(tr, "x", None) is not None else np.zeros(len(y))
+        if len(x) == len(y) and (np.isfinite(x) & np.isfinite(y)).any():
+            return fig
+    fig.add_annotation(text=text, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False)
+    return fig
+
+
 LONE_POINT_PX = 9  # a lone point's marker: visible from the back of a classroom
 
 

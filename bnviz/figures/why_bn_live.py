@@ -17,6 +17,7 @@ from bnviz.figures.theme import (
     f32,
     in_color,
     minus_signs,
+    note_if_empty,
     readable,
     tidy_log_axes,
 )
@@ -49,7 +50,7 @@ def trio_figure(snaps: Mapping[str, Snapshot], *, lang: str, height: int = 340) 
         fig.add_trace(_line(x, y, run, lang))
     fig.update_yaxes(type="log", title_text=_tr("loss", lang), exponentformat="power")
     fig.update_xaxes(title_text=_tr("step", lang))
-    return tidy_log_axes(fig)
+    return note_if_empty(tidy_log_axes(fig), _tr("no_data", lang))
 
 
 def shift_figure(result: Mapping[str, Mapping[str, np.ndarray]], metric: str, *, lang: str,
@@ -61,7 +62,7 @@ def shift_figure(result: Mapping[str, Mapping[str, np.ndarray]], metric: str, *,
         fig.add_trace(_line(r["step"], y, run, lang))
     fig.update_yaxes(type="log", exponentformat="power")
     fig.update_xaxes(title_text=_tr("step", lang))
-    return tidy_log_axes(fig)
+    return note_if_empty(tidy_log_axes(fig), _tr("no_data", lang))
 
 
 SMOOTH_METRICS = ("loss", "grad_change", "beta_eff")  # the smoothness view's three charts
@@ -104,7 +105,7 @@ def smoothness_figure(
     fig.update_layout(legend_traceorder="normal")  # plotly reverses legends of filled bands
     span = [-0.03 * last, 1.03 * last] if last else None  # the end markers whole
     fig.update_xaxes(title_text=_tr("step", lang), range=span)
-    return tidy_log_axes(fig)
+    return note_if_empty(tidy_log_axes(fig), _tr("no_data", lang))
 
 
 def lower_figure(rows: Mapping[tuple[str, bool], Mapping[str, float]], *, lang: str,
@@ -164,7 +165,7 @@ def bias_figure(result: Mapping[str, np.ndarray], *, lang: str, height: int = 30
                                  line=dict(color=color)))  # fmt: skip
     fig.update_yaxes(type="log", exponentformat="power")
     fig.update_xaxes(title_text=_tr("step", lang))
-    return tidy_log_axes(fig)
+    return note_if_empty(tidy_log_axes(fig), _tr("no_data", lang))
 
 
 # ---------------------------------------------------------------------------- the live trio
@@ -196,7 +197,7 @@ def movement_figure(moves: Mapping[str, Mapping[str, np.ndarray]], *, lang: str,
         fig.add_trace(_line(m["step"], y, run, lang))
     fig.update_yaxes(type="log", title_text=_tr("move", lang), exponentformat="power")
     fig.update_xaxes(title_text=_tr("step", lang))
-    return tidy_log_axes(fig)
+    return note_if_empty(tidy_log_axes(fig), _tr("no_data", lang))
 
 
 def bands_figure(moves: Mapping[str, Mapping[str, np.ndarray]], *, lang: str,
@@ -215,7 +216,7 @@ def bands_figure(moves: Mapping[str, Mapping[str, np.ndarray]], *, lang: str,
             fig.data[-1].line.update(dash="dot", width=1)
     fig.update_yaxes(title_text=_tr("pre_activation", lang))
     fig.update_xaxes(title_text=_tr("step", lang))
-    return fig
+    return note_if_empty(fig, _tr("no_data", lang))
 
 
 def accuracy_figure(snaps: Mapping[str, Snapshot], *, lang: str, height: int = 340) -> go.Figure:
@@ -229,4 +230,4 @@ def accuracy_figure(snaps: Mapping[str, Snapshot], *, lang: str, height: int = 3
     last = max((s.steps for s in snaps.values()), default=0)  # the whole run's width at once
     span = [-0.03 * last, 1.03 * last] if last else None  # the end markers whole
     fig.update_xaxes(title_text=_tr("step", lang), range=span)
-    return fig
+    return note_if_empty(fig, _tr("no_data", lang))
