@@ -53,6 +53,33 @@ def test_a_run_at_step_one_spans_its_first_evaluation():
         assert xaxis["autorangeoptions"]["include"] == [0, 50]
 
 
+def test_polled_views_with_one_sample_span_steps_to_the_next_sample():
+    """Audit 21: paused at step 13, Distributions, Histograms, Saturation and Gradients drew
+    step 0's sample on an axis from -1 to 1 (-50 to 50 for the histograms): negative steps.
+    Their step axis now runs from 0 to where the next sample will be; from two samples on,
+    plotly's own range again."""
+    cfg = RunConfig(dataset="moons", depth=2, width=8, steps=300, log_every=25)
+    steppers = {name: Stepper(name, c) for name, c in pair(cfg).items()}
+    for s in steppers.values():
+        s.advance(max_steps=13)
+    snaps = {name: s.snapshot() for name, s in steppers.items()}
+    assert all(list(s.telemetry["step"]) == [0] for s in snaps.values())
+    figures = {
+        "percentiles": figs.percentile_figure(snaps, 0, lang="en"),
+        "histograms": figs.histogram_figure(snaps, lang="en"),
+        "saturated": figs.per_layer_figure(snaps, "saturated", lang="en"),
+        "grad_norm": figs.per_layer_figure(snaps, "grad_norm", lang="en", log_y=True),
+    }
+    for name, fig in figures.items():
+        assert fig.layout.xaxis.range == (-1, 25), name  # markers at step 0 whole
+        others = [a for a in fig.layout if a.startswith("xaxis") and a != "xaxis"]
+        assert others and all(fig.layout[a].matches == "x" for a in others), name
+    for s in steppers.values():
+        s.advance(max_steps=13)
+    snaps = {name: s.snapshot() for name, s in steppers.items()}
+    assert figs.percentile_figure(snaps, 0, lang="en").layout.xaxis.range is None
+
+
 def test_live_axes_make_room_for_a_wrapped_legend(snaps):
     """The streamed chart is drawn by plotly.js without plotly.py's template, whose automargin
     is off: a legend wrapped to two rows (zh, or a half-width column at 1280x720) then pushed

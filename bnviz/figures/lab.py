@@ -46,6 +46,16 @@ def _window(steps: np.ndarray, window: Window) -> np.ndarray:
     return (steps >= window[0]) & (steps <= window[1])
 
 
+def _first_sample(snaps: Mapping[str, Snapshot]) -> dict:
+    """The step axis of a lab chart while its runs have one telemetry sample (step 0) at most:
+    from 0 to where the next sample will be, not plotly's -1 to 1 around the one sample
+    (audit 21: dots at step 0 on an axis of negative steps, paused at step 13)."""
+    if any(len(s.telemetry.get("step", ())) > 1 for s in snaps.values()) or not snaps:
+        return {}
+    every = max(s.config.log_every for s in snaps.values())
+    return dict(range=[-0.04 * every, every])  # its markers whole, not cut by the axis
+
+
 def _empty(lang: str, height: int = 300) -> go.Figure:
     return go.Figure(layout=base_layout(t("lab.fig.no_data", lang), height=height))
 
@@ -130,6 +140,8 @@ def percentile_figure(
         # step 0 on an axis from -1 to 1 ("step -0.5") beside its partner's 0 to 1500
         first = next((k[5:] for k in layout_axes if k.startswith("yaxis")), None)
         layout_axes[f"xaxis{axis}"] = dict(domain=dom, title=title, matches=_matched("x", first))
+        if first is None:
+            layout_axes[f"xaxis{axis}"] |= _first_sample(snaps)
         matches = None if apart else _matched("y", first)
         layout_axes[f"yaxis{axis}"] = dict(anchor=f"x{axis}", matches=matches)
     if not traces:
@@ -224,6 +236,7 @@ def histogram_figure(
                 showticklabels=r == layers - 1,
                 title=_label(name, lang) if r == layers - 1 else None,
                 matches=None if k == 1 else "x",  # one step axis: a diverged run ends early
+                **(_first_sample(snaps) if k == 1 else {}),
             )
             axes[f"yaxis{ax}"] = dict(
                 domain=rows[r],
@@ -301,6 +314,8 @@ def per_layer_figure(
         # on an axis from -1 to 1, beside its partner's 0 to 300 (an audit)
         first = next((k[5:] for k in axes if k.startswith("xaxis")), None)
         axes[f"xaxis{ax}"] = dict(domain=dom, title=title, matches=_matched("x", first))
+        if first is None:
+            axes[f"xaxis{ax}"] |= _first_sample(snaps)
         axes[f"yaxis{ax}"] = dict(
             anchor="x" + ax,
             type="log" if log_y else None,
