@@ -53,6 +53,24 @@ def test_a_run_at_step_one_spans_its_first_evaluation():
         assert xaxis["autorangeoptions"]["include"] == [0, 50]
 
 
+def test_a_streamed_chart_with_no_point_yet_says_it_waits():
+    """Paused at step 0 right after a preset, the streamed charts were empty axes: the first
+    figure says it waits (stream_chart.js drops the note with the first points)."""
+    cfg = RunConfig(dataset="moons", depth=2, width=8, steps=300, eval_every=50)
+    steppers = {name: Stepper(name, c) for name, c in pair(cfg).items()}
+
+    def notes(view):
+        snaps = {name: s.snapshot() for name, s in steppers.items()}
+        layout = live_api.first_paint(snaps, view, "zh")["figure"]["layout"]
+        return [a["text"] for a in layout.get("annotations", ())]
+
+    assert all(not len(s.snapshot().losses.get("step", ())) for s in steppers.values())
+    assert notes("loss") == notes("accuracy") == [t("lab.fig.no_data", "zh")]
+    for s in steppers.values():
+        s.advance(max_steps=1)
+    assert notes("loss") == notes("accuracy") == []
+
+
 def test_polled_views_with_one_sample_span_steps_to_the_next_sample():
     """Audit 21: paused at step 13, Distributions, Histograms, Saturation and Gradients drew
     step 0's sample on an axis from -1 to 1 (-50 to 50 for the histograms): negative steps.

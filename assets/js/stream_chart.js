@@ -7,6 +7,7 @@ const MAX_MS = 8000;
 const SLOW_MS = 250; // an answer slower than this doubles the interval
 const IDLE_MS = 2000; // paused or queued runs: ask less often
 const KEEP = 2000; // points per trace before the tab thins its own copy by half
+const WAITING = "bnviz-waiting"; // bnviz/figures/theme.py WAITING
 const LONE_PX = 9; // a lone point's marker (bnviz/figures/theme.py LONE_POINT_PX)
 
 function lonePoints(data, lone) {
@@ -195,6 +196,11 @@ async function ask(live) {
     const update = axesUpdate(live, ans);
     if (ans.index.length) {
       setPaths(live.plot.layout, update);
+      const notes = live.plot.layout.annotations || [];
+      if (notes.length && ans.x.some((xs) => xs.length)) {
+        // the first points: the figure's "Waiting for data" note goes (bnviz/figures/theme.py)
+        live.plot.layout.annotations = notes.filter((a) => a.name !== WAITING);
+      }
       await P.extendTraces(live.plot, { x: ans.x, y: ans.y }, ans.index);
       if (lonePoints(live.plot.data, live.lone)) await P.redraw(live.plot);
       await thin(P, live);

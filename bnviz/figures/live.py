@@ -10,6 +10,7 @@ from bnviz.figures.theme import (
     base_layout,
     bottom_legend,
     diverged_mark,
+    note_if_empty,
     readable,
     tidy_log_axes,
 )
@@ -130,4 +131,5 @@ def live_figure(traces: list[dict], view: str, *, lang: str, span: int = 0) -> g
     )
     layout["legend"]["y"] = LEGEND_ROW / layout["height"]
     lines = _style_legend([_trace(tr, lang) for tr in traces], STYLES[view], lang)
-    return tidy_log_axes(go.Figure(lines, layout))  # streamed: live_api.y_ticks as it grows
+    fig = tidy_log_axes(go.Figure(lines, layout))  # streamed: live_api.y_ticks as it grows
+    return note_if_empty(fig, t("lab.fig.no_data", lang))  # paused at step 0: axes, nothing

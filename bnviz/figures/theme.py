@@ -180,8 +180,12 @@ def note_if_empty(fig: go.Figure, text: str) -> go.Figure:
         x = _finite(tr.x) if getattr(tr, "x", None) is not None else np.zeros(len(y))
         if len(x) == len(y) and (np.isfinite(x) & np.isfinite(y)).any():
             return fig
-    fig.add_annotation(text=text, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False)
+    fig.add_annotation(text=text, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+                       name=WAITING)  # fmt: skip
     return fig
+
+
+WAITING = "bnviz-waiting"  # the note's name: a streamed chart drops it with its first points
 
 
 LONE_POINT_PX = 9  # a lone point's marker: visible from the back of a classroom
