@@ -170,7 +170,7 @@ def _act(runs: dict[str, Run | None], action: str, value: float | None = None) -
         sched.control(run_id, action, value)
     _wait(sched, {i: (action, value, old) for i, old in before.items()})
     if action == "pause":
-        _align(sched, before)
+        _align(sched, list(before))
 
 
 def _wait(sched, acts: dict[str, tuple[str, float | None, Snapshot | None]]) -> None:
@@ -182,20 +182,15 @@ def _wait(sched, acts: dict[str, tuple[str, float | None, Snapshot | None]]) -> 
         time.sleep(0.02)
 
 
-ALIGN_S = 1.0  # Pause closes a gap between runs that this much training covers, no wider
-
-
-def _align(sched, before: dict[str, Snapshot | None]) -> None:
+def _align(sched, run_ids: list[str]) -> None:
     """Paused, the page's runs stand at one step: each run behind the furthest is stepped up to
     it (at most to its own last step). A pause reaches each run's worker at its own moment: the
-    lab's pair stopped at steps 68 and 76 (audit 21), and Step then kept them 8 apart. A wider
-    gap is no pause's doing (a run started later, beside the others) and stays."""
-    rate = max((s.steps_per_s for s in before.values() if s is not None), default=0.0)
-    polled = {i: sched.poll(i) for i in before}
+    lab's pair stopped at steps 68 and 76 (audit 21), and Step then kept them 8 apart."""
+    polled = {i: sched.poll(i) for i in run_ids}
     paused = {i: s for i, s in polled.items() if s is not None and s.state == "paused"}
     lead = max((s.step for s in paused.values()), default=0)
     behind = {i: min(lead, s.steps) - s.step for i, s in paused.items()}
-    acts = {i: ("step", n, paused[i]) for i, n in behind.items() if 0 < n <= rate * ALIGN_S}
+    acts = {i: ("step", n, paused[i]) for i, n in behind.items() if n > 0}
     for i, (_, n, _) in acts.items():
         sched.control(i, "step", n)
     _wait(sched, acts)
