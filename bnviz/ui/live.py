@@ -168,32 +168,11 @@ def _act(runs: dict[str, Run | None], action: str, value: float | None = None) -
     before = {r.run_id: sched.poll(r.run_id) for r in runs.values() if r is not None}
     for run_id in before:
         sched.control(run_id, action, value)
-    _wait(sched, {i: (action, value, old) for i, old in before.items()})
-    if action == "pause":
-        _align(sched, list(before))
-
-
-def _wait(sched, acts: dict[str, tuple[str, float | None, Snapshot | None]]) -> None:
-    """Wait (up to ACT_WAIT_S) until each run has done its (action, value) from its old snapshot."""
     deadline = time.monotonic() + ACT_WAIT_S
-    while any(not acted(a, v, old, sched.poll(i)) for i, (a, v, old) in acts.items()):
+    while any(not acted(action, value, old, sched.poll(i)) for i, old in before.items()):
         if time.monotonic() > deadline:
             break  # a busy worker: the live panel notices the change when it comes (state_class)
         time.sleep(0.02)
-
-
-def _align(sched, run_ids: list[str]) -> None:
-    """Paused, the page's runs stand at one step: each run behind the furthest is stepped up to
-    it (at most to its own last step). A pause reaches each run's worker at its own moment: the
-    lab's pair stopped at steps 68 and 76 (audit 21), and Step then kept them 8 apart."""
-    polled = {i: sched.poll(i) for i in run_ids}
-    paused = {i: s for i, s in polled.items() if s is not None and s.state == "paused"}
-    lead = max((s.step for s in paused.values()), default=0)
-    behind = {i: min(lead, s.steps) - s.step for i, s in paused.items()}
-    acts = {i: ("step", n, paused[i]) for i, n in behind.items() if n > 0}
-    for i, (_, n, _) in acts.items():
-        sched.control(i, "step", n)
-    _wait(sched, acts)
 
 
 ACT_WAIT_S = 2.0  # a worker applies a command between slices (~0.05 s) and answers at once
