@@ -39,13 +39,19 @@ def test_loss_and_accuracy_have_both_runs(snaps, lang):
     assert legend[:2] == runs and len(legend) == 5
 
 
+def advanced_pair(cfg: RunConfig, steps: int) -> tuple[dict, dict]:
+    """The lab's pair of `cfg` as Steppers advanced by `steps` steps, and their snapshots."""
+    steppers = {name: Stepper(name, c) for name, c in pair(cfg).items()}
+    for s in steppers.values():
+        if steps:  # 0: as built, nothing trained or evaluated yet
+            s.advance(max_steps=steps)
+    return steppers, {name: s.snapshot() for name, s in steppers.items()}
+
+
 def test_a_run_at_step_one_spans_its_first_evaluation():
     """With only step 0's evaluation, plotly's own range was -1..1 (an empty accuracy chart)."""
     cfg = RunConfig(dataset="moons", depth=2, width=8, steps=300, eval_every=50)
-    steppers = {name: Stepper(name, c) for name, c in pair(cfg).items()}
-    for s in steppers.values():
-        s.advance(max_steps=1)
-    snaps = {name: s.snapshot() for name, s in steppers.items()}
+    _, snaps = advanced_pair(cfg, 1)
     assert all(list(s.evals["step"]) == [0] for s in snaps.values())
     for view in ("loss", "accuracy"):
         xaxis = live_api.first_paint(snaps, view, "en")["figure"]["layout"]["xaxis"]
@@ -57,7 +63,7 @@ def test_a_streamed_chart_with_no_point_yet_says_it_waits():
     """Paused at step 0 right after a preset, the streamed charts were empty axes: the first
     figure says it waits (stream_chart.js drops the note with the first points)."""
     cfg = RunConfig(dataset="moons", depth=2, width=8, steps=300, eval_every=50)
-    steppers = {name: Stepper(name, c) for name, c in pair(cfg).items()}
+    steppers, _ = advanced_pair(cfg, 0)
 
     def notes(view):
         snaps = {name: s.snapshot() for name, s in steppers.items()}
@@ -77,10 +83,7 @@ def test_polled_views_with_one_sample_span_steps_to_the_next_sample():
     Their step axis now runs from 0 to where the next sample will be; from two samples on,
     plotly's own range again."""
     cfg = RunConfig(dataset="moons", depth=2, width=8, steps=300, log_every=25)
-    steppers = {name: Stepper(name, c) for name, c in pair(cfg).items()}
-    for s in steppers.values():
-        s.advance(max_steps=13)
-    snaps = {name: s.snapshot() for name, s in steppers.items()}
+    steppers, snaps = advanced_pair(cfg, 13)
     assert all(list(s.telemetry["step"]) == [0] for s in snaps.values())
     figures = {
         "percentiles": figs.percentile_figure(snaps, 0, lang="en"),
