@@ -171,24 +171,25 @@ def _finite(values: object) -> np.ndarray:
         return np.array([v if isinstance(v, int | float) else np.nan for v in values], float)
 
 
+WAITING = "bnviz-waiting"  # the note's name: a streamed chart drops it with its first points
+LONE_POINT_PX = 9  # a lone point's marker: visible from the back of a classroom
+
+
+def _drawn(tr) -> int:
+    """How many of a trace's (x, y) points plotly can place (None and text are none)."""
+    y = _finite(getattr(tr, "y", None))
+    x = _finite(tr.x) if getattr(tr, "x", None) is not None else np.zeros(len(y))
+    return int(np.count_nonzero(np.isfinite(x) & np.isfinite(y))) if len(x) == len(y) else 0
+
+
 def note_if_empty(fig: go.Figure, text: str) -> go.Figure:
     """`fig` with `text` in the middle of its plot when no trace has a point yet (a live chart
     before its first measurement: axes from 0 to 6, or a log axis up to 10^6, and nothing in
     them, while the status line said the run was at step 7)."""
-    for tr in fig.data:
-        y = _finite(getattr(tr, "y", None))
-        x = _finite(tr.x) if getattr(tr, "x", None) is not None else np.zeros(len(y))
-        if len(x) == len(y) and (np.isfinite(x) & np.isfinite(y)).any():
-            return fig
-    fig.add_annotation(text=text, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
-                       name=WAITING)  # fmt: skip
+    if not any(_drawn(tr) for tr in fig.data):
+        fig.add_annotation(text=text, x=0.5, y=0.5, xref="paper", yref="paper",
+                           showarrow=False, name=WAITING)  # fmt: skip
     return fig
-
-
-WAITING = "bnviz-waiting"  # the note's name: a streamed chart drops it with its first points
-
-
-LONE_POINT_PX = 9  # a lone point's marker: visible from the back of a classroom
 
 
 def mark_lone_points(fig: go.Figure) -> go.Figure:
@@ -197,11 +198,7 @@ def mark_lone_points(fig: go.Figure) -> go.Figure:
     legend over nothing. Such a trace is drawn "lines+markers" (its line's colour) until it
     has a second point, unclipped: at step 0 the marker sits on the axis's edge, half cut."""
     for tr in fig.data:
-        if getattr(tr, "mode", None) != "lines":
-            continue
-        y = _finite(tr.y)
-        x = _finite(tr.x) if tr.x is not None else np.zeros(len(y))
-        if len(x) == len(y) and np.count_nonzero(np.isfinite(x) & np.isfinite(y)) == 1:
+        if getattr(tr, "mode", None) == "lines" and _drawn(tr) == 1:
             tr.update(mode="lines+markers", cliponaxis=False, marker_size=LONE_POINT_PX)
     return fig
 

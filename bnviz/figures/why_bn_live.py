@@ -165,7 +165,7 @@ def bias_figure(result: Mapping[str, np.ndarray], *, lang: str, height: int = 30
                                  line=dict(color=color)))  # fmt: skip
     fig.update_yaxes(type="log", exponentformat="power")
     fig.update_xaxes(title_text=_tr("step", lang))
-    return note_if_empty(tidy_log_axes(fig), _tr("no_data", lang))
+    return tidy_log_axes(fig)
 
 
 # ---------------------------------------------------------------------------- the live trio
