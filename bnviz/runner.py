@@ -239,13 +239,16 @@ class Scheduler:
         steps: int | None = None,
         fresh: bool = False,
         paused: bool = False,
+        pace: float | None = None,
     ) -> Run:
         """Get the shared run of spec (started if new), watched by session in slot; or Busy.
 
         A new run opens finished from the store, or continues from its stored checkpoint,
         unless `fresh` (Reset: train it again from step 0). A new run `paused` waits, paused,
         for a resume before any worker has it: started and then paused, it trained a slice
-        first (CI saw step 22 of a run started beside paused ones).
+        first (CI saw step 22 of a run started beside paused ones). A new run's `pace` (steps/s)
+        goes to its worker with its start: set after, the worker could train a first slice at
+        full speed (audit 21: one of four runs at step 77, the others at step 5).
         """
         with self._lock:
             run = self.watch(spec, session, slot)
@@ -268,6 +271,7 @@ class Scheduler:
                 raise Busy("errors.server_busy")
             run = self.book.add(spec, total, lambda rid: placeholder(spec, rid, total))
             run.blob = None if fresh else self._stored(self.store.resume, key)
+            run.pace = pace
             self._attach(run, session, slot)
             if paused:
                 run.mark(state="paused")  # control("resume") enqueues it (no worker yet)
@@ -346,7 +350,7 @@ class Scheduler:
             others = [key for key, rid in self.book.slots.items() if rid == run_id]
             self._send(run, "drop")
             self._forget(run_id)
-            new = self.start(run.spec, session, slot, run.steps, fresh=True)
+            new = self.start(run.spec, session, slot, run.steps, fresh=True, pace=run.pace)
             for other in others:
                 if other != (session, slot):
                     self.book.attach(new, *other)

@@ -101,6 +101,23 @@ def test_a_run_started_paused_waits_at_step_0_and_steps_and_resumes(sched):
     wait_for(lambda: sched.poll(other.run_id).step > 10)
 
 
+def test_a_run_s_pace_reaches_its_worker_with_its_start_and_survives_a_reset(sched):
+    """Audit 21: of four runs started together at classroom pace, one stood at step 77 while
+    the others were at step 5: the pace was sent after the start, and a worker that read the
+    start first trained a slice at full speed. The pace now goes with the start."""
+    sent = []
+    send = sched.pool.send
+    sched.pool.send = lambda worker, msg: (sent.append(msg), send(worker, msg))[1]
+    run = sched.start(SMALL.replace(steps=100_000), "s", "a", pace=20.0)
+    mine = [m for m in sent if m[1] == run.run_id]
+    assert [m[0] for m in mine[:2]] == ["start", "pace"] and mine[1][2] == 20.0, sent
+    time.sleep(1.0)
+    assert sched.poll(run.run_id).step <= 20 * 1.0 + 5  # paced from its first step
+    new = sched.reset(run.run_id, "s", "a")
+    assert [m[2] for m in sent if m[1] == new.run_id and m[0] == "pace"] == [20.0], sent
+    sched.control(new.run_id, "stop")
+
+
 def test_learning_rate_change_unshares_the_run(sched):
     cfg = SMALL.replace(steps=100_000)
     run = sched.start(cfg, "s", "a")

@@ -139,7 +139,8 @@ def _start(
             if reset and run is not None:
                 run = sched.reset(run.run_id, sid, slot(ctx, name))
             elif run is None:  # held: paused before any worker has it, Resume enabled
-                run = sched.start(cfg, sid, slot(ctx, name), paused=hold)
+                pace = pace_for(cfg.steps, classroom)
+                run = sched.start(cfg, sid, slot(ctx, name), paused=hold, pace=pace)
             else:
                 continue
             if run is not None and run.open:
