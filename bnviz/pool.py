@@ -56,6 +56,7 @@ class Worker:
         self.order: deque[str] = deque()
         self.sent_at: dict[str, float] = {}
         self.saved_at: dict[str, float] = {}  # job -> when its last checkpoint was sent
+        self.pause_at: dict[str, int] = {}  # job -> the step it pauses at ("pause", step)
 
     def handle(self, msg: tuple) -> bool:
         """Apply one command; False on shutdown."""
@@ -79,7 +80,11 @@ class Worker:
         job = self.jobs.get(job_id)
         if job is None:
             return True
-        if verb == "pause" and job.state == "running":
+        if verb not in ("pace", "lr"):  # a later command replaces a pause still to come
+            self.pause_at.pop(job_id, None)
+        if verb == "pause" and job.state == "running" and args and job.step < args[0]:
+            self.pause_at[job_id] = args[0]  # trains on to that step, then pauses (tick)
+        elif verb == "pause" and job.state == "running":
             job.state = "paused"
             self.save(job_id)
         elif verb == "resume" and job.state == "paused":
@@ -132,6 +137,7 @@ class Worker:
             job.close()
         self.sent_at.pop(job_id, None)
         self.saved_at.pop(job_id, None)
+        self.pause_at.pop(job_id, None)
         if job_id in self.order:
             self.order.remove(job_id)
 
@@ -152,8 +158,18 @@ class Worker:
         for _ in range(len(self.order)):
             job_id = self.order[0]
             self.order.rotate(-1)  # the next job moves to the front: round-robin
-            if self.jobs[job_id].state == "running":
-                taken = self.jobs[job_id].advance(self.slice_s)
+            job = self.jobs[job_id]
+            if job.state == "running":
+                until = self.pause_at.get(job_id)
+                if until is None:
+                    taken = job.advance(self.slice_s)
+                else:  # on to the step all of a page's runs pause at, then paused there
+                    taken = job.advance(self.slice_s, max_steps=until - job.step)
+                    if job.step >= until and job.state == "running":
+                        del self.pause_at[job_id]
+                        job.state = "paused"
+                        self.save(job_id)
+                        self.send(job_id)
                 if taken:
                     break
         now = time.monotonic()

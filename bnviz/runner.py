@@ -315,7 +315,8 @@ class Scheduler:
             return run.snapshot
 
     def control(self, run_id: str, action: str, value: float | int | None = None) -> None:
-        """pause, resume, stop, step (value = steps), lr (value = new learning rate)."""
+        """pause (value: the step to pause at, training on to it), resume, stop, step (value =
+        steps), lr (value = new learning rate)."""
         with self._lock:
             run = self.book.runs.get(run_id)
             if run is None or not run.open:

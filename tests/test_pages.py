@@ -245,6 +245,21 @@ def test_pause_step_and_resume_draw_the_state_they_made():
     click(at, "Pause")
 
 
+def test_pause_stops_the_pair_at_one_step():
+    """Audit 21: a pause reached each run's worker at its own moment, so the lab's pair stood
+    at steps 68 and 76 (and Step kept them 8 apart). The page now pauses its runs at one step a
+    little ahead of the furthest (here at about 3300 steps/s: a slice apart is ~150 steps)."""
+    at = page("01_batchnorm_lab.py", steps="100000", seed="13", view="percentiles")
+    rerun_until(at, lambda a: len(_steps(a)) == 2 and min(_steps(a)) > 100)
+    before = _steps(at)
+    click(at, "Pause")
+    assert all("paused" in p.proto.text for p in at.get("progress")), _steps(at)
+    plain, bn = _steps(at)
+    assert plain == bn > max(before), (before, plain, bn)
+    click(at, "Step")
+    assert _steps(at) == [bn + 1, bn + 1]
+
+
 def test_a_rate_changed_by_hand_is_named_under_the_share_link():
     """An audit (6): after "Learning rate now" moved to 0.1 the share link, captioned "same
     settings and seed", still opened the run at lr 1, and nothing said so."""

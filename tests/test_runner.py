@@ -1,5 +1,6 @@
 """The scheduler: sharing, quotas, controls, divergence, errors, idling, shutdown, memory."""
 
+import math
 import multiprocessing
 import os
 import signal
@@ -116,6 +117,42 @@ def test_a_run_s_pace_reaches_its_worker_with_its_start_and_survives_a_reset(sch
     new = sched.reset(run.run_id, "s", "a")
     assert [m[2] for m in sent if m[1] == new.run_id and m[0] == "pace"] == [20.0], sent
     sched.control(new.run_id, "stop")
+
+
+def test_a_pause_at_a_step_trains_on_to_it_and_pauses_there(sched):
+    run = sched.start(SMALL.replace(steps=100_000), "s", "a", pace=200.0)
+    wait_for(lambda: sched.poll(run.run_id).step > 10)
+    target = sched.poll(run.run_id).step + 60
+    sched.control(run.run_id, "pause", target)
+    wait_for(lambda: sched.poll(run.run_id).state == "paused")
+    assert sched.poll(run.run_id).step == target
+    sched.control(run.run_id, "resume")
+    wait_for(lambda: sched.poll(run.run_id).step > target + 10)
+    sched.control(run.run_id, "pause", 1)  # a step behind it: paused at once, where it is
+    wait_for(lambda: sched.poll(run.run_id).state == "paused")
+    at = sched.poll(run.run_id).step
+    time.sleep(0.3)
+    assert sched.poll(run.run_id).step == at > target + 10
+    sched.control(run.run_id, "resume")
+    sched.control(run.run_id, "pause", at + 20)  # replaced by the resume after it: trains on
+    sched.control(run.run_id, "resume")
+    wait_for(lambda: sched.poll(run.run_id).step > at + 60)
+    assert sched.poll(run.run_id).state == "running"
+    sched.control(run.run_id, "stop")
+
+
+def test_the_page_pauses_its_runs_a_little_past_where_the_furthest_is_now():
+    from bnviz.stepper import Snapshot
+    from bnviz.ui.live import PAUSE_LEAD_S, pause_step
+
+    def snap(state, step, rate, age):
+        return Snapshot("r", SMALL, state, step=step, steps_per_s=rate, taken_at=100.0 - age)
+
+    # the furthest now: 300 + 0.5 s x 500 steps/s = 550 (its snapshot is half a second old),
+    # not the other's 420; then as far as the fastest trains in the lead
+    runs = [snap("running", 300, 500.0, 0.5), snap("running", 420, 100.0, 0.0)]
+    assert pause_step(runs, now=100.0) == 550 + math.ceil(500 * PAUSE_LEAD_S) + 1
+    assert pause_step([snap("paused", 300, 0.0, 0.0), None], now=100.0) is None
 
 
 def test_learning_rate_change_unshares_the_run(sched):

@@ -167,6 +167,8 @@ def _act(runs: dict[str, Run | None], action: str, value: float | None = None) -
     """
     sched = scheduler()
     before = {r.run_id: sched.poll(r.run_id) for r in runs.values() if r is not None}
+    if action == "pause" and value is None:
+        value = pause_step(before.values())
     for run_id in before:
         sched.control(run_id, action, value)
     deadline = time.monotonic() + ACT_WAIT_S
@@ -177,6 +179,21 @@ def _act(runs: dict[str, Run | None], action: str, value: float | None = None) -
 
 
 ACT_WAIT_S = 2.0  # a worker applies a command between slices (~0.05 s) and answers at once
+PAUSE_LEAD_S = 0.2  # Pause: the runs train on about this long, to a step they all reach
+
+
+def pause_step(snaps, now: float | None = None) -> int | None:
+    """The step a page's training runs pause at, together: where the furthest is now (its last
+    snapshot is up to 0.4 s old: its step, plus its rate since), plus what the fastest trains
+    in PAUSE_LEAD_S while the pause reaches the workers. Paused at once, each where its worker
+    read the pause, the lab's pair stood at steps 68 and 76 (audit 21). None: none trains."""
+    running = [s for s in snaps if s is not None and s.state == "running"]
+    if not running:
+        return None
+    now = time.time() if now is None else now
+    rate = max(s.steps_per_s for s in running)
+    ahead = max(s.step + s.steps_per_s * max(0.0, now - s.taken_at) for s in running)
+    return math.ceil(ahead + rate * PAUSE_LEAD_S) + 1
 
 
 def acted(action: str, value: float | None, old: Snapshot | None, new: Snapshot | None) -> bool:
