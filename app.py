@@ -79,6 +79,12 @@ def tab_title(page) -> str:
 if __name__ == "__main__":
     main()
 else:
+    from bnviz.ui._compat import leave_pages_directory_mode
     from bnviz.ui.live_routes import lifespan, routes
+
+    # Before any tab connects: a server's first tabs would otherwise run in Streamlit's old
+    # pages/ mode, where /index is no page ("Page not found" over the home page for the first
+    # visitor after a restart); ensure_router() still covers AppTest and a server without st.App.
+    leave_pages_directory_mode()
 
     app = st.App(__file__, routes=routes(), lifespan=lifespan)

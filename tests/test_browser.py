@@ -1,11 +1,20 @@
 """Real headless Chromium: the home page and the BatchNorm lab (fixtures in browser_support)."""
 
 import re
+import time
 
 import pytest
 
 from bnviz.i18n import lesson_title, t
-from tests.browser_support import SHOTS, new_tab, no_exception, open_page, settle
+from tests.browser_support import (
+    SHOTS,
+    new_tab,
+    no_exception,
+    open_page,
+    settle,
+    start_streamlit,
+    worker_pids,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -39,6 +48,28 @@ def test_home_typed_by_hand_opens_the_home_page_with_the_root_as_its_share_link(
         page.wait_for_timeout(250)
     assert link == want, link
     assert page.get_by_text("首页", exact=True).count() == 1  # the alias is not in the navigation
+
+
+def test_a_fresh_server_s_first_visitor_at_index_sees_the_home_page(tab):
+    """A suite run with three workers: a server's first tab, at /index, showed "Page not
+    found" over the home page (Streamlit's old pages/ mode, where /index is no page, lasted
+    until a tab's script called st.navigation; app.py now leaves it before any tab connects).
+    A server of its own: the session's is never fresh by the time a test gets it."""
+    proc, url = start_streamlit("app.py")
+    try:
+        # once warm (its workers started): a tab that came during the server's imports did not
+        # see the note on the old code, its script run being later
+        deadline = time.monotonic() + 60
+        while not worker_pids(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        page = open_page(tab, url + "/index?lang=zh")
+        page.wait_for_selector("text=看神经网络如何训练", timeout=60_000)
+        settle(page)
+        assert page.get_by_text("Page not found").count() == 0
+        no_exception(page)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
 
 
 def test_each_lesson_names_its_browser_tab(tab, server):

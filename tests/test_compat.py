@@ -1,7 +1,10 @@
 """Each Streamlit internal bnviz/ui/_compat.py relies on, pinned: fails loudly on an upgrade."""
 
 import inspect
+import subprocess
+import sys
 import typing
+from pathlib import Path
 
 import streamlit
 from streamlit.commands import navigation
@@ -29,6 +32,9 @@ def test_pages_manager_flag_is_a_class_attribute_that_st_navigation_clears():
         assert _compat.leave_pages_directory_mode() is True
         assert PagesManager.uses_pages_directory is False
         assert _compat.leave_pages_directory_mode() is False
+        PagesManager.uses_pages_directory = None  # before the first PagesManager: set too
+        assert _compat.leave_pages_directory_mode() is False
+        assert PagesManager.uses_pages_directory is False
     finally:
         PagesManager.uses_pages_directory = saved
 
@@ -93,3 +99,22 @@ def test_widget_keys_this_run_are_the_keys_drawn_so_far_in_this_run():
     assert at.session_state["after"] == {"probe.n", "probe.t"}
     at.number_input(key="probe.n").set_value(1).run()  # the toggle is not drawn this run
     assert at.session_state["after"] == {"probe.n"}
+
+
+def test_the_served_app_leaves_pages_mode_before_any_tab_connects():
+    """`streamlit run app.py` imports app.py as the module `app` (its st.App) before any tab
+    connects; the flag it clears is read once, by the first PagesManager, only while unset.
+    Set, no tab runs in the old pages/ mode (the first visitor after a restart at /index saw
+    "Page not found"; tests/test_browser.py)."""
+    assert "if PagesManager.uses_pages_directory is None:" in inspect.getsource(PagesManager)
+    probe = (
+        "import app\n"
+        "from streamlit.runtime.pages_manager import PagesManager\n"
+        "print(PagesManager.uses_pages_directory)\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "False", out.stdout

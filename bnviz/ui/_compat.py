@@ -32,11 +32,11 @@ def script_session_id() -> str | None:
 
 
 def leave_pages_directory_mode() -> bool:
-    """Switch off the old pages/ multipage mode (as st.navigation does); True if it was on."""
-    if not PagesManager.uses_pages_directory:
-        return False
+    """Switch off the old pages/ multipage mode (as st.navigation does); True if it was on.
+    Also before the first PagesManager has read the pages/ folder (None: not decided yet)."""
+    was = bool(PagesManager.uses_pages_directory)
     PagesManager.uses_pages_directory = False
-    return True
+    return was
 
 
 def inside_legacy_pages_mode() -> bool:

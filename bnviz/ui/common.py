@@ -202,9 +202,10 @@ def ensure_router() -> None:
 
     Streamlit 1.67 runs scripts in its old pages/ mode (no router: no language switch, the raw
     page list, and the session's first widget event lost) until some session has called
-    st.navigation. After a restart a class opens shared links all at once: every run that
-    started in that mode reruns once, in the router. AppTest resets the mode before every run
-    and runs pages directly, so there a rerun would swallow every click.
+    st.navigation. The served app leaves it when app.py is imported, before any tab connects;
+    this is the guard for a run that still started in it (a server without app.py's st.App):
+    it reruns once, in the router. AppTest resets the mode before every run and runs pages
+    directly, so there a rerun would swallow every click.
     """
     if inside_legacy_pages_mode():
         leave_pages_directory_mode()
