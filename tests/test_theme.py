@@ -10,6 +10,7 @@ from plotly.subplots import make_subplots
 from bnviz.figures.theme import (
     compact,
     exponent_text,
+    log_axis,
     mark_lone_points,
     note_if_empty,
     tidy_log_axes,
@@ -59,6 +60,19 @@ def test_a_log_axis_given_a_range_is_labelled_across_it():
     fig.update_layout(height=340, margin=dict(t=45, b=40), yaxis=dict(type="log", range=[-7, 0.2]))
     ticks = tidy_log_axes(fig).layout.yaxis.tickvals
     assert ticks[0] <= 1e-6 and ticks[-1] >= 1 and len(ticks) <= 8, ticks
+
+
+def test_a_narrow_log_axis_has_two_labels_inside_its_data():
+    """The lab's loss chart at step 1 (losses 0.62-1.35 on a log axis) was labelled "1" alone:
+    its 1-2-5 labels 0.5 and 2 fell outside the plot. Two or more labels stand inside the
+    data now, round values; a wide axis keeps its 1-2-5 labels."""
+    for lo, hi in [(0.62, 1.35), (0.9, 1.1), (0.3, 0.5), (0.69, 0.7), (4e-4, 9e-4)]:
+        axis = log_axis([lo, hi])
+        inside = [v for v in axis["tickvals"] if lo <= v <= hi]
+        assert 2 <= len(inside) <= 5, (lo, hi, axis["tickvals"])
+        assert not any(re.search(r"\d{5}", text) for text in axis["ticktext"]), axis["ticktext"]
+    assert log_axis([0.62, 1.35])["ticktext"] == ["0.8", "1", "1.2"]
+    assert log_axis([0.05, 3])["tickvals"] == [0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0]
 
 
 def test_tidy_log_axes_keeps_ticks_a_figure_chose():
