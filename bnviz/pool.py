@@ -34,6 +34,10 @@ CHECKPOINT_S = 5.0  # a running job's checkpoint is sent this often (~25 ms, ~90
 # process on the next core (bnviz.sweep). While the pool's other worker trains too, they share it.
 SWEEP_CORES = min(2, os.cpu_count() or 1)
 PACE_WAIT_S = 0.01  # every running job waits for its pace: sleep this long, not spin
+# ("pause", step): a job trains on to the step, but pauses where it is after this long, so a
+# page's guess of a step its runs reach together (from rates a load may have slowed) never
+# leaves Pause without effect
+PAUSE_WAIT_S = 1.0
 WARM_UP = (  # pays torch's lazy imports (~2 s on the first optimizer step) before a real run
     RunConfig(steps=2, depth=1, width=4, n_samples=64, eval_every=1),
     RunConfig(steps=2, depth=1, width=4, n_samples=64, optimizer="adam"),
@@ -56,7 +60,8 @@ class Worker:
         self.order: deque[str] = deque()
         self.sent_at: dict[str, float] = {}
         self.saved_at: dict[str, float] = {}  # job -> when its last checkpoint was sent
-        self.pause_at: dict[str, int] = {}  # job -> the step it pauses at ("pause", step)
+        # job -> (the step it pauses at, when it pauses wherever it is): ("pause", step)
+        self.pause_at: dict[str, tuple[int, float]] = {}
 
     def handle(self, msg: tuple) -> bool:
         """Apply one command; False on shutdown."""
@@ -83,7 +88,8 @@ class Worker:
         if verb not in ("pace", "lr"):  # a later command replaces a pause still to come
             self.pause_at.pop(job_id, None)
         if verb == "pause" and job.state == "running" and args and job.step < args[0]:
-            self.pause_at[job_id] = args[0]  # trains on to that step, then pauses (tick)
+            # trains on to that step, then pauses (tick); at most PAUSE_WAIT_S
+            self.pause_at[job_id] = (args[0], time.monotonic() + PAUSE_WAIT_S)
         elif verb == "pause" and job.state == "running":
             job.state = "paused"
             self.save(job_id)
@@ -160,12 +166,13 @@ class Worker:
             self.order.rotate(-1)  # the next job moves to the front: round-robin
             job = self.jobs[job_id]
             if job.state == "running":
-                until = self.pause_at.get(job_id)
+                until, deadline = self.pause_at.get(job_id, (None, 0.0))
                 if until is None:
                     taken = job.advance(self.slice_s)
                 else:  # on to the step all of a page's runs pause at, then paused there
                     taken = job.advance(self.slice_s, max_steps=until - job.step)
-                    if job.step >= until and job.state == "running":
+                    late = time.monotonic() >= deadline
+                    if (job.step >= until or late) and job.state == "running":
                         del self.pause_at[job_id]
                         job.state = "paused"
                         self.save(job_id)

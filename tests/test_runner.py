@@ -141,6 +141,25 @@ def test_a_pause_at_a_step_trains_on_to_it_and_pauses_there(sched):
     sched.control(run.run_id, "stop")
 
 
+def test_a_pause_at_a_step_too_far_pauses_within_a_second(sched):
+    """A page guesses the step its runs reach together from their rates; a load that slows
+    them after the guess must not leave Pause without effect: a worker pauses a job where it
+    is after PAUSE_WAIT_S (a test of three workers once saw a shared run go on for 30 s)."""
+    from bnviz.pool import PAUSE_WAIT_S
+
+    run = sched.start(SMALL.replace(steps=100_000, seed=12), "s", "a", pace=200.0)
+    wait_for(lambda: sched.poll(run.run_id).step > 10)
+    target = sched.poll(run.run_id).step + 50_000  # 250 s away at 200 steps/s
+    sent = time.monotonic()
+    sched.control(run.run_id, "pause", target)
+    wait_for(lambda: sched.poll(run.run_id).state == "paused")
+    assert time.monotonic() - sent < PAUSE_WAIT_S + 1.5
+    at = sched.poll(run.run_id).step
+    time.sleep(0.3)
+    assert sched.poll(run.run_id).step == at < target
+    sched.control(run.run_id, "stop")
+
+
 def test_the_page_pauses_its_runs_a_little_past_where_the_furthest_is_now():
     from bnviz.stepper import Snapshot
     from bnviz.ui.live import PAUSE_LEAD_S, pause_step
