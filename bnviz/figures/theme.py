@@ -118,19 +118,23 @@ def log_axis(*values: object, max_labels: int = 8) -> dict:
         ticks = found
         if len(ticks) <= max_labels:
             break
-    if hi > lo and sum(lo <= tick <= hi for tick in ticks) < 2:
-        ticks = _narrow_ticks(lo, hi)  # 0.6-1.4 (a loss's first steps): "1" alone was shown
+    if 1 < hi / lo < 10 and sum(lo <= tick <= hi for tick in ticks) < 2:
+        # 0.6-1.4 (a loss's first steps): "1" alone was shown, 0.5 and 2 outside the plot
+        ticks = _narrow_ticks(lo, hi, max_labels) or ticks
     return dict(type="log", tickvals=ticks, ticktext=[_tick_text(tick) for tick in ticks])
 
 
-def _narrow_ticks(lo: float, hi: float) -> list[float]:
-    """Evenly spaced round values inside lo..hi (2-4 of them), for a log axis over less than a
-    factor of ~2.5, where the 1-2-5 labels leave one value or none on the axis."""
-    raw = (hi - lo) / 4
-    power = 10.0 ** np.floor(np.log10(raw))
-    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
-    first = np.ceil(lo / step - 1e-9) * step
-    return [float(f"{v:.12g}") for v in np.arange(first, hi + step * 1e-9, step)]
+def _narrow_ticks(lo: float, hi: float, max_labels: int) -> list[float]:
+    """Evenly spaced round values inside lo..hi, 2 to min(4, max_labels) of them, for a log
+    axis over a narrow range, where the 1-2-5 labels leave one value or none on the axis ([]
+    if none fit)."""
+    power = 10.0 ** np.floor(np.log10((hi - lo) / 4))
+    for step in (m * power for m in (1, 2, 2.5, 5, 10, 20, 25, 50)):
+        first = np.ceil(lo / step - 1e-9) * step
+        ticks = [float(f"{v:.12g}") for v in np.arange(first, hi + step * 1e-9, step)]
+        if 2 <= len(ticks) <= min(4, max_labels):
+            return ticks
+    return []
 
 
 def tidy_log_axes(fig: go.Figure, plot_px: float | None = None) -> go.Figure:
