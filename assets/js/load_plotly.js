@@ -152,18 +152,27 @@ if (!window.__bnvizRevive) {
 // address flickered). The earlier address holds that page's settings: the page is loaded
 // afresh from it. Entries Streamlit pushed (state {}) are addresses the app wrote; the entry a
 // tab opened with (state null) only when the app kept it as it was: one it rewrote (a bad
-// value's note) would be rewritten and pushed again, and Back would never leave it.
-const KEPT_WAIT_MS = 2000;
+// value's note) would be rewritten and pushed again, and Back would never leave it. Kept: the
+// address 2 s after this script came, or at a click or key while it is and no script runs
+// (a rewrite ends the first run; a preset clicked within 2 s left Back doing nothing).
+const KEPT_WAIT_MS = window.__bnvizKeptWaitMs || 2000; // a test holds it off to test a click
 
 if (!window.__bnvizBack) {
   window.__bnvizBack = true;
   const kept = () => JSON.parse(sessionStorage.getItem("bnvizKept") || "[]");
   const opened = location.href;
-  setTimeout(() => {
+  const keep = () => {
     if (history.state === null && location.href === opened && !kept().includes(opened)) {
       sessionStorage.setItem("bnvizKept", JSON.stringify([...kept(), opened].slice(-50)));
     }
-  }, KEPT_WAIT_MS);
+  };
+  setTimeout(keep, KEPT_WAIT_MS);
+  const onInput = () => {
+    const state = document.querySelector("[data-test-script-state]");
+    if (state && state.dataset.testScriptState === "notRunning") keep();
+  };
+  window.addEventListener("pointerdown", onInput, true);
+  window.addEventListener("keydown", onInput, true);
   window.addEventListener("popstate", (event) => {
     if (event.state !== null || kept().includes(location.href)) location.reload();
   });
