@@ -420,3 +420,32 @@ def test_a_run_paused_before_its_second_evaluation_shows_its_first(tab, server):
     )
     page.wait_for_function(f"() => ({LONE})().every(c => c.marked.length === 0)", timeout=30_000)
     no_exception(page)
+
+
+def test_a_resumed_run_s_streamed_chart_asks_at_once(browser, server):
+    """A paused run's streamed chart asks every IDLE_MS (2 s): after Resume the page's buttons
+    said it trained while the chart's status said "paused" and no point came for up to 2 s.
+    The page's rerun (its runs drawn in other states than the chart last read) asks at once.
+    Here IDLE_MS is held at 10 minutes, so only that can bring the chart back."""
+    from bnviz.i18n import t
+
+    page = browser.new_page(locale="en-US", viewport={"width": 1280, "height": 720})
+    page.add_init_script("window.__bnvizIdleMs = 600000")
+    status = "() => document.querySelector('.bnviz-live-status')?.innerText || ''"
+    try:
+        page.goto(server + "/batchnorm_lab?steps=20000&seed=54")
+        settle(page)
+        page.wait_for_function(f"{UPDATES} >= 2", timeout=60_000)
+        page.get_by_role("button", name="Pause", exact=True).click()
+        paused = t("run.state.paused")
+        every_paused = f"() => ({status})().split('\\n').every(l => l.includes({paused!r}))"
+        page.wait_for_function(every_paused, timeout=30_000)
+        settle(page)
+        held = page.evaluate(UPDATES)
+        page.get_by_role("button", name="Resume", exact=True).click()
+        page.wait_for_function(f"{UPDATES} >= {held + 1}", timeout=30_000)
+        assert paused not in page.evaluate(status), page.evaluate(status)
+        page.get_by_role("button", name="Pause", exact=True).click()  # leave the workers idle
+        no_exception(page)
+    finally:
+        page.close()

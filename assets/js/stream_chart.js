@@ -5,7 +5,8 @@
 const BASE_MS = 500; // twice a second, like the old fragment timer
 const MAX_MS = 8000;
 const SLOW_MS = 250; // an answer slower than this doubles the interval
-const IDLE_MS = 2000; // paused or queued runs: ask less often
+const IDLE_MS = window.__bnvizIdleMs || 2000; // paused or queued runs: ask less often (a test
+// makes it long, to see the chart asks at once when the page shows a run resumed)
 const KEEP = 2000; // points per trace before the tab thins its own copy by half
 const WAITING = "bnviz-waiting"; // bnviz/figures/theme.py WAITING
 const LONE_PX = 9; // a lone point's marker (bnviz/figures/theme.py LONE_POINT_PX)
@@ -168,6 +169,7 @@ async function ask(live) {
   }
   const url = live.data.src + (live.since ? "&since=" + live.since.join(",") : "");
   const t0 = performance.now();
+  live.busy = true;
   let ans = null;
   let ok = false;
   try {
@@ -211,6 +213,8 @@ async function ask(live) {
     }
   }
   if (ans && ans.step) live.since = live.data.names.map((n) => ans.step[n]);
+  if (ans && ans.state) live.seen = ans.state;
+  live.busy = false;
   const slow = !ok || took > SLOW_MS;
   live.interval = slow ? Math.min(live.interval * 2, MAX_MS) : Math.max(BASE_MS, live.interval / 2);
   say(live, ans);
@@ -220,7 +224,11 @@ async function ask(live) {
     live.root.dataset.ended = "1"; // every run has ended: no more requests
     return;
   }
-  const idle = ans && ans.state && Object.values(ans.state).every((s) => s !== "running");
+  const idle =
+    ans &&
+    ans.state &&
+    Object.values(ans.state).every((s) => s !== "running") &&
+    !Object.values(live.data.states || {}).includes("running"); // the page: resumed since
   const wait = idle ? Math.max(live.interval, IDLE_MS) : live.interval;
   live.timer = setTimeout(() => ask(live).catch(() => {}), wait);
 }
@@ -282,6 +290,18 @@ function start(root, data) {
   return live;
 }
 
+function askNow(live) {
+  // The page drew its runs in other states than the chart last read (its Resume, or Pause):
+  // ask at once. Resumed, the chart waited up to IDLE_MS for its next request, its status
+  // saying "paused" and no new point under enabled Pause buttons (a Pause: up to BASE_MS).
+  const seen = live.seen || {};
+  const drawn = live.data.states || {};
+  const changed = Object.keys(drawn).some((n) => n in seen && seen[n] !== drawn[n]);
+  if (!changed || live.busy || live.stopped || live.root.dataset.ended === "1") return;
+  clearTimeout(live.timer);
+  live.timer = setTimeout(() => ask(live).catch(() => {}), 0);
+}
+
 // Streamlit may run an earlier call's cleanup late, after the next call has taken the element
 // (bnviz/ui/plot.js, LEAVE_MS): a cleanup stops the chart only once the element has left the
 // page, looked at this long after. Taken at once, a late one stopped a run's chart for good.
@@ -292,6 +312,7 @@ export default function (component) {
   const current = parentElement.__bnvizLive;
   if (current && current.src === data.src) {
     current.data = data; // a page rerun: keep the chart, its points and its zoom
+    askNow(current);
   } else {
     if (current) current.stop();
     parentElement.__bnvizLive = start(parentElement, data);
