@@ -74,7 +74,8 @@ def test_every_preset_sentence_has_a_claim_check(lang):
 
 
 def test_quoted_numbers_are_the_checked_ones():
-    assert "0.00005" in t("activations.preset.sigmoid_kills_what")
+    assert "4.5×10⁻⁵" in t("activations.preset.sigmoid_kills_what")  # as the marked points say
+    assert "0.00005" in t("activations.preset.sigmoid_kills_what")  # the notes' rounding
     assert "0.0475" in t("initialization.preset.cs231n_small_what")
 
 

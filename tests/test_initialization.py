@@ -302,8 +302,10 @@ def test_large_init_gradients_explode_as_the_prose_and_preset_say(lang):
     what = t("initialization.preset.large_tanh_what", lang)
     word = {"en": "explod", "zh": "爆炸"}[lang]  # not "killed" / "almost 0" alone
     assert word in prose and word in what
-    for quoted, value in [("7.6e4", da[0]), ("4e5", dw[0]), ("3.5", da[-2] / da[-1])]:
+    for quoted, value in [("4e5", dw[0]), ("3.5", da[-2] / da[-1])]:
         assert quoted in prose and float(quoted) == pytest.approx(value, rel=0.15)
+    assert "7e4 to 8e4" in what or "7e4 到 8e4" in what  # the table's 7.8e4 on this seed
+    assert ("7e4 to 8e4" in prose or "7e4 到 8e4" in prose) and 7e4 <= da[0] <= 8e4
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
