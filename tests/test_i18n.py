@@ -272,3 +272,18 @@ def test_inline_formulas_stay_on_one_line(lang):
     assert len(found) >= 5, found  # the rule has formulas to hold
     loose = {k: b for k, b in found.items() if not (b.startswith("{") and b.endswith("}"))}
     assert not loose, loose
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_seed_s_help_says_what_the_page_s_seed_draws(lang):
+    """Audit 22: every page's seed said "same data, same initial weights, same order of
+    mini-batches", also on standardization (full-batch descent from a start point set by hand)
+    and on why BN's deep linear network (no data). Those pages say what their seed draws, in
+    the names their controls and views carry."""
+    general = t("help.seed", lang)
+    linear = t("why_bn.help.seed", lang)
+    assert linear != general and t("why_bn.view.linear", lang) in linear
+    assert t("why_bn.field.spread", lang) in linear
+    plain = t("standardization.help.seed", lang)
+    assert plain != general and "mini-batch" not in plain
+    assert t("standardization.field.start", lang) in plain
