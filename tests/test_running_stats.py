@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import time
 from pathlib import Path
 
 import numpy as np
@@ -369,6 +370,16 @@ def test_regularization_view_starts_its_five_runs_and_draws(lang):
         f"{label}: " in bars[0] or f"{label}：" in bars[0]
         for label in (reg_figs.run_label(n, lang) for n in reg.SLOTS)
     ), bars
+    # mid-run (classroom pace: ~30 s), the numbers under the chart say they are so far (audit
+    # 22: "train 68.4 %" under "every net fits its training set")
+    so_far = t("running_stats.so_far", lang).split("{")[0]
+    for _ in range(60):
+        lines = [c.value for c in at.caption if reg_figs.run_label("plain", lang) in c.value]
+        if lines:
+            break
+        time.sleep(0.25)
+        at.run()
+    assert lines and lines[0].startswith(so_far), lines
 
 
 def test_each_view_greys_out_the_settings_it_does_not_use():

@@ -182,7 +182,15 @@ def regularization_section(ctx: PageContext, cfg: RunConfig) -> None:
         evals = {names[s]: snap.evals for s, snap in snaps.items() if snap.config == configs[s]}
         plot.chart(st, reg_figs.gap_figure(evals, lang=ctx.lang), key="running_stats.reg")
         gaps = {n: g for n, ev in evals.items() if (g := reg.gap_of_evals(ev))}
-        st.caption(" · ".join(reg_figs.gap_lines(gaps, lang=ctx.lang)))
+        lines = " · ".join(reg_figs.gap_lines(gaps, lang=ctx.lang))
+        ours = [snap for s, snap in snaps.items() if snap.config == configs[s]]
+        if gaps and not all(snap.state == "finished" for snap in ours):
+            # mid-run numbers under a sentence about the end (audit 22: "train 68.4 %" under
+            # "every net fits its training set"): said to be so far, at the last evaluation
+            step = min(int(ev["step"][-1]) for ev in evals.values() if len(ev.get("step", ())))
+            steps = max(snap.steps for snap in ours)
+            lines = ctx.tr("running_stats.so_far", step=step, steps=steps) + " " + lines
+        st.caption(lines)
 
     labels = {slot: reg_figs.run_label(n, ctx.lang) for slot, n in names.items()}
     # one chart shows all five: one status line and bar (five columns of them wrapped to two or
