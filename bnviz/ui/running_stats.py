@@ -189,7 +189,8 @@ def regularization_section(ctx: PageContext, cfg: RunConfig) -> None:
             # "every net fits its training set"): said to be so far, at the last evaluation
             step = min(int(ev["step"][-1]) for ev in evals.values() if len(ev.get("step", ())))
             steps = max(snap.steps for snap in ours)
-            lines = ctx.tr("running_stats.so_far", step=step, steps=steps) + " " + lines
+            said = ctx.tr("running_stats.so_far", step=step, steps=steps)
+            lines = said + ("" if said.endswith("：") else " ") + lines  # zh: no space after ：
         st.caption(lines)
 
     labels = {slot: reg_figs.run_label(n, ctx.lang) for slot, n in names.items()}
