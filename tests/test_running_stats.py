@@ -568,3 +568,13 @@ def test_the_overfitting_gap_is_drawn_in_points_as_the_sentence_counts_it():
                     "test_acc": np.array([0.5, 0.91])}}  # fmt: skip
     (trace,) = reg_figs.gap_figure(evals, lang="en").data
     assert np.allclose(trace.y, [0.0, 8.0], atol=1e-4)
+
+
+def test_a_negative_overfitting_gap_is_written_with_a_minus_sign():
+    """At step 0 a net can test better than it trains: the caption said "gap -1.2 points"."""
+    from bnviz.figures import regularization as reg_figs
+    from bnviz.lessons.regularization import Gap
+
+    for lang in ("en", "zh"):
+        (line,) = reg_figs.gap_lines({"plain": Gap(0.086, 0.098)}, lang=lang)
+        assert "−1.2" in line and "-" not in line, line

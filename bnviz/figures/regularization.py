@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import numpy as np
 import plotly.graph_objects as go
 
-from bnviz.figures.theme import COLORS, HERO_HEIGHT, PALETTE, base_layout, f32
+from bnviz.figures.theme import COLORS, HERO_HEIGHT, PALETTE, base_layout, f32, minus_signs
 from bnviz.i18n import t
 from bnviz.lessons.regularization import VARIANTS, Gap
 
@@ -55,6 +55,6 @@ def gap_lines(gaps: Mapping[str, Gap], *, lang: str) -> list[str]:
     """One line of final numbers per run, in the order of VARIANTS."""
     return [
         t("running_stats.fig.reg_table", lang, label=run_label(n, lang), train=100 * g.train_acc,
-          test=100 * g.test_acc, gap=100 * g.gap)
+          test=100 * g.test_acc, gap=minus_signs(f"{100 * g.gap:.1f}"))  # "−1.2", not "-1.2"
         for n, g in ((n, gaps[n]) for n in VARIANTS if n in gaps)
     ]  # fmt: skip
