@@ -36,8 +36,9 @@ SWEEP_CORES = min(2, os.cpu_count() or 1)
 PACE_WAIT_S = 0.01  # every running job waits for its pace: sleep this long, not spin
 # ("pause", step): a job trains on to the step, but pauses where it is after this long, so a
 # page's guess of a step its runs reach together (from rates a load may have slowed) never
-# leaves Pause without effect
-PAUSE_WAIT_S = 1.0
+# leaves Pause without effect (1 s split the lab's pair at 585 and 423 in CI, at full speed
+# beside three test processes: the slower run needed longer than that for ~400 steps)
+PAUSE_WAIT_S = 3.0
 WARM_UP = (  # pays torch's lazy imports (~2 s on the first optimizer step) before a real run
     RunConfig(steps=2, depth=1, width=4, n_samples=64, eval_every=1),
     RunConfig(steps=2, depth=1, width=4, n_samples=64, optimizer="adam"),

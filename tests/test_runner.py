@@ -141,7 +141,7 @@ def test_a_pause_at_a_step_trains_on_to_it_and_pauses_there(sched):
     sched.control(run.run_id, "stop")
 
 
-def test_a_pause_at_a_step_too_far_pauses_within_a_second(sched):
+def test_a_pause_at_a_step_too_far_pauses_where_the_run_is_after_a_wait(sched):
     """A page guesses the step its runs reach together from their rates; a load that slows
     them after the guess must not leave Pause without effect: a worker pauses a job where it
     is after PAUSE_WAIT_S (a test of three workers once saw a shared run go on for 30 s)."""
