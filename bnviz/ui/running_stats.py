@@ -179,18 +179,17 @@ def regularization_section(ctx: PageContext, cfg: RunConfig) -> None:
 
     def draw(snaps):
         # a slot's previous run (the Statistics view's) may still be shown: only these runs
-        evals = {names[s]: snap.evals for s, snap in snaps.items() if snap.config == configs[s]}
+        ours = {names[s]: snap for s, snap in snaps.items() if snap.config == configs[s]}
+        evals = {n: snap.evals for n, snap in ours.items()}
         plot.chart(st, reg_figs.gap_figure(evals, lang=ctx.lang), key="running_stats.reg")
         gaps = {n: g for n, ev in evals.items() if (g := reg.gap_of_evals(ev))}
         lines = " · ".join(reg_figs.gap_lines(gaps, lang=ctx.lang))
-        ours = [snap for s, snap in snaps.items() if snap.config == configs[s]]
-        if gaps and not all(snap.state == "finished" for snap in ours):
+        if gaps and not all(snap.state == "finished" for snap in ours.values()):
             # mid-run numbers under a sentence about the end (audit 22: "train 68.4 %" under
             # "every net fits its training set"): said to be so far, at the last evaluation
             step = min(int(ev["step"][-1]) for ev in evals.values() if len(ev.get("step", ())))
-            steps = max(snap.steps for snap in ours)
-            said = ctx.tr("running_stats.so_far", step=step, steps=steps)
-            lines = said + ("" if said.endswith("：") else " ") + lines  # zh: no space after ：
+            steps = max(snap.steps for snap in ours.values())
+            lines = ctx.tr("running_stats.so_far", step=step, steps=steps, lines=lines)
         st.caption(lines)
 
     labels = {slot: reg_figs.run_label(n, ctx.lang) for slot, n in names.items()}
