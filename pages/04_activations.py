@@ -22,9 +22,11 @@ controls.seed_url_values(ctx, cfg, FIELDS)
 shown = controls.view_state(ctx, ui.VIEWS)  # a link to ?view=race shows no preset
 params = [A.PARAMETER[a] for a in [controls.current(ctx, "activation", cfg)] if a in A.PARAMETER]
 main = [f for f in READS[shown] if f in params or f not in A.PARAMETER.values()]
-# All nine draws every function at its link's parameters, with no control for them
-unused = ["seed"] if shown in ("function", "race") else []  # no randomness, or seeds 0–2 fixed
-cfg = page.settings(ctx, cfg, main, ["seed"], unused, by_view=shown != "gallery")
+# no randomness (One function, All nine), or seeds 0–2 fixed (ReLU vs tanh): the seed greyed
+unused = ["seed"] if shown in ("function", "gallery", "race") else []
+cfg = page.settings(ctx, cfg, main, ["seed"], unused, by_view=True)
+if shown == "gallery":  # draws every function at its link's parameters, with no control for them
+    ctx.used |= set(A.PARAMETER.values())
 cfg = cfg.replace(**{f: controls.current(ctx, f, cfg) for f in FIELDS})
 presets = {}
 for name, values in A.PRESETS.items():

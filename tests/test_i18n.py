@@ -287,3 +287,6 @@ def test_a_seed_s_help_says_what_the_page_s_seed_draws(lang):
     plain = t("standardization.help.seed", lang)
     assert plain != general and "mini-batch" not in plain
     assert t("standardization.field.start", lang) in plain
+    act_views = ("function", "gallery", "zigzag", "dead", "race")
+    act = t("activations.help.seed", lang)  # greyed on three of its five views: it says which
+    assert act != general and all(t(f"activations.view.{v}", lang) in act for v in act_views)

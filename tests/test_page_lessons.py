@@ -318,8 +318,10 @@ def test_a_bad_link_value_for_a_setting_the_view_does_not_use_says_so(lang):
 
 def test_act_seed_is_greyed_out_where_the_view_uses_none():
     """Audit 9: the race trains seeds 0–2 whatever the seed (its caption says so), and One
-    function has no randomness: changing Seed there did nothing, with no word."""
-    for view, used in (("function", False), ("zigzag", True)):
+    function has no randomness: changing Seed there did nothing, with no word. Audit 22: nor
+    has All nine, where it stayed enabled."""
+    for view, used in [("function", False), ("gallery", False), ("race", False),
+                       ("zigzag", True), ("dead", True)]:  # fmt: skip
         at = page(ACT, view=view)
         assert not at.exception
         (seed,) = [n for n in at.number_input if n.key == "activations.seed"]
