@@ -312,12 +312,22 @@ def test_caviar_names_the_servers_training_time_not_the_classrooms_wait(lang):
 
     seed = str(90723 + ["en", "zh"].index(lang))  # no other test trains it
     at = page(PAGE, lang=lang, view="caviar", models="8", steps="40", seed=seed)  # paced
+
+    def shown(template: str) -> list[re.Match]:
+        pattern = re.escape(template).replace(r"\(S\)", r"([\d.]+)").replace(r"\(W\)", r"(\d+)")
+        pattern = pattern.replace(r"\(N\)", r"(\d+)").replace(r"\(T\)", "(.*)")
+        return [m for c in at.caption if (m := re.fullmatch(pattern, c.value))]
+
+    # mid-run (audit 22) its numbers are said to be so far, the steps being the same
+    so_far = t("hyperparams.so_far", lang, step="(N)", steps=40, text="(T)")
+    rerun_until(at, lambda a: [m for m in shown(so_far) if 0 < int(m.group(1)) < 40])
+    step = next(int(m.group(1)) for m in shown(so_far) if 0 < int(m.group(1)) < 40)
+    inner = t("hyperparams.wall_paced", lang, n=8, steps=step, seconds="(S)", wall="(W)")
+    assert shown(t("hyperparams.so_far", lang, step=step, steps=40, text=inner))
     wait_for_runs(at, _done(["sweep"]), timeout=120)
     snap = shown_runs("hyperparams")["sweep"].snapshot
     assert snap.pace and 0 < snap.busy_s < snap.wall_s / 2, (snap.busy_s, snap.wall_s)
-    template = t("hyperparams.wall_paced", lang, n=8, steps=40, seconds="(S)", wall="(W)")
-    pattern = re.escape(template).replace(r"\(S\)", r"([\d.]+)").replace(r"\(W\)", r"(\d+)")
-    found = [m for c in at.caption if (m := re.fullmatch(pattern, c.value))]
+    found = shown(t("hyperparams.wall_paced", lang, n=8, steps=40, seconds="(S)", wall="(W)"))
     assert found, [c.value for c in at.caption]
     busy, wall = (float(v) for v in found[0].groups())
     assert busy == pytest.approx(snap.busy_s, abs=0.051) and busy < wall

@@ -171,15 +171,16 @@ def caviar(ctx: PageContext, cfg, snaps) -> None:
                     ratio=readable(ratio, 2),
                 )
             )
-        st.caption(
-            ctx.tr(
-                "hyperparams.wall_paced" if snap.pace else "hyperparams.wall",
-                n=len(snap.configs),
-                steps=snap.step,
-                seconds=f"{snap.busy_s:.1f}",  # the server's cost, not the classroom's wait
-                wall=f"{snap.wall_s:.0f}",
-            )
+        wall = ctx.tr(
+            "hyperparams.wall_paced" if snap.pace else "hyperparams.wall",
+            n=len(snap.configs),
+            steps=snap.step,
+            seconds=f"{snap.busy_s:.1f}",  # the server's cost, not the classroom's wait
+            wall=f"{snap.wall_s:.0f}",
         )
+        if not snap.done:  # mid-run its numbers grow (audit 22): said to be so far
+            wall = ctx.tr("hyperparams.so_far", step=snap.step, steps=snap.steps, text=wall)
+        st.caption(wall)
         st.page_link(
             "pages/01_batchnorm_lab.py",
             label=ctx.tr("hyperparams.panda_link"),
