@@ -4,7 +4,9 @@ Streamlit themes its own charts (bnviz/ui/plot.py)."""
 import json
 import os
 import re
+from pathlib import Path
 
+import plotly.io
 import pytest
 
 from bnviz.ui import plot
@@ -302,3 +304,52 @@ def test_a_chart_goes_full_screen_from_its_toolbar_and_comes_back(tab, server, p
     no_exception(page)
     if "lab" in path:
         page.get_by_role("button", name="Pause", exact=True).click()  # leave the workers idle
+
+
+def _histograms(steps: list[int]) -> list[str]:
+    """The lab's histogram figure of one pair after each of `steps` (0: none taken), as JSON."""
+    import plotly.io as pio
+
+    from bnviz.config import RunConfig
+    from bnviz.figures import lab as lab_figs
+    from bnviz.lessons.batchnorm_lab import pair
+    from bnviz.stepper import Stepper
+
+    cfg = RunConfig(dataset="moons", depth=2, width=8, steps=3000, log_every=100)
+    steppers = {name: Stepper(name, c) for name, c in pair(cfg).items()}
+    out = []
+    for n in steps:
+        for s in steppers.values():
+            s.advance(max_steps=n - s.step) if n > s.step else None
+        snaps = {name: s.snapshot() for name, s in steppers.items()}
+        out.append(pio.to_json(lab_figs.histogram_figure(snaps, lang="en"), validate=False))
+    return out
+
+
+def test_a_chart_that_waited_for_its_first_sample_follows_the_run(tab):
+    """A teacher's pass: the lab's histograms opened on a fresh server drew "Waiting for
+    data…", then step 0's sample (its step axis set from 0 to the next sample), then the run:
+    plotly.js (one uirevision for every redraw) gave the later figures, which set no range, the
+    empty chart's −1 to 6, and the class saw steps −1 to 6 for the whole run. The app's three
+    figures, prepared as the chart script prepares each (load_plotly.js themed), drawn in turn
+    with plotly.js into one chart."""
+    figures = _histograms([0, 13, 450])
+    source = (plot.JS_DIR / "load_plotly.js").read_text(encoding="utf-8")
+    themed = re.search(r"^function themed\(.*?^\}$", source, re.S | re.M).group(0)
+    tab.set_content("<div id='p' style='width:800px;height:400px'></div>")
+    plotly_js = Path(plotly.io.__file__).parents[1] / "package_data" / "plotly.min.js"
+    tab.add_script_tag(path=str(plotly_js))
+    ranges = tab.evaluate(
+        f"""async (figures) => {{ {themed}
+        const gd = document.getElementById('p'), ranges = [];
+        for (const f of figures) {{
+          const fig = themed(JSON.parse(f), {{}});
+          await Plotly.react(gd, fig.data, fig.layout);
+          ranges.push(gd._fullLayout.xaxis.range);
+        }}
+        return ranges; }}""",
+        figures,
+    )
+    _, first, later = ranges
+    assert first == [-4, 100], ranges  # step 0's sample, to the next one's step
+    assert later[0] == 0 and later[1] >= 400, ranges  # the run, from step 0 (not −50)

@@ -173,6 +173,8 @@ def test_histogram_grid_has_a_heatmap_per_layer_and_run(snaps):
     # the browser, so a saturated layer showed one dark edge, not two (audit 11's screenshots)
     assert {tr.zsmooth for tr in heat} == {"fast"}
     assert list(heat[0].y[[0, -1]]) == pytest.approx([-5.85, 5.85])  # the edge bins' centres
+    # a column is centred on its sample: plotly's own range began at step −50 (a teacher's pass)
+    assert fig.layout.xaxis.autorangeoptions.minallowed == 0 and fig.layout.xaxis.range is None
 
 
 def test_histograms_of_up_to_six_layers_end_on_a_projectors_first_screen():

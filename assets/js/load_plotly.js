@@ -50,6 +50,14 @@ function themed(fig, template) {
     layout.title = { ...layout.title, text: "<b>" + layout.title.text + "</b>" };
   }
   if (layout.uirevision === undefined) layout.uirevision = "bnviz"; // a zoom survives redraws
+  // with one uirevision, plotly.js gave an axis with no range an earlier figure's (the lab's
+  // histograms kept steps -1 to 6 all run): an axis without a range autoranges (one that
+  // matches another takes that one's)
+  for (const k in layout) {
+    const axis = layout[k];
+    const free = /^[xy]axis\d*$/.test(k) && !axis.range && !axis.matches;
+    if (free) layout[k] = { autorange: true, ...axis };
+  }
   delete layout.width; // the column's width
   return { data: fig.data || [], layout };
 }

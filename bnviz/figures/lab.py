@@ -56,6 +56,9 @@ def _first_sample(snaps: Mapping[str, Snapshot]) -> dict:
     return dict(range=[-0.04 * every, every])  # its markers whole, not cut by the axis
 
 
+NO_NEGATIVE_STEPS = dict(autorangeoptions=dict(minallowed=0))
+
+
 def _empty(lang: str, height: int = 300) -> go.Figure:
     return go.Figure(layout=base_layout(t("lab.fig.no_data", lang), height=height))
 
@@ -236,7 +239,9 @@ def histogram_figure(
                 showticklabels=r == layers - 1,
                 title=_label(name, lang) if r == layers - 1 else None,
                 matches=None if k == 1 else "x",  # one step axis: a diverged run ends early
-                **(_first_sample(snaps) if k == 1 else {}),
+                # from step 0: a column is centred on its sample, so plotly's range began half
+                # a sampling interval before it, at step −50 (a teacher's pass)
+                **((_first_sample(snaps) or NO_NEGATIVE_STEPS) if k == 1 else {}),
             )
             axes[f"yaxis{ax}"] = dict(
                 domain=rows[r],
