@@ -94,6 +94,25 @@ def test_the_images_view_opens_on_a_patch_with_something_in_it(seed):
     np.testing.assert_allclose(shown.astype(float), patches[slider.value] * 255, atol=1)
 
 
+def test_the_images_view_s_patch_is_in_the_share_link():
+    """Audit 23: the teacher moved Patch to 125; the link did not carry it, and a student's tab
+    opened on the seed's patch, 408."""
+    at = page(PREP, view="images", seed="3")
+    patch = lambda a: next(s for s in a.slider if s.key == "prep.patch")  # noqa: E731
+    seeds = patch(at).value
+    assert "patch" not in at.query_params  # the seed's: a short link
+    patch(at).set_value(125).run()
+    link = {k: at.query_params[k] for k in at.query_params}
+    assert link["patch"] == "125", link
+    student = page(PREP, **link)
+    assert patch(student).value == 125 != seeds and not student.warning
+    shown = decode(figures(student)[1]["data"][0]["z"])  # the patch as it is
+    np.testing.assert_allclose(shown.astype(float), D.photo_patches()[125] * 255, atol=1)
+    past = page(PREP, view="images", seed="3", patch="9999")  # more than the photos have
+    note = t("app.url_note", name="patch", text="9999", default=t("options.patch.none"))
+    assert [w.value for w in past.warning] == [note] and patch(past).value == seeds
+
+
 def test_the_whitening_gains_read_as_multipliers_in_both_languages():
     """An audit: zh said the main axis was "放大 0.484 倍" (magnified 0.484 times), where a
     factor below 1 shrinks; both languages now say "multiplies by", with eps as "1e-5"."""

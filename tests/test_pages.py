@@ -422,6 +422,39 @@ def test_lab_greys_out_the_layer_and_step_window_where_a_view_does_not_use_them(
     leave_idle(at)
 
 
+def _lab_pickers(at):
+    layer = next(s for s in at.sidebar.selectbox if s.label == t("lab.layer"))
+    return layer, next(s for s in at.sidebar.slider if s.label == t("run.window"))
+
+
+def test_lab_layer_and_steps_shown_are_in_the_share_link():
+    """Audit 23: the teacher showed layer 2 over steps 0-750; the share link carried neither,
+    and a student's tab showed layer 3 over every step, with other numbers in the caption."""
+    at = page("01_batchnorm_lab.py", view="percentiles", seed="62")
+    layer, window = _lab_pickers(at)
+    layer.set_value(1).run()  # layer 2 of 4
+    _lab_pickers(at)[1].set_value((0, 750)).run()
+    link = {k: at.query_params[k] for k in at.query_params}
+    assert (link["layer"], link["shown_to"]) == ("2", "750"), link
+    for tab in (at, page("01_batchnorm_lab.py", **link)):  # the teacher's and a student's
+        layer, window = _lab_pickers(tab)
+        assert (layer.value, window.value) == (1, (0, 750))
+        title = t("lab.fig.percentiles_pre", layer=2)
+        rerun_until(tab, lambda a, want=title: figures(a)[0]["layout"]["title"]["text"] == want)
+        leave_idle(tab)
+    _lab_pickers(at)[0].set_value(3).run()  # the deepest again, the whole run: a short link
+    _lab_pickers(at)[1].set_value((0, 1500)).run()
+    assert not {"layer", "shown_to", "shown_from"} & set(at.query_params), dict(at.query_params)
+    # past the pair: the deepest layer and the whole run, said
+    at = page("01_batchnorm_lab.py", view="percentiles", layer="7", shown_to="5000", seed="62")
+    said = [w.value for w in at.warning]
+    for name, text, instead in (("layer", "7", "layer"), ("shown_to", "5000", "shown_to")):
+        note = t("app.url_note", name=name, text=text, default=t(f"options.{instead}.none"))
+        assert note in said[0].split("  \n"), said
+    assert (_lab_pickers(at)[0].value, _lab_pickers(at)[1].value) == (3, (0, 1500))
+    leave_idle(at)
+
+
 @pytest.mark.parametrize("name", [n for n in PAGES if n != "00_home.py"])
 def test_a_view_control_sent_without_a_value_keeps_the_links_view(name):
     """An audit: a click on the classroom-pace toggle during a tab's first script run sent the

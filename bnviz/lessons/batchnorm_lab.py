@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
-from bnviz.config import RunConfig
+from bnviz.config import RunConfig, Validated, setting, specs
 from bnviz.stepper import Snapshot
 from bnviz.telemetry import Q15, Q50, Q85
 
@@ -27,6 +28,20 @@ DEFAULT = RunConfig(
     dataset="moons", depth=4, width=64, activation="tanh", optimizer="sgd", lr=1.0, steps=1500,
     log_every=100,
 )  # fmt: skip
+
+MAX_DEPTH, MAX_STEPS = (int(specs(RunConfig)[f].hi) for f in ("depth", "steps"))
+
+
+@dataclass(frozen=True)
+class View(Validated):
+    """What the sidebar shows of the pair, not how it trains: the layer of Distributions and
+    the steps the charts show. In the share link: a student's showed layer 3 and every step
+    where the teacher's showed layer 2 and steps 0-750, with other numbers (audit 23)."""
+
+    layer: int | None = setting(None, lo=1, hi=MAX_DEPTH)  # 1-based; None: the deepest
+    shown_from: int = setting(0, lo=0, hi=MAX_STEPS)
+    shown_to: int | None = setting(None, lo=0, hi=MAX_STEPS)  # None: the run's last step
+
 
 # Each preset reproduces one claim of the notes (seeds 001, 002, 004); tests check every claim.
 PRESETS: dict[str, dict] = {

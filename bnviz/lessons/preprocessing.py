@@ -47,6 +47,14 @@ class CloudConfig(Validated):
     seed: int = setting(0, lo=0, hi=2**31 - 1)
 
 
+@dataclass(frozen=True)
+class ImagesView(Validated):
+    """The Images view's patch, in the share link (audit 23: a student's link opened on the
+    seed's patch, not the one the teacher had picked). Not a setting of the 2-D picture."""
+
+    patch: int | None = setting(None, lo=0, hi=10_000)  # None: the seed's (textured_patch)
+
+
 def cloud(cfg: CloudConfig) -> np.ndarray:
     """(n, 2) points with the config's correlation, scales and offset."""
     rng = np.random.default_rng([cfg.seed, 3])

@@ -6,6 +6,7 @@ from functools import partial
 
 import streamlit as st
 
+from bnviz.config import Note
 from bnviz.datasets import TWO_D, make_dataset
 from bnviz.figures import lab as figs
 from bnviz.figures.theme import readable
@@ -32,21 +33,49 @@ LAYER_VIEWS = ("percentiles",)  # the views that use the layer picker
 WINDOW_VIEWS = ("percentiles", "histograms", "health", "gradients")  # and the step window
 
 
-def view_settings(ctx, cfg, view: str) -> tuple[int, tuple[int, int]]:
+def view_settings(ctx, cfg, view: str, shown: lab.View) -> tuple[int, tuple[int, int]]:
     """The sidebar's layer picker and step window (their keys follow depth and steps), greyed
-    out on the views that do not use them (as every page's unused settings)."""
+    out on the views that do not use them (as every page's unused settings); a new picker
+    starts at the link's values (`shown`), and what they show goes into the share link."""
+    deepest = cfg.depth - 1
+    start = min(shown.layer - 1, deepest) if shown.layer else deepest
+    end = min(shown.shown_to or cfg.steps, cfg.steps)
+    begin = shown.shown_from if shown.shown_from < end else 0
     with st.sidebar:
         layer = st.selectbox(
-            ctx.tr("lab.layer"), range(cfg.depth), index=cfg.depth - 1,
+            ctx.tr("lab.layer"), range(cfg.depth), index=start,
             format_func=lambda i: ctx.tr("lab.fig.layer_n", layer=i + 1),
             key=f"lab.layer.{cfg.depth}", help=ctx.tr("lab.layer_help"),
             disabled=view not in LAYER_VIEWS,
         )  # fmt: skip
         window = st.slider(
-            ctx.tr("run.window"), 0, cfg.steps, (0, cfg.steps), key=f"lab.window.{cfg.steps}",
-            disabled=view not in WINDOW_VIEWS,
+            ctx.tr("run.window"), 0, cfg.steps, (begin, end),
+            key=f"lab.window.{cfg.steps}", disabled=view not in WINDOW_VIEWS,
         )  # fmt: skip
+    said = lab.View(
+        layer=None if layer == deepest else layer + 1,
+        shown_from=window[0],
+        shown_to=None if window[1] == cfg.steps else window[1],
+    )
+    ctx.remember(said, lab.View())
     return layer, window
+
+
+def link_notes(ctx, cfg, shown: lab.View) -> list[Note]:
+    """A link's layer or steps past the pair's (layer=5 on 3 layers, steps shown up to 5000 of
+    1500): the pickers show the deepest layer, the whole run, and the page says so."""
+    end = min(shown.shown_to or cfg.steps, cfg.steps)
+    past = {
+        "layer": (shown.layer or 0) > cfg.depth,
+        "shown_to": (shown.shown_to or 0) > cfg.steps,
+        "shown_from": shown.shown_from >= end,
+    }
+    instead = {"layer": None, "shown_to": None, "shown_from": 0}
+    return [
+        Note(name, ctx.params.get(name), instead[name], "past the pair's")
+        for name, bad in past.items()
+        if bad and name in ctx.params
+    ]
 
 
 def drift(ctx, snaps, layer: int) -> None:
@@ -62,9 +91,9 @@ def drift(ctx, snaps, layer: int) -> None:
     ))  # fmt: skip
 
 
-def drawer(ctx, cfg, view: str, labels: dict[str, str]):
+def drawer(ctx, cfg, view: str, labels: dict[str, str], shown: lab.View):
     """draw(snaps): the charts of `view`, each figure shared by every tab showing it."""
-    layer, window = view_settings(ctx, cfg, view)
+    layer, window = view_settings(ctx, cfg, view, shown)
     kw = dict(lang=ctx.lang, window=window)
 
     def chart(snaps, kind: str, build, where=st) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from bnviz.config import Note
 from bnviz.figures import preprocessing as figs
 from bnviz.figures.theme import compact
 from bnviz.i18n import listed
@@ -114,8 +115,9 @@ def pca(ctx: PageContext, cfg: P.CloudConfig) -> None:
     plot.chart(st, figs.reconstructions_figure(recs, D.RECON_KS, lang=ctx.lang), "prep.recs")
 
 
-def images(ctx: PageContext, cfg: P.CloudConfig) -> None:
-    """Mean image vs per-channel mean, one patch centered both ways, whitening's noise gain."""
+def images(ctx: PageContext, cfg: P.CloudConfig, picked: P.ImagesView) -> None:
+    """Mean image vs per-channel mean, one patch centered both ways, whitening's noise gain;
+    the patch the link names (`picked`), else the seed's, and the one shown in the link."""
     with st.spinner(ctx.tr("preprocessing.computing")):
         stats, gains = _photos()
     plot.chart(st, figs.mean_image_figure(stats, lang=ctx.lang), "prep.mean")
@@ -123,8 +125,12 @@ def images(ctx: PageContext, cfg: P.CloudConfig) -> None:
     n, gap = len(D.photo_patches()), f"{stats.largest_gap:.3f}"
     st.caption(ctx.tr("preprocessing.mean_measured", n=n, flat=flat, gap=gap))
     left, right = st.columns(2)
-    first = D.textured_patch(D.photo_patches(), cfg.seed)  # above the patch, not page-wide
+    seeds = D.textured_patch(D.photo_patches(), cfg.seed)  # above the patch, not page-wide
+    first = seeds if picked.patch is None or picked.patch >= n else picked.patch
+    if picked.patch is not None and picked.patch >= n and "patch" in ctx.params:
+        ctx.notes.append(Note("patch", ctx.params.get("patch"), None, "past the photos'"))
     index = left.slider(ctx.tr("preprocessing.field.patch"), 0, n - 1, first, key="prep.patch")
+    ctx.remember(P.ImagesView(patch=None if index == seeds else index), P.ImagesView())
     patch = D.centered_patch(D.photo_patches(), index)
     plot.chart(left, figs.centered_figure(patch, lang=ctx.lang), "prep.patch_fig")
     plot.chart(right, figs.noise_gain_figure(D.NOISE_EPS, gains, lang=ctx.lang), "prep.noise")
@@ -163,8 +169,8 @@ VIEW_DRAW = {"picture": picture, "contours": contours, "training": training, "pc
              "images": images}  # fmt: skip
 
 
-def show(ctx: PageContext, view: str, cfg: P.CloudConfig) -> None:
+def show(ctx: PageContext, view: str, cfg: P.CloudConfig, picked: P.ImagesView) -> None:
     """The chosen view; the live runs are watched only on their own view."""
     if view != "training":
         leave_runs(ctx)
-    VIEW_DRAW[view](ctx, cfg)
+    VIEW_DRAW[view](ctx, cfg, picked) if view == "images" else VIEW_DRAW[view](ctx, cfg)
