@@ -260,6 +260,26 @@ def _lab_shows(page, lr: str, sentence: str) -> None:
     page.get_by_text(sentence).first.wait_for(timeout=30_000)
 
 
+def test_a_share_link_names_the_language_the_page_is_shown_in(browser, server):
+    """Audit 23: a teacher reading the Chinese page in a zh-CN browser shared a link without
+    lang=, which a student's English browser opened in English. The address stays short (the
+    browser's language), the share link names it; a link's lang= stays in the address."""
+    page = new_tab(browser, server + "/why_bn?w=0.8&seed=4", locale="zh-CN")
+    try:
+        code = page.locator('[data-testid="stSidebar"] [data-testid="stCode"]').first
+        code.wait_for(timeout=60_000)
+        settle(page)
+        assert "lang=zh" in code.inner_text() and "lang=" not in page.url, page.url
+        page.goto(server + "/why_bn?w=0.8&seed=4&lang=zh")
+        page.wait_for_selector('[data-testid="stSidebar"] [data-testid="stCode"]', timeout=60_000)
+        settle(page)
+        page.wait_for_timeout(1000)
+        assert "lang=zh" in page.url, page.url  # not dropped as the browser's own
+        no_exception(page)
+    finally:
+        page.close()
+
+
 def test_back_and_forward_bring_back_the_settings_of_each_address(tab, server):
     """D10: after a preset, Back changed the address to the earlier settings and the page wrote
     its own back at once (its widgets kept the preset's values): Back did nothing, and a second

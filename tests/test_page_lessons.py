@@ -61,8 +61,12 @@ def test_page_runs_and_draws_in_both_languages(name, lang):
     assert not at.exception, at.exception
     assert at.title[0].value == t(f"nav.{name[3:-3]}", lang)
     drawn(at)
-    link = at.code[-1].value  # the share link says the language unless it is the browser's
-    assert ("lang=zh" in link) if lang == "zh" else ("lang=" not in link)
+    # the share link names the language shown, the browser's too (audit 23: a Chinese page
+    # shared from a zh-CN browser opened in English); the address keeps a language it named
+    assert f"lang={lang}" in at.code[-1].value
+    assert at.query_params["lang"] == lang
+    at = page(name)  # opened without one, in the browser's language (English here)
+    assert "lang" not in at.query_params and "lang=en" in at.code[-1].value
 
 
 # ---------------------------------------------------------------------------- initialization

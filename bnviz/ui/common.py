@@ -345,7 +345,9 @@ def finish(ctx: PageContext) -> None:
     """Write the page's settings to the URL and show the share link."""
     _keep_notes(ctx)
     query = dict(ctx.query)
-    if ctx.lang != browser_lang():
+    # the address names the language when the browser's is another, or the link named it (a
+    # zh-CN student's lang=zh went from the address, and from the link they passed on)
+    if ctx.lang != browser_lang() or "lang" in ctx.params:
         query["lang"] = ctx.lang
     # the keys this page has read from its link in this tab: a view or a choice is read on the
     # page's first run only, and stays the page's own (back on the first view, the link still
@@ -363,7 +365,9 @@ def finish(ctx: PageContext) -> None:
     base = st.context.url or ""
     if ctx.name == "home":  # the app's root, however it was reached (/index, /home)
         base = re.sub(r"/(index|home)/?$", "", base)
-    link = base + ("?" + urllib.parse.urlencode(query) if query else "")
+    # the share link always does: the page as shown, whatever the student's browser says (a
+    # Chinese page shared from a zh-CN browser opened in English for others, audit 23)
+    link = base + "?" + urllib.parse.urlencode({**query, "lang": ctx.lang})
     # never read by this page, nor written back: learning_rate= for lr=
     unknown = sorted(set(ctx.params) - read - set(query))
     if unknown or hides_nothing:  # seen on the visit's first run only (the link then drops them)
@@ -375,7 +379,7 @@ def finish(ctx: PageContext) -> None:
         (ctx.url_slot or st.sidebar).warning(saying(ctx))
     with st.sidebar:
         st.caption(ctx.tr("app.share_link"))
-        st.code(link or "?" + urllib.parse.urlencode(query), language=None, wrap_lines=True)
+        st.code(link, language=None, wrap_lines=True)
         for note in ctx.link_notes:
             st.caption(note)
 
