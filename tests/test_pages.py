@@ -422,6 +422,17 @@ def test_lab_greys_out_the_layer_and_step_window_where_a_view_does_not_use_them(
     leave_idle(at)
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_key_given_twice_is_said_with_the_value_read(lang):
+    """Audit 23: seed=1&seed=2 used seed 2 (Streamlit reads the last) and said nothing."""
+    at = page("05_running_stats.py", seed=["1", "2"], lr="inf", lang=lang)
+    assert not at.exception
+    twice = t("app.url_twice", lang, name="seed", n=2, values=listed(["1", "2"], lang), last="2")
+    assert twice in at.warning[0].value.split("  \n"), at.warning[0].value
+    assert at.session_state["running_stats.seed"] == 2 and at.query_params["seed"] == "2"
+    leave_idle(at)
+
+
 def _lab_pickers(at):
     layer = next(s for s in at.sidebar.selectbox if s.label == t("lab.layer"))
     return layer, next(s for s in at.sidebar.slider if s.label == t("run.window"))

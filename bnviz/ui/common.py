@@ -227,10 +227,18 @@ def begin(name: str) -> PageContext:
         st.session_state[LAST_PAGE] = name
         if left:  # the lesson left: its runs no longer count against the tab's quota
             scheduler().leave_page(session_id(), left)
+    for key in st.query_params:  # seed=1&seed=2: Streamlit takes the last, said (audit 23)
+        if len(values := st.query_params.get_all(key)) > 1:
+            ctx.said.append((key, functools.partial(_given_twice, key, values)))
     url_lang = params.get("lang")
     if url_lang and not has_lang(url_lang):  # lang=fr: said, in the language used instead
         ctx.notes.append(Note("lang", url_lang, LANG_NAMES[ctx.lang], "no such language"))
     return ctx
+
+
+def _given_twice(key: str, values: list[str], ctx: PageContext) -> str:
+    shown, last = listed((plain(v) for v in values), ctx.lang), plain(values[-1])
+    return ctx.tr("app.url_twice", name=plain(key), n=len(values), values=shown, last=last)
 
 
 LAST_PAGE = "__page"  # the page this tab ran last
