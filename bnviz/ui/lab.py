@@ -33,27 +33,34 @@ LAYER_VIEWS = ("percentiles",)  # the views that use the layer picker
 WINDOW_VIEWS = ("percentiles", "histograms", "health", "gradients")  # and the step window
 
 
+def _start(cfg, shown: lab.View) -> lab.View:
+    """Where the pickers start: the link's layer and steps, within the pair's."""
+    end = min(shown.shown_to or cfg.steps, cfg.steps)
+    return lab.View(
+        layer=min(shown.layer or cfg.depth, cfg.depth),
+        shown_from=shown.shown_from if shown.shown_from < end else 0,
+        shown_to=end,
+    )
+
+
 def view_settings(ctx, cfg, view: str, shown: lab.View) -> tuple[int, tuple[int, int]]:
     """The sidebar's layer picker and step window (their keys follow depth and steps), greyed
     out on the views that do not use them (as every page's unused settings); a new picker
     starts at the link's values (`shown`), and what they show goes into the share link."""
-    deepest = cfg.depth - 1
-    start = min(shown.layer - 1, deepest) if shown.layer else deepest
-    end = min(shown.shown_to or cfg.steps, cfg.steps)
-    begin = shown.shown_from if shown.shown_from < end else 0
+    start = _start(cfg, shown)
     with st.sidebar:
         layer = st.selectbox(
-            ctx.tr("lab.layer"), range(cfg.depth), index=start,
+            ctx.tr("lab.layer"), range(cfg.depth), index=start.layer - 1,
             format_func=lambda i: ctx.tr("lab.fig.layer_n", layer=i + 1),
             key=f"lab.layer.{cfg.depth}", help=ctx.tr("lab.layer_help"),
             disabled=view not in LAYER_VIEWS,
         )  # fmt: skip
         window = st.slider(
-            ctx.tr("run.window"), 0, cfg.steps, (begin, end),
+            ctx.tr("run.window"), 0, cfg.steps, (start.shown_from, start.shown_to),
             key=f"lab.window.{cfg.steps}", disabled=view not in WINDOW_VIEWS,
         )  # fmt: skip
-    said = lab.View(
-        layer=None if layer == deepest else layer + 1,
+    said = lab.View(  # the deepest layer and the whole run: the defaults, a short link
+        layer=None if layer == cfg.depth - 1 else layer + 1,
         shown_from=window[0],
         shown_to=None if window[1] == cfg.steps else window[1],
     )
@@ -64,17 +71,11 @@ def view_settings(ctx, cfg, view: str, shown: lab.View) -> tuple[int, tuple[int,
 def link_notes(ctx, cfg, shown: lab.View) -> list[Note]:
     """A link's layer or steps past the pair's (layer=5 on 3 layers, steps shown up to 5000 of
     1500): the pickers show the deepest layer, the whole run, and the page says so."""
-    end = min(shown.shown_to or cfg.steps, cfg.steps)
-    past = {
-        "layer": (shown.layer or 0) > cfg.depth,
-        "shown_to": (shown.shown_to or 0) > cfg.steps,
-        "shown_from": shown.shown_from >= end,
-    }
-    instead = {"layer": None, "shown_to": None, "shown_from": 0}
+    start, instead = _start(cfg, shown), {"layer": None, "shown_to": None, "shown_from": 0}
     return [
         Note(name, ctx.params.get(name), instead[name], "past the pair's")
-        for name, bad in past.items()
-        if bad and name in ctx.params
+        for name in instead
+        if name in ctx.params and getattr(shown, name) not in (None, getattr(start, name))
     ]
 
 
