@@ -290,3 +290,10 @@ def test_a_seed_s_help_says_what_the_page_s_seed_draws(lang):
     act_views = ("function", "gallery", "zigzag", "dead", "race")
     act = t("activations.help.seed", lang)  # greyed on three of its five views: it says which
     assert act != general and all(t(f"activations.view.{v}", lang) in act for v in act_views)
+
+
+def test_running_statistics_names_the_notes_term_in_chinese():
+    """The notes call BN's test-time statistics 运行均值 and their update 指数衰减平均; the page
+    says 滑动均值 (the common term): its introduction names both, so a student can match them."""
+    intro = t("running_stats.intro", "zh")
+    assert "运行均值" in intro and "指数衰减平均" in intro and "滑动平均" in intro
