@@ -13,6 +13,7 @@ import streamlit as st
 from bnviz.config import RunConfig
 from bnviz.i18n import strings
 from bnviz.live_api import shown_step, steered_lr
+from bnviz.pool import PAUSE_WAIT_S
 from bnviz.runner import Busy, Run, slot_name
 from bnviz.stepper import TERMINAL, Snapshot
 from bnviz.ui.common import ERROR_CHARS, PageContext, plain, scheduler, session_id
@@ -171,7 +172,10 @@ def _act(runs: dict[str, Run | None], action: str, value: float | None = None) -
         value = pause_step(before.values())
     for run_id in before:
         sched.control(run_id, action, value)
-    deadline = time.monotonic() + ACT_WAIT_S
+    # a pause at one step: a run behind trains on to it for up to PAUSE_WAIT_S (under load in
+    # CI one took over 2 s, and the page drew it training, Pause enabled, beside its partner)
+    wait = PAUSE_WAIT_S + 0.5 if action == "pause" and value is not None else ACT_WAIT_S
+    deadline = time.monotonic() + wait
     while any(not acted(action, value, old, sched.poll(i)) for i, old in before.items()):
         if time.monotonic() > deadline:
             break  # a busy worker: the live panel notices the change when it comes (state_class)
