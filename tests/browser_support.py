@@ -44,11 +44,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_streamlit(script: str | Path) -> tuple[subprocess.Popen, str]:
-    """`streamlit run script` from the project's folder (its .streamlit/config.toml) on a free
-    port, once it answers: (its process, its URL)."""
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k != "BNVIZ_BACKEND"}  # real worker processes
+def start_streamlit(
+    script: str | Path, port: int | None = None, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen, str]:
+    """`streamlit run script` from the project's folder (its .streamlit/config.toml) on `port`
+    (a free one by default), with `env` added, once it answers: (its process, its URL)."""
+    port = port or _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "BNVIZ_BACKEND"} | (env or {})
     cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port)]
     proc = subprocess.Popen(
         cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT

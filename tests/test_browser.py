@@ -4,10 +4,12 @@ import re
 import time
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 from bnviz.i18n import lesson_title, t
 from tests.browser_support import (
     SHOTS,
+    _free_port,
     new_tab,
     no_exception,
     open_page,
@@ -70,6 +72,55 @@ def test_a_fresh_server_s_first_visitor_at_index_sees_the_home_page(tab):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_an_open_tab_follows_its_runs_through_a_server_restart(tab, tmp_path):
+    """Audit 24: the server restarted under an open lab tab; its runs continued from their
+    checkpoints, but the tab's streamed charts said "no longer on the server. Press Reset"
+    (which would have thrown the resumed runs away) under status lines frozen at the old step.
+    The chart now has the page attach its runs again (a reload: Streamlit runs no script for
+    the rerun it asks), and they go on from their checkpoints, not from step 0."""
+    env = {"BNVIZ_STORE": str(tmp_path / "store.sqlite")}  # checkpoints outlive the server
+    port = _free_port()
+    proc, url = start_streamlit("app.py", port, env)
+    try:
+        deadline = time.monotonic() + 60  # warm: a cold server's first script run is long
+        while not worker_pids(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        # 20000 steps at classroom pace: ~670 steps/s, so a run trained afresh after the
+        # restart would show a few hundred steps where the resumed one shows thousands
+        page = open_page(tab, url + "/batchnorm_lab?steps=20000&seed=64")  # streamed: loss
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.bnviz-live-status')].flatMap(e =>"
+            " e.innerText.split('\\n')).filter(t => /step [3-9]\\d{3} \\//.test(t)).length === 2",
+            timeout=90_000,
+        )
+        proc.terminate()  # SIGTERM: the workers write their checkpoints
+        proc.wait(timeout=30)
+        before = progress_steps(page)
+        proc, _ = start_streamlit("app.py", port, env)
+        seen = []
+        for _ in range(240):  # the tab reconnects, is reloaded, its runs resume
+            page.wait_for_timeout(250)
+            try:
+                now = progress_steps(page)
+            except PlaywrightError:  # read while the page reloads
+                continue
+            if len(now) == 2 and min(now) > 0 and now != before:
+                seen.append(now)
+            if seen and all(b > a for a, b in zip(before, now, strict=True)):
+                break
+        notes = page.locator(".bnviz-live-note").all_inner_texts()
+        assert seen, (before, notes)
+        # resumed: near where they were (a fresh run shows a few hundred steps at first). Under
+        # load the checkpoint written at the stop can be a second or so behind the status line
+        assert all(b >= a / 2 for a, b in zip(before, seen[0], strict=True)), (before, seen[:3])
+        assert all(b > a for a, b in zip(before, seen[-1], strict=True)), (before, seen[-3:])  # on
+        assert t("run.live_gone") not in notes, notes
+        no_exception(page)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 def test_each_lesson_names_its_browser_tab(tab, server):

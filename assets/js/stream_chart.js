@@ -10,6 +10,24 @@ const IDLE_MS = window.__bnvizIdleMs || 2000; // paused or queued runs: ask less
 const KEEP = 2000; // points per trace before the tab thins its own copy by half
 const WAITING = "bnviz-waiting"; // bnviz/figures/theme.py WAITING
 const LONE_PX = 9; // a lone point's marker (bnviz/figures/theme.py LONE_POINT_PX)
+// A run the server does not know: Reset in another tab (the page's rerun shows the new run),
+// or a restarted server, where the rerun it asks for never comes (Streamlit 1.67 runs no
+// script for it) and the page is reloaded: its address holds its settings, so its runs
+// attach again, from their checkpoints (audit 24: the chart said "press Reset", which would
+// have thrown the resumed runs away). Asked every GONE_RETRY_MS; reloaded at most once a
+// minute (sessionStorage), else the chart stops and says so.
+const GONE_TRIES = 3;
+const GONE_RETRY_MS = 3000;
+const GONE_RELOADED = "bnvizGoneReload";
+
+function reloadOnce() {
+  const last = Number(sessionStorage.getItem(GONE_RELOADED) || 0);
+  if (Date.now() - last < 60000) return false;
+  sessionStorage.setItem(GONE_RELOADED, String(Date.now()));
+  console.warn("bnviz: the page's runs are not on the server (restarted?); reloading it");
+  location.reload();
+  return true;
+}
 
 function lonePoints(data, lone) {
   // plotly draws no line through one point: a run paused before its second evaluation showed
@@ -123,9 +141,11 @@ function say(live, ans) {
   const d = live.data;
   if (d.status && ans && ans.step) live.status.textContent = statusLine(d, ans);
   let text = "";
-  if (ans && ans.gone) text = d.gone;
+  const seconds = String(Math.round(live.interval / 100) / 10);
+  if (ans && ans.gone) text = live.goneTries >= GONE_TRIES ? d.gone : d.seeking;
+  else if (live.down) text = d.down.replace("{seconds}", seconds); // no answer at all
   else if (live.interval > BASE_MS && !(ans && ans.done))
-    text = d.busy.replace("{seconds}", String(Math.round(live.interval / 100) / 10));
+    text = d.busy.replace("{seconds}", seconds);
   live.note.textContent = text;
   live.root.dataset.interval = String(live.interval);
 }
@@ -180,6 +200,7 @@ async function ask(live) {
   } catch (err) {
     if (live.stopped) return;
   }
+  live.down = !ans; // the server did not answer (restarting?), or not with JSON
   if (live.stopped) return;
   const took = performance.now() - t0;
   if (ans && ans.figure) {
@@ -217,9 +238,18 @@ async function ask(live) {
   live.busy = false;
   const slow = !ok || took > SLOW_MS;
   live.interval = slow ? Math.min(live.interval * 2, MAX_MS) : Math.max(BASE_MS, live.interval / 2);
+  if (ans && ans.gone) live.goneTries = (live.goneTries || 0) + 1;
+  else if (ans) live.goneTries = 0;
   say(live, ans);
   ended(live, ans);
-  if (ans && ans.gone && live.trigger) live.trigger("ended", "gone " + Date.now()); // reset elsewhere?
+  if (ans && ans.gone) {
+    if (live.trigger) live.trigger("ended", "gone " + Date.now()); // the page reruns
+    if (live.goneTries < GONE_TRIES) {
+      live.timer = setTimeout(() => ask(live).catch(() => {}), GONE_RETRY_MS);
+      return;
+    }
+    if (reloadOnce()) return;
+  }
   if (ans && ans.done) {
     live.root.dataset.ended = "1"; // every run has ended: no more requests
     return;

@@ -103,6 +103,8 @@ def stream_chart(
         "height": HEIGHT,
         "busy": ctx.tr("run.live_busy", seconds="{seconds}"),
         "gone": ctx.tr("run.live_gone"),
+        "seeking": ctx.tr("run.live_seeking"),
+        "down": ctx.tr("run.live_down", seconds="{seconds}"),
         "states": {n: s.state for n, s in snaps.items()},  # a run that ends after: a rerun
         "ended": list(TERMINAL),
         # "Pause live updates (to hover)": asks nothing meanwhile (audit 15: the streamed
