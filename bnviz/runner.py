@@ -32,6 +32,12 @@ def slot_name(page: str, run: str) -> str:
     return f"{page}.{run}"
 
 
+# An ended run's result every tab with its settings would get: kept, shared, stored. A diverged
+# run diverges again at the same step (audit 24: after a restart it trained again, its legend
+# without "diverged at step 7" for seconds, Pause enabled beside three finished runs).
+KEPT = ("finished", "diverged")
+
+
 @dataclass(frozen=True)
 class Quotas:
     """Limits that keep a classroom server responsive (measured: ≤ 8 running at once)."""
@@ -147,7 +153,7 @@ class Scheduler:
             self.book.unshare(run)
         if run.steered:  # not the spec's result: the store keeps only what others would get
             return []
-        if snap.state == "finished":
+        if snap.state in KEPT:
             return [functools.partial(self.store.put_finished, run.store_key, snap)]
         return [functools.partial(self.store.discard, run.store_key)]
 
@@ -252,7 +258,7 @@ class Scheduler:
         """
         with self._lock:
             run = self.watch(spec, session, slot)
-            if run is not None and (run.open or run.snapshot.state == "finished"):
+            if run is not None and (run.open or run.snapshot.state in KEPT):
                 return run
             total = steps if steps is not None else spec.steps
             key = store_key(spec, total)

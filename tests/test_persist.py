@@ -72,6 +72,34 @@ def test_a_finished_run_survives_a_restart_and_opens_finished(tmp_path):
         store.close()
 
 
+def test_a_diverged_run_is_kept_like_a_finished_one(tmp_path):
+    """Audit 24: after a restart, babysitting's "Far too high" rate, diverged at step 7 before,
+    trained again (its legend without "diverged at step 7", Pause enabled beside three finished
+    runs). A diverged run is what every tab with its settings gets: shared and stored."""
+    cfg = RunConfig(activation="relu", init="large", lr=10.0, optimizer="sgd", depth=6, steps=500)
+    path = tmp_path / "runs.sqlite"
+    store = SQLiteStore(path, 1 << 26)
+    a = thread_scheduler(store)
+    try:
+        run = a.start(cfg, "s", "a")
+        wait_for(lambda: a.poll(run.run_id).done)
+        first = a.poll(run.run_id)
+        assert first.state == "diverged"
+        assert a.start(cfg, "other", "a") is run  # a late tab: the same run, not a new one
+    finally:
+        a.shutdown()
+    store.close()
+    store = SQLiteStore(path, 1 << 26)  # the server restarted
+    b = thread_scheduler(store)
+    try:
+        again = b.start(cfg, "other", "a")
+        assert again.worker is None and b.poll(again.run_id).state == "diverged"  # at once
+        assert b.poll(again.run_id).diverged_at == first.diverged_at
+    finally:
+        b.shutdown()
+        store.close()
+
+
 def test_a_restarted_server_resumes_a_run_bit_identical(tmp_path):
     """Interrupt at a random step, shut down, start again on the same file: same results."""
     k = random.Random(17).randrange(40, BN.steps - 60)
