@@ -88,6 +88,10 @@ class Worker:
             return True
         if verb not in ("pace", "lr"):  # a later command replaces a pause still to come
             self.pause_at.pop(job_id, None)
+        if verb in ("pause", "idle", "resume") and hasattr(job, "held"):
+            job.held = verb == "pause"  # by hand: its checkpoint comes back paused (restart)
+        if verb == "idle":  # nobody watches it: paused, and resumed by the next tab to look
+            verb = "pause"
         if verb == "pause" and job.state == "running" and args and job.step < args[0]:
             # trains on to that step, then pauses (tick); at most PAUSE_WAIT_S
             self.pause_at[job_id] = (args[0], time.monotonic() + PAUSE_WAIT_S)

@@ -21,7 +21,7 @@ from bnviz.jobs import placeholder
 from bnviz.pool import SLICE_S, WorkerPool
 from bnviz.runs import Registry, Run, store_key
 from bnviz.stepper import Snapshot, train_sync
-from bnviz.store import MemoryStore, RunStore
+from bnviz.store import MemoryStore, RunStore, unpack
 
 __all__ = ["Busy", "Quotas", "Run", "Scheduler", "Snapshot", "slot_name", "train_sync"]
 log = logging.getLogger(__name__)
@@ -30,6 +30,15 @@ log = logging.getLogger(__name__)
 def slot_name(page: str, run: str) -> str:
     """A tab's place for one of a page's runs ("lab.bn"); `leave_page` finds a page's by it."""
     return f"{page}.{run}"
+
+
+def held(blob: bytes) -> bool:
+    """True if the checkpoint is of a run paused by hand (Stepper.checkpoint's "held")."""
+    try:
+        saved = unpack(blob)
+    except Exception:  # not a checkpoint this engine reads: the worker will say so
+        return False
+    return isinstance(saved, dict) and bool(saved.get("held"))
 
 
 # An ended run's result every tab with its settings would get: kept, shared, stored. A diverged
@@ -279,7 +288,12 @@ class Scheduler:
             run.blob = None if fresh else self._stored(self.store.resume, key)
             run.pace = pace
             self._attach(run, session, slot)
-            if paused:
+            if run.blob is not None and held(run.blob):
+                # paused by hand before a restart: it comes back paused, on a worker, at its
+                # step and with its charts (audit 24: it came back training)
+                run.mark(state="paused")
+                self._place(run)
+            elif paused:
                 run.mark(state="paused")  # control("resume") enqueues it (no worker yet)
             else:
                 self._enqueue(run)
@@ -300,7 +314,7 @@ class Scheduler:
 
     def _unwatched(self, run: Run) -> None:
         if not run.sessions and run.state == "running":
-            self._send(run, "pause")  # nobody watches it any more
+            self._send(run, "idle")  # nobody watches it any more
             run.auto_paused = True
 
     def poll(self, run_id: str) -> Any:
@@ -415,7 +429,7 @@ class Scheduler:
                 for run in list(self.book.runs.values()):
                     idle = now - run.last_poll
                     if run.state == "running" and idle > self.quotas.idle_pause_s:
-                        self._send(run, "pause")
+                        self._send(run, "idle")
                         run.auto_paused = True
                     elif run.open and idle > self._drop_after(run):
                         self._drop(run)

@@ -105,6 +105,7 @@ class Stepper(Paced, Progress):
         self._boundary_at = -math.inf
         self._boundary_step = -1  # the step the boundary was drawn at
         self.pace: float | None = None
+        self.held = False  # paused by hand (not for want of a watcher): kept by a checkpoint
         self._pace_mark = (time.monotonic(), 0)
         self._guard(self._build)
 
@@ -161,6 +162,7 @@ class Stepper(Paced, Progress):
                 "version": ENGINE_VERSION, "run_id": self.run_id,
                 "cfg": dataclasses.asdict(self.cfg), "steps": self.steps,
                 "state": self.state, "error": self.error, "diverged_at": self.diverged_at,
+                "held": self.held and self.state == "paused",
                 "trainer": self.trainer.state_dict() if self.trainer else None,
             }
         )  # fmt: skip
@@ -180,6 +182,7 @@ class Stepper(Paced, Progress):
             stepper.trainer.load_state_dict(saved["trainer"])
         stepper.state, stepper.error = saved["state"], saved["error"]
         stepper.diverged_at = saved["diverged_at"]
+        stepper.held = bool(saved.get("held"))
         stepper._rate_mark = (time.monotonic(), stepper.step)
         return stepper
 

@@ -100,6 +100,46 @@ def test_a_diverged_run_is_kept_like_a_finished_one(tmp_path):
         store.close()
 
 
+@pytest.mark.parametrize("by_hand", [True, False])
+def test_a_run_paused_by_hand_comes_back_paused_after_a_restart(tmp_path, by_hand):
+    """Audit 24: the class's run, paused by the teacher at step 788, came back training after a
+    restart and trained to its end on its own. Paused by hand, it comes back paused, at its
+    step, on a worker (its charts drawn); paused because nobody watched it, it trains on when
+    a tab opens it, as before the restart."""
+    cfg = SMALL.replace(steps=100_000, seed=21)
+    path = tmp_path / "runs.sqlite"
+    store = SQLiteStore(path, 1 << 26)
+    a = thread_scheduler(store)
+    try:
+        run = a.start(cfg, "s", "a", pace=PACE)
+        wait_for(lambda: a.poll(run.run_id).step > 30)
+        if by_hand:
+            a.control(run.run_id, "pause")
+        else:
+            a.leave("s", "a")  # nobody watches it: the scheduler pauses it
+        wait_for(lambda: run.snapshot.state == "paused")  # (a poll would resume it: a look)
+        at = run.snapshot.step
+    finally:
+        a.shutdown()
+    store.close()
+    store = SQLiteStore(path, 1 << 26)  # the server restarted
+    b = thread_scheduler(store)
+    try:
+        again = b.start(cfg, "other", "a", pace=PACE)
+        wait_for(lambda: b.poll(again.run_id).step >= at)  # from its checkpoint, not step 0
+        time.sleep(0.5)
+        snap = b.poll(again.run_id)
+        if by_hand:
+            assert (snap.state, snap.step) == ("paused", at) and again.worker is not None
+            b.control(again.run_id, "resume")
+            wait_for(lambda: b.poll(again.run_id).step > at)  # Resume trains it on
+        else:
+            assert snap.state == "running" and snap.step > at
+    finally:
+        b.shutdown()
+        store.close()
+
+
 def test_a_restarted_server_resumes_a_run_bit_identical(tmp_path):
     """Interrupt at a random step, shut down, start again on the same file: same results."""
     k = random.Random(17).randrange(40, BN.steps - 60)
