@@ -1,5 +1,6 @@
 """Runs outlive their worker and their server: checkpoints, the run store, a SIGKILLed worker."""
 
+import contextlib
 import multiprocessing
 import os
 import random
@@ -41,35 +42,37 @@ def thread_scheduler(store, **kw):
     return Scheduler(workers=1, backend="thread", warm=False, snapshot_s=0.05, store=store, **kw)
 
 
+@contextlib.contextmanager
+def server(path, **kw):
+    """A server on the run store at `path` (a thread scheduler); shut down, its store closed."""
+    store = SQLiteStore(path, 1 << 26)
+    sched = thread_scheduler(store, **kw)
+    try:
+        yield sched
+    finally:
+        sched.shutdown()
+        store.close()
+
+
 def test_a_finished_run_survives_a_restart_and_opens_finished(tmp_path):
     path = tmp_path / "runs.sqlite"
-    store = SQLiteStore(path, 1 << 26)
-    a = thread_scheduler(store)
-    try:
+    with server(path) as a:
         run = a.start(SMALL, "s", "a")
         steered = a.start(SMALL.replace(seed=7, steps=100_000), "s", "b", steps=300)
         a.control(steered.run_id, "lr", 0.5)  # by hand: not the result others would get
         wait_for(lambda: a.poll(run.run_id).done and a.poll(steered.run_id).done)
         first = a.poll(run.run_id)
-    finally:
-        a.shutdown()
-    store.close()
-    store = SQLiteStore(path, 1 << 26)  # the server restarted
-    b = thread_scheduler(store)
-    try:
+    with server(path) as b:  # the server restarted
         again = b.start(SMALL, "other", "a")
         assert again.worker is None and b.poll(again.run_id).state == "finished"  # at once
         assert b.poll(again.run_id).run_id == again.run_id
         assert_same_result(b.poll(again.run_id), first)
         assert b.start(SMALL, "third", "a") is again  # shared like any run
-        assert store.get_finished(steered.store_key) is None
+        assert b.store.get_finished(steered.store_key) is None
         fresh = b.reset(again.run_id, "other", "a")  # Reset trains it again from step 0
         assert fresh is not again and not b.poll(fresh.run_id).done
         wait_for(lambda: b.poll(fresh.run_id).done)
         assert_same_result(b.poll(fresh.run_id), first)
-    finally:
-        b.shutdown()
-        store.close()
 
 
 def test_a_diverged_run_is_kept_like_a_finished_one(tmp_path):
@@ -77,27 +80,16 @@ def test_a_diverged_run_is_kept_like_a_finished_one(tmp_path):
     trained again (its legend without "diverged at step 7", Pause enabled beside three finished
     runs). A diverged run is what every tab with its settings gets: shared and stored."""
     cfg = RunConfig(activation="relu", init="large", lr=10.0, optimizer="sgd", depth=6, steps=500)
-    path = tmp_path / "runs.sqlite"
-    store = SQLiteStore(path, 1 << 26)
-    a = thread_scheduler(store)
-    try:
+    with server(tmp_path / "runs.sqlite") as a:
         run = a.start(cfg, "s", "a")
         wait_for(lambda: a.poll(run.run_id).done)
         first = a.poll(run.run_id)
         assert first.state == "diverged"
         assert a.start(cfg, "other", "a") is run  # a late tab: the same run, not a new one
-    finally:
-        a.shutdown()
-    store.close()
-    store = SQLiteStore(path, 1 << 26)  # the server restarted
-    b = thread_scheduler(store)
-    try:
+    with server(tmp_path / "runs.sqlite") as b:  # the server restarted
         again = b.start(cfg, "other", "a")
         assert again.worker is None and b.poll(again.run_id).state == "diverged"  # at once
         assert b.poll(again.run_id).diverged_at == first.diverged_at
-    finally:
-        b.shutdown()
-        store.close()
 
 
 @pytest.mark.parametrize("by_hand", [True, False])
@@ -107,10 +99,7 @@ def test_a_run_paused_by_hand_comes_back_paused_after_a_restart(tmp_path, by_han
     step, on a worker (its charts drawn); paused because nobody watched it, it trains on when
     a tab opens it, as before the restart."""
     cfg = SMALL.replace(steps=100_000, seed=21)
-    path = tmp_path / "runs.sqlite"
-    store = SQLiteStore(path, 1 << 26)
-    a = thread_scheduler(store)
-    try:
+    with server(tmp_path / "runs.sqlite") as a:
         run = a.start(cfg, "s", "a", pace=PACE)
         wait_for(lambda: a.poll(run.run_id).step > 30)
         if by_hand:
@@ -119,12 +108,7 @@ def test_a_run_paused_by_hand_comes_back_paused_after_a_restart(tmp_path, by_han
             a.leave("s", "a")  # nobody watches it: the scheduler pauses it
         wait_for(lambda: run.snapshot.state == "paused")  # (a poll would resume it: a look)
         at = run.snapshot.step
-    finally:
-        a.shutdown()
-    store.close()
-    store = SQLiteStore(path, 1 << 26)  # the server restarted
-    b = thread_scheduler(store)
-    try:
+    with server(tmp_path / "runs.sqlite") as b:  # the server restarted
         again = b.start(cfg, "other", "a", pace=PACE)
         wait_for(lambda: b.poll(again.run_id).step >= at)  # from its checkpoint, not step 0
         time.sleep(0.5)
@@ -135,9 +119,6 @@ def test_a_run_paused_by_hand_comes_back_paused_after_a_restart(tmp_path, by_han
             wait_for(lambda: b.poll(again.run_id).step > at)  # Resume trains it on
         else:
             assert snap.state == "running" and snap.step > at
-    finally:
-        b.shutdown()
-        store.close()
 
 
 def test_a_restarted_server_resumes_a_run_bit_identical(tmp_path):
