@@ -8,6 +8,7 @@ One job is one queue place, one quota slot and one progress bar.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -76,8 +77,20 @@ def build_job(spec: Any, job_id: str, steps: int | None = None) -> Job:
     return spec.build(job_id, total)
 
 
-def placeholder(spec: Any, job_id: str, steps: int, state: str = "queued") -> Any:
-    """The snapshot shown before a worker has sent one."""
+def placeholder(
+    spec: Any, job_id: str, steps: int, state: str = "queued", blob: bytes | None = None
+) -> Any:
+    """The snapshot shown before a worker has sent one; a run resuming from a checkpoint
+    (`blob`) shows the checkpoint's step and charts (audit 24: after a restart its tabs showed
+    "training · step 0" and empty charts for up to 9 s, until a worker had it)."""
+    if isinstance(spec, RunConfig) and blob is not None:
+        try:
+            saved = Stepper.restore(blob)
+        except Exception:  # a checkpoint this engine cannot read: the worker will say so
+            saved = None
+        if saved is not None:
+            snap = saved.snapshot()
+            return dataclasses.replace(snap, run_id=job_id, state=state, steps_per_s=0.0)
     if isinstance(spec, RunConfig):
         return Snapshot(job_id, spec, state, steps=steps)
     return JobStatus(job_id, spec, state, steps=steps)

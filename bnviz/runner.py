@@ -284,8 +284,9 @@ class Scheduler:
                 self._drop_orphans()
             if len(self.book.open_runs()) >= self.quotas.max_runs:
                 raise Busy("errors.server_busy")
-            run = self.book.add(spec, total, lambda rid: placeholder(spec, rid, total))
-            run.blob = None if fresh else self._stored(self.store.resume, key)
+            blob = None if fresh else self._stored(self.store.resume, key)
+            run = self.book.add(spec, total, lambda rid: placeholder(spec, rid, total, blob=blob))
+            run.blob = blob
             run.pace = pace
             self._attach(run, session, slot)
             if run.blob is not None and held(run.blob):

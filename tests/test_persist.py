@@ -110,6 +110,10 @@ def test_a_run_paused_by_hand_comes_back_paused_after_a_restart(tmp_path, by_han
         at = run.snapshot.step
     with server(tmp_path / "runs.sqlite") as b:  # the server restarted
         again = b.start(cfg, "other", "a", pace=PACE)
+        # before its worker has sent a snapshot: the checkpoint's step and charts, not step 0
+        # and empty charts (audit 24: up to 9 s on a restarted server's cold workers)
+        look = again.snapshot
+        assert look.step >= at > 0 and len(look.losses["step"]) > 0, (look.step, at)
         wait_for(lambda: b.poll(again.run_id).step >= at)  # from its checkpoint, not step 0
         time.sleep(0.5)
         snap = b.poll(again.run_id)
