@@ -16,7 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 from bnviz.config import RunConfig
 from bnviz.stepper import TERMINAL, Progress, Snapshot, Stepper
 
-__all__ = ["TERMINAL", "Job", "JobSpec", "JobStatus", "build_job", "placeholder"]
+__all__ = ["TERMINAL", "Job", "JobSpec", "JobStatus", "build_job", "placeholder", "restored"]
 
 
 @runtime_checkable
@@ -77,20 +77,26 @@ def build_job(spec: Any, job_id: str, steps: int | None = None) -> Job:
     return spec.build(job_id, total)
 
 
+def restored(spec: Any, blob: bytes | None) -> Stepper | None:
+    """The run a checkpoint holds, or None (no checkpoint, not a model run, or one this engine
+    cannot read: the worker will say so). Read once per resumed run, in the server process."""
+    if not isinstance(spec, RunConfig) or blob is None:
+        return None
+    try:
+        return Stepper.restore(blob)
+    except Exception:
+        return None
+
+
 def placeholder(
-    spec: Any, job_id: str, steps: int, state: str = "queued", blob: bytes | None = None
+    spec: Any, job_id: str, steps: int, state: str = "queued", saved: Stepper | None = None
 ) -> Any:
     """The snapshot shown before a worker has sent one; a run resuming from a checkpoint
-    (`blob`) shows the checkpoint's step and charts (audit 24: after a restart its tabs showed
-    "training · step 0" and empty charts for up to 9 s, until a worker had it)."""
-    if isinstance(spec, RunConfig) and blob is not None:
-        try:
-            saved = Stepper.restore(blob)
-        except Exception:  # a checkpoint this engine cannot read: the worker will say so
-            saved = None
-        if saved is not None:
-            snap = saved.snapshot()
-            return dataclasses.replace(snap, run_id=job_id, state=state, steps_per_s=0.0)
+    (`saved`, from restored()) shows the checkpoint's step and charts (audit 24: after a restart
+    its tabs showed "training · step 0" and empty charts for up to 9 s, until a worker had it)."""
+    if saved is not None:
+        snap = saved.snapshot()
+        return dataclasses.replace(snap, run_id=job_id, state=state, steps_per_s=0.0)
     if isinstance(spec, RunConfig):
         return Snapshot(job_id, spec, state, steps=steps)
     return JobStatus(job_id, spec, state, steps=steps)

@@ -17,11 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bnviz.jobs import placeholder
+from bnviz.jobs import placeholder, restored
 from bnviz.pool import SLICE_S, WorkerPool
 from bnviz.runs import Registry, Run, store_key
 from bnviz.stepper import Snapshot, train_sync
-from bnviz.store import MemoryStore, RunStore, unpack
+from bnviz.store import MemoryStore, RunStore
 
 __all__ = ["Busy", "Quotas", "Run", "Scheduler", "Snapshot", "slot_name", "train_sync"]
 log = logging.getLogger(__name__)
@@ -30,15 +30,6 @@ log = logging.getLogger(__name__)
 def slot_name(page: str, run: str) -> str:
     """A tab's place for one of a page's runs ("lab.bn"); `leave_page` finds a page's by it."""
     return f"{page}.{run}"
-
-
-def held(blob: bytes) -> bool:
-    """True if the checkpoint is of a run paused by hand (Stepper.checkpoint's "held")."""
-    try:
-        saved = unpack(blob)
-    except Exception:  # not a checkpoint this engine reads: the worker will say so
-        return False
-    return isinstance(saved, dict) and bool(saved.get("held"))
 
 
 # An ended run's result every tab with its settings would get: kept, shared, stored. A diverged
@@ -285,11 +276,12 @@ class Scheduler:
             if len(self.book.open_runs()) >= self.quotas.max_runs:
                 raise Busy("errors.server_busy")
             blob = None if fresh else self._stored(self.store.resume, key)
-            run = self.book.add(spec, total, lambda rid: placeholder(spec, rid, total, blob=blob))
+            saved = restored(spec, blob)  # read once: its step, charts and "held"
+            run = self.book.add(spec, total, lambda rid: placeholder(spec, rid, total, saved=saved))
             run.blob = blob
             run.pace = pace
             self._attach(run, session, slot)
-            if run.blob is not None and held(run.blob):
+            if saved is not None and saved.held:
                 # paused by hand before a restart: it comes back paused, on a worker, at its
                 # step and with its charts (audit 24: it came back training)
                 run.mark(state="paused")
