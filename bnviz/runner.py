@@ -435,6 +435,15 @@ class Scheduler:
                 out[run.state] = out.get(run.state, 0) + 1
             return out
 
+    def stored_count(self) -> int | None:
+        """Finished runs in the run store (they outlive a restart, unlike stats()'s); None if the
+        store keeps none (BNVIZ_STORE=off) or cannot be read."""
+        try:
+            return self.store.finished_count()
+        except Exception as exc:
+            log.warning("run store read failed: %s", exc)
+            return None
+
     def shutdown(self, timeout: float = 3.0) -> None:
         """Stop every worker promptly (no hang on SIGTERM)."""
         if self._closed.is_set():

@@ -83,6 +83,10 @@ class RunStore(abc.ABC):
     def release(self, key: str, owner: str) -> None:
         """Give up the claim on `key` if `owner` holds it."""
 
+    def finished_count(self) -> int | None:
+        """How many finished runs this engine version would find; None if it keeps none."""
+        return None
+
     def close(self) -> None:  # noqa: B027  (optional: most stores hold nothing to close)
         """Let go of files and connections."""
 
@@ -149,6 +153,11 @@ class MemoryStore(RunStore):
     def put_finished(self, key, snapshot):
         self._put("finished", key, pack(snapshot))
         self.discard(key)
+
+    def finished_count(self):
+        with self._lock:
+            mine = versioned("")
+            return sum(k == "finished" and key.startswith(mine) for k, key in self._blobs)
 
     def checkpoint(self, key, blob):
         self._put("checkpoint", key, bytes(blob))

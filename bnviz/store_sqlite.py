@@ -149,6 +149,12 @@ class SQLiteStore(RunStore):
 
         self._write(put)
 
+    def finished_count(self):
+        prefix = versioned("")
+        query = "SELECT COUNT(*) FROM blobs WHERE kind = 'finished' AND substr(key, 1, ?) = ?"
+        with self._lock:
+            return self._db.execute(query, (len(prefix), prefix)).fetchone()[0]
+
     def checkpoint(self, key, blob):
         if len(blob) <= self.max_bytes:
             self._write(self._put, "checkpoint", versioned(key), bytes(blob))

@@ -23,14 +23,15 @@ for group, paths in lessons_by_group(Path(__file__).parent).items():  # as the t
 
 st.subheader(ctx.tr("home.how"))
 st.markdown(ctx.tr("home.how_text"))
-counts = common.scheduler().stats()
-st.caption(
-    ctx.tr(
-        "home.server",
-        running=counts.get("running", 0),
-        queued=counts.get("queued", 0),
-        paused=counts.get("paused", 0),
-        ended=sum(counts.get(s, 0) for s in ("finished", "diverged", "error", "stopped")),
-    )
+counts, stored = common.scheduler().stats(), common.scheduler().stored_count()
+now = ctx.tr(
+    "home.server",
+    running=counts.get("running", 0),
+    queued=counts.get("queued", 0),
+    paused=counts.get("paused", 0),
+    ended=sum(counts.get(s, 0) for s in ("finished", "diverged", "error", "stopped")),
 )
+kept = ctx.tr("home.store_off") if stored is None else ctx.tr("home.stored", n=stored)
+# the store's count outlives a restart, the memory's does not (audit 24: "0 kept" after one)
+st.caption(now + ("" if ctx.lang == "zh" else " ") + kept)
 common.finish(ctx)

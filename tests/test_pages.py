@@ -757,3 +757,5 @@ def test_home_lists_the_lessons_in_the_top_navigation_s_order():
     assert [m.value for m in at.markdown if m.value.strip("*") in sections] == [
         f"**{section}**" for section in sections
     ]
+    # the tests' store is off (conftest): the server's line says finished runs end with it
+    assert t("home.store_off") in " ".join(c.value for c in at.caption)

@@ -6,6 +6,7 @@ import os
 import random
 import signal
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from bnviz.store_sqlite import SQLiteStore
 
 SMALL = RunConfig(depth=2, width=16, n_samples=200, steps=300, eval_every=50, log_every=5)
 BN = SMALL.replace(norm="batchnorm", optimizer="adam", steps=400, eval_every=37)
+ROOT = Path(__file__).resolve().parent.parent
 PACE = 150.0  # steps/s: slow enough to interrupt a run in its middle
 
 
@@ -73,6 +75,31 @@ def test_a_finished_run_survives_a_restart_and_opens_finished(tmp_path):
         assert fresh is not again and not b.poll(fresh.run_id).done
         wait_for(lambda: b.poll(fresh.run_id).done)
         assert_same_result(b.poll(fresh.run_id), first)
+
+
+def test_home_counts_the_finished_runs_the_store_keeps_after_a_restart(tmp_path, monkeypatch):
+    """Audit 24: the home page's "finished runs kept" counted the runs in memory: 0 right after a
+    restart while the store held them. It says both, each for what it is."""
+    from streamlit.testing.v1 import AppTest
+
+    from bnviz.i18n import t
+    from bnviz.ui import common
+
+    path = tmp_path / "runs.sqlite"
+    with server(path) as a:
+        run = a.start(SMALL.replace(seed=41), "s", "a")
+        wait_for(lambda: a.poll(run.run_id).done)
+    with server(path) as b:  # the server restarted: nothing in its memory yet
+        monkeypatch.setattr(common, "scheduler", lambda: b)
+        for lang in ("en", "zh"):
+            at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+            at.query_params["lang"] = lang
+            at.run()
+            assert not at.exception
+            said = " ".join(c.value for c in at.caption)
+            assert t("home.stored", lang, n=1) in said, said
+            memory = t("home.server", lang, running=0, queued=0, paused=0, ended=0)
+            assert memory in said, said
 
 
 def test_a_diverged_run_is_kept_like_a_finished_one(tmp_path):

@@ -63,6 +63,21 @@ def test_another_engine_version_sees_nothing(make, monkeypatch):
     assert s.get_finished("k") is None and s.resume("k") is None
 
 
+def test_finished_count_is_of_this_engine_version_s_finished_runs(make, monkeypatch):
+    """The home page says how many finished runs the store keeps: a restart does not forget them
+    (audit 24: it counted the runs in memory, 0 after a restart)."""
+    s = make()
+    assert s.finished_count() == 0
+    s.put_finished("a", 1)
+    s.put_finished("b", 2)
+    s.put_finished("b", 3)  # the same run again
+    s.checkpoint("c", b"still training")
+    assert s.finished_count() == 2
+    monkeypatch.setattr(store_mod, "ENGINE_VERSION", "next")
+    assert s.finished_count() == 0  # as get_finished, which would find none of them
+    assert NullStore().finished_count() is None
+
+
 def test_bounded_in_bytes_least_recently_used_goes_first(make):
     s = make(max_bytes=3000)
     for i in range(3):
