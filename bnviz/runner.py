@@ -21,7 +21,7 @@ from bnviz.jobs import placeholder, restored
 from bnviz.pool import SLICE_S, WorkerPool
 from bnviz.runs import Registry, Run, store_key
 from bnviz.stepper import Snapshot, train_sync
-from bnviz.store import MemoryStore, RunStore
+from bnviz.store import MemoryStore, RunStore, pack, unpack
 
 __all__ = ["Busy", "Quotas", "Run", "Scheduler", "Snapshot", "slot_name", "train_sync"]
 log = logging.getLogger(__name__)
@@ -30,6 +30,21 @@ log = logging.getLogger(__name__)
 def slot_name(page: str, run: str) -> str:
     """A tab's place for one of a page's runs ("lab.bn"); `leave_page` finds a page's by it."""
     return f"{page}.{run}"
+
+
+def cut_marker(step: int) -> bytes:
+    """What a job with no checkpoint of its own (a sweep) leaves in the store's checkpoint place
+    when the server stops: the step it was cut at, so its restart can say why it is at 0."""
+    return pack({"cut_at": int(step)})
+
+
+def cut_at(blob: bytes | None) -> int | None:
+    """The step in a cut_marker(); None for a real checkpoint or none."""
+    try:
+        saved = unpack(blob) if blob is not None else None
+    except Exception:  # not a packed object: a checkpoint's reader will say what it is
+        return None
+    return saved.get("cut_at") if isinstance(saved, dict) else None
 
 
 # An ended run's result every tab with its settings would get: kept, shared, stored. A diverged
@@ -276,9 +291,11 @@ class Scheduler:
             if len(self.book.open_runs()) >= self.quotas.max_runs:
                 raise Busy("errors.server_busy")
             blob = None if fresh else self._stored(self.store.resume, key)
+            cut = cut_at(blob)  # a sweep the last server stopped: nothing to resume from
+            blob = None if cut is not None else blob
             saved = restored(spec, blob)  # read once: its step, charts and "held"
             run = self.book.add(spec, total, lambda rid: placeholder(spec, rid, total, saved=saved))
-            run.blob = blob
+            run.blob, run.restarted_at = blob, cut
             run.pace = pace
             self._attach(run, session, slot)
             if saved is not None and saved.held:
@@ -453,3 +470,14 @@ class Scheduler:
         for th in self._threads:
             th.join(1.0)
         self._handle(*self.pool.collect(timeout=0))  # the workers' last checkpoints
+        with self._lock:  # jobs without checkpoints (sweeps): the step they were cut at
+            cut = [
+                (run.store_key, run.snapshot.step)
+                for run in self.book.runs.values()
+                if run.open and run.blob is None and not run.steered and run.snapshot.step > 0
+            ]
+        for key, step in cut:
+            try:
+                self.store.checkpoint(key, cut_marker(step))
+            except Exception as exc:
+                log.warning("run store write failed: %s", exc)

@@ -36,6 +36,8 @@ class Run:
     pace: float | None = None  # steps/s cap (classroom pace) sent to the worker with the start
     steered: bool = False  # its learning rate was changed by hand: not the spec's result
     blob: bytes | None = None  # its latest checkpoint (a dead worker's runs resume from it)
+    # a job with no checkpoint (a sweep) cut by a server restart at this step: trains from 0
+    restarted_at: int | None = None
 
     @property
     def store_key(self) -> str:

@@ -102,6 +102,50 @@ def test_home_counts_the_finished_runs_the_store_keeps_after_a_restart(tmp_path,
             assert memory in said, said
 
 
+def test_a_sweep_cut_by_a_restart_trains_again_from_0_and_says_where_it_was(tmp_path):
+    """Audit 24: a sweep (no checkpoint) cut by a restart started again from step 0 with nothing
+    said. The stopping server leaves the step it was cut at; the new run knows it, trains the
+    whole job, and the marker goes with its result."""
+    from fake_job import FakeSpec
+
+    spec, path = FakeSpec(steps=300, delay_s=0.004), tmp_path / "runs.sqlite"
+    with server(path) as a:
+        run = a.start(spec, "s", "a")
+        wait_for(lambda: a.poll(run.run_id).step >= 20)
+    with server(path) as b:
+        again = b.start(spec, "t", "a")
+        assert again.restarted_at is not None and again.restarted_at >= 20
+        assert again.blob is None and again.worker is not None  # nothing to resume: from 0
+        wait_for(lambda: b.poll(again.run_id).done)
+        assert (b.poll(again.run_id).state, b.poll(again.run_id).step) == ("finished", 300)
+        assert b.store.resume(again.store_key) is None  # the marker went with the result
+    with server(path) as c:
+        assert c.start(spec, "u", "a").restarted_at is None  # finished: opens as it ended
+
+
+def test_the_page_says_a_sweep_starts_again_after_a_restart(tmp_path, monkeypatch):
+    """What the class sees: hyperparameter search's sweep, cut at step 57 by a restart, trains
+    again under a note that says so (en, zh)."""
+    from bnviz.i18n import t
+    from bnviz.lessons import hyperparams_views as V
+    from bnviz.runner import cut_marker
+    from bnviz.runs import store_key
+    from bnviz.ui import common, live
+    from tests.test_pages import page
+
+    sweep = V.specs("grid", V.DEFAULT.replace(steps=400, seed=61))["sweep"]
+    with server(tmp_path / "runs.sqlite") as b:
+        b.store.checkpoint(store_key(sweep, sweep.steps), cut_marker(57))  # the last server's
+        monkeypatch.setattr(common, "scheduler", lambda: b)
+        monkeypatch.setattr(live, "scheduler", lambda: b)
+        for lang in ("en", "zh"):
+            at = page("09_hyperparams.py", lang=lang, steps="400", seed="61")
+            assert not at.exception
+            label = t("hyperparams.sweep.sweep", lang)
+            said = t("run.restarted", lang, label=label, step=57, steps=400)
+            assert said in [m.value for m in at.info], [m.value for m in at.info]
+
+
 def test_a_diverged_run_is_kept_like_a_finished_one(tmp_path):
     """Audit 24: after a restart, babysitting's "Far too high" rate, diverged at step 7 before,
     trained again (its legend without "diverged at step 7", Pause enabled beside three finished

@@ -437,6 +437,11 @@ def live_panel(
         else:  # the chart shows the status lines; a run's end reruns the page (below)
             for name, snap in snaps.items():
                 run_problems(ctx, labels[name], snap, warn)
+        for name, snap in snaps.items():  # a sweep cut by a restart: why it is back at step 0
+            cut = getattr(runs[name], "restarted_at", None)
+            if cut is not None and not snap.done:
+                said = dict(label=labels[name], step=cut, steps=snap.steps)
+                st.info(ctx.tr("run.restarted", **said), icon=":material/restart_alt:")
         stale = st.session_state.get(last_key)
         if not polled or has_points(snaps) or stale is None:  # streamed: draws itself once
             draw(snaps)
