@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from starlette.requests import Request
 
+from bnviz.figures.theme import CHART_TEXT, contrast, projector_template
 from bnviz.ui import live_routes, plot
 
 
@@ -59,11 +60,35 @@ def test_the_theme_is_served_once_not_sent_with_every_redraw():
     request = Request({"type": "http", "method": "GET", "headers": [(b"accept-encoding", b"gzip")]})
     with ThreadPoolExecutor(1) as pool:  # a thread of its own: a browser test's loop may run here
         answer = pool.submit(asyncio.run, route.endpoint(request)).result()
-    assert json.loads(gzip.decompress(answer.body)) == plot.template()
+    served = json.loads(gzip.decompress(answer.body))
+    assert served == projector_template(plot.template())  # Streamlit's, its text for a projector
     assert "max-age" in answer.headers["cache-control"]
     # a changed template is a new URL, so no browser keeps the old one
-    digest = hashlib.sha256(live_routes.TEMPLATE.read_bytes()).hexdigest()[:12]
+    digest = hashlib.sha256(live_routes.TEMPLATE_BYTES).hexdigest()[:12]
     assert live_routes.TEMPLATE_SRC.endswith(digest)
+
+
+def test_the_charts_text_is_14_px_and_dark_enough_for_a_projector():
+    """Audit 25: Streamlit's theme drew every axis's numbers at 12 px in #808495 (3.7:1 on
+    white), under the 14 px this app's figures assume. Every font the served theme sets is at
+    least 14 px, and none is that grey (which stays in the stored theme: Streamlit's own)."""
+    theme = projector_template(plot.template())
+    fonts = []
+
+    def walk(node, name=""):
+        if isinstance(node, dict):
+            if name.endswith("font"):
+                fonts.append((name, node))
+            for key, value in node.items():
+                walk(value, key)
+
+    walk(theme["layout"])
+    assert {"tickfont", "font"} <= {name for name, _ in fonts}
+    assert all(f.get("size", 14) >= 14 for _, f in fonts), fonts
+    assert all(f.get("color", "").lower() != "#808495" for _, f in fonts), fonts
+    axis = theme["layout"]["xaxis"]["tickfont"]
+    assert axis == {"size": 14, "color": CHART_TEXT} and contrast(CHART_TEXT, "#FFFFFF") >= 7
+    assert plot.template()["layout"]["xaxis"]["tickfont"]["size"] == 12  # Streamlit's, stored
 
 
 def test_every_chart_of_the_app_is_drawn_by_plot_chart():

@@ -37,7 +37,7 @@ def test_panels_figure_shows_each_panels_points_and_covariance(lang):
 
 
 def test_cov_text_and_mosaic():
-    assert FP.cov_text(np.array([[1.0, 0.5], [0.5, 2.0]])) == "[  1.00,   0.50]<br>[  0.50,   2.00]"
+    assert FP.cov_text(np.array([[1.0, 0.5], [0.5, 2.0]])) == "[ 1.00,  0.50]<br>[ 0.50,  2.00]"
     m = FP.mosaic(np.arange(3 * 4).reshape(3, 2, 2).astype(float), cols=2)
     assert m.shape == (5, 5) and np.isnan(m[2]).all() and m[3, 0] == 8
 

@@ -149,3 +149,43 @@ def test_a_chart_with_no_point_yet_says_so_and_one_with_a_point_does_not():
     assert [a.text for a in note_if_empty(empty, "waiting").layout.annotations] == ["waiting"]
     one = go.Figure([go.Scatter(x=[], y=[]), go.Scatter(x=[10], y=[0.5])])
     assert not note_if_empty(one, "waiting").layout.annotations
+
+
+def _rgb(color: str):
+    import numpy as np
+
+    return np.array([int(color[i : i + 2], 16) for i in (1, 3, 5)]) / 255
+
+
+def test_the_palette_is_told_apart_under_colour_blindness_and_in_grey():
+    """Audit 25: no BN and BN differed in hue alone (greyscale: one grey on a washed-out
+    projector), and green beside orange, or beside yellow, merged under deuteranopia and
+    protanopia (CAM02-UCS ΔE 6). Simulated with Machado et al. 2009 (colorspacious)."""
+    import itertools
+
+    import numpy as np
+    from colorspacious import cspace_convert, deltaE
+
+    from bnviz.figures.theme import COLORS, PALETTE, contrast
+
+    first = PALETTE[:5]  # babysitting's four rates, preprocessing's four runs, five inits
+    for kind in ("deuteranomaly", "protanomaly"):
+        cvd = {"name": "sRGB1+CVD", "cvd_type": kind, "severity": 100}
+        seen = {c: np.clip(cspace_convert(_rgb(c), cvd, "sRGB1"), 0, 1) for c in first}
+        pairs = itertools.combinations(first, 2)
+        gaps = {(a, b): float(deltaE(seen[a], seen[b])) for a, b in pairs}
+        assert min(gaps.values()) >= 12, (kind, min(gaps.items(), key=lambda kv: kv[1]))
+    lightness = {k: cspace_convert(_rgb(COLORS[k]), "sRGB1", "CIELab")[0] for k in ("plain", "bn")}
+    assert abs(lightness["plain"] - lightness["bn"]) >= 15, lightness  # grey: still two greys
+    assert all(contrast(c) >= 2 for c in first)  # a line on white, not a faint trace
+
+
+def test_text_in_colour_is_dark_enough_to_read_projected():
+    """Babysitting's diagnosis words and every subtitle: at least 4.5:1 on white (audit 25:
+    "too low" was 2.0:1, subtitles 3.5:1)."""
+    from bnviz.figures import babysitting as FB
+    from bnviz.figures.theme import add_subtitle, base_layout, contrast
+
+    assert all(contrast(c) >= 4.5 for c in FB.STATUS_COLORS.values()), FB.STATUS_COLORS
+    subtitle = add_subtitle(base_layout("title"), "a measure")["title"]["subtitle"]
+    assert contrast(subtitle["font"]["color"]) >= 4.5

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 
 from bnviz.figures.preprocessing import mosaic
 from bnviz.figures.theme import (
+    CHART_TEXT,
     COLORS,
     KEEP_HEIGHT,
     PALETTE,
@@ -33,8 +34,9 @@ from bnviz.lessons.babysitting import (
 )
 from bnviz.stepper import Snapshot
 
-STATUS_COLORS = {"too_high": COLORS["plain"], "ok": COLORS["accent"], "too_low": PALETTE[3],
-                 "none": COLORS["guide"]}  # fmt: skip
+# The diagnosis words' colours: darker shades of the lines' (orange, green, amber), so the words
+# are text a projector shows (audit 25: "too low" in #F3A712 was 2.0:1 on white; these ≥ 5:1)
+STATUS_COLORS = {"too_high": "#B23A12", "ok": "#00734F", "too_low": "#8A5A00", "none": CHART_TEXT}
 STRIP_GAP = 5  # weight-pixels between two moments of the strip (1 between two units)
 STRIP_HEIGHT = 240  # px of tiles: with the title and labels the chart fits 1280x720
 

@@ -27,7 +27,7 @@ def _tr(key: str, lang: str, **fmt: object) -> str:
 def cov_text(cov: np.ndarray) -> str:
     """A 2x2 covariance matrix as two lines of text."""
     tidy = np.where(np.abs(cov) < 0.005, 0.0, cov)  # no "-0.00" for a rounding-size value
-    return "<br>".join("[" + ", ".join(f"{v:6.2f}" for v in row) + "]" for row in tidy)
+    return "<br>".join("[" + ", ".join(f"{v:5.2f}" for v in row) + "]" for row in tidy)
 
 
 def _axis(letter: str, i: int) -> str:
@@ -66,13 +66,13 @@ def panels_figure(panels: list[Panel], *, lang: str = "en") -> go.Figure:
             text=_tr("fig.cov", lang) + "<br>" + cov_text(p.cov), showarrow=False,
             xref=f"{_axis('x', i)} domain", yref=f"{_axis('y', i)} domain", x=0.5, y=-0.18,
             yanchor="top",
-            font=dict(family="monospace", size=11),
+            font=dict(family="monospace", size=14),  # 11 px was the smallest text (audit 25)
         )  # fmt: skip
         fig.update_xaxes(zeroline=True, zerolinecolor=COLORS["guide"], row=1, col=i)
         fig.update_yaxes(
             zeroline=True, zerolinecolor=COLORS["guide"], scaleanchor=_axis("x", i), row=1, col=i
         )
-    fig.update_layout(base_layout(height=330, margin=dict(l=30, r=10, t=40, b=95)))
+    fig.update_layout(base_layout(height=330, margin=dict(l=30, r=10, t=40, b=105)))
     return fig
 
 

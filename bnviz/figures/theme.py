@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -9,23 +10,35 @@ import plotly.graph_objects as go
 
 from bnviz.i18n import t
 
-# Colors: no-BN in warm orange, BN in blue everywhere, so a class learns them once.
+# Colors: no-BN in warm orange, BN in dark blue everywhere, so a class learns them once. They
+# differ in lightness too (L* 57 and 37), not in hue alone: Streamlit's lighter blue #2E86AB
+# was the orange's grey on a washed-out projector (audit 25: greyscale ΔE 3.0). The palette's
+# next colours are Okabe & Ito's, told apart under deuteranopia and protanopia (CIEDE2000 ≥ 14
+# between any two of the first five; green #76B041 beside the orange was 5.2, and beside a
+# yellow 4.5); tests/test_theme.py measures them.
+BLUE, ORANGE = "#1B5E80", "#E4572E"
 COLORS = {
-    "plain": "#E4572E",
-    "bn": "#2E86AB",
-    "raw": "#E4572E",
-    "std": "#2E86AB",
+    "plain": ORANGE,
+    "bn": BLUE,
+    "raw": ORANGE,
+    "std": BLUE,
     "grid": "#E5E5E5",
-    "guide": "#888888",
-    "accent": "#76B041",
+    "guide": "#888888",  # guide lines and marks; text in grey is CHART_TEXT
+    "accent": "#009E73",
 }
-PALETTE = ["#2E86AB", "#E4572E", "#76B041", "#F3A712", "#7D5BA6", "#17BEBB", "#A23B72", "#3B1F2B"]
+PALETTE = [BLUE, ORANGE, "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#A23B72", "#3B1F2B"]
 # Projector legibility: no chart text under 14 px (axis ticks, legends, hover), titles 16 px.
 # Streamlit's own web font first ("Source Sans", served with the app and already loaded by its
 # interface): charts then measure and draw their Latin text alike on every machine, not in
 # whatever sans-serif a projector's PC has (DejaVu Sans is ~15 % wider than Liberation Sans).
 # Chinese glyphs fall through to the next fonts.
 FONT = dict(family="'Source Sans', Inter, 'Noto Sans SC', 'PingFang SC', sans-serif", size=14)
+# Chart text on a projector: Streamlit's chart theme writes axis numbers, axis titles and hover
+# text at 12 px in #808495, 3.7:1 on white (audit 25: the smallest, palest text of every
+# chart). The template the charts are served (projector_template) keeps its look with that
+# text at FONT's size in CHART_TEXT (7:1), as the rest of this module assumes.
+CHART_TEXT = "#555867"
+STREAMLIT_CHART_GREY = "#808495"
 HERO_HEIGHT = 300  # a page's main chart: with the header, presets and sentence it fits 1280x720
 # A figure's layout.meta for assets/js/load_plotly.js, which stretches a chart's height on a
 # window taller than 720 px unless its axes are locked (images, tiles): a square plot in a wide
@@ -38,6 +51,37 @@ LOG_LABEL_PX = 28  # a log y axis's labels stand at least this far apart (14 px,
 X_LABELS_PX = 50  # what an x axis's tick labels and title take from a plot's height
 SUBTITLE_PX = 48  # a subtitle line (add_subtitle); at 28 a top tick label ("1") ran 4-8 px into it
 # (plotly centres the title and subtitle in the top margin: half of what is added goes above)
+
+
+def projector_template(template: dict) -> dict:
+    """Streamlit's chart theme with its text FONT's size and CHART_TEXT's colour: every font
+    (ticks, axis titles, hover, legend titles, colour bars, of every axis) under its layout."""
+    out = copy.deepcopy(template)
+
+    def lift(node: object, name: str = "") -> None:
+        if isinstance(node, dict):
+            if name.endswith("font"):
+                if node.get("size", FONT["size"]) < FONT["size"]:
+                    node["size"] = FONT["size"]
+                if str(node.get("color", "")).lower() == STREAMLIT_CHART_GREY:
+                    node["color"] = CHART_TEXT
+            for key, value in node.items():
+                lift(value, key)
+
+    lift(out["layout"])
+    return out
+
+
+def contrast(color: str, background: str = "#FFFFFF") -> float:
+    """WCAG 2 contrast ratio of two "#RRGGBB" colours (1 to 21; text wants 4.5, large 3)."""
+
+    def luminance(hex_color: str) -> float:
+        rgb = [int(hex_color.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+        lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    hi, lo = sorted((luminance(color), luminance(background)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
 
 
 def domains(n: int, gap: float = 0.06) -> list[list[float]]:
@@ -87,7 +131,7 @@ def diverged_mark(color: str, lang: str) -> dict:
 def add_subtitle(layout: dict, text: str) -> dict:
     """A grey line under the layout's title (a measure, a key to the lines); the plot gives up
     the room, so the figure keeps its height and what is below it stays where it was."""
-    layout["title"]["subtitle"] = dict(text=text, font=dict(size=14, color=COLORS["guide"]))
+    layout["title"]["subtitle"] = dict(text=text, font=dict(size=14, color=CHART_TEXT))
     layout["margin"]["t"] += SUBTITLE_PX
     return layout
 

@@ -26,6 +26,9 @@ from bnviz.lessons.why_bn_live import move_vs_bn, smooth_ratios
 from bnviz.stepper import Snapshot
 
 RUN_COLORS = {"plain": COLORS["plain"], "bn": COLORS["bn"], "bn_noise": PALETTE[4]}
+# BN + noise is BN's line dashed as well: the Santurkar view's point is BN beside BN + noise,
+# told apart without colour too (audit 25: the two merged under deuteranopia)
+RUN_DASH = {"bn_noise": "dash"}
 
 
 def _tr(key: str, lang: str, **fmt: object) -> str:
@@ -36,7 +39,7 @@ def _line(x, y, run: str, lang: str, **extra: object) -> go.Scatter:
     """One run's line in its color, named after the run."""
     return go.Scatter(
         x=f32(x), y=f32(y), mode="lines", name=_tr(f"run.{run}", lang),
-        line=dict(color=RUN_COLORS[run], width=2), **extra,
+        line=dict(color=RUN_COLORS[run], width=2, dash=RUN_DASH.get(run, "solid")), **extra,
     )  # fmt: skip
 
 
@@ -210,6 +213,7 @@ def bands_figure(moves: Mapping[str, Mapping[str, np.ndarray]], *, lang: str,
     for run, m in moves.items():
         steps = m["q_step"]
         fig.add_trace(_line(steps, m["q"][:, 1], run, lang, legendgroup=run))
+        fig.data[-1].line.dash = "solid"  # the subtitle's key: medians solid, bands dotted
         for i in (0, 2):
             fig.add_trace(_line(steps, m["q"][:, i], run, lang, legendgroup=run,
                                 showlegend=False, hoverinfo="skip"))  # fmt: skip

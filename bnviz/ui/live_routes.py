@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import gzip
 import hashlib
+import json
 import logging
 import multiprocessing
 import threading
@@ -22,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bnviz import live_api
+from bnviz.figures.theme import projector_template
 from bnviz.i18n import LANGS
 
 PREFIX = "/bnviz"
@@ -30,7 +32,9 @@ LIVE_URL = f"{PREFIX}/live"
 # Streamlit's chart theme as its browser code resolves it (light theme), read from a drawn
 # st.plotly_chart by tests/test_browser_plot.py, which also fails when an upgrade changes it.
 TEMPLATE = Path(__file__).resolve().parents[2] / "assets" / "js" / "streamlit_template.json"
-TEMPLATE_BYTES = TEMPLATE.read_bytes()
+# served with the projector's chart text (theme.projector_template: 14 px, not 12 px in a pale
+# grey; audit 25)
+TEMPLATE_BYTES = json.dumps(projector_template(json.loads(TEMPLATE.read_bytes()))).encode()
 TEMPLATE_GZIP = gzip.compress(TEMPLATE_BYTES, mtime=0)
 # fetched once per tab, cached by the browser; a new template is a new URL
 TEMPLATE_URL = f"{PREFIX}/chart_template.json"
