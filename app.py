@@ -12,7 +12,7 @@ import pandas  # noqa: F401
 import streamlit as st
 
 from bnviz.i18n import lesson_icon, lesson_title, lessons_by_group, t
-from bnviz.ui.common import ensure_router, language_switch, scheduler
+from bnviz.ui.common import ensure_router, language_switch, mark_language, scheduler
 
 HERE = Path(__file__).resolve().parent
 # Material Symbols ship with Streamlit: no emoji font needed on the projector's machine. A new
@@ -61,6 +61,7 @@ def main() -> None:
     icon = str(HERE / "assets" / "favicon.png")
     st.set_page_config(page_title="bnviz", page_icon=icon, layout="wide")
     lang = language_switch()
+    mark_language(lang)  # <html lang>, for screen readers (Streamlit's says "en")
     scheduler()  # start the workers now, so they are warm when a lesson starts training
     page = st.navigation(lesson_pages(lang), position="top")
     st.set_page_config(page_title=tab_title(page), page_icon=icon, layout="wide")

@@ -331,6 +331,23 @@ def test_a_share_link_names_the_language_the_page_is_shown_in(browser, server):
         page.close()
 
 
+def test_the_document_says_the_language_it_is_shown_in(browser, server):
+    """Audit 25: Chinese pages said <html lang="en"> (Streamlit's), so a screen reader read them
+    in an English voice. The home page and a lesson in Chinese say zh-CN; a switch to English
+    says en."""
+    page = new_tab(browser, server + "/?lang=zh", locale="zh-CN")
+    try:
+        page.wait_for_function("document.documentElement.lang === 'zh-CN'", timeout=60_000)
+        page.goto(server + "/running_stats?lang=zh&seed=6")
+        page.wait_for_function("document.documentElement.lang === 'zh-CN'", timeout=60_000)
+        settle(page)
+        page.get_by_role("radio", name="English").click()
+        page.wait_for_function("document.documentElement.lang === 'en'", timeout=60_000)
+        no_exception(page)
+    finally:
+        page.close()
+
+
 def test_back_and_forward_bring_back_the_settings_of_each_address(tab, server):
     """D10: after a preset, Back changed the address to the earlier settings and the page wrote
     its own back at once (its widgets kept the preset's values): Back did nothing, and a second

@@ -197,6 +197,25 @@ def language_switch() -> str:
     return lang
 
 
+# The document's language for screen readers, a browser's translation offer and CJK fonts:
+# Streamlit's page says <html lang="en"> whatever it shows (audit 25: Chinese pages were read
+# in an English voice). An element of no height, hidden with its row, sets it in the browser.
+HTML_LANG = {"en": "en", "zh": "zh-CN"}
+_html_lang = st.components.v2.component(
+    "bnviz_html_lang",
+    js="export default function (c) { if (c.data) document.documentElement.lang = c.data; }",
+    css=".st-key-bnviz_html_lang { display: none; }",
+    isolate_styles=False,
+)
+
+
+def mark_language(lang: str) -> None:
+    """Set <html lang> to the page's language (a browser does; AppTest has no document)."""
+    if not running_under_apptest():
+        with st.sidebar:
+            _html_lang(key="bnviz_html_lang", data=HTML_LANG[lang], height=0)
+
+
 def ensure_router() -> None:
     """Go through app.py's router even when a server's first requests name a page.
 
