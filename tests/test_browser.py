@@ -348,6 +348,31 @@ def test_the_document_says_the_language_it_is_shown_in(browser, server):
         page.close()
 
 
+def test_the_share_link_can_be_copied_with_the_keyboard(browser, server):
+    """Audit 25: the share link's copy button showed on hover only and, hidden, was out of the
+    Tab order: a keyboard could not copy the link. Tab from the link reaches it, Enter copies."""
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 720}, permissions=["clipboard-read", "clipboard-write"]
+    )
+    page = context.new_page()
+    try:
+        page.goto(server + "/babysitting?seed=12&lang=en")
+        code = page.locator('[data-testid="stSidebar"] [data-testid="stCode"]').first
+        code.wait_for(timeout=60_000)
+        settle(page)
+        code.focus()
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.getAttribute('aria-label')") == (
+            "Copy to clipboard"
+        )
+        page.keyboard.press("Enter")
+        page.wait_for_function("navigator.clipboard.readText().then(t => t.includes('seed=12'))")
+        assert page.evaluate("navigator.clipboard.readText()") == code.inner_text().strip()
+        no_exception(page)
+    finally:
+        context.close()
+
+
 def test_back_and_forward_bring_back_the_settings_of_each_address(tab, server):
     """D10: after a preset, Back changed the address to the earlier settings and the page wrote
     its own back at once (its widgets kept the preset's values): Back did nothing, and a second
