@@ -373,6 +373,27 @@ def test_the_share_link_can_be_copied_with_the_keyboard(browser, server):
         context.close()
 
 
+def test_captions_and_the_keyboard_s_place_are_seen_on_a_projector(browser, server):
+    """Audit 25: captions (measured numbers) were 3.9:1 on white and the focus ring 1.9:1. As
+    drawn: captions at least 4.5:1, and a control reached with Tab has a 3 px outline."""
+    from bnviz.figures.theme import contrast
+
+    page = new_tab(browser, server + "/initialization?seed=13&lang=en")
+    try:
+        caption = page.locator('[data-testid="stCaptionContainer"]').first
+        caption.wait_for(timeout=60_000)
+        rgb = caption.evaluate("e => getComputedStyle(e).color")  # "rgb(r, g, b)"
+        r, g, b = (int(v) for v in rgb[4:-1].split(","))
+        assert contrast(f"#{r:02X}{g:02X}{b:02X}") >= 4.5, rgb
+        page.get_by_role("radio", name=t("initialization.preset.cs231n_small")).focus()
+        for key in ("Shift+Tab", "Tab", "Tab"):  # the views' control; a chart's toolbar button
+            page.keyboard.press(key)
+            ring = page.evaluate("getComputedStyle(document.activeElement).outlineWidth")
+            assert ring == "3px", (key, ring)
+    finally:
+        page.close()
+
+
 def test_back_and_forward_bring_back_the_settings_of_each_address(tab, server):
     """D10: after a preset, Back changed the address to the earlier settings and the page wrote
     its own back at once (its widgets kept the preset's values): Back did nothing, and a second
