@@ -9,6 +9,7 @@ from pathlib import Path
 import plotly.io
 import pytest
 
+from bnviz.figures.theme import projector_template
 from bnviz.ui import plot
 from tests.browser_support import no_exception, open_page, start_streamlit
 
@@ -45,9 +46,10 @@ def test_a_live_chart_is_redrawn_in_place_and_never_blank(tab, server):
     assert all(s[0]["traces"] > 0 for s in samples)
     assert page.evaluate(f"() => window.__bnvizFirst === document.querySelector('{PLOT}')")
     assert samples[-1][0]["draws"] >= first + 4, (first, samples[-1])  # ~10 redraws in 5 s
-    # themed as Streamlit themes its charts, from the template's route (fetched once)
+    # themed as Streamlit themes its charts, its text for a projector, from the template's
+    # route (fetched once)
     assert page.evaluate(f"() => document.querySelector('{PLOT}').layout.template") == (
-        plot.template()
+        projector_template(plot.template())
     )
     fetched = page.evaluate(
         "() => performance.getEntriesByType('resource')"

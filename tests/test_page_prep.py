@@ -171,7 +171,7 @@ def test_preprocessing_preset_end_to_end(preset):
     if preset == "lecture":  # the five panels, the covariance printed under each
         assert len(fig["data"]) == 5
         whitened = fig["layout"]["annotations"][-1]["text"]
-        assert whitened.endswith("[  1.00,   0.00]<br>[  0.00,   1.00]"), whitened  # the identity
+        assert whitened.endswith("[ 1.00,  0.00]<br>[ 0.00,  1.00]"), whitened  # the identity
     else:  # the bowls: the κ in each title is the one the claim checked
         report = P.bowl_report(cfg)
         titles = [a["text"] for a in fig["layout"]["annotations"]]
