@@ -21,7 +21,7 @@ from bnviz.jobs import placeholder, restored
 from bnviz.pool import SLICE_S, WorkerPool
 from bnviz.runs import Registry, Run, store_key
 from bnviz.stepper import Snapshot, train_sync
-from bnviz.store import MemoryStore, RunStore, pack, unpack
+from bnviz.store import MemoryStore, RunStore
 
 __all__ = ["Busy", "Quotas", "Run", "Scheduler", "Snapshot", "slot_name", "train_sync"]
 log = logging.getLogger(__name__)
@@ -32,19 +32,20 @@ def slot_name(page: str, run: str) -> str:
     return f"{page}.{run}"
 
 
+CUT = b"cut:"  # a cut_marker's head: no packed checkpoint starts so (store.pack: b"z", b"p")
+
+
 def cut_marker(step: int) -> bytes:
     """What a job with no checkpoint of its own (a sweep) leaves in the store's checkpoint place
     when the server stops: the step it was cut at, so its restart can say why it is at 0."""
-    return pack({"cut_at": int(step)})
+    return CUT + str(int(step)).encode()
 
 
 def cut_at(blob: bytes | None) -> int | None:
-    """The step in a cut_marker(); None for a real checkpoint or none."""
-    try:
-        saved = unpack(blob) if blob is not None else None
-    except Exception:  # not a packed object: a checkpoint's reader will say what it is
+    """The step in a cut_marker(); None for a real checkpoint (not unpacked here) or none."""
+    if blob is None or bytes(blob[: len(CUT)]) != CUT:
         return None
-    return saved.get("cut_at") if isinstance(saved, dict) else None
+    return int(bytes(blob[len(CUT) :]))
 
 
 # An ended run's result every tab with its settings would get: kept, shared, stored. A diverged
