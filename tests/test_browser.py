@@ -348,6 +348,14 @@ def test_the_document_says_the_language_it_is_shown_in(browser, server):
         page.close()
 
 
+# an element's opacity as drawn (its own times its ancestors') and whether it is visible
+SEEN = """e => {
+  let opacity = 1;
+  for (let n = e; n; n = n.parentElement) opacity *= +getComputedStyle(n).opacity;
+  return { opacity, visible: getComputedStyle(e).visibility === "visible" };
+}"""
+
+
 def test_the_share_link_can_be_copied_with_the_keyboard(browser, server):
     """Audit 25: the share link's copy button showed on hover only and, hidden, was out of the
     Tab order: a keyboard could not copy the link. Tab from the link reaches it, Enter copies."""
@@ -365,6 +373,8 @@ def test_the_share_link_can_be_copied_with_the_keyboard(browser, server):
         assert page.evaluate("document.activeElement.getAttribute('aria-label')") == (
             "Copy to clipboard"
         )
+        seen = page.evaluate(SEEN, page.evaluate_handle("document.activeElement"))
+        assert seen == {"opacity": 1, "visible": True}, seen  # audit 26: focused, yet opacity 0
         page.keyboard.press("Enter")
         page.wait_for_function("navigator.clipboard.readText().then(t => t.includes('seed=12'))")
         assert page.evaluate("navigator.clipboard.readText()") == code.inner_text().strip()
@@ -385,6 +395,8 @@ def test_captions_and_the_keyboard_s_place_are_seen_on_a_projector(browser, serv
         rgb = caption.evaluate("e => getComputedStyle(e).color")  # "rgb(r, g, b)"
         r, g, b = (int(v) for v in rgb[4:-1].split(","))
         assert contrast(f"#{r:02X}{g:02X}{b:02X}") >= 4.5, rgb
+        seen = caption.evaluate(SEEN)  # as drawn: Streamlit dims captions to 0.6 (audit 26)
+        assert seen == {"opacity": 1, "visible": True}, seen
         page.get_by_role("radio", name=t("initialization.preset.cs231n_small")).focus()
         for key in ("Shift+Tab", "Tab", "Tab"):  # the views' control; a chart's toolbar button
             page.keyboard.press(key)

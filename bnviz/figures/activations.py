@@ -14,7 +14,7 @@ from bnviz.lessons.relu_race import Race, race_ratios
 from bnviz.stepper import Snapshot
 
 SHADE = "rgba(136, 136, 136, 0.18)"  # flat regions
-QUADRANT = "rgba(118, 176, 65, 0.14)"  # quadrants I and III: where positive inputs can step
+QUADRANT = "rgba(0, 158, 115, 0.14)"  # quadrants I and III: where positive inputs can step
 VIEW = 1.2  # half-width of the gradient-direction panel
 
 

@@ -34,8 +34,9 @@ from bnviz.lessons.babysitting import (
 )
 from bnviz.stepper import Snapshot
 
-# The diagnosis words' colours: darker shades of the lines' (orange, green, amber), so the words
-# are text a projector shows (audit 25: "too low" in #F3A712 was 2.0:1 on white; these ≥ 5:1)
+# The diagnosis words' colours, a traffic light (too high red-orange, ok green, too low amber),
+# dark enough to be text a projector shows (audit 25: "too low" in #F3A712 was 2.0:1; these
+# are at least 5:1); the word itself says it without colour
 STATUS_COLORS = {"too_high": "#B23A12", "ok": "#00734F", "too_low": "#8A5A00", "none": CHART_TEXT}
 STRIP_GAP = 5  # weight-pixels between two moments of the strip (1 between two units)
 STRIP_HEIGHT = 240  # px of tiles: with the title and labels the chart fits 1280x720

@@ -29,7 +29,8 @@ from bnviz.lessons.running_stats import (
     UnitSeries,
 )
 
-RUN_COLORS = {"main": COLORS["bn"], "compare": PALETTE[4]}  # blue, purple
+# blue and a dark magenta (PALETTE's pink, #CC79A7, vanished under the grey dots: audit 26)
+RUN_COLORS = {"main": COLORS["bn"], "compare": PALETTE[6]}
 DOTS = "#9A9A9A"  # batch statistics: grey, so the lines stand out
 POPULATION = "#222222"  # the quantity the running statistics estimate
 
@@ -137,17 +138,17 @@ def stats_figure(
         traces[-1].update(legendgroup="batch_var", showlegend=False)  # in the ÷B dots' entry
         dots.append(unbiased)
     pop = main.pop_mean if which == "mean" else main.pop_var
-    lines, under, over = [pop], [], []
-    for name, s in series.items():  # the main run's line above the dots, the other below
+    lines, over = [pop], []
+    for name, s in series.items():  # both runs above the dots; the compared one dotted, so it
+        # is told from the main one without colour too (audit 26: drawn under the dots, the
+        # compared momentum's line vanished on the projector)
         running = s.running_mean if which == "mean" else s.running_var
         label = _tr(f"running_{which}", lang, label=momentum_label(s.momentum, lang))
-        width = 2.6 if name == "main" else 1.8
-        (over if name == "main" else under).append(
-            _line(s.step, running, label, name, RUN_COLORS[name], width)
-        )
+        width, dash = (2.6, "solid") if name == "main" else (2.2, "dot")
+        over.append(_line(s.step, running, label, name, RUN_COLORS[name], width, dash))
         lines.append(running)
     target = _line(main.eval_step, pop, _tr(f"pop_{which}", lang), "pop", POPULATION, 2.2, "dash")
-    traces = under + traces + over + [target]
+    traces = traces + over + [target]
     short = _legend_names(series, which, lang) | {
         "batch_var": _tr("legend_batch_var", lang, cross=in_color("×", DOTS)),
         "pop": _tr(f"legend_pop_{which}", lang),
