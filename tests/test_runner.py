@@ -174,6 +174,22 @@ def test_the_page_pauses_its_runs_a_little_past_where_the_furthest_is_now():
     assert pause_step([snap("paused", 300, 0.0, 0.0), None], now=100.0) is None
 
 
+def test_a_pause_pressed_near_the_end_pauses_before_the_last_step():
+    """Aimed past a run's last step, the runs finished instead of pausing (CI: the lab's
+    90-step pair, paused late on a loaded machine, said "finished")."""
+    from bnviz.stepper import Snapshot
+    from bnviz.ui.live import pause_step
+
+    def snap(step, steps):
+        return Snapshot("r", SMALL, "running", step=step, steps=steps, steps_per_s=10.0)
+
+    now = 0.0  # taken_at 0: the snapshots are fresh
+    assert pause_step([snap(86, 90), snap(87, 90)], now=now) == 89
+    assert pause_step([snap(50, 90), snap(40, 200)], now=now) == 53  # far from the end: as before
+    assert pause_step([snap(86, 90), snap(40, 200)], now=now) == 89  # the shorter run's end
+    assert pause_step([snap(0, 0)], now=now) == 3  # a snapshot without its length: not capped
+
+
 def test_learning_rate_change_unshares_the_run(sched):
     cfg = SMALL.replace(steps=100_000)
     run = sched.start(cfg, "s", "a")

@@ -190,14 +190,17 @@ def pause_step(snaps, now: float | None = None) -> int | None:
     """The step a page's training runs pause at, together: where the furthest is now (its last
     snapshot is up to 0.4 s old: its step, plus its rate since), plus what the fastest trains
     in PAUSE_LEAD_S while the pause reaches the workers. Paused at once, each where its worker
-    read the pause, the lab's pair stood at steps 68 and 76 (audit 21). None: none trains."""
+    read the pause, the lab's pair stood at steps 68 and 76 (audit 21). Never past the step
+    before the shortest run's last: a Pause pressed near the end pauses (aimed past it, the runs
+    finished instead: CI, a 90-step run paused late on a loaded machine). None: none trains."""
     running = [s for s in snaps if s is not None and s.state == "running"]
     if not running:
         return None
     now = time.time() if now is None else now
     rate = max(s.steps_per_s for s in running)
     ahead = max(s.step + s.steps_per_s * max(0.0, now - s.taken_at) for s in running)
-    return math.ceil(ahead + rate * PAUSE_LEAD_S) + 1
+    step = math.ceil(ahead + rate * PAUSE_LEAD_S) + 1
+    return min([step] + [s.steps - 1 for s in running if s.steps > 0])
 
 
 def acted(action: str, value: float | None, old: Snapshot | None, new: Snapshot | None) -> bool:
