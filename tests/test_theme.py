@@ -189,3 +189,61 @@ def test_text_in_colour_is_dark_enough_to_read_projected():
     assert all(contrast(c) >= 4.5 for c in FB.STATUS_COLORS.values()), FB.STATUS_COLORS
     subtitle = add_subtitle(base_layout("title"), "a measure")["title"]["subtitle"]
     assert contrast(subtitle["font"]["color"]) >= 4.5
+
+
+def _looks(fig: go.Figure) -> list[tuple]:
+    """Each legend entry's (colour, dash, marker symbol): dash where a line is drawn, symbol
+    where markers are."""
+    looks = []
+    for tr in fig.data:
+        if tr.showlegend is False:
+            continue
+        mode = tr.mode or "lines"
+        dash = (tr.line.dash or "solid") if "lines" in mode else None
+        symbol = (tr.marker.symbol or "circle") if "markers" in mode else None
+        looks.append((tr.line.color or tr.marker.color, dash, symbol))
+    return looks
+
+
+def test_a_chart_s_several_series_are_told_apart_without_colour():
+    """Audit 26: the dead-ReLU layers, the lab's per-layer views, babysitting's four rates and
+    initialization's six inits differed by colour alone: orange, green and amber are one grey,
+    and under deuteranopia orange and green merge. The first six series of each differ in dash
+    or marker too, and no two series of a chart look alike (the deep sigmoid net's 11 layers
+    repeated the palette)."""
+    import numpy as np
+
+    from bnviz.config import RunConfig
+    from bnviz.figures import activations as FA
+    from bnviz.figures import babysitting as FB
+    from bnviz.figures import initialization as FI
+    from bnviz.figures import lab as FL
+    from bnviz.lessons import babysitting as B
+    from bnviz.lessons import initialization as I
+    from bnviz.stepper import Snapshot
+
+    def snap(cfg, **histories):  # drawn as trained: one row per 20 steps
+        return Snapshot("r", cfg, "running", **histories)
+
+    steps = np.arange(4) * 20
+    grads = {"step": steps, "grad_norm": np.ones((4, 11))}  # 10 sigmoid layers, the output's
+    deep = snap(RunConfig(activation="sigmoid", depth=10), telemetry=grads)
+    dead = np.linspace(0, 0.5, 16).reshape(4, 4)
+    relu = snap(RunConfig(depth=4), evals={"step": steps, "no_grad": dead, "dead": dead})
+    curves = {"step": steps, "loss": np.ones(4)}
+    acc = {"step": steps, "train_acc": np.ones(4), "test_acc": np.ones(4)}
+    rates = {n: snap(B.config("lr", n), losses=curves, evals=acc) for n in B.PRESETS["lr"]}
+    stds = {init: np.geomspace(1, 0.1, 11) for init in I.INITS}
+    charts = {
+        "lab, 11 layers": FL.per_layer_figure({"plain": deep}, "grad_norm", lang="en"),
+        "dead ReLUs": FA.dead_figure({"large": relu}, lang="en"),
+        "babysitting loss": FB.loss_curves_figure(rates, lang="en"),
+        "babysitting accuracy": FB.accuracy_figure(rates, lang="en"),
+        "initialization": FI.std_figure(stds, lang="en"),
+    }
+    for name, fig in charts.items():
+        looks = _looks(fig)
+        assert len(looks) >= 4, (name, looks)
+        assert len(set(looks)) == len(looks), (name, looks)
+        first = [(dash, symbol) for _, dash, symbol in looks[:6]]
+        assert len(set(first)) == len(first), (name, looks)

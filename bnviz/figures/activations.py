@@ -7,7 +7,15 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from bnviz.figures.theme import COLORS, PALETTE, base_layout, f32, minus_signs, readable
+from bnviz.figures.theme import (
+    COLORS,
+    PALETTE,
+    base_layout,
+    f32,
+    minus_signs,
+    readable,
+    series_marker,
+)
 from bnviz.i18n import listed, t
 from bnviz.lessons.activations import ADVICE, POSITIVE_BIASES, Curve, Summary, ZigZag, deep_silent
 from bnviz.lessons.relu_race import Race, race_ratios
@@ -353,7 +361,9 @@ def _dead_traces(snap: Snapshot, panel: int, lang: str) -> list[go.Scatter]:
                 y=f32(dead[:, layer]),
                 name=_tr("fig.dead_layer", lang, layer=layer + 1),
                 showlegend=panel == 0,
+                mode="lines+markers",  # a marker each: layers 2-4 were one grey
                 line=dict(color=color, width=2),
+                marker=series_marker(layer, size=7, maxdisplayed=25),  # not a marker a step
                 hovertemplate="%{x}: %{y:.0%}<extra>" + str(layer + 1) + "</extra>",
                 **common,
             )

@@ -20,6 +20,8 @@ from bnviz.figures.theme import (
     f32,
     log_axis,
     readable,
+    series_line,
+    series_marker,
 )
 from bnviz.i18n import t
 from bnviz.lessons.babysitting import (
@@ -90,9 +92,9 @@ def loss_curves_figure(
         elif snap.state == "finished" and np.isfinite(end := final(snap, "train_loss")):
             label += " · " + _tr("fig.ends_at", lang, loss=readable(end, 2))  # as said above
         steps, loss = downsample(snap.losses["step"], np.asarray(snap.losses["loss"]))
-        color = PALETTE[i % len(PALETTE)]
         y = f32(np.clip(loss, None, 1e6))  # the blow-up before NaN, capped for the log axis
-        trace = go.Scatter(x=steps, y=y, mode="lines", name=label, line=dict(color=color))
+        line = series_line(i)  # a dash each: good and high were one grey
+        trace = go.Scatter(x=steps, y=y, mode="lines", name=label, line=line)
         fig.add_trace(trace.update(showlegend=True))  # a lone run's too: a row, as beside it
         ys.append(y)
     fig.update_xaxes(title_text=_tr("fig.step", lang), range=_steps(snaps))
@@ -118,12 +120,13 @@ def accuracy_figure(snaps: Mapping[str, Snapshot], *, lang: str = "en") -> go.Fi
         if not _has(snap.evals):
             continue
         color = PALETTE[i % len(PALETTE)]
-        for col, dash in (("train_acc", "solid"), ("test_acc", "dash")):
+        for col, dash in (("train_acc", "solid"), ("test_acc", "dash")):  # a marker per run
             line = _tr(f"fig.{col}", lang)
             fig.add_trace(go.Scatter(
-                x=snap.evals["step"], y=f32(snap.evals[col]), mode="lines",
+                x=snap.evals["step"], y=f32(snap.evals[col]),
+                mode="lines+markers" if several else "lines",
                 name=_tr(f"preset.{name}", lang) + " · " + line if several else line,
-                line=dict(color=color, dash=dash),
+                line=dict(color=color, dash=dash), marker=series_marker(i, size=6),
             ))  # fmt: skip
     fig.update_xaxes(title_text=_tr("fig.step", lang), range=_steps(snaps))
     fig.update_yaxes(title_text=_tr("fig.accuracy", lang), range=[0, 1.02])

@@ -16,6 +16,7 @@ from bnviz.figures.theme import (
     domains,
     f32,
     readable,
+    series_marker,
     tidy_log_axes,
 )
 from bnviz.i18n import t
@@ -35,13 +36,9 @@ def _tr(key: str, lang: str, **fmt: object) -> str:
 # ---------------------------------------------------------------------------- std per layer
 
 
-# The palette without its turquoise: on a projector it read as the blue of "zeros"
-INIT_PALETTE = [c for c in PALETTE if c != "#17BEBB"]
-
-
-def _color(init: str, i: int) -> str:
-    """One color per init on every chart, whichever inits a chart shows."""
-    return INIT_PALETTE[(INITS.index(init) if init in INITS else i) % len(INIT_PALETTE)]
+def _series(init: str, i: int) -> int:
+    """One series number (colour and marker) per init on every chart, whichever it shows."""
+    return INITS.index(init) if init in INITS else i
 
 
 def shared_log_range(*curves: Mapping[str, np.ndarray]) -> list[float] | None:
@@ -80,8 +77,12 @@ def std_figure(
                 x=np.arange(len(stds)),
                 y=f32(np.where(stds > 0, stds, np.nan)),
                 name=name,
-                mode="lines+markers",
-                line=dict(color=_color(init, i), width=4 if init == highlight else 2),
+                mode="lines+markers",  # Xavier's and orthogonal's are one grey: their markers
+                line=dict(
+                    color=PALETTE[_series(init, i) % len(PALETTE)],
+                    width=4 if init == highlight else 2,
+                ),
+                marker=series_marker(_series(init, i), size=9 if init == highlight else 7),
                 hovertemplate="%{x}: σ = %{y:.3g}<extra>" + name + "</extra>",
             )
         )

@@ -9,7 +9,6 @@ import plotly.graph_objects as go
 
 from bnviz.figures.theme import (
     COLORS,
-    PALETTE,
     STRETCH,
     base_layout,
     diverged_mark,
@@ -17,6 +16,8 @@ from bnviz.figures.theme import (
     downsample,
     f32,
     readable,
+    series_line,
+    series_marker,
     tidy_log_axes,
 )
 from bnviz.i18n import t
@@ -287,7 +288,8 @@ def per_layer_figure(
                     name=label or t("lab.fig.layer_n", lang, layer=layer + 1),
                     legendgroup=str(layer),
                     showlegend=i == 0,
-                    line=dict(color=PALETTE[layer % len(PALETTE)], width=1.8),
+                    line=series_line(layer, width=1.8),  # a dash each: 11 sigmoid layers
+                    marker=series_marker(layer, size=6),  # (plotly marks under 20 points)
                     xaxis="x" + ax,
                     yaxis="y" + ax,
                 )

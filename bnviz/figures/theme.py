@@ -27,6 +27,15 @@ COLORS = {
     "accent": "#009E73",
 }
 PALETTE = [BLUE, ORANGE, "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#A23B72", "#3B1F2B"]
+# A chart's several series (layers, rates, inits) are told apart without colour too: in
+# greyscale the orange, green and amber are one grey, and under deuteranopia the orange and
+# green merge (audit 26: the dead-ReLU layers, the lab's per-layer views, babysitting's rates,
+# initialization's six inits). The i-th series has its own dash (lines through every step) or
+# marker (lines through a few points) as well as its colour. Each dash shows in a legend's
+# 30 px sample (plotly's longdash, 15 px on and 15 off, drew an empty one): long dashes, then
+# dash-dot-dot, are written out.
+DASHES = ("solid", "dash", "dot", "dashdot", "14px,4px", "8px,3px,2px,3px,2px,3px")
+SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "triangle-down", "star", "cross")
 # Projector legibility: no chart text under 14 px (axis ticks, legends, hover), titles 16 px.
 # Streamlit's own web font first ("Source Sans", served with the app and already loaded by its
 # interface): charts then measure and draw their Latin text alike on every machine, not in
@@ -111,6 +120,17 @@ def base_layout(title: str | None = None, *, height: int = HERO_HEIGHT, **extra:
         layout["title"] = dict(text=title, x=0.01, font=dict(size=16))
     layout.update(extra)
     return layout
+
+
+def series_line(i: int, **line: object) -> dict:
+    """The line of a chart's i-th series: its colour and its dash (24 series before a pair of
+    both repeats; 6 before a dash does)."""
+    return dict(color=PALETTE[i % len(PALETTE)], dash=DASHES[i % len(DASHES)], **line)
+
+
+def series_marker(i: int, **marker: object) -> dict:
+    """The marker of a chart's i-th series: its colour and its symbol (8 of each)."""
+    return dict(color=PALETTE[i % len(PALETTE)], symbol=SYMBOLS[i % len(SYMBOLS)], **marker)
 
 
 def in_color(text: str, color: str) -> str:
