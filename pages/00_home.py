@@ -5,9 +5,10 @@ from pathlib import Path
 import streamlit as st
 
 from bnviz.i18n import lesson_about, lesson_title, lessons_by_group
-from bnviz.ui import common
+from bnviz.ui import common, page
 
 ctx = common.begin("home")
+page.house_style(ctx)
 st.title(ctx.tr("home.title"))
 st.write(ctx.tr("home.tagline"))
 

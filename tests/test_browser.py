@@ -406,6 +406,37 @@ def test_captions_and_the_keyboard_s_place_are_seen_on_a_projector(browser, serv
         page.close()
 
 
+def test_the_home_page_is_seen_and_used_by_keyboard_as_the_lessons_are(browser, server):
+    """The home page did not load the lessons' style sheet: Streamlit's 1.9:1 focus ring, its
+    captions dimmed to 0.6, and the share link's copy button seen on hover only (out of the
+    Tab order). Now it has the lessons' (assets/access.css), not their one-screen layout."""
+    page = new_tab(browser, server + "/?lang=en")
+    try:
+        caption = page.locator('[data-testid="stCaptionContainer"]').first
+        caption.wait_for(timeout=60_000)
+        assert caption.evaluate(SEEN) == {"opacity": 1, "visible": True}
+        page.locator('[data-testid="stPageLink-NavLink"]').first.focus()
+        page.keyboard.press("Tab")  # the next lesson's link
+        ring = page.evaluate("getComputedStyle(document.activeElement).outlineWidth")
+        assert ring == "3px", ring
+        page.locator('[data-testid="stSidebar"] [data-testid="stCode"]').first.focus()
+        page.keyboard.press("Tab")
+        label = page.evaluate("document.activeElement.getAttribute('aria-label')")
+        assert label == "Copy to clipboard", label
+        seen = page.evaluate(SEEN, page.evaluate_handle("document.activeElement"))
+        assert seen == {"opacity": 1, "visible": True}, seen
+        size = page.locator('[data-testid="stMain"] h1').first.evaluate(
+            "e => parseFloat(getComputedStyle(e).fontSize)"
+        )
+        h3 = page.locator('[data-testid="stMain"] h3').first.evaluate(
+            "e => parseFloat(getComputedStyle(e).fontSize)"
+        )
+        assert size > h3, (size, h3)  # the title stays the largest (not a lesson's 1.65 rem)
+        no_exception(page)
+    finally:
+        page.close()
+
+
 def test_back_and_forward_bring_back_the_settings_of_each_address(tab, server):
     """D10: after a preset, Back changed the address to the earlier settings and the page wrote
     its own back at once (its widgets kept the preset's values): Back did nothing, and a second

@@ -19,6 +19,7 @@ from bnviz.ui.common import PageContext
 
 STYLE = Path(__file__).resolve().parents[2] / "assets" / "style.css"
 STYLE_ZH = STYLE.with_name("style_zh.css")  # emphasis as Chinese print marks it
+ACCESS = STYLE.with_name("access.css")  # focus ring, captions, copy button: the home page's too
 
 
 def begin(name: str, title_key: str | None = None) -> PageContext:
@@ -27,12 +28,19 @@ def begin(name: str, title_key: str | None = None) -> PageContext:
     The title row has room on its right (`ctx.head`) for the page's run controls.
     """
     ctx = common.begin(name)
-    st.html(STYLE)  # style-only HTML takes no room on the page
-    if ctx.lang == "zh":
-        st.html(STYLE_ZH)
+    st.html(STYLE)  # a lesson's layout; style-only HTML takes no room on the page
+    house_style(ctx)
     title, ctx.head = st.columns([3, 5], vertical_alignment="center")
     title.title(ctx.tr(title_key) if title_key else lesson_title(name, ctx.lang))
     return ctx
+
+
+def house_style(ctx: PageContext) -> None:
+    """What every page of the app looks like (focus ring, captions, the share link's copy button,
+    Chinese emphasis); the home page had Streamlit's: a 1.9:1 focus ring, a hover-only button."""
+    st.html(ACCESS)
+    if ctx.lang == "zh":
+        st.html(STYLE_ZH)
 
 
 def show_notes(ctx: PageContext) -> None:
