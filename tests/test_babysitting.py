@@ -192,6 +192,8 @@ def test_overfitting_charts_share_their_step_axis_and_a_one_row_legend(lang):
     acc = FB.accuracy_figure(snaps, lang=lang)
     assert list(loss.layout.xaxis.range) == list(acc.layout.xaxis.range) == [0, 200]
     assert loss.data[0].showlegend  # a lone run keeps its legend row, as the chart beside
+    # named by its rate only (its name is in the status line): the whole name was cut at 1280
+    assert loss.data[0].name.startswith(FB._tr("fig.lr_only", lang, lr="0.01")), loss.data[0].name
     names = [tr.name for tr in acc.data]
     assert names == [FB._tr("fig.train_acc", lang), FB._tr("fig.test_acc", lang)]
     two = FB.accuracy_figure({**snaps, "good": snaps["tiny"]}, lang=lang)

@@ -199,7 +199,7 @@ def test_health_gradients_and_boundary(snaps):
     assert len(dead.data) == 6
     ratio = figs.per_layer_figure(snaps, "update_ratio", lang="en", guide=-3.0)
     assert ratio.data[-1].y == (-3.0, -3.0)
-    assert ratio.data[3].name == "output layer"
+    assert ratio.data[3].name == "output"  # under the legend title "layer"
     x = np.zeros((5, 2), np.float32)
     b = figs.boundary_figure(snaps, x, np.zeros(5, int), lang="en")
     assert len([tr for tr in b.data if tr.type == "heatmap"]) == 2
@@ -291,3 +291,19 @@ def test_a_run_that_diverged_early_shares_the_step_axis_on_distributions_and_his
     assert columns[0].dx == runs["plain"].config.log_every and columns[0].x is None  # its width
     healthy = figs.histogram_figure(runs | {"plain": runs["bn"]}, lang="en")
     assert not [tr for tr in healthy.data if tr.type == "scatter"]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_per_layer_legend_names_layers_by_number_under_one_title(lang):
+    """Audit 27: "layer 1" … "layer 10", "output layer" took four legend rows in a half-width
+    chart at 1280 px and left the deep sigmoid net's gradient plot 110 px tall. The legend is
+    titled "layer" and names each by its number; the hover still says the whole name."""
+    steps = np.arange(4) * 25
+    tel = {"step": steps, "grad_norm": np.ones((4, 11))}
+    snap = Snapshot("r", RunConfig(activation="sigmoid", depth=10), "running", telemetry=tel)
+    fig = figs.per_layer_figure({"plain": snap}, "grad_norm", lang=lang, log_y=True)
+    names = [tr.name for tr in fig.data if tr.showlegend is not False]
+    assert names == [str(k) for k in range(1, 11)] + [t("lab.fig.output_short", lang)], names
+    assert fig.layout.legend.title.text == t("lab.fig.layers", lang)
+    assert fig.data[2].hovertemplate.endswith(t("lab.fig.layer_n", lang, layer=3) + "</extra>")
+    assert t("lab.fig.output_layer", lang) in fig.data[10].hovertemplate

@@ -193,12 +193,12 @@ def test_text_in_colour_is_dark_enough_to_read_projected():
 
 def _looks(fig: go.Figure) -> list[tuple]:
     """Each legend entry's (colour, dash, marker symbol): dash where a line is drawn, symbol
-    where markers are."""
+    where markers are (a trace of no mode: plotly marks its points while it has few)."""
     looks = []
     for tr in fig.data:
         if tr.showlegend is False:
             continue
-        mode = tr.mode or "lines"
+        mode = tr.mode or "lines+markers"
         dash = (tr.line.dash or "solid") if "lines" in mode else None
         symbol = (tr.marker.symbol or "circle") if "markers" in mode else None
         looks.append((tr.line.color or tr.marker.color, dash, symbol))
@@ -209,8 +209,9 @@ def test_a_chart_s_several_series_are_told_apart_without_colour():
     """Audit 26: the dead-ReLU layers, the lab's per-layer views, babysitting's four rates and
     initialization's six inits differed by colour alone: orange, green and amber are one grey,
     and under deuteranopia orange and green merge. The first six series of each differ in dash
-    or marker too, and no two series of a chart look alike (the deep sigmoid net's 11 layers
-    repeated the palette)."""
+    or marker too, and no two series of a chart share a colour and a marker (the deep sigmoid
+    net's 11 layers repeated the palette; audit 27: then layers 2 and 10 were both orange
+    squares, told apart by a dash the markers hid). A dotted line is drawn wider."""
     import numpy as np
 
     from bnviz.config import RunConfig
@@ -247,3 +248,8 @@ def test_a_chart_s_several_series_are_told_apart_without_colour():
         assert len(set(looks)) == len(looks), (name, looks)
         first = [(dash, symbol) for _, dash, symbol in looks[:6]]
         assert len(set(first)) == len(first), (name, looks)
+        runs = looks[::2] if name == "babysitting accuracy" else looks  # validation: dashed
+        marked = [(color, symbol) for color, _, symbol in runs if symbol is not None]
+        assert len(set(marked)) == len(marked), (name, looks)
+    widths = {tr.line.dash: tr.line.width for tr in charts["babysitting loss"].data}
+    assert widths["dot"] == 1.5 * widths["solid"], widths

@@ -374,6 +374,7 @@ def _dead_traces(snap: Snapshot, panel: int, lang: str) -> list[go.Scatter]:
                     y=f32(silent[:, layer]),
                     name=_tr("fig.dead_asleep", lang),
                     showlegend=panel == 0 and layer == 0,
+                    mode="lines",  # no markers: plotly marked a few points as its layer's
                     line=dict(color=color, width=1.5, dash="dot"),
                     hovertemplate="%{x}: %{y:.0%}<extra>" + str(layer + 1) + " ·</extra>",
                     **common,

@@ -81,12 +81,22 @@ def run_label(label: str, snap: Snapshot, lang: str) -> str:
 def loss_curves_figure(
     snaps: Mapping[str, Snapshot], *, lang: str = "en", title: str = "loss_curves_title"
 ) -> go.Figure:
-    """Mini-batch loss per step for each run on one log chart; a diverged run is marked."""
+    """Mini-batch loss per step for each run on one log chart; a diverged run is marked.
+
+    A lone run's legend leaves out its name (the status line above says it), as the accuracy
+    chart beside it does: "20 examples, no regularization (lr 0.01) · training loss ends at
+    4.7×10⁻⁶" was cut at the edge of its half of the row at 1280 px (audit 27).
+    """
     fig, ys = go.Figure(layout=base_layout(_tr(f"fig.{title}", lang))), []
+    several = sum(_has(s.losses) for s in snaps.values()) > 1
     for i, (name, snap) in enumerate(snaps.items()):
         if not _has(snap.losses):
             continue
-        label = run_label(_tr(f"preset.{name}", lang), snap, lang)
+        label = (
+            run_label(_tr(f"preset.{name}", lang), snap, lang)
+            if several
+            else _tr("fig.lr_only", lang, lr=compact(snap.config.lr))
+        )
         if snap.state == "diverged":
             label += " · " + _tr("fig.diverged_at", lang, step=snap.diverged_at)
         elif snap.state == "finished" and np.isfinite(end := final(snap, "train_loss")):

@@ -11,11 +11,12 @@ import plotly.graph_objects as go
 from bnviz.figures.theme import (
     COLORS,
     HERO_HEIGHT,
-    PALETTE,
+    LEGEND_ROW_PX,
     base_layout,
     domains,
     f32,
     readable,
+    series_line,
     series_marker,
     tidy_log_axes,
 )
@@ -24,7 +25,6 @@ from bnviz.lessons.initialization import INITS, GradStats, LayerStats
 
 COLUMNS = 5  # histogram panels per row: 10 layers fill two rows
 PANEL_HEIGHT = 130  # two rows of panels and their two-line titles fit the first screen
-LEGEND_ROW_PX = 22  # one row of a legend in 14 px text
 STD_PLOT_PX = 200  # std_figure's plot height, measured at 1280x720 and 1920x1080
 PANEL_GAP = 0.045  # of the width between panels: one panel's "1" and the next one's "−1" apart
 
@@ -77,12 +77,11 @@ def std_figure(
                 x=np.arange(len(stds)),
                 y=f32(np.where(stds > 0, stds, np.nan)),
                 name=name,
-                mode="lines+markers",  # Xavier's and orthogonal's are one grey: their markers
-                line=dict(
-                    color=PALETTE[_series(init, i) % len(PALETTE)],
-                    width=4 if init == highlight else 2,
-                ),
-                marker=series_marker(_series(init, i), size=9 if init == highlight else 7),
+                # a dash and an outlined marker each: Xavier's line lay under orthogonal's
+                # (with tanh the same std), and in grey the two are one (audit 27)
+                mode="lines+markers",
+                line=series_line(_series(init, i), width=4 if init == highlight else 2),
+                marker=series_marker(_series(init, i), True, size=10 if init == highlight else 8),
                 hovertemplate="%{x}: σ = %{y:.3g}<extra>" + name + "</extra>",
             )
         )

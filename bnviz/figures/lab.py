@@ -9,7 +9,9 @@ import plotly.graph_objects as go
 
 from bnviz.figures.theme import (
     COLORS,
+    LEGEND_ROW_PX,
     STRETCH,
+    X_LABELS_PX,
     base_layout,
     diverged_mark,
     domains,
@@ -258,6 +260,13 @@ def histogram_figure(
 # ---------------------------------------------------------------------------- per-layer health
 
 
+PER_LAYER_HEIGHT = 320
+# its plot's height before the legend's rows: base_layout's 40 px more, less its margins (45 at
+# the top with a title, 40 below) and the x axis's labels (as theme._labels_fit estimates)
+PER_LAYER_PLOT_PX = PER_LAYER_HEIGHT + 40 - 45 - 40 - X_LABELS_PX
+LEGEND_PER_ROW = 6  # legend entries ("1" … "10", "output") in a row of a half-width chart at 1280
+
+
 def per_layer_figure(
     snaps: Mapping[str, Snapshot],
     column: str,
@@ -280,12 +289,16 @@ def per_layer_figure(
         head = column in ("grad_norm", "update_ratio")  # one more Linear: the output layer
         for layer in range(n):
             x, y = downsample(tel["step"][m], values[:, layer])
-            label = t("lab.fig.output_layer", lang) if head and layer == n - 1 else None
+            out = head and layer == n - 1
+            full = t("lab.fig.output_layer" if out else "lab.fig.layer_n", lang, layer=layer + 1)
             traces.append(
                 go.Scatter(
                     x=x,
                     y=f32(y),
-                    name=label or t("lab.fig.layer_n", lang, layer=layer + 1),
+                    # under the legend's title "layer": "layer 1" … "layer 10" took four rows
+                    # of a half-width chart and left its plot 110 px (audit 27)
+                    name=t("lab.fig.output_short", lang) if out else str(layer + 1),
+                    hovertemplate="%{x}: %{y:.3g}<extra>" + full + "</extra>",
                     legendgroup=str(layer),
                     showlegend=i == 0,
                     line=series_line(layer, width=1.8),  # a dash each: 11 sigmoid layers
@@ -334,8 +347,13 @@ def per_layer_figure(
         )
     if not traces:
         return _empty(lang)
-    layout = base_layout(t(f"lab.fig.{column}", lang), height=320, **axes)
-    return tidy_log_axes(go.Figure(traces, layout))
+    layout = base_layout(t(f"lab.fig.{column}", lang), height=PER_LAYER_HEIGHT, **axes)
+    layout["legend"]["title"] = dict(text=t("lab.fig.layers", lang), side="left")
+    # a log axis labels what its plot holds once the legend's rows are taken (the deep sigmoid
+    # net's 11 layers and the guide: two rows, and 9 labels 16 px apart touched at 1280)
+    rows = -(-sum(tr.showlegend is not False for tr in traces) // LEGEND_PER_ROW)
+    plot_px = PER_LAYER_PLOT_PX - LEGEND_ROW_PX * rows
+    return tidy_log_axes(go.Figure(traces, layout), plot_px=plot_px)
 
 
 def _diverged_mark(name: str, step: float, last: np.ndarray, lang: str, ax: str) -> go.Scatter:

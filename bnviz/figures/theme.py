@@ -33,9 +33,12 @@ PALETTE = [BLUE, ORANGE, "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#A23B72", 
 # initialization's six inits). The i-th series has its own dash (lines through every step) or
 # marker (lines through a few points) as well as its colour. Each dash shows in a legend's
 # 30 px sample (plotly's longdash, 15 px on and 15 off, drew an empty one): long dashes, then
-# dash-dot-dot, are written out.
+# dash-dot-dot, are written out. Seven symbols against eight colours: the deep sigmoid net's
+# layers 2 and 10 (one orange) were both squares with eight.
 DASHES = ("solid", "dash", "dot", "dashdot", "14px,4px", "8px,3px,2px,3px,2px,3px")
-SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "triangle-down", "star", "cross")
+SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "triangle-down", "star")
+DOT_WIDTH = 1.5  # a dotted line is drawn this much wider: half its ink is gaps (audit 27: on
+# babysitting's rates a dotted line over a solid one at the same loss was not seen)
 # Projector legibility: no chart text under 14 px (axis ticks, legends, hover), titles 16 px.
 # Streamlit's own web font first ("Source Sans", served with the app and already loaded by its
 # interface): charts then measure and draw their Latin text alike on every machine, not in
@@ -48,6 +51,7 @@ FONT = dict(family="'Source Sans', Inter, 'Noto Sans SC', 'PingFang SC', sans-se
 # text at FONT's size in CHART_TEXT (7:1), as the rest of this module assumes.
 CHART_TEXT = "#555867"
 STREAMLIT_CHART_GREY = "#808495"
+LEGEND_ROW_PX = 22  # one row of a legend in 14 px text
 HERO_HEIGHT = 300  # a page's main chart: with the header, presets and sentence it fits 1280x720
 # A figure's layout.meta for assets/js/load_plotly.js, which stretches a chart's height on a
 # window taller than 720 px unless its axes are locked (images, tiles): a square plot in a wide
@@ -124,13 +128,19 @@ def base_layout(title: str | None = None, *, height: int = HERO_HEIGHT, **extra:
 
 def series_line(i: int, **line: object) -> dict:
     """The line of a chart's i-th series: its colour and its dash (24 series before a pair of
-    both repeats; 6 before a dash does)."""
-    return dict(color=PALETTE[i % len(PALETTE)], dash=DASHES[i % len(DASHES)], **line)
+    both repeats; 6 before a dash does). `width`: plotly's 2 unless given; wider if dotted."""
+    dash = DASHES[i % len(DASHES)]
+    width = float(line.pop("width", 2)) * (DOT_WIDTH if dash == "dot" else 1)
+    return dict(color=PALETTE[i % len(PALETTE)], dash=dash, width=width, **line)
 
 
-def series_marker(i: int, **marker: object) -> dict:
-    """The marker of a chart's i-th series: its colour and its symbol (8 of each)."""
-    return dict(color=PALETTE[i % len(PALETTE)], symbol=SYMBOLS[i % len(SYMBOLS)], **marker)
+def series_marker(i: int, hollow: bool = False, **marker: object) -> dict:
+    """The marker of a chart's i-th series: its colour and its symbol (56 series before a pair
+    of both repeats; 7 before a symbol does). `hollow`: an outline, so two series at the same
+    point both show (initialization: Xavier's under orthogonal's, with tanh the same std)."""
+    symbol = SYMBOLS[i % len(SYMBOLS)] + ("-open" if hollow else "")
+    extra = dict(line=dict(width=2)) if hollow else {}
+    return dict(color=PALETTE[i % len(PALETTE)], symbol=symbol, **extra, **marker)
 
 
 def in_color(text: str, color: str) -> str:
