@@ -31,11 +31,14 @@ def draw(snaps) -> None:
             st.caption(ctx.tr("babysitting.high_dead", share=f"{B.last_layer_dead(high):.0%}"))
     elif view == "gap":
         show(figs.accuracy_figure(snaps, lang=lang), "acc")
+        lines = []  # one line: two took the second below a 1280x720 screen (audit 27)
         for name, snap in snaps.items():
             train, val = B.final(snap, "train_acc"), B.final(snap, "test_acc")
             if train == train:  # NaN before the first evaluation
-                line = dict(train=train, val=val, points=100 * (train - val))  # as running stats
-                st.caption(ctx.tr("babysitting.gap_line", label=labels[name], **line))
+                line = dict(val=val, points=100 * (train - val))  # as running stats
+                lines.append(ctx.tr("babysitting.gap_line", label=labels[name], **line))
+        if lines:
+            st.caption(" · ".join(lines))
     elif view == "ratio":
         tables = {figs.run_label(labels[n], s, lang): B.ratio_table(s) for n, s in snaps.items()}
         show(figs.ratio_tables_figure(tables, lang=lang), "ratio")

@@ -331,6 +331,12 @@ def test_babysitting_weight_decay_is_changed_live_on_the_gap_view():
     assert t("babysitting.look_for.gap") in infos(at)  # not the 0.03 preset's sentence
     plain, decay = runs["no_decay"].snapshot, runs["decay"].snapshot
     assert B.gap(decay) < B.gap(plain)  # more decay, a narrower gap still
+    at.run()
+    # both runs' numbers on one line (audit 27: on two, the second was below a 1280x720 screen)
+    said = [c.value for c in at.caption if t("babysitting.preset.no_decay") in c.value]
+    assert len(said) == 1 and t("babysitting.decay_label", value=0.1) in said[0], said
+    points = f"{100 * B.gap(decay):.1f} points"
+    assert points in said[0], (points, said)
 
 
 def test_a_setting_changed_while_paused_starts_its_new_run_paused():
@@ -377,6 +383,7 @@ def test_a_run_paused_at_its_first_evaluation_is_drawn_as_a_point():
     assert [n for n in drawn if n.startswith(decay)] and all(
         drawn[n] == ("lines+markers", 1) for n in drawn if n.startswith(decay)
     ), drawn
-    # the pair paused by hand: markers while it has one point too, a line once it has more
-    assert all((mode == "lines+markers") == (n == 1) for mode, n in drawn.values()), drawn
+    # several runs: every line has its run's markers (audit 26), so the paused pair's lines
+    # show whether they have one point or more (theme.mark_lone_points: a lone run's)
+    assert all(mode == "lines+markers" and n >= 1 for mode, n in drawn.values()), drawn
     leave_idle(at)
