@@ -6,6 +6,7 @@ BNVIZ_ALLOW_NO_BROWSER=1 is set; CI does not set it, so there they must run.
 
 from __future__ import annotations
 
+import collections
 import os
 import re
 import shutil
@@ -13,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -55,6 +57,9 @@ def start_streamlit(
     proc = subprocess.Popen(
         cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
+    # read all along: a pipe nobody read would block the server once 64 KB of log waited in it
+    proc.log = collections.deque(maxlen=LOG_LINES)
+    threading.Thread(target=_drain, args=(proc,), daemon=True).start()
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -63,9 +68,39 @@ def start_streamlit(
                 return proc, url
         except OSError:
             pass
-        assert proc.poll() is None, proc.stdout.read().decode()
+        assert proc.poll() is None, server_log(proc)
         assert time.monotonic() < deadline, "server did not start"
         time.sleep(0.3)
+
+
+LOG_LINES = 400  # the end of a server's output kept for a failure's message
+
+
+def _drain(proc: subprocess.Popen) -> None:
+    for line in iter(proc.stdout.readline, b""):
+        proc.log.append(line.decode(errors="replace"))
+
+
+def server_log(proc: subprocess.Popen) -> str:
+    """The end of a server's output (stdout and stderr)."""
+    time.sleep(0.5)  # the reader thread's last lines
+    return "".join(proc.log)[-12_000:]
+
+
+def stop_server(proc: subprocess.Popen, timeout: float) -> None:
+    """SIGTERM, and fail if the server has not exited within timeout s: then with every one of
+    its threads' stacks (SIGUSR1: faulthandler, bnviz.ui.live_routes) and the end of its log
+    (CI once saw a server not exit 60 s after SIGTERM; nothing said where it was)."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+        return
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGUSR1)
+        time.sleep(2.0)
+        proc.kill()
+        proc.wait(timeout=10)
+    pytest.fail(f"the server did not stop within {timeout:.0f} s of SIGTERM:\n{server_log(proc)}")
 
 
 @pytest.fixture(scope="session")
@@ -81,12 +116,7 @@ def server_process():
     yield proc, url
     workers = _children(proc.pid)
     assert workers, "the server should have started its worker processes"
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        pytest.fail("the server did not stop within 20 s of SIGTERM")
+    stop_server(proc, 20)
     deadline = time.monotonic() + 5
     while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.2)

@@ -15,6 +15,7 @@ from tests.browser_support import (
     open_page,
     settle,
     start_streamlit,
+    stop_server,
     worker_pids,
 )
 
@@ -70,8 +71,7 @@ def test_a_fresh_server_s_first_visitor_at_index_sees_the_home_page(tab):
         assert page.get_by_text("Page not found").count() == 0
         no_exception(page)
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        stop_server(proc, 20)
 
 
 def test_an_open_tab_follows_its_runs_through_a_server_restart(tab, tmp_path):
@@ -95,8 +95,7 @@ def test_an_open_tab_follows_its_runs_through_a_server_restart(tab, tmp_path):
             " e.innerText.split('\\n')).filter(t => /step [3-9]\\d{3} \\//.test(t)).length === 2",
             timeout=90_000,
         )
-        proc.terminate()  # SIGTERM: the workers write their checkpoints
-        proc.wait(timeout=30)
+        stop_server(proc, 30)  # SIGTERM: the workers write their checkpoints
         before = progress_steps(page)
         proc, _ = start_streamlit("app.py", port, env)
         seen = []
@@ -119,8 +118,8 @@ def test_an_open_tab_follows_its_runs_through_a_server_restart(tab, tmp_path):
         assert t("run.live_gone") not in notes, notes
         no_exception(page)
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        if proc.poll() is None:  # the second server (the first failed the test if it hung)
+            stop_server(proc, 30)
 
 
 def test_each_lesson_names_its_browser_tab(tab, server):

@@ -11,7 +11,7 @@ import pytest
 
 from bnviz.figures.theme import projector_template
 from bnviz.ui import plot
-from tests.browser_support import no_exception, open_page, start_streamlit
+from tests.browser_support import no_exception, open_page, start_streamlit, stop_server
 
 pytestmark = pytest.mark.browser
 
@@ -143,8 +143,7 @@ def test_streamlit_theme_is_the_stored_template(tab, tmp_path):
         tab.wait_for_selector(f"{chart} .main-svg", timeout=60_000)
         drawn = tab.evaluate(f"() => document.querySelector('{chart}').layout.template")
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        stop_server(proc, 20)
     if os.environ.get("BNVIZ_WRITE_TEMPLATE"):
         text = json.dumps(drawn, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
         plot.TEMPLATE.write_text(text, encoding="utf-8")

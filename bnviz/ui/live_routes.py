@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import faulthandler
 import gzip
 import hashlib
 import json
 import logging
 import multiprocessing
+import signal
 import threading
 from pathlib import Path
 
@@ -142,6 +144,8 @@ async def lifespan(_app):
     atexit (where the scheduler normally stops its workers) never runs.
     """
     await asyncio.to_thread(_plotly_bytes)  # compress plotly.js once, off the event loop
+    if hasattr(signal, "SIGUSR1"):  # `kill -USR1 <pid>`: every thread's stack on stderr (a hang)
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
     SERVED["routes"] = True
     threading.Thread(target=warm_up, name="bnviz-warm-up", daemon=True).start()
     try:
