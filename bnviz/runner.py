@@ -467,10 +467,11 @@ class Scheduler:
         if self._closed.is_set():
             return
         self._closed.set()
-        self.pool.shutdown(timeout)
+        last = self.pool.shutdown(timeout)  # the workers' last checkpoints, read as they stop
         for th in self._threads:
             th.join(1.0)
-        self._handle(*self.pool.collect(timeout=0))  # the workers' last checkpoints
+        msgs, dead = self.pool.collect(timeout=0)  # what the pipes still hold
+        self._handle(last + msgs, dead)
         with self._lock:  # jobs without checkpoints (sweeps): the step they were cut at
             cut = [
                 (run.store_key, run.snapshot.step)

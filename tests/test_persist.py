@@ -225,6 +225,27 @@ def test_a_restarted_server_resumes_a_run_bit_identical(tmp_path):
         store.close()
 
 
+def test_a_stopping_server_keeps_each_worker_s_last_checkpoint():
+    """A worker's last checkpoint at shutdown (the lab's: ~90 KB) is more than a pipe holds:
+    unread while the pool waited for the workers to exit, a worker blocked on it until it was
+    terminated, and the store kept a checkpoint ~5 s older (measured: 6000 steps behind the
+    run's status line). No periodic checkpoint here: only the last one can be in the store."""
+    from bnviz.lessons.batchnorm_lab import DEFAULT, pair
+
+    store = MemoryStore()
+    s = Scheduler(workers=2, backend="process", warm=False, checkpoint_s=3600.0, store=store)
+    try:
+        runs = [s.start(c, "s", n) for n, c in pair(DEFAULT.replace(steps=100_000)).items()]
+        wait_for(lambda: all(s.poll(r.run_id).step > 300 for r in runs))
+        shown = [s.poll(r.run_id).step for r in runs]
+    finally:
+        s.shutdown()
+    blobs = [store.resume(r.store_key) for r in runs]
+    assert all(b is not None and len(b) > 65_536 for b in blobs), [len(b or b"") for b in blobs]
+    saved = [Stepper.restore(b).step for b in blobs]
+    assert all(k >= at for k, at in zip(saved, shown, strict=True)), (saved, shown)
+
+
 def test_a_killed_worker_s_runs_resume_and_end_like_uninterrupted_ones():
     s = Scheduler(
         workers=2, backend="process", warm=False, snapshot_s=0.05, checkpoint_s=0.3,
