@@ -307,3 +307,36 @@ def test_per_layer_legend_names_layers_by_number_under_one_title(lang):
     assert fig.layout.legend.title.text == t("lab.fig.layers", lang)
     assert fig.data[2].hovertemplate.endswith(t("lab.fig.layer_n", lang, layer=3) + "</extra>")
     assert t("lab.fig.output_layer", lang) in fig.data[10].hovertemplate
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_panel_whose_lines_all_lie_at_zero_says_so(lang):
+    """The deep sigmoid net's Saturation view: 0 of 640 units saturate in either run, and a
+    class read its 20 lines on the axis as an empty chart. A panel at 0 says why, and for
+    sigmoid what still shrinks the gradient; a panel with a saturated unit says nothing."""
+    steps = np.arange(4) * 100
+    cfg = RunConfig(activation="sigmoid", depth=10)
+    flat = {"step": steps, "saturated": np.zeros((4, 10))}
+    some = {"step": steps, "saturated": np.zeros((4, 10))}
+    some["saturated"][2, 7] = 0.01
+    snaps = {
+        "plain": Snapshot("a", cfg, "finished", telemetry=flat),
+        "bn": Snapshot("b", cfg.replace(norm="batchnorm"), "finished", telemetry=some),
+    }
+    fig = figs.per_layer_figure(snaps, "saturated", lang=lang)
+    notes = fig.layout.annotations
+    assert len(notes) == 1 and notes[0].xref == "x domain", notes
+    assert t("lab.fig.none_saturated", lang) in notes[0].text
+    assert t("lab.fig.sigmoid_slope", lang) in notes[0].text
+    assert fig.layout.yaxis.tickformat == ".0%"  # as the panels' titles: "0.0% saturated"
+    tanh = {k: dataclasses.replace(s, config=s.config.replace(activation="tanh"))
+            for k, s in snaps.items()}  # fmt: skip
+    text = figs.per_layer_figure(tanh, "saturated", lang=lang).layout.annotations[0].text
+    assert text == t("lab.fig.none_saturated", lang)
+    dead = {k: dataclasses.replace(s, telemetry={"step": steps, "dead": s.telemetry["saturated"]})
+            for k, s in snaps.items()}  # fmt: skip
+    notes = figs.per_layer_figure(dead, "dead", lang=lang).layout.annotations
+    assert [n.text for n in notes] == [t("lab.fig.none_dead", lang)]
+    grads = {k: dataclasses.replace(s, telemetry={"step": steps, "grad_norm": np.zeros((4, 11))})
+             for k, s in snaps.items()}  # fmt: skip
+    assert not figs.per_layer_figure(grads, "grad_norm", lang=lang).layout.annotations  # no share

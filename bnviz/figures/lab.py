@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import numpy as np
 import plotly.graph_objects as go
 
+from bnviz.config import RunConfig
 from bnviz.figures.theme import (
     COLORS,
     LEGEND_ROW_PX,
@@ -277,7 +278,8 @@ def per_layer_figure(
     guide: float | None = None,
 ) -> go.Figure:
     """A per-layer statistic over time (saturation, dead, gradients): one panel per run."""
-    traces, axes = [], {}
+    share = column in ("saturated", "dead")  # of the layer's units
+    traces, axes, notes = [], {}, []
     for i, ((name, snap), dom) in enumerate(zip(snaps.items(), domains(len(snaps)), strict=True)):
         tel = snap.telemetry
         if not _has(tel):
@@ -322,6 +324,8 @@ def per_layer_figure(
             )
         if snap.state == "diverged" and len(x):  # an x where its curves end, as on Loss
             traces.append(_diverged_mark(name, x[-1], values[-1], lang, ax))
+        if share and len(values) and not values.any():
+            notes.append(_all_at_zero(column, snap.config, ax, lang))
         title = _label(name, lang)
         if column == "grad_norm" and len(tel["step"]) and n > 2:  # the deep-sigmoid sentence's
             times = readable(gradient_shrink(snap), 2)  # "shrinks about 4× per layer", measured
@@ -340,20 +344,36 @@ def per_layer_figure(
             anchor="x" + ax,
             type="log" if log_y else None,
             exponentformat="power",  # 10⁻⁸, not plotly's SI "10n" on a projector
-            rangemode="nonnegative" if column in ("saturated", "dead") else None,  # shares
+            rangemode="nonnegative" if share else None,
+            tickformat=".0%" if share else None,  # as the titles say it: "95% saturated"
             matches=_matched("y", first),
             # same axis: labels on the first panel only (in a half-width column they hit it)
             showticklabels=first is None,
         )
     if not traces:
         return _empty(lang)
-    layout = base_layout(t(f"lab.fig.{column}", lang), height=PER_LAYER_HEIGHT, **axes)
+    layout = base_layout(
+        t(f"lab.fig.{column}", lang), height=PER_LAYER_HEIGHT, annotations=notes, **axes
+    )
     layout["legend"]["title"] = dict(text=t("lab.fig.layers", lang), side="left")
     # a log axis labels what its plot holds once the legend's rows are taken (the deep sigmoid
     # net's 11 layers and the guide: two rows, and 9 labels 16 px apart touched at 1280)
     rows = -(-sum(tr.showlegend is not False for tr in traces) // LEGEND_PER_ROW)
     plot_px = PER_LAYER_PLOT_PX - LEGEND_ROW_PX * rows
     return tidy_log_axes(go.Figure(traces, layout), plot_px=plot_px)
+
+
+def _all_at_zero(column: str, cfg: RunConfig, ax: str, lang: str) -> dict:
+    """A note across a panel whose every unit stayed unsaturated (alive): its lines lie on the
+    axis, which a class read as an empty chart (the deep sigmoid net: 0 of 640 units, the
+    gradient shrinks all the same, because sigmoid's slope is at most 0.25)."""
+    text = t(f"lab.fig.none_{column}", lang)
+    if column == "saturated" and cfg.activation == "sigmoid":
+        text += "<br>" + t("lab.fig.sigmoid_slope", lang)
+    return dict(
+        text=text, x=0.5, y=0.5, xref=f"x{ax} domain", yref=f"y{ax} domain", showarrow=False,
+        font=dict(size=14), bgcolor="rgba(255,255,255,0.85)",
+    )  # fmt: skip
 
 
 def _diverged_mark(name: str, step: float, last: np.ndarray, lang: str, ax: str) -> go.Scatter:
