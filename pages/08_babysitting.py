@@ -26,9 +26,10 @@ def draw(snaps) -> None:
         show(figs.loss_curves_figure(snaps, lang=lang, title="overfit_title"), "loss", left)
         show(figs.accuracy_figure(snaps, lang=lang), "acc", right)
     elif view == "lr":
-        show(figs.loss_curves_figure(snaps, lang=lang), "loss")
+        note = None
         if (high := snaps.get("high")) is not None and len(high.telemetry.get("dead", ())):
-            st.caption(ctx.tr("babysitting.high_dead", share=f"{B.last_layer_dead(high):.0%}"))
+            note = ctx.tr("babysitting.high_dead", share=f"{B.last_layer_dead(high):.0%}")
+        show(figs.loss_curves_figure(snaps, lang=lang, note=note), "loss")
     elif view == "gap":
         show(figs.accuracy_figure(snaps, lang=lang), "acc")
         lines = []  # one line: two took the second below a 1280x720 screen (audit 27)

@@ -79,9 +79,16 @@ def run_label(label: str, snap: Snapshot, lang: str) -> str:
 
 
 def loss_curves_figure(
-    snaps: Mapping[str, Snapshot], *, lang: str = "en", title: str = "loss_curves_title"
+    snaps: Mapping[str, Snapshot],
+    *,
+    lang: str = "en",
+    title: str = "loss_curves_title",
+    note: str | None = None,
 ) -> go.Figure:
     """Mini-batch loss per step for each run on one log chart; a diverged run is marked.
+    `note`: a fact of the runs, written in the plot's top right corner, where the log axis
+    has room (the rates' dead ReLUs: as a caption under the chart it was below a 1280x720
+    screen, the status line of the diverged run taking two lines).
 
     A lone run's legend leaves out its name (the status line above says it), as the accuracy
     chart beside it does: "20 examples, no regularization (lr 0.01) · training loss ends at
@@ -109,6 +116,11 @@ def loss_curves_figure(
         ys.append(y)
     fig.update_xaxes(title_text=_tr("fig.step", lang), range=_steps(snaps))
     fig.update_yaxes(title_text=_tr("fig.loss", lang), **log_axis(*ys))
+    if note:
+        fig.add_annotation(
+            text=note, x=0.99, y=0.98, xref="x domain", yref="y domain", xanchor="right",
+            yanchor="top", align="right", showarrow=False, bgcolor="rgba(255,255,255,0.85)",
+        )  # fmt: skip
     return fig
 
 
