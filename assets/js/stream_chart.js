@@ -110,7 +110,12 @@ function statusLine(d, ans) {
   // a run that says how long it has left leaves out its rate (bnviz/ui/live.py status_text)
   return d.names
     .map((n) =>
-      (ans.state[n] === "running" && !timeLeft(d, ans, n) ? d.status.template : d.status.idle)
+      (ans.state[n] === "diverged"
+        ? d.status.diverged // "no BN: diverged at step 8", as its warning says (live.py)
+        : ans.state[n] === "running" && !timeLeft(d, ans, n)
+          ? d.status.template
+          : d.status.idle
+      )
         .replace("{label}", d.status.labels[n] || n)
         .replace("{state}", d.status.states[ans.state[n]] || ans.state[n])
         .replace("{step}", String((ans.shown || ans.step)[n])) // a diverged run: its step N

@@ -322,13 +322,16 @@ def live_lr(ctx: PageContext, cfg: RunConfig, runs: dict[str, Run | None]) -> bo
 
 def status_text(ctx: PageContext, label: str, snap: Snapshot, rate: bool = True) -> str:
     """ "<label>: <state> · step <n> / <steps> · <rate> steps/s" (no rate unless running, or
-    not `rate`); a run with a minute or more to go says how long instead of its rate: with
-    both, a third of a row (why BN's noise view, zh) took two lines on a busy server and pushed
-    its chart down."""
+    not `rate`; a diverged run: "<label>: diverged at step <n>"); a run with a minute or more
+    to go says how long instead of its rate: with both, a third of a row (why BN's noise view,
+    zh) took two lines on a busy server and pushed its chart down."""
     state = ctx.tr(f"run.state.{snap.state}")
     if snap.state == "queued" and snap.queue_position:
         state = ctx.tr("run.queued_at", position=snap.queue_position)
     left = seconds_left(snap)
+    if snap.state == "diverged":  # as its warning and legend say it, and on one line: "Far too
+        # high: diverged · step 8 / 400" took two in a quarter of a row at 1280 (babysitting)
+        return ctx.tr("run.status_diverged", label=label, step=shown_step(snap))
     text = ctx.tr(
         "run.status"
         if rate and snap.state == "running" and left < TIME_LEFT_FROM_S

@@ -116,6 +116,7 @@ def stream_chart(
         data["status"] = {
             "template": ctx.tr("run.live_status", **{f: "{" + f + "}" for f in fields}),
             "idle": ctx.tr("run.live_status_idle", **{f: "{" + f + "}" for f in fields[:-1]}),
+            "diverged": ctx.tr("run.status_diverged", label="{label}", step="{step}"),
             "labels": dict(labels),
             "states": {s: ctx.tr(f"run.state.{s}") for s in STATES},
             "hidden": not status_shown,
