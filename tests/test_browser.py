@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 
 from bnviz.i18n import lesson_title, t
+from bnviz.ui._compat import SKIP_LINK
 from tests.browser_support import (
     SHOTS,
     _free_port,
@@ -333,15 +334,33 @@ def test_a_share_link_names_the_language_the_page_is_shown_in(browser, server):
 def test_the_document_says_the_language_it_is_shown_in(browser, server):
     """Audit 25: Chinese pages said <html lang="en"> (Streamlit's), so a screen reader read them
     in an English voice. The home page and a lesson in Chinese say zh-CN; a switch to English
-    says en."""
+    says en. Streamlit's "Skip to main content", the first Tab stop, is in the page's language
+    too, after a move to another lesson by the navigation bar as well (audit 27)."""
     page = new_tab(browser, server + "/?lang=zh", locale="zh-CN")
+
+    def says(lang: str, skip: str) -> None:
+        page.wait_for_function(
+            "([lang, skip, link]) => document.documentElement.lang === lang"
+            " && document.querySelector(link)?.textContent === skip",
+            arg=[lang, skip, SKIP_LINK],
+            timeout=60_000,
+        )
+
     try:
-        page.wait_for_function("document.documentElement.lang === 'zh-CN'", timeout=60_000)
+        says("zh-CN", t("app.skip_to_main", "zh"))
         page.goto(server + "/running_stats?lang=zh&seed=6")
-        page.wait_for_function("document.documentElement.lang === 'zh-CN'", timeout=60_000)
+        says("zh-CN", t("app.skip_to_main", "zh"))
         settle(page)
+        page.keyboard.press("Tab")  # the first Tab stop, shown when focused
+        focused = page.evaluate("document.activeElement.textContent")
+        assert focused == t("app.skip_to_main", "zh"), focused
+        page.get_by_role("button", name=t("nav.section.batchnorm", "zh")).click()  # a group
+        page.locator('a[href$="/why_bn"]').click()  # (its name has its icon's: "psychology…")
+        page.wait_for_url("**/why_bn**", timeout=60_000)
+        settle(page)
+        says("zh-CN", t("app.skip_to_main", "zh"))
         page.get_by_role("radio", name="English").click()
-        page.wait_for_function("document.documentElement.lang === 'en'", timeout=60_000)
+        says("en", "Skip to main content")
         no_exception(page)
     finally:
         page.close()

@@ -118,3 +118,21 @@ def test_the_served_app_leaves_pages_mode_before_any_tab_connects():
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "False", out.stdout
+
+
+def test_the_skip_link_we_translate_is_in_streamlit_s_frontend():
+    """common.mark_language finds Streamlit's "Skip to main content" link by this test id; the
+    frontend's bundle renders it with that id and that English text (the browser test checks
+    the translation on a page)."""
+    import re
+    from pathlib import Path
+
+    import streamlit
+
+    from bnviz.ui._compat import SKIP_LINK
+
+    test_id = re.fullmatch(r"\[data-testid=(\w+)\]", SKIP_LINK).group(1)
+    bundles = Path(streamlit.__file__).parent.glob("static/static/js/*.js")
+    found = [b.name for b in bundles if f"`{test_id}`" in (text := b.read_text("utf-8"))
+             and "Skip to main content" in text]  # fmt: skip
+    assert found, f"no Streamlit bundle renders {SKIP_LINK} any more"

@@ -14,6 +14,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 __all__ = [
     "LEGACY_PAGES_RUNNER",
+    "SKIP_LINK",
     "inside_legacy_pages_mode",
     "leave_pages_directory_mode",
     "running_under_apptest",
@@ -23,6 +24,9 @@ __all__ = [
 # The function of streamlit/runtime/scriptrunner/script_runner.py that runs a script in the old
 # pages/ mode (it wraps the main script and the pages/ files in a navigation of its own).
 LEGACY_PAGES_RUNNER = "_mpa_v1"
+# Streamlit's "Skip to main content" link, the page's first Tab stop, in its frontend's bundle
+# (streamlit/static): English whatever the page's language; common.mark_language translates it.
+SKIP_LINK = "[data-testid=stSkipToContent]"
 
 
 def script_session_id() -> str | None:

@@ -19,6 +19,7 @@ from bnviz.i18n import LANGS, has_lang, listed, normalize_lang, strings, t
 from bnviz.runner import Scheduler
 from bnviz.store_open import open_store
 from bnviz.ui._compat import (
+    SKIP_LINK,
     inside_legacy_pages_mode,
     leave_pages_directory_mode,
     running_under_apptest,
@@ -199,21 +200,29 @@ def language_switch() -> str:
 
 # The document's language for screen readers, a browser's translation offer and CJK fonts:
 # Streamlit's page says <html lang="en"> whatever it shows (audit 25: Chinese pages were read
-# in an English voice). An element of no height, hidden with its row, sets it in the browser.
+# in an English voice). An element of no height, hidden with its row, sets it in the browser,
+# and puts Streamlit's "Skip to main content" link (the first Tab stop) in the page's language.
 HTML_LANG = {"en": "en", "zh": "zh-CN"}
 _html_lang = st.components.v2.component(
     "bnviz_html_lang",
-    js="export default function (c) { if (c.data) document.documentElement.lang = c.data; }",
+    js="""export default function (c) {
+  if (!c.data) return;
+  document.documentElement.lang = c.data.lang;
+  const skip = document.querySelector(c.data.link);
+  if (skip) skip.textContent = c.data.skip;
+}""",
     css=".st-key-bnviz_html_lang { display: none; }",
     isolate_styles=False,
 )
 
 
 def mark_language(lang: str) -> None:
-    """Set <html lang> to the page's language (a browser does; AppTest has no document)."""
+    """Set <html lang> to the page's language and translate the skip link (a browser does;
+    AppTest has no document)."""
     if not running_under_apptest():
+        data = dict(lang=HTML_LANG[lang], link=SKIP_LINK, skip=t("app.skip_to_main", lang))
         with st.sidebar:
-            _html_lang(key="bnviz_html_lang", data=HTML_LANG[lang], height=0)
+            _html_lang(key="bnviz_html_lang", data=data, height=0)
 
 
 def ensure_router() -> None:
