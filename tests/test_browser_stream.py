@@ -452,3 +452,22 @@ def test_a_resumed_run_s_streamed_chart_asks_at_once(browser, server):
         no_exception(page)
     finally:
         page.close()
+
+
+def test_each_chart_is_named_by_its_title_for_a_screen_reader(tab, server):
+    """Plotly draws an SVG with no name: a screen reader met the charts as unnamed groups of
+    shapes. Each chart, streamed (the lab's loss and accuracy) or drawn by plot.js (its other
+    views), is a figure named by its title, in the page's language, without its markup."""
+    from bnviz.i18n import t
+
+    page = open_page(tab, server + "/batchnorm_lab?seed=28&lang=zh")
+    named = """(want) => JSON.stringify([...document.querySelectorAll('.bnviz-live, .bnviz-plot')]
+        .filter((el) => el.offsetParent).map((el) => [el.role, el.ariaLabel]))
+        === JSON.stringify(want)"""
+    streamed = [["figure", t("lab.fig.loss", "zh")], ["figure", t("lab.fig.accuracy", "zh")]]
+    page.wait_for_function(named, arg=streamed, timeout=60_000)
+    settle(page)
+    page.get_by_role("radio", name=t("lab.views.health", "zh")).click()
+    page.wait_for_function(named, arg=[["figure", t("lab.fig.saturated", "zh")]], timeout=60_000)
+    no_exception(page)
+    page.get_by_role("button", name=t("run.pause", "zh"), exact=True).click()  # workers idle

@@ -42,6 +42,12 @@ function loadTemplate(url) {
   return window.__bnvizTemplate;
 }
 
+function named(el, layout) {
+  // a screen reader's name for the chart: its title, without its markup (plotly's SVG has none)
+  el.role = "figure";
+  el.ariaLabel = (layout?.title?.text || "").replace(/<[^>]*>/g, " ").trim();
+}
+
 function themed(fig, template) {
   // Streamlit's theme, as its chart element applies it: its template, a bold title
   const layout = { ...(fig.layout || {}) }; // a copy: a failed draw retries the same figure

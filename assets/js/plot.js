@@ -164,6 +164,7 @@ export default function (component) {
     // a new figure (a rerun that changed nothing passes the same one again)
     box.spec = spec;
     const fig = JSON.parse(spec);
+    named(box.root, fig.layout);
     // its place is kept before plotly.js has loaded
     if (!box.plot.style.height) {
       box.plot.style.height = stretchedHeight(fig, box.plot);

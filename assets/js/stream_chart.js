@@ -212,6 +212,7 @@ async function ask(live) {
     // Streamlit's chart theme, as every other chart on the page has it (an audit: these two
     // titles were not bold and their axis titles larger than on all the other views)
     const fig = themed(ans.figure, await loadTemplate(live.data.template));
+    named(live.root, fig.layout);
     live.layout = fig.layout; // as the server sent it: a taller window stretches it again
     fig.layout = stretched(fig.layout, fig.layout.height || live.data.height, fig.data, live.plot);
     live.plot.style.height = fig.layout.height + "px";
