@@ -361,6 +361,29 @@ def test_a_charts_top_tick_label_stands_clear_of_its_subtitle(tab, server):
     no_exception(page)
 
 
+SUBTITLES = """() => [...document.querySelectorAll('.js-plotly-plot')].map(p => {
+  const sub = p.querySelector('.gtitle-subtitle');
+  return sub && [sub.textContent, Math.round(p.getBoundingClientRect().right
+    - sub.getBoundingClientRect().right)];  // room left on its right
+}).filter(Boolean)"""
+
+
+def test_why_bn_s_smoothness_subtitles_fit_their_thirds_of_a_projector_in_chinese(tab, server):
+    """Audit 28: in Chinese at 1280 px the third panel's subtitle ran 135 px past its chart and
+    cut the sentence's own claim, "第 0 步：BN 反而是无 BN 的 2.6 倍" (BN's β-smoothness larger at
+    initialization), to "第 0 步：BN"."""
+    page = _open(tab, server, "why_bn?seed=3&view=smooth&lang=zh", 1280, 720)
+    start = t("why_bn.live.smooth.start", "zh", times="\0").split("\0")[0]  # "第 0 步：大 "
+    page.wait_for_function(
+        f"() => ({SUBTITLES})().filter(([text]) => text.includes({start!r})).length === 1",
+        timeout=120_000,
+    )  # both runs ended: every measure is in
+    settle(page)
+    subs = page.evaluate(SUBTITLES)
+    assert len(subs) == 3 and all(room >= 0 for _, room in subs), subs
+    no_exception(page)
+
+
 VIEWS_BOX = """() => {  // the row of view buttons: where it is on the page
   const r = document.querySelector('[class*="-view"] [data-testid=stButtonGroup]')
     .getBoundingClientRect();
