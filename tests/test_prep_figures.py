@@ -144,6 +144,10 @@ def test_pca_and_photo_figures():
     assert len(FP.centered_figure(D.centered_patch(patches, 0)).data) == 3
     fig = FP.noise_gain_figure(np.array([1e-5, 0.1]), np.array([80.0, 3.0]))
     assert fig.layout.xaxis.type == "log" and fig.layout.yaxis.type == "log"
+    # the dotted line at 1 is named (an audit read it as an axis)
+    [note] = fig.layout.annotations
+    assert note.text == t("preprocessing.fig.no_gain")
+    assert (note.yref, note.y, note.yanchor) == ("y", 0, "bottom")  # on it: log10(1) = 0
 
 
 @pytest.mark.parametrize("lang", LANGS)

@@ -8,7 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from bnviz.figures.theme import COLORS, PALETTE, base_layout, f32, tidy_log_axes
+from bnviz.figures.theme import CHART_TEXT, COLORS, PALETTE, base_layout, f32, tidy_log_axes
 from bnviz.i18n import t
 from bnviz.lessons.preprocessing import Panel, Path, bowl_shape
 from bnviz.lessons.preprocessing_data import TARGET, MeanImage, steps_to_target
@@ -259,6 +259,11 @@ def noise_gain_figure(eps: np.ndarray, gains: np.ndarray, *, lang: str = "en") -
     fig.add_trace(go.Scatter(x=f32(eps), y=f32(gains), mode="lines+markers",
                              name=_tr("fig.noise_gain", lang)))  # fmt: skip
     fig.add_hline(y=1.0, line=dict(color=COLORS["guide"], dash="dot"))
+    fig.add_annotation(  # the dotted line named: an audit read it as an axis. (On a log axis an
+        # annotation's y is log10 of the value: plotly put add_hline's own label at y = 10.)
+        text=_tr("fig.no_gain", lang), x=1, xref="x domain", xanchor="right", y=0, yref="y",
+        yanchor="bottom", showarrow=False, font=dict(color=CHART_TEXT),
+    )  # fmt: skip
     fig.update_xaxes(title_text="eps", type="log")
     fig.update_yaxes(title_text=_tr("fig.noise_gain", lang), type="log")
     return tidy_log_axes(fig)
