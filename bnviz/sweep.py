@@ -150,13 +150,23 @@ class SweepSpec:
             )  # fmt: skip
 
     def configs(self) -> tuple[RunConfig, ...]:
-        """The RunConfig of every model (steps set to the sweep's)."""
-        return tuple(self.base.replace(**dict(c), steps=self.steps) for c in self.changes)
+        """The RunConfig of every model (steps set to the sweep's), made once: a page's run of
+        the hyperparameter lesson asked 15 times for its three sweeps' (630 validated configs
+        each time, 1.0 s of the page's 1.2 s before its charts, measured)."""
+        made = self.__dict__.get("_configs")
+        if made is None:
+            made = tuple(self.base.replace(**dict(c), steps=self.steps) for c in self.changes)
+            object.__setattr__(self, "_configs", made)  # not a field: eq, hash and repr skip it
+        return made
 
     def key(self) -> str:
         """A stable id of everything that changes the result (canonical configs and steps)."""
-        blob = json.dumps([asdict(c.canonical()) for c in self.configs()], sort_keys=True)
-        return "sweep-" + hashlib.sha1(blob.encode()).hexdigest()[:16]
+        made = self.__dict__.get("_key")
+        if made is None:
+            blob = json.dumps([asdict(c.canonical()) for c in self.configs()], sort_keys=True)
+            made = "sweep-" + hashlib.sha1(blob.encode()).hexdigest()[:16]
+            object.__setattr__(self, "_key", made)
+        return made
 
     def build(self, job_id: str, steps: int | None = None, cores: int | None = None) -> SweepJob:
         """The job that trains this sweep (steps: override of the planned steps; cores: see
