@@ -541,6 +541,24 @@ def test_the_noise_views_sentence_holds_for_every_unit_and_seed():
         # the caption's "about 11 times smaller" from B = 2 to 256 (measured 9.8-12.3)
         falls = [noise.fall(0, u) for u in range(noise.mean_std.shape[2])]
         assert min(falls) > 9.5 and max(falls) < 12.5, (seed, falls)
+        # deeper layers (audit 28: "are quieter" held for the mean only), as the chart divides
+        # them: a batch mean that jumps at most about half as much as the first layer's at
+        # every size, every unit against every unit (measured: 1.9x or more less), but not a
+        # quieter variance: as much or more for about half their units or more (47-75 %)
+        mean = noise.mean_std / np.sqrt(noise.pop_var)[None]  # (sizes, layers, units)
+        var = noise.var_std / noise.pop_var[None]
+        quieter = mean[:, :1].min(axis=2) / mean[:, 1:].max(axis=(1, 2))[:, None]
+        assert (quieter > 1.8).all(), (seed, quieter.min())
+        as_loud = (var[:, 1:] >= var[:, :1]).mean()
+        assert as_loud > 0.4, (seed, as_loud)
+
+
+def test_the_noise_chart_s_two_guides_look_different_in_its_legend():
+    """Audit 28: "1/√B" and "independent draws, layer 1" were both black dashed keys, side by
+    side in one legend row."""
+    fig = figs.noise_figure(rs.batch_noise(rs.DEFAULT), 0, lang="en")
+    guides = [tr for tr in fig.data if tr.mode == "lines"]
+    assert len(guides) == 2 and guides[0].line.dash != guides[1].line.dash, guides
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
