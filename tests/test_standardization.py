@@ -9,7 +9,7 @@ import torch
 
 from bnviz.config import from_query, specs, to_query
 from bnviz.figures import standardization as figs
-from bnviz.i18n import LANGS, strings
+from bnviz.i18n import LANGS, strings, t
 from bnviz.lessons import standardization as S
 from bnviz.lessons import two_weights
 
@@ -285,6 +285,38 @@ def test_figures_have_data_in_both_languages(lang):
     dotted = [tr for tr in used.data if tr.line.dash == "dot" and tr.x[0] is not None]
     assert sorted(float(tr.x[0]) for tr in dotted) == pytest.approx([1e-4, 0.5])
     assert not [tr for tr in sweep.data if tr.line.dash == "dot" and tr.x[0] is not None]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_path_that_leaves_its_panel_is_drawn_to_where_it_leaves(lang):
+    """Audit 28: the Diverge preset's raw path, 200 steps, went on past the panel's edge, each
+    step a stroke across the whole panel: side by side they drew a solid orange block over the
+    contours and the minimum. The path ends with its first step out (12-14 on seeds 0-4), and
+    a note where it crosses the edge says at which step; a path that stays inside is drawn
+    whole."""
+    for seed in range(5):
+        cfg = S.preset_config("diverge", S.StandardizationConfig(seed=seed))
+        raw = S.descent(**cfg.descent_args(False))
+        grid = S.contour_grid(raw.problem, raw.path)
+        out = figs.leaves_panel(raw, grid)
+        assert out is not None and 5 < out < 50, (seed, out)
+        path = figs.contour_figure(raw, grid, lang=lang).data[1]
+        assert list(path.customdata) == list(range(out + 1)), seed
+        w1, w2 = np.asarray(path.x), np.asarray(path.y)
+        inside = (grid.w2[0] <= w2) & (w2 <= grid.w2[-1]) & (grid.w1[0] <= w1) & (w1 <= grid.w1[-1])
+        assert inside[:-1].all() and not inside[-1], seed
+        fig = figs.contour_figure(raw, grid, lang=lang)
+        assert [a.text for a in fig.layout.annotations] == [
+            t("standardization.fig.path_out", lang, step=out)
+        ]  # on the edge it crosses
+        edge = fig.layout.annotations[0].y
+        assert edge in (pytest.approx(grid.w2[0]), pytest.approx(grid.w2[-1])), edge
+        early = figs.contour_figure(raw, grid, lang=lang, upto=3)
+        assert len(early.data[1].x) == 4 and not early.layout.annotations  # not out yet
+        std = S.descent(**cfg.descent_args(True))
+        whole = figs.contour_figure(std, S.contour_grid(std.problem, std.path), lang=lang)
+        assert len(whole.data[1].x) == len(std.path)
+        assert not whole.layout.annotations
 
 
 def test_long_paths_are_thinned_without_aliasing_the_zigzag():

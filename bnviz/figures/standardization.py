@@ -40,9 +40,20 @@ def _log_gap(grid: Grid, floor: float) -> np.ndarray:
     return np.log10(np.maximum(grid.z - np.float32(grid.loss_star), floor)).astype(np.float32)
 
 
-def _path_traces(d: Descent, upto: int | None, lang: str) -> list[go.Scatter]:
-    """The path up to step `upto`, its start and the optimum."""
+def leaves_panel(d: Descent, grid: Grid) -> int | None:
+    """The first step whose point lies outside the panel's contours (None: it stays inside)."""
+    w1, w2 = d.path[:, 0], d.path[:, 1]
+    out = (w1 < grid.w1[0]) | (w1 > grid.w1[-1]) | (w2 < grid.w2[0]) | (w2 > grid.w2[-1])
+    return int(np.argmax(out)) if out.any() else None
+
+
+def _path_traces(d: Descent, upto: int | None, lang: str, grid: Grid) -> list[go.Scatter]:
+    """The path up to step `upto` (and no further than its first step out of the panel), its
+    start and the optimum. A diverging path's steps past the edge were strokes across the whole
+    panel, side by side: an audit saw a solid orange block, not a zig-zag growing wider."""
     k = len(d.path) - 1 if upto is None else int(np.clip(upto, 0, len(d.path) - 1))
+    if (out := leaves_panel(d, grid)) is not None and out <= k:
+        k = out  # one stroke out of the panel; out_note() says at which step
     idx = thin(k + 1)
     path, color = d.path[idx], COLORS[_panel(d.standardize)]
     hover = _tr("fig.hover_path", lang) + "<extra></extra>"
@@ -61,6 +72,21 @@ def _path_traces(d: Descent, upto: int | None, lang: str) -> list[go.Scatter]:
             name=_tr("fig.optimum", lang), marker=dict(symbol="star", size=15, color="#222"),
         ),
     ]  # fmt: skip
+
+
+def _out_notes(d: Descent, upto: int | None, lang: str, grid: Grid) -> list[dict]:
+    """ "out at step N" on the edge where a path drawn that far leaves its panel (in the
+    legend it took the width of two entries)."""
+    out = leaves_panel(d, grid)
+    if out is None or (upto is not None and upto < out):
+        return []
+    w1, w2 = np.clip(d.path[out], [grid.w1[0], grid.w2[0]], [grid.w1[-1], grid.w2[-1]])
+    top = w2 >= grid.w2[-1]
+    return [dict(
+        text=_tr("fig.path_out", lang, step=out), x=float(w1), y=float(w2), xanchor="left",
+        yanchor="top" if top else "bottom", showarrow=False, xshift=6,
+        font=dict(color=COLORS[_panel(d.standardize)]), bgcolor="rgba(255,255,255,0.8)",
+    )]  # fmt: skip
 
 
 def _power_ticks(lo: float, hi: float) -> dict:
@@ -106,7 +132,8 @@ def contour_figure(
     # a taller window stretches both panels alike, the square one too (assets/js/load_plotly.js;
     # audit 18: at 1080 px the raw panel grew beside a standardized one that kept its height)
     layout["meta"] = STRETCH
-    return go.Figure(data=[contour, *_path_traces(d, upto, lang)], layout=layout)
+    layout["annotations"] = _out_notes(d, upto, lang, grid)
+    return go.Figure(data=[contour, *_path_traces(d, upto, lang, grid)], layout=layout)
 
 
 # ---------------------------------------------------------------------------- loss per step
