@@ -30,6 +30,9 @@ def test_bn_terms_show_only_the_first_order_and_overflow_is_announced():
     fig = figs.terms_figure(bn_step(20, 1.2, 0.01), lang="en")
     assert np.isfinite(fig.data[0].y[0]) and np.all(np.isnan(np.asarray(fig.data[0].y[1:], float)))
     assert fig.data[1].y[0] == pytest.approx(fig.data[2].y[0], rel=1e-12)
+    # equal lines: the prediction's is drawn wider, under the actual change's (audit 28: it
+    # was hidden under it, and read as a missing line)
+    assert fig.data[1].line.width > 2 * fig.data[2].line.width
     big = figs.terms_figure(deep_linear_step(50, 3.0, 0.1), lang="en")
     assert any("float64" in a.text for a in big.layout.annotations)
     assert len(big.data) == 2  # the actual change is infinite: no line for it

@@ -42,14 +42,14 @@ def terms_figure(step: DeepLinearStep | BNStep, *, lang: str, height: int = 340)
                name=_tr("fig.term", lang), showlegend=False),
         layout=base_layout(_tr("fig.terms_title", lang), height=height),
     )  # fmt: skip
-    for value, key, color in (
-        (step.predicted, "predicted", COLORS["guide"]),
-        (step.actual, "actual", COLORS["accent"]),
+    for value, key, color, width in (  # the prediction wide under the actual change: with BN
+        (step.predicted, "predicted", COLORS["guide"], 6),  # they are equal, and the grey line
+        (step.actual, "actual", COLORS["accent"], 2),  # was hidden under the green (audit 28)
     ):
         if math.isfinite(value) and value != 0:
             fig.add_trace(go.Scatter(
                 x=[0.5, len(terms) + 0.5], y=[abs(value)] * 2, mode="lines",
-                line=dict(color=color, dash="dash", width=2),
+                line=dict(color=color, dash="dash", width=width),
                 name=_tr(f"fig.{key}_line", lang, value=readable(value)),
             ))  # fmt: skip
     fig.update_yaxes(type="log", title_text=_tr("fig.abs_change", lang), exponentformat="power")
