@@ -163,7 +163,11 @@ def test_a_preset_after_a_scrub_shows_its_whole_path_and_a_scrub_past_the_steps_
     assert at.query_params["upto"] == "3"
     choose_preset(at, "standardization", "diverge")
     assert at.slider(key="standardization.upto.200").value == 200 and "upto" not in at.query_params
-    assert [trace_lengths(f)[1] for f in figures(at)[:2]] == [201, 201]  # the whole path
+    raw, std = figures(at)[:2]  # the whole path: the standardized one's 200 steps, the raw
+    assert trace_lengths(std)[1] == 201  # one's to where it leaves its panel, and said there
+    out = trace_lengths(raw)[1] - 1
+    notes = [a["text"] for a in raw["layout"]["annotations"]]
+    assert out > 3 and notes == [t("standardization.fig.path_out", step=out)], (out, notes)
     past = page(upto="500", steps="100")
     said = t("app.url_note", name="upto", text="500", default="100")
     assert said in " ".join(w.value for w in past.warning)
