@@ -168,6 +168,11 @@ class SweepSpec:
             object.__setattr__(self, "_key", made)
         return made
 
+    def __getstate__(self) -> dict:
+        """Pickled without what configs() and key() keep (six times the bytes: a spec goes to
+        a worker with its job, and the worker makes them again)."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("_configs", "_key")}
+
     def build(self, job_id: str, steps: int | None = None, cores: int | None = None) -> SweepJob:
         """The job that trains this sweep (steps: override of the planned steps; cores: see
         SweepJob, default: the CORES_ENV variable, else 1)."""

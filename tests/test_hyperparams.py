@@ -146,3 +146,7 @@ def test_a_sweep_s_configs_and_key_are_made_once_per_view_and_settings():
     fresh = SweepSpec(spec.base, spec.changes, spec.steps)
     assert fresh == spec and hash(fresh) == hash(spec) and fresh.key() == spec.key()
     assert pickle.loads(pickle.dumps(spec)) == spec
+    bare = SweepSpec(spec.base, spec.changes, spec.steps)
+    bare.__dict__.pop("_configs")  # as made before: pickled without the memo, no bigger
+    assert len(pickle.dumps(spec)) == len(pickle.dumps(bare))
+    assert pickle.loads(pickle.dumps(spec)).key() == spec.key()

@@ -53,7 +53,7 @@ def _path_traces(d: Descent, upto: int | None, lang: str, grid: Grid) -> list[go
     panel, side by side: an audit saw a solid orange block, not a zig-zag growing wider."""
     k = len(d.path) - 1 if upto is None else int(np.clip(upto, 0, len(d.path) - 1))
     if (out := leaves_panel(d, grid)) is not None and out <= k:
-        k = out  # one stroke out of the panel; out_note() says at which step
+        k = out  # one stroke out of the panel; _out_notes() says at which step
     idx = thin(k + 1)
     path, color = d.path[idx], COLORS[_panel(d.standardize)]
     hover = _tr("fig.hover_path", lang) + "<extra></extra>"
