@@ -285,6 +285,24 @@ def test_a_learning_rate_changed_by_hand_is_in_the_status_line():
     assert t("run.steered", "zh", lr=lr) in status_text(ctx, "无 BN", by_hand)
 
 
+def test_a_diverged_run_s_status_line_says_where_as_its_warning_does():
+    """ "Far too high: diverged · step 8 / 400" took two lines in a quarter of a row at 1280
+    (babysitting) and said the step differently from the warning and the legend. A rate
+    changed by hand is still said after it."""
+    from types import SimpleNamespace
+
+    from bnviz.ui.live import status_text
+
+    for lang in ("en", "zh"):
+        ctx = SimpleNamespace(lang=lang, tr=lambda key, _l=lang, **fmt: t(key, _l, **fmt))
+        snap = dataclasses.replace(fake(7, state="diverged"), diverged_at=8)
+        said = t("run.status_diverged", lang, label="no BN", step=8)
+        assert status_text(ctx, "no BN", snap) == said
+        by_hand = dataclasses.replace(snap, lr=snap.config.lr / 6)
+        lr = float(f"{snap.config.lr / 6:.3g}")
+        assert status_text(ctx, "no BN", by_hand) == said + t("run.steered", lang, lr=lr)
+
+
 def test_a_diverging_climb_leaves_the_loss_axis_at_its_ceiling():
     """An audit: lr 10, ReLU, large init, 6 layers: the no-BN loss went 6,660 -> 4·10^29 ->
     NaN and the log axis spanned 10^30, the BN run's whole curve a line along its bottom. The

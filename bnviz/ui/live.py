@@ -331,17 +331,18 @@ def status_text(ctx: PageContext, label: str, snap: Snapshot, rate: bool = True)
     left = seconds_left(snap)
     if snap.state == "diverged":  # as its warning and legend say it, and on one line: "Far too
         # high: diverged · step 8 / 400" took two in a quarter of a row at 1280 (babysitting)
-        return ctx.tr("run.status_diverged", label=label, step=shown_step(snap))
-    text = ctx.tr(
-        "run.status"
-        if rate and snap.state == "running" and left < TIME_LEFT_FROM_S
-        else "run.status_idle",
-        label=label,
-        state=state,
-        step=shown_step(snap),
-        steps=snap.steps,
-        rate=snap.steps_per_s,
-    )
+        text = ctx.tr("run.status_diverged", label=label, step=shown_step(snap))
+    else:
+        text = ctx.tr(
+            "run.status"
+            if rate and snap.state == "running" and left < TIME_LEFT_FROM_S
+            else "run.status_idle",
+            label=label,
+            state=state,
+            step=shown_step(snap),
+            steps=snap.steps,
+            rate=snap.steps_per_s,
+        )
     lr = steered_lr(snap)
     if lr is not None:  # changed by hand while it trained: the sentence speaks of the settings'
         text += ctx.tr("run.steered", lr=lr)
