@@ -471,3 +471,39 @@ def test_each_chart_is_named_by_its_title_for_a_screen_reader(tab, server):
     page.wait_for_function(named, arg=[["figure", t("lab.fig.saturated", "zh")]], timeout=60_000)
     no_exception(page)
     page.get_by_role("button", name=t("run.pause", "zh"), exact=True).click()  # workers idle
+
+
+def test_a_chart_says_it_is_loading_until_plotly_has_loaded_and_is_named_before_it(browser, server):
+    """Audit 29: a new tab loads plotly.js (4.7 MB) before a streamed chart asks for its
+    points, and the lab's view showed nothing under its tabs for 2.5-4 s: its status line
+    says it is loading until the first answer. With plotly.js held back (here: refused), that
+    line stays, and a chart with no title of its own (preprocessing's images) is still named,
+    by its panels' titles."""
+    from bnviz.i18n import t
+    from bnviz.ui.live_routes import PLOTLY_URL
+
+    page = browser.new_page(locale="en-US", viewport={"width": 1280, "height": 720})
+    try:
+        page.route(f"**{PLOTLY_URL}", lambda route: route.abort())
+        page.goto(server + "/batchnorm_lab?seed=29")
+        settle(page)
+        loading = t("run.live_loading")
+        page.wait_for_function(
+            "(text) => { const s = document.querySelector('.bnviz-live-status');"
+            " return s && s.innerText === text; }",
+            arg=loading,
+            timeout=60_000,
+        )
+        page.goto(server + "/preprocessing?view=images")
+        settle(page)
+        page.wait_for_function(
+            "() => document.querySelectorAll('.bnviz-plot').length >= 3",
+            timeout=60_000,
+        )
+        names = page.evaluate(
+            "() => [...document.querySelectorAll('.bnviz-plot')].map((e) => e.ariaLabel)"
+        )
+        assert names and all(names), names
+        assert any(t("preprocessing.fig.mean_image") in n for n in names), names
+    finally:
+        page.close()

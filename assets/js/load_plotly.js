@@ -43,9 +43,11 @@ function loadTemplate(url) {
 }
 
 function named(el, layout) {
-  // a screen reader's name for the chart: its title, without its markup (plotly's SVG has none)
+  // a screen reader's name for the chart: its title, without its markup (plotly's SVG has
+  // none), or its panels' titles (preprocessing's images have no other)
+  const text = layout?.title?.text || (layout?.annotations || []).map((a) => a.text).join(", ");
   el.role = "figure";
-  el.ariaLabel = (layout?.title?.text || "").replace(/<[^>]*>/g, " ").trim();
+  el.ariaLabel = text.replace(/<[^>]*>/g, " ").trim();
 }
 
 function themed(fig, template) {

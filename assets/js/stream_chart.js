@@ -286,6 +286,7 @@ function start(root, data) {
     status.style.visibility = "hidden";
     status.setAttribute("aria-hidden", "true");
   }
+  status.textContent = (data.status && data.status.loading) || ""; // till the first answer
   box.append(status, plot, note);
   root.appendChild(box);
   const live = { src: data.src, data, root: box, plot, note, status, since: null, stopped: false };

@@ -117,6 +117,9 @@ def stream_chart(
             "template": ctx.tr("run.live_status", **{f: "{" + f + "}" for f in fields}),
             "idle": ctx.tr("run.live_status_idle", **{f: "{" + f + "}" for f in fields[:-1]}),
             "diverged": ctx.tr("run.status_diverged", label="{label}", step="{step}"),
+            # until the first answer: plotly.js (4.7 MB) loads first in a new tab, 1-3 s in
+            # which the view showed nothing under its tabs (audit 29)
+            "loading": ctx.tr("run.live_loading"),
             "labels": dict(labels),
             "states": {s: ctx.tr(f"run.state.{s}") for s in STATES},
             "hidden": not status_shown,
