@@ -311,6 +311,10 @@ def test_a_path_that_leaves_its_panel_is_drawn_to_where_it_leaves(lang):
         ]  # on the edge it crosses
         edge = fig.layout.annotations[0].y
         assert edge in (pytest.approx(grid.w2[0]), pytest.approx(grid.w2[-1])), edge
+        assert fig.layout.annotations[0].xanchor == "left"  # toward the panel's middle
+        mirrored = raw.path * [-1, 1] + [grid.w1[0] + grid.w1[-1], 0]  # out on the far side
+        far = figs.contour_figure(dataclasses.replace(raw, path=mirrored), grid, lang=lang)
+        assert far.layout.annotations[0].xanchor == "right"  # (it ran into the colour bar)
         early = figs.contour_figure(raw, grid, lang=lang, upto=3)
         assert len(early.data[1].x) == 4 and not early.layout.annotations  # not out yet
         std = S.descent(**cfg.descent_args(True))

@@ -81,10 +81,11 @@ def _out_notes(d: Descent, upto: int | None, lang: str, grid: Grid) -> list[dict
     if out is None or (upto is not None and upto < out):
         return []
     w1, w2 = np.clip(d.path[out], [grid.w1[0], grid.w2[0]], [grid.w1[-1], grid.w2[-1]])
-    top = w2 >= grid.w2[-1]
-    return [dict(
-        text=_tr("fig.path_out", lang, step=out), x=float(w1), y=float(w2), xanchor="left",
-        yanchor="top" if top else "bottom", showarrow=False, xshift=6,
+    top, left = w2 >= grid.w2[-1], w1 < (grid.w1[0] + grid.w1[-1]) / 2  # the text toward the
+    return [dict(  # middle: on the panel's far side it ran into the colour bar
+        text=_tr("fig.path_out", lang, step=out), x=float(w1), y=float(w2),
+        xanchor="left" if left else "right", xshift=6 if left else -6,
+        yanchor="top" if top else "bottom", showarrow=False,
         font=dict(color=COLORS[_panel(d.standardize)]), bgcolor="rgba(255,255,255,0.8)",
     )]  # fmt: skip
 
