@@ -328,7 +328,7 @@ def test_a_panel_whose_lines_all_lie_at_zero_says_so(lang):
     assert len(notes) == 1 and notes[0].xref == "x domain", notes
     assert t("lab.fig.none_saturated", lang) in notes[0].text
     assert t("lab.fig.sigmoid_slope", lang) in notes[0].text
-    assert fig.layout.yaxis.tickformat == ".0%"  # as the panels' titles: "0.0% saturated"
+    assert fig.layout.yaxis.tickformat == ".2~%"  # as the panels' titles: "0.0% saturated"
     tanh = {k: dataclasses.replace(s, config=s.config.replace(activation="tanh"))
             for k, s in snaps.items()}  # fmt: skip
     text = figs.per_layer_figure(tanh, "saturated", lang=lang).layout.annotations[0].text

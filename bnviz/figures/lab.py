@@ -345,7 +345,8 @@ def per_layer_figure(
             type="log" if log_y else None,
             exponentformat="power",  # 10⁻⁸, not plotly's SI "10n" on a projector
             rangemode="nonnegative" if share else None,
-            tickformat=".0%" if share else None,  # as the titles say it: "95% saturated"
+            tickformat=".2~%" if share else None,  # "95%", "0.5%": as the titles say it (".0%"
+            # wrote 0.5 % as "1%", twice on an axis to 2 %)
             matches=_matched("y", first),
             # same axis: labels on the first panel only (in a half-width column they hit it)
             showticklabels=first is None,
