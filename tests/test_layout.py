@@ -373,7 +373,7 @@ def test_why_bn_s_smoothness_subtitles_fit_their_thirds_of_a_projector_in_chines
     cut the sentence's own claim, "第 0 步：BN 反而是无 BN 的 2.6 倍" (BN's β-smoothness larger at
     initialization), to "第 0 步：BN"."""
     page = _open(tab, server, "why_bn?seed=3&view=smooth&lang=zh", 1280, 720)
-    start = t("why_bn.live.smooth.start", "zh", times="\0").split("\0")[0]  # "第 0 步：大 "
+    start = t("why_bn.live.smooth.start", "zh", times="\0").split("\0")[0]  # "第 0 步：为 "
     page.wait_for_function(
         f"() => ({SUBTITLES})().filter(([text]) => text.includes({start!r})).length === 1",
         timeout=120_000,
