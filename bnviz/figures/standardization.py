@@ -47,12 +47,13 @@ def leaves_panel(d: Descent, grid: Grid) -> int | None:
     return int(np.argmax(out)) if out.any() else None
 
 
-def _path_traces(d: Descent, upto: int | None, lang: str, grid: Grid) -> list[go.Scatter]:
-    """The path up to step `upto` (and no further than its first step out of the panel), its
-    start and the optimum. A diverging path's steps past the edge were strokes across the whole
-    panel, side by side: an audit saw a solid orange block, not a zig-zag growing wider."""
+def _path_traces(d: Descent, upto: int | None, lang: str, out: int | None) -> list[go.Scatter]:
+    """The path up to step `upto` (and no further than `out`, its first step out of the panel:
+    leaves_panel), its start and the optimum. A diverging path's steps past the edge were
+    strokes across the whole panel, side by side: an audit saw a solid orange block, not a
+    zig-zag growing wider."""
     k = len(d.path) - 1 if upto is None else int(np.clip(upto, 0, len(d.path) - 1))
-    if (out := leaves_panel(d, grid)) is not None and out <= k:
+    if out is not None and out <= k:
         k = out  # one stroke out of the panel; _out_notes() says at which step
     idx = thin(k + 1)
     path, color = d.path[idx], COLORS[_panel(d.standardize)]
@@ -74,10 +75,9 @@ def _path_traces(d: Descent, upto: int | None, lang: str, grid: Grid) -> list[go
     ]  # fmt: skip
 
 
-def _out_notes(d: Descent, upto: int | None, lang: str, grid: Grid) -> list[dict]:
-    """ "out at step N" on the edge where a path drawn that far leaves its panel (in the
-    legend it took the width of two entries)."""
-    out = leaves_panel(d, grid)
+def _out_notes(d: Descent, upto: int | None, lang: str, grid: Grid, out: int | None) -> list[dict]:
+    """ "out at step N" on the edge where a path drawn that far leaves its panel at step `out`
+    (leaves_panel; in the legend it took the width of two entries)."""
     if out is None or (upto is not None and upto < out):
         return []
     w1, w2 = np.clip(d.path[out], [grid.w1[0], grid.w2[0]], [grid.w1[-1], grid.w2[-1]])
@@ -133,8 +133,9 @@ def contour_figure(
     # a taller window stretches both panels alike, the square one too (assets/js/load_plotly.js;
     # audit 18: at 1080 px the raw panel grew beside a standardized one that kept its height)
     layout["meta"] = STRETCH
-    layout["annotations"] = _out_notes(d, upto, lang, grid)
-    return go.Figure(data=[contour, *_path_traces(d, upto, lang, grid)], layout=layout)
+    out = leaves_panel(d, grid)
+    layout["annotations"] = _out_notes(d, upto, lang, grid, out)
+    return go.Figure(data=[contour, *_path_traces(d, upto, lang, out)], layout=layout)
 
 
 # ---------------------------------------------------------------------------- loss per step
