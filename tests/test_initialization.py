@@ -262,6 +262,20 @@ def test_compare_charts_share_one_axis_and_one_color_per_init():
     assert min(b.layout.yaxis.tickvals) <= 10 ** (lo + 1)
 
 
+def test_a_std_chart_with_bn_shows_its_layers_alike_not_a_collapse():
+    """With BN every layer's std is about 0.63: plotly's own range (0.62 to 1) drew the input's
+    1 falling to 0.63 down the whole chart, under "every layer looks alike" (audit 30). The
+    axis spans at least MIN_DECADES; the input-to-layer-1 drop is a small part of its height."""
+    curves = init.std_curves(("small", "xavier"), depth=4, width=40, n=80, batchnorm=True)
+    chart = fig.std_figure(curves, lang="en", bn=True)
+    lo, hi = chart.layout.yaxis.range
+    assert hi - lo >= fig.MIN_DECADES
+    data = np.log10([v for c in curves.values() for v in c if v > 0])
+    assert lo < data.min() and hi > data.max()
+    assert (data.max() - data.min()) / (hi - lo) < 0.3
+    assert len(chart.layout.yaxis.tickvals) >= 2  # labelled across the span shown
+
+
 def test_std_chart_keeps_its_plot_height_and_labels_that_fit_it():
     """Six inits with ReLU: a legend row each squeezed the plot to 60 px and its eleven labels
     (10¹² … 10⁻⁸) onto each other. The figure grows by its legend; its labels fit the plot."""

@@ -25,6 +25,7 @@ from bnviz.lessons.initialization import INITS, GradStats, LayerStats
 
 COLUMNS = 5  # histogram panels per row: 10 layers fill two rows
 PANEL_HEIGHT = 130  # two rows of panels and their two-line titles fit the first screen
+MIN_DECADES = 2.0  # the least span of a std chart's log axis (shared_log_range)
 STD_PLOT_PX = 200  # std_figure's plot height, measured at 1280x720 and 1920x1080
 PANEL_GAP = 0.045  # of the width between panels: one panel's "1" and the next one's "−1" apart
 
@@ -42,13 +43,16 @@ def _series(init: str, i: int) -> int:
 
 
 def shared_log_range(*curves: Mapping[str, np.ndarray]) -> list[float] | None:
-    """A log10 y range covering every positive std of several charts, so they compare by eye."""
+    """A log10 y range covering every positive std of several charts, so they compare by eye,
+    and at least MIN_DECADES tall: with BN every layer's std is about 0.63, and plotly's own
+    range (0.62 to 1) drew the input's 1 falling to 0.63 as a collapse down the whole chart,
+    under a sentence saying every layer looks alike (audit 30)."""
     values = np.concatenate([np.asarray(c, dtype=np.float64) for d in curves for c in d.values()])
     values = values[np.isfinite(values) & (values > 0)]
     if not len(values):
         return None
     lo, hi = np.log10(values.min()), np.log10(values.max())
-    pad = max(0.1 * (hi - lo), 0.2)
+    pad = max(0.1 * (hi - lo), 0.2, (MIN_DECADES - (hi - lo)) / 2)
     return [float(lo - pad), float(hi + pad)]
 
 
@@ -63,8 +67,9 @@ def std_figure(
 ) -> go.Figure:
     """Std of every layer's outputs (layer 0 = the input X), one line per init, log y.
 
-    y_range: log10 bounds (see shared_log_range); highlight: the init drawn bold; shorter:
-    px less plot height (the comparison's six-row legend ends on the first screen).
+    y_range: log10 bounds (default: shared_log_range of curves); highlight: the init drawn
+    bold; shorter: px less plot height (the comparison's six-row legend ends on the first
+    screen).
     """
     traces = []
     for i, (init, stds) in enumerate(curves.items()):
@@ -94,6 +99,8 @@ def std_figure(
         xaxis=dict(title=_tr("fig.layer", lang), dtick=1),
         yaxis=dict(title=_tr("fig.std", lang), type="log", exponentformat="power"),
     )
+    if y_range is None:
+        y_range = shared_log_range(curves)
     if y_range is not None:
         layout["yaxis"]["range"] = list(y_range)
     return tidy_log_axes(go.Figure(data=traces, layout=layout), plot_px=STD_PLOT_PX - shorter)
