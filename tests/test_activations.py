@@ -407,6 +407,12 @@ def test_race_figure_and_caption_report_the_measured_ratio_next_to_the_papers(sm
     assert list(f.data[0].y) == pytest.approx(np.median(np.where(
         np.isnan(small_race.steps), 200, small_race.steps), axis=1))  # fmt: skip
     assert f.data[1].marker.symbol[2] == "circle-open"  # sigmoid missed the target
+    # a log axis, each bar's steps written on it: on a linear axis sigmoid's ~1850 steps left
+    # ReLU's and tanh's ~60 two slivers alike (audit 30)
+    assert f.layout.yaxis.type == "log" and f.layout.yaxis.tickvals
+    lo_axis, hi_axis = f.layout.yaxis.range
+    assert lo_axis <= np.log10(np.nanmin(small_race.steps)) - 1 and hi_axis > np.log10(200)
+    assert list(f.data[0].text) == [f"{v:.0f}" for v in f.data[0].y]
     text = fig.race_caption(small_race, lang=lang)
     lo, hi = race.race_ratios(small_race)["tanh"]
     assert f"{lo:.1f}–{hi:.1f}" in text and "6" in text and "CIFAR-10" in text
