@@ -40,7 +40,7 @@ def choice_label(ctx: PageContext, name: str, value: str) -> str:
     table = strings(ctx.lang)
     for key in (f"{ctx.name}.{name}.{value}", f"{ctx.name}.{name}s.{value}"):
         if key in table:
-            return f"“{table[key]}”"
+            return table[key]  # the note's sentence quotes it (quoted here too: ““…””)
     return value
 
 
