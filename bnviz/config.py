@@ -321,6 +321,7 @@ class Note:
     text: str
     default: Any
     reason: str
+    spec: FieldSpec | None = None  # the setting's, where it has one: its allowed values
 
 
 def from_query(cls: type, params: Mapping[str, Any], base: Any = None) -> tuple[Any, list[Note]]:
@@ -338,5 +339,5 @@ def from_query(cls: type, params: Mapping[str, Any], base: Any = None) -> tuple[
         try:
             values[name] = parse_value(spec, str(text))
         except ConfigError as err:
-            notes.append(Note(name, str(text), getattr(base, name), str(err)))
+            notes.append(Note(name, str(text), getattr(base, name), str(err), spec))
     return dataclasses.replace(base, **values), notes

@@ -138,3 +138,23 @@ def run_to_end(at, page_key: str, names, timeout: float = 300) -> dict:
     wait_for_runs(at, ended, timeout=timeout)
     at.run()
     return shown_runs(page_key)
+
+
+def link_note(
+    page: str, name: str, text: str, default: object, lang: str = "en", unused: bool = False,
+    allowed: tuple | None = None,
+) -> str:  # fmt: skip
+    """A note on a link's unusable value as `page` (its context's name) says it: the setting
+    named by its control's label and its key in the link, as in "Hidden layers (depth)"
+    (common.setting_name), and with `allowed` = (lo, hi) the range said after it."""
+    from bnviz.i18n import strings, t
+
+    table = strings(lang)
+    label = table.get(f"{page}.field.{name}") or table.get(f"fields.{name}")
+    label = label or (t("app.view_name", lang) if name == "view" else None)
+    shown = label or name
+    if label and label.casefold() != name:
+        shown = t("app.setting_named", lang, label=label, field=name)
+    key = "app.url_note_unused" if unused else "app.url_note"
+    said = t(key, lang, name=shown, text=text, default=default)
+    return said + (t("app.url_allowed", lang, lo=allowed[0], hi=allowed[1]) if allowed else "")

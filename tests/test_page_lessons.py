@@ -17,6 +17,7 @@ from tests.helpers import (
     decode,
     figures,
     leave_idle,
+    link_note,
     rerun_until,
     setting,
     shown_runs,
@@ -302,20 +303,20 @@ def test_a_bad_link_value_for_a_setting_the_view_does_not_use_says_so(lang):
     """An audit: /activations?view=dead&activation=foo said "using sigmoid instead" above the
     dead-ReLU view's ReLU: that is the One function view's setting, not this view's."""
     note = {"name": "activation", "text": "foo", "default": t("options.sigmoid", lang)}
-    other = t("app.url_note_unused", lang, **note)
-    plain = t("app.url_note", lang, **note)
+    other = link_note("activations", **note, lang=lang, unused=True)
+    plain = link_note("activations", **note, lang=lang)
     for view, said in (("dead", other), ("zigzag", other), ("function", plain)):
         at = page(ACT, view=view, activation="foo", lang=lang)
         assert not at.exception
         assert [w.value for w in at.warning] == [said], view
     at = page(ACT, view="gallery", leaky_slope="foo", lang=lang)  # drawn, with no control
-    said = t("app.url_note", lang, name="leaky_slope", text="foo", default=0.01)
+    said = link_note("activations", "leaky_slope", "foo", 0.01, lang, allowed=(0, 1))
     assert [w.value for w in at.warning] == [said]
     at = page("06_why_bn.py", view="shift", depth="foo", lang=lang)  # the live views: seed only
-    said = t("app.url_note_unused", lang, name="depth", text="foo", default=20)
+    said = link_note("why_bn", "depth", "foo", 20, lang, unused=True, allowed=(1, 50))
     assert said in [w.value for w in at.warning]
     at = page("06_why_bn.py", view="linear", depth="foo", lang=lang)
-    assert t("app.url_note", lang, name="depth", text="foo", default=20) in [
+    assert link_note("why_bn", "depth", "foo", 20, lang, allowed=(1, 50)) in [
         w.value for w in at.warning
     ]
 
@@ -331,7 +332,7 @@ def test_act_seed_is_greyed_out_where_the_view_uses_none():
         (seed,) = [n for n in at.number_input if n.key == "activations.seed"]
         assert seed.disabled is not used, view
     at = page(ACT, view="function", seed="x")  # and a bad link value says it is not used
-    said = t("app.url_note_unused", name="seed", text="x", default="0")
+    said = link_note("activations", "seed", "x", "0", unused=True)
     assert said in [w.value for w in at.warning]
 
 
@@ -527,7 +528,7 @@ def test_a_kept_note_reads_the_same_through_a_rerun(tab, server):
     the yellow box flickered between the two. It is said as it was said until then."""
     page = open_page(tab, server + "/activations?view=dead&activation=foo&seed=3", 1280, 720)
     note = {"name": "activation", "text": "foo", "default": t("options.sigmoid")}
-    unused = t("app.url_note_unused", **note)
+    unused = link_note("activations", **note, unused=True)
     page.get_by_text(unused).wait_for(timeout=30_000)
     page.evaluate(WATCH_NOTES)
     for view in ("Zig-zag", "Dead ReLUs"):  # two reruns, each with the note kept
@@ -593,7 +594,7 @@ def test_a_bad_view_in_the_link_falls_back_with_a_note(script, key, good, label)
     assert not at.exception
     assert at.session_state[key] == good
     notes = " ".join(i.value for i in at.warning)
-    assert "nope" in notes and "view" in notes
+    assert "nope" in notes and "“View”" in notes
     assert f"“{t(label)}”" in notes  # the view's button label, not its name in the link
     assert "view" not in at.query_params  # the link now says the default
 

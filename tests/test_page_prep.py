@@ -22,6 +22,7 @@ from tests.helpers import (
     figures,
     full_speed,
     leave_idle,
+    link_note,
     rerun_until,
     shown_runs,
     wait_for_runs,
@@ -109,7 +110,7 @@ def test_the_images_view_s_patch_is_in_the_share_link():
     shown = decode(figures(student)[1]["data"][0]["z"])  # the patch as it is
     np.testing.assert_allclose(shown.astype(float), D.photo_patches()[125] * 255, atol=1)
     past = page(PREP, view="images", seed="3", patch="9999")  # more than the photos have
-    note = t("app.url_note", name="patch", text="9999", default=t("options.patch.none"))
+    note = link_note("preprocessing", "patch", "9999", t("options.patch.none"))
     assert [w.value for w in past.warning] == [note] and patch(past).value == seeds
 
 
@@ -127,7 +128,7 @@ def test_preprocessing_bad_link_values_fall_back_with_a_note():
     at = page(PREP, corr="2", eps="much", view="nowhere", offset_x="7")
     assert not at.exception
     notes = " ".join(w.value for w in at.warning)
-    assert "corr" in notes and "eps" in notes and "view" in notes
+    assert "corr" in notes and "eps" in notes and "“View”" in notes
     assert at.session_state["preprocessing.offset_x"] == 7.0  # a good value is kept
     assert at.session_state["preprocessing.view"] == "picture"
 
@@ -249,7 +250,7 @@ def test_babysitting_bad_link_values_fall_back_with_a_note():
     at = page(BABY, weight_decay="lots", view="nowhere", seed="3")
     assert not at.exception
     notes = " ".join(w.value for w in at.warning)
-    assert "weight_decay" in notes and "view" in notes
+    assert "weight_decay" in notes and "“View”" in notes
     assert at.session_state["babysitting.seed"] == 3
 
 

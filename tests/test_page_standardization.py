@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from bnviz.i18n import strings, t
 from bnviz.lessons import standardization as S
 from tests.browser_support import SHOTS, no_exception, open_page
-from tests.helpers import choose_preset, decode, figures, setting, trace_lengths
+from tests.helpers import choose_preset, decode, figures, link_note, setting, trace_lengths
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = S.StandardizationConfig()
@@ -149,7 +149,7 @@ def test_the_link_carries_the_scrubber_and_equal_axis_units():
     cut = t("standardization.upto_hidden", upto=5, steps="50")  # no scrubber: a line says so
     assert cut in " ".join(c.value for c in hidden.caption)
     bad = page(upto="-3")
-    said = t("app.url_note", name="upto", text="\\-3", default=t("standardization.option.20000"))
+    said = link_note("standardization", "upto", "\\-3", t("standardization.option.20000"))
     assert said in " ".join(w.value for w in bad.warning)
     assert bad.slider(key="standardization.upto.200").value == 200  # the whole path
 
@@ -169,7 +169,7 @@ def test_a_preset_after_a_scrub_shows_its_whole_path_and_a_scrub_past_the_steps_
     notes = [a["text"] for a in raw["layout"]["annotations"]]
     assert out > 3 and notes == [t("standardization.fig.path_out", step=out)], (out, notes)
     past = page(upto="500", steps="100")
-    said = t("app.url_note", name="upto", text="500", default="100")
+    said = link_note("standardization", "upto", "500", "100")
     assert said in " ".join(w.value for w in past.warning)
     assert past.slider(key="standardization.upto.100").value == 100
 

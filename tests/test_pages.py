@@ -20,6 +20,7 @@ from tests.helpers import (
     figures,
     full_speed,
     leave_idle,
+    link_note,
     rerun_until,
     shown_runs,
     trace_lengths,
@@ -100,7 +101,27 @@ def test_several_bad_url_values_share_one_note():
     assert not at.exception
     boxes = [w.value for w in at.warning if "not allowed here" in w.value]
     assert len(boxes) == 1 and boxes[0].count("not allowed here") == 3, boxes
-    assert all(f"“{name}”" in boxes[0] for name in ("scale", "lr", "steps")), boxes
+    assert all(name in boxes[0] for name in ("(scale)”", "(lr)”", "“Steps”")), boxes
+
+
+@pytest.mark.parametrize(
+    "lang, said",
+    [
+        ("en", "The link's value “99” for “Hidden layers (depth)” is not allowed here; using “10”"
+               " instead. It takes 1 to 15."),
+        ("zh", "链接里“隐藏层数（depth）”的值“99”不可用，已改用“10”。可用范围：1 到 15。"),
+    ],
+)  # fmt: skip
+def test_a_note_on_a_link_value_names_its_control_and_what_it_takes(lang, said):
+    """Audit 30: notes named a setting by its key in the link ("depth", an English code word on
+    a Chinese page, naming no control a teacher sees), and said a number was "not allowed"
+    without saying what is. A view's label was quoted twice in Chinese (““1 · ln C””)."""
+    at = page("03_initialization.py", depth="99", lang=lang)
+    assert not at.exception
+    assert [w.value for w in at.warning] == [said]
+    at = page("08_babysitting.py", view="nope", lang=lang)
+    (note,) = [w.value for w in at.warning if "nope" in w.value]
+    assert "““" not in note and "””" not in note, note
 
 
 def test_hide_removes_controls():
@@ -466,7 +487,7 @@ def test_lab_layer_and_steps_shown_are_in_the_share_link():
     at = page("01_batchnorm_lab.py", view="percentiles", layer="7", shown_to="5000", seed="62")
     said = [w.value for w in at.warning]
     for name, text, instead in (("layer", "7", "layer"), ("shown_to", "5000", "shown_to")):
-        note = t("app.url_note", name=name, text=text, default=t(f"options.{instead}.none"))
+        note = link_note("lab", name, text, t(f"options.{instead}.none"))
         assert note in said[0].split("  \n"), said
     assert (_lab_pickers(at)[0].value, _lab_pickers(at)[1].value) == (3, (0, 1500))
     leave_idle(at)
@@ -530,7 +551,7 @@ def test_a_link_value_the_control_cannot_show_is_said():
     toggle), so ?bn_momentum=none became 0.1 with no word."""
     at = page("01_batchnorm_lab.py", bn_momentum="none", depth="3")
     assert not at.exception
-    said = t("app.url_note", name="bn_momentum", text="none", default="0.1")
+    said = link_note("lab", "bn_momentum", "none", "0.1")
     assert said in _warned(at), _warned(at)
     assert dict(at.query_params) == {"depth": "3"}  # the link says what trains: 0.1
     at = page("05_running_stats.py", bn_momentum="none")  # a value this page can show
@@ -541,10 +562,10 @@ def test_a_layer_or_unit_past_the_net_is_said():
     """Audit 10: ?layer=10 on a 3-layer net showed layer 3 and rewrote the link, silently."""
     at = page("05_running_stats.py", layer="10")
     assert not at.exception
-    assert t("app.url_note", name="layer", text="10", default=3) in _warned(at), _warned(at)
+    assert link_note("running_stats", "layer", "10", 3) in _warned(at), _warned(at)
     assert dict(at.query_params)["layer"] == "3"
     at = page("05_running_stats.py", unit="8", width="4")
-    assert t("app.url_note", name="unit", text="8", default=4) in _warned(at), _warned(at)
+    assert link_note("running_stats", "unit", "8", 4) in _warned(at), _warned(at)
     at = page("05_running_stats.py", layer="3", unit="3")  # on the net: nothing to say
     assert not _warned(at) and dict(at.query_params)["layer"] == "3"
 
@@ -559,7 +580,7 @@ def test_a_note_names_the_value_used_as_the_controls_do(lang):
         ("standardize", "maybe", t("options.on", lang)),
         ("train_limit", "x", t("options.train_limit.none", lang)),
     ):
-        said = t("app.url_note", lang, name=name, text=text, default=default)
+        said = link_note("lab", name, text, default, lang)
         assert any(said in w for w in _warned(at)), (said, _warned(at))
 
 
@@ -590,8 +611,8 @@ def test_a_link_s_notes_stay_for_the_visit_while_their_settings_keep_those_value
     toggle), or when a run ended: the link's values are read on the visit's first run, which
     takes them out of the URL. A note stays until its setting changes or the tab leaves."""
     at = page("01_batchnorm_lab.py", lr="50", view="nope", learning_rate="3", seed="1")
-    lr_note = t("app.url_note", name="lr", text="50", default="1")
-    view_note = t("app.url_note", name="view", text="nope", default="Loss & accuracy")
+    lr_note = link_note("lab", "lr", "50", "1")
+    view_note = link_note("lab", "view", "nope", "Loss & accuracy")
 
     def said() -> str:
         return "\n".join(_warned(at))
@@ -608,7 +629,7 @@ def test_a_link_s_notes_stay_for_the_visit_while_their_settings_keep_those_value
     assert lr_note not in said() and view_note in said(), said()
     at.session_state["lang"] = "zh"  # the language switched: the notes are said in Chinese
     at.run()
-    view_zh = t("app.url_note", "zh", name="view", text="nope", default="损失与准确率")
+    view_zh = link_note("lab", "view", "nope", "损失与准确率", "zh")
     assert not at.exception and view_note not in said() and view_zh in said(), said()
     assert "““" not in said(), said()  # the view's label quoted once (audit 30 saw ““1 · ln C””)
     assert t("app.url_unknown", "zh", keys=plain("learning_rate")) in said(), said()

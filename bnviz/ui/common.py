@@ -335,7 +335,25 @@ def url_note(note: Note, ctx: PageContext) -> str:
     unused = used is not None and note.name not in used and note.name != "lang"
     key = "app.url_note_unused" if unused else "app.url_note"
     default = value_label(ctx, note.name, note.default)
-    return ctx.tr(key, name=note.name, text=plain(note.text), default=default)
+    said = ctx.tr(key, name=setting_name(ctx, note.name), text=plain(note.text), default=default)
+    spec = note.spec  # "not allowed" says what is: a number's range (not a seed's 0 to 2³¹−1)
+    bounded = spec is not None and spec.lo is not None and spec.hi is not None
+    if bounded and spec.kind in (int, float) and spec.hi < 1e9:
+        lo, hi = (minus_signs(f"{spec.kind(v):g}") for v in (spec.lo, spec.hi))
+        said += ctx.tr("app.url_allowed", lo=lo, hi=hi)
+    return said
+
+
+def setting_name(ctx: PageContext, key: str) -> str:
+    """A setting as a note on the link names it: its control's label and its key in the link,
+    "Hidden layers (depth)". The key alone was an English code word on a Chinese page, and
+    told a teacher nothing of which control it was (audit 30)."""
+    table = strings(ctx.lang)
+    label = table.get(f"{ctx.name}.field.{key}") or table.get(f"fields.{key}")
+    label = label or (ctx.tr("app.view_name") if key == "view" else None)
+    if not label or label.casefold() == key:  # "View", not "View (view)"
+        return label or key
+    return ctx.tr("app.setting_named", label=label, field=key)
 
 
 def _notes(ctx: PageContext) -> dict[str, Saying]:

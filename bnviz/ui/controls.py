@@ -13,7 +13,15 @@ import streamlit as st
 from bnviz.config import FieldSpec, Note, specs
 from bnviz.i18n import strings
 from bnviz.ui._compat import widget_keys_this_run
-from bnviz.ui.common import PageContext, kept_key, option_label, plain, say, widget_key
+from bnviz.ui.common import (
+    PageContext,
+    kept_key,
+    option_label,
+    plain,
+    say,
+    setting_name,
+    widget_key,
+)
 
 
 def url_choice(ctx: PageContext, name: str, choices: Sequence[str]) -> str:
@@ -31,7 +39,7 @@ def url_choice(ctx: PageContext, name: str, choices: Sequence[str]) -> str:
 def _choice_note(name: str, value: str, used: str, ctx: PageContext) -> str:
     """What the page says of a choice's value from the link it could not use."""
     default = choice_label(ctx, name, used)
-    return ctx.tr("app.url_note", name=name, text=plain(value), default=default)
+    return ctx.tr("app.url_note", name=setting_name(ctx, name), text=plain(value), default=default)
 
 
 def choice_label(ctx: PageContext, name: str, value: str) -> str:

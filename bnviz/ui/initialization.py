@@ -12,7 +12,7 @@ from bnviz.i18n import listed
 from bnviz.lessons import initialization as I
 from bnviz.nets import SATURATING
 from bnviz.ui import controls, plot
-from bnviz.ui.common import PageContext, plain, say, show_table
+from bnviz.ui.common import PageContext, plain, say, setting_name, show_table
 
 VIEWS = ("activations", "gradients", "compare")
 COMPARE_LESS = 30  # px of plot: the comparison's legend (six rows) ends within 1280x720
@@ -45,7 +45,7 @@ def _compare_note(unknown: list[str], chosen: list[str], ctx: PageContext) -> st
     """What the page says of the link's inits it does not have, and the ones compared."""
     used = listed((ctx.tr(f"initialization.init.{i}") for i in chosen), ctx.lang)
     text = plain(",".join(unknown))
-    return ctx.tr("app.url_note", name="compare", text=text, default=used)
+    return ctx.tr("app.url_note", name=setting_name(ctx, "compare"), text=text, default=used)
 
 
 def pick_inits(ctx: PageContext) -> list:
