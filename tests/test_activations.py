@@ -189,6 +189,7 @@ def test_figures_have_data_in_both_languages(lang):
         n.startswith(t("activations.fig.positive", lang)) for n in names
     )
     assert len(zz.layout.shapes) == 4
+    assert zz.layout.meta == fig.STRETCH  # grows in a taller window (audit 30: small at 1920)
     # w₀ and w* on pale boxes over the paths (as trace text, under the lines through them)
     labels = {a.text: a for a in zz.layout.annotations}
     assert sorted(labels) == ["w*", "w₀"] and all(a.bgcolor for a in labels.values())

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from bnviz.figures.theme import (
     COLORS,
     PALETTE,
+    STRETCH,
     base_layout,
     f32,
     minus_signs,
@@ -323,6 +324,9 @@ def zigzag_figure(runs: Sequence[ZigZag], *, lang: str) -> go.Figure:
         yaxis2=dict(anchor="x2", range=[-VIEW, VIEW], scaleanchor="x2", constrain="domain"),
         shapes=shapes,
         annotations=notes,
+        # square plots grow in a taller window: at 1920x1080 they kept 440 px, small beside
+        # a wide empty gap (audit 30)
+        meta=STRETCH,
     )
     return go.Figure(data=traces, layout=layout)
 
