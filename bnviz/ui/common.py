@@ -14,7 +14,7 @@ from typing import Any
 import streamlit as st
 
 from bnviz.config import Note, from_query, specs, to_query
-from bnviz.figures.theme import minus_signs
+from bnviz.figures.theme import minus_signs, readable
 from bnviz.i18n import LANGS, has_lang, listed, normalize_lang, strings, t
 from bnviz.runner import Scheduler
 from bnviz.store_open import open_store
@@ -339,7 +339,7 @@ def url_note(note: Note, ctx: PageContext) -> str:
     spec = note.spec  # "not allowed" says what is: a number's range (not a seed's 0 to 2³¹−1)
     bounded = spec is not None and spec.lo is not None and spec.hi is not None
     if bounded and spec.kind in (int, float) and spec.hi < 1e9:
-        lo, hi = (minus_signs(f"{spec.kind(v):g}") for v in (spec.lo, spec.hi))
+        lo, hi = (readable(spec.kind(v)) for v in (spec.lo, spec.hi))  # 1×10⁻⁵, not 1e−05
         said += ctx.tr("app.url_allowed", lo=lo, hi=hi)
     return said
 
