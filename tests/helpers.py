@@ -158,3 +158,9 @@ def link_note(
     key = "app.url_note_unused" if unused else "app.url_note"
     said = t(key, lang, name=shown, text=text, default=default)
     return said + (t("app.url_allowed", lang, lo=allowed[0], hi=allowed[1]) if allowed else "")
+
+
+def names_setting(note: str, key: str) -> bool:
+    """Whether a note on a link's value names the setting `key`: "“Hidden layers (depth)”",
+    "“隐藏层数（depth）”", or "“Steps”" where the label is the key (common.setting_name)."""
+    return f"({key})”" in note or f"（{key}）”" in note or f"“{key}”".casefold() in note.casefold()

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 from bnviz.ui.common import SHOWN_CHARS, plain
+from tests.helpers import names_setting
 
 ROOT = Path(__file__).resolve().parent.parent
 OUR_CODE = [*ROOT.glob("pages/*.py"), *ROOT.glob("bnviz/**/*.py"), ROOT / "app.py"]
@@ -91,6 +92,6 @@ def test_url_values_show_escaped_in_the_notes():
     assert not at.exception
     notes = [line for i in at.warning for line in i.value.split("  \n")]  # one box, a line each
     for key, value in ATTACKS.items():
-        note = next(n for n in notes if f"“{key}”" in n)
+        note = next(n for n in notes if names_setting(n, key))
         quoted = note.split("“", 1)[1].split("”", 1)[0]  # the value as the note's markdown has it
         assert literal(quoted) == value  # every <, [, $ … escaped: shown as typed, never run
