@@ -145,16 +145,13 @@ def link_note(
     allowed: tuple | None = None,
 ) -> str:  # fmt: skip
     """A note on a link's unusable value as `page` (its context's name) says it: the setting
-    named by its control's label and its key in the link, as in "Hidden layers (depth)"
-    (common.setting_name), and with `allowed` = (lo, hi) the range said after it."""
-    from bnviz.i18n import strings, t
+    named as common.setting_name names it ("Hidden layers (depth)"; its exact words are
+    checked by test_a_note_on_a_link_value_names_its_control_and_what_it_takes), and with
+    `allowed` = (lo, hi) the range said after it."""
+    from bnviz.i18n import t
+    from bnviz.ui.common import PageContext, setting_name
 
-    table = strings(lang)
-    label = table.get(f"{page}.field.{name}") or table.get(f"fields.{name}")
-    label = label or (t("app.view_name", lang) if name == "view" else None)
-    shown = label or name
-    if label and label.casefold() != name:
-        shown = t("app.setting_named", lang, label=label, field=name)
+    shown = setting_name(PageContext(name=page, lang=lang, params={}, hidden=set()), name)
     key = "app.url_note_unused" if unused else "app.url_note"
     said = t(key, lang, name=shown, text=text, default=default)
     return said + (t("app.url_allowed", lang, lo=allowed[0], hi=allowed[1]) if allowed else "")
