@@ -339,4 +339,8 @@ def test_a_panel_whose_lines_all_lie_at_zero_says_so(lang):
     assert [n.text for n in notes] == [t("lab.fig.none_dead", lang)]
     grads = {k: dataclasses.replace(s, telemetry={"step": steps, "grad_norm": np.zeros((4, 11))})
              for k, s in snaps.items()}  # fmt: skip
-    assert not figs.per_layer_figure(grads, "grad_norm", lang=lang).layout.annotations  # no share
+    grad_fig = figs.per_layer_figure(grads, "grad_norm", lang=lang)
+    assert not grad_fig.layout.annotations  # no share
+    # no gradient in the first layer (or a diverged run's NaN): no "shrinks NaN× per layer"
+    assert not [k for k in grad_fig.layout if k.startswith("xaxis") and "NaN" in
+                grad_fig.layout[k].title.text]  # fmt: skip

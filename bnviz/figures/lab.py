@@ -328,8 +328,9 @@ def per_layer_figure(
             notes.append(_all_at_zero(column, snap.config, ax, lang))
         title = _label(name, lang)
         if column == "grad_norm" and len(tel["step"]) and n > 2:  # the deep-sigmoid sentence's
-            times = readable(gradient_shrink(snap), 2)  # "shrinks about 4× per layer", measured
-            title += " · " + t("lab.fig.shrink", lang, times=times)
+            times = gradient_shrink(snap)  # "shrinks about 4× per layer", measured
+            if np.isfinite(times):  # a diverged run's title said "shrinks NaN×"
+                title += " · " + t("lab.fig.shrink", lang, times=readable(times, 2))
         if column == "saturated" and len(tel["step"]):  # the large-init sentence's "over 80 %"
             mean = mean_saturation(snap).mean()  # of the units, at the end
             share = f"{mean:.1%}" if mean < 0.1 else f"{mean:.0%}"  # "1.4%", "95%"

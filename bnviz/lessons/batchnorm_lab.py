@@ -129,9 +129,12 @@ def activation_extent(snap: Snapshot, last: int = 5) -> np.ndarray:
 
 def gradient_shrink(snap: Snapshot, last: int = 5) -> float:
     """Per-layer factor by which the weight-gradient norm shrinks from the last hidden layer
-    to the first (geometric mean over the hidden layers; the last `last` telemetry samples)."""
+    to the first (geometric mean over the hidden layers; the last `last` telemetry samples).
+    NaN where it has no value: a diverged run's norms, or a first layer with no gradient."""
     norms = np.mean(snap.telemetry["grad_norm"][-last:], axis=0)[:-1]  # hidden layers only
-    return float((norms[-1] / norms[0]) ** (1 / max(len(norms) - 1, 1)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        times = float((norms[-1] / norms[0]) ** (1 / max(len(norms) - 1, 1)))
+    return times if np.isfinite(times) else float("nan")
 
 
 # ---------------------------------------------------------------------------- γ, β and the bias
