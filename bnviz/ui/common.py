@@ -344,13 +344,17 @@ def url_note(note: Note, ctx: PageContext) -> str:
     return said
 
 
+def field_label(ctx: PageContext, name: str) -> str | None:
+    """A setting's control label: <page>.field.<name>, then fields.<name> (None: neither)."""
+    table = strings(ctx.lang)
+    return table.get(f"{ctx.name}.field.{name}") or table.get(f"fields.{name}")
+
+
 def setting_name(ctx: PageContext, key: str) -> str:
     """A setting as a note on the link names it: its control's label and its key in the link,
     "Hidden layers (depth)". The key alone was an English code word on a Chinese page, and
     told a teacher nothing of which control it was (audit 30)."""
-    table = strings(ctx.lang)
-    label = table.get(f"{ctx.name}.field.{key}") or table.get(f"fields.{key}")
-    label = label or (ctx.tr("app.view_name") if key == "view" else None)
+    label = field_label(ctx, key) or (ctx.tr("app.view_name") if key == "view" else None)
     if not label or label.casefold() == key:  # "View", not "View (view)"
         return label or key
     return ctx.tr("app.setting_named", label=label, field=key)

@@ -15,6 +15,7 @@ from bnviz.i18n import strings
 from bnviz.ui._compat import widget_keys_this_run
 from bnviz.ui.common import (
     PageContext,
+    field_label,
     kept_key,
     option_label,
     plain,
@@ -156,7 +157,7 @@ def settings_form(
     for name in fields:
         if name in ctx.hidden:
             continue
-        label = table.get(f"{ctx.name}.field.{name}") or table.get(f"fields.{name}", name)
+        label = field_label(ctx, name) or name
         help_text = table.get(f"{ctx.name}.help.{name}") or table.get(f"help.{name}")
         spec, value = all_specs[name], getattr(cfg, name)
         values[name] = draw(ctx, spec, value, label, help_text, disabled=name in unused)
