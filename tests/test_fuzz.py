@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from bnviz.config import ConfigError, RunConfig, from_query, parse_value, specs, to_query, validate
 from bnviz.lessons.activations import ActivationSettings
 from bnviz.lessons.babysitting import BabysitSettings
+from bnviz.lessons.batchnorm_lab import View as LabView
 from bnviz.lessons.hyperparams_views import Search
 from bnviz.lessons.initialization import InitSettings
 from bnviz.lessons.preprocessing import CloudConfig
@@ -25,7 +26,7 @@ from tests.helpers import names_setting
 ROOT = Path(__file__).resolve().parent.parent
 PAGE_SETTINGS = {
     "00_home.py": [],  # every page (test_fuzz_covers_every_page)
-    "01_batchnorm_lab.py": [RunConfig],
+    "01_batchnorm_lab.py": [RunConfig, LabView],
     "02_standardization.py": [StandardizationConfig],
     "03_initialization.py": [InitSettings],
     "04_activations.py": [ActivationSettings],

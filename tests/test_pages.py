@@ -11,7 +11,8 @@ from streamlit.runtime.scriptrunner import magic
 from streamlit.testing.v1 import AppTest
 
 from bnviz import pool
-from bnviz.i18n import listed, t
+from bnviz.config import specs
+from bnviz.i18n import listed, strings, t
 from bnviz.train import Trainer
 from bnviz.ui import live
 from bnviz.ui.common import plain
@@ -26,6 +27,7 @@ from tests.helpers import (
     trace_lengths,
     wait_for_runs,
 )
+from tests.test_fuzz import PAGE_SETTINGS
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = sorted(p.name for p in (ROOT / "pages").glob("[0-9][0-9]_*.py"))
@@ -122,6 +124,52 @@ def test_a_note_on_a_link_value_names_its_control_and_what_it_takes(lang, said):
     at = page("08_babysitting.py", view="nope", lang=lang)
     (note,) = [w.value for w in at.warning if "nope" in w.value]
     assert "““" not in note and "””" not in note, note
+
+
+@pytest.mark.parametrize(
+    "lang, lab_said, stats_said",
+    [
+        ("en", "The link's value “99999” for “First step shown (shown_from)” is not allowed here;"
+               " using “0” instead. It takes 0 to 1,499.",
+               "The link's value “abc” for “BN layer (layer)” is not allowed here; using “2”"
+               " instead. It takes 1 to 3."),
+        ("zh", "链接里“显示的第一步（shown_from）”的值“99999”不可用，"
+               "已改用“0”。"
+               "可用范围：0 到 1,499。",
+               "链接里“BN 层（layer）”的值“abc”不可用，已改用“2”。可用范围：1 到 3。"),
+    ],
+)  # fmt: skip
+def test_a_note_on_a_picker_says_the_range_of_the_net_shown(lang, lab_said, stats_said):
+    """Audit 31: the running-statistics page named its layer and unit by their keys, and its
+    "abc" for the layer said "It takes 1 to 10" on a net of 3 layers; the lab's step pickers
+    were named by key too, and a count of 1,499 was written "1500" (three digits)."""
+    at = page("01_batchnorm_lab.py", shown_from="99999", lang=lang)
+    assert not at.exception
+    assert [w.value for w in at.warning] == [lab_said]
+    at = page("05_running_stats.py", layer="abc", lang=lang)
+    assert not at.exception
+    assert [w.value for w in at.warning] == [stats_said]
+    at = page("05_running_stats.py", layer="9", lang=lang)  # past the net's 3
+    (note,) = [w.value for w in at.warning]
+    assert note.endswith("1 到 3。" if lang == "zh" else "It takes 1 to 3."), note
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_setting_a_page_reads_from_its_link_names_a_control(lang):
+    """A note on a link's value names the setting by its control's label (audit 30); the
+    running-statistics and lab pickers had none, and said "layer", "unit", "shown_from"."""
+    table = strings(lang)
+    unnamed = {}
+    for name, classes in PAGE_SETTINGS.items():
+        found = re.search(r'page\.begin\("(\w+)"', (ROOT / "pages" / name).read_text())
+        prefix = found.group(1) if found else None
+        keys = [k for cls in classes for k in specs(cls)]
+        missing = [
+            k for k in keys if f"{prefix}.field.{k}" not in table and f"fields.{k}" not in table
+        ]
+        if missing:
+            unnamed[name] = missing
+    assert unnamed == {}
 
 
 def test_hide_removes_controls():
@@ -439,7 +487,7 @@ def test_lab_greys_out_the_layer_and_step_window_where_a_view_does_not_use_them(
     enabled = {}
     for view in ("loss", "percentiles", "histograms", "boundary"):
         at.button_group(key="lab.view").set_value(view).run()
-        layer = next(s for s in at.sidebar.selectbox if s.label == t("lab.layer"))
+        layer = next(s for s in at.sidebar.selectbox if s.label == t("lab.field.layer"))
         window = next(s for s in at.sidebar.slider if s.label == t("run.window"))
         enabled[view] = (not layer.disabled, not window.disabled)
     assert enabled == {
@@ -461,7 +509,7 @@ def test_a_key_given_twice_is_said_with_the_value_read(lang):
 
 
 def _lab_pickers(at):
-    layer = next(s for s in at.sidebar.selectbox if s.label == t("lab.layer"))
+    layer = next(s for s in at.sidebar.selectbox if s.label == t("lab.field.layer"))
     return layer, next(s for s in at.sidebar.slider if s.label == t("run.window"))
 
 
@@ -486,8 +534,8 @@ def test_lab_layer_and_steps_shown_are_in_the_share_link():
     # past the pair: the deepest layer and the whole run, said
     at = page("01_batchnorm_lab.py", view="percentiles", layer="7", shown_to="5000", seed="62")
     said = [w.value for w in at.warning]
-    for name, text, instead in (("layer", "7", "layer"), ("shown_to", "5000", "shown_to")):
-        note = link_note("lab", name, text, t(f"options.{instead}.none"))
+    for name, text, allowed in (("layer", "7", (1, 4)), ("shown_to", "5000", (0, "1,500"))):
+        note = link_note("lab", name, text, t(f"options.{name}.none"), allowed=allowed)
         assert note in said[0].split("  \n"), said
     assert (_lab_pickers(at)[0].value, _lab_pickers(at)[1].value) == (3, (0, 1500))
     leave_idle(at)
@@ -562,10 +610,12 @@ def test_a_layer_or_unit_past_the_net_is_said():
     """Audit 10: ?layer=10 on a 3-layer net showed layer 3 and rewrote the link, silently."""
     at = page("05_running_stats.py", layer="10")
     assert not at.exception
-    assert link_note("running_stats", "layer", "10", 3) in _warned(at), _warned(at)
+    said = link_note("running_stats", "layer", "10", 3, allowed=(1, 3))  # the net's range
+    assert said in _warned(at), _warned(at)
     assert dict(at.query_params)["layer"] == "3"
     at = page("05_running_stats.py", unit="8", width="4")
-    assert link_note("running_stats", "unit", "8", 4) in _warned(at), _warned(at)
+    said = link_note("running_stats", "unit", "8", 4, allowed=(1, 4))
+    assert said in _warned(at), _warned(at)
     at = page("05_running_stats.py", layer="3", unit="3")  # on the net: nothing to say
     assert not _warned(at) and dict(at.query_params)["layer"] == "3"
 
@@ -595,7 +645,7 @@ def test_a_hide_name_that_hides_nothing_is_said_and_left_out_of_the_link():
     assert not at.sidebar.warning and dict(at.query_params)["hide"] == "bn_momentum,compare,presets"
     at = page("05_running_stats.py", hide="layer,unit", layer="3")  # the link's, no control
     assert not at.sidebar.warning and not at.exception
-    assert not [s for s in at.selectbox if s.label == t("running_stats.layer")]
+    assert not [s for s in at.selectbox if s.label == t("running_stats.field.layer")]
     assert dict(at.query_params)["layer"] == "3"
     at = page("03_initialization.py", hide="compare", compare="he,xavier")
     assert not at.sidebar.warning and not at.exception and not at.multiselect

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gc
 import os
@@ -13,7 +14,7 @@ from typing import Any
 
 import streamlit as st
 
-from bnviz.config import Note, from_query, specs, to_query
+from bnviz.config import FieldSpec, Note, from_query, specs, to_query
 from bnviz.figures.theme import minus_signs, readable
 from bnviz.i18n import LANGS, has_lang, listed, normalize_lang, strings, t
 from bnviz.runner import Scheduler
@@ -339,9 +340,29 @@ def url_note(note: Note, ctx: PageContext) -> str:
     spec = note.spec  # "not allowed" says what is: a number's range (not a seed's 0 to 2³¹−1)
     bounded = spec is not None and spec.lo is not None and spec.hi is not None
     if bounded and spec.kind in (int, float) and spec.hi < 1e9:
-        lo, hi = (readable(spec.kind(v)) for v in (spec.lo, spec.hi))  # 1×10⁻⁵, not 1e−05
+        # a float as the charts write it (1×10⁻⁵, not 1e−05); a count exactly (1,499 steps:
+        # three digits had it "1500", audit 31)
+        write = (lambda v: f"{int(v):,}") if spec.kind is int else readable
+        lo, hi = (write(v) for v in (spec.lo, spec.hi))
         said += ctx.tr("app.url_allowed", lo=lo, hi=hi)
     return said
+
+
+def ranges_here(
+    ctx: PageContext, cls: type, bounds: dict[str, tuple[float, float]]
+) -> dict[str, FieldSpec]:
+    """cls's settings in `bounds` as this page's run takes them (a layer: 1 to the net's depth,
+    not the setting's 1 to 10); the link's notes on them say that range. "abc" for the layer
+    said "It takes 1 to 10" on a net of 3 layers, whose 9 is past the net's (audit 31)."""
+    ranged = {
+        name: dataclasses.replace(specs(cls)[name], lo=lo, hi=hi)
+        for name, (lo, hi) in bounds.items()
+    }
+    ctx.notes[:] = [
+        dataclasses.replace(n, spec=ranged[n.name]) if n.name in ranged and n.spec else n
+        for n in ctx.notes
+    ]
+    return ranged
 
 
 def field_label(ctx: PageContext, name: str) -> str | None:

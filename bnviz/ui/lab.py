@@ -11,7 +11,7 @@ from bnviz.datasets import TWO_D, make_dataset
 from bnviz.figures import lab as figs
 from bnviz.figures.theme import readable
 from bnviz.lessons import batchnorm_lab as lab
-from bnviz.ui import live, plot
+from bnviz.ui import common, live, plot
 from bnviz.ui.stream_chart import stream_chart
 
 VIEWS = ("loss", "percentiles", "histograms", "health", "gradients", "boundary")
@@ -50,7 +50,7 @@ def view_settings(ctx, cfg, view: str, shown: lab.View) -> tuple[int, tuple[int,
     start = _start(cfg, shown)
     with st.sidebar:
         layer = st.selectbox(
-            ctx.tr("lab.layer"), range(cfg.depth), index=start.layer - 1,
+            ctx.tr("lab.field.layer"), range(cfg.depth), index=start.layer - 1,
             format_func=lambda i: ctx.tr("lab.fig.layer_n", layer=i + 1),
             key=f"lab.layer.{cfg.depth}", help=ctx.tr("lab.layer_help"),
             disabled=view not in LAYER_VIEWS,
@@ -70,10 +70,13 @@ def view_settings(ctx, cfg, view: str, shown: lab.View) -> tuple[int, tuple[int,
 
 def link_notes(ctx, cfg, shown: lab.View) -> list[Note]:
     """A link's layer or steps past the pair's (layer=5 on 3 layers, steps shown up to 5000 of
-    1500): the pickers show the deepest layer, the whole run, and the page says so."""
+    1500): the pickers show the deepest layer, the whole run, and the page says so, with the
+    pair's range."""
     start, instead = _start(cfg, shown), {"layer": None, "shown_to": None, "shown_from": 0}
+    bounds = {"layer": (1, cfg.depth), "shown_to": (0, cfg.steps)}
+    ranged = common.ranges_here(ctx, lab.View, bounds | {"shown_from": (0, start.shown_to - 1)})
     return [
-        Note(name, ctx.params.get(name), instead[name], "past the pair's")
+        Note(name, ctx.params.get(name), instead[name], "past the pair's", ranged[name])
         for name in instead
         if name in ctx.params and getattr(shown, name) not in (None, getattr(start, name))
     ]

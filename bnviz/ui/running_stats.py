@@ -12,7 +12,7 @@ from bnviz.figures import running_stats as figs
 from bnviz.figures.theme import minus_signs
 from bnviz.lessons import regularization as reg
 from bnviz.lessons import running_stats as rs
-from bnviz.ui import controls, live, plot
+from bnviz.ui import common, controls, live, plot
 from bnviz.ui.common import PageContext
 
 VIEWS = ("live", "modes", "noise", "one", "regularization")  # … B = 1, the train/test gap
@@ -101,13 +101,13 @@ def settings(
             unit = min(view_cfg.unit, units) - 1
             if "layer" not in ctx.hidden:
                 layer = st.selectbox(
-                    ctx.tr("running_stats.layer"), range(cfg.depth), index=layer,
+                    ctx.tr("running_stats.field.layer"), range(cfg.depth), index=layer,
                     format_func=lambda i: ctx.tr("running_stats.fig.layer_n", layer=i + 1),
                     key=f"running_stats.layer.{cfg.depth}", disabled="layer" in unused,
                 )  # fmt: skip
             if "unit" not in ctx.hidden:
                 unit = st.selectbox(
-                    ctx.tr("running_stats.unit"), range(units), index=unit,
+                    ctx.tr("running_stats.field.unit"), range(units), index=unit,
                     format_func=lambda i: ctx.tr("running_stats.unit_n", unit=i + 1),
                     key=f"running_stats.unit.{units}", disabled="unit" in unused,
                 )  # fmt: skip
@@ -116,10 +116,11 @@ def settings(
 
 def picker_notes(ctx: PageContext, cfg: RunConfig, view_cfg: rs.View) -> list[Note]:
     """A link's layer or unit past the net's (layer=10 on 3 layers): the pickers show the last
-    one, and the page says so (it did silently, an audit)."""
+    one, and the page says so (it did silently, an audit), with the net's range."""
     most = {"layer": cfg.depth, "unit": min(rs.BN_UNITS, cfg.width)}
+    ranged = common.ranges_here(ctx, rs.View, {name: (1, n) for name, n in most.items()})
     return [
-        Note(name, ctx.params.get(name), n, "past the net's")
+        Note(name, ctx.params.get(name), n, "past the net's", ranged[name])
         for name, n in most.items()
         if name in ctx.params and getattr(view_cfg, name) > n
     ]
