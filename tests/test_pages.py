@@ -124,6 +124,9 @@ def test_a_note_on_a_link_value_names_its_control_and_what_it_takes(lang, said):
     at = page("08_babysitting.py", view="nope", lang=lang)
     (note,) = [w.value for w in at.warning if "nope" in w.value]
     assert "““" not in note and "””" not in note, note
+    at = page("02_standardization.py", seed="-1", lang=lang)  # a seed's range too (audit 31)
+    (note,) = [w.value for w in at.warning]
+    assert note.endswith("0 到 2,147,483,647。" if lang == "zh" else " 0 to 2,147,483,647."), note
 
 
 @pytest.mark.parametrize(

@@ -337,11 +337,11 @@ def url_note(note: Note, ctx: PageContext) -> str:
     key = "app.url_note_unused" if unused else "app.url_note"
     default = value_label(ctx, note.name, note.default)
     said = ctx.tr(key, name=setting_name(ctx, note.name), text=plain(note.text), default=default)
-    spec = note.spec  # "not allowed" says what is: a number's range (not a seed's 0 to 2³¹−1)
+    spec = note.spec  # "not allowed" says what is: a number's range
     bounded = spec is not None and spec.lo is not None and spec.hi is not None
-    if bounded and spec.kind in (int, float) and spec.hi < 1e9:
-        # a float as the charts write it (1×10⁻⁵, not 1e−05); a count exactly (1,499 steps:
-        # three digits had it "1500", audit 31)
+    if bounded and spec.kind in (int, float):
+        # a float as the charts write it (1×10⁻⁵, not 1e−05); an integer exactly (1,499 steps:
+        # three digits had it "1500"; a seed's 0 to 2,147,483,647 had been left unsaid, audit 31)
         write = (lambda v: f"{int(v):,}") if spec.kind is int else readable
         lo, hi = (write(v) for v in (spec.lo, spec.hi))
         said += ctx.tr("app.url_allowed", lo=lo, hi=hi)
