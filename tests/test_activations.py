@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -439,3 +443,27 @@ def test_a_slightly_positive_bias_does_not_save_dead_relus():
     assert abs(zero[deep].mean() - positive[deep].mean()) < 0.15  # "does not reliably help"
     for lang in ("en", "zh"):
         assert "{shares}" in strings(lang)["activations.dead.positive_bias"]
+
+
+def test_a_background_measurement_still_running_at_exit_stops_without_aborting_the_process():
+    """The dead-ReLU view measures its remedy in a daemon thread; a process ending while it
+    was in torch aborted ("terminate called without an active exception", status 134): a test
+    file run alone, or a server's SIGTERM. The job now stops at its next progress report."""
+    code = textwrap.dedent("""
+        import threading, torch
+        from bnviz.ui import activations as ui
+        started = threading.Event()
+        def compute(progress):
+            started.set()
+            while True:  # in torch most of the time, as the measurement is
+                torch.randn(300, 300) @ torch.randn(300, 300)
+                progress(0, 1)
+        ui.background("test-job-at-exit", compute, 1)
+        assert started.wait(60)
+    """)
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
+    assert "terminate called" not in done.stderr

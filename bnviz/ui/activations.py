@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import threading
+import time
 from collections.abc import Callable
 
 import streamlit as st
@@ -37,9 +39,14 @@ def zigzags(lr: float, steps: int, seed: int) -> list:
     return [A.zigzag(steps, lr, positive, seed) for positive in (True, False)]
 
 
+class _Stopped(Exception):
+    """The process is ending: a job's computation stops at its next progress report."""
+
+
 class _Job:
     """A computation in a thread of its own, once per server process: a tab that leaves (or
-    reruns) while it runs does not stop it, and the next tab finds it done or further on."""
+    reruns) while it runs does not stop it, and the next tab finds it done or further on. At
+    the process's end it stops at its next progress report (stop_jobs)."""
 
     def __init__(self, total: int) -> None:
         self.done, self.total = 0, total  # known before the first progress ("run 0 of 1": audit 15)
@@ -51,17 +58,35 @@ class _Job:
             result = compute(progress=self.count)
             store.put_finished(key, result)  # kept before it is shown: a tab that saw it done
             self.result = result  # and a restart right after find it in the store
+        except _Stopped:
+            pass
         except BaseException as exc:  # shown to the tabs that wait; the next visit tries again
             self.error = exc
             with _JOBS_LOCK:
                 _JOBS.pop(key, None)
 
     def count(self, done: int, total: int) -> None:
+        if _STOPPING.is_set():
+            raise _Stopped
         self.done, self.total = done, total
 
 
 _JOBS: dict[str, _Job] = {}  # by store key: one job per server process
 _JOBS_LOCK = threading.Lock()
+_THREADS: list[threading.Thread] = []
+_STOPPING = threading.Event()
+
+
+@atexit.register
+def stop_jobs(timeout: float = 5.0) -> None:
+    """Stop the running jobs and wait for them (at most `timeout` s in all). A daemon thread
+    still in torch when the interpreter tore down aborted the process ("terminate called
+    without an active exception", exit status 134: a test file run alone, or a server's
+    SIGTERM, while the dead-ReLU view's remedy was being measured)."""
+    _STOPPING.set()
+    end = time.monotonic() + timeout
+    for thread in list(_THREADS):
+        thread.join(max(0.0, end - time.monotonic()))
 
 
 def background(key: str, compute: Callable, total: int) -> _Job:
@@ -74,7 +99,11 @@ def background(key: str, compute: Callable, total: int) -> _Job:
             store = scheduler().store
             job.result = store.get_finished(key)
             if job.result is None:
-                threading.Thread(target=job.run, args=(key, store, compute), daemon=True).start()
+                thread = threading.Thread(
+                    target=job.run, args=(key, store, compute), name=f"bnviz-job {key}", daemon=True
+                )
+                _THREADS.append(thread)
+                thread.start()
     return job
 
 
