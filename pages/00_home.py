@@ -10,6 +10,7 @@ from bnviz.ui import common, page
 ctx = common.begin("home")
 page.house_style(ctx)
 st.title(ctx.tr("home.title"))
+common.show_notes(ctx)  # ?lang=xx: said here as on every page (audit 31)
 st.write(ctx.tr("home.tagline"))
 
 st.subheader(ctx.tr("home.lessons"))

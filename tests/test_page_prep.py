@@ -110,7 +110,11 @@ def test_the_images_view_s_patch_is_in_the_share_link():
     shown = decode(figures(student)[1]["data"][0]["z"])  # the patch as it is
     np.testing.assert_allclose(shown.astype(float), D.photo_patches()[125] * 255, atol=1)
     past = page(PREP, view="images", seed="3", patch="9999")  # more than the photos have
-    note = link_note("preprocessing", "patch", "9999", t("options.patch.none"))
+    n = len(D.photo_patches())  # the photos' range, not the setting's 0 to 10,000 (audit 31)
+    note = link_note("preprocessing", "patch", "9999", t("options.patch.none"), allowed=(0, n - 1))
+    assert [w.value for w in past.warning] == [note] and patch(past).value == seeds
+    past = page(PREP, view="images", seed="3", patch=str(n))  # past the photos, within 10,000
+    note = link_note("preprocessing", "patch", str(n), t("options.patch.none"), allowed=(0, n - 1))
     assert [w.value for w in past.warning] == [note] and patch(past).value == seeds
 
 

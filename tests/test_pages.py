@@ -27,7 +27,7 @@ from tests.helpers import (
     trace_lengths,
     wait_for_runs,
 )
-from tests.test_fuzz import PAGE_SETTINGS
+from tests.test_fuzz import PAGE_SETTINGS, open_page
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = sorted(p.name for p in (ROOT / "pages").glob("[0-9][0-9]_*.py"))
@@ -127,6 +127,12 @@ def test_a_note_on_a_link_value_names_its_control_and_what_it_takes(lang, said):
     at = page("02_standardization.py", seed="-1", lang=lang)  # a seed's range too (audit 31)
     (note,) = [w.value for w in at.warning]
     assert note.endswith("0 到 2,147,483,647。" if lang == "zh" else " 0 to 2,147,483,647."), note
+    at = page("09_hyperparams.py", trials="7", lang=lang)  # a number from a few: which
+    (note,) = [w.value for w in at.warning]
+    assert note.endswith("可用的值：9 或 25。" if lang == "zh" else " It takes 9 or 25."), note
+    at = open_page("00_home.py", {"lang": "xx"})  # home says it too, naming the control
+    assert [w.value for w in at.warning] == [link_note("home", "lang", "xx", "English")]
+    assert "Language (lang)" in at.warning[0].value
 
 
 @pytest.mark.parametrize(
@@ -703,7 +709,7 @@ def test_a_view_on_a_page_without_views_and_a_language_the_app_lacks_are_said():
     at.query_params["lang"] = "fr"
     at.run()
     assert not at.exception
-    said = t("app.url_note", name="lang", text="fr", default="English")
+    said = link_note("lab", "lang", "fr", "English")
     assert said in _warned(at), _warned(at)
     at.toggle(key="lab.pace").set_value(False).run()  # kept for the visit
     assert said in _warned(at), _warned(at)

@@ -345,6 +345,9 @@ def url_note(note: Note, ctx: PageContext) -> str:
         write = (lambda v: f"{int(v):,}") if spec.kind is int else readable
         lo, hi = (write(v) for v in (spec.lo, spec.hi))
         said += ctx.tr("app.url_allowed", lo=lo, hi=hi)
+    elif spec is not None and len(spec.choices or ()) > 1 and spec.kind in (int, float):  # 9 or 25
+        *first, last = (readable(v) for v in spec.choices)
+        said += ctx.tr("app.url_choices", first=listed(first, ctx.lang), last=last)
     return said
 
 
@@ -371,11 +374,14 @@ def field_label(ctx: PageContext, name: str) -> str | None:
     return table.get(f"{ctx.name}.field.{name}") or table.get(f"fields.{name}")
 
 
+PAGE_KEYS = {"view": "app.view_name", "lang": "app.language"}  # link keys of every page: labels
+
+
 def setting_name(ctx: PageContext, key: str) -> str:
     """A setting as a note on the link names it: its control's label and its key in the link,
     "Hidden layers (depth)". The key alone was an English code word on a Chinese page, and
     told a teacher nothing of which control it was (audit 30)."""
-    label = field_label(ctx, key) or (ctx.tr("app.view_name") if key == "view" else None)
+    label = field_label(ctx, key) or (ctx.tr(PAGE_KEYS[key]) if key in PAGE_KEYS else None)
     if not label or label.casefold() == key:  # "View", not "View (view)"
         return label or key
     return ctx.tr("app.setting_named", label=label, field=key)

@@ -11,7 +11,7 @@ from bnviz.figures.theme import compact
 from bnviz.i18n import listed
 from bnviz.lessons import preprocessing as P
 from bnviz.lessons import preprocessing_data as D
-from bnviz.ui import controls, live, plot
+from bnviz.ui import common, controls, live, plot
 from bnviz.ui.common import PageContext
 
 MAIN = ["corr", "offset_x", "offset_y", "scale_x", "scale_y"]
@@ -127,8 +127,12 @@ def images(ctx: PageContext, cfg: P.CloudConfig, picked: P.ImagesView) -> None:
     left, right = st.columns(2)
     seeds = D.textured_patch(D.photo_patches(), cfg.seed)  # above the patch, not page-wide
     first = seeds if picked.patch is None or picked.patch >= n else picked.patch
+    # the photos' range, said by every note on the link's patch (audit 31: "0 to 1×10⁴" on 520)
+    ranged = common.ranges_here(ctx, P.ImagesView, {"patch": (0, n - 1)})
     if picked.patch is not None and picked.patch >= n and "patch" in ctx.params:
-        ctx.notes.append(Note("patch", ctx.params.get("patch"), None, "past the photos'"))
+        ctx.notes.append(
+            Note("patch", ctx.params.get("patch"), None, "past the photos'", ranged["patch"])
+        )
     index = left.slider(ctx.tr("preprocessing.field.patch"), 0, n - 1, first, key="prep.patch")
     ctx.remember(P.ImagesView(patch=None if index == seeds else index), P.ImagesView())
     patch = D.centered_patch(D.photo_patches(), index)
