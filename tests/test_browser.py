@@ -54,6 +54,21 @@ def test_home_typed_by_hand_opens_the_home_page_with_the_root_as_its_share_link(
     assert page.get_by_text("首页", exact=True).count() == 1  # the alias is not in the navigation
 
 
+def test_an_unknown_page_shares_the_root_not_its_own_address(tab, server):
+    """Audit 31: at /nope Streamlit shows the home page under its "Page not found", and the
+    share link read …/nope/?lang=zh, passing the bad address on."""
+    page = open_page(tab, server + "/nope?lang=zh")
+    page.wait_for_selector("text=看神经网络如何训练", timeout=30_000)
+    no_exception(page)
+    code = page.locator('[data-testid="stSidebar"] [data-testid="stCode"]').first
+    want = server.rstrip("/") + "/?lang=zh"
+    for _ in range(40):
+        if (link := code.inner_text().strip()) == want:
+            break
+        page.wait_for_timeout(250)
+    assert link == want, link
+
+
 def test_a_fresh_server_s_first_visitor_at_index_sees_the_home_page(tab):
     """A suite run with three workers: a server's first tab, at /index, showed "Page not
     found" over the home page (Streamlit's old pages/ mode, where /index is no page, lasted

@@ -448,8 +448,11 @@ def finish(ctx: PageContext) -> None:
     if {k: st.query_params.get(k) for k in st.query_params} != query:
         st.query_params.from_dict(query)
     base = st.context.url or ""
-    if ctx.name == "home":  # the app's root, however it was reached (/index, /home): "…/?"
-        base = re.sub(r"/(index|home)/?$", "", base).rstrip("/") + "/"
+    if ctx.name == "home" and base:  # the app's root, however it was reached: "…/?" (/index,
+        # /home; and /nope, where Streamlit shows home under "Page not found", audit 31)
+        parts = urllib.parse.urlsplit(base)
+        prefix = str(st.get_option("server.baseUrlPath") or "").strip("/")
+        base = urllib.parse.urlunsplit((*parts[:2], f"/{prefix}/" if prefix else "/", "", ""))
     # the share link always does: the page as shown, whatever the student's browser says (a
     # Chinese page shared from a zh-CN browser opened in English for others, audit 23)
     link = base + "?" + urllib.parse.urlencode({**query, "lang": ctx.lang})
