@@ -279,7 +279,8 @@ def test_the_opening_sentence_states_the_defaults_claim_only_on_the_defaults():
     # the limits' ratio is computed: "about scale² times" read 1 at scale 1, over 0.0392 vs 1.9
     raw, std = engine(S.preset_config("shifted").replace(seed=1))
     times = f"{std.lr_max_stable / raw.lr_max_stable:,.0f}"
-    note = t("standardization.own_lr_note", times=times)
+    why = t("standardization.own_lr_why_offset")  # not "about scale²" (audit 31): the mean's
+    note = t("standardization.own_lr_note", times=times, why=why)
     assert 40 < float(times) < 60 and note in " ".join(c.value for c in at.caption)
     at.number_input(key="standardization.steps").set_value(250).run()  # off the preset
     said = [i.value for i in at.info]

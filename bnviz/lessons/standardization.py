@@ -320,11 +320,20 @@ def _momentum(seed: int) -> bool:
 
 
 def _shifted(seed: int) -> bool:
-    _, raw, std = _panels("shifted", seed)  # "κ about 50", "100–125 steps", "3–4 steps"
-    return (
+    cfg, raw, std = _panels("shifted", seed)  # "κ about 50", "100–125 steps", "3–4 steps"
+    said = (
         40 < raw.kappa < 60 and std.kappa < 1.5 and not raw.diverged
         and 100 <= raw.steps_to_converge <= 125 and std.steps_to_converge <= 4
+        and 40 <= std.lr_max_stable / raw.lr_max_stable <= 60  # "rate about 50× smaller"
     )  # fmt: skip
+    # the chart on the right: "at its best rate 35–45"; "at a rate both can take, raw is not
+    # the slower one" (its 1 % is of a larger start, most of it in the steep direction, which
+    # falls first), up to 0.95 × its limit, where the bounces take over (audit 31)
+    sweep = lr_sweep(**cfg.sweep_args(False))
+    shared = np.isfinite(sweep.steps_to_converge) & (sweep.lrs <= 0.95 * sweep.lr_max_stable)
+    same = lr_sweep(**{**cfg.sweep_args(True), "lrs": sweep.lrs[shared]}).steps_to_converge
+    slower = sweep.steps_to_converge[shared] > np.nan_to_num(same, nan=np.inf)
+    return said and 35 <= np.nanmin(sweep.steps_to_converge) <= 45 and not slower.any()
 
 
 def default_holds(seed: int) -> bool:

@@ -146,7 +146,9 @@ def notes(ctx: PageContext, cfg: S.StandardizationConfig, raw, std) -> list[str]
     texts = [ctx.tr("standardization.same_panels_note")]
     if not cfg.same_lr:  # by how much the limits differ, as computed ("scale²" misled at scale 1)
         times = f"{std.lr_max_stable / raw.lr_max_stable:,.0f}"
-        texts.append(ctx.tr("standardization.own_lr_note", times=times))
+        # scale² is the zero-mean inputs' ratio; a shift's ratio comes of its mean (audit 31)
+        why = ctx.tr(f"standardization.own_lr_why_{'offset' if cfg.offset else 'scale'}")
+        texts.append(ctx.tr("standardization.own_lr_note", times=times, why=why))
     elif (room := std.lr_max_stable / raw.lr_max_stable) >= 2:
         texts.append(ctx.tr("standardization.same_lr_note", times=f"{room:,.0f}"))
     else:
