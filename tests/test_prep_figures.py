@@ -141,7 +141,12 @@ def test_pca_and_photo_figures():
     fig = FP.mean_image_figure(D.mean_image(patches))
     assert len(fig.data) == 3 and fig.data[2].z.shape == (4, 4, 3)
     assert len({tuple(px) for px in fig.data[2].z.reshape(-1, 3)}) == 1  # one flat colour
-    assert len(FP.centered_figure(D.centered_patch(patches, 0)).data) == 3
+    centered = FP.centered_figure(D.centered_patch(patches, 0))
+    assert len(centered.data) == 3
+    # pictures have no ticks: the template's drew unlabelled marks along each photo (audit 31)
+    for picture in (fig, centered, FP.reconstructions_figure(recs, [1, 10, 64])):
+        axes = [picture.layout[k] for k in picture.layout if k.startswith(("xaxis", "yaxis"))]
+        assert len(axes) >= 2 and all(a.ticks == "" for a in axes if not a.tickvals), picture
     fig = FP.noise_gain_figure(np.array([1e-5, 0.1]), np.array([80.0, 3.0]))
     assert fig.layout.xaxis.type == "log" and fig.layout.yaxis.type == "log"
     # the dotted line at 1 is named (an audit read it as an axis)

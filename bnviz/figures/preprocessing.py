@@ -204,7 +204,9 @@ def reconstructions_figure(recs: np.ndarray, ks, *, lang: str = "en") -> go.Figu
         ticktext=[_tr("fig.k_label", lang, k=k) for k in ks], constrain="domain",
         showgrid=False, zeroline=False,
     )  # fmt: skip
-    fig.update_xaxes(showticklabels=False, constrain="domain", showgrid=False, zeroline=False)
+    fig.update_xaxes(
+        showticklabels=False, ticks="", constrain="domain", showgrid=False, zeroline=False
+    )
     return fig
 
 
@@ -226,6 +228,14 @@ def _rgb(img: np.ndarray) -> np.ndarray:
     return (np.clip(img, 0, 1) * 255).round().astype(np.uint8)
 
 
+def _bare_axes(fig: go.Figure) -> None:
+    """An image's axes: no labels, ticks or grid (the template's outside ticks drew unlabelled
+    marks along each photo's left and bottom edges, audit 31)."""
+    bare = dict(showticklabels=False, ticks="", showgrid=False, zeroline=False)
+    fig.update_xaxes(**bare)
+    fig.update_yaxes(**bare)
+
+
 def mean_image_figure(stats: MeanImage, *, lang: str = "en") -> go.Figure:
     """AlexNet's mean image (32x32x3) next to VGG's three per-channel means."""
     swatch = np.broadcast_to(stats.channel_mean, stats.mean_image.shape)
@@ -234,8 +244,7 @@ def mean_image_figure(stats: MeanImage, *, lang: str = "en") -> go.Figure:
     fig = make_subplots(1, 3, subplot_titles=titles)
     for i, img in enumerate((stats.mean_image, stretched, swatch), start=1):
         fig.add_trace(go.Image(z=_rgb(img), name=titles[i - 1]), 1, i)
-    fig.update_xaxes(showticklabels=False)
-    fig.update_yaxes(showticklabels=False)
+    _bare_axes(fig)
     fig.update_layout(base_layout(height=240))
     return fig
 
@@ -247,8 +256,7 @@ def centered_figure(patches: dict[str, np.ndarray], *, lang: str = "en") -> go.F
     for i, (k, img) in enumerate(patches.items(), start=1):
         shown = img if k == "original" else img + 0.5
         fig.add_trace(go.Image(z=_rgb(shown), name=titles[i - 1]), 1, i)
-    fig.update_xaxes(showticklabels=False)
-    fig.update_yaxes(showticklabels=False)
+    _bare_axes(fig)
     fig.update_layout(base_layout(height=240, margin=dict(l=20, r=20, t=60, b=20)))  # 2-line titles
     return fig
 
