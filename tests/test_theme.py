@@ -40,11 +40,16 @@ def test_tidy_log_axes_labels_each_log_axis_from_the_data_drawn_on_it():
 
 def test_a_log_axis_gets_as_many_labels_as_its_height_holds():
     """71 decades on a 340 px chart (why-BN's order terms at w = 0.8) stacked 36 labels into a
-    grey smear: now every 10th power. A shorter axis gets fewer labels, never fewer than 2."""
+    grey smear: now every 10th power, counted from the top one where the round ones (10⁻¹⁰)
+    left the top bars, 10⁻⁵, half a stride above the highest label (audit 31). A shorter axis
+    gets fewer labels, never fewer than 2."""
     fig = go.Figure(go.Bar(x=[1, 2, 3], y=[1e-5, 1e-40, 1e-76]))
     fig.update_layout(height=340, margin=dict(t=45, b=40), yaxis_type="log")
     ticks = tidy_log_axes(fig).layout.yaxis.tickvals
-    assert ticks == tuple(10.0**e for e in range(-70, -9, 10))  # 7 labels, 36 px apart
+    assert ticks == tuple(10.0**e for e in range(-75, -4, 10))  # 8 labels, 30 px apart
+    round_top = go.Figure(go.Bar(x=[1, 2], y=[3e-10, 1e-76]))
+    round_top.update_layout(height=340, margin=dict(t=45, b=40), yaxis_type="log")
+    assert tidy_log_axes(round_top).layout.yaxis.tickvals[-1] == 1e-10  # round where it fits
     short = go.Figure(go.Scatter(x=[0, 1], y=[1e-8, 1e12]))
     short.update_layout(height=200, margin=dict(t=20, b=40), yaxis_type="log")  # 90 px plot
     labels = tidy_log_axes(short).layout.yaxis.tickvals

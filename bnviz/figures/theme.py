@@ -182,9 +182,14 @@ def log_axis(*values: object, max_labels: int = 8) -> dict:
     powers = range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
     start = 0 if hi / lo < 100 else 1 if hi / lo < 1e4 else 2
     ticks: list[float] = []
+    top = int(np.floor(np.log10(hi * 2)))  # the highest power a label may take
     for digits, stride in LOG_TICKS[start:]:  # the finest labelling that fits
+        # every stride-th power from a round one (10⁻¹⁰, 10⁻²⁰), unless that leaves half a
+        # stride or more above the top label bare: then from the top's (why BN's w = 0.8 showed
+        # its largest bars, 4×10⁻⁵, over 10⁻¹⁰, the highest label, audit 31)
+        offset = top % stride if top % stride >= stride / 2 else 0
         found = [
-            float(f"{m}e{e}") for e in powers if e % stride == 0 for m in digits
+            float(f"{m}e{e}") for e in powers if (e - offset) % stride == 0 for m in digits
             if lo / 2 <= m * 10.0**e <= hi * 2
         ]  # fmt: skip
         if len(found) < 2 and ticks:  # coarser would leave the axis unlabelled
