@@ -140,6 +140,10 @@ def test_live_trio_trains_through_the_scheduler_and_its_claims_hold(view):
         for run in ("plain", "bn_noise"):
             times = f"{ratio[run]:.2g}" if ratio[run] < 10 else f"{ratio[run]:.0f}"
             assert f"{t(f'{KEY}.live.run.{run}')} <span" in sub and f">{times}</span>×" in sub, sub
+        # the sentence's exception is said where it happens (audit 31: seed 2's "no BN 0.15×")
+        acc = L.final_acc(snaps["plain"])
+        said = t(f"{KEY}.live.at_chance", acc=f"{acc:.2f}")
+        assert (said in [c.value for c in at.caption]) == (acc < L.AT_CHANCE), acc
 
 
 def test_three_status_lines_in_a_row_leave_out_their_rates():
