@@ -87,7 +87,7 @@ def bn_heatmaps(
     titles = []
     for key, acc in (("no_bn", acc_plain), ("bn", acc_bn)):
         good, total = good_share(acc, threshold)
-        titles.append(_tr(key, lang, good=good, total=total, threshold=f"{threshold:.0%}"))
+        titles.append(_tr(key, lang, good=good, total=total, threshold=f"{100 * threshold:.0f}"))
     fig = make_subplots(rows=1, cols=2, subplot_titles=titles, horizontal_spacing=0.08)
     xs = [f"{v:.2g}" for v in lrs]
     ys = [f"{v:.2g}" for v in scales]
