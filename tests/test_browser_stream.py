@@ -507,3 +507,32 @@ def test_a_chart_says_it_is_loading_until_plotly_has_loaded_and_is_named_before_
         assert any(t("preprocessing.fig.mean_image") in n for n in names), names
     finally:
         page.close()
+
+
+TITLES = """([live]) => [...document.querySelectorAll('.js-plotly-plot')]
+  .filter(p => p.data && !!p.closest('.bnviz-live') === live)
+  .map(p => [...p.querySelectorAll('.modebar-btn')].map(b => b.getAttribute('data-title')))"""
+
+
+@pytest.mark.parametrize(
+    "lang, titles",
+    [
+        ("zh", ("自动缩放", "全屏（按 Esc 退出）")),
+        ("en", ("Autoscale", "Full screen (Esc leaves)")),
+    ],
+)
+def test_the_chart_toolbar_speaks_the_page_s_language(tab, server, lang, titles):
+    """Audit 31: on a Chinese page the toolbar's tooltips read "Autoscale", "Full screen (Esc
+    leaves)". The lab's streamed charts and its plot.js ones (Distributions)."""
+    page = open_page(tab, f"{server}/batchnorm_lab?seed=26&lang={lang}")
+    drawn = "([live]) => (" + TITLES + ")([live]).filter(t => t.length).length >= (live ? 2 : 1)"
+    page.wait_for_function(drawn, arg=[True], timeout=60_000)
+    seen = {"live": page.evaluate(TITLES, [True])}
+    page.get_by_role("radio", name="分布" if lang == "zh" else "Distributions").click()
+    page.wait_for_function(drawn, arg=[False], timeout=60_000)
+    seen["plot"] = page.evaluate(TITLES, [False])
+    for kind, bars in seen.items():
+        for bar in bars:
+            assert all(title in bar for title in titles), (kind, bar)
+    no_exception(page)
+    page.get_by_role("button", name="暂停" if lang == "zh" else "Pause", exact=True).click()

@@ -9,7 +9,7 @@
 // to in the browser (so these charts look like every st.plotly_chart on the page), fetched once
 // per tab: Streamlit sends this script again with every redraw; PLOTLY_URL, the server's copy
 // of plotly.js; loadPlotly (load_plotly.js). The element's data is the figure's JSON, as bytes.
-const CONFIG = { ...TOOLBAR, displayModeBar: "hover", responsive: true };
+const CONFIG = { displayModeBar: "hover", responsive: true }; // with toolbar(P) at each draw
 
 const DEFAULT_HEIGHT = 450; // plotly's own, for a figure that sets none
 const BAR_GAP = 0.02; // a colour bar's distance from its plot, as plotly's own (x = 1.02)
@@ -93,7 +93,7 @@ async function draw(box) {
         const bar = fig.data[i] && fig.data[i].colorbar;
         if (bar && bar.x === undefined) bar.x = x;
       }
-      await P.react(box.plot, fig.data, fig.layout, CONFIG);
+      await P.react(box.plot, fig.data, fig.layout, { ...toolbar(P), ...CONFIG });
       await barsBesidePlots(P, box);
       box.draws += 1;
       box.root.dataset.draws = String(box.draws);

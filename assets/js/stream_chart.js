@@ -217,7 +217,7 @@ async function ask(live) {
     fig.layout = stretched(fig.layout, fig.layout.height || live.data.height, fig.data, live.plot);
     live.plot.style.height = fig.layout.height + "px";
     lonePoints(fig.data, live.lone);
-    await P.newPlot(live.plot, fig.data, fig.layout, { ...TOOLBAR, responsive: true });
+    await P.newPlot(live.plot, fig.data, fig.layout, { ...toolbar(P), responsive: true });
     live.ticks = JSON.stringify(ans.yticks || {});
     live.span = ans.xspan;
     live.root.dataset.painted = String(Math.round(performance.now() - live.born));
