@@ -134,23 +134,17 @@ const TOOLBAR = {
 
 // The toolbar's titles in Chinese on a Chinese page (audit 31: "Autoscale" over a Chinese
 // chart). plotly.js has a zh-CN locale, but the plotly package ships no locale files: these
-// are the strings its toolbar and a double click show, as that locale has them.
+// are the titles of the buttons a 2-D chart's toolbar keeps, and what a zoom says, as that
+// locale has them. This script goes with every redraw of a chart: no more than these.
 const ZH_CN = {
   "Download plot as a PNG": "下载图表为 PNG 格式",
-  "Download plot": "下载图表",
   Zoom: "缩放",
   Pan: "平移",
   "Zoom in": "放大",
   "Zoom out": "缩小",
   Autoscale: "自动缩放",
   "Reset axes": "重置轴",
-  "Toggle Spike Lines": "切换辅助线",
-  "Show closest data on hover": "悬停时显示最近的数据",
-  "Compare data on hover": "悬停时比较数据",
-  "Toggle show closest data on hover": "切换悬停时显示最近的数据",
-  Reset: "重置",
   "Double-click to zoom back out": "双击返回缩放前",
-  "Click to enter Colorscale title": "点击输入色阶的标题",
 };
 const FULL_SCREEN_ZH = "全屏（按 Esc 退出）";
 

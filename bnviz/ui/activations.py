@@ -81,8 +81,9 @@ _STOPPING = threading.Event()
 def stop_jobs(timeout: float = 5.0) -> None:
     """Stop the running jobs and wait for them (at most `timeout` s in all). A daemon thread
     still in torch when the interpreter tore down aborted the process ("terminate called
-    without an active exception", exit status 134: a test file run alone, or a server's
-    SIGTERM, while the dead-ReLU view's remedy was being measured)."""
+    without an active exception", exit status 134: a test file run alone while the dead-ReLU
+    view's remedy was being measured). A server's SIGTERM ends the process by the signal
+    itself (live_routes.lifespan): no atexit, no teardown, nothing to abort."""
     _STOPPING.set()
     end = time.monotonic() + timeout
     for thread in list(_THREADS):
