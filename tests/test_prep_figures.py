@@ -126,6 +126,11 @@ def test_training_figure_draws_each_run_and_says_when_it_reached_the_target(lang
 def test_pca_and_photo_figures():
     ev = np.linspace(0.1, 1, 64)
     assert FP.explained_figure(ev).data[0].y[-1] == pytest.approx(1)
+    # the sentence's k = 2 and 10 carry their values (audit 31: read off the curves)
+    said = [(k + 1, text) for k, text in enumerate(FP.explained_figure(ev).data[0].text) if text]
+    assert said == [(2, f"{100 * ev[1]:.0f} %"), (10, f"{100 * ev[9]:.0f} %")], said
+    acc = FP.accuracy_k_figure([1, 2, 10], np.array([0.3, 0.62, 0.913]), lang="zh").data[0]
+    assert list(acc.text) == ["", "62%", "91%"]
     recs = np.random.default_rng(0).uniform(0, 16, (3, 5, 64))
     fig = FP.reconstructions_figure(recs, [1, 10, 64])
     assert fig.data[0].z.shape == (26, 44) and list(fig.layout.yaxis.ticktext)[1] == "k = 10"

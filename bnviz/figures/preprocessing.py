@@ -180,12 +180,24 @@ def training_figure(
 # ---------------------------------------------------------------------------- PCA on digits
 
 
+SAID_KS = (2, 10)  # the k the PCA sentence names: their values are written on both charts
+
+
+def _said_values(ks, values: np.ndarray, lang: str) -> list[str]:
+    """The value at each of SAID_KS in % ("73 %"; "73%" in Chinese), "" at the other k: the
+    sentence's numbers on the chart, not read off a curve (audit 31)."""
+    return [_tr("fig.percent", lang, value=f"{100 * v:.0f}") if k in SAID_KS else "" for k, v in
+            zip(ks, values, strict=True)]  # fmt: skip
+
+
 def explained_figure(cumulative: np.ndarray, *, lang: str = "en") -> go.Figure:
     """Cumulative explained variance against the number of components k."""
     k = np.arange(1, len(cumulative) + 1)
     fig = go.Figure(layout=base_layout(_tr("fig.explained_title", lang), height=300))
-    fig.add_trace(go.Scatter(x=k, y=f32(cumulative), mode="lines+markers",
-                             name=_tr("fig.explained", lang), marker=dict(size=4)))  # fmt: skip
+    fig.add_trace(go.Scatter(x=k, y=f32(cumulative), mode="lines+markers+text",
+                             name=_tr("fig.explained", lang), marker=dict(size=4),
+                             text=_said_values(k, cumulative, lang),
+                             textposition="bottom right"))  # fmt: skip
     fig.update_xaxes(title_text=_tr("fig.k", lang))
     fig.update_yaxes(title_text=_tr("fig.explained", lang), range=[0, 1.02])
     return fig
@@ -213,8 +225,9 @@ def reconstructions_figure(recs: np.ndarray, ks, *, lang: str = "en") -> go.Figu
 def accuracy_k_figure(ks, acc: np.ndarray, *, lang: str = "en") -> go.Figure:
     """Test accuracy of the small network on the first k principal components."""
     fig = go.Figure(layout=base_layout(_tr("fig.acc_k_title", lang), height=300))
-    fig.add_trace(go.Scatter(x=list(ks), y=f32(acc), mode="lines+markers",
-                             name=_tr("fig.test_acc", lang)))  # fmt: skip
+    fig.add_trace(go.Scatter(x=list(ks), y=f32(acc), mode="lines+markers+text",
+                             name=_tr("fig.test_acc", lang), text=_said_values(ks, acc, lang),
+                             textposition="bottom right"))  # fmt: skip
     fig.update_xaxes(title_text=_tr("fig.k", lang), type="log")
     fig.update_yaxes(title_text=_tr("fig.test_acc", lang), range=[0, 1])
     return tidy_log_axes(fig)
