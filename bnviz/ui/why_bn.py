@@ -109,6 +109,11 @@ def draw_live(ctx: PageContext, view: str, snaps: dict) -> None:
             plot.chart(col, fig, f"why.smooth.{metric}")
         st.caption(ctx.tr("why_bn.live.smooth_note"))
         return
+    plain = snaps.get("plain")
+    if view == "shift" and plain is not None and plain.done and L.final_acc(plain) < L.AT_CHANCE:
+        # the sentence's exception, said over the charts where it happens: "no BN 0.15×" under
+        # "over 10× less with BN" read as a contradiction (audit 31, seed 2)
+        st.caption(ctx.tr("why_bn.live.at_chance", acc=f"{L.final_acc(plain):.2f}"))
     left, right = st.columns(2)
     if view == "shift":
         moves = {n: L.input_movement(s) for n, s in snaps.items()}
@@ -116,11 +121,6 @@ def draw_live(ctx: PageContext, view: str, snaps: dict) -> None:
         plot.chart(left, fig, "why.move")
         plot.chart(right, live_figs.bands_figure(moves, lang=lang, height=PAIR), "why.bands")
         st.caption(ctx.tr("why_bn.live.move_note"))
-        plain = snaps.get("plain")
-        if plain is not None and plain.done and L.final_acc(plain) < L.AT_CHANCE:
-            # the sentence's exception, said where it happens: "no BN 0.15×" under "over 10×
-            # less with BN" read as a contradiction (audit 31, seed 2)
-            st.caption(ctx.tr("why_bn.live.at_chance", acc=f"{L.final_acc(plain):.2f}"))
     else:
         trio = live_figs.trio_figure(snaps, lang=lang, height=PAIR)
         plot.chart(left, trio, "why.trio")
