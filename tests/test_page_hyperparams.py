@@ -107,6 +107,9 @@ def test_preset_end_to_end_trains_its_sweep_and_its_claim_holds(preset):
         sub = figures(at)[0]["layout"]["title"]["subtitle"]["text"]
         assert sub == t("hyperparams.grid_spread", lr=readable(lr, 2), scale=readable(scale, 2))
         assert lr > 10 and scale < lr, sub
+    if preset == "log_scale":  # the momentum window, a note under the charts (audit 32)
+        said = [c.value for c in at.caption if "1 − β = 10" in c.value]
+        assert len(said) == 1 and "10.0 to 10.05" in said[0] and "1000 to 2000" in said[0], said
     if preset == "caviar":  # "a loss at least 10× below the median model's", as the page shows it
         best, median, ratio = _below_median_shown(at, "en")
         assert median / best >= 10 and float(ratio) >= 10, (best, median, ratio)

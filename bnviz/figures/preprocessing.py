@@ -214,7 +214,7 @@ def reconstructions_figure(recs: np.ndarray, ks, *, lang: str = "en") -> go.Figu
     fig.update_yaxes(
         autorange="reversed", scaleanchor="x", tickvals=[4 + 9 * i for i in range(len(ks))],
         ticktext=[_tr("fig.k_label", lang, k=k) for k in ks], constrain="domain",
-        showgrid=False, zeroline=False,
+        showgrid=False, zeroline=False, ticks="",
     )  # fmt: skip
     fig.update_xaxes(
         showticklabels=False, ticks="", constrain="domain", showgrid=False, zeroline=False

@@ -107,7 +107,7 @@ def scale(ctx: PageContext, cfg, snaps) -> None:
         _chart(figs.decades_figure(shares, lang=ctx.lang), "decades")
     beta = np.array([0.9, 0.9005, 0.999, 0.9995])
     w = H.averaging_window(beta)
-    st.markdown(
+    st.caption(  # a note under the charts, as every page's: small and grey (audit 32)
         ctx.tr(
             "hyperparams.momentum_window",
             w0=f"{w[0]:.1f}",
