@@ -178,16 +178,17 @@ def test_a_pause_pressed_near_the_end_pauses_before_the_last_step():
     """Aimed past a run's last step, the runs finished instead of pausing (CI: the lab's
     90-step pair, paused late on a loaded machine, said "finished")."""
     from bnviz.stepper import Snapshot
-    from bnviz.ui.live import pause_step
+    from bnviz.ui.live import PAUSE_LEAD_S, pause_step
 
     def snap(step, steps):
         return Snapshot("r", SMALL, "running", step=step, steps=steps, steps_per_s=10.0)
 
     now = 0.0  # taken_at 0: the snapshots are fresh
     assert pause_step([snap(86, 90), snap(87, 90)], now=now) == 89
-    assert pause_step([snap(50, 90), snap(40, 200)], now=now) == 53  # far from the end: as before
+    lead = math.ceil(10.0 * PAUSE_LEAD_S) + 1  # at 10 steps/s
+    assert pause_step([snap(50, 90), snap(40, 200)], now=now) == 50 + lead  # far from the end
     assert pause_step([snap(86, 90), snap(40, 200)], now=now) == 89  # the shorter run's end
-    assert pause_step([snap(0, 0)], now=now) == 3  # a snapshot without its length: not capped
+    assert pause_step([snap(0, 0)], now=now) == lead  # a snapshot without its length: not capped
 
 
 def test_learning_rate_change_unshares_the_run(sched):

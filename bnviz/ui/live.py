@@ -183,7 +183,10 @@ def _act(runs: dict[str, Run | None], action: str, value: float | None = None) -
 
 
 ACT_WAIT_S = 2.0  # a worker applies a command between slices (~0.05 s) and answers at once
-PAUSE_LEAD_S = 0.2  # Pause: the runs train on about this long, to a step they all reach
+# Pause: the runs train on about this long, to a step they all reach. 0.2 s was too little at
+# full speed on a loaded machine (CI, 3 test processes on 2 cores): the furthest run of a pair
+# at ~3000 steps/s was past the step when the pause reached it, and paused 3 steps ahead
+PAUSE_LEAD_S = 0.5
 
 
 def pause_step(snaps, now: float | None = None) -> int | None:
