@@ -247,6 +247,21 @@ def click_preset(page, label: str, timeout: float = 60_000):
     pill.first.click()
 
 
+def pause_if_running(page, label: str = "Pause") -> None:
+    """Leave the workers idle: press Pause unless the page's runs have ended.
+
+    A classroom-pace run lasts ~30 s; on a loaded machine a test can reach its last click after
+    that, when Pause is greyed out (the project's CI, stop 53: a 30 s wait on a disabled button).
+    """
+    from playwright.sync_api import TimeoutError as ClickTimeout
+
+    button = page.get_by_role("button", name=label, exact=True)
+    try:
+        button.click(timeout=10_000)
+    except ClickTimeout:  # acceptable only if the runs ended
+        assert button.is_disabled(), f"{label} was neither clickable nor greyed out"
+
+
 def no_exception(page):
     shown = page.locator('[data-testid="stException"]').all_inner_texts()
     assert not shown, shown

@@ -14,6 +14,7 @@ from tests.browser_support import (
     new_tab,
     no_exception,
     open_page,
+    pause_if_running,
     settle,
     start_streamlit,
     stop_server,
@@ -486,7 +487,7 @@ def test_back_and_forward_bring_back_the_settings_of_each_address(tab, server):
     assert "lr=" not in page.url, page.url
     page.go_forward()
     _lab_shows(page, "3", t("lab.preset.large_lr_what"))
-    page.get_by_role("button", name="Pause", exact=True).click()  # leave the workers idle
+    pause_if_running(page)
     no_exception(page)
     # a bad value: the page rewrites the address with a note (a new history entry); Back to the
     # address as typed is not loaded again (it would be rewritten and pushed again, for ever)
@@ -522,7 +523,7 @@ def test_back_after_a_preset_clicked_at_once_shows_the_settings_before_it(browse
         page.go_back()
         _lab_shows(page, "1", t("lab.look_for.default"))
         assert page.url == opened, page.url
-        page.get_by_role("button", name="Pause", exact=True).click()  # leave the workers idle
+        pause_if_running(page)
         no_exception(page)
     finally:
         page.close()

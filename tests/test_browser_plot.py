@@ -11,7 +11,13 @@ import pytest
 
 from bnviz.figures.theme import projector_template
 from bnviz.ui import plot
-from tests.browser_support import no_exception, open_page, start_streamlit, stop_server
+from tests.browser_support import (
+    no_exception,
+    open_page,
+    pause_if_running,
+    start_streamlit,
+    stop_server,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -78,7 +84,7 @@ def test_a_live_chart_is_redrawn_in_place_and_never_blank(tab, server):
     page.wait_for_function(f"() => ({SAMPLE})()[0].draws >= {drawn + 3}", timeout=30_000)
     assert page.evaluate(state)[0] == zoom
     no_exception(page)
-    page.get_by_role("button", name="Pause", exact=True).click()  # leave the workers idle
+    pause_if_running(page)
 
 
 # Streamlit runs an element's calls asynchronously and may run an earlier call's cleanup after
@@ -304,7 +310,7 @@ def test_a_chart_goes_full_screen_from_its_toolbar_and_comes_back(tab, server, p
     assert plot.evaluate("p => p.getBoundingClientRect().height") == before[0]
     no_exception(page)
     if "lab" in path:
-        page.get_by_role("button", name="Pause", exact=True).click()  # leave the workers idle
+        pause_if_running(page)
 
 
 def _histograms(steps: list[int]) -> list[str]:

@@ -7,7 +7,7 @@ import pytest
 
 from bnviz import live_api
 from bnviz.ui import stream_chart
-from tests.browser_support import SHOTS, no_exception, open_page, settle
+from tests.browser_support import SHOTS, no_exception, open_page, pause_if_running, settle
 
 pytestmark = pytest.mark.browser
 
@@ -54,7 +54,7 @@ def test_a_late_cleanup_leaves_the_chart_streaming(tab, server):
     assert seen["kept"] == {"same": True, "stopped": False, "more": True}, seen
     assert seen["left"] == {"live": False, "stopped": True}, seen  # no requests once it is gone
     no_exception(page)
-    page.get_by_role("button", name="Pause", exact=True).click()  # leave the workers idle
+    pause_if_running(page)
 
 
 def test_loss_chart_streams_points_and_zoom_survives_ten_updates(tab, server):
@@ -91,7 +91,7 @@ def test_loss_chart_streams_points_and_zoom_survives_ten_updates(tab, server):
     SHOTS.mkdir(exist_ok=True)
     page.locator(PLOT).first.scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / "lab-stream.png"))
-    page.get_by_role("button", name="Pause", exact=True).click()  # leave the workers idle
+    page.get_by_role("button", name="Pause", exact=True).click()  # asserted paused below
     page.wait_for_function(  # a run not training shows no rate (it read "0 steps/s"); both
         # runs' lines say paused (under load the second run's line came a snapshot later)
         "() => { const s = [...document.querySelectorAll('.bnviz-live-status')]"
@@ -206,7 +206,7 @@ def test_streamed_charts_follow_their_column_when_the_sidebar_closes_and_opens(t
     page.get_by_role("button", name="Expand sidebar").click()
     assert fitted("sidebar open again", closed[0]["box"])[0]["box"] < closed[0]["box"]
     no_exception(page)
-    page.get_by_role("button", name="Pause", exact=True).click()  # leave the workers idle
+    pause_if_running(page)
 
 
 TOOLBARS = """([live]) => [...document.querySelectorAll('.js-plotly-plot')]
@@ -249,7 +249,7 @@ def test_a_touch_screen_gets_no_chart_toolbar_over_the_titles(browser, tab, serv
         assert bars and set(bars) == {"none" if name == "touch" else "on hover"}, seen
     tab.goto(f"{server}/batchnorm_lab?seed=26")
     settle(tab)
-    tab.get_by_role("button", name="Pause", exact=True).click()  # leave the workers idle
+    pause_if_running(tab)
 
 
 def test_pause_live_updates_holds_the_streamed_charts(tab, server):
@@ -270,7 +270,7 @@ def test_pause_live_updates_holds_the_streamed_charts(tab, server):
     settle(page)
     page.wait_for_function(f"{UPDATES} >= {held + 2}", timeout=30_000)  # on again
     no_exception(page)
-    page.get_by_role("button", name="Pause", exact=True).click()  # leave the workers idle
+    pause_if_running(page)
 
 
 def test_a_streamed_run_that_diverges_says_so_with_one_step_number(tab, server):
@@ -292,7 +292,7 @@ def test_a_streamed_run_that_diverges_says_so_with_one_step_number(tab, server):
     status = page.locator(status).first.inner_text()
     assert f"no BN: diverged at step {step}\n" in status + "\n", (said, status)  # as it said
     no_exception(page)
-    page.get_by_role("button", name="Pause", exact=True).click()  # leave the workers idle
+    pause_if_running(page)
 
 
 def test_the_run_buttons_follow_a_streamed_run_to_its_end(tab, server):
@@ -357,7 +357,7 @@ def test_a_run_that_diverges_while_watched_is_marked_where_its_curve_ends(tab, s
     assert clip and clip >= live_api.HEADROOM * first * (1 - 1e-4), (clip, first)  # or BN's top
     assert 10**top <= clip * 1.001, (top, clip)  # the climb leaves the chart at its top
     no_exception(page)
-    page.get_by_role("button", name="Pause", exact=True).click()  # leave the workers idle
+    pause_if_running(page)
 
 
 def test_streamed_charts_wear_the_theme_of_every_other_chart(tab, server):
@@ -448,7 +448,7 @@ def test_a_resumed_run_s_streamed_chart_asks_at_once(browser, server):
         page.get_by_role("button", name="Resume", exact=True).click()
         page.wait_for_function(f"{UPDATES} >= {held + 1}", timeout=30_000)
         assert paused not in page.evaluate(status), page.evaluate(status)
-        page.get_by_role("button", name="Pause", exact=True).click()  # leave the workers idle
+        pause_if_running(page)
         no_exception(page)
     finally:
         page.close()
@@ -535,4 +535,4 @@ def test_the_chart_toolbar_speaks_the_page_s_language(tab, server, lang, titles)
         for bar in bars:
             assert all(title in bar for title in titles), (kind, bar)
     no_exception(page)
-    page.get_by_role("button", name="暂停" if lang == "zh" else "Pause", exact=True).click()
+    pause_if_running(page, "暂停" if lang == "zh" else "Pause")
