@@ -167,13 +167,21 @@ def test_loss_curves_mark_the_diverged_run(snaps, lang):
     assert len(fig.data) == 4
     far = lr["far_too_high"]
     assert t("babysitting.fig.diverged_at", lang, step=far.diverged_at) in fig.data[3].name
-    assert all(np.all(np.asarray(d.y, float)[np.isfinite(d.y)] <= 1e6) for d in fig.data)
+    # the blow-up leaves through the top, a decade above the other runs' highest loss: up to
+    # 10⁶ it took nine decades and pressed "too low" and "high" (both near 2) into one line
+    kept = max(
+        np.nanmax(np.asarray(s.losses["loss"], float)) for n, s in lr.items() if n != "far_too_high"
+    )
+    top = max(np.nanmax(np.asarray(d.y, float)) for d in fig.data)
+    assert top == pytest.approx(10 * kept, rel=1e-6), (top, kept)
     # readable from the back row: every decade label in 14 px, as 10ⁿ past 10 000 (plotly's
     # own ticks read "1M", "10k" and put small "2", "5" between the powers)
     y = fig.layout.yaxis
     assert y.type == "log" and len(y.tickvals) == len(y.ticktext) >= 3
     assert not any(c in text for text in y.ticktext for c in "kMe")
-    assert "1" in y.ticktext and "10<sup>6</sup>" in y.ticktext  # a diverged run reaches 1e6
+    assert "1" in y.ticktext and max(y.tickvals) <= 20 * kept
+    alone = FB.loss_curves_figure({"far_too_high": far}, lang=lang)  # nothing to keep in view
+    assert "10<sup>6</sup>" in alone.layout.yaxis.ticktext  # its blow-up, capped at 10⁶
 
 
 def test_first_loss_and_accuracy_figures(snaps):

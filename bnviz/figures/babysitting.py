@@ -96,6 +96,7 @@ def loss_curves_figure(
     """
     fig, ys = go.Figure(layout=base_layout(_tr(f"fig.{title}", lang))), []
     several = sum(_has(s.losses) for s in snaps.values()) > 1
+    ceiling = _ceiling(snaps)
     for i, (name, snap) in enumerate(snaps.items()):
         if not _has(snap.losses):
             continue
@@ -109,7 +110,7 @@ def loss_curves_figure(
         elif snap.state == "finished" and np.isfinite(end := final(snap, "train_loss")):
             label += " · " + _tr("fig.ends_at", lang, loss=readable(end, 2))  # as said above
         steps, loss = downsample(snap.losses["step"], np.asarray(snap.losses["loss"]))
-        y = f32(np.clip(loss, None, 1e6))  # the blow-up before NaN, capped for the log axis
+        y = f32(np.clip(loss, None, ceiling))  # a blow-up leaves through the top (below)
         line = series_line(i)  # a dash each: good and high were one grey
         trace = go.Scatter(x=steps, y=y, mode="lines", name=label, line=line)
         fig.add_trace(trace.update(showlegend=True))  # a lone run's too: a row, as beside it
@@ -122,6 +123,25 @@ def loss_curves_figure(
             yanchor="top", align="right", showarrow=False, bgcolor="rgba(255,255,255,0.85)",
         )  # fmt: skip
     return fig
+
+
+CEILING_OVER = 10  # a diverged run's line leaves the chart this many times above the others'
+LOSS_CAP = 1e6  # ... or, with no other run, here (its blow-up before NaN)
+
+
+def _ceiling(snaps: Mapping[str, Snapshot]) -> float:
+    """Where the loss chart ends: a decade above the highest loss of the runs that did not
+    diverge. A diverged run's line is cut there: up to 10⁶, the rates' log axis gave nine
+    decades to its blow-up and pressed the other three runs into one, where "too low" and "high"
+    (both near 2) lay on one line (audit 33)."""
+    kept = [
+        np.asarray(s.losses["loss"], dtype=np.float64)
+        for s in snaps.values()
+        if _has(s.losses) and s.state != "diverged"
+    ]
+    finite = np.concatenate(kept) if kept else np.zeros(0)
+    finite = finite[np.isfinite(finite)]
+    return float(min(LOSS_CAP, CEILING_OVER * finite.max())) if len(finite) else LOSS_CAP
 
 
 def _steps(snaps: Mapping[str, Snapshot]) -> list[int] | None:
