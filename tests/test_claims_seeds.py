@@ -77,6 +77,11 @@ def test_quoted_numbers_are_the_checked_ones():
     assert "4.5×10⁻⁵" in t("activations.preset.sigmoid_kills_what")  # as the marked points say
     assert "0.00005" in t("activations.preset.sigmoid_kills_what")  # the notes' rounding
     assert "0.0475" in t("initialization.preset.cs231n_small_what")
+    low, high = A.ZIGZAG_STEPS  # the zig-zag's steps and rates (audit 33), in both languages
+    for lang in ("en", "zh"):
+        said = t("activations.preset.zigzag_what", lang)
+        assert f"{low}–{high}" in said and f"{A.ZIGZAG_LARGE_STEPS}" in said, lang
+        assert f"{A.ZIGZAG_LARGE_LR:g}" in said, lang
 
 
 @pytest.mark.parametrize("seed", SEEDS)
