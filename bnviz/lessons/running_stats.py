@@ -310,12 +310,14 @@ def batch_of_one(seed: int = 0) -> BatchOfOne:
 
 @functools.lru_cache(maxsize=32)
 def claim_run(momentum: float | None, seed: int, batch_size: int = 32, lr: float = 0.1):
-    """A finished 300-step run of the page's network (several claims read the same run)."""
+    """A finished run of the page's network, as the page trains it (several claims read the
+    same run). It was a 300-step stand-in: the page's 1000-step runs then showed "2.59×" under
+    batch 2's "1.3–2.5×" (seed 2) and no unit near m = 0.1's line under "a single unit can come
+    close" (audit 33)."""
     from bnviz.stepper import train_sync  # a run trained in this thread
 
-    cfg = DEFAULT.replace(bn_momentum=momentum, steps=300, batch_size=batch_size, lr=lr, seed=seed)
-    main = run_configs(cfg, View(compare="off"))["main"]
-    return train_sync(main.replace(eval_every=max(20, main.eval_every)))
+    cfg = DEFAULT.replace(bn_momentum=momentum, batch_size=batch_size, lr=lr, seed=seed)
+    return train_sync(run_configs(cfg, View(compare="off"))["main"])
 
 
 LATE = 150  # the claims and the page's readouts measure a run from this step on
@@ -343,8 +345,8 @@ FOLLOWS = 0.05  # "follows the population line": late mean distance (measured 0.
 SCATTER = 0.45  # "batch means scatter widely": batch 2 ~0.7 population std, batch 32 ~0.2
 
 
-# Each check reads finished runs of the page's network: the seed sweep gives it 300-step runs
-# (claim_run), the end-to-end preset test the runs the page itself started (page_holds).
+# Each check reads finished runs of the page's network: the seed sweep gives it the page's
+# runs (claim_run), the end-to-end preset test the runs the page itself started (page_holds).
 
 
 def default_holds(usual: Snapshot, big: Snapshot) -> bool:
@@ -421,37 +423,50 @@ def scatter(s: UnitSeries) -> float:
 
 
 def batch2_holds(two: Snapshot) -> bool:
-    """Batch 2: scattered batch statistics; running_var 1.3-2.5x the population, layers 2-3 (the
-    subtitle showed seed 3's layer 3 at "1.39×" under a sentence saying 1.4, audit 32);
+    """Batch 2: scattered batch statistics; running_var 1.3-2.6x the population, layers 2-3 (the
+    subtitle showed seed 3's layer 3 at "1.39×" under a sentence saying 1.4, audit 32; seed 2's
+    at 2.59x under 2.5, audit 33);
     train mode's test accuracy averages 0.6-0.75 from step LATE on (measured 0.63-0.72 under
     four rounding modes; single evaluations 0.59-0.74) and eval mode's last one is higher (by
     0.03-0.3)."""
-    deep = [var_ratio(two, layer) for layer in (1, 2)]  # measured 1.37-2.46, seeds 0-4
+    deep = [var_ratio(two, layer) for layer in (1, 2)]  # measured 1.39-2.59, seeds 0-4
     m = mode_series(two)
     return bool(
         np.median([scatter(unit_series(two, 0, u)) for u in range(BN_UNITS)]) > SCATTER
-        and all(1.3 <= r <= 2.5 for r in deep) and 0.7 < var_ratio(two, 0) < 1.2
+        and all(1.3 <= r <= 2.6 for r in deep) and 0.7 < var_ratio(two, 0) < 1.2
         and 0.6 <= m.batch_acc[m.step >= LATE].mean() <= 0.75
         and m.running_acc[-1] > m.batch_acc[-1]
     )  # fmt: skip
 
 
+CUMULATIVE_DEEP = (3.5, 12.0)  # BN layers 2 and 3: the median unit ends this many times as far
+CUMULATIVE_EVERY = 1.5  # ... every unit at least this many times
+CUMULATIVE_FIRST = (1.1, 3.0)  # BN layer 1: the median unit
+
+
 def cumulative_holds(none: Snapshot, usual: Snapshot) -> bool:
-    """momentum=None keeps stale statistics: off the population line, unlike m = 0.1 (median
-    over 8 units: "4-12x further", measured 4.4-11.2 under four rounding modes of one machine;
-    for single units as little as 1.4x)."""
-    return bool(4 <= mean_error(none, 1) / mean_error(usual, 1) <= 12)
+    """momentum=None keeps stale statistics: off the population line, unlike m = 0.1. Per
+    layer, because the picker offers three (audit 33: "4-12x" held in layer 2 only; layer 1
+    showed 1.2x). Page runs, seeds 0-4: medians 6.1-8.8x (layer 2), 3.9-9.8x (layer 3) and
+    1.2-2.8x (layer 1); every unit of layers 2-3 at least 1.9x."""
+    ratio = [mean_error(none, layer) / mean_error(usual, layer) for layer in range(3)]
+    low, high = CUMULATIVE_DEEP
+    return bool(
+        all(low <= r <= high for r in ratio[1:])
+        and all(closest_unit(none, usual, layer) >= CUMULATIVE_EVERY for layer in (1, 2))
+        and CUMULATIVE_FIRST[0] <= ratio[0] <= CUMULATIVE_FIRST[1]
+    )
 
 
-def closest_unit(none: Snapshot, usual: Snapshot) -> float:
-    """The cumulative preset's "a single unit can come close": the least ratio over layer 2's
-    recorded units of momentum=None's late distance from the population line to m = 0.1's."""
-    pairs = zip(layer_units(none, 1), layer_units(usual, 1), strict=True)
+def closest_unit(none: Snapshot, usual: Snapshot, layer: int) -> float:
+    """The least ratio over the layer's recorded units of momentum=None's late distance from
+    the population line to m = 0.1's."""
+    pairs = zip(layer_units(none, layer), layer_units(usual, layer), strict=True)
     return float(min(_late_error(a) / _late_error(b) for a, b in pairs))
 
 
-CLOSE_UNIT = 2.0  # "close": within this factor; seeds 0-4: 1.42, 1.25, 1.01, 1.76, 2.01
-CLOSE_SEEDS = 3  # ... on this many of them
+CLOSE_SEEDS = 3  # "in layer 1 single units come as close": one unit within 1x, on this many
+# of seeds 0-4 (page runs: 0.81, 0.08, 0.15, 0.15, 0.39)
 
 
 def page_holds(preset: str, runs: Mapping[str, Snapshot]) -> bool:
