@@ -66,6 +66,10 @@ def test_zoom_claim_holds_for_seeds_0_to_4():
         assert V.claim_coarse(first, second), seed
         lr = np.array([c.lr for c in second.configs])
         assert (lr >= lo[0] * (1 - 1e-6)).all() and (lr <= hi[0] * (1 + 1e-6)).all()
+        # a zoom stays inside the first round's box (audit 33: seed 0 sampled lr 1.6, scale 22)
+        wide_lo, wide_hi = V.WIDE_BOX
+        assert (lo >= np.array(wide_lo) * (1 - 1e-9)).all(), (seed, lo)
+        assert (hi <= np.array(wide_hi) * (1 + 1e-9)).all(), (seed, hi)
 
 
 def test_latest_is_the_final_value_once_finished():

@@ -78,8 +78,16 @@ def averaging_window(beta) -> np.ndarray:
     return 1.0 / (1.0 - np.asarray(beta, dtype=np.float64))
 
 
-def coarse_to_fine(points: np.ndarray, scores: np.ndarray, best: int = 3, margin: float = 0.5):
-    """The second box: around the `best` lowest-score points, in log10 space, widened by margin.
+def coarse_to_fine(
+    points: np.ndarray,
+    scores: np.ndarray,
+    best: int = 3,
+    margin: float = 0.5,
+    within: tuple | None = None,
+):
+    """The second box: around the `best` lowest-score points, in log10 space, widened by margin
+    and kept `within` the first round's box ((lo, hi), each (d,)) if given: a zoom that sampled
+    a learning rate of 1.6 after a first round up to 1 read as searching wider (audit 33).
 
     points (n, d) positive, scores (n,) (lower is better; NaN = diverged, never picked).
     Returns (lo, hi), each (d,), in the original units.
@@ -88,7 +96,10 @@ def coarse_to_fine(points: np.ndarray, scores: np.ndarray, best: int = 3, margin
     logs = np.log10(points[order])
     lo, hi = logs.min(0), logs.max(0)
     pad = margin * np.maximum(hi - lo, 0.1)
-    return 10.0 ** (lo - pad), 10.0 ** (hi + pad)
+    lo, hi = 10.0 ** (lo - pad), 10.0 ** (hi + pad)
+    if within is not None:
+        lo, hi = np.maximum(lo, within[0]), np.minimum(hi, within[1])
+    return lo, hi
 
 
 def sample_box(lo: np.ndarray, hi: np.ndarray, n: int, seed: int) -> np.ndarray:

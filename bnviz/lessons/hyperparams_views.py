@@ -157,7 +157,7 @@ def repeat_verdict(wins: int, total: int) -> str:
 def fine_spec(round1, s: Search) -> tuple[SweepSpec, tuple[np.ndarray, np.ndarray]]:
     """Round 2 of coarse to fine: trials inside the box around round 1's best three."""
     pts = np.array([[c.lr, c.init_scale] for c in round1.configs])
-    lo, hi = H.coarse_to_fine(pts, round1.final_loss, best=3)
+    lo, hi = H.coarse_to_fine(pts, round1.final_loss, best=3, within=WIDE_BOX)
     fine = H.sample_box(lo, hi, s.trials, s.seed + 1)  # other draws than round 1's
     base = round1.configs[0].replace(lr=BASE.lr, init_scale=1.0, init=BASE.init)
     return SweepSpec(base, tuple(_changes(fine, s.seed)), round1.steps), (lo, hi)
