@@ -109,6 +109,19 @@ def test_running_stats_cumulative_single_units_can_come_close():
     assert sum(r <= 1 for r in least) >= RS.CLOSE_SEEDS, least
 
 
+def test_running_stats_batch_noise_falls_as_the_view_says():
+    """noise_what's "measured 9.8–12.3 over seeds 0–4 and units 1–8" in the first BN layer and
+    "1–19×" deeper (audit 33: "10–12" above a chart reading 9.9× on seed 2)."""
+    first, deeper = [], []
+    for seed in SEEDS:
+        noise = RS.batch_noise(RS.DEFAULT.replace(seed=seed))
+        first += list(noise.falls(0))
+        deeper += [f for layer in range(1, len(noise.mean_std[0])) for f in noise.falls(layer)]
+    for (low, high), falls in ((RS.NOISE_FIRST, first), (RS.NOISE_DEEPER, deeper)):
+        assert f"{low:g}–{high:g}" in t("running_stats.noise_what"), (low, high)
+        assert low - 0.05 <= min(falls) and max(falls) < high + 0.05, (min(falls), max(falls))
+
+
 def test_running_stats_regularization_effect_flips_sign_across_seeds():
     assert R.claim_seeds([R.gaps(s) for s in SEEDS])  # "narrower for some seeds, wider for others"
 

@@ -559,6 +559,17 @@ def test_the_noise_chart_s_two_guides_look_different_in_its_legend():
     fig = figs.noise_figure(rs.batch_noise(rs.DEFAULT), 0, lang="en")
     guides = [tr for tr in fig.data if tr.mode == "lines"]
     assert len(guides) == 2 and guides[0].line.dash != guides[1].line.dash, guides
+    assert not fig.layout.annotations  # no batch size given: no line to name
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_noise_chart_names_the_batch_size_line(lang):
+    """Audit 33: the dotted line at the sidebar's batch size had no label."""
+    fig = figs.noise_figure(rs.batch_noise(rs.DEFAULT), 0, lang=lang, batch_size=32)
+    lines = [s.x0 for s in fig.layout.shapes]
+    named = [(a.text, a.x) for a in fig.layout.annotations]
+    assert lines == [32, 32]
+    assert named == [(t("running_stats.fig.your_batch", lang, b=32), pytest.approx(1.50515))] * 2
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

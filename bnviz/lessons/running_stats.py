@@ -178,11 +178,19 @@ class BatchNoise:
     pred_mean_std: np.ndarray  # (S, L, U) σ/√B
     pred_var_std: np.ndarray  # (S, L, U) of the biased variance of B independent draws
 
+    def falls(self, layer: int) -> np.ndarray:
+        """fall() of each of the layer's recorded units."""
+        return self.mean_std[0, layer] / self.mean_std[-1, layer]
+
     def fall(self, layer: int, unit: int) -> float:
         """How many times less a unit's batch mean jumps at the largest batch size than at the
         smallest (the caption's "about 11 times smaller" in the first BN layer)."""
         mean = self.mean_std[:, layer, unit]
         return float(mean[0] / mean[-1])
+
+
+NOISE_FIRST = (9.8, 12.3)  # noise_what: the first BN layer's fall, seeds 0-4, units 1-8
+NOISE_DEEPER = (1, 19)  # ... and the deeper layers' (measured 1.0-18.8)
 
 
 def _bn_inputs(model: nn.Module, units: int):
