@@ -344,3 +344,13 @@ def test_a_panel_whose_lines_all_lie_at_zero_says_so(lang):
     # no gradient in the first layer (or a diverged run's NaN): no "shrinks NaN× per layer"
     assert not [k for k in grad_fig.layout if k.startswith("xaxis") and "NaN" in
                 grad_fig.layout[k].title.text]  # fmt: skip
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_gradient_growing_toward_the_input_is_not_written_as_a_division(lang):
+    """Audit 33: "÷0.81 per layer" read as a shrink where the gradient grows toward the input."""
+    from bnviz.figures.lab import shrink_label
+
+    assert shrink_label(4.1, lang) == t("lab.fig.shrink", lang, times="4.1")
+    grows = shrink_label(0.81, lang)
+    assert grows == t("lab.fig.grow", lang, times="1.2") and "÷" not in grows, grows

@@ -12,6 +12,7 @@ import pytest
 
 from bnviz.config import RunConfig, from_query
 from bnviz.figures import running_stats as rs_figs
+from bnviz.figures.lab import shrink_label
 from bnviz.figures.theme import readable
 from bnviz.i18n import t
 from bnviz.lessons import activations as act
@@ -74,14 +75,14 @@ def test_lab_preset_runs_its_settings_shared_and_shows_its_claim(preset):
         (grad,) = [f for f in figures(at) if f["layout"]["title"]["text"] == t("lab.fig.grad_norm")]
         titles = [grad["layout"][a]["title"]["text"] for a in ("xaxis", "xaxis2")]
         for snap, title in zip((plain, bn), titles, strict=True):
-            times = readable(lab.gradient_shrink(snap), 2)
-            assert title.endswith(" · " + t("lab.fig.shrink", times=times)), title
+            assert title.endswith(" · " + shrink_label(lab.gradient_shrink(snap), "en")), title
         assert 3 < float(titles[0].split("÷")[1].split()[0]) < 6  # "about 4×", as shown
     if preset == "large_init":  # "on Saturation over 80 % ... without BN and about 1 % with BN"
         at.button_group(key="lab.view").set_value("health").run()
         (sat,) = [f for f in figures(at) if f["layout"]["title"]["text"] == t("lab.fig.saturated")]
         titles = [sat["layout"][a]["title"]["text"] for a in ("xaxis", "xaxis2")]
         shares = [float(title.split(" · ")[1].split("%")[0]) / 100 for title in titles]
+        assert all(title.endswith("saturated (mean of the layers)") for title in titles), titles
         means = [lab.mean_saturation(snap).mean() for snap in (plain, bn)]
         np.testing.assert_allclose(shares, means, atol=0.006)
         assert shares[0] > 0.8 and shares[1] < 0.03, titles

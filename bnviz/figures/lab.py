@@ -268,6 +268,14 @@ PER_LAYER_PLOT_PX = PER_LAYER_HEIGHT + 40 - 45 - 40 - X_LABELS_PX
 LEGEND_PER_ROW = 6  # legend entries ("1" … "10", "output") in a row of a half-width chart at 1280
 
 
+def shrink_label(times: float, lang: str) -> str:
+    """The Gradients title's per-layer factor: "÷4.1 per layer", or, where the gradient grows
+    toward the input, "×1.2 per layer, growing" ("÷0.81" read as a shrink, audit 33)."""
+    if times >= 1:
+        return t("lab.fig.shrink", lang, times=readable(times, 2))
+    return t("lab.fig.grow", lang, times=readable(1 / times, 2))
+
+
 def per_layer_figure(
     snaps: Mapping[str, Snapshot],
     column: str,
@@ -330,7 +338,7 @@ def per_layer_figure(
         if column == "grad_norm" and len(tel["step"]) and n > 2:  # the deep-sigmoid sentence's
             times = gradient_shrink(snap)  # "shrinks about 4× per layer", measured
             if np.isfinite(times):  # a diverged run's title said "shrinks NaN×"
-                title += " · " + t("lab.fig.shrink", lang, times=readable(times, 2))
+                title += " · " + shrink_label(times, lang)
         if column == "saturated" and len(tel["step"]):  # the large-init sentence's "over 80 %"
             mean = mean_saturation(snap).mean()  # of the units, at the end
             share = f"{mean:.1%}" if mean < 0.1 else f"{mean:.0%}"  # "1.4%", "95%"
