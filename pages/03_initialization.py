@@ -19,7 +19,7 @@ active = page.presets(ctx, I.PRESETS, {f: getattr(DEFAULT, f) for f in MAIN + MO
 view = page.views(ctx, ui.VIEWS)
 # Compare shows every initialization: a preset's sentence (one init's table) does not speak for it
 page.look_for(ctx, None if view == "compare" else active, view)
-if cfg.batchnorm:
+if cfg.batchnorm and view != "compare":  # Compare draws both; its legend went below 720 px
     st.caption(ctx.tr("initialization.bn_note"))
 
 ui.draw(ctx, view, cfg)

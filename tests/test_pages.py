@@ -840,3 +840,13 @@ def test_home_lists_the_lessons_in_the_top_navigation_s_order():
     ]
     # the tests' store is off (conftest): the server's line says finished runs end with it
     assert t("home.store_off") in " ".join(c.value for c in at.caption)
+
+
+def test_initialization_says_the_batchnorm_note_where_one_setting_is_drawn():
+    """Audit 33: on Compare (both without and with BN, whatever the toggle) the BN note took two
+    lines and pushed the legend's last row below a 1280x720 screen."""
+    note = t("initialization.bn_note")
+    for view, shown in (("activations", True), ("compare", False)):
+        at = page("03_initialization.py", view=view, batchnorm="true")
+        assert not at.exception
+        assert (note in [c.value for c in at.caption]) is shown, view
