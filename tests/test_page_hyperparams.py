@@ -319,14 +319,19 @@ def test_caviar_names_the_servers_training_time_not_the_classrooms_wait(lang):
     def shown(template: str) -> list[re.Match]:
         pattern = re.escape(template).replace(r"\(S\)", r"([\d.]+)").replace(r"\(W\)", r"(\d+)")
         pattern = pattern.replace(r"\(N\)", r"(\d+)").replace(r"\(T\)", "(.*)")
+        pattern = pattern.replace(r"\(E\)", r"(\d+)")
         return [m for c in at.caption if (m := re.fullmatch(pattern, c.value))]
 
-    # mid-run (audit 22) its numbers are said to be so far, the steps being the same
-    so_far = t("hyperparams.so_far", lang, step="(N)", steps=40, text="(T)")
+    # mid-run (audit 22) its numbers are said to be so far, the steps being the same, and the
+    # table's evaluation is named (audit 33: "step 139" above step 120's numbers)
+    so_far = t("hyperparams.so_far", lang, step="(N)", steps=40, shown="(E)", text="(T)")
     rerun_until(at, lambda a: [m for m in shown(so_far) if 0 < int(m.group(1)) < 40])
-    step = next(int(m.group(1)) for m in shown(so_far) if 0 < int(m.group(1)) < 40)
+    step, evaluated = next(
+        (int(m.group(1)), int(m.group(2))) for m in shown(so_far) if 0 < int(m.group(1)) < 40
+    )
+    assert 0 <= evaluated <= step, (evaluated, step)
     inner = t("hyperparams.wall_paced", lang, n=8, steps=step, seconds="(S)", wall="(W)")
-    assert shown(t("hyperparams.so_far", lang, step=step, steps=40, text=inner))
+    assert shown(t("hyperparams.so_far", lang, step=step, steps=40, shown=evaluated, text=inner))
     wait_for_runs(at, _done(["sweep"]), timeout=120)
     snap = shown_runs("hyperparams")["sweep"].snapshot
     assert snap.pace and 0 < snap.busy_s < snap.wall_s / 2, (snap.busy_s, snap.wall_s)

@@ -319,7 +319,12 @@ def test_a_paced_sweep_takes_only_the_steps_its_pace_allows(monkeypatch):
     job.resync()
     assert job.advance() == 0
     snap = job.snapshot()  # the page's "s of training": this server's work, not the pace's wait
-    assert 0 < snap.busy_s < 5 < 100 < snap.wall_s, (snap.busy_s, snap.wall_s)
+    # and "spread over … s at classroom pace": the 11.5 s it ran, not the 100 s it was paused
+    # (audit 33: 53 s for a 20 s run paused in between)
+    assert 0 < snap.busy_s < 5 and snap.wall_s == pytest.approx(11.5), (snap.busy_s, snap.wall_s)
+    job.state = "paused"
+    clock[0] += 30.0
+    assert job.snapshot().wall_s == pytest.approx(11.5)  # paused now: the clock stands still
 
 
 def test_onednn_matmuls_only_where_the_process_allows_them(monkeypatch):

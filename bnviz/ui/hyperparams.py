@@ -178,8 +178,12 @@ def caviar(ctx: PageContext, cfg, snaps) -> None:
             seconds=f"{snap.busy_s:.1f}",  # the server's cost, not the classroom's wait
             wall=f"{snap.wall_s:.0f}",
         )
-        if not snap.done:  # mid-run its numbers grow (audit 22): said to be so far
-            wall = ctx.tr("hyperparams.so_far", step=snap.step, steps=snap.steps, text=wall)
+        if not snap.done:  # mid-run its numbers grow (audit 22): said to be so far, with the
+            # evaluation the table shows (audit 33: "step 139" above step 120's numbers)
+            shown = int(snap.eval_step[-1]) if len(snap.eval_step) else 0
+            wall = ctx.tr(
+                "hyperparams.so_far", step=snap.step, steps=snap.steps, shown=shown, text=wall
+            )
         st.caption(wall)
         st.page_link(
             "pages/01_batchnorm_lab.py",
