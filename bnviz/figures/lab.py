@@ -269,8 +269,9 @@ LEGEND_PER_ROW = 6  # legend entries ("1" … "10", "output") in a row of a half
 
 
 def shrink_label(times: float, lang: str) -> str:
-    """The Gradients title's per-layer factor: "÷4.1 per layer", or, where the gradient grows
-    toward the input, "×1.2 per layer, growing" ("÷0.81" read as a shrink, audit 33)."""
+    """The Gradients title's per-layer factor toward the input: "÷4.1 per layer", or, where
+    the gradient grows, "×1.2 per layer" ("÷0.81" read as a shrink, audit 33; "…, growing
+    toward the input" overran its half of the row at 1280 px)."""
     if times >= 1:
         return t("lab.fig.shrink", lang, times=readable(times, 2))
     return t("lab.fig.grow", lang, times=readable(1 / times, 2))
