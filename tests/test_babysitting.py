@@ -11,6 +11,7 @@ from bnviz import train as train_module
 from bnviz.config import RunConfig
 from bnviz.datasets import make_dataset
 from bnviz.figures import babysitting as FB
+from bnviz.i18n import t
 from bnviz.lessons import babysitting as B
 from bnviz.runner import train_sync
 from bnviz.train import Trainer
@@ -198,3 +199,11 @@ def test_overfitting_charts_share_their_step_axis_and_a_one_row_legend(lang):
     assert names == [FB._tr("fig.train_acc", lang), FB._tr("fig.test_acc", lang)]
     two = FB.accuracy_figure({**snaps, "good": snaps["tiny"]}, lang=lang)
     assert all(" · " in tr.name for tr in two.data)  # several runs: each named
+
+
+def test_the_ratio_sentence_names_the_band_the_table_calls_ok():
+    """Audit 33: "about 1e-3 (ok)" beside an "ok" layer at 3.2e-3; the table's ok is within 10x."""
+    low, high = B.RATIO_OK
+    assert B.RATIO_TARGET - low == high - B.RATIO_TARGET == 1  # 10x either side of 1e-3
+    assert "within 10× of 1e-3 (ok)" in t("babysitting.preset.ratio_what", "en")
+    assert "1e-3 的 10 倍范围内（合适）" in t("babysitting.preset.ratio_what", "zh")
