@@ -193,6 +193,10 @@ def test_first_loss_and_accuracy_figures(snaps):
     note = fig.layout.annotations[0]  # ln C on the left, just above its line (a log axis
     assert (note.x, note.xanchor, note.yanchor) == (0, "left", "bottom")  # takes log10 of y)
     assert note.y == pytest.approx(math.log10(math.log(10)))
+    # the bars rise from a decade below ln C, so a bar at ln C is a decade tall beside a large
+    # init's 262 (audit 33: from the data's least value it was a 10 px sliver)
+    low, high = fig.layout.yaxis.range
+    assert low == pytest.approx(math.log10(math.log(10)) - 1) and high > math.log10(math.log(10))
     fig = FB.accuracy_figure({"good": lr["good"]})
     assert [d.line.dash for d in fig.data] == ["solid", "dash"]
 

@@ -69,8 +69,19 @@ def first_loss_figure(snaps: Mapping[str, Snapshot], *, lang: str = "en") -> go.
     fig.add_annotation(text=_tr("fig.ln_c", lang, value=ln_c), x=0, xref="x domain",
                        xanchor="left", y=np.log10(ln_c), yref="y", yanchor="bottom",
                        showarrow=False)  # fmt: skip
-    fig.update_yaxes(title_text=_tr("fig.loss", lang), **log_axis(values, ln_c))
+    # bars rise from a decade below ln C: from the data's least value, the 2.303 bar was a 10 px
+    # sliver beside 1.0·randn's 262 and read as almost 0 (audit 33)
+    floor = ln_c / FIRST_LOSS_FLOOR
+    top = max([ln_c, *[v for v in values if np.isfinite(v)]]) * 2
+    fig.update_yaxes(
+        title_text=_tr("fig.loss", lang),
+        **log_axis(values, ln_c, floor),
+        range=[np.log10(floor), np.log10(top)],
+    )
     return fig
+
+
+FIRST_LOSS_FLOOR = 10  # the first-loss bars start this many times below ln C
 
 
 def run_label(label: str, snap: Snapshot, lang: str) -> str:
