@@ -11,11 +11,11 @@ trained here for each seed (~1 s per run); its cloud presets in tests/test_prepr
 The preset tests of tests/test_presets_e2e.py apply the same checks (`page_holds`) to the runs
 the page itself started (seed 0).
 
-Bounded: the initialization sweep uses n = 250 samples instead of the page's 1000 (its claims
-are per-layer ratios and shares, which do not depend on n, and dL/dW, scaled by √(1000/n);
-seed 0 at n = 1000 is checked in tests/test_initialization.py). The trained claims cost, per
-seed on an idle core: dead ReLUs ~4 x 1000 Adam steps, running statistics ~4 x 300 steps,
-regularization 5 x 600 steps (a few seconds each).
+Every check builds the page's own runs: the initialization sweep the page's n = 1000 samples
+(it used 250, another network per seed), running statistics the page's 1000-step runs (it used
+300-step ones; stop 54). The trained claims cost, per seed on an idle core: dead ReLUs ~4 x 1000
+Adam steps, running statistics ~4 x 1000 steps, regularization 5 x 600 steps (a few seconds
+each).
 """
 
 import functools

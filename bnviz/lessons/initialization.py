@@ -254,12 +254,12 @@ def std_curves(
 
 # ---------------------------------------------------------------------------- preset claims
 
-CLAIM_N = 250  # samples for the seed sweep: per-layer ratios and shares do not depend on n
-
-
-def preset_run(name: str, seed: int, n: int = CLAIM_N) -> tuple[np.ndarray, ...]:
-    """(layer stds, saturated shares, dL/da stds, dL/dW stds) of a preset, seed and n."""
-    args = {**PRESETS[name], "seed": seed, "n": n}
+def preset_run(name: str, seed: int) -> tuple[np.ndarray, ...]:
+    """(layer stds, saturated shares, dL/da stds, dL/dW stds) of a preset and seed, with the
+    page's samples (n = 1000). The seed sweep used n = 250: X is drawn before the weights from
+    one generator, so that was another network than the page's for every seed (a survey of
+    the claim checks, stop 54; they held at 1000 too)."""
+    args = {**PRESETS[name], "seed": seed}
     layers, grads = layer_stats(**args), gradient_stats(**args)
     return (
         np.array([s.std for s in layers]), np.array([s.saturated for s in layers]),
@@ -277,7 +277,7 @@ def _small(seed: int) -> bool:
         _near(std[:3], np.array([0.213, 0.0475, 0.0106]), 0.05)  # the numbers it quotes
         and _near(np.mean(std[:-1] / std[1:]), 4.5, 0.05) and std[-1] < 1e-5
         and _near(da[0] / da[-1], 1e-6, 0.6) and dw.max() < 1.2 * dw.min()  # dL/dW flat
-        and _near(dw.mean() * np.sqrt(1000 / CLAIM_N), 4e-5, 0.25)  # ~4e-5 at the page's n
+        and _near(dw.mean(), 4e-5, 0.25)  # ~4e-5
     )  # fmt: skip
 
 
