@@ -254,6 +254,7 @@ def std_curves(
 
 # ---------------------------------------------------------------------------- preset claims
 
+
 def preset_run(name: str, seed: int) -> tuple[np.ndarray, ...]:
     """(layer stds, saturated shares, dL/da stds, dL/dW stds) of a preset and seed, with the
     page's samples (n = 1000). The seed sweep used n = 250: X is drawn before the weights from
