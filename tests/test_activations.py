@@ -467,3 +467,15 @@ def test_a_background_measurement_still_running_at_exit_stops_without_aborting_t
     )
     assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
     assert "terminate called" not in done.stderr
+
+
+@pytest.mark.timeout(300)
+def test_the_prose_s_race_ratio_is_the_page_s_race():
+    """The lesson's "tanh keeps up with ReLU (1.0–1.2× its steps)" on the race the page runs
+    (its defaults, seeds 0-2 whatever the page's seed): only the small stand-in race was run
+    (claims survey, stop 54). ~20 s on an idle core."""
+    from bnviz.figures.activations import race_ratios
+    from bnviz.lessons.relu_race import convergence_race
+
+    low, high = race_ratios(convergence_race())["tanh"]
+    assert round(low, 1) >= 1.0 and round(high, 1) <= 1.2, (low, high)
