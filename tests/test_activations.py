@@ -435,12 +435,18 @@ def test_prose_quotes_the_paper_and_the_measured_race_not_a_bare_6x(lang):
     assert "Krizhevsky" in text and "1.0–1.2" in text  # measured: convergence_race() defaults
 
 
+@pytest.mark.timeout(600)
 def test_a_slightly_positive_bias_does_not_save_dead_relus():
-    """~5 s: two 1000-step Adam runs (the page's large-rate dead-ReLU run, seed 0)."""
-    zero, positive = act.dead_share_with_bias(0.0), act.dead_share_with_bias(0.1)
-    deep = slice(1, None)  # layers 2-4: layer 1 sees the 2-D input and rarely dies
-    assert zero[deep].mean() > 0.25 and positive[deep].mean() > 0.25  # many die either way
-    assert abs(zero[deep].mean() - positive[deep].mean()) < 0.15  # "does not reliably help"
+    """activations.dead.positive_bias, on the page's measurement (positive_bias_shares: three
+    biases, layers 2-4) for seeds 0-4: "many die whatever the bias, and it does not reliably
+    help (from seed to seed it moves the share up or down)". It was checked on seed 0 and two of
+    the three biases (claims survey, stop 54). ~40 s on an idle core: 15 runs of 1000 Adam steps.
+    Measured: 0.41/0.41/0.45, 0.41/0.42/0.35, 0.58/0.53/0.45, 0.44/0.42/0.51, 0.62/0.50/0.52."""
+    shares = np.array([act.positive_bias_shares(seed) for seed in range(5)])  # (seed, bias)
+    assert shares.min() > 0.25, shares  # many die whatever the bias
+    moved = shares[:, -1] - shares[:, 0]  # the largest bias against none, per seed
+    assert moved.max() > 0 > moved.min(), moved  # up on some seeds, down on others
+    assert np.abs(moved).max() < 0.15, moved  # and not by much: "does not reliably help"
     for lang in ("en", "zh"):
         assert "{shares}" in strings(lang)["activations.dead.positive_bias"]
 
