@@ -53,6 +53,9 @@ def _has(history: Mapping[str, np.ndarray]) -> bool:
     return len(history.get("step", ())) > 0
 
 
+FIRST_LOSS_FLOOR = 10  # the first-loss bars start this many times below ln C
+
+
 def first_loss_figure(snaps: Mapping[str, Snapshot], *, lang: str = "en") -> go.Figure:
     """The measured first loss of each run as bars, against the ln C line."""
     snaps = {n: s for n, s in snaps.items() if _has(s.losses)}  # queued runs: no bar yet
@@ -79,9 +82,6 @@ def first_loss_figure(snaps: Mapping[str, Snapshot], *, lang: str = "en") -> go.
         range=[np.log10(floor), np.log10(top)],
     )
     return fig
-
-
-FIRST_LOSS_FLOOR = 10  # the first-loss bars start this many times below ln C
 
 
 def run_label(label: str, snap: Snapshot, lang: str) -> str:

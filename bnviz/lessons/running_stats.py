@@ -185,8 +185,7 @@ class BatchNoise:
     def fall(self, layer: int, unit: int) -> float:
         """How many times less a unit's batch mean jumps at the largest batch size than at the
         smallest (the caption's "about 11 times smaller" in the first BN layer)."""
-        mean = self.mean_std[:, layer, unit]
-        return float(mean[0] / mean[-1])
+        return float(self.falls(layer)[unit])
 
 
 NOISE_FIRST = (9.8, 12.3)  # noise_what: the first BN layer's fall, seeds 0-4, units 1-8
