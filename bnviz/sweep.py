@@ -512,8 +512,7 @@ class SweepJob(Paced):
         self.run_id, self.configs = job_id, tuple(configs)
         self.steps = steps if steps is not None else configs[0].steps
         self._paused_s, self._paused_at = 0.0, None  # time spent paused (not in the wall time)
-        self._state = "running"
-        self.state, self.error, self.step = "running", None, 0
+        self._state, self.error, self.step = "running", None, 0
         n = len(configs)
         self.cores = max(1, min(int(cores), 2, n // PER_CORE))
         self.model_step = np.zeros(n, np.int64)
@@ -652,8 +651,8 @@ class SweepJob(Paced):
         if self.state in TERMINAL:
             return 0
         start, first = time.perf_counter(), self.step
-        if self._began is None:
-            self._began = time.monotonic()
+        if self._began is None:  # a pause before the first step is not the run's time
+            self._began, self._paused_s = time.monotonic(), 0.0
         limit = self.steps - self.step
         for cap in (max_steps, self._paced() if max_steps is None else None):
             limit = limit if cap is None else min(limit, cap)

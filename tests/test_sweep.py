@@ -327,6 +327,24 @@ def test_a_paced_sweep_takes_only_the_steps_its_pace_allows(monkeypatch):
     assert job.snapshot().wall_s == pytest.approx(11.5)  # paused now: the clock stands still
 
 
+def test_a_sweep_built_paused_counts_its_wall_time_from_its_first_step(monkeypatch):
+    """The pool builds a job paused until a resume: that wait came off the wall time of the run
+    that followed, to 0 s ("spread over 0 s at classroom pace")."""
+    import bnviz.sweep as sweep
+
+    clock = [100.0]
+    monkeypatch.setattr(sweep.time, "monotonic", lambda: clock[0])
+    job = SweepSpec(BASE, ({}, {"lr": 0.2}), 50).build("p")
+    job.state = "paused"  # as Pool.build(paused=True)
+    clock[0] += 100.0
+    job.state = "running"
+    job.set_pace(10.0)
+    assert job.advance() == 0  # the clock starts at the first advance
+    clock[0] += 2.0
+    assert job.advance() == 20
+    assert job.snapshot().wall_s == pytest.approx(2.0)
+
+
 def test_onednn_matmuls_only_where_the_process_allows_them(monkeypatch):
     """The matmul setting is process-wide: in this process (tests, notebooks, the thread
     backend) a sweep must leave it alone, or a run stepping meanwhile stops being bit-identical
