@@ -27,6 +27,7 @@ PAGES = [
     ("standardization", "standardization.preset.zigzag"),
     ("initialization", "initialization.preset.cs231n_small"),
     ("activations", "activations.preset.sigmoid_kills"),
+    ("activations", "activations.preset.zigzag"),  # a three-line sentence over a 3-row legend
     ("activations", "activations.preset.dead_relu"),  # the dead-units view: two live runs
     ("activations", "activations.preset.dead_remedy"),
     ("why_bn", "why_bn.view.shift"),

@@ -282,6 +282,10 @@ def _run_traces(run: ZigZag, lang: str) -> list[go.Scatter]:
     ]
 
 
+ZIGZAG_HEIGHT = 410  # px: the legend's three rows end within 1280x720 under a three-line
+# sentence (440 cut the last row, "start w₀ and target w*", at the screen's edge: stop 54)
+
+
 def zigzag_figure(runs: Sequence[ZigZag], *, lang: str) -> go.Figure:
     """Left: w's path from (0, 0) to w*; right: the direction of every step's gradient."""
     ordered = sorted(runs, key=lambda r: r.positive_inputs)  # positive on top: it is the point
@@ -312,7 +316,7 @@ def zigzag_figure(runs: Sequence[ZigZag], *, lang: str) -> go.Figure:
         shapes, notes = [], []
     layout = base_layout(
         _tr("fig.zigzag_title", lang),
-        height=440,
+        height=ZIGZAG_HEIGHT,
         xaxis=dict(domain=[0, 0.6], range=[-0.7, 1.9], title="w₁", constrain="domain"),
         yaxis=dict(range=[-1.9, 0.7], title="w₂", scaleanchor="x", constrain="domain"),
         xaxis2=dict(
