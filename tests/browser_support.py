@@ -239,12 +239,22 @@ HOUSE_STYLE = """() => !document.querySelector('.st-key-look_for')
 
 
 def click_preset(page, label: str, timeout: float = 60_000):
-    """Click the preset pill labelled `label` (never the same words in the page's prose)."""
+    """Click the preset pill (or view button) labelled `label` (never the same words in the
+    page's prose), and wait for the page the click makes: its settings in the address, drawn."""
     pill = page.locator('[data-testid="stButtonGroup"] button').filter(
         has_text=re.compile(rf"^\s*{re.escape(label)}\s*$")
     )
     pill.first.wait_for(state="visible", timeout=timeout)
+    chosen = pill.first.get_attribute("aria-checked") == "true"  # a click would change nothing
+    before = page.evaluate("() => location.href")
     pill.first.click()
+    if not chosen:
+        # the click's script run writes the preset's settings into the address. Without this
+        # wait, settle() could read "notRunning" from before that run started and the test go on
+        # with the page before the click (the project's CI, stop 54: the Ioffe preset's layout
+        # test read the default sentence)
+        page.wait_for_function("b => location.href !== b", arg=before, timeout=90_000)
+        settle(page)
 
 
 def pause_if_running(page, label: str = "Pause") -> None:
