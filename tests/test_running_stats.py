@@ -24,7 +24,7 @@ from bnviz.nets import build_mlp
 from bnviz.runner import train_sync
 from bnviz.stepper import Snapshot
 from bnviz.train import Trainer, make_optimizer
-from tests.browser_support import SHOTS, no_exception, open_page
+from tests.browser_support import SHOTS, no_exception, open_page, pause_if_running
 from tests.helpers import choose_preset, click, decode, figures, leave_idle, rerun_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -503,7 +503,7 @@ def test_browser_starts_a_run_and_the_three_curves_grow(tab, server):
     no_exception(page_)
     SHOTS.mkdir(exist_ok=True)
     page_.screenshot(path=str(SHOTS / "running_stats.png"), full_page=True)
-    page_.get_by_role("button", name="Pause", exact=True).click()
+    pause_if_running(page_, "Pause")  # leave the workers idle
 
 
 @pytest.mark.parametrize("preset", ["tiny", "batch2"])
