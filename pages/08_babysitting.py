@@ -31,7 +31,7 @@ def draw(snaps) -> None:
             note = ctx.tr("babysitting.high_dead", share=f"{B.last_layer_dead(high):.0%}")
         show(figs.loss_curves_figure(snaps, lang=lang, note=note), "loss")
     elif view == "gap":
-        show(figs.accuracy_figure(snaps, lang=lang), "acc")
+        show(figs.accuracy_figure(snaps, lang=lang, labels=labels), "acc")
         lines = []  # one line: two took the second below a 1280x720 screen (audit 27)
         for name, snap in snaps.items():
             train, val = B.final(snap, "train_acc"), B.final(snap, "test_acc")

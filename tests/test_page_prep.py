@@ -343,6 +343,10 @@ def test_babysitting_weight_decay_is_changed_live_on_the_gap_view():
     # both runs' numbers on one line (audit 27: on two, the second was below a 1280x720 screen)
     said = [c.value for c in at.caption if t("babysitting.preset.no_decay") in c.value]
     assert len(said) == 1 and t("babysitting.decay_label", value=0.1) in said[0], said
+    # the legend names the decay run as that line does (it said "With weight decay" beside a
+    # status line "Weight decay 0.1")
+    names = {tr["name"].split(" · ")[0] for tr in figures(at)[0]["data"]}
+    assert names == {t("babysitting.preset.no_decay"), t("babysitting.decay_label", value=0.1)}
     points = f"{100 * B.gap(decay):.1f} points"
     assert points in said[0], (points, said)
 

@@ -161,8 +161,11 @@ def _steps(snaps: Mapping[str, Snapshot]) -> list[int] | None:
     return [0, max(s.steps for s in snaps.values())] if snaps else None
 
 
-def accuracy_figure(snaps: Mapping[str, Snapshot], *, lang: str = "en") -> go.Figure:
-    """Training (solid) and validation (dashed) accuracy of each run.
+def accuracy_figure(
+    snaps: Mapping[str, Snapshot], *, lang: str = "en", labels: Mapping[str, str] | None = None
+) -> go.Figure:
+    """Training (solid) and validation (dashed) accuracy of each run, named by `labels` (the
+    status lines' names; the preset's by default: "With weight decay" beside "Weight decay 0.1").
 
     A lone run's legend names the two lines only (the status line above names the run): with
     its name each took a row, and the plot ended ~40 px above the loss chart's beside it.
@@ -178,7 +181,9 @@ def accuracy_figure(snaps: Mapping[str, Snapshot], *, lang: str = "en") -> go.Fi
             fig.add_trace(go.Scatter(
                 x=snap.evals["step"], y=f32(snap.evals[col]),
                 mode="lines+markers" if several else "lines",
-                name=_tr(f"preset.{name}", lang) + " · " + line if several else line,
+                name=f"{(labels or {}).get(name) or _tr(f'preset.{name}', lang)} · {line}"
+                if several
+                else line,
                 line=dict(color=color, dash=dash), marker=series_marker(i, size=6),
             ))  # fmt: skip
     fig.update_xaxes(title_text=_tr("fig.step", lang), range=_steps(snaps))
