@@ -238,10 +238,11 @@ HOUSE_STYLE = """() => !document.querySelector('.st-key-look_for')
   || getComputedStyle(document.documentElement).getPropertyValue('--bnviz-style').trim() === '1'"""
 
 
-def click_preset(page, label: str, timeout: float = 60_000):
+def click_preset(page, label: str, timeout: float = 60_000, within: str = ""):
     """Click the preset pill (or view button) labelled `label` (never the same words in the
-    page's prose), and wait for the page the click makes: its settings in the address, drawn."""
-    pill = page.locator('[data-testid="stButtonGroup"] button').filter(
+    page's prose), and wait for the page the click makes: its settings in the address, drawn.
+    `within`: a selector the button group is in (a page's row of views: '[class*="-view"]')."""
+    pill = page.locator(f'{within} [data-testid="stButtonGroup"] button'.strip()).filter(
         has_text=re.compile(rf"^\s*{re.escape(label)}\s*$")
     )
     pill.first.wait_for(state="visible", timeout=timeout)

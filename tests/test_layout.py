@@ -403,10 +403,7 @@ def test_view_buttons_stay_put_when_a_view_trains_live(tab, server, path, view):
     page = _open(tab, server, f"{path}?lang=en", 1280, 720)
     page.wait_for_selector('[class*="-view"] [data-testid=stButtonGroup] button')
     before = page.evaluate(VIEWS_BOX)
-    page.locator('[class*="-view"] [data-testid=stButtonGroup] button').filter(
-        has_text=t(f"{path}.view.{view}", "en")
-    ).first.click()
-    settle(page)
+    click_preset(page, t(f"{path}.view.{view}", "en"), within='[class*="-view"]')
     page.wait_for_selector('[class*="run_controls"] button')  # the live view's run buttons
     settle(page)
     after = page.evaluate(VIEWS_BOX)
