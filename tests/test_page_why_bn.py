@@ -146,6 +146,22 @@ def test_live_trio_trains_through_the_scheduler_and_its_claims_hold(view):
         assert (said in [c.value for c in at.caption]) == (acc < L.AT_CHANCE), acc
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_shift_view_shows_the_lesson_text_s_per_unit_numbers_for_its_seed(lang):
+    """The text's "4 to 31 times less", "10 or more", "8 to 27 times more" are measured per unit
+    on 150-step runs the live charts do not show: the view's box computes them for the seed."""
+    at = page(PAGE, view="shift", seed="3", lang=lang)
+    assert not at.exception, at.exception
+    [box] = [e for e in at.expander if e.label == t(f"{KEY}.live.per_unit_title", lang)]
+    r = L.per_unit_measure(3)
+    key = "per_unit" if r["moving"] else "per_unit_stalled"
+    said = {k: f"{r[k]:.2g}" if r[k] < 10 else f"{r[k]:.0f}" for k in r if k != "moving"}
+    want = t(f"{KEY}.live.{key}", lang, seed=3, steps=150, **said)
+    assert [m.value for m in box.markdown] == [want]
+    if key == "per_unit":  # the text's ranges hold on this seed
+        assert 4 <= r["mean_less"] < 31.5 and 8 <= r["noise_more"] < 27.5
+
+
 def test_three_status_lines_in_a_row_leave_out_their_rates():
     """Audit 12: "BN + noise: training · step 244 / 300 · 10 steps/s" took two lines in a third
     of the row at 1280 px. Three runs side by side give their steps, not their rates."""

@@ -160,6 +160,31 @@ def covariate_shift(
     return out
 
 
+PER_UNIT_STEPS, PER_UNIT_EVERY = 150, 10  # the lesson text's per-unit measure (covariate_shift)
+STALLED_EFFECT = 1e-3  # a first-layer step moving the last hidden layer less: a saturated net
+
+
+def per_unit_measure(seed: int) -> dict[str, float | bool]:
+    """The lesson text's per-unit numbers on one seed (the page's box; ~1.5 s of training)."""
+    shift = covariate_shift(BASE.replace(seed=seed), steps=PER_UNIT_STEPS, every=PER_UNIT_EVERY)
+    return per_unit_ratios(shift)
+
+
+def per_unit_ratios(shift: Mapping[str, Mapping[str, np.ndarray]]) -> dict[str, float | bool]:
+    """Medians over a `covariate_shift` result's samples: mean_less (no BN / BN: the deepest
+    input's per-unit mean), effect_less (no BN / BN: a step of the first layer alone), noise_more
+    (BN + noise / BN: the mean), and `moving`: whether the net without BN moves at all (on 1 to 3
+    of seeds 0-4 it saturates at chance)."""
+    med = {run: {k: float(np.median(v)) for k, v in r.items()} for run, r in shift.items()}
+    plain, bn, noisy = med["plain"], med["bn"], med["bn_noise"]
+    return {
+        "mean_less": plain["mean_shift"] / bn["mean_shift"],
+        "effect_less": plain["first_layer_effect"] / bn["first_layer_effect"],
+        "noise_more": noisy["mean_shift"] / bn["mean_shift"],
+        "moving": plain["first_layer_effect"] > STALLED_EFFECT,
+    }
+
+
 # ---------------------------------------------------------------- from a run's telemetry
 
 

@@ -147,3 +147,27 @@ def show_live(ctx: PageContext, view: str, seed: int) -> None:
     live.sidebar(ctx, configs["bn"], runs)
     labels = {n: ctx.tr(f"why_bn.live.run.{n}") for n in configs}
     live.live_panel(ctx, runs, labels, lambda snaps: draw_live(ctx, view, snaps))
+    if view == "shift":
+        per_unit_box(ctx, seed)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def per_unit(seed: int) -> dict:
+    """The lesson text's per-unit measure on this seed: three 150-step runs (~1.5 s)."""
+    return L.per_unit_measure(seed)
+
+
+def per_unit_box(ctx: PageContext, seed: int) -> None:
+    """The numbers the lesson text states from its per-unit measure ("4 to 31 times less"),
+    computed for the seed shown: the live charts measure quantiles over all units instead."""
+    with st.expander(ctx.tr("why_bn.live.per_unit_title")):
+        with st.spinner(ctx.tr("why_bn.live.per_unit_wait")):
+            r = per_unit(seed)
+        said = {k: _times(r[k]) for k in ("mean_less", "effect_less", "noise_more")}
+        key = "per_unit" if r["moving"] else "per_unit_stalled"
+        st.markdown(ctx.tr(f"why_bn.live.{key}", seed=seed, steps=L.PER_UNIT_STEPS, **said))
+
+
+def _times(ratio: float) -> str:
+    """A ratio as the movement chart's subtitle writes it: 5.1, 52."""
+    return f"{ratio:.2g}" if ratio < 10 else f"{ratio:.0f}"
