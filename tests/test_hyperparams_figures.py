@@ -50,6 +50,8 @@ def test_bn_heatmaps_count_good_settings_in_titles():
     titles = [a.text for a in fig.layout.annotations]
     assert "1 of 4" in titles[0] and "3 of 4" in titles[1]
     assert len(fig.data) == 2 and np.asarray(fig.data[1].z).shape == (2, 2)
+    # each cell says its accuracy, to a tenth of a point (89.6 % looked like 90 % by colour)
+    assert all(tr.texttemplate == "%{z:.1%}" for tr in fig.data)
 
 
 def test_importance_figure_sets_measurement_beside_the_notes():

@@ -390,7 +390,7 @@ def test_a_run_paused_at_its_first_evaluation_is_drawn_as_a_point():
     [acc] = [
         f for f in figures(at) if f["layout"]["title"]["text"] == t("babysitting.fig.gap_title")
     ]
-    decay = t("babysitting.preset.decay")
+    decay = t("babysitting.decay_label", value=0.1)  # the legend names it as its status line
     drawn = {tr["name"]: (tr["mode"], len(decode(tr["x"]))) for tr in acc["data"]}
     assert [n for n in drawn if n.startswith(decay)] and all(
         drawn[n] == ("lines+markers", 1) for n in drawn if n.startswith(decay)
