@@ -174,6 +174,11 @@ def bias_figure(result: Mapping[str, np.ndarray], *, lang: str, height: int = 30
 # ---------------------------------------------------------------------------- the live trio
 
 
+def times_text(ratio: float) -> str:
+    """A ratio of two runs' movements as the page writes it: 5.1, 52 (no "52.3")."""
+    return f"{ratio:.2g}" if ratio < 10 else f"{ratio:.0f}"
+
+
 def _vs_bn(moves: Mapping[str, Mapping[str, np.ndarray]], lang: str, ended: bool) -> str:
     """'Median per step, against BN's: no BN 52×, BN + noise 5.1×' (the covariate-shift sentence's
     measure, each number in its run's color, over the whole runs); app.when_ended until they
@@ -181,8 +186,7 @@ def _vs_bn(moves: Mapping[str, Mapping[str, np.ndarray]], lang: str, ended: bool
     parts = []
     for run, ratio in (move_vs_bn(moves) if ended else {}).items():
         if run != "bn" and np.isfinite(ratio):
-            times = f"{ratio:.2g}" if ratio < 10 else f"{ratio:.0f}"
-            value = in_color(times, RUN_COLORS[run])
+            value = in_color(times_text(ratio), RUN_COLORS[run])
             parts.append(_tr("vs_bn", lang, run=_tr(f"run.{run}", lang), times=value))
     return _tr("move_sub", lang, runs=listed(parts, lang) if parts else t("app.when_ended", lang))
 

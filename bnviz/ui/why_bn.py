@@ -163,11 +163,6 @@ def per_unit_box(ctx: PageContext, seed: int) -> None:
     with st.expander(ctx.tr("why_bn.live.per_unit_title")):
         with st.spinner(ctx.tr("why_bn.live.per_unit_wait")):
             r = per_unit(seed)
-        said = {k: _times(r[k]) for k in ("mean_less", "effect_less", "noise_more")}
+        said = {k: live_figs.times_text(r[k]) for k in ("mean_less", "effect_less", "noise_more")}
         key = "per_unit" if r["moving"] else "per_unit_stalled"
         st.markdown(ctx.tr(f"why_bn.live.{key}", seed=seed, steps=L.PER_UNIT_STEPS, **said))
-
-
-def _times(ratio: float) -> str:
-    """A ratio as the movement chart's subtitle writes it: 5.1, 52."""
-    return f"{ratio:.2g}" if ratio < 10 else f"{ratio:.0f}"
