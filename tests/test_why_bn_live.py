@@ -108,7 +108,7 @@ def test_shift_claim_bn_steadies_the_deep_input_and_noise_unsteadies_it(shifts):
         assert 8 <= said["noise_more"] < 27.5
         assert med["bn_noise"]["std_shift"] > med["plain"]["std_shift"]
         assert med["bn"]["first_layer_effect"] < 0.03
-    moving = [live.per_unit_ratios(r) for r in shifts if live.per_unit_ratios(r)["moving"]]
+    moving = [said for said in map(live.per_unit_ratios, shifts) if said["moving"]]
     assert len(moving) >= 2  # on 1-3 seeds the no-BN net saturates and stops moving at all
     for said in moving:
         # "its mean moves 4 to 31 times less" where the net without BN trains (which seeds
