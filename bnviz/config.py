@@ -141,7 +141,7 @@ SEED_BATCH_NOISE = 2  # random mini-batches of the running-statistics lesson
 SEED_DATASET = 7  # the dataset's points and split (numpy: [seed, SEED_DATASET])
 SEED_INPUT_SCALES = 11  # the per-feature scales of distorted inputs ([seed, SEED_INPUT_SCALES])
 
-Dataset = Literal["spirals", "moons", "circles", "xor", "gaussians", "digits"]
+Dataset = Literal["spirals", "moons", "circles", "xor", "gaussians", "digits", "mnist"]
 Activation = Literal[
     "sigmoid", "tanh", "relu", "leaky_relu", "prelu", "elu", "gelu", "silu", "maxout"
 ]
@@ -160,7 +160,8 @@ class RunConfig(Validated):
     """Everything that determines a training run; the same config gives the same run."""
 
     dataset: Dataset = "spirals"  # 2-D so the decision boundary can be drawn
-    n_samples: int = setting(1000, lo=50, hi=5000)  # 2-D sets only; digits has 1797
+    # 2-D sets and MNIST (a sample of its files: bnviz.datasets.mnist_sample); digits has 1797
+    n_samples: int = setting(1000, lo=50, hi=5000)
     noise: float = setting(0.1, lo=0.0, hi=1.0)
     test_fraction: float = setting(0.25, lo=0.1, hi=0.5)
     standardize: bool = True  # inputs; the standardization lesson shows why
@@ -234,6 +235,8 @@ class RunConfig(Validated):
             changes["maxout_k"] = d.maxout_k
         if self.dataset == "digits":
             changes.update(n_samples=d.n_samples, noise=d.noise)
+        elif self.dataset == "mnist":  # real images: no noise is added
+            changes["noise"] = d.noise
         if self.preprocess in ("raw", "normalize"):  # what `standardize` already says
             changes.update(preprocess=None, standardize=self.preprocess == "normalize")
         elif self.preprocess is not None:  # it replaces `standardize`
@@ -322,6 +325,7 @@ class Note:
     default: Any
     reason: str
     spec: FieldSpec | None = None  # the setting's, where it has one: its allowed values
+    why: str | None = None  # an i18n key said after the note: why this value cannot be used here
 
 
 def from_query(cls: type, params: Mapping[str, Any], base: Any = None) -> tuple[Any, list[Note]]:

@@ -1,10 +1,16 @@
-"""Datasets: pure numpy generators of 2-D toy sets, scikit-learn's bundled 8x8 digits, and the
-preprocessings a run's inputs can get (fitted on the training split)."""
+"""Datasets: pure numpy generators of 2-D toy sets, scikit-learn's bundled 8x8 digits, real
+MNIST from its files where a user has them, and the preprocessings a run's inputs can get
+(fitted on the training split)."""
 
 from __future__ import annotations
 
 import functools
+import gzip
+import math
+import os
+import struct
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -99,6 +105,103 @@ def _digits() -> tuple[np.ndarray, np.ndarray]:
     return (bunch.data / 16.0).astype(np.float32), bunch.target.astype(np.int64)
 
 
+# ---------------------------------------------------------------------------- MNIST
+
+MNIST_ENV = "BNVIZ_MNIST"  # the folder of MNIST's four files, where they are not in MNIST_HOME
+MNIST_HOME = Path(__file__).resolve().parent.parent / "data" / "mnist"
+MNIST_FILES = {  # split: (images, labels), as yann.lecun.com named them (each may end in .gz)
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+
+
+def mnist_dir() -> Path:
+    """Where this server looks for MNIST's files: $BNVIZ_MNIST, else data/mnist/."""
+    return Path(os.environ.get(MNIST_ENV) or MNIST_HOME).expanduser()
+
+
+def _mnist_file(folder: Path, name: str) -> Path | None:
+    return next((p for p in (folder / name, folder / f"{name}.gz") if p.is_file()), None)
+
+
+def mnist_missing() -> list[str]:
+    """The names of MNIST's files not in mnist_dir() (none: MNIST can be trained on)."""
+    folder = mnist_dir()
+    names = [n for pair in MNIST_FILES.values() for n in pair]
+    return [n for n in names if _mnist_file(folder, n) is None]
+
+
+def available(dataset: str) -> bool:
+    """Whether this server can make `dataset` (MNIST only where its files are)."""
+    return dataset != "mnist" or not mnist_missing()
+
+
+def _idx_dims(path: Path, blob: bytes) -> tuple[tuple[int, ...], int]:
+    """(dimensions, where the data starts) from the start of an IDX file of unsigned bytes."""
+    if len(blob) < 4 or blob[:3] != b"\0\0\x08":
+        raise ValueError(f"{path}: not an IDX file of unsigned bytes")
+    head = 4 + 4 * blob[3]
+    if len(blob) < head:
+        raise ValueError(f"{path}: cut short in its header")
+    return struct.unpack(f">{blob[3]}I", blob[4:head]), head
+
+
+def _open_idx(path: Path):
+    return (gzip.open if path.suffix == ".gz" else open)(path, "rb")
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """An IDX file of unsigned bytes (MNIST's format; gzipped if it ends in .gz) as an array."""
+    with _open_idx(path) as fh:
+        blob = fh.read()
+    dims, head = _idx_dims(path, blob)
+    if len(blob) - head != math.prod(dims):
+        raise ValueError(f"{path}: {len(blob) - head} bytes of data for dimensions {dims}")
+    return np.frombuffer(blob, np.uint8, offset=head).reshape(dims)
+
+
+def n_features(dataset: str) -> int:
+    """A dataset's input dimension, without making it (MNIST: its files' first bytes)."""
+    if dataset in TWO_D:
+        return 2
+    if dataset == "digits":
+        return 64
+    path = _mnist_file(mnist_dir(), MNIST_FILES["train"][0])
+    if path is None:
+        raise FileNotFoundError(f"MNIST's files are not in {mnist_dir()}")
+    with _open_idx(path) as fh:
+        dims, _ = _idx_dims(path, fh.read(4 + 4 * 255))
+    return math.prod(dims[1:])
+
+
+@functools.cache
+def _mnist(folder: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """{split: (images (N, H·W) uint8, labels (N,) int64)} from the files in `folder`."""
+    out = {}
+    for split_name, (images, labels) in MNIST_FILES.items():
+        paths = [_mnist_file(folder, n) for n in (images, labels)]
+        if None in paths:
+            raise FileNotFoundError(f"MNIST's {images} or {labels} is not in {folder}")
+        x, y = (read_idx(p) for p in paths)
+        if x.ndim != 3 or y.ndim != 1 or len(x) != len(y) or y.max(initial=0) > 9:
+            raise ValueError(f"{folder}: {images} {x.shape} and {labels} {y.shape} do not pair")
+        out[split_name] = (x.reshape(len(x), -1), y.astype(np.int64))
+    return out
+
+
+def mnist_sample(n: int, test_fraction: float, rng: np.random.Generator):
+    """n MNIST examples, split as split() splits: the test part drawn from MNIST's test file,
+    the rest from its training file (seeded, without repeats); pixels scaled to [0, 1]."""
+    data = _mnist(mnist_dir())
+    n_test = max(1, round(n * test_fraction))
+    parts = []
+    for split_name, k in (("train", n - n_test), ("test", n_test)):
+        x, y = data[split_name]
+        idx = rng.choice(len(x), min(k, len(x)), replace=False)
+        parts += [(x[idx] / np.float32(255)).astype(np.float32), y[idx]]
+    return tuple(parts)
+
+
 # ---------------------------------------------------------------------------- preprocessing
 
 
@@ -181,22 +284,34 @@ def standardize(x_train: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, np
     return (x_train - mean) / std, (x_test - mean) / std
 
 
+def _distorted(x: np.ndarray, cfg: RunConfig) -> np.ndarray:
+    """x (float32) through distort() with cfg's offset and spread; x itself when they do
+    nothing (the inputs stay bit for bit)."""
+    if cfg.input_offset == 0 and cfg.input_spread == 1:
+        return x
+    return distort(x.astype(np.float64), cfg.input_offset, cfg.input_spread, cfg.seed).astype(
+        np.float32
+    )
+
+
 def make_dataset(cfg: RunConfig) -> Dataset:
     """The dataset of a run, entirely determined by the config and its seed."""
     rng = np.random.default_rng(
         [cfg.seed, SEED_DATASET]
     )  # its own stream: data do not move with init
-    if cfg.dataset == "digits":
-        x, y = _digits()
+    if cfg.dataset == "mnist":  # its own test split: a sample of each file
+        x_tr, y_tr, x_te, y_te = mnist_sample(cfg.n_samples, cfg.test_fraction, rng)
+        x_tr, x_te = (_distorted(x, cfg) for x in (x_tr, x_te))
         n_classes = 10
     else:
-        x, y = GENERATORS[cfg.dataset](cfg.n_samples, cfg.noise, rng)
-        n_classes = 2
-    x = np.asarray(x, np.float32)
-    if cfg.input_offset != 0 or cfg.input_spread != 1:  # else the inputs stay bit for bit
-        x = distort(x.astype(np.float64), cfg.input_offset, cfg.input_spread, cfg.seed)
-        x = x.astype(np.float32)
-    x_tr, y_tr, x_te, y_te = split(x, np.asarray(y), cfg.test_fraction, rng)
+        if cfg.dataset == "digits":
+            x, y = _digits()
+            n_classes = 10
+        else:
+            x, y = GENERATORS[cfg.dataset](cfg.n_samples, cfg.noise, rng)
+            n_classes = 2
+        x = _distorted(np.asarray(x, np.float32), cfg)
+        x_tr, y_tr, x_te, y_te = split(x, np.asarray(y), cfg.test_fraction, rng)
     kind = cfg.preprocess or ("normalize" if cfg.standardize else "raw")
     if kind == "normalize":  # standardize's float32 numbers: one run, whichever way it is said
         x_tr, x_te = standardize(x_tr, x_te)

@@ -12,12 +12,13 @@ ctx = page.begin("lab", "nav.batchnorm_lab")
 cfg = ctx.settings(type(DEFAULT), DEFAULT, fixed=["norm"])  # pair() trains without and with BN
 picked = ctx.settings(View, View())  # the layer and steps the charts show
 page.show_notes(ctx)
-optional = ["momentum", "init_scale", *EXTRA.values()]
+optional = ["momentum", "init_scale", "n_samples", *EXTRA.values()]
 if controls.seed_url_values(ctx, cfg, MAIN + MORE + optional):  # the link's first run
     ctx.notes.extend(lab.link_notes(ctx, cfg, picked))
 more = [*MORE, *(f for a, f in EXTRA.items() if controls.current(ctx, "activation", cfg) == a)]
 more += ["momentum"] if controls.current(ctx, "optimizer", cfg) == "momentum" else []
 more += ["init_scale"] if controls.current(ctx, "init", cfg) == "scaled" else []
+more += ["n_samples"] if controls.current(ctx, "dataset", cfg) == "mnist" else []
 cfg = page.settings(ctx, cfg, MAIN, more)
 ctx.remember(cfg, DEFAULT)
 defaults = {f: getattr(DEFAULT, f) for f in MAIN + MORE + optional}

@@ -15,6 +15,7 @@ from typing import Any
 import streamlit as st
 
 from bnviz.config import FieldSpec, Note, from_query, specs, to_query
+from bnviz.datasets import available
 from bnviz.figures.theme import minus_signs, readable
 from bnviz.i18n import LANGS, has_lang, listed, normalize_lang, strings, t
 from bnviz.runner import Scheduler
@@ -136,6 +137,11 @@ class PageContext:
             self.params.read.update(prefix + name for name in specs(cls) if name not in fixed)
         cfg, notes = from_query(cls, params, base)
         self.notes.extend(notes)
+        if not available(getattr(cfg, "dataset", "")):  # dataset=mnist, on a server without it
+            used = (base if base is not None else cls()).dataset
+            spec = specs(cls)["dataset"]
+            self.notes.append(Note("dataset", cfg.dataset, used, "no files", spec, "app.no_mnist"))
+            cfg = dataclasses.replace(cfg, dataset=used)
         return cfg
 
     def remember(self, cfg: Any, base: Any = None, prefix: str = "") -> None:
@@ -348,6 +354,8 @@ def url_note(note: Note, ctx: PageContext) -> str:
     elif spec is not None and len(spec.choices or ()) > 1 and spec.kind in (int, float):  # 9 or 25
         *first, last = (readable(v) for v in spec.choices)
         said += ctx.tr("app.url_choices", first=listed(first, ctx.lang), last=last)
+    if note.why:
+        said += ctx.tr(note.why)  # with its own space, as url_allowed
     return said
 
 

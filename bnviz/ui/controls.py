@@ -11,6 +11,7 @@ from typing import Any
 import streamlit as st
 
 from bnviz.config import FieldSpec, Note, specs
+from bnviz.datasets import available
 from bnviz.i18n import strings
 from bnviz.ui._compat import widget_keys_this_run
 from bnviz.ui.common import (
@@ -129,7 +130,9 @@ def draw(
         return st.toggle(label, **kw)
     if spec.choices:
         fmt = lambda v: option_label(ctx, spec.name, v)  # noqa: E731
-        return st.selectbox(label, spec.choices, format_func=fmt, **kw)
+        # MNIST is offered where this server has its files (README, "Real MNIST")
+        choices = [c for c in spec.choices if spec.name != "dataset" or available(c)]
+        return st.selectbox(label, choices, format_func=fmt, **kw)
     if spec.optional and st.session_state[key] is None:  # this control has no "none"
         st.session_state[key] = spec.default if spec.default is not None else spec.lo
         if (text := ctx.params.get(spec.name)) is not None:  # the link's bn_momentum=none

@@ -7,7 +7,7 @@ from functools import partial
 import streamlit as st
 
 from bnviz.config import Note
-from bnviz.datasets import TWO_D, make_dataset
+from bnviz.datasets import TWO_D, make_dataset, n_features
 from bnviz.figures import lab as figs
 from bnviz.figures.theme import readable
 from bnviz.lessons import batchnorm_lab as lab
@@ -135,6 +135,6 @@ def drawer(ctx, cfg, view: str, labels: dict[str, str], shown: lab.View):
             build = partial(figs.boundary_figure, snaps, data.x_test, data.y_test, lang=ctx.lang)
             chart(snaps, "boundary", build)
         else:
-            st.info(ctx.tr("lab.no_boundary"))
+            st.info(ctx.tr("lab.no_boundary", n=n_features(cfg.dataset)))
 
     return draw
