@@ -188,6 +188,16 @@ class BatchNoise:
         return float(self.falls(layer)[unit])
 
 
+def as_loud(noise: BatchNoise, unit: int | None = None) -> float:
+    """Share of (batch size, deeper BN layer, unit) where the unit's batch variance jumps as
+    much as the same unit's in the first BN layer or more (relative to each layer's population
+    variance): the noise sentence's "as much or more for about half their units or more".
+    With `unit`, that unit's share alone (one unit can be quieter at every size)."""
+    var = noise.var_std / noise.pop_var[None]  # (sizes, layers, units)
+    loud = var[:, 1:] >= var[:, :1]
+    return float((loud if unit is None else loud[..., unit]).mean())
+
+
 NOISE_FIRST = (9.8, 12.3)  # noise_what: the first BN layer's fall, seeds 0-4, units 1-8
 NOISE_DEEPER = (1, 19)  # ... and the deeper layers' (measured 1.0-18.8)
 

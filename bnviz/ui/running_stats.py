@@ -241,6 +241,10 @@ def draw(ctx: PageContext, view: str, cfg: RunConfig, view_cfg: rs.View) -> None
         noise = rs.batch_noise(cfg)
         fig = figs.noise_figure(noise, unit, lang=ctx.lang, layer=layer, batch_size=cfg.batch_size)
         plot.chart(st, fig, "running_stats.noise")
+        if noise.var_std.shape[1] > 1:  # the sentence's "about half or more" counted here
+            share = {"all": rs.as_loud(noise), "mine": rs.as_loud(noise, unit)}
+            pct = {k: f"{100 * v:.0f}" for k, v in share.items()}
+            st.caption(ctx.tr("running_stats.noise_loud", unit=unit + 1, **pct))
         st.markdown(ctx.tr("running_stats.noise_what"))
     else:
         batch_of_one_section(ctx)
