@@ -55,9 +55,10 @@ def draw(snaps) -> None:
 ctx = page.begin("babysitting")
 cfg = ctx.settings(B.BabysitSettings, DEFAULT)
 page.show_notes(ctx)
-cfg = page.settings(ctx, cfg, MAIN, MORE)
+shown = controls.view_state(ctx, B.CHECKS)  # known before the pills: the link's view counts
+# weight decay is check 4's (the gap): greyed out on the others, as other pages do (audit 34)
+cfg = page.settings(ctx, cfg, MAIN, MORE, unused=[] if shown == "gap" else ["weight_decay"])
 ctx.remember(cfg, DEFAULT)
-controls.view_state(ctx, B.CHECKS)  # known before the pills: the link's view counts
 defaults = {f: getattr(DEFAULT, f) for f in MAIN + MORE}
 active = page.presets(ctx, {check: {"view": check} for check in B.CHECKS}, defaults)
 view = page.views(ctx, B.CHECKS)

@@ -250,6 +250,22 @@ def test_babysitting_runs_in_both_languages(lang):
     assert at.session_state["babysitting.view"] == "init_loss"
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_babysitting_greys_out_weight_decay_on_the_checks_that_do_not_use_it(lang):
+    """Audit 34: weight decay (check 4's) stayed editable on all six views; other pages grey
+    out what a view does not read. Clicked through the view buttons, as a teacher goes."""
+    at = page(BABY, lang=lang, weight_decay="0.1")
+    note = t("app.unused_settings", lang)
+    for check in B.CHECKS:
+        at.button_group(key="babysitting.view").set_value(check).run()
+        assert not at.exception, check
+        off = check != "gap"
+        assert greyed(at)["babysitting.weight_decay"] is off, check
+        assert greyed(at)["babysitting.seed"] is False, check  # every check uses the seed
+        assert (note in [c.value for c in at.caption]) is off, check
+        assert at.session_state["babysitting.weight_decay"] == 0.1, check  # kept meanwhile
+
+
 def test_babysitting_bad_link_values_fall_back_with_a_note():
     at = page(BABY, weight_decay="lots", view="nowhere", seed="3")
     assert not at.exception
