@@ -3,8 +3,8 @@
 import streamlit as st
 
 from bnviz.lessons import initialization as I
+from bnviz.ui import controls, page
 from bnviz.ui import initialization as ui
-from bnviz.ui import page
 
 DEFAULT = I.InitSettings()
 MAIN = ["activation", "init", "batchnorm"]
@@ -13,7 +13,8 @@ MORE = ["depth", "width", "n", "seed"]
 ctx = page.begin("initialization", "nav.initialization")
 cfg = ctx.settings(I.InitSettings, DEFAULT)
 page.show_notes(ctx)
-cfg = page.settings(ctx, cfg, MAIN, MORE)
+shown = controls.view_state(ctx, ui.VIEWS)  # Compare draws without and with BN: greyed there
+cfg = page.settings(ctx, cfg, MAIN, MORE, unused=["batchnorm"] if shown == "compare" else [])
 ctx.remember(cfg, DEFAULT)
 active = page.presets(ctx, I.PRESETS, {f: getattr(DEFAULT, f) for f in MAIN + MORE})
 view = page.views(ctx, ui.VIEWS)

@@ -120,6 +120,20 @@ def test_init_compare_view_says_what_it_compares(lang):
     assert t("initialization.preset.cs231n_small_what", lang) not in said
 
 
+def test_init_compare_greys_out_the_batchnorm_toggle_it_does_not_read():
+    """Audit 34: on Compare initializations (both without and with BN, side by side) the
+    BatchNorm toggle changed nothing and did not say so; the other views read it."""
+    at = page(INIT, batchnorm="true")
+    note = t("app.unused_settings")
+    for view in ("activations", "gradients", "compare", "activations"):
+        at.button_group(key="initialization.view").set_value(view).run()
+        assert not at.exception, view
+        (toggle,) = [w for w in at.toggle if w.key == "initialization.batchnorm"]
+        assert toggle.disabled is (view == "compare"), view
+        assert toggle.value is True, view  # kept while greyed out
+        assert (note in [c.value for c in at.caption]) is (view == "compare"), view
+
+
 def test_init_bad_url_values_fall_back_with_a_note():
     at = page(INIT, depth="99", init="random", width="100")
     assert not at.exception
