@@ -325,6 +325,16 @@ def test_pause_step_and_resume_draw_the_state_they_made():
     click(at, "Pause")
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_greyed_out_start_says_why_and_what_replays_a_run(lang):
+    """Audit 34: Start was greyed out on every screen (pages start their runs themselves) and
+    a teacher looked for it to replay a run; its tooltip says when it is for, and Reset."""
+    at = page("01_batchnorm_lab.py", lang=lang)
+    start = at.button(key="lab.run.start")
+    assert start.disabled and start.help == t("run.start_help", lang)
+    assert t("run.reset", lang) in start.help  # names the button that trains again
+
+
 def test_pause_stops_the_pair_at_one_step(monkeypatch):
     """Audit 21: a pause reached each run's worker at its own moment, so the lab's pair stood
     at steps 68 and 76 (and Step kept them 8 apart). The page now pauses its runs at one step a

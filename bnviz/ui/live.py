@@ -258,7 +258,7 @@ def controls(ctx: PageContext, configs: dict[str, RunConfig], runs: dict[str, Ru
                 icon=f":material/{icon}:",
                 type="primary" if name == "start" else "secondary",
                 disabled=disabled,
-                help=ctx.tr("run.step_help") if name == "step" else None,
+                help=ctx.tr(f"run.{name}_help") if name in ("step", "start") else None,
                 key=f"{ctx.name}.run.{name}",
             ):
                 act()
