@@ -13,6 +13,7 @@ MORE = ["depth", "width", "n", "seed"]
 ctx = page.begin("initialization", "nav.initialization")
 cfg = ctx.settings(I.InitSettings, DEFAULT)
 page.show_notes(ctx)
+controls.seed_url_values(ctx, cfg, MAIN + MORE)  # a last visit's view is put back first
 shown = controls.view_state(ctx, ui.VIEWS)  # Compare draws without and with BN: greyed there
 cfg = page.settings(ctx, cfg, MAIN, MORE, unused=["batchnorm"] if shown == "compare" else [])
 ctx.remember(cfg, DEFAULT)

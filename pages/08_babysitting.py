@@ -55,6 +55,7 @@ def draw(snaps) -> None:
 ctx = page.begin("babysitting")
 cfg = ctx.settings(B.BabysitSettings, DEFAULT)
 page.show_notes(ctx)
+controls.seed_url_values(ctx, cfg, MAIN + MORE)  # a last visit's view is put back first
 shown = controls.view_state(ctx, B.CHECKS)  # known before the pills: the link's view counts
 # weight decay is check 4's (the gap): greyed out on the others, as other pages do (audit 34)
 cfg = page.settings(ctx, cfg, MAIN, MORE, unused=[] if shown == "gap" else ["weight_decay"])
