@@ -242,6 +242,8 @@ def click_preset(page, label: str, timeout: float = 60_000, within: str = ""):
     """Click the preset pill (or view button) labelled `label` (never the same words in the
     page's prose), and wait for the page the click makes: its settings in the address, drawn.
     `within`: a selector the button group is in (a page's row of views: '[class*="-view"]')."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     pill = page.locator(f'{within} [data-testid="stButtonGroup"] button'.strip()).filter(
         has_text=re.compile(rf"^\s*{re.escape(label)}\s*$")
     )
@@ -254,7 +256,16 @@ def click_preset(page, label: str, timeout: float = 60_000, within: str = ""):
         # wait, settle() could read "notRunning" from before that run started and the test go on
         # with the page before the click (the project's CI, stop 54: the Ioffe preset's layout
         # test read the default sentence)
-        page.wait_for_function("b => location.href !== b", arg=before, timeout=90_000)
+        changed = "b => location.href !== b"
+        try:
+            page.wait_for_function(changed, arg=before, timeout=30_000)
+        except PlaywrightTimeout:
+            # a click lost on a loaded machine (the project's CI, stop 56: twice in one run, the
+            # address unchanged 90 s on): clicked again, as a teacher would. Not if it took: a
+            # second click on a chosen pill would deselect it
+            if pill.first.get_attribute("aria-checked") != "true":
+                pill.first.click()
+            page.wait_for_function(changed, arg=before, timeout=90_000)
         settle(page)
 
 
