@@ -325,6 +325,38 @@ def test_pause_step_and_resume_draw_the_state_they_made():
     click(at, "Pause")
 
 
+def test_a_resume_between_the_buttons_and_the_chart_redraws_the_buttons(monkeypatch):
+    """CI: another tab's Resume reached a run after the page had drawn its buttons (paused) and
+    before its live panel polled (training); the panel saw nothing to redraw, and the teacher's
+    tab showed Pause and Resume both enabled while both runs trained."""
+    from bnviz.ui.common import scheduler
+
+    at = page("01_batchnorm_lab.py", steps="100000", seed="15", view="percentiles")
+    rerun_until(at, lambda a: len(_steps(a)) == 2 and min(_steps(a)) > 0)
+    click(at, "Pause")
+    assert _buttons(at)["Resume"] and not _buttons(at)["Pause"]
+    sched, panel, armed = scheduler(), live.live_panel, [True]
+
+    def resumed_in_between(ctx, runs, *args, **kwargs):
+        if armed and armed.pop():  # the other tab's Resume, once, after the buttons are drawn
+            ids = [r.run_id for r in runs.values() if r is not None]
+            for run_id in ids:
+                sched.control(run_id, "resume")
+            deadline = time.monotonic() + TIMEOUT
+            while any(sched.poll(i).state != "running" for i in ids):
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+        return panel(ctx, runs, *args, **kwargs)
+
+    monkeypatch.setattr(live, "live_panel", resumed_in_between)
+    at.run()
+    assert not armed and not at.exception
+    assert all("training" in p.proto.text for p in at.get("progress"))
+    assert _buttons(at) == {"Start": False, "Pause": True, "Resume": False, "Step": False,
+                            "Reset": True}  # fmt: skip
+    click(at, "Pause")
+
+
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_a_greyed_out_start_says_why_and_what_replays_a_run(lang):
     """Audit 34: Start was greyed out on every screen (pages start their runs themselves) and

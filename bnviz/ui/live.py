@@ -224,6 +224,10 @@ def state_class(state: str) -> str:
     return "active" if state in ACTIVE else "paused" if state == "paused" else "ended"
 
 
+def _buttons_key(ctx: PageContext) -> str:
+    return f"{ctx.name}.buttons_drawn"
+
+
 def controls(ctx: PageContext, configs: dict[str, RunConfig], runs: dict[str, Run | None]) -> None:
     """One compact row of buttons acting on every run of the page at once.
 
@@ -241,6 +245,10 @@ def controls(ctx: PageContext, configs: dict[str, RunConfig], runs: dict[str, Ru
     paused = any(s.state == "paused" for s in snaps)
     blocked = problems(ctx, configs)
     st.session_state[f"{ctx.name}.blocked"] = blocked  # live_panel then asks for no Start
+    # what the buttons say of each run: live_panel reruns the page when its later poll differs
+    st.session_state[_buttons_key(ctx)] = {
+        runs[n].run_id: state_class(s.state) for n, s in polled.items() if s is not None
+    }
     buttons = [  # (label key, icon, disabled, what it does)
         ("start", "play_arrow", not can or started, lambda: _start(ctx, configs)),
         ("pause", "pause", not running, lambda: _act(runs, "pause")),
@@ -409,7 +417,13 @@ def live_panel(
             st.info(ctx.tr("run.press_start"))
         return
     first = {n: sched.poll(i) for n, i in ids.items()}
-    drawn = {n: state_class(getattr(s, "state", "")) for n, s in first.items()}
+    # the states the page drew: its buttons' (polled earlier in this run, by `controls`), else
+    # these. CI: another tab's Resume reached one run between the two polls; the panel drew
+    # both training and never reran, and the teacher's Pause and Resume both stayed enabled.
+    buttons = st.session_state.pop(_buttons_key(ctx), {})
+    drawn = {
+        n: buttons.get(i) or state_class(getattr(first[n], "state", "")) for n, i in ids.items()
+    }
     frozen = bool(st.session_state.get(f"{ctx.name}.freeze", False))
     last_key = f"{ctx.name}.last_snaps"
     polled = not (streams and streaming())
