@@ -8,6 +8,7 @@ the lab's).
 """
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -182,6 +183,9 @@ def _first_screen_after(page, path: str, preset: str, first: bool) -> None:
     assert boxes["scroll"] <= boxes["width"], f"after {name} the page scrolls sideways"
     assert page.evaluate(CUT) == [], name
     assert page.evaluate(TITLES_CUT) == [], name
+    # audit 34: running statistics' five runs and preprocessing's four wrapped onto two lines
+    status = [s for s in page.evaluate(ONE_LINE) if re.search(r"\bstep\b", s["text"])]
+    assert [s for s in status if s["lines"] != 1] == [], name
     shot = path if first else f"{path}-{name}"  # a page's first entry: its name
     page.screenshot(path=str(SCREENS / f"{shot}-1280x720.png"))
     small = page.evaluate(CHART_HEIGHTS)

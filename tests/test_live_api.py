@@ -269,6 +269,30 @@ def test_a_run_with_a_minute_or_more_to_go_says_how_long():
     )
 
 
+def test_many_runs_on_one_line_say_their_state_and_length_once():
+    """Audit 34: running statistics' five runs on one line took two lines at 1280 ("no BN:
+    training · step 32 / 600 | no BN, dropout 0.5: training · step 40 / 600 | …")."""
+    from types import SimpleNamespace
+
+    from bnviz.ui.live import group_status
+
+    ctx = SimpleNamespace(lang="en", tr=lambda key, **fmt: t(key, "en", **fmt))
+    labels = {f"r{i}": f"run {i}" for i in range(5)}
+    snaps = {n: fake(30 + i, steps=600) for i, n in enumerate(labels)}
+    said = group_status(ctx, labels, snaps)
+    runs = " | ".join(f"run {i}: {30 + i}" for i in range(5))
+    assert said == t("run.status_group", state=t("run.state.running"), steps=600, runs=runs)
+    assert len(said) < len(" | ".join(f"run {i}: training · step 30 / 600" for i in range(5)))
+    # one run in another state, or two runs: each run's own line says it
+    assert (
+        group_status(ctx, labels, snaps | {"r2": dataclasses.replace(snaps["r2"], state="paused")})
+        == ""
+    )
+    assert group_status(ctx, labels, {n: snaps[n] for n in ("r0", "r1")}) == ""
+    diverged = dataclasses.replace(snaps["r4"], state="diverged", diverged_at=31)
+    assert group_status(ctx, labels, snaps | {"r4": diverged}) == ""
+
+
 def test_a_learning_rate_changed_by_hand_is_in_the_status_line():
     """An audit (5): moving "Learning rate now" left no trace; the sentence above still spoke of
     the preset's rate (3) while the runs trained at 0.5."""

@@ -331,6 +331,27 @@ def live_lr(ctx: PageContext, cfg: RunConfig, runs: dict[str, Run | None]) -> bo
     return moved or any(r is not None and steered_lr(r.snapshot) for r in runs.values())
 
 
+def group_status(ctx: PageContext, labels: dict[str, str], snaps: dict[str, Snapshot]) -> str:
+    """More than RATES_IN_A_ROW runs on one line, in one state and of one length: the state and
+    length said once ("training · step … / 600 — no BN: 32 | BN, batch 8: 31 | …"); each run's
+    whole line took two lines at 1280 (running statistics' five, audit 34). Else ""."""
+    if len(snaps) <= RATES_IN_A_ROW or len({(s.state, s.steps) for s in snaps.values()}) > 1:
+        return ""
+    if any(
+        s.state in ("diverged", "queued") or steered_lr(s) is not None
+        or seconds_left(s) >= TIME_LEFT_FROM_S
+        for s in snaps.values()
+    ):  # fmt: skip
+        return ""  # each run's own line says what
+    snap = next(iter(snaps.values()))
+    runs = " | ".join(
+        ctx.tr("run.status_group_run", label=labels[n], step=shown_step(s))
+        for n, s in snaps.items()
+    )
+    state = ctx.tr(f"run.state.{snap.state}")
+    return ctx.tr("run.status_group", state=state, steps=snap.steps, runs=runs)
+
+
 def status_text(ctx: PageContext, label: str, snap: Snapshot, rate: bool = True) -> str:
     """ "<label>: <state> · step <n> / <steps> · <rate> steps/s" (no rate unless running, or
     not `rate`; a diverged run: "<label>: diverged at step <n>"); a run with a minute or more
@@ -444,8 +465,10 @@ def live_panel(
             return
         if polled and one_line:
             done = sum(min(1.0, s.progress) for s in snaps.values()) / len(snaps)
-            texts = [status_text(ctx, labels[n], s) for n, s in snaps.items()]
-            st.progress(done, text=" | ".join(texts))
+            rate = len(snaps) <= RATES_IN_A_ROW
+            texts = [status_text(ctx, labels[n], s, rate) for n, s in snaps.items()]
+            said = group_status(ctx, labels, snaps) or " | ".join(texts)
+            st.progress(done, text=said)
             for name, snap in snaps.items():
                 run_problems(ctx, labels[name], snap, warn)
         elif polled:  # bottom-aligned: a label on two lines leaves the bars level

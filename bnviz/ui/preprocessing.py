@@ -161,7 +161,8 @@ def training(ctx: PageContext, cfg: P.CloudConfig) -> None:
         plot.chart(st, fig, key="prep.training")
         st.caption(ctx.tr("preprocessing.training_note"))
 
-    live.live_panel(ctx, runs, labels, draw, warn=False)  # the legend says where it diverged
+    # one chart shows the four runs: one status line (four columns each took two lines)
+    live.live_panel(ctx, runs, labels, draw, warn=False, one_line=True)
 
 
 def leave_runs(ctx: PageContext) -> None:
