@@ -289,6 +289,12 @@ def test_many_runs_on_one_line_say_their_state_and_length_once():
         == ""
     )
     assert group_status(ctx, labels, {n: snaps[n] for n in ("r0", "r1")}) == ""
+    # slow (CI, loaded): the time left once, the slowest's, on the same line
+    slow = {
+        n: dataclasses.replace(s, steps_per_s=float(i + 1))
+        for i, (n, s) in enumerate(snaps.items())
+    }
+    assert group_status(ctx, labels, slow) == said + t("run.time_left", minutes=10)  # 570 s
     diverged = dataclasses.replace(snaps["r4"], state="diverged", diverged_at=31)
     assert group_status(ctx, labels, snaps | {"r4": diverged}) == ""
 

@@ -337,11 +337,7 @@ def group_status(ctx: PageContext, labels: dict[str, str], snaps: dict[str, Snap
     whole line took two lines at 1280 (running statistics' five, audit 34). Else ""."""
     if len(snaps) <= RATES_IN_A_ROW or len({(s.state, s.steps) for s in snaps.values()}) > 1:
         return ""
-    if any(
-        s.state in ("diverged", "queued") or steered_lr(s) is not None
-        or seconds_left(s) >= TIME_LEFT_FROM_S
-        for s in snaps.values()
-    ):  # fmt: skip
+    if any(s.state in ("diverged", "queued") or steered_lr(s) is not None for s in snaps.values()):
         return ""  # each run's own line says what
     snap = next(iter(snaps.values()))
     runs = " | ".join(
@@ -349,7 +345,11 @@ def group_status(ctx: PageContext, labels: dict[str, str], snaps: dict[str, Snap
         for n, s in snaps.items()
     )
     state = ctx.tr(f"run.state.{snap.state}")
-    return ctx.tr("run.status_group", state=state, steps=snap.steps, runs=runs)
+    text = ctx.tr("run.status_group", state=state, steps=snap.steps, runs=runs)
+    left = max(seconds_left(s) for s in snaps.values())
+    if left >= TIME_LEFT_FROM_S:  # once, the slowest's (CI: five lines each saying it took two)
+        text += ctx.tr("run.time_left", minutes=math.ceil(left / 60))
+    return text
 
 
 def status_text(ctx: PageContext, label: str, snap: Snapshot, rate: bool = True) -> str:
