@@ -28,6 +28,7 @@ from bnviz.i18n import strings, t
 from bnviz.lessons import activations as A
 from bnviz.lessons import batchnorm_lab as lab
 from bnviz.lessons import initialization as I
+from bnviz.lessons import normalization as NZ
 from bnviz.lessons import preprocessing as P
 from bnviz.lessons import preprocessing_data as D
 from bnviz.lessons import regularization as R
@@ -37,7 +38,8 @@ from bnviz.lessons import why_bn_live as W
 from bnviz.stepper import train_sync
 
 SEEDS = range(5)
-LESSONS = {"initialization": I, "standardization": S, "activations": A, "running_stats": RS}
+LESSONS = {"initialization": I, "standardization": S, "activations": A, "running_stats": RS,
+           "normalization": NZ}  # fmt: skip
 CASES = [(lesson, name) for lesson, module in LESSONS.items() for name in module.CLAIMS]
 CHECKED_IN = {  # lessons whose preset sentences are checked over seeds 0-4 in their own file
     "lab": "test_lab_claims.py",

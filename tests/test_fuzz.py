@@ -17,6 +17,7 @@ from bnviz.lessons.babysitting import BabysitSettings
 from bnviz.lessons.batchnorm_lab import View as LabView
 from bnviz.lessons.hyperparams_views import Search
 from bnviz.lessons.initialization import InitSettings
+from bnviz.lessons.normalization import NormSettings
 from bnviz.lessons.preprocessing import CloudConfig
 from bnviz.lessons.running_stats import View
 from bnviz.lessons.standardization import StandardizationConfig
@@ -35,6 +36,7 @@ PAGE_SETTINGS = {
     "07_preprocessing.py": [CloudConfig],
     "08_babysitting.py": [BabysitSettings],
     "09_hyperparams.py": [Search],
+    "10_normalization.py": [NormSettings],
 }
 SETTINGS = sorted({c for classes in PAGE_SETTINGS.values() for c in classes}, key=str)
 FIELD_NAMES = sorted({n for cls in SETTINGS for n in specs(cls)})

@@ -44,6 +44,8 @@ PAGES = [
     ("babysitting", "babysitting.preset.weights"),  # the strip of first-layer weights
     ("babysitting", "babysitting.preset.ratio"),  # a table: keeps its height at 1920x1080
     ("hyperparams", "hyperparams.preset.bn_wider"),
+    ("normalization", "normalization.preset.fc_batch1"),  # torch's refusal above the charts
+    ("normalization", "normalization.preset.others"),
 ]
 
 BOXES = """() => {

@@ -1,0 +1,110 @@
+"""Normalization zoo figures: which values share one mean and variance; who moves whom."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from bnviz.figures.theme import BLUE, CHART_TEXT, COLORS, KEEP_HEIGHT, add_subtitle, base_layout
+from bnviz.i18n import t
+from bnviz.lessons.normalization import KINDS, Zoo
+
+# the highlighted statistic's values, then the others in two greys, one group against the next
+SHARED_COLORS = [[0.0, "#E6E6E6"], [0.33, "#E6E6E6"], [0.34, "#BDBDBD"], [0.66, "#BDBDBD"],
+                 [0.67, BLUE], [1.0, BLUE]]  # fmt: skip
+MOVED_COLORS = {"batch": COLORS["plain"], "layer": BLUE, "instance": BLUE, "group": BLUE}
+
+
+def _tr(key: str, lang: str, **fmt: object) -> str:
+    return t(f"normalization.{key}", lang, **fmt)
+
+
+def shared_map(ids: np.ndarray) -> np.ndarray:
+    """(N, C·(S+1) - 1): 2 where a value shares the first value's statistic, else 0 or 1 by
+    its statistic's parity; NaN columns between channels (a gap that shows where one ends)."""
+    n, c, s = ids.shape
+    colour = np.where(ids == ids[0, 0, 0], 2.0, (ids % 2).astype(float))
+    padded = np.concatenate([colour, np.full((n, c, 1), np.nan)], axis=2)
+    return padded.reshape(n, c * (s + 1))[:, :-1]
+
+
+def shared_figure(zoo: Zoo, kind: str, *, lang: str = "en") -> go.Figure:
+    """The tensor as N rows of C blocks of H·W pixels; blue: the values whose mean and variance
+    normalize the first one (Wu & He 2018, fig. 2, flattened)."""
+    ids = zoo.ids[kind]
+    n, c, s = ids.shape
+    z = shared_map(ids)
+    col = np.arange(z.shape[1])
+    channel, pixel = col // (s + 1) + 1, col % (s + 1) + 1
+    hover = [
+        [_tr("fig.cell", lang, example=i + 1, channel=channel[j], pixel=pixel[j])
+         for j in range(z.shape[1])]
+        for i in range(n)
+    ]  # fmt: skip
+    if kind in zoo.refused:
+        said = _tr("fig.refused", lang, values=zoo.per_stat[kind])
+        said = f'<span style="color:{COLORS["plain"]}">{said}</span>'
+    else:
+        said = _tr("fig.counts", lang, stats=zoo.n_stats[kind], values=zoo.per_stat[kind])
+    layout = base_layout(_tr(f"fig.shared_title.{kind}", lang), meta=KEEP_HEIGHT)
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            zmin=0,
+            zmax=2,
+            colorscale=SHARED_COLORS,
+            showscale=False,
+            xgap=1,
+            ygap=2,
+            text=hover,
+            hovertemplate="%{text}<extra></extra>",
+        ),
+        layout=add_subtitle(layout, said),
+    )
+    centers = [(k * (s + 1) + (s - 1) / 2) for k in range(c)]
+    fig.update_xaxes(
+        tickvals=centers, ticktext=[str(k + 1) for k in range(c)], showgrid=False,
+        title=_tr("fig.channels", lang), zeroline=False,
+    )  # fmt: skip
+    fig.update_yaxes(
+        tickvals=list(range(n)), ticktext=[str(i + 1) for i in range(n)], autorange="reversed",
+        showgrid=False, title=_tr("fig.examples", lang), zeroline=False,
+    )  # fmt: skip
+    return fig
+
+
+def moved_figure(zoo: Zoo, *, lang: str = "en") -> go.Figure:
+    """How far the first example's outputs move when the second example is drawn again: one
+    bar per normalization (BatchNorm's only, the others exactly 0)."""
+    names = [_tr(f"kind.{k}", lang) for k in KINDS]
+    values = [zoo.moved.get(k, 0.0) for k in KINDS]
+    text = [
+        _tr("fig.refused_short", lang) if k in zoo.refused
+        else _tr("fig.exactly_zero", lang) if zoo.moved.get(k) == 0.0
+        else f"{zoo.moved[k]:.2f}" if k in zoo.moved else ""
+        for k in KINDS
+    ]  # fmt: skip
+    fig = go.Figure(
+        go.Bar(
+            x=names,
+            y=values,
+            text=text,
+            textposition="outside",
+            cliponaxis=False,
+            marker_color=[MOVED_COLORS[k] for k in KINDS],
+            hoverinfo="skip",
+        ),
+        layout=add_subtitle(
+            base_layout(_tr("fig.moved_title", lang)), _tr("fig.moved_subtitle", lang)
+        ),
+    )
+    top = max([*values, 0.1]) * 1.3
+    fig.update_yaxes(range=[0, top], title=_tr("fig.moved_axis", lang), rangemode="tozero")
+    fig.update_layout(showlegend=False)
+    if not zoo.moved:  # batch size 1: there is no other example to change
+        fig.add_annotation(
+            text=_tr("fig.one_example", lang), x=0.5, y=0.5, xref="paper", yref="paper",
+            showarrow=False, font=dict(size=15, color=CHART_TEXT),
+        )  # fmt: skip
+        fig.update_traces(text=None)
+    return fig
