@@ -360,3 +360,32 @@ def test_a_chart_that_waited_for_its_first_sample_follows_the_run(tab):
     _, first, later = ranges
     assert first == [-4, 100], ranges  # step 0's sample, to the next one's step
     assert later[0] == 0 and later[1] >= 400, ranges  # the run, from step 0 (not −50)
+
+
+X_RANGES = """() => [...document.querySelectorAll('.bnviz-plot .js-plotly-plot')]
+  .filter(p => p.querySelector('.contourlayer path'))
+  .map(p => p._fullLayout.xaxis.range.map(v => +(+v).toFixed(2)))"""
+
+
+def test_a_preset_s_contours_are_drawn_over_their_own_range_not_the_last_one_s(tab, server):
+    """Audit 35: after "Shifted", "Same scale" (whose sentence says both panels are identical)
+    drew its raw panel over Shifted's w₁ range, -2.6 to 6.5 against -2.45 to 4.44: Plotly.react
+    onto axes locked by scaleanchor kept the old range. A figure with new locked ranges is
+    drawn anew."""
+    from bnviz.i18n import t
+    from tests.browser_support import click_preset, settle
+
+    page = open_page(tab, f"{server}/standardization", 1280, 720)
+    page.wait_for_function(f"() => ({X_RANGES})().length === 2", timeout=60_000)
+    click_preset(page, t("standardization.preset.shifted"))
+    settle(page)
+    page.wait_for_function(  # Shifted: the raw panel spans more than the standardized one
+        f"() => {{ const [a, b] = ({X_RANGES})(); return a && b && a[1] - b[1] > 1; }}",
+        timeout=30_000,
+    )
+    click_preset(page, t("standardization.preset.same"))
+    settle(page)
+    page.wait_for_timeout(1500)  # both panels' new figures drawn
+    raw, standardized = page.evaluate(X_RANGES)
+    assert raw == standardized, (raw, standardized)
+    no_exception(page)

@@ -93,7 +93,13 @@ async function draw(box) {
         const bar = fig.data[i] && fig.data[i].colorbar;
         if (bar && bar.x === undefined) bar.x = x;
       }
-      await P.react(box.plot, fig.data, fig.layout, { ...toolbar(P), ...CONFIG });
+      const locked = lockedRanges(fig.layout); // new locked ranges: drawn anew (load_plotly.js)
+      const anew = locked !== "" && box.locked !== undefined && box.locked !== locked;
+      box.locked = locked;
+      await (anew ? P.newPlot : P.react)(box.plot, fig.data, fig.layout, {
+        ...toolbar(P),
+        ...CONFIG,
+      });
       await barsBesidePlots(P, box);
       box.draws += 1;
       box.root.dataset.draws = String(box.draws);
