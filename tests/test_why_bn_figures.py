@@ -33,6 +33,11 @@ def test_bn_terms_show_only_the_first_order_and_overflow_is_announced():
     # equal lines: the prediction's is drawn wider, under the actual change's (audit 28: it
     # was hidden under it, and read as a missing line)
     assert fig.data[1].line.width > 2 * fig.data[2].line.width
+    # audit 35: one bar over nineteen empty orders read as a chart that failed to draw
+    said = t("why_bn.fig.higher_zero", last=20)
+    assert [a.text for a in fig.layout.annotations] == [said]
+    plain = figs.terms_figure(deep_linear_step(20, 1.2, 0.01), lang="en")
+    assert not [a for a in plain.layout.annotations if a.text == said]
     big = figs.terms_figure(deep_linear_step(50, 3.0, 0.1), lang="en")
     assert any("float64" in a.text for a in big.layout.annotations)
     assert len(big.data) == 2  # the actual change is infinite: no line for it

@@ -8,6 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from bnviz.figures.theme import (
+    CHART_TEXT,
     COLORS,
     PALETTE,
     base_layout,
@@ -54,6 +55,13 @@ def terms_figure(step: DeepLinearStep | BNStep, *, lang: str, height: int = 340)
             ))  # fmt: skip
     fig.update_yaxes(type="log", title_text=_tr("fig.abs_change", lang), exponentformat="power")
     fig.update_xaxes(title_text=_tr("fig.order", lang), dtick=max(1, len(terms) // 10))
+    if len(terms) > 2 and shown[0] and not np.any(terms[1:]):  # with BN: ŷ is linear in γ, β
+        # an audit: one bar and nineteen empty slots read as a chart that failed to draw
+        fig.add_annotation(
+            text=_tr("fig.higher_zero", lang, last=len(terms)), x=(len(terms) + 2) / 2, y=0.2,
+            yref="paper", showarrow=False, font=dict(size=14, color=CHART_TEXT),
+            bgcolor="rgba(255,255,255,0.85)",
+        )  # fmt: skip
     if getattr(step, "overflow", False):
         note = dict(xref="paper", yref="paper", x=0.5, y=1.0, showarrow=False)
         fig.add_annotation(text=_tr("fig.overflow", lang), font=dict(color=COLORS["plain"]), **note)
