@@ -50,20 +50,6 @@ function named(el, layout) {
   el.ariaLabel = text.replace(/<[^>]*>/g, " ").trim();
 }
 
-function lockedRanges(layout) {
-  // The ranges of a figure whose axes are locked to each other (scaleanchor), else "".
-  // Plotly.react onto such a figure kept the last one's x range when its own was new (audit
-  // 35: standardization's "Same scale" drew its raw panel over "Shifted"'s -2.6 to 6.5, an
-  // empty strip beside the contours; a new uirevision did not help): plot.js draws it anew.
-  const axes = Object.keys(layout).filter((k) => /^[xy]axis\d*$/.test(k) && layout[k]);
-  if (!axes.some((k) => layout[k].scaleanchor)) return "";
-  return axes
-    .filter((k) => Array.isArray(layout[k].range))
-    .sort()
-    .map((k) => k + ":" + layout[k].range.join(","))
-    .join(" ");
-}
-
 function themed(fig, template) {
   // Streamlit's theme, as its chart element applies it: its template, a bold title
   const layout = { ...(fig.layout || {}) }; // a copy: a failed draw retries the same figure

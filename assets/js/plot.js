@@ -93,13 +93,16 @@ async function draw(box) {
         const bar = fig.data[i] && fig.data[i].colorbar;
         if (bar && bar.x === undefined) bar.x = x;
       }
-      const locked = lockedRanges(fig.layout); // new locked ranges: drawn anew (load_plotly.js)
-      const anew = locked !== "" && box.locked !== undefined && box.locked !== locked;
+      // Plotly.react onto axes locked to each other (scaleanchor) kept the last figure's x
+      // range when its own was new (audit 35: standardization's "Same scale" drew its raw
+      // panel over "Shifted"'s -2.6 to 6.5, an empty strip; a new uirevision did not help):
+      // new locked ranges are drawn anew
+      const l = fig.layout;
+      const axes = Object.keys(l).filter((k) => /^[xy]axis\d*$/.test(k) && l[k]);
+      const locked = axes.some((k) => l[k].scaleanchor) && JSON.stringify(axes.map((k) => l[k].range));
+      const anew = locked && box.locked && box.locked !== locked;
       box.locked = locked;
-      await (anew ? P.newPlot : P.react)(box.plot, fig.data, fig.layout, {
-        ...toolbar(P),
-        ...CONFIG,
-      });
+      await P[anew ? "newPlot" : "react"](box.plot, fig.data, l, { ...toolbar(P), ...CONFIG });
       await barsBesidePlots(P, box);
       box.draws += 1;
       box.root.dataset.draws = String(box.draws);
