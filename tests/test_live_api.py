@@ -283,11 +283,18 @@ def test_many_runs_on_one_line_say_their_state_and_length_once():
     runs = " | ".join(f"run {i}: {30 + i}" for i in range(5))
     assert said == t("run.status_group", state=t("run.state.running"), steps=600, runs=runs)
     assert len(said) < len(" | ".join(f"run {i}: training · step 30 / 600" for i in range(5)))
-    # one run in another state, or two runs: each run's own line says it
-    assert (
-        group_status(ctx, labels, snaps | {"r2": dataclasses.replace(snaps["r2"], state="paused")})
-        == ""
-    )
+    # audit 36: while they finished one by one, the whole lines came back and took two; a run
+    # in another state says its state in its step's place
+    paused = snaps | {"r2": dataclasses.replace(snaps["r2"], state="paused")}
+    runs = " | ".join(f"run {i}: {'paused' if i == 2 else 30 + i}" for i in range(5))
+    assert group_status(ctx, labels, paused) == t("run.status_group_mixed", steps=600, runs=runs)
+    # all at one step: it is said once ("finished · step 600 / 600 — run 0 | …")
+    done = {n: dataclasses.replace(fake(600, steps=600), state="finished") for n in labels}
+    assert group_status(ctx, labels, done) == t(
+        "run.status_group_same", state=t("run.state.finished"), step=600, steps=600,
+        labels=" | ".join(labels.values()),
+    )  # fmt: skip
+    # two runs: each run's own line says it
     assert group_status(ctx, labels, {n: snaps[n] for n in ("r0", "r1")}) == ""
     # slow (CI, loaded): the time left once, the slowest's, on the same line
     slow = {

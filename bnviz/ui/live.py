@@ -332,20 +332,34 @@ def live_lr(ctx: PageContext, cfg: RunConfig, runs: dict[str, Run | None]) -> bo
 
 
 def group_status(ctx: PageContext, labels: dict[str, str], snaps: dict[str, Snapshot]) -> str:
-    """More than RATES_IN_A_ROW runs on one line, in one state and of one length: the state and
-    length said once ("training · step … / 600 — no BN: 32 | BN, batch 8: 31 | …"); each run's
-    whole line took two lines at 1280 (running statistics' five, audit 34). Else ""."""
-    if len(snaps) <= RATES_IN_A_ROW or len({(s.state, s.steps) for s in snaps.values()}) > 1:
+    """More than RATES_IN_A_ROW runs of one length on one line: the length said once, and the
+    state once if they share it ("training · step … / 600 — no BN: 32 | BN, batch 8: 31 | …";
+    all at one step: "finished · step 600 / 600 — no BN | …"; else each run's step, or its
+    state if it is not training). Each run's whole line took two lines at 1280 (running
+    statistics' five, audit 34; and while they finished one by one, audit 36). Else ""."""
+    if len(snaps) <= RATES_IN_A_ROW or len({s.steps for s in snaps.values()}) > 1:
         return ""
     if any(s.state in ("diverged", "queued") or steered_lr(s) is not None for s in snaps.values()):
         return ""  # each run's own line says what
     snap = next(iter(snaps.values()))
-    runs = " | ".join(
-        ctx.tr("run.status_group_run", label=labels[n], step=shown_step(s))
-        for n, s in snaps.items()
-    )
+    states = {s.state for s in snaps.values()}
     state = ctx.tr(f"run.state.{snap.state}")
-    text = ctx.tr("run.status_group", state=state, steps=snap.steps, runs=runs)
+    if len(states) == 1 and len({shown_step(s) for s in snaps.values()}) == 1:
+        named = " | ".join(labels[n] for n in snaps)
+        text = ctx.tr(
+            "run.status_group_same", state=state, step=shown_step(snap), steps=snap.steps,
+            labels=named,
+        )  # fmt: skip
+    else:
+
+        def item(name: str, s: Snapshot) -> str:  # a run not training: its state
+            going = len(states) == 1 or s.state in ACTIVE
+            step = shown_step(s) if going else ctx.tr(f"run.state.{s.state}")
+            return ctx.tr("run.status_group_run", label=labels[name], step=step)
+
+        runs = " | ".join(item(n, s) for n, s in snaps.items())
+        key = "run.status_group" if len(states) == 1 else "run.status_group_mixed"
+        text = ctx.tr(key, state=state, steps=snap.steps, runs=runs)
     left = max(seconds_left(s) for s in snaps.values())
     if left >= TIME_LEFT_FROM_S:  # once, the slowest's (CI: five lines each saying it took two)
         text += ctx.tr("run.time_left", minutes=math.ceil(left / 60))
