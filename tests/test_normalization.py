@@ -105,3 +105,40 @@ def test_groups_are_greyed_out_unless_the_normalization_is_group_norm():
     assert at.number_input(key="normalization.groups").disabled
     at = page(PAGE, kind="group")
     assert not at.number_input(key="normalization.groups").disabled
+
+
+def test_one_value_per_mean_that_torch_computes_is_said_too():
+    """Audit 36: GroupNorm with G = C on a 1x1 map (and LayerNorm on one feature) is over one
+    value per mean; torch computes it, every output 0, and the page said nothing ("0 exactly",
+    "|mean| ≤ 0, |std − 1| ≤ 1") beside InstanceNorm's refusal of the same grouping."""
+    at = page(PAGE, kind="group", groups="6", size="1")
+    assert not at.exception
+    assert [w.value for w in at.warning] == [t("normalization.single", kind="GroupNorm")]
+    frame = at.table[0].value
+    outs = list(frame[t("normalization.col.out")])
+    assert outs[3] == t("normalization.single_cell") and outs[2] == t("normalization.refused_cell")
+    shared, moved = figures(at)
+    assert moved["data"][0]["text"][2:] == [
+        t("normalization.fig.refused_short"), t("normalization.fig.all_zero")
+    ]  # fmt: skip
+    assert t("normalization.fig.refused") in shared["layout"]["title"]["subtitle"]["text"]
+
+
+def test_a_big_tensor_keeps_its_colours_and_neighbouring_statistics_differ():
+    """Audit 36: at 6 channels of 8x8 pixels the 1 px gaps between cells left a white chart;
+    greys by id parity drew InstanceNorm's and GroupNorm's statistics like BatchNorm's columns."""
+    from bnviz.figures import normalization as figs
+
+    big = N.zoo(N.NormSettings(batch=1, size=8))
+    assert figs.shared_figure(big, "batch").data[0].xgap == 0
+    small = N.zoo(N.NormSettings())  # 6 channels of 3x3 pixels: 59 columns
+    assert figs.shared_figure(small, "batch").data[0].xgap == 1
+    for kind in N.KINDS:
+        ids = N.group_ids(kind, 4, 6, 1, 2)[:, :, 0]
+        grey = N.shade(kind, 4, 6, 1, 2)[:, :, 0]
+        for a, b in ((ids[:-1], ids[1:]), (ids[:, :-1], ids[:, 1:])):  # rows, then columns
+            other = a != b  # neighbours of different statistics: different greys
+            ga, gb = (grey[:-1], grey[1:]) if a.shape[0] < ids.shape[0] else (
+                grey[:, :-1], grey[:, 1:])  # fmt: skip
+            assert np.all(ga[other] != gb[other]), kind
+            assert np.all(ga[~other] == gb[~other]), kind

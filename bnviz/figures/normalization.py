@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 
 from bnviz.figures.theme import BLUE, CHART_TEXT, COLORS, KEEP_HEIGHT, add_subtitle, base_layout
 from bnviz.i18n import t
-from bnviz.lessons.normalization import KINDS, Zoo
+from bnviz.lessons.normalization import KINDS, Zoo, shade
 
 # the highlighted statistic's values, then the others in two greys, one group against the next
 SHARED_COLORS = [[0.0, "#E6E6E6"], [0.33, "#E6E6E6"], [0.34, "#BDBDBD"], [0.66, "#BDBDBD"],
@@ -19,11 +19,15 @@ def _tr(key: str, lang: str, **fmt: object) -> str:
     return t(f"normalization.{key}", lang, **fmt)
 
 
-def shared_map(ids: np.ndarray) -> np.ndarray:
-    """(N, C·(S+1) - 1): 2 where a value shares the first value's statistic, else 0 or 1 by
-    its statistic's parity; NaN columns between channels (a gap that shows where one ends)."""
+CELL_GAP_UP_TO = 60  # columns drawn with a 1 px gap between them: more, and the gaps ate the
+# colour (audit 36: 6 channels of 8x8 pixels drew a white chart at 1280); channels stay apart
+
+
+def shared_map(ids: np.ndarray, shade: np.ndarray) -> np.ndarray:
+    """(N, C·(S+1) - 1): 2 where a value shares the first value's statistic, else its grey
+    (`shade`, 0 or 1); NaN columns between channels (a gap that shows where one ends)."""
     n, c, s = ids.shape
-    colour = np.where(ids == ids[0, 0, 0], 2.0, (ids % 2).astype(float))
+    colour = np.where(ids == ids[0, 0, 0], 2.0, shade.astype(float))
     padded = np.concatenate([colour, np.full((n, c, 1), np.nan)], axis=2)
     return padded.reshape(n, c * (s + 1))[:, :-1]
 
@@ -33,7 +37,7 @@ def shared_figure(zoo: Zoo, kind: str, *, lang: str = "en") -> go.Figure:
     normalize the first one (Wu & He 2018, fig. 2, flattened)."""
     ids = zoo.ids[kind]
     n, c, s = ids.shape
-    z = shared_map(ids)
+    z = shared_map(ids, shade(kind, n, c, s, zoo.groups))
     col = np.arange(z.shape[1])
     channel, pixel = col // (s + 1) + 1, col % (s + 1) + 1
     hover = [
@@ -41,8 +45,8 @@ def shared_figure(zoo: Zoo, kind: str, *, lang: str = "en") -> go.Figure:
          for j in range(z.shape[1])]
         for i in range(n)
     ]  # fmt: skip
-    if kind in zoo.refused:
-        said = _tr("fig.refused", lang, values=zoo.per_stat[kind])
+    if kind in zoo.single:  # torch refuses, or computes 0 everywhere
+        said = _tr("fig.refused", lang)
         said = f'<span style="color:{COLORS["plain"]}">{said}</span>'
     else:
         said = _tr("fig.counts", lang, stats=zoo.n_stats[kind], values=zoo.per_stat[kind])
@@ -54,7 +58,7 @@ def shared_figure(zoo: Zoo, kind: str, *, lang: str = "en") -> go.Figure:
             zmax=2,
             colorscale=SHARED_COLORS,
             showscale=False,
-            xgap=1,
+            xgap=1 if z.shape[1] <= CELL_GAP_UP_TO else 0,
             ygap=2,
             text=hover,
             hovertemplate="%{text}<extra></extra>",
@@ -80,14 +84,17 @@ def moved_figure(zoo: Zoo, *, lang: str = "en") -> go.Figure:
     values = [zoo.moved.get(k, 0.0) for k in KINDS]
     text = [
         _tr("fig.refused_short", lang) if k in zoo.refused
+        else _tr("fig.all_zero", lang) if k in zoo.single
         else _tr("fig.exactly_zero", lang) if zoo.moved.get(k) == 0.0
         else f"{zoo.moved[k]:.2f}" if k in zoo.moved else ""
         for k in KINDS
     ]  # fmt: skip
     fig = go.Figure(
-        go.Bar(
-            x=names,
-            y=values,
+        go.Bar(  # across: each name and its "0 exactly" on one line (audit 36: upright bars
+            # squeezed "0 exactly" to 9 px under names set at a slant)
+            x=values,
+            y=names,
+            orientation="h",
             text=text,
             textposition="outside",
             cliponaxis=False,
@@ -98,9 +105,10 @@ def moved_figure(zoo: Zoo, *, lang: str = "en") -> go.Figure:
             base_layout(_tr("fig.moved_title", lang)), _tr("fig.moved_subtitle", lang)
         ),
     )
-    top = max([*values, 0.1]) * 1.3
-    fig.update_yaxes(range=[0, top], title=_tr("fig.moved_axis", lang), rangemode="tozero")
-    fig.update_layout(showlegend=False)
+    top = max([*values, 0.1]) * 1.6  # room for the bar's own number
+    fig.update_xaxes(range=[0, top], title=_tr("fig.moved_axis", lang), rangemode="tozero")
+    fig.update_yaxes(autorange="reversed")  # BatchNorm on top, in the table's order
+    fig.update_layout(showlegend=False, uniformtext=dict(minsize=14, mode="show"))
     if not zoo.moved:  # batch size 1: there is no other example to change
         fig.add_annotation(
             text=_tr("fig.one_example", lang), x=0.5, y=0.5, xref="paper", yref="paper",

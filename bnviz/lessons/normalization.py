@@ -86,6 +86,15 @@ def group_ids(kind: Kind, n: int, c: int, s: int, groups: int) -> np.ndarray:
     return np.repeat(ids[:, :, None], s, axis=2)
 
 
+def shade(kind: Kind, n: int, c: int, s: int, groups: int) -> np.ndarray:
+    """(n, c, s) 0 or 1: neighbouring statistics in different greys (a checkerboard over the
+    examples and channel groups a statistic is per; by id parity, GroupNorm's and
+    InstanceNorm's looked like BatchNorm's columns, different statistics in one grey)."""
+    ex, ch = np.meshgrid(np.arange(n), np.arange(c), indexing="ij")
+    per = {"batch": ch, "layer": ex, "instance": ex + ch, "group": ex + ch // (c // groups)}
+    return np.repeat((per[kind] % 2)[:, :, None], s, axis=2)
+
+
 @dataclass(frozen=True, eq=False)
 class Zoo:
     """One tensor through the four normalizations."""
@@ -96,6 +105,7 @@ class Zoo:
     per_stat: dict[str, int]  # kind -> values in one mean and variance
     n_stats: dict[str, int]  # kind -> means (and variances) in the tensor
     refused: dict[str, str]  # kind -> torch's message, where it would not normalize
+    single: frozenset[str]  # kinds whose means are over one value each (every output 0)
     out_std: dict[str, float]  # kind -> largest |std - 1| over the statistics' groups
     out_mean: dict[str, float]  # kind -> largest |mean| over the groups
     moved: dict[str, float]  # kind -> max |change| of example 1's output, example 2 redrawn
@@ -139,7 +149,8 @@ def zoo(cfg: NormSettings) -> Zoo:
     }
     if "instance" not in refused:
         same_as["instance"] = float((F.group_norm(x, c) - F.instance_norm(x)).abs().max())
-    return Zoo(cfg, g, ids, per_stat, n_stats, refused, out_std, out_mean, moved, same_as)
+    single = frozenset(k for k in KINDS if per_stat[k] == 1)
+    return Zoo(cfg, g, ids, per_stat, n_stats, refused, single, out_std, out_mean, moved, same_as)
 
 
 # ---------------------------------------------------------------------------- claims
@@ -150,14 +161,17 @@ def _cfg(name: str, seed: int) -> NormSettings:
 
 
 def _fc_batch1(seed: int) -> bool:
-    """ "one value per mean … torch refuses; LayerNorm and GroupNorm normalize it"."""
+    """ "one value per mean … torch refuses; LayerNorm (over its 6 features) and GroupNorm (3
+    per group) normalize it"."""
     z = zoo(_cfg("fc_batch1", seed))
     return (
         z.per_stat["batch"] == 1
         and set(z.refused) == {"batch", "instance"}
         and "Expected more than 1 value per channel" in z.refused["batch"]
         and z.per_stat["layer"] == 6
+        and z.per_stat["group"] == 3
         and z.out_std["layer"] < 1e-3
+        and z.out_std["group"] < 1e-3
     )
 
 

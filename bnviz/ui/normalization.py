@@ -18,6 +18,8 @@ def draw(ctx: PageContext, cfg: N.NormSettings) -> None:
     kind = ctx.tr(f"normalization.kind.{cfg.kind}")
     if cfg.kind in zoo.refused:  # a clear message, torch's own words
         st.warning(ctx.tr("normalization.refused", kind=kind, message=zoo.refused[cfg.kind]))
+    elif cfg.kind in zoo.single:  # torch computes it: every output 0 (audit 36: no word of it)
+        st.warning(ctx.tr("normalization.single", kind=kind))
     if cfg.kind == "group" and zoo.groups != cfg.groups:
         st.caption(ctx.tr("normalization.groups_used", asked=cfg.groups, used=zoo.groups,
                           channels=cfg.channels))  # fmt: skip
@@ -31,11 +33,13 @@ def draw(ctx: PageContext, cfg: N.NormSettings) -> None:
 def _row(ctx: PageContext, zoo: N.Zoo, kind: str) -> dict:
     """One normalization's line of the table."""
     col = lambda key: ctx.tr(f"normalization.col.{key}")  # noqa: E731
-    refused = kind in zoo.refused
-    out = ctx.tr("normalization.refused_cell") if refused else ctx.tr(
-        "normalization.out_cell", mean=readable(zoo.out_mean[kind], 1),
-        std=readable(zoo.out_std[kind], 1),
-    )  # fmt: skip
+    if kind in zoo.refused:
+        out = ctx.tr("normalization.refused_cell")
+    elif kind in zoo.single:
+        out = ctx.tr("normalization.single_cell")
+    else:
+        mean, std = readable(zoo.out_mean[kind], 1), readable(zoo.out_std[kind], 1)
+        out = ctx.tr("normalization.out_cell", mean=mean, std=std)
     moved = zoo.moved.get(kind)
     return {
         col("kind"): ctx.tr(f"normalization.kind.{kind}"),
