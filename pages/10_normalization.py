@@ -16,7 +16,7 @@ unused = [] if controls.current(ctx, "kind", cfg) == "group" else ["groups"]  # 
 cfg = page.settings(ctx, cfg, MAIN, MORE, unused=unused)
 ctx.remember(cfg, DEFAULT)
 active = page.presets(ctx, N.PRESETS, {f: getattr(DEFAULT, f) for f in MAIN + MORE})
-page.look_for(ctx, active)
+page.look_for(ctx, active, custom=cfg.replace(seed=DEFAULT.seed) != DEFAULT)
 
 ui.draw(ctx, cfg)
 page.explanation(ctx, "normalization")

@@ -142,3 +142,11 @@ def test_a_big_tensor_keeps_its_colours_and_neighbouring_statistics_differ():
                 grey[:, :-1], grey[:, 1:])  # fmt: skip
             assert np.all(ga[other] != gb[other]), kind
             assert np.all(ga[~other] == gb[~other]), kind
+
+
+def test_settings_of_ones_own_get_a_sentence_that_does_not_ask_for_what_is_done():
+    """Audit 36: at batch size 1 the page still said "then set the batch size to 1"."""
+    assert [i.value for i in page(PAGE).info] == [t("normalization.look_for.default")]
+    at = page(PAGE, batch="2", size="2")
+    assert [i.value for i in at.info] == [t("normalization.look_for.custom")]
+    assert [i.value for i in page(PAGE, seed="3").info] == [t("normalization.look_for.default")]
