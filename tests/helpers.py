@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 
 import numpy as np
@@ -161,3 +162,11 @@ def names_setting(note: str, key: str) -> bool:
     """Whether a note on a link's value names the setting `key`: "“Hidden layers (depth)”",
     "“隐藏层数（depth）”", or "“Steps”" where the label is the key (common.setting_name)."""
     return f"({key})”" in note or f"（{key}）”" in note or f"“{key}”".casefold() in note.casefold()
+
+
+def named_runs(line: str) -> list[str]:
+    """The run labels one status line names, in order: "a: training · step 3 / 9 | b: …", or
+    grouped, "training · step … / 600 — a: 32 | b: 31" and "finished · step 600 / 600 — a | b"
+    (bnviz/ui/live.py group_status)."""
+    body = line.split(" — ", 1)[1] if " — " in line else line
+    return [re.split(r": |：", item, maxsplit=1)[0] for item in body.split(" | ")]

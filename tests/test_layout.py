@@ -16,6 +16,7 @@ import pytest
 
 from bnviz.i18n import t
 from tests.browser_support import ROOT, click_preset, no_exception, open_page, settle
+from tests.helpers import named_runs
 
 pytestmark = pytest.mark.browser
 SCREENS = ROOT / os.environ.get(  # an absolute path stays itself
@@ -433,15 +434,13 @@ def test_preprocessing_s_four_runs_share_one_status_line_to_the_end(tab, server)
     page = _open(tab, server, "preprocessing?lang=en&view=training", 1280, 720)  # trains
     page.wait_for_function(f"() => ({BARS})().some(b => /training/.test(b.text))", timeout=90_000)
     page.get_by_text(t("run.pace", seconds="30")).click()  # full speed: the end is the point
-    labels = [
-        t(f"preprocessing.input.{k}") + ": " for k in ("raw", "center", "normalize", "whiten")
-    ]
+    labels = [t(f"preprocessing.input.{k}") for k in ("raw", "center", "normalize", "whiten")]
     bars: list = []
     seen = set()
     for _ in range(600):  # ~100 s at most; 300 steps each
         bars = page.evaluate(BARS)
         assert len(bars) == 1 and bars[0]["lines"] == 1, bars
-        assert all(label in bars[0]["text"] for label in labels), bars
+        assert named_runs(bars[0]["text"]) == labels, bars
         seen.add("finished" if "finished" in bars[0]["text"] else "training")
         if "finished" in seen:
             break

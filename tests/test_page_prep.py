@@ -23,6 +23,7 @@ from tests.helpers import (
     full_speed,
     leave_idle,
     link_note,
+    named_runs,
     rerun_until,
     shown_runs,
     wait_for_runs,
@@ -223,9 +224,7 @@ def test_preprocessing_live_preset_end_to_end(preset):
         )  # fmt: skip
         assert fig["data"][i]["name"] == t(f"preprocessing.input.{kind}") + " · " + state
     (line,) = [p.proto.text for p in at.get("progress")]  # one chart: one line for the runs
-    for kind in D.INPUTS:
-        label = t(f"preprocessing.input.{kind}")
-        assert line.count(label + ": ") == 1, line
+    assert named_runs(line) == [t(f"preprocessing.input.{kind}") for kind in D.INPUTS], line
     at.button_group(key="preprocessing.view").set_value("picture").run()
     assert not shown_runs("preprocessing")  # another view: the runs no longer count for the tab
 

@@ -25,7 +25,15 @@ from bnviz.runner import train_sync
 from bnviz.stepper import Snapshot
 from bnviz.train import Trainer, make_optimizer
 from tests.browser_support import SHOTS, no_exception, open_page, pause_if_running
-from tests.helpers import choose_preset, click, decode, figures, leave_idle, rerun_until
+from tests.helpers import (
+    choose_preset,
+    click,
+    decode,
+    figures,
+    leave_idle,
+    named_runs,
+    rerun_until,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 CFG = rs.DEFAULT.replace(steps=60, eval_every=20)  # every step recorded: 60 rows < 512
@@ -371,10 +379,8 @@ def test_regularization_view_starts_its_five_runs_and_draws(lang):
     # one chart shows the five runs: one status line and bar for them all (five columns of
     # them wrapped, their bars at different heights)
     bars = [p.proto.text for p in at.get("progress")]
-    assert len(bars) == 1 and all(
-        f"{label}: " in bars[0] or f"{label}：" in bars[0]
-        for label in (reg_figs.run_label(n, lang) for n in reg.SLOTS)
-    ), bars
+    labels = [reg_figs.run_label(n, lang) for n in reg.SLOTS]
+    assert len(bars) == 1 and named_runs(bars[0]) == labels, bars
     # mid-run (classroom pace: ~30 s), the numbers under the chart say they are so far (audit
     # 22: "train 68.4 %" under "every net fits its training set")
     so_far = t("running_stats.so_far", lang).split("{")[0]
