@@ -23,6 +23,8 @@ Kind = Literal["batch", "layer", "instance", "group"]
 KINDS: tuple[Kind, ...] = ("batch", "layer", "instance", "group")
 SEED_TENSOR = 0  # the tensor's draw ([seed, SEED_TENSOR])
 SEED_REDRAWN = 1  # example 2 drawn again ([seed, SEED_REDRAWN])
+SEED_CHANNELS = 2  # each channel's mean and spread ([seed, SEED_CHANNELS]): its own stream, so
+# they are not the tensor's first values over again
 SAME = 1e-5  # outputs this close are the same computation (float32 rounding)
 
 
@@ -55,8 +57,8 @@ def groups_used(channels: int, groups: int) -> int:
 def tensor(cfg: NormSettings, seed_offset: int = SEED_TENSOR) -> torch.Tensor:
     """(N, C, H, W) float32: channel c has its own mean and spread, as real features do."""
     rng = np.random.default_rng([cfg.seed, seed_offset])
-    shift = np.random.default_rng([cfg.seed, SEED_TENSOR]).normal(0, 3, cfg.channels)
-    spread = np.random.default_rng([cfg.seed, SEED_TENSOR + 100]).uniform(0.5, 4, cfg.channels)
+    channels = np.random.default_rng([cfg.seed, SEED_CHANNELS])
+    shift, spread = channels.normal(0, 3, cfg.channels), channels.uniform(0.5, 4, cfg.channels)
     shape = (cfg.batch, cfg.channels, cfg.size, cfg.size)
     x = shift[None, :, None, None] + spread[None, :, None, None] * rng.standard_normal(shape)
     return torch.from_numpy(x.astype(np.float32))
