@@ -105,17 +105,19 @@ def test_four_learning_rates_four_shapes(seed):
     assert B.smoothed_loss(snaps["too_low"])[-1] > 2.0
     assert B.final(snaps["good"], "train_loss") < 0.05
     high = snaps["high"]
-    assert high.state == "finished" and B.final(high, "train_loss") > 1.5
+    assert high.state == "finished" and B.final(high, "train_loss") > 1.0
     far = snaps["far_too_high"]
     assert far.state == "diverged" and far.diverged_at <= 10
     assert B.CLAIMS["lr"](snaps)
 
 
-def test_the_high_rate_mini_batch_curve_dips_below_its_final_level_on_some_seeds():
-    """lr_what: "ends above 1.5 (...; the mini-batch curve dips lower on some seeds)"."""
+def test_the_high_rate_mini_batch_curve_dips_below_1_5_on_some_seeds():
+    """lr_what: "ends above 1 (...; the mini-batch curve dips below 1.5 on some seeds)"."""
     from bnviz.i18n import t
 
-    assert f"ends above {B.HIGH_LR_ENDS_ABOVE}" in t("babysitting.preset.lr_what", "en")
+    said = t("babysitting.preset.lr_what", "en")
+    assert f"ends above {B.HIGH_LR_ENDS_ABOVE:g} (" in said
+    assert f"dips below {B.HIGH_LR_DIPS_BELOW:g} on some seeds" in said
     dipped = [B.minibatch_dips(run("lr", "high", seed)) for seed in SEEDS]
     assert sum(dipped) >= B.HIGH_LR_DIPPED, dipped
 

@@ -300,7 +300,7 @@ def test_babysitting_check_end_to_end(check):
         low = readable(B.final(snaps["too_low"], "train_loss"), 2)  # "still above 2", shown
         ends = t("babysitting.fig.ends_at", loss=low)
         assert f"{t('babysitting.preset.too_low')} (lr 1e-4) · {ends}" in names_shown
-        for name, bound in (("good", 0.05), ("high", 1.5)):  # "below 0.05", "above 1.5"
+        for name, bound in (("good", 0.05), ("high", 1.0)):  # "below 0.05", "above 1"
             said = [n for n in names_shown if n.startswith(t(f"babysitting.preset.{name}"))]
             value = float(said[0].split(t("babysitting.fig.ends_at", loss=""))[1])
             assert value == float(readable(B.final(snaps[name], "train_loss"), 2))

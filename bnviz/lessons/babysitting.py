@@ -38,7 +38,7 @@ PRESETS: dict[str, dict[str, dict]] = {
     # 2. 20 examples, no regularization: 100 % training accuracy and training loss < 0.01
     "overfit": {"tiny": dict(train_limit=20, optimizer="adam", lr=0.01, steps=200)},
     # 3. four learning rates, one chart (plain SGD): too low: the loss is still > 2 after
-    #    400 steps; good: < 0.05; high: a jump, then stuck above 1.5 (dead ReLUs, ~ln 10);
+    #    400 steps; good: < 0.05; high: a jump, then stuck above 1 (dead ReLUs, up to ln 10);
     #    far too high: NaN/inf within 50 steps
     "lr": {
         "too_low": dict(lr=1e-4, steps=400),
@@ -238,17 +238,19 @@ def last_layer_dead(snap: Snapshot) -> float:
     return float(snap.telemetry["dead"][-1, -1])
 
 
-HIGH_LR_ENDS_ABOVE = 1.5  # lr 2.0's final training loss (1.78-2.31 on seeds 0-4); on the way
-# it wanders (its evaluations from step 100 on dip to 0.8-1.6 under other rounding modes)
-HIGH_LR_DIPS_FROM = 100  # ... and "the mini-batch curve dips lower on some seeds" from this step
-HIGH_LR_DIPPED = 1  # of seeds 0-4: 2-4 under four rounding modes of an Intel machine, 1 on an
-# AMD EPYC (torch 2.13 CPU); "some seeds" says no more
+HIGH_LR_ENDS_ABOVE = 1.0  # lr 2.0's final training loss: 1.78-2.31 on seeds 0-4 on AVX-512
+# machines, 1.40-2.31 on an AMD EPYC with AVX2 (seed 0: 1.396, so "above 1.5" failed there) and
+# 2.18-2.31 with torch's scalar kernels (ATEN_CPU_CAPABILITY=default); the good rate's is < 0.05
+HIGH_LR_DIPS_BELOW = 1.5  # on the way it wanders: "the mini-batch curve dips below 1.5 on some
+HIGH_LR_DIPS_FROM = 100  # seeds" from this step (evaluations dip to 0.7-1.6)
+HIGH_LR_DIPPED = 1  # of seeds 0-4: 2-4 under four rounding modes of an Intel machine; on an AMD
+# EPYC 2 (AVX2 kernels), 2 (scalar kernels), 1 (MKL_CBWR=COMPATIBLE); "some seeds" says no more
 
 
 def minibatch_dips(high: Snapshot) -> bool:
-    """lr 2.0's mini-batch loss goes below HIGH_LR_ENDS_ABOVE from step HIGH_LR_DIPS_FROM on."""
+    """lr 2.0's mini-batch loss goes below HIGH_LR_DIPS_BELOW from step HIGH_LR_DIPS_FROM on."""
     late = high.losses["step"] >= HIGH_LR_DIPS_FROM
-    return bool((high.losses["loss"][late] < HIGH_LR_ENDS_ABOVE).any())
+    return bool((high.losses["loss"][late] < HIGH_LR_DIPS_BELOW).any())
 
 
 def _lr(s: Mapping[str, Snapshot]) -> bool:
@@ -258,7 +260,7 @@ def _lr(s: Mapping[str, Snapshot]) -> bool:
         and final(s["good"], "train_loss") < 0.05
         and high.state == "finished"
         and final(high, "train_loss") > HIGH_LR_ENDS_ABOVE
-        and last_layer_dead(high) > 0.5  # "most": 0.91-1.0 on seeds 0-4, 0.78 with MKL_CBWR
+        and last_layer_dead(high) > 0.5  # "most": 0.78-1.0 on seeds 0-4, machines as above
         and far.state == "diverged"
         and far.diverged_at <= 10
     )
