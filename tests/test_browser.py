@@ -1,5 +1,6 @@
 """Real headless Chromium: the home page and the BatchNorm lab (fixtures in browser_support)."""
 
+import os
 import re
 import time
 
@@ -10,8 +11,12 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from bnviz.i18n import lesson_title, t
 from bnviz.ui._compat import SKIP_LINK
 from tests.browser_support import (
+    ARGS,
+    CHROMIUM,
+    CJK_FONT,
     SHOTS,
     _free_port,
+    chinese_font_missing,
     new_tab,
     no_exception,
     open_page,
@@ -144,6 +149,24 @@ def test_an_open_tab_follows_its_runs_through_a_server_restart(tab, tmp_path):
     finally:
         if proc.poll() is None:  # the second server (the first failed the test if it hung)
             stop_server(proc, 30)
+
+
+def test_a_chromium_without_a_chinese_font_is_refused(browser, tmp_path):
+    """Until 12-07 the browser tests ran on a Chromium with no Chinese font: every Chinese
+    character was an empty box of 5.8 px instead of 16, and the zh layout tests measured text a
+    third as wide as a class sees. A fontconfig that knows only DejaVu stands for that machine."""
+    conf = tmp_path / "fonts.conf"
+    conf.write_text(
+        '<?xml version="1.0"?><fontconfig><dir>/usr/share/fonts/truetype/dejavu</dir>'
+        f"<cachedir>{tmp_path}/cache</cachedir></fontconfig>"
+    )
+    env = {**os.environ, "FONTCONFIG_FILE": str(conf)}
+    bare = browser.browser_type.launch(executable_path=CHROMIUM, args=ARGS, env=env)
+    try:
+        assert CJK_FONT in (chinese_font_missing(bare) or ""), "boxes taken for characters"
+    finally:
+        bare.close()
+    assert chinese_font_missing(browser) is None  # the suite's own browser has one
 
 
 def test_each_lesson_names_its_browser_tab(tab, server):
