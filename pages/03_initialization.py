@@ -17,10 +17,9 @@ controls.seed_url_values(ctx, cfg, MAIN + MORE)  # a last visit's view is put ba
 shown = controls.view_state(ctx, ui.VIEWS)  # Compare draws without and with BN: greyed there
 cfg = page.settings(ctx, cfg, MAIN, MORE, unused=["batchnorm"] if shown == "compare" else [])
 ctx.remember(cfg, DEFAULT)
-active = page.presets(ctx, I.PRESETS, {f: getattr(DEFAULT, f) for f in MAIN + MORE})
+active = page.presets(ctx, ui.presets(shown), {f: getattr(DEFAULT, f) for f in MAIN + MORE})
 view = page.views(ctx, ui.VIEWS)
-# Compare shows every initialization: a preset's sentence (one init's table) does not speak for it
-page.look_for(ctx, None if view == "compare" else active, view)
+page.look_for(ctx, active, view)  # none on Compare: a preset's sentence speaks of one init
 if cfg.batchnorm and view != "compare":  # Compare draws both; its legend went below 720 px
     st.caption(ctx.tr("initialization.bn_note"))
 

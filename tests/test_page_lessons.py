@@ -166,6 +166,25 @@ def test_init_gradient_and_compare_views():
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
+def test_init_preset_clicked_on_compare_opens_the_view_its_sentence_speaks_of(lang):
+    """Audit 37: on Compare (every init side by side) a preset's click set ReLU under both
+    charts, its pill lit, but the sentence stayed Compare's: a half-working button. It opens
+    Activations with its sentence; on Gradients it keeps Gradients."""
+    at = page(INIT, view="compare", lang=lang)
+    choose_preset(at, "initialization", "xavier_relu")
+    assert not at.exception
+    assert at.button_group(key="initialization.view").value == "activations"
+    assert at.button_group(key="initialization.preset").value == "xavier_relu"
+    assert [i.value for i in at.info] == [t("initialization.preset.xavier_relu_what", lang)]
+    assert setting(at, "initialization", "activation") == "relu"
+    at.button_group(key="initialization.view").set_value("gradients").run()
+    assert at.button_group(key="initialization.preset").value == "xavier_relu"  # still holds
+    choose_preset(at, "initialization", "he_relu")
+    assert at.button_group(key="initialization.view").value == "gradients"  # kept
+    assert [i.value for i in at.info] == [t("initialization.preset.he_relu_what", lang)]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
 def test_init_compare_link_with_an_unknown_init_says_so(lang):
     """compare=foo,xavier: the page compares Xavier alone and names what it dropped; a link of
     unknown inits only compares all of them, and says so too."""

@@ -15,7 +15,17 @@ from bnviz.ui import controls, plot
 from bnviz.ui.common import PageContext, plain, say, setting_name, show_table
 
 VIEWS = ("activations", "gradients", "compare")
+ONE_INIT = ("activations", "gradients")  # the views a preset's sentence (one init) speaks of
 COMPARE_LESS = 30  # px of plot: the comparison's legend (six rows) ends within 1280x720
+
+
+def presets(shown: str) -> dict[str, dict]:
+    """The page's presets, each holding on the views that show one init: clicked on Compare
+    (every init side by side, which a preset's sentence does not speak of) it opens Activations;
+    on the other two it keeps the view (audit 37: on Compare a click changed the activation of
+    both charts under the view's own sentence, and the preset's never showed)."""
+    views = (shown, *(v for v in ONE_INIT if v != shown)) if shown in ONE_INIT else ONE_INIT
+    return {name: {**values, "view": views} for name, values in I.PRESETS.items()}
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
