@@ -220,6 +220,13 @@ def test_preset_sets_its_values_and_shows_its_claim(name):
         assert steps_of(raw) >= 10 * steps_of(std)
     elif name == "diverge":
         assert "diverged at step" in raw["text"] and std["color"] == "green"
+        # its help says what "diverged" means: the contours' "leaves the panel at step 14"
+        # comes long before "diverged at step 75" (audit 37)
+        helps = [md.help for md in at.markdown if "### :" in md.value]
+        assert helps == [
+            t("standardization.readout.diverged_help"),
+            t("standardization.readout.steps_help"),
+        ]
     elif name == "momentum":  # converges within the steps, where plain GD does not
         gd = S.descent(**cfg.replace(optimizer="gd").descent_args(False))
         assert raw["color"] == "green" and gd.steps_to_converge is None

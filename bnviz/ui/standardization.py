@@ -91,7 +91,11 @@ def readouts(ctx: PageContext, d: S.Descent, steps: int) -> None:
     said = f":small[{ctx.tr(r + 'steps')}]\n\n### :{color}[{text}]"
     if not d.diverged and d.steps_to_converge is None:  # how far it got: "under 4 %"
         said += f"\n\n:small[{ctx.tr(r + 'progress', share=f'{d.progress:.1%}')}]"
-    b.markdown(said, help=ctx.tr(r + "steps_help"), anchors=False)
+    # diverged: its own help, since the path's "leaves the panel at step 14" comes long before
+    # "diverged at step 75" (audit 37: which one is right?)
+    b.markdown(
+        said, help=ctx.tr(r + ("diverged_help" if d.diverged else "steps_help")), anchors=False
+    )
 
 
 def seed_url_values(
