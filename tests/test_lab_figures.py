@@ -216,6 +216,20 @@ def test_health_gradients_and_boundary(snaps):
     assert list(b.layout.xaxis.range) == pytest.approx([grid[0] - step / 2, grid[-1] + step / 2])
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_net_that_guesses_the_same_everywhere_says_so_on_its_boundary_panel(snaps, lang):
+    """Audit 37: the deep sigmoid preset's net without BN ends at P = 0.49 on the whole grid; its
+    panel was one pale colour under the test points, taken for a chart that failed to draw."""
+    flat = {**snaps["plain"].boundary, "p": np.full_like(snaps["plain"].boundary["p"], 0.4946)}
+    runs = {"plain": dataclasses.replace(snaps["plain"], boundary=flat), "bn": snaps["bn"]}
+    assert np.ptp(snaps["bn"].boundary["p"]) > 0.5  # the trained partner draws a boundary
+    x = np.zeros((5, 2), np.float32)
+    fig = figs.boundary_figure(runs, x, np.zeros(5, int), lang=lang)
+    [note] = fig.layout.annotations  # on the flat panel only
+    assert note.text == t("lab.fig.same_guess", lang, p="0.49") and note.xref == "x domain"
+    assert not figs.boundary_figure(snaps, x, np.zeros(5, int), lang=lang).layout.annotations
+
+
 def test_empty_snapshots_give_a_waiting_figure_not_an_error():
     empty = {n: Snapshot(n, RunConfig(), "queued") for n in ("plain", "bn")}
     for lang, fig in (

@@ -396,6 +396,21 @@ def _diverged_mark(name: str, step: float, last: np.ndarray, lang: str, ax: str)
     )  # fmt: skip
 
 
+FLAT_BOUNDARY = 0.05  # P(class 1) spans less than this over the grid: one guess everywhere
+
+
+def _same_guess(p: np.ndarray, ax: str, lang: str) -> dict:
+    """A note across a boundary panel of one colour: the deep sigmoid, small- and large-init
+    nets without BN end guessing the same everywhere (P 0.49, 0.49, 0.70 on seed 0), and a
+    class took the plain panel for one that had failed to draw (audit 37)."""
+    lo, hi = f"{float(np.min(p)):.2f}", f"{float(np.max(p)):.2f}"
+    text = t("lab.fig.same_guess", lang, p=lo if lo == hi else f"{lo}–{hi}")
+    return dict(
+        text=text, x=0.5, y=0.5, xref=f"x{ax} domain", yref=f"y{ax} domain", showarrow=False,
+        font=dict(size=14), bgcolor="rgba(255,255,255,0.85)",
+    )  # fmt: skip
+
+
 def _extent(centres: np.ndarray) -> list[float]:
     """The span of a heatmap's cells, edges included, from their centres (evenly spaced)."""
     half = (float(centres[-1]) - float(centres[0])) / (len(centres) - 1) / 2
@@ -405,8 +420,9 @@ def _extent(centres: np.ndarray) -> list[float]:
 def boundary_figure(
     snaps: Mapping[str, Snapshot], x: np.ndarray, y: np.ndarray, *, lang: str
 ) -> go.Figure:
-    """Decision boundary (P(class 1)) of each run with the test points on top."""
-    traces, axes = [], {}
+    """Decision boundary (P(class 1)) of each run with the test points on top; a net that
+    guesses the same everywhere gets a note saying so."""
+    traces, axes, notes = [], {}, []
     for i, ((name, snap), dom) in enumerate(zip(snaps.items(), domains(len(snaps)), strict=True)):
         b = snap.boundary
         if b is None:
@@ -444,6 +460,8 @@ def boundary_figure(
                 hoverinfo="skip",
             )
         )
+        if np.ptp(b["p"]) < FLAT_BOUNDARY:
+            notes.append(_same_guess(b["p"], ax, lang))
         # each panel shrinks to the grid (constrain="domain"): on a wide screen the axes grew
         # instead, to -6..6, blank beside the grid, its labels far from it
         around = dict(showgrid=False, zeroline=False, constrain="domain")
@@ -457,4 +475,5 @@ def boundary_figure(
         return _empty(lang)
     # the hero height: at 1280x720 the panels' labels (x-axis titles) stay on the first screen
     # square panels in a wide figure: a taller window makes them larger (load_plotly.js)
-    return go.Figure(traces, base_layout(t("lab.fig.boundary", lang), meta=STRETCH, **axes))
+    layout = base_layout(t("lab.fig.boundary", lang), meta=STRETCH, annotations=notes, **axes)
+    return go.Figure(traces, layout)
