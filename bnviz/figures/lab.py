@@ -381,6 +381,11 @@ def _all_at_zero(column: str, cfg: RunConfig, ax: str, lang: str) -> dict:
     text = t(f"lab.fig.none_{column}", lang)
     if column == "saturated" and cfg.activation == "sigmoid":
         text += "<br>" + t("lab.fig.sigmoid_slope", lang)
+    return _across(text, ax)
+
+
+def _across(text: str, ax: str) -> dict:
+    """A note across the middle of panel `ax`, on a white ground over what the panel draws."""
     return dict(
         text=text, x=0.5, y=0.5, xref=f"x{ax} domain", yref=f"y{ax} domain", showarrow=False,
         font=dict(size=14), bgcolor="rgba(255,255,255,0.85)",
@@ -404,11 +409,7 @@ def _same_guess(p: np.ndarray, ax: str, lang: str) -> dict:
     nets without BN end guessing the same everywhere (P 0.49, 0.49, 0.70 on seed 0), and a
     class took the plain panel for one that had failed to draw (audit 37)."""
     lo, hi = f"{float(np.min(p)):.2f}", f"{float(np.max(p)):.2f}"
-    text = t("lab.fig.same_guess", lang, p=lo if lo == hi else f"{lo}–{hi}")
-    return dict(
-        text=text, x=0.5, y=0.5, xref=f"x{ax} domain", yref=f"y{ax} domain", showarrow=False,
-        font=dict(size=14), bgcolor="rgba(255,255,255,0.85)",
-    )  # fmt: skip
+    return _across(t("lab.fig.same_guess", lang, p=lo if lo == hi else f"{lo}–{hi}"), ax)
 
 
 def _extent(centres: np.ndarray) -> list[float]:
