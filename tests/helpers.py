@@ -143,18 +143,22 @@ def run_to_end(at, page_key: str, names, timeout: float = 300) -> dict:
 
 def link_note(
     page: str, name: str, text: str, default: object, lang: str = "en", unused: bool = False,
-    allowed: tuple | None = None,
+    allowed: tuple | None = None, takes: tuple = (),
 ) -> str:  # fmt: skip
     """A note on a link's unusable value as `page` (its context's name) says it: the setting
     named as common.setting_name names it ("Hidden layers (depth)"; its exact words are
-    checked by test_a_note_on_a_link_value_names_its_control_and_what_it_takes), and with
-    `allowed` = (lo, hi) the range said after it."""
-    from bnviz.i18n import t
-    from bnviz.ui.common import PageContext, setting_name
+    checked by test_a_note_on_a_link_value_names_its_control_and_what_it_takes), with
+    `allowed` = (lo, hi) the range said after it, with `takes` the values it takes, each by
+    its control's label ("It takes Sigmoid, tanh, … or Maxout")."""
+    from bnviz.i18n import listed, t
+    from bnviz.ui.common import PageContext, option_label, setting_name
 
-    shown = setting_name(PageContext(name=page, lang=lang, params={}, hidden=set()), name)
+    ctx = PageContext(name=page, lang=lang, params={}, hidden=set())
     key = "app.url_note_unused" if unused else "app.url_note"
-    said = t(key, lang, name=shown, text=text, default=default)
+    said = t(key, lang, name=setting_name(ctx, name), text=text, default=default)
+    if takes:
+        *first, last = (option_label(ctx, name, c) for c in takes)
+        said += t("app.url_choices", lang, first=listed(first, lang), last=last)
     return said + (t("app.url_allowed", lang, lo=allowed[0], hi=allowed[1]) if allowed else "")
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from bnviz import datasets
-from bnviz.config import RunConfig
+from bnviz.config import RunConfig, specs
 from bnviz.datasets import MNIST_ENV, MNIST_FILES, make_dataset, mnist_missing, read_idx
 from bnviz.i18n import t
 from bnviz.runner import train_sync
@@ -153,7 +153,9 @@ def test_a_link_to_mnist_on_a_server_without_it_falls_back_and_says_why(no_mnist
     at = page(LAB, dataset="mnist", lang=lang)
     assert not at.exception
     default = t("options.moons", lang)
-    note = link_note("lab", "dataset", "mnist", default, lang) + t("app.no_mnist", lang)
+    offered = tuple(d for d in specs(RunConfig)["dataset"].choices if d != "mnist")
+    note = link_note("lab", "dataset", "mnist", default, lang, takes=offered)
+    note += t("app.no_mnist", lang)
     assert note in [w.value for w in at.warning], [w.value for w in at.warning]
     assert {r.spec.dataset for r in shown_runs("lab").values()} == {"moons"}
     (box,) = [s for s in at.selectbox if s.key == "lab.dataset"]

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from bnviz.config import RunConfig, specs
 from bnviz.i18n import strings, t
 from bnviz.lessons import activations as A
 from bnviz.lessons import initialization as I
@@ -336,8 +337,9 @@ def test_a_bad_link_value_for_a_setting_the_view_does_not_use_says_so(lang):
     """An audit: /activations?view=dead&activation=foo said "using sigmoid instead" above the
     dead-ReLU view's ReLU: that is the One function view's setting, not this view's."""
     note = {"name": "activation", "text": "foo", "default": t("options.sigmoid", lang)}
-    other = link_note("activations", **note, lang=lang, unused=True)
-    plain = link_note("activations", **note, lang=lang)
+    every = specs(RunConfig)["activation"].choices
+    other = link_note("activations", **note, lang=lang, unused=True, takes=every)
+    plain = link_note("activations", **note, lang=lang, takes=every)
     for view, said in (("dead", other), ("zigzag", other), ("function", plain)):
         at = page(ACT, view=view, activation="foo", lang=lang)
         assert not at.exception
@@ -561,7 +563,8 @@ def test_a_kept_note_reads_the_same_through_a_rerun(tab, server):
     the yellow box flickered between the two. It is said as it was said until then."""
     page = open_page(tab, server + "/activations?view=dead&activation=foo&seed=3", 1280, 720)
     note = {"name": "activation", "text": "foo", "default": t("options.sigmoid")}
-    unused = link_note("activations", **note, unused=True)
+    every = specs(RunConfig)["activation"].choices
+    unused = link_note("activations", **note, unused=True, takes=every)
     page.get_by_text(unused).wait_for(timeout=30_000)
     page.evaluate(WATCH_NOTES)
     for view in ("Zig-zag", "Dead ReLUs"):  # two reruns, each with the note kept

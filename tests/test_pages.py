@@ -136,6 +136,30 @@ def test_a_note_on_a_link_value_names_its_control_and_what_it_takes(lang, said):
 
 
 @pytest.mark.parametrize(
+    "lang, takes",
+    [
+        ("en", " It takes BatchNorm, LayerNorm, InstanceNorm or GroupNorm."),
+        ("zh", "可用的值：BatchNorm、LayerNorm、InstanceNorm 或 GroupNorm。"),
+    ],
+)
+def test_a_note_on_a_word_from_a_few_says_which_it_takes(lang, takes):
+    """An audit: kind=foo said "using BatchNorm instead" and not what else there is, as a
+    number's note says its range. The same for a view, and a dataset this server offers."""
+    at = page("10_normalization.py", kind="foo", lang=lang)
+    assert not at.exception
+    (note,) = [w.value for w in at.warning]
+    assert note.endswith(takes), note
+    at = page("08_babysitting.py", view="nope", lang=lang)
+    (note,) = [w.value for w in at.warning]
+    said = takes.split("BatchNorm")[0]  # " It takes " / "可用的值："
+    first, last = (t(f"babysitting.view.{v}", lang) for v in ("init_loss", "weights"))
+    assert f"{said}{first}" in note and note.endswith(f"{last}{takes[-1]}"), note
+    at = page("01_batchnorm_lab.py", dataset="foo", lang=lang)
+    (note,) = [w.value for w in at.warning]
+    assert f"{said}{t('options.spirals', lang)}" in note and "MNIST" not in note, note
+
+
+@pytest.mark.parametrize(
     "lang, lab_said, stats_said",
     [
         ("en", "The link's value “99999” for “First step shown (shown_from)” is not allowed here;"

@@ -331,6 +331,14 @@ def say(ctx: PageContext, name: str, saying: Saying) -> None:
         _notes(ctx)
 
 
+def takes(ctx: PageContext, labels: list[str]) -> str:
+    """ " It takes A, B or C.", said after a note on a value from a few (one: nothing)."""
+    if len(labels) < 2:
+        return ""
+    *first, last = labels
+    return ctx.tr("app.url_choices", first=listed(first, ctx.lang), last=last)
+
+
 def url_note(note: Note, ctx: PageContext) -> str:
     """What the page says of a setting's value from the link it could not use; once the
     view's settings are known (finish), a value for a setting this view does not use says so
@@ -352,8 +360,10 @@ def url_note(note: Note, ctx: PageContext) -> str:
         lo, hi = (write(v) for v in (spec.lo, spec.hi))
         said += ctx.tr("app.url_allowed", lo=lo, hi=hi)
     elif spec is not None and len(spec.choices or ()) > 1 and spec.kind in (int, float):  # 9 or 25
-        *first, last = (readable(v) for v in spec.choices)
-        said += ctx.tr("app.url_choices", first=listed(first, ctx.lang), last=last)
+        said += takes(ctx, [readable(v) for v in spec.choices])
+    elif spec is not None and spec.choices:  # activation=foo: which it takes (an audit)
+        offered = [c for c in spec.choices if note.name != "dataset" or available(c)]
+        said += takes(ctx, [value_label(ctx, note.name, v) for v in offered])
     if note.why:
         said += ctx.tr(note.why)  # with its own space, as url_allowed
     return said

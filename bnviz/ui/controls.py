@@ -22,6 +22,7 @@ from bnviz.ui.common import (
     plain,
     say,
     setting_name,
+    takes,
     widget_key,
 )
 
@@ -34,14 +35,19 @@ def url_choice(ctx: PageContext, name: str, choices: Sequence[str]) -> str:
     value = ctx.params.get(name, choices[0])
     if value in choices:
         return value
-    say(ctx, name, functools.partial(_choice_note, name, value, choices[0]))
+    say(ctx, name, functools.partial(_choice_note, name, value, tuple(choices)))
     return choices[0]
 
 
-def _choice_note(name: str, value: str, used: str, ctx: PageContext) -> str:
-    """What the page says of a choice's value from the link it could not use."""
-    default = choice_label(ctx, name, used)
-    return ctx.tr("app.url_note", name=setting_name(ctx, name), text=plain(value), default=default)
+def _choice_note(name: str, value: str, choices: Sequence[str], ctx: PageContext) -> str:
+    """What the page says of a choice's value from the link it could not use, and what the
+    choice takes (view=nope named only the view used
+    instead, an audit)."""
+    labels = [choice_label(ctx, name, c) for c in choices]
+    said = ctx.tr(
+        "app.url_note", name=setting_name(ctx, name), text=plain(value), default=labels[0]
+    )
+    return said + takes(ctx, labels)
 
 
 def choice_label(ctx: PageContext, name: str, value: str) -> str:
