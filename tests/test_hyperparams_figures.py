@@ -177,3 +177,17 @@ def test_curves_legend_names_the_best_model_and_the_others_once(lang, best):
         for i in sorted({best, 1 if best == 0 else 0})
     ]  # fmt: skip
     assert min(fig.data, key=lambda tr: tr.legendrank).meta == "best"  # listed first
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_hyperparams_chart_says_what_it_shows_in_its_title(lang):
+    """An audit: Coarse to fine's and Caviar's charts had no title, where the page's other
+    charts say what they show ("Each model's latest training loss, by its settings")."""
+    pts, loss = np.array([[1e-2, 1.0], [1e-1, 0.5]]), np.array([0.3, 0.7])
+    step, acc = np.array([0, 10]), np.array([[0.5, 0.9], [0.5, 0.6]])
+    for fig, key in (
+        (F.zoom_figure({"round1": (pts, loss)}, None, lang=lang), "zoom"),
+        (F.curves_figure(step, acc, 0, lang=lang), "curves"),
+        (F.response_figure({"grid": (pts, loss)}, ("lr", "scale"), lang=lang), "response"),
+    ):
+        assert fig.layout.title.text == t(f"hyperparams.fig.{key}", lang), key

@@ -213,7 +213,7 @@ def zoom_figure(
     gone: round -> (n,) bool, the models that diverged (no loss to colour): drawn as ×.
     ended: the rounds that have finished: their legend gives their decades and median loss.
     """
-    fig = go.Figure(layout=base_layout(height=HERO_HEIGHT))
+    fig = go.Figure(layout=base_layout(_tr("zoom", lang), height=HERO_HEIGHT))
     gone = {n: np.asarray(m, bool) for n, m in (gone or {}).items()}
     out = []
     for i, (name, (pts, loss)) in enumerate(rounds.items()):
@@ -275,7 +275,7 @@ def curves_figure(
     diverged_at: (N,) the step each model diverged at, -1 if none: its curve stops there
     (NaN after), and an × marks the step, at its last accuracy (at the axis floor if none).
     """
-    fig = go.Figure(layout=base_layout(height=HERO_HEIGHT))
+    fig = go.Figure(layout=base_layout(_tr("curves", lang), height=HERO_HEIGHT))
     seen = np.asarray(acc, np.float64)[np.isfinite(acc)]
     bottom = min(CURVES_FLOOR, np.floor(seen.min() * 10) / 10) if len(seen) else CURVES_FLOOR
     named = 1 if best == 0 else 0  # the grey curve that stands for all the others in the legend
