@@ -338,7 +338,7 @@ def test_a_bad_link_value_for_a_setting_the_view_does_not_use_says_so(lang):
     dead-ReLU view's ReLU: that is the One function view's setting, not this view's."""
     note = {"name": "activation", "text": "foo", "default": t("options.sigmoid", lang)}
     every = specs(RunConfig)["activation"].choices
-    other = link_note("activations", **note, lang=lang, unused=True, takes=every)
+    other = link_note("activations", **note, lang=lang, unused=True)  # no list: not used here
     plain = link_note("activations", **note, lang=lang, takes=every)
     for view, said in (("dead", other), ("zigzag", other), ("function", plain)):
         at = page(ACT, view=view, activation="foo", lang=lang)
@@ -563,8 +563,7 @@ def test_a_kept_note_reads_the_same_through_a_rerun(tab, server):
     the yellow box flickered between the two. It is said as it was said until then."""
     page = open_page(tab, server + "/activations?view=dead&activation=foo&seed=3", 1280, 720)
     note = {"name": "activation", "text": "foo", "default": t("options.sigmoid")}
-    every = specs(RunConfig)["activation"].choices
-    unused = link_note("activations", **note, unused=True, takes=every)
+    unused = link_note("activations", **note, unused=True)
     page.get_by_text(unused).wait_for(timeout=30_000)
     page.evaluate(WATCH_NOTES)
     for view in ("Zig-zag", "Dead ReLUs"):  # two reruns, each with the note kept

@@ -361,7 +361,8 @@ def url_note(note: Note, ctx: PageContext) -> str:
         said += ctx.tr("app.url_allowed", lo=lo, hi=hi)
     elif spec is not None and len(spec.choices or ()) > 1 and spec.kind in (int, float):  # 9 or 25
         said += takes(ctx, [readable(v) for v in spec.choices])
-    elif spec is not None and spec.choices:  # activation=foo: which it takes (an audit)
+    elif spec is not None and spec.choices and not unused:  # activation=foo: which it takes
+        # (an audit); not where the view does not use it: a second line that says nothing here
         offered = [c for c in spec.choices if note.name != "dataset" or available(c)]
         said += takes(ctx, [value_label(ctx, note.name, v) for v in offered])
     if note.why:
