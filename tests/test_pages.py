@@ -916,3 +916,51 @@ def test_initialization_says_the_batchnorm_note_where_one_setting_is_drawn():
         at = page("03_initialization.py", view=view, batchnorm="true")
         assert not at.exception
         assert (note in [c.value for c in at.caption]) is shown, view
+
+
+@pytest.mark.parametrize(
+    "script, view",
+    [("01_batchnorm_lab.py", "loss"), ("04_activations.py", "dead"),
+     ("08_babysitting.py", "lr"), ("09_hyperparams.py", "caviar")],
+)  # fmt: skip
+def test_pace_freeze_and_view_are_sent_with_every_run(script, view):
+    """Audit 38: a fresh zh tab of babysitting drew Classroom pace off and no view lit (5 of 6
+    here; test_browser.py::test_a_first_visit_keeps_classroom_pace_and_its_view_lit), and the
+    next click sent them back so: the next runs trained at full speed. As for settings (above),
+    a control the browser mounts afresh takes its own default unless the run sends its value."""
+    at = page(script, view=view)
+    at.run()  # a run that changes nothing
+    assert not at.exception
+    sent = {
+        w.key.rsplit(".", 1)[-1]: w.proto
+        for w in [*at.toggle, *at.button_group]
+        if w.key and w.key.rsplit(".", 1)[-1] in ("pace", "freeze", "view")
+    }
+    assert set(sent) == {"pace", "freeze", "view"}, (script, set(sent))
+    assert all(proto.set_value for proto in sent.values()), (script, sent)
+    assert sent["pace"].value is True and sent["freeze"].value is False, script
+
+
+KEPT_BY_THEIR_DEFAULT = ("live_lr", "layer", "unit")  # value= / index= is their value, each run
+
+
+@pytest.mark.parametrize("script", sorted(p.name for p in (ROOT / "pages").glob("[0-9]*.py")))
+def test_every_keyed_control_is_sent_its_value_with_every_run(script):
+    """The rule of the test above for every page's controls on its first view: each keyed
+    widget's run sends its value, or passes it as the widget's default (the lab's live
+    learning rate, the running statistics' layer and unit). A multiselect, the initialization
+    comparison, would have come back empty; the standardization path's step slider, 0."""
+    at = page(script)
+    at.run()  # a run that changes nothing
+    assert not at.exception
+    kinds = ("toggle", "slider", "select_slider", "selectbox", "number_input", "button_group",
+             "multiselect", "radio")  # fmt: skip
+    unsent = [
+        (kind, w.key)
+        for kind in kinds
+        for w in getattr(at, kind)
+        if w.key
+        and not w.proto.set_value
+        and not any(part in KEPT_BY_THEIR_DEFAULT for part in w.key.split("."))
+    ]
+    assert not unsent, unsent

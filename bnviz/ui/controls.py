@@ -87,7 +87,8 @@ def view_choice(
     Label and view names default to the strings <page>.view_label and <page>.view.<view>.
     """
     key = widget_key(ctx, "view")
-    view_state(ctx, views)
+    keep_value(key, view_state(ctx, views))  # sent every run, or a browser that mounted it afresh
+    # showed no view lit (audit 38, babysitting's first view; see pace_toggle)
     label = label or ctx.tr(f"{ctx.name}.view_label")
     format_func = format_func or (lambda v: ctx.tr(f"{ctx.name}.view.{v}"))
     view = st.segmented_control(

@@ -56,7 +56,8 @@ def sidebar(ctx: PageContext, cfg: P.CloudConfig, view: str) -> P.CloudConfig:
         cfg = controls.settings_form(ctx, cfg, MAIN, unused)
         if "eps" not in ctx.hidden:
             key = controls.widget_key(ctx, "eps")
-            ladder = sorted({*EPS, st.session_state.get(key, cfg.eps)})
+            controls.keep_value(key, cfg.eps)  # sent every run (else a fresh mount: the least)
+            ladder = sorted({*EPS, st.session_state[key]})
             eps = st.select_slider(
                 ctx.tr("preprocessing.field.eps"), ladder, format_func=lambda v: f"{v:g}",
                 key=key, help=ctx.tr("preprocessing.help.eps"), disabled="eps" in unused,

@@ -70,7 +70,11 @@ def settings(
         controls.unused_note(ctx, [n for n in unused if n in ("bn_momentum", *MAIN)])
         if "bn_momentum" not in ctx.hidden:
             off = "bn_momentum" in unused
-            cumulative = st.session_state.get(key("bn_cumulative"), False)
+            # sent every run, or a browser that mounts them afresh shows (and sends back) their
+            # own defaults: the smallest momentum, off (audit 38: babysitting's pace toggle)
+            controls.keep_value(key("bn_m"), 0.1)
+            controls.keep_value(key("bn_cumulative"), False)
+            cumulative = st.session_state[key("bn_cumulative")]
             m = st.select_slider(
                 ctx.tr("running_stats.field.bn_m"),
                 sorted({*rs.MOMENTA, st.session_state.get(key("bn_m"), 0.1)}),

@@ -127,7 +127,7 @@ def view_settings(
     elif picked:  # a preset shows its whole path (audit 20: Diverge after a scrub drew 3 steps)
         state[key] = cfg.steps
     if "upto" not in ctx.hidden:
-        state.setdefault(key, cfg.steps)
+        controls.keep_value(key, cfg.steps)  # sent every run (else a fresh mount: 0; audit 38)
         with ctx.head:
             upto = st.slider(
                 ctx.tr("standardization.field.upto"), 0, cfg.steps,
@@ -135,6 +135,7 @@ def view_settings(
             )  # fmt: skip
     if "equal_aspect" not in ctx.hidden:
         with st.sidebar:
+            controls.keep_value(controls.widget_key(ctx, "equal_aspect"), False)  # as upto
             equal_aspect = st.toggle(
                 ctx.tr("standardization.field.equal_aspect"),
                 help=ctx.tr("standardization.help.equal_aspect"),
