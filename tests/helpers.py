@@ -165,7 +165,15 @@ def link_note(
 def names_setting(note: str, key: str) -> bool:
     """Whether a note on a link's value names the setting `key`: "“Hidden layers (depth)”",
     "“隐藏层数（depth）”", or "“Steps”" where the label is the key (common.setting_name)."""
-    return f"({key})”" in note or f"（{key}）”" in note or f"“{key}”".casefold() in note.casefold()
+    inside = (
+        f"; {key})”" in note or f"；{key}）”" in note
+    )  # "“Weight decay (check 4; weight_decay)”"
+    return (
+        f"({key})”" in note
+        or f"（{key}）”" in note
+        or inside
+        or f"“{key}”".casefold() in note.casefold()
+    )
 
 
 def named_runs(line: str) -> list[str]:

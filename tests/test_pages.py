@@ -15,7 +15,7 @@ from bnviz.config import specs
 from bnviz.i18n import listed, strings, t
 from bnviz.train import Trainer
 from bnviz.ui import live
-from bnviz.ui.common import plain
+from bnviz.ui.common import PageContext, plain, setting_name
 from tests.helpers import (
     click,
     figures,
@@ -103,7 +103,7 @@ def test_several_bad_url_values_share_one_note():
     assert not at.exception
     boxes = [w.value for w in at.warning if "not allowed here" in w.value]
     assert len(boxes) == 1 and boxes[0].count("not allowed here") == 3, boxes
-    assert all(name in boxes[0] for name in ("(scale)”", "(lr)”", "“Steps”")), boxes
+    assert all(name in boxes[0] for name in ("(scale)”", "; lr)”", "“Steps”")), boxes
 
 
 @pytest.mark.parametrize(
@@ -133,6 +133,25 @@ def test_a_note_on_a_link_value_names_its_control_and_what_it_takes(lang, said):
     at = open_page("00_home.py", {"lang": "xx"})  # home says it too, naming the control
     assert [w.value for w in at.warning] == [link_note("home", "lang", "xx", "English")]
     assert "Language (lang)" in at.warning[0].value
+
+
+@pytest.mark.parametrize(
+    "lang, said",
+    [
+        ("en", "“Weight decay (check 4; weight_decay)”"),
+        ("zh", "“权重衰减（检查 4；weight_decay）”"),
+    ],
+)
+def test_a_note_names_a_bracketed_label_s_key_inside_its_brackets(lang, said):
+    """Audit 38: "“Weight decay (check 4) (weight_decay)”", two brackets in a row; and
+    "“Shift of both inputs (offset) (offset)”"; a formula's brackets are not a label's."""
+    at = page("08_babysitting.py", weight_decay="abc", view="gap", lang=lang)
+    (note,) = [w.value for w in at.warning]
+    assert said in note and ") (" not in note and "）（" not in note, note
+    at = page("02_standardization.py", offset="abc", lang=lang)
+    assert all("(offset) (offset)" not in w.value for w in at.warning)
+    ctx = PageContext(name="activations", lang="en", params={}, hidden=set())
+    assert setting_name(ctx, "leaky_slope") == "Leaky ReLU slope a in max(a·x, x) (leaky_slope)"
 
 
 @pytest.mark.parametrize(

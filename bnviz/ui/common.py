@@ -396,6 +396,10 @@ def field_label(ctx: PageContext, name: str) -> str | None:
 PAGE_KEYS = {"view": "app.view_name", "lang": "app.language"}  # link keys of every page: labels
 
 
+# a label's last words in brackets: " (check 4)", "（检查 4）"; not a formula's "max(a·x, x)"
+TRAILING_BRACKETS = re.compile(r" \(([^()]*)\)$|（([^（）]*)）$")
+
+
 def setting_name(ctx: PageContext, key: str) -> str:
     """A setting as a note on the link names it: its control's label and its key in the link,
     "Hidden layers (depth)". The key alone was an English code word on a Chinese page, and
@@ -403,6 +407,13 @@ def setting_name(ctx: PageContext, key: str) -> str:
     label = field_label(ctx, key) or (ctx.tr(PAGE_KEYS[key]) if key in PAGE_KEYS else None)
     if not label or label.casefold() == key:  # "View", not "View (view)"
         return label or key
+    if group := TRAILING_BRACKETS.search(label):  # "Weight decay (check 4; weight_decay)",
+        if key in (
+            group[1],
+            group[2],
+        ):  # not "(check 4) (weight_decay)" (audit 38); "(offset)" as it is
+            return label
+        return ctx.tr("app.setting_named_in", label=label[:-1], field=key) + label[-1]
     return ctx.tr("app.setting_named", label=label, field=key)
 
 
