@@ -158,3 +158,14 @@ def test_batch_one_on_the_defaults_trains_without_bn_only_at_a_small_learning_ra
             assert batch_one_claim(lr, losses), (seed, lr, losses)
             other = 0.1 if lr == 1.0 else 1.0
             assert not batch_one_claim(other, losses), (seed, lr)  # the other rate's claim fails
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_preset_sentence_names_its_view_by_the_button_s_label(lang):
+    """Audit 38: the large-init sentence said "on Saturation" (“饱和”), a button labelled
+    "Saturation / dead units" (“饱和 / 死亡单元”)."""
+    from bnviz.i18n import t
+
+    label = t("lab.views.health", lang)
+    said = t("lab.preset.large_init_what", lang)
+    assert (f"“{label}”" if lang == "zh" else f"on {label},") in said, said
