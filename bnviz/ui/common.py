@@ -408,10 +408,7 @@ def setting_name(ctx: PageContext, key: str) -> str:
     if not label or label.casefold() == key:  # "View", not "View (view)"
         return label or key
     if group := TRAILING_BRACKETS.search(label):  # "Weight decay (check 4; weight_decay)",
-        if key in (
-            group[1],
-            group[2],
-        ):  # not "(check 4) (weight_decay)" (audit 38); "(offset)" as it is
+        if key in group.groups():  # not "(check 4) (weight_decay)" (audit 38); "(offset)" as is
             return label
         return ctx.tr("app.setting_named_in", label=label[:-1], field=key) + label[-1]
     return ctx.tr("app.setting_named", label=label, field=key)

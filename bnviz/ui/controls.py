@@ -41,8 +41,7 @@ def url_choice(ctx: PageContext, name: str, choices: Sequence[str]) -> str:
 
 def _choice_note(name: str, value: str, choices: Sequence[str], ctx: PageContext) -> str:
     """What the page says of a choice's value from the link it could not use, and what the
-    choice takes (view=nope named only the view used
-    instead, an audit)."""
+    choice takes (view=nope named only the view used instead: an audit)."""
     labels = [choice_label(ctx, name, c) for c in choices]
     said = ctx.tr(
         "app.url_note", name=setting_name(ctx, name), text=plain(value), default=labels[0]

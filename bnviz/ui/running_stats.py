@@ -77,7 +77,7 @@ def settings(
             cumulative = st.session_state[key("bn_cumulative")]
             m = st.select_slider(
                 ctx.tr("running_stats.field.bn_m"),
-                sorted({*rs.MOMENTA, st.session_state.get(key("bn_m"), 0.1)}),
+                sorted({*rs.MOMENTA, st.session_state[key("bn_m")]}),
                 format_func=lambda v: f"{v:g}", key=key("bn_m"), disabled=cumulative or off,
                 help=ctx.tr("running_stats.help.bn_m"),
             )  # fmt: skip
