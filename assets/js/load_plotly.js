@@ -197,9 +197,11 @@ if (!window.__bnvizRevive) {
 // afresh from it. Entries Streamlit pushed (state {}) are addresses the app wrote; the entry a
 // tab opened with (state null) only when the app kept it as it was: one it rewrote (a bad
 // value's note) would be rewritten and pushed again, and Back would never leave it. Kept: the
-// address 2 s after this script came, or at a click or key while it is and no script runs
-// (a rewrite ends the first run; a preset clicked within 2 s left Back doing nothing).
+// address at the first moment no script runs 2 s or more after this script came, or at a click
+// or key while it is and no script runs (a rewrite ends the first run; a preset clicked within
+// 2 s left Back doing nothing).
 const KEPT_WAIT_MS = window.__bnvizKeptWaitMs || 2000; // a test holds it off to test a click
+const IDLE_POLL_MS = 250;
 
 if (!window.__bnvizBack) {
   window.__bnvizBack = true;
@@ -210,7 +212,15 @@ if (!window.__bnvizBack) {
       sessionStorage.setItem("bnvizKept", JSON.stringify([...kept(), opened].slice(-50)));
     }
   };
-  setTimeout(keep, KEPT_WAIT_MS);
+  // ...and the page's first run over: under load its last part (which writes a bad value's
+  // note into the address) came more than 2 s after this script, and the address as typed was
+  // kept; Back to it rewrote it again (CI: a second Back stayed on the lab's rewritten address)
+  const keepWhenIdle = () => {
+    const state = document.querySelector("[data-test-script-state]");
+    if (state && state.dataset.testScriptState === "notRunning") keep();
+    else setTimeout(keepWhenIdle, IDLE_POLL_MS);
+  };
+  setTimeout(keepWhenIdle, KEPT_WAIT_MS);
   const onInput = () => {
     const state = document.querySelector("[data-test-script-state]");
     if (state && state.dataset.testScriptState === "notRunning") keep();
