@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import tomllib
 from collections.abc import Iterable
 from pathlib import Path
@@ -90,6 +91,17 @@ def t(key: str, lang: str = DEFAULT_LANG, **fmt: object) -> str:
 def listed(items: Iterable[object], lang: str) -> str:
     """Items as a list in running text: "1.43, 1.45" (en), "1.43、1.45" (zh, the 顿号)."""
     return t("app.list_sep", lang).join(map(str, items))
+
+
+# a space between two Chinese characters (or their full-width punctuation) is not Chinese
+# typography: "梯度 或 决策边界" (a template's " 或 ", right between Latin words: "ReLU 或 Maxout")
+_CJK = "\u2e80-\u9fff\u3000-\u303f\uff00-\uffef“”"
+_CJK_SPACE = re.compile(f"(?<=[{_CJK}]) (?=[{_CJK}])")
+
+
+def cjk_spacing(text: str) -> str:
+    """`text` without the spaces that stand between two Chinese characters."""
+    return _CJK_SPACE.sub("", text)
 
 
 def lesson_title(name: str, lang: str) -> str:

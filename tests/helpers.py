@@ -150,7 +150,7 @@ def link_note(
     checked by test_a_note_on_a_link_value_names_its_control_and_what_it_takes), with
     `allowed` = (lo, hi) the range said after it, with `takes` the values it takes, each by
     its control's label ("It takes Sigmoid, tanh, … or Maxout")."""
-    from bnviz.i18n import listed, t
+    from bnviz.i18n import cjk_spacing, listed, t
     from bnviz.ui.common import PageContext, option_label, setting_name
 
     ctx = PageContext(name=page, lang=lang, params={}, hidden=set())
@@ -158,7 +158,8 @@ def link_note(
     said = t(key, lang, name=setting_name(ctx, name), text=text, default=default)
     if takes:
         *first, last = (option_label(ctx, name, c) for c in takes)
-        said += t("app.url_choices", lang, first=listed(first, lang), last=last)
+        choices = t("app.url_choices", lang, first=listed(first, lang), last=last)
+        said += cjk_spacing(choices) if lang == "zh" else choices
     return said + (t("app.url_allowed", lang, lo=allowed[0], hi=allowed[1]) if allowed else "")
 
 

@@ -176,6 +176,12 @@ def test_a_note_on_a_word_from_a_few_says_which_it_takes(lang, takes):
     at = page("01_batchnorm_lab.py", dataset="foo", lang=lang)
     (note,) = [w.value for w in at.warning]
     assert f"{said}{t('options.spirals', lang)}" in note and "MNIST" not in note, note
+    # between two Chinese words "或" has no spaces (an audit read "梯度 或 决策边界")
+    at = page("01_batchnorm_lab.py", view="nope", lang=lang)
+    (note,) = [w.value for w in at.warning]
+    gradients, boundary = (t(f"lab.views.{v}", lang) for v in ("gradients", "boundary"))
+    joined = "或" if lang == "zh" else " or "
+    assert note.endswith(f"{gradients}{joined}{boundary}{takes[-1]}"), note
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ import streamlit as st
 from bnviz.config import FieldSpec, Note, from_query, specs, to_query
 from bnviz.datasets import available
 from bnviz.figures.theme import minus_signs, readable
-from bnviz.i18n import LANGS, has_lang, listed, normalize_lang, strings, t
+from bnviz.i18n import LANGS, cjk_spacing, has_lang, listed, normalize_lang, strings, t
 from bnviz.runner import Scheduler
 from bnviz.store_open import open_store
 from bnviz.ui._compat import (
@@ -336,7 +336,8 @@ def takes(ctx: PageContext, labels: list[str]) -> str:
     if len(labels) < 2:
         return ""
     *first, last = labels
-    return ctx.tr("app.url_choices", first=listed(first, ctx.lang), last=last)
+    said = ctx.tr("app.url_choices", first=listed(first, ctx.lang), last=last)
+    return cjk_spacing(said) if ctx.lang == "zh" else said  # "梯度或决策边界" (an audit)
 
 
 def url_note(note: Note, ctx: PageContext) -> str:
