@@ -504,6 +504,23 @@ def test_standardization_colour_bars_stand_beside_their_plots(tab, server, size)
     no_exception(page)
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_standardization_steps_to_one_percent_are_on_the_first_screen(tab, server, lang):
+    """Audit 38: after Zig-zag at 1280x720 the steps each panel needs (its sentence's "about 50
+    steps … 3–4 steps") were under κ and λmax, below the first screen. They come first now,
+    each number right under its label, inside the 720 px."""
+    page = _open(tab, server, f"standardization?lang={lang}", 1280, 720)
+    click_preset(page, t("standardization.preset.zigzag", lang))
+    settle(page)
+    found = page.evaluate(
+        """() => ['raw', 'std'].map(k => document.querySelector(`.st-key-outcome_${k} h3`))
+        .map(h => h && [h.innerText, h.getBoundingClientRect().bottom])"""
+    )
+    steps = t("standardization.readout.steps_value", lang, steps="")
+    assert all(f and f[0].strip().endswith(steps.strip()) and f[1] <= 720 for f in found), found
+    no_exception(page)
+
+
 @pytest.mark.parametrize(
     ("lang", "size"), [("en", (1280, 720)), ("zh", (1280, 720)), ("en", (1920, 1080))]
 )

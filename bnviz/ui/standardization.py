@@ -75,27 +75,29 @@ def outcome(ctx: PageContext, d: S.Descent, steps: int) -> tuple[str, str]:
 
 
 def readouts(ctx: PageContext, d: S.Descent, steps: int) -> None:
-    """κ, λmax, 2/λmax; the learning rate used (and its multiple of 2/λmax); steps to 1 %."""
+    """Steps to 1 % (the lesson's outcome, first: below it, it was under the first screen at
+    1280x720, an audit); then κ, λmax, 2/λmax and the learning rate used (its multiple of
+    2/λmax)."""
     r = "standardization.readout."
-    spectrum = {"kappa": d.kappa, "lambda_max": d.lambda_max, "lr_max": d.lr_max_stable}
-    cols = [*st.columns(2), *st.columns(2)]  # two a row: no label or number cut at 1280 px
-    for col, (key, value) in zip(cols, spectrum.items(), strict=False):
-        col.metric(ctx.tr(r + key), number(value), help=ctx.tr(r + key + "_help"))
-    a, b = cols[3], st.container()
-    ratio = ctx.tr(r + "lr_ratio", ratio=f"{d.lr_ratio:.3g}")
-    a.metric(
-        ctx.tr(r + "lr_used"), number(d.lr), delta=ratio, delta_color="off", delta_arrow="off",
-        help=ctx.tr(r + "lr_used_help"),
-    )  # fmt: skip
     color, text = outcome(ctx, d, steps)  # markdown, not a metric: a long text wraps
     said = f":small[{ctx.tr(r + 'steps')}]\n\n### :{color}[{text}]"
     if not d.diverged and d.steps_to_converge is None:  # how far it got: "under 4 %"
         said += f"\n\n:small[{ctx.tr(r + 'progress', share=f'{d.progress:.1%}')}]"
     # diverged: its own help, since the path's "leaves the panel at step 14" comes long before
     # "diverged at step 75" (audit 37: which one is right?)
-    b.markdown(
-        said, help=ctx.tr(r + ("diverged_help" if d.diverged else "steps_help")), anchors=False
-    )
+    with st.container(key=f"outcome_{'std' if d.standardize else 'raw'}"):  # style.css
+        st.markdown(
+            said, help=ctx.tr(r + ("diverged_help" if d.diverged else "steps_help")), anchors=False
+        )
+    spectrum = {"kappa": d.kappa, "lambda_max": d.lambda_max, "lr_max": d.lr_max_stable}
+    cols = [*st.columns(2), *st.columns(2)]  # two a row: no label or number cut at 1280 px
+    for col, (key, value) in zip(cols, spectrum.items(), strict=False):
+        col.metric(ctx.tr(r + key), number(value), help=ctx.tr(r + key + "_help"))
+    ratio = ctx.tr(r + "lr_ratio", ratio=f"{d.lr_ratio:.3g}")
+    cols[3].metric(
+        ctx.tr(r + "lr_used"), number(d.lr), delta=ratio, delta_color="off", delta_arrow="off",
+        help=ctx.tr(r + "lr_used_help"),
+    )  # fmt: skip
 
 
 def seed_url_values(
