@@ -948,32 +948,51 @@ def test_initialization_says_the_batchnorm_note_where_one_setting_is_drawn():
     [("01_batchnorm_lab.py", "loss"), ("04_activations.py", "dead"),
      ("08_babysitting.py", "lr"), ("09_hyperparams.py", "caviar")],
 )  # fmt: skip
-def test_pace_freeze_and_view_are_sent_with_every_run(script, view):
+def test_pace_freeze_and_view_are_their_controls_defaults_on_every_run(script, view):
     """Audit 38: a fresh zh tab of babysitting drew Classroom pace off and no view lit (5 of 6
     here; test_browser.py::test_a_first_visit_keeps_classroom_pace_and_its_view_lit), and the
-    next click sent them back so: the next runs trained at full speed. As for settings (above),
-    a control the browser mounts afresh takes its own default unless the run sends its value."""
+    next click sent them back so: the next runs trained at full speed. A control the browser
+    mounts afresh draws its default: each run passes the value shown as the default. It does
+    not send the value (set_value): stop 59 did, and a run under way at a click drew the old
+    view back over the click, which the next live update sent back (CI lit "1 ·" after a click
+    on "3 ·")."""
     at = page(script, view=view)
     at.run()  # a run that changes nothing
-    assert not at.exception
-    sent = {
-        w.key.rsplit(".", 1)[-1]: w.proto
-        for w in [*at.toggle, *at.button_group]
-        if w.key and w.key.rsplit(".", 1)[-1] in ("pace", "freeze", "view")
-    }
-    assert set(sent) == {"pace", "freeze", "view"}, (script, set(sent))
-    assert all(proto.set_value for proto in sent.values()), (script, sent)
-    assert sent["pace"].value is True and sent["freeze"].value is False, script
+
+    def drawn() -> dict:
+        assert not at.exception
+        found = {
+            w.key.rsplit(".", 1)[-1]: w
+            for w in [*at.toggle, *at.button_group]
+            if w.key and w.key.rsplit(".", 1)[-1] in ("pace", "freeze", "view")
+        }
+        assert set(found) == {"pace", "freeze", "view"}, (script, set(found))
+        assert not any(w.proto.set_value for w in found.values()), (script, found)
+        assert found["pace"].proto.default == found["pace"].value, script
+        assert found["freeze"].proto.default == found["freeze"].value, script
+        assert list(found["view"].proto.default) == list(found["view"].indices), script
+        return found
+
+    found = drawn()
+    assert found["pace"].value is True and found["freeze"].value is False, script
+    assert found["view"].value == view, script
+    found["pace"].set_value(False)
+    found["freeze"].set_value(True).run()
+    at.run()  # a run after the change: the changed values are the defaults
+    found = drawn()
+    assert found["pace"].value is False and found["freeze"].value is True, script
 
 
-KEPT_BY_THEIR_DEFAULT = ("live_lr", "layer", "unit")  # value= / index= is their value, each run
+# value= / index= / default= is their value on each run (the live ones: see the test above)
+KEPT_BY_THEIR_DEFAULT = ("live_lr", "layer", "unit", "pace", "freeze", "view")
 
 
 @pytest.mark.parametrize("script", sorted(p.name for p in (ROOT / "pages").glob("[0-9]*.py")))
 def test_every_keyed_control_is_sent_its_value_with_every_run(script):
     """The rule of the test above for every page's controls on its first view: each keyed
     widget's run sends its value, or passes it as the widget's default (the lab's live
-    learning rate, the running statistics' layer and unit). A multiselect, the initialization
+    learning rate, the running statistics' layer and unit, pace, freeze and the view row: see
+    the test above). A multiselect, the initialization
     comparison, would have come back empty; the standardization path's step slider, 0."""
     at = page(script)
     at.run()  # a run that changes nothing

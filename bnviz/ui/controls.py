@@ -86,13 +86,18 @@ def view_choice(
     Label and view names default to the strings <page>.view_label and <page>.view.<view>.
     """
     key = widget_key(ctx, "view")
-    keep_value(key, view_state(ctx, views))  # sent every run, or a browser that mounted it afresh
-    # showed no view lit (audit 38, babysitting's first view; see pace_toggle)
+    # the view shown is the control's default on every run: a browser that mounted it afresh
+    # drew its own default, none, and showed no view lit (audit 38, babysitting's first view).
+    # Not sent as a value with every run (keep_value): a run under way at a click drew the old
+    # view back over it, and the page's next live update sent that (CI: "1 ·" lit after a click
+    # on "3 ·"; an audit's lost click on Activations' "All nine")
+    shown = view_state(ctx, views)
     label = label or ctx.tr(f"{ctx.name}.view_label")
     format_func = format_func or (lambda v: ctx.tr(f"{ctx.name}.view.{v}"))
     view = st.segmented_control(
-        label, views, required=True, key=key, format_func=format_func, label_visibility="collapsed"
-    )
+        label, views, required=True, default=shown, key=key, format_func=format_func,
+        label_visibility="collapsed",
+    )  # fmt: skip
     if view != views[0]:
         ctx.query["view"] = view
     return view
