@@ -215,15 +215,12 @@ if (!window.__bnvizBack) {
   // ...and the page's first run over: under load its last part (which writes a bad value's
   // note into the address) came more than 2 s after this script, and the address as typed was
   // kept; Back to it rewrote it again (CI: a second Back stayed on the lab's rewritten address)
-  const keepWhenIdle = () => {
-    const state = document.querySelector("[data-test-script-state]");
-    if (state && state.dataset.testScriptState === "notRunning") keep();
-    else setTimeout(keepWhenIdle, IDLE_POLL_MS);
-  };
+  const idle = () =>
+    document.querySelector("[data-test-script-state]")?.dataset.testScriptState === "notRunning";
+  const keepWhenIdle = () => (idle() ? keep() : setTimeout(keepWhenIdle, IDLE_POLL_MS));
   setTimeout(keepWhenIdle, KEPT_WAIT_MS);
   const onInput = () => {
-    const state = document.querySelector("[data-test-script-state]");
-    if (state && state.dataset.testScriptState === "notRunning") keep();
+    if (idle()) keep();
   };
   window.addEventListener("pointerdown", onInput, true);
   window.addEventListener("keydown", onInput, true);
