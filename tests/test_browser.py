@@ -596,7 +596,7 @@ def test_a_first_visit_keeps_classroom_pace_and_its_view_lit(browser, server, se
     """Audit 38: on a fresh tab of babysitting with a new seed, the pace toggle was drawn off
     and no view was lit, in 5 of 6 zh tabs here: the browser had mounted both afresh at their
     defaults, and sent that back with the next click, whose runs then trained at full speed
-    (400 steps in under 6 s). They are sent with every run now, as settings are."""
+    (400 steps in under 6 s). Each run passes them as the controls' defaults now."""
     # a tab of its own, as a student's: its context's cache is cold, as in the audit (the
     # session's tab, with Streamlit's scripts cached, did not show it in 3 of 3)
     page = new_tab(browser, f"{server}/babysitting?seed={seed}&lang=zh", "zh-CN")
@@ -608,9 +608,9 @@ def test_a_first_visit_keeps_classroom_pace_and_its_view_lit(browser, server, se
     assert pace.is_checked() and page.locator(lit).count() == 1
     views = page.locator('[class*="-view"] [data-testid=stButtonGroup] button')
     views.filter(has_text="3 ·").first.click()
-    # a run under way at the click draws the view it had (every run sends the view), and the
-    # click's own run draws 3 after it. CI once read "1 ·" after settle(): likely between the
-    # two (not reproduced here in 40 tries). A click that is lost still fails, after 60 s
+    # CI once read "1 ·" here after settle() (stop 59, when every run sent the view: a run under
+    # way at the click drew the old view back; not reproduced here in 40 tries). The click's
+    # view is waited for, as an eye does; a click that is lost still fails, after 60 s
     page.wait_for_function(
         f"() => document.querySelector({lit!r})?.innerText.startsWith('3 ·')", timeout=60_000
     )
