@@ -873,17 +873,20 @@ def test_a_choice_read_from_the_link_once_stays_the_pages_own():
     assert dict(at.query_params).get("hide") == "compare"
 
 
-def test_every_run_sends_each_settings_value_to_the_browser():
+def test_every_run_passes_each_setting_s_value_as_its_default():
     """Audit 11: a control under "More settings" that the browser mounted from a run that had
     not changed it took its default, the minimum, and sent it back with the next click: on about
     1 in 8 first visits to babysitting a click on the selected preset gave seed 0 and weight decay
-    0.0 (read in the browser's rerun message). Each run now sends every setting's value."""
+    0.0 (read in the browser's rerun message). Each run now passes every setting's value as its
+    widget's default, which a fresh mount draws (controls.shown); it does not send the value,
+    which drew the old value back over a click made while a run was under way."""
     at = page("08_babysitting.py", seed="7")
     at.run()  # a run that changes nothing
     assert not at.exception
     sent = {w.key: w.proto for w in at.number_input}
     for key, value in (("babysitting.seed", 7), ("babysitting.weight_decay", 0.03)):
-        assert sent[key].set_value and sent[key].value == pytest.approx(value), (key, sent[key])
+        assert sent[key].default == pytest.approx(value), (key, sent[key])
+    assert not sent["babysitting.seed"].set_value  # weight decay: greyed out, Streamlit sends it
 
 
 def test_a_lesson_left_stops_counting_against_the_tab_s_quota():
@@ -983,28 +986,38 @@ def test_pace_freeze_and_view_are_their_controls_defaults_on_every_run(script, v
     assert found["pace"].value is False and found["freeze"].value is True, script
 
 
-# value= / index= / default= is their value on each run (the live ones: see the test above)
-KEPT_BY_THEIR_DEFAULT = ("live_lr", "layer", "unit", "pace", "freeze", "view")
+def default_is_value(w) -> bool:
+    """Whether a widget's default, as its message carries it, is the value it shows: what a
+    browser that mounts it afresh draws (controls.shown)."""
+    default = w.proto.default
+    if w.type in ("toggle", "checkbox", "number_input"):
+        return default == w.value
+    if w.type == "slider":  # one value, or a range (the lab's step window)
+        return list(default) == list(w.value if isinstance(w.value, tuple) else [w.value])
+    if w.type == "select_slider":
+        return list(default) == [w.options.index(str(w.format_func(w.value)))]
+    if w.type in ("selectbox", "radio"):
+        return default == w.index
+    return list(default) == list(w.indices)  # button_group, multiselect
+
+
+KINDS = ("toggle", "slider", "select_slider", "selectbox", "number_input", "button_group",
+         "multiselect", "radio")  # fmt: skip
 
 
 @pytest.mark.parametrize("script", sorted(p.name for p in (ROOT / "pages").glob("[0-9]*.py")))
-def test_every_keyed_control_is_sent_its_value_with_every_run(script):
-    """The rule of the test above for every page's controls on its first view: each keyed
-    widget's run sends its value, or passes it as the widget's default (the lab's live
-    learning rate, the running statistics' layer and unit, pace, freeze and the view row: see
-    the test above). A multiselect, the initialization
-    comparison, would have come back empty; the standardization path's step slider, 0."""
+def test_every_keyed_control_s_default_is_its_value_on_every_run(script):
+    """The rule of the test above for every page's controls on its first view: on a run that
+    changes nothing, each keyed widget's default is the value it shows, and the run does not
+    send the value. A fresh mount drew a multiselect (initialization's comparison) empty and the
+    standardization path's step slider at 0; stop 59 sent every value with every run, and a run
+    under way at a click drew the old value back over the click (controls.shown)."""
     at = page(script)
     at.run()  # a run that changes nothing
     assert not at.exception
-    kinds = ("toggle", "slider", "select_slider", "selectbox", "number_input", "button_group",
-             "multiselect", "radio")  # fmt: skip
-    unsent = [
-        (kind, w.key)
-        for kind in kinds
-        for w in getattr(at, kind)
-        if w.key
-        and not w.proto.set_value
-        and not any(part in KEPT_BY_THEIR_DEFAULT for part in w.key.split("."))
-    ]
-    assert not unsent, unsent
+    # a disabled widget's run sends its value (Streamlit discards the browser's): no click
+    keyed = [(k, w) for k in KINDS for w in getattr(at, k) if w.key]
+    sent = [(k, w.key) for k, w in keyed if w.proto.set_value and not w.proto.disabled]
+    other = [(k, w.key) for k, w in keyed if not default_is_value(w)]
+    wrong = {"sent": sent, "default not the value": other}
+    assert not sent and not other, wrong

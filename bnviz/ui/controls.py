@@ -86,16 +86,12 @@ def view_choice(
     Label and view names default to the strings <page>.view_label and <page>.view.<view>.
     """
     key = widget_key(ctx, "view")
-    # the view shown is the control's default on every run: a browser that mounted it afresh
-    # drew its own default, none, and showed no view lit (audit 38, babysitting's first view).
-    # Not sent as a value with every run (keep_value): a run under way at a click drew the old
-    # view back over it, and the page's next live update sent that (CI: "1 ·" lit after a click
-    # on "3 ·"; an audit's lost click on Activations' "All nine")
-    shown = view_state(ctx, views)
+    # its default on every run (see shown): a fresh mount had no view lit (audit 38)
+    now = view_state(ctx, views)
     label = label or ctx.tr(f"{ctx.name}.view_label")
     format_func = format_func or (lambda v: ctx.tr(f"{ctx.name}.view.{v}"))
     view = st.segmented_control(
-        label, views, required=True, default=shown, key=key, format_func=format_func,
+        label, views, required=True, default=now, key=key, format_func=format_func,
         label_visibility="collapsed",
     )  # fmt: skip
     if view != views[0]:
@@ -115,17 +111,20 @@ def _fmt_number(v: float) -> str:
     return f"{v:g}"
 
 
-def keep_value(key: str, value: Any) -> None:
-    """The widget's value (else `value`), set again before the widget is drawn, so every run
-    sends it to the browser (Streamlit's `set_value`).
+def shown(key: str, value: Any) -> Any:
+    """The value a keyed widget shows: its own (else `value`). Every widget passes it as its
+    default (value=, index=, default=) on every run.
 
-    Otherwise only a run that changed it does: a control under "More settings" that the browser
-    mounted from a later run's copy took its own default, the minimum, and sent that back with
-    the next click. Audit 11, about 1 in 8 first visits to babysitting: a click on the selected
-    preset gave seed 0 and weight decay 0.0 (their values in the browser's rerun message); the
-    lab's "every setting at its minimum" in a browser test once was likely the same.
+    A browser that mounts a widget afresh, from a later run's copy of it, draws its default.
+    Without this, the widget's own: a control under "More settings" took its minimum and sent
+    that back with the next click (audit 11, about 1 in 8 first visits to babysitting: seed 0
+    and weight decay 0.0); babysitting's pace toggle was drawn off and no view lit (audit 38).
+    Not set again in session state before the widget (stop 59's `keep_value`): that sends the
+    value to the browser with every run, so a run under way at a click drew the old value back
+    over the click, and the page's next live update sent that (CI lit view "1 ·" after a click
+    on "3 ·"). As a default it is drawn only on a fresh mount.
     """
-    st.session_state[key] = st.session_state.get(key, value)
+    return st.session_state.get(key, value)
 
 
 def draw(
@@ -135,26 +134,26 @@ def draw(
     """One widget for one setting (greyed out if `disabled`: it keeps its value); returns the
     chosen value."""
     key = widget_key(ctx, spec.name)
-    keep_value(key, value)
+    now = shown(key, value)
     kw = dict(key=key, help=help, disabled=disabled)
     if spec.kind is bool:
-        return st.toggle(label, **kw)
+        return st.toggle(label, value=bool(now), **kw)
     if spec.choices:
         fmt = lambda v: option_label(ctx, spec.name, v)  # noqa: E731
         # MNIST is offered where this server has its files (README, "Real MNIST")
         choices = [c for c in spec.choices if spec.name != "dataset" or available(c)]
-        return st.selectbox(label, choices, format_func=fmt, **kw)
-    if spec.optional and st.session_state[key] is None:  # this control has no "none"
-        st.session_state[key] = spec.default if spec.default is not None else spec.lo
+        return st.selectbox(label, choices, index=choices.index(now), format_func=fmt, **kw)
+    if spec.optional and now is None:  # this control has no "none"
+        now = st.session_state[key] = spec.default if spec.default is not None else spec.lo
         if (text := ctx.params.get(spec.name)) is not None:  # the link's bn_momentum=none
-            ctx.notes.append(Note(spec.name, text, st.session_state[key], "no none here"))
+            ctx.notes.append(Note(spec.name, text, now, "no none here"))
     if spec.log:
-        options = log_grid(spec, st.session_state[key])
-        return st.select_slider(label, options, format_func=_fmt_number, **kw)
+        options = log_grid(spec, now)
+        return st.select_slider(label, options, value=now, format_func=_fmt_number, **kw)
     if spec.kind is int:
-        return st.number_input(label, int(spec.lo), int(spec.hi), step=1, **kw)
+        return st.number_input(label, int(spec.lo), int(spec.hi), int(now), step=1, **kw)
     step = 10.0 ** math.floor(math.log10((spec.hi - spec.lo) / 100))  # a tidy 0.01, 0.1, 1 …
-    return st.number_input(label, float(spec.lo), float(spec.hi), step=step, **kw)
+    return st.number_input(label, float(spec.lo), float(spec.hi), float(now), step=step, **kw)
 
 
 def settings_form(

@@ -72,9 +72,9 @@ def pick_inits(ctx: PageContext) -> list:
     if "compare" in ctx.hidden:  # hide=compare: the link's (or all) inits, no control
         inits = st.session_state[key]
     else:
-        controls.keep_value(key, st.session_state[key])  # sent every run: a fresh mount, none
         inits = st.sidebar.multiselect(  # a setting; in the page it pushed the legend off screen
             ctx.tr("initialization.field.compare"), I.INITS, key=key,
+            default=st.session_state[key],  # a fresh mount: none (controls.shown)
             format_func=lambda i: ctx.tr(f"initialization.init_short.{i}"),
         )  # fmt: skip
     if set(inits) != set(I.INITS):

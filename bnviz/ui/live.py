@@ -17,7 +17,7 @@ from bnviz.pool import PAUSE_WAIT_S
 from bnviz.runner import Busy, Run, slot_name
 from bnviz.stepper import TERMINAL, Snapshot
 from bnviz.ui.common import ERROR_CHARS, PageContext, plain, scheduler, session_id
-from bnviz.ui.controls import log_grid
+from bnviz.ui.controls import log_grid, shown
 from bnviz.ui.stream_chart import TIME_LEFT_FROM_S, streaming
 
 ACTIVE = ("queued", "running")
@@ -279,10 +279,9 @@ def controls(ctx: PageContext, configs: dict[str, RunConfig], runs: dict[str, Ru
 def pace_toggle(ctx: PageContext, runs: dict[str, Run | None]) -> None:
     """Classroom pace (a run lasts ~30 s) or full speed, for this page's runs (sidebar)."""
     key = f"{ctx.name}.pace"
-    # its value is its default on every run: a browser that mounted the toggle afresh drew it at
-    # its default, off, and sent that back: babysitting's next runs trained at full speed (audit
-    # 38, 5 of 6 fresh zh tabs of a new seed here). Not sent as a value (keep_value): a run under
-    # way at a click would draw the old value back over it (controls.view_choice)
+    # its value is its default on every run (controls.shown): a browser that mounted it afresh
+    # drew it off and sent that back, and babysitting's next runs trained at full speed (audit
+    # 38, 5 of 6 fresh zh tabs of a new seed here)
 
     def send() -> None:
         for r in runs.values():
@@ -529,7 +528,7 @@ def live_panel(
 def freeze_toggle(ctx: PageContext) -> None:
     """Pause the live redraw to hover over points that would move (training goes on); sidebar."""
     key = f"{ctx.name}.freeze"
-    value = bool(st.session_state.get(key, False))  # its default: as the pace toggle's
+    value = shown(key, False)  # its default: as the pace toggle's
     st.toggle(ctx.tr("run.freeze"), value=value, key=key, help=ctx.tr("run.freeze_help"))
 
 

@@ -103,7 +103,8 @@ def presets(ctx: PageContext, items: dict[str, dict], defaults: dict[str, Any]) 
     if "presets" in ctx.hidden:
         return active
     key = f"{ctx.name}.preset"
-    st.session_state[key] = active  # follows the settings: a changed setting deselects it
+    if st.session_state.get(key) != active:  # follows the settings: a changed setting
+        st.session_state[key] = active  # deselects it (set only then: see controls.shown)
 
     def apply() -> None:
         chosen = st.session_state[key]
@@ -117,6 +118,7 @@ def presets(ctx: PageContext, items: dict[str, dict], defaults: dict[str, Any]) 
             ctx.tr("app.presets"),
             list(items),
             format_func=lambda name: ctx.tr(f"{ctx.name}.preset.{name}"),
+            default=active,
             key=key,
             on_change=apply,
             label_visibility="collapsed",

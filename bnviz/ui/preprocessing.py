@@ -56,10 +56,10 @@ def sidebar(ctx: PageContext, cfg: P.CloudConfig, view: str) -> P.CloudConfig:
         cfg = controls.settings_form(ctx, cfg, MAIN, unused)
         if "eps" not in ctx.hidden:
             key = controls.widget_key(ctx, "eps")
-            controls.keep_value(key, cfg.eps)  # sent every run (else a fresh mount: the least)
-            ladder = sorted({*EPS, st.session_state[key]})
+            now = controls.shown(key, cfg.eps)  # its default (else a fresh mount: the least)
             eps = st.select_slider(
-                ctx.tr("preprocessing.field.eps"), ladder, format_func=lambda v: f"{v:g}",
+                ctx.tr("preprocessing.field.eps"), sorted({*EPS, now}), now,
+                format_func=lambda v: f"{v:g}",
                 key=key, help=ctx.tr("preprocessing.help.eps"), disabled="eps" in unused,
             )  # fmt: skip
             cfg = cfg.replace(eps=eps)

@@ -70,19 +70,17 @@ def settings(
         controls.unused_note(ctx, [n for n in unused if n in ("bn_momentum", *MAIN)])
         if "bn_momentum" not in ctx.hidden:
             off = "bn_momentum" in unused
-            # sent every run, or a browser that mounts them afresh shows (and sends back) their
-            # own defaults: the smallest momentum, off (audit 38: babysitting's pace toggle)
-            controls.keep_value(key("bn_m"), 0.1)
-            controls.keep_value(key("bn_cumulative"), False)
-            cumulative = st.session_state[key("bn_cumulative")]
+            # their defaults, or a browser that mounts them afresh shows (and sends back) their
+            # own: the smallest momentum, off (controls.shown)
+            m = controls.shown(key("bn_m"), 0.1)
+            cumulative = controls.shown(key("bn_cumulative"), False)
             m = st.select_slider(
-                ctx.tr("running_stats.field.bn_m"),
-                sorted({*rs.MOMENTA, st.session_state[key("bn_m")]}),
+                ctx.tr("running_stats.field.bn_m"), sorted({*rs.MOMENTA, m}), m,
                 format_func=lambda v: f"{v:g}", key=key("bn_m"), disabled=cumulative or off,
                 help=ctx.tr("running_stats.help.bn_m"),
             )  # fmt: skip
             cumulative = st.toggle(
-                ctx.tr("running_stats.field.bn_cumulative"), key=key("bn_cumulative"),
+                ctx.tr("running_stats.field.bn_cumulative"), cumulative, key=key("bn_cumulative"),
                 help=ctx.tr("running_stats.help.bn_cumulative"), disabled=off,
             )  # fmt: skip
             cfg = cfg.replace(bn_momentum=None if cumulative else m)
@@ -91,9 +89,9 @@ def settings(
             controls.unused_note(ctx, [n for n in unused if n not in ("bn_momentum", *MAIN)])
             cfg = controls.settings_form(ctx, cfg, MORE, unused)
             if "compare" not in ctx.hidden:
-                controls.keep_value(key("compare"), view_cfg.compare)  # under More: see there
+                now = controls.shown(key("compare"), view_cfg.compare)  # under More: see there
                 compare = st.selectbox(
-                    ctx.tr("running_stats.field.compare"), rs.COMPARES,
+                    ctx.tr("running_stats.field.compare"), rs.COMPARES, rs.COMPARES.index(now),
                     format_func=lambda v: controls.option_label(ctx, "compare", v)
                     if v in ("off", "cumulative") else figs.momentum_label(float(v), ctx.lang),
                     key=key("compare"), help=ctx.tr("running_stats.help.compare"),

@@ -129,19 +129,18 @@ def view_settings(
     elif picked:  # a preset shows its whole path (audit 20: Diverge after a scrub drew 3 steps)
         state[key] = cfg.steps
     if "upto" not in ctx.hidden:
-        controls.keep_value(key, cfg.steps)  # sent every run (else a fresh mount: 0; audit 38)
+        now = controls.shown(key, cfg.steps)  # its default (else a fresh mount: 0; audit 38)
         with ctx.head:
             upto = st.slider(
-                ctx.tr("standardization.field.upto"), 0, cfg.steps,
+                ctx.tr("standardization.field.upto"), 0, cfg.steps, now,
                 help=ctx.tr("standardization.help.upto"), key=key,
             )  # fmt: skip
     if "equal_aspect" not in ctx.hidden:
         with st.sidebar:
-            controls.keep_value(controls.widget_key(ctx, "equal_aspect"), False)  # as upto
+            key = controls.widget_key(ctx, "equal_aspect")
             equal_aspect = st.toggle(
-                ctx.tr("standardization.field.equal_aspect"),
-                help=ctx.tr("standardization.help.equal_aspect"),
-                key=controls.widget_key(ctx, "equal_aspect"),
+                ctx.tr("standardization.field.equal_aspect"), controls.shown(key, False),
+                help=ctx.tr("standardization.help.equal_aspect"), key=key,
             )  # fmt: skip
     return S.View(upto=upto if upto < cfg.steps else S.View().upto, equal_aspect=equal_aspect)
 
