@@ -201,29 +201,25 @@ if (!window.__bnvizRevive) {
 // or key while it is and no script runs (a rewrite ends the first run; a preset clicked within
 // 2 s left Back doing nothing).
 const KEPT_WAIT_MS = window.__bnvizKeptWaitMs || 2000; // a test holds it off to test a click
-const IDLE_POLL_MS = 250;
 
 if (!window.__bnvizBack) {
   window.__bnvizBack = true;
   const kept = () => JSON.parse(sessionStorage.getItem("bnvizKept") || "[]");
   const opened = location.href;
+  const idle = () =>
+    document.querySelector("[data-test-script-state]")?.dataset.testScriptState === "notRunning";
   const keep = () => {
-    if (history.state === null && location.href === opened && !kept().includes(opened)) {
+    if (idle() && history.state === null && location.href === opened && !kept().includes(opened)) {
       sessionStorage.setItem("bnvizKept", JSON.stringify([...kept(), opened].slice(-50)));
     }
   };
   // ...and the page's first run over: under load its last part (which writes a bad value's
   // note into the address) came more than 2 s after this script, and the address as typed was
   // kept; Back to it rewrote it again (CI: a second Back stayed on the lab's rewritten address)
-  const idle = () =>
-    document.querySelector("[data-test-script-state]")?.dataset.testScriptState === "notRunning";
-  const keepWhenIdle = () => (idle() ? keep() : setTimeout(keepWhenIdle, IDLE_POLL_MS));
+  const keepWhenIdle = () => (idle() ? keep() : setTimeout(keepWhenIdle, 250));
   setTimeout(keepWhenIdle, KEPT_WAIT_MS);
-  const onInput = () => {
-    if (idle()) keep();
-  };
-  window.addEventListener("pointerdown", onInput, true);
-  window.addEventListener("keydown", onInput, true);
+  window.addEventListener("pointerdown", keep, true); // a click or key while no script runs
+  window.addEventListener("keydown", keep, true);
   window.addEventListener("popstate", (event) => {
     if (event.state !== null || kept().includes(location.href)) location.reload();
   });
