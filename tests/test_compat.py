@@ -1,8 +1,11 @@
 """Each Streamlit internal bnviz/ui/_compat.py relies on, pinned: fails loudly on an upgrade."""
 
+import contextlib
 import inspect
+import signal
 import subprocess
 import sys
+import time
 import typing
 from pathlib import Path
 
@@ -136,3 +139,54 @@ def test_the_skip_link_we_translate_is_in_streamlit_s_frontend():
     found = [b.name for b in bundles if f"`{test_id}`" in (text := b.read_text("utf-8"))
              and "Skip to main content" in text]  # fmt: skip
     assert found, f"no Streamlit bundle renders {SKIP_LINK} any more"
+
+
+HANGING_APP = """
+import asyncio
+import os
+
+import streamlit as st
+from starlette.routing import Route
+
+from bnviz.ui.live_routes import lifespan, routes
+
+
+async def hang(request):  # a request that never ends (as a stuck connection would)
+    open(os.environ["HANG_MARK"], "w").close()
+    await asyncio.Event().wait()
+
+
+app = st.App(__file__, routes=[*routes(), Route("/bnviz/hang", hang)], lifespan=lifespan)
+"""
+
+
+def test_a_server_stops_on_sigterm_with_a_request_still_open(tmp_path):
+    """Streamlit serves st.App with uvicorn and no graceful-shutdown timeout: after SIGTERM
+    uvicorn waited for every open request and connection, for ever (CI: a server not exited 30 s
+    after SIGTERM, its main thread in uvicorn's event loop). Our lifespan bounds the wait
+    (_compat.bound_graceful_shutdown, through the SIGTERM handler uvicorn installs), so a
+    request that never ends is cancelled and the server exits by the signal."""
+    import threading
+    import urllib.request
+
+    from tests.browser_support import server_log, start_streamlit, stop_server
+
+    script, mark = tmp_path / "hanging_app.py", tmp_path / "hanging"
+    script.write_text(HANGING_APP)
+    proc, url = start_streamlit(script, env={"HANG_MARK": str(mark), "BNVIZ_STORE": "off"})
+    try:
+
+        def ask() -> None:
+            with contextlib.suppress(OSError):  # the server cancels it as it stops
+                urllib.request.urlopen(url + "/bnviz/hang", timeout=120)
+
+        threading.Thread(target=ask, daemon=True).start()
+        for _ in range(300):
+            if mark.exists():
+                break
+            time.sleep(0.1)
+        assert mark.exists(), "the hanging request never reached the app\n" + server_log(proc)
+    finally:
+        stop_server(proc, 30)  # fails with the server's stacks if it has not exited
+    assert proc.returncode == -signal.SIGTERM, (proc.returncode, server_log(proc))
+    assert "timeout graceful shutdown exceeded" in server_log(proc)  # it was what waited

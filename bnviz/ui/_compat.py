@@ -6,6 +6,7 @@ internal, instead of a page misbehaving in class.
 
 from __future__ import annotations
 
+import signal
 import sys
 
 from streamlit.runtime import Runtime
@@ -14,7 +15,9 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 __all__ = [
     "LEGACY_PAGES_RUNNER",
+    "SHUTDOWN_WAIT_S",
     "SKIP_LINK",
+    "bound_graceful_shutdown",
     "inside_legacy_pages_mode",
     "leave_pages_directory_mode",
     "running_under_apptest",
@@ -67,3 +70,26 @@ def widget_keys_this_run() -> frozenset[str]:
     """The keys of the widgets this script run has drawn so far (empty outside a run)."""
     ctx = get_script_run_ctx(suppress_warning=True)
     return ctx.shared.widget_user_keys_this_run.snapshot() if ctx is not None else frozenset()
+
+
+# How long a stopping server waits for its open requests and connections (below).
+SHUTDOWN_WAIT_S = 5.0
+
+
+def bound_graceful_shutdown(seconds: float = SHUTDOWN_WAIT_S) -> bool:
+    """After SIGTERM, wait at most `seconds` for open requests and connections, then cancel them
+    (and run the lifespan's end: the workers stop and keep their checkpoints). True if set.
+
+    Streamlit 1.67 serves st.App with a uvicorn.Server whose Config has no
+    timeout_graceful_shutdown (web/server/starlette/starlette_server.py, UvicornRunner), so
+    uvicorn waits for every connection and task to end, for ever: CI twice saw a server that had
+    not exited 30 s after SIGTERM, its main thread in uvicorn's event loop. Called from the
+    lifespan's start, inside uvicorn's signal handling: the server is the owner of the SIGTERM
+    handler it installed (Server.handle_exit). False where there is none (AppTest).
+    """
+    server = getattr(signal.getsignal(signal.SIGTERM), "__self__", None)
+    config = getattr(server, "config", None)
+    if config is None or not hasattr(config, "timeout_graceful_shutdown"):
+        return False
+    config.timeout_graceful_shutdown = seconds
+    return True

@@ -27,6 +27,7 @@ from starlette.routing import Route
 from bnviz import live_api
 from bnviz.figures.theme import projector_template
 from bnviz.i18n import LANGS
+from bnviz.ui._compat import bound_graceful_shutdown
 
 PREFIX = "/bnviz"
 PLOTLY_URL = f"{PREFIX}/plotly.min.js"
@@ -41,6 +42,7 @@ TEMPLATE_GZIP = gzip.compress(TEMPLATE_BYTES, mtime=0)
 # fetched once per tab, cached by the browser; a new template is a new URL
 TEMPLATE_URL = f"{PREFIX}/chart_template.json"
 TEMPLATE_SRC = f"{TEMPLATE_URL}?v={hashlib.sha256(TEMPLATE_BYTES).hexdigest()[:12]}"
+log = logging.getLogger(__name__)
 SERVED = {"routes": False}  # True while st.App serves these routes (its lifespan runs)
 _STATE: dict = {}
 
@@ -58,13 +60,13 @@ def _scheduler():
     if sched is None or sched._closed.is_set():
         from bnviz.ui.common import scheduler
 
-        log = logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context")
+        ctx_log = logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context")
         quiet = _NoContextWarning()
-        log.addFilter(quiet)
+        ctx_log.addFilter(quiet)
         try:
             sched = _STATE["scheduler"] = scheduler()
         finally:
-            log.removeFilter(quiet)
+            ctx_log.removeFilter(quiet)
     return sched
 
 
@@ -144,6 +146,8 @@ async def lifespan(_app):
     atexit (where the scheduler normally stops its workers) never runs.
     """
     await asyncio.to_thread(_plotly_bytes)  # compress plotly.js once, off the event loop
+    if not bound_graceful_shutdown():  # a stopping server cancels what is still open
+        log.warning("no uvicorn server found: SIGTERM may wait for open connections")
     if hasattr(signal, "SIGUSR1"):  # `kill -USR1 <pid>`: every thread's stack on stderr (a hang)
         faulthandler.register(signal.SIGUSR1, all_threads=True)
     SERVED["routes"] = True
