@@ -74,7 +74,7 @@ def pick_inits(ctx: PageContext) -> list:
     else:
         inits = st.sidebar.multiselect(  # a setting; in the page it pushed the legend off screen
             ctx.tr("initialization.field.compare"), I.INITS, key=key,
-            default=st.session_state[key],  # a fresh mount: none (controls.shown)
+            default=controls.shown(key, list(I.INITS)),  # else a fresh mount: none
             format_func=lambda i: ctx.tr(f"initialization.init_short.{i}"),
         )  # fmt: skip
     if set(inits) != set(I.INITS):

@@ -85,9 +85,9 @@ def pace_for(steps: int, classroom: bool) -> float | None:
 
 
 def classroom_pace(ctx: PageContext) -> bool:
-    """True when this page trains at classroom pace (the default; a sidebar toggle)."""
-    key = f"{ctx.name}.pace"
-    return bool(st.session_state.get(key, True))
+    """True when this page trains at classroom pace (the default; a sidebar toggle, whose
+    default on every run is this: controls.shown)."""
+    return bool(shown(f"{ctx.name}.pace", True))
 
 
 def attached(

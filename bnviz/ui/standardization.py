@@ -137,10 +137,10 @@ def view_settings(
             )  # fmt: skip
     if "equal_aspect" not in ctx.hidden:
         with st.sidebar:
-            key = controls.widget_key(ctx, "equal_aspect")
+            aspect_key = controls.widget_key(ctx, "equal_aspect")
             equal_aspect = st.toggle(
-                ctx.tr("standardization.field.equal_aspect"), controls.shown(key, False),
-                help=ctx.tr("standardization.help.equal_aspect"), key=key,
+                ctx.tr("standardization.field.equal_aspect"), controls.shown(aspect_key, False),
+                help=ctx.tr("standardization.help.equal_aspect"), key=aspect_key,
             )  # fmt: skip
     return S.View(upto=upto if upto < cfg.steps else S.View().upto, equal_aspect=equal_aspect)
 
