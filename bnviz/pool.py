@@ -285,8 +285,11 @@ class WorkerPool:
         self.workers[i] = w
 
     def send(self, i: int, msg: tuple) -> None:
-        """Put one command in worker i's inbox."""
-        self.inboxes[i].put(msg)
+        """Put one command in worker i's inbox (dropped once the pool is shutting down)."""
+        box = self.inboxes[i]
+        if box is not None and not self.closed:
+            with contextlib.suppress(ValueError):  # closed meanwhile by shutdown()
+                box.put(msg)
 
     def collect(self, timeout: float = POLL_S) -> tuple[list[tuple], list[int]]:
         """Messages posted since the last call, and the workers found dead (then respawned)."""
@@ -347,4 +350,22 @@ class WorkerPool:
             if isinstance(w, mp.process.BaseProcess) and w.is_alive():
                 w.terminate()
                 w.join(1.0)
+        self._drop_inboxes()
         return msgs
+
+    def _drop_inboxes(self, wait_s: float = 1.0) -> None:
+        """Close the workers' inboxes and let go of them. A process inbox holds three named
+        semaphores, unlinked when it is collected or at a normal exit; a server stopped by
+        SIGTERM dies by the signal (uvicorn raises it again after its shutdown), which runs no
+        exit handler, and Python's resource tracker then warned of "6 leaked semaphore objects".
+        An inbox's feeder thread holds two of them until it has flushed: waited for up to
+        wait_s (it can block for ever on a large message to a worker that was terminated)."""
+        boxes = [box for box in self.inboxes if box is not None]
+        self.inboxes = [None] * self.n
+        if self.backend != "process":
+            return
+        for box in boxes:
+            box.close()
+        joiner = threading.Thread(target=lambda: [box.join_thread() for box in boxes], daemon=True)
+        joiner.start()
+        joiner.join(wait_s)

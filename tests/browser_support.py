@@ -59,7 +59,8 @@ def start_streamlit(
     )
     # read all along: a pipe nobody read would block the server once 64 KB of log waited in it
     proc.log = collections.deque(maxlen=LOG_LINES)
-    threading.Thread(target=_drain, args=(proc,), daemon=True).start()
+    proc.drained = threading.Thread(target=_drain, args=(proc,), daemon=True)  # at its EOF
+    proc.drained.start()
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -121,6 +122,8 @@ def server_process():
     while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()], "workers outlived it"
+    proc.drained.join(10)  # the whole log: the resource tracker writes it last, as it ends
+    assert "leaked semaphore" not in server_log(proc), server_log(proc)  # pool._drop_inboxes
 
 
 @pytest.fixture(scope="session")

@@ -429,6 +429,34 @@ def test_leaving_a_slot_frees_the_tabs_quota_but_keeps_a_run_shown_elsewhere():
         s.shutdown()
 
 
+SIGTERMED = """
+import os, signal, sys
+sys.path.insert(0, {root!r})
+from bnviz.pool import WorkerPool
+if __name__ == "__main__":
+    pool = WorkerPool(2, warm=False)
+    pool.send(0, ("pace", "none", None))  # the inbox's feeder thread starts
+    pool.shutdown()
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)  # as uvicorn ends a server: no exit handler runs
+"""
+
+
+def test_a_pool_stopped_and_then_killed_by_sigterm_leaks_no_semaphore(tmp_path):
+    """A server stopped by SIGTERM dies by the signal once its lifespan has shut the pool down:
+    the worker inboxes' named semaphores, unlinked at a normal exit, were left to Python's
+    resource tracker, which logged "There appear to be 6 leaked semaphore objects"."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "sigtermed.py"
+    script.write_text(SIGTERMED.format(root=str(Path(__file__).resolve().parent.parent)))
+    done = subprocess.run([sys.executable, script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == -signal.SIGTERM, done.stderr
+    assert "leaked semaphore" not in done.stderr, done.stderr
+
+
 FAULTS = """
 import resource, sys
 import numpy as np
