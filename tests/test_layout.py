@@ -229,16 +229,33 @@ def _views_fit(page, path: str) -> None:
     assert [label for label, over in buttons if over > 0] == [], (path, buttons)
 
 
+# the closing full-width brackets that end a pill's or view button's label: [label, the
+# bracket's width in em]
+CLOSING_BRACKETS = """() => [...document.querySelectorAll('[data-testid=stButtonGroup] button p')]
+  .filter(p => p.innerText.trim().endsWith('）')).map(p => {
+    const text = [...p.childNodes].filter(n => n.nodeType === 3 && n.data.includes('）')).at(-1);
+    const range = document.createRange(), at = text.data.lastIndexOf('）');
+    range.setStart(text, at); range.setEnd(text, at + 1);
+    const em = parseFloat(getComputedStyle(p).fontSize);
+    return [p.innerText, range.getBoundingClientRect().width / em];
+  })"""
+
+
 def test_every_view_button_fits_its_row_at_1280x720_in_chinese(tab, server):
     """The views sit right of the title; a long label pushed the last one out of sight
     (running statistics in Chinese: "过拟合" was cut at the column's edge). In English the
-    first-screen test checks the row on each page's first load."""
+    first-screen test checks the row on each page's first load. A label that ends in a
+    full-width bracket ends at its glyph, not half an em of blank before the pill's edge."""
     page = tab
     page.set_viewport_size({"width": 1280, "height": 720})
+    brackets = []
     for path in VIEW_PAGES:
         page.goto(f"{server}/{path}?lang=zh")
         settle(page)
         _views_fit(page, path)
+        brackets += page.evaluate(CLOSING_BRACKETS)
+    assert len(brackets) >= 3, brackets  # the lab's two inits, running statistics' momenta
+    assert [label for label, em in brackets if em > 0.6] == [], brackets  # a full one: 1 em
 
 
 TABLES = """() => [...document.querySelectorAll('[data-testid=stTable]')].map(box => {
