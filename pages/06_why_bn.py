@@ -22,7 +22,8 @@ cfg = page.settings(ctx, cfg, MAIN if linear else ["seed"], MORE if linear else 
 cfg = cfg.replace(**{f: controls.current(ctx, f, cfg) for f in MAIN + MORE})
 ctx.remember(cfg, DEFAULT)
 presets = {name: {**values, "view": "linear"} for name, values in W.PRESETS.items()}
-active = page.presets(ctx, presets, {f: getattr(DEFAULT, f) for f in MAIN + MORE})
+defaults = {f: getattr(DEFAULT, f) for f in MAIN + MORE}
+active = page.presets(ctx, presets, defaults) if linear else None  # the linear view's pills
 view = page.views(ctx, VIEWS, views_row)
 page.look_for(ctx, active, view)
 

@@ -33,12 +33,12 @@ PAGES = [
     ("activations", "activations.preset.zigzag"),  # a three-line sentence over a 3-row legend
     ("activations", "activations.preset.dead_relu"),  # the dead-units view: two live runs
     ("activations", "activations.preset.dead_remedy"),
+    ("why_bn", "why_bn.preset.swamp"),  # the presets show on the first view only
     ("why_bn", "why_bn.view.shift"),
     ("why_bn", "why_bn.view.noise"),
     ("running_stats", "running_stats.preset.tiny"),
     ("running_stats", "running_stats.preset.batch2"),  # its sentence takes three lines
     ("running_stats", "running_stats.preset.regularization"),  # a view of its own: 5 live runs
-    ("why_bn", "why_bn.preset.swamp"),
     ("why_bn", "why_bn.view.smooth"),  # a view's button (same control type): the live pair
     ("preprocessing", "preprocessing.preset.lecture"),
     ("preprocessing", "preprocessing.preset.digits"),  # a view of its own: 4 live runs

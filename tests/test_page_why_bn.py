@@ -71,7 +71,7 @@ def test_bad_url_values_fall_back_with_a_note():
 
 @pytest.mark.parametrize("preset", sorted(W.PRESETS))
 def test_preset_end_to_end_shows_its_step_and_its_claim_holds(preset):
-    at = page(PAGE, view="smooth", depth="5", w="0.5")  # elsewhere: the preset switches view
+    at = page(PAGE, depth="5", w="0.5")  # the presets are the linear view's (next test)
     choose_preset(at, KEY, preset)
     assert not at.exception
     assert at.session_state[f"{KEY}.view"] == "linear"
@@ -86,6 +86,18 @@ def test_preset_end_to_end_shows_its_step_and_its_claim_holds(preset):
     assert W.CLAIMS[preset](step)
     link = from_query(W.DeepLinearSettings, dict(at.query_params), W.DeepLinearSettings())[0]
     assert link == settings  # the share link reproduces the preset
+
+
+@pytest.mark.parametrize("view", [v for v in VIEWS if v != "linear"])
+def test_the_deep_linear_presets_show_on_their_view_only(view):
+    """The three presets set the deep linear network's depth, w and BN; on the other views,
+    whose runs use the seed only, their pills stood under the title, none selected, and a click
+    took the class back to the first view (audit 34, and again on 12-08)."""
+    at = page(PAGE, view=view)
+    assert not at.exception
+    assert not [p for p in at.get("button_group") if p.key == f"{KEY}.preset"]
+    linear = page(PAGE)
+    assert [p for p in linear.get("button_group") if p.key == f"{KEY}.preset"]  # it can fail
 
 
 def test_lower_view_claim_holds_on_the_drawn_bars():

@@ -18,11 +18,13 @@ from bnviz.ui.common import PageContext
 
 LIVE_VIEWS = ("shift", "noise", "smooth")  # trained through the scheduler, shared by the class
 SLOTS = ("plain", "bn", "bn_noise")  # every live view's run names
-SMALL = 240  # three charts in a row under the run controls: they fit the first screen at 720
+# The live views have no preset row (the presets are the first view's): its ~45 px go to
+# their charts. Three charts in a row under the run controls fit the first screen at 720:
+SMALL = 280
 # two charts under a three-line sentence, the run controls and three status lines, of which one
-# takes two lines at 1280 px while it trains ("BN + noise: training · step 273 / 300 · 10
-# steps/s"): at HERO_HEIGHT - 30 the charts' legends fell below 720 px (an audit)
-PAIR = HERO_HEIGHT - 50
+# took two lines at 1280 px while it trained ("BN + noise: training · step 273 / 300 · 10
+# steps/s"); with the preset row above them, at HERO_HEIGHT - 30 the legends fell below 720 px
+PAIR = HERO_HEIGHT - 10
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
