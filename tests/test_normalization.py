@@ -81,6 +81,9 @@ def test_every_preset_shows_its_sentence_and_the_numbers_it_speaks_of(preset, la
         assert t("normalization.fig.one_example", lang) in str(moved["layout"]["annotations"])
     else:
         assert not warnings
+    # with no example 2 (batch size 1) no bars, and no axes' ticks that would measure nothing
+    drawn = [moved["layout"][axis].get("visible", True) for axis in ("xaxis", "yaxis")]
+    assert drawn == [cfg.batch > 1] * 2, (preset, drawn)
     if preset == "image_batch1":
         assert table["values"][0] == 64 and zoo.out_std["batch"] < 1e-3
     if preset in ("others", "group_between"):  # BatchNorm's bar, the others "0 exactly"

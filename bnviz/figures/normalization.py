@@ -115,4 +115,7 @@ def moved_figure(zoo: Zoo, *, lang: str = "en") -> go.Figure:
             showarrow=False, font=dict(size=15, color=CHART_TEXT),
         )  # fmt: skip
         fig.update_traces(text=None)
+        # no bars: the axes' names and 0-0.15 ticks would measure nothing (an audit, 12-08)
+        fig.update_xaxes(visible=False)
+        fig.update_yaxes(visible=False)
     return fig
