@@ -366,6 +366,11 @@ class WorkerPool:
             return
         for box in boxes:
             box.close()
-        joiner = threading.Thread(target=lambda: [box.join_thread() for box in boxes], daemon=True)
+
+        def flushed() -> None:
+            for box in boxes:
+                box.join_thread()
+
+        joiner = threading.Thread(target=flushed, name="bnviz-inboxes", daemon=True)
         joiner.start()
         joiner.join(wait_s)
