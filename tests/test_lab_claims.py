@@ -70,16 +70,14 @@ def test_large_lr_fails_on_some_seeds_after_first_training_well(results):
 
 
 @pytest.mark.xdist_group("lab_claims")
-def test_large_init_without_bn_never_gets_there_on_some_seeds(results):
-    """The large-init sentence's "without it some seeds never do: on seed 0 it climbs to about
-    90 %, then falls back to chance" (audit 33: a class saw the collapse; the sentence spoke
-    only of timing)."""
-    from bnviz.lessons.batchnorm_lab import LARGE_INIT_NEVER, climbed_then_fell, steps_to_accuracy
+def test_large_init_without_bn_climbs_then_falls_back_to_chance_on_seed_0(results):
+    """The large-init sentence's "without it seed 0 climbs to 90 % or more, then falls back to
+    chance" (audit 33: a class saw the collapse; the sentence spoke only of timing). Its "on
+    some machines it never reaches 95 % first" is one machine's (climbed_then_fell)."""
+    from bnviz.lessons.batchnorm_lab import climbed_then_fell
 
-    pairs = [results["large_init", seed] for seed in SEEDS]
-    never = [steps_to_accuracy(p["plain"], 0.95) is None for p in pairs]
-    assert sum(never) >= LARGE_INIT_NEVER, never
-    assert climbed_then_fell(pairs[0]["plain"]), pairs[0]["plain"].evals["test_acc"]
+    plain = results["large_init", 0]["plain"]
+    assert climbed_then_fell(plain), plain.evals["test_acc"]
 
 
 @pytest.mark.xdist_group("lab_claims")

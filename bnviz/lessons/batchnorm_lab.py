@@ -180,14 +180,14 @@ def peaked_then_stuck(plain: Snapshot, bn: Snapshot) -> bool:
     return bool(len(acc) and acc.max() > LARGE_LR_PEAK and loss_stays_high(plain, bn))
 
 
-LARGE_INIT_NEVER = 1  # of seeds 0-4: "without it some seeds never do" (seed 0 here)
-
-
 def climbed_then_fell(plain: Snapshot) -> bool:
-    """The large-init sentence's "on seed 0 it climbs to about 90 %, then falls back to chance"
-    (seed 0: 0.91 at step 100, 0.54 at the end)."""
+    """The large-init sentence's "seed 0 climbs to 90 % or more, then falls back to chance (on
+    some machines it never reaches 95 % first)". Seed 0 on an AMD EPYC (AVX2): 0.91 at step 100,
+    0.54 at the end, never 95 %; on an AVX-512 Xeon: 0.96 at step 400, 0.97 at 800, 0.46-0.54
+    from step 1200 (12-08). The sentence said "some seeds never reach 95 %" until a Xeon reached
+    it on all five."""
     acc = plain.evals.get("test_acc", np.zeros(0))
-    return bool(len(acc) and 0.85 < acc.max() < 0.95 and acc[-1] < 0.6)
+    return bool(len(acc) and acc.max() >= 0.9 and acc[-1] < 0.6)
 
 
 BATCH1_MOSTLY_ABOVE = 2.0  # lab.look_for.batch1_default, lr 1: the median evaluation after step 0
