@@ -8,6 +8,7 @@ import torch
 
 from bnviz.figures import babysitting as FB
 from bnviz.figures import preprocessing as FP
+from bnviz.figures.theme import STRETCH
 from bnviz.i18n import LANGS, t
 from bnviz.lessons import babysitting as B
 from bnviz.lessons import preprocessing as P
@@ -233,6 +234,7 @@ def test_weights_strip_draws_four_units_at_every_moment_with_its_roughness(snaps
         assert t("babysitting.fig.strip_step", lang, step=f.step) in texts
         assert t("babysitting.fig.strip_roughness", lang, value=f.roughness) in texts
     assert [f.step for f in frames] == [0, 25, 50, 75, 100, 125]
+    assert fig.layout.meta == STRETCH  # taller on a taller screen (tests/test_layout.py)
 
 
 def test_weights_strip_of_a_run_in_progress_fills_in_from_the_left():

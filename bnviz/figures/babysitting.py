@@ -13,6 +13,7 @@ from bnviz.figures.theme import (
     COLORS,
     KEEP_HEIGHT,
     PALETTE,
+    STRETCH,
     base_layout,
     compact,
     downsample,
@@ -264,6 +265,9 @@ def weights_strip_figure(
     margin = dict(l=70, r=10, t=90, b=45)  # unit labels; title and two-line steps; roughness
     layout = base_layout(title, margin=margin, shapes=shapes, showlegend=False)
     fig.update_layout(layout, height=STRIP_HEIGHT + margin["t"] + margin["b"])  # no legend row
+    # tiles lock their axes, but the strip is a sixth of its column's width: on a 1920x1080
+    # screen it grows like the charts (8x8 tiles of 55 px in a blank panel, an audit on 12-08)
+    fig.update_layout(meta=STRETCH)
     for note in notes:
         fig.add_annotation(xref="x", yref="y", showarrow=False, **note)
     centers = [u * (side + 1) + (side - 1) / 2 for u in range(units)]
